@@ -1,0 +1,68 @@
+// The only place that knows which LibTorch it is compiled against. attune builds
+// against Debian's LibTorch 1.13 (CPU) and PyTorch 2.x's LibTorch (CUDA); every
+// difference between the two lives here.
+#pragma once
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#if TORCH_VERSION_MAJOR >= 2
+#define ATTUNE_TORCH2 1
+#include <ATen/autocast_mode.h>
+#else
+#define ATTUNE_TORCH2 0
+#endif
+
+namespace attune::compat {
+
+// True when at::scaled_dot_product_attention (flash / memory-efficient kernels) exists.
+constexpr bool kHasFusedAttention = ATTUNE_TORCH2;
+
+// Fused attention when available. `mask` is boolean (true = may attend) or additive,
+// broadcastable to (B, H, T, S). Callers on 1.13 must use their own math path.
+inline torch::Tensor fused_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                     const torch::Tensor& v,
+                                     const c10::optional<torch::Tensor>& mask,
+                                     double dropout_p, bool is_causal) {
+#if ATTUNE_TORCH2
+  return at::scaled_dot_product_attention(q, k, v, mask, dropout_p, is_causal);
+#else
+  (void)q; (void)k; (void)v; (void)mask; (void)dropout_p; (void)is_causal;
+  TORCH_CHECK(false, "fused attention needs LibTorch 2.x");
+#endif
+}
+
+// bf16 autocast for the scope of the guard (CUDA on LibTorch 2.x); a no-op elsewhere.
+class AutocastGuard {
+ public:
+  AutocastGuard(const torch::Device& device, bool enabled) {
+#if ATTUNE_TORCH2
+    active_ = enabled && device.is_cuda();
+    if (active_) {
+      previous_ = at::autocast::is_autocast_enabled(at::kCUDA);
+      at::autocast::set_autocast_enabled(at::kCUDA, true);
+      at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+      at::autocast::increment_nesting();
+    }
+#else
+    (void)device; (void)enabled;
+#endif
+  }
+  ~AutocastGuard() {
+#if ATTUNE_TORCH2
+    if (active_) {
+      if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+      at::autocast::set_autocast_enabled(at::kCUDA, previous_);
+    }
+#endif
+  }
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  bool active_ = false;
+  bool previous_ = false;
+};
+
+constexpr bool kHasAutocast = ATTUNE_TORCH2;
+
+}  // namespace attune::compat

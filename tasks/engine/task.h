@@ -1,0 +1,42 @@
+// The contract between the training engine and a task (classification, translation,
+// recommendation, ...). The engine owns the loop, the optimizer, the schedule,
+// checkpoints, resume, logging and progress; a task owns data, model and metrics.
+#pragma once
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace attune::engine {
+
+// One training or evaluation batch, as indices into the task's own example list.
+using BatchPlan = std::vector<std::vector<int64_t>>;
+
+class TrainTask {
+ public:
+  virtual ~TrainTask() = default;
+
+  // The module whose parameters are trained and checkpointed (named_parameters()
+  // keys are the checkpoint's tensor names).
+  virtual std::shared_ptr<torch::nn::Module> model() = 0;
+
+  // The order of training batches of one epoch. Must be a pure function of
+  // (epoch, seed) so that a resumed run replays exactly the same batches.
+  virtual BatchPlan train_plan(int64_t epoch, uint64_t seed) = 0;
+
+  // Mean loss of one training batch on `device` (the model is in train mode and on
+  // `device`; autocast, if any, is already active).
+  virtual torch::Tensor train_loss(const std::vector<int64_t>& batch, const torch::Device& device) = 0;
+
+  // Number of real (non-padding) tokens or samples in a batch, for throughput logs.
+  virtual int64_t batch_size_of(const std::vector<int64_t>& batch) const { return static_cast<int64_t>(batch.size()); }
+
+  // Metrics on the validation split (model in eval mode, no grad). Must contain the
+  // selection metric named in TrainOptions::selection_metric.
+  virtual nlohmann::json evaluate(const torch::Device& device) = 0;
+};
+
+}  // namespace attune::engine

@@ -1,0 +1,7 @@
+// Tests include this instead of Catch2 directly, so that Catch2 v2 (Debian) and v3 both work.
+#pragma once
+#if defined(ATTUNE_CATCH3)
+#include <catch2/catch_all.hpp>
+#else
+#include <catch2/catch.hpp>
+#endif
