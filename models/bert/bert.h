@@ -1,0 +1,88 @@
+// BERT encoder whose named_parameters() equal Hugging Face BertModel's state_dict keys
+// one-to-one ("embeddings.*", "encoder.layer.N.*", "pooler.dense.*"), so checkpoints
+// move between the two by name. Pre-LN models add "encoder.final_layer_norm.*".
+#pragma once
+#include "models/bert/options.h"
+#include "models/bert/presets.h"
+#include "models/text_encoder.h"
+#include "models/transformer/encoder_layer.h"
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+namespace attune::models {
+
+class BertEmbeddingsImpl : public torch::nn::Module {
+ public:
+  explicit BertEmbeddingsImpl(const BertOptions& options);
+  // input_ids, token_type_ids (B,T) -> (B,T,H)
+  torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids);
+
+  torch::nn::Embedding word_embeddings{nullptr};
+  torch::nn::Embedding position_embeddings{nullptr};
+  torch::nn::Embedding token_type_embeddings{nullptr};
+  torch::nn::LayerNorm layer_norm{nullptr};  // registered as "LayerNorm"
+  torch::nn::Dropout dropout{nullptr};
+};
+TORCH_MODULE(BertEmbeddings);
+
+class BertEncoderImpl : public torch::nn::Module {
+ public:
+  explicit BertEncoderImpl(const BertOptions& options);
+  // Appends one (B,heads,T,T) tensor per layer to attentions when it is not null.
+  torch::Tensor forward(torch::Tensor hidden, const torch::Tensor& mask, std::vector<torch::Tensor>* attentions);
+
+  torch::nn::ModuleList layer{nullptr};
+  torch::nn::LayerNorm final_layer_norm{nullptr};  // pre-LN only
+
+ private:
+  std::vector<TransformerEncoderLayer> layers_;  // typed views of `layer`
+};
+TORCH_MODULE(BertEncoder);
+
+// tanh(dense(hidden[:, 0])) as HF's BertPooler.
+class BertPoolerImpl : public torch::nn::Module {
+ public:
+  explicit BertPoolerImpl(int64_t hidden_size);
+  torch::Tensor forward(const torch::Tensor& hidden);
+  torch::nn::Linear dense{nullptr};
+};
+TORCH_MODULE(BertPooler);
+
+struct BertOutput {
+  torch::Tensor last_hidden_state;        // (B,T,H)
+  torch::Tensor pooler_output;            // (B,H), undefined without a pooling layer
+  std::vector<torch::Tensor> attentions;  // filled only if requested
+};
+
+class BertModelImpl : public TextEncoderImpl {
+ public:
+  // preset only labels config() ("preset" key, for display); the sizes come from options.
+  explicit BertModelImpl(const BertOptions& options, std::string preset = "");
+
+  // input_ids (B,T); token_type_ids (B,T) or undefined (zeros); attention_mask (B,T) 1/0
+  // or undefined (all tokens real).
+  BertOutput forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids = {},
+                     const torch::Tensor& attention_mask = {}, bool output_attentions = false);
+
+  EncoderOutput encode(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,
+                       const torch::Tensor& attention_mask, bool output_attentions) override;
+  int64_t hidden_size() const override { return options_.hidden_size(); }
+  nlohmann::json config() const override;
+  const BertOptions& options() const { return options_; }
+
+  BertEmbeddings embeddings{nullptr};
+  BertEncoder encoder{nullptr};
+  BertPooler pooler{nullptr};  // only with add_pooling_layer
+
+ private:
+  void init_weights();
+
+  BertOptions options_;
+  std::string preset_;
+};
+TORCH_MODULE(BertModel);
+
+}  // namespace attune::models

@@ -1,0 +1,80 @@
+#include "models/bert/model_config.h"
+
+#include "data/error.h"
+#include "models/bert/config_fields.h"
+#include "models/bert/presets.h"
+#include "models/transformer/activation.h"
+
+namespace attune::models {
+
+namespace cf = config_fields;
+
+namespace {
+
+const std::vector<std::string>& known_fields() {
+  static const std::vector<std::string> fields = {
+      "name",       "preset",  "hidden_size",       "num_layers", "num_heads",     "intermediate_size",
+      "activation", "dropout", "attention_dropout", "max_length", "pre_layer_norm"};
+  return fields;
+}
+
+}  // namespace
+
+std::string bert_model_config_preset(const nlohmann::json& model_cfg, const std::string& key) {
+  return cf::get_string(model_cfg, "preset", key, "");
+}
+
+BertOptions bert_options_from_model_config(const nlohmann::json& cfg, int64_t vocab_size, const std::string& key) {
+  if (!cfg.is_object()) fail(key, "must be a JSON object, got " + cfg.dump());
+  TORCH_CHECK(vocab_size > 0, "bert: vocab_size must be positive, got ", vocab_size);
+  cf::reject_unknown(cfg, known_fields(), key);
+
+  const std::string preset = bert_model_config_preset(cfg, key);
+  const auto hidden = cf::optional_int(cfg, "hidden_size", key, 1);
+  const auto layers = cf::optional_int(cfg, "num_layers", key, 1);
+  const auto heads = cf::optional_int(cfg, "num_heads", key, 1);
+  const auto intermediate = cf::optional_int(cfg, "intermediate_size", key, 1);
+
+  BertOptions o;
+  if (!preset.empty()) {
+    o = bert_preset(preset, vocab_size, key + ".preset");
+  } else if (!hidden || !layers || !heads || !intermediate) {
+    fail(key + ".preset", "no preset given, so hidden_size, num_layers, num_heads and intermediate_size are all "
+                          "required (presets: " + cf::join(bert_preset_names()) + ")");
+  }
+  o.vocab_size(vocab_size);
+  if (hidden) o.hidden_size(*hidden);
+  if (layers) o.num_hidden_layers(*layers);
+  if (heads) o.num_attention_heads(*heads);
+  if (intermediate) o.intermediate_size(*intermediate);
+  const std::string activation = cf::get_string(cfg, "activation", key, "gelu");
+  parse_activation(activation, key + ".activation");
+  o.hidden_act(activation)
+      .hidden_dropout_prob(cf::get_rate(cfg, "dropout", key, 0.1))
+      .attention_probs_dropout_prob(cf::get_rate(cfg, "attention_dropout", key, 0.1))
+      .max_position_embeddings(cf::get_int(cfg, "max_length", key, 1, 512))
+      .pre_layer_norm(cf::get_bool(cfg, "pre_layer_norm", key, false));
+  if (o.hidden_size() % o.num_attention_heads() != 0) {
+    fail(key + ".hidden_size", "hidden_size " + std::to_string(o.hidden_size()) + " is not divisible by num_heads " +
+                                   std::to_string(o.num_attention_heads()));
+  }
+  return o;
+}
+
+nlohmann::json bert_model_config(const BertOptions& o, const std::string& preset) {
+  return {
+      {"name", "bert"},
+      {"preset", preset.empty() ? nlohmann::json(nullptr) : nlohmann::json(preset)},
+      {"hidden_size", o.hidden_size()},
+      {"num_layers", o.num_hidden_layers()},
+      {"num_heads", o.num_attention_heads()},
+      {"intermediate_size", o.intermediate_size()},
+      {"activation", o.hidden_act()},
+      {"dropout", o.hidden_dropout_prob()},
+      {"attention_dropout", o.attention_probs_dropout_prob()},
+      {"max_length", o.max_position_embeddings()},
+      {"pre_layer_norm", o.pre_layer_norm()},
+  };
+}
+
+}  // namespace attune::models

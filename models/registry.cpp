@@ -1,0 +1,73 @@
+#include "models/registry.h"
+
+#include "data/error.h"
+#include "models/bert/bert.h"
+#include "models/bert/config_fields.h"
+#include "models/bert/model_config.h"
+
+#include <map>
+#include <mutex>
+
+namespace attune::models {
+namespace {
+
+std::shared_ptr<TextEncoderImpl> make_bert(const nlohmann::json& cfg, int64_t vocab_size, const std::string& key) {
+  const BertOptions options = bert_options_from_model_config(cfg, vocab_size, key);
+  return std::make_shared<BertModelImpl>(options, bert_model_config_preset(cfg, key));
+}
+
+struct Registry {
+  std::mutex mutex;
+  std::map<std::string, TextEncoderFactory> factories;
+};
+
+// Built-ins are registered here, on first use, rather than by static initialisers in
+// their own translation units: object libraries give no initialisation order.
+Registry& registry() {
+  static Registry* instance = [] {
+    auto* r = new Registry;
+    r->factories["bert"] = make_bert;
+    return r;
+  }();
+  return *instance;
+}
+
+}  // namespace
+
+void register_text_encoder(const std::string& name, TextEncoderFactory factory) {
+  TORCH_CHECK(!name.empty() && factory, "register_text_encoder: needs a name and a factory");
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  r.factories[name] = std::move(factory);
+}
+
+std::vector<std::string> text_encoder_names() {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  std::vector<std::string> names;
+  for (const auto& entry : r.factories) names.push_back(entry.first);
+  return names;
+}
+
+std::shared_ptr<TextEncoderImpl> make_text_encoder(const nlohmann::json& model_cfg, int64_t vocab_size,
+                                                   const std::string& key) {
+  if (!model_cfg.is_object()) fail(key, "must be a JSON object, got " + model_cfg.dump());
+  const auto it = model_cfg.find("name");
+  if (it == model_cfg.end() || !it->is_string()) {
+    fail(key + ".name", "must name a model (known: " + config_fields::join(text_encoder_names()) + ")");
+  }
+  const std::string name = it->get<std::string>();
+  TextEncoderFactory factory;
+  {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    const auto found = r.factories.find(name);
+    if (found != r.factories.end()) factory = found->second;
+  }
+  if (!factory) {
+    fail(key + ".name", "unknown model '" + name + "' (known: " + config_fields::join(text_encoder_names()) + ")");
+  }
+  return factory(model_cfg, vocab_size, key);
+}
+
+}  // namespace attune::models

@@ -1,0 +1,29 @@
+// Maps the model names used in run configs ("model.name") to constructors.
+#pragma once
+#include "models/text_encoder.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace attune::models {
+
+// Builds an encoder from its config section; key names that section in error messages.
+using TextEncoderFactory = std::function<std::shared_ptr<TextEncoderImpl>(
+    const nlohmann::json& model_cfg, int64_t vocab_size, const std::string& key)>;
+
+// Registering an existing name replaces its factory.
+void register_text_encoder(const std::string& name, TextEncoderFactory factory);
+
+// Unknown name -> fail(key + ".name", "unknown model 'x' (known: bert)").
+std::shared_ptr<TextEncoderImpl> make_text_encoder(const nlohmann::json& model_cfg, int64_t vocab_size,
+                                                   const std::string& key = "model");
+
+// Sorted.
+std::vector<std::string> text_encoder_names();
+
+}  // namespace attune::models

@@ -1,0 +1,30 @@
+#include "models/transformer/activation.h"
+
+#include "data/error.h"
+
+namespace attune::models {
+
+const std::vector<std::string>& activation_names() {
+  static const std::vector<std::string> names = {"gelu", "gelu_new", "gelu_pytorch_tanh", "relu"};
+  return names;
+}
+
+Activation parse_activation(const std::string& name, const std::string& where) {
+  if (name == "gelu") return Activation::kGelu;
+  if (name == "gelu_new" || name == "gelu_pytorch_tanh") return Activation::kGeluTanh;
+  if (name == "relu") return Activation::kRelu;
+  std::string known;
+  for (const auto& n : activation_names()) known += (known.empty() ? "" : ", ") + n;
+  fail(where, "unknown activation '" + name + "' (known: " + known + ")");
+}
+
+torch::Tensor apply_activation(Activation activation, const torch::Tensor& x) {
+  switch (activation) {
+    case Activation::kGelu: return torch::gelu(x);
+    case Activation::kGeluTanh: return torch::gelu(x, "tanh");
+    case Activation::kRelu: return torch::relu(x);
+  }
+  TORCH_CHECK(false, "apply_activation: invalid activation");
+}
+
+}  // namespace attune::models

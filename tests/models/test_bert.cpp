@@ -1,0 +1,242 @@
+#include "models/bert/bert.h"
+#include "tests/catch.h"
+#include "tests/models/reference.h"
+
+using namespace attune::models;
+using attune::testing::layer_norm_ref;
+using attune::testing::user_error_message;
+
+namespace {
+
+BertOptions tiny_options() {
+  return BertOptions()
+      .vocab_size(50)
+      .hidden_size(16)
+      .num_hidden_layers(2)
+      .num_attention_heads(4)
+      .intermediate_size(32)
+      .max_position_embeddings(12);
+}
+
+std::vector<std::string> parameter_names(const torch::nn::Module& m) {
+  std::vector<std::string> names;
+  for (const auto& p : m.named_parameters()) names.push_back(p.key());
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("BertModel parameter names equal Hugging Face BertModel state_dict keys", "[bert]") {
+  BertModel model(tiny_options().num_hidden_layers(1));
+  // Keys (and order) of transformers' BertModel(BertConfig(num_hidden_layers=1)).state_dict().
+  const std::vector<std::string> hf_keys = {
+      "embeddings.word_embeddings.weight",
+      "embeddings.position_embeddings.weight",
+      "embeddings.token_type_embeddings.weight",
+      "embeddings.LayerNorm.weight",
+      "embeddings.LayerNorm.bias",
+      "encoder.layer.0.attention.self.query.weight",
+      "encoder.layer.0.attention.self.query.bias",
+      "encoder.layer.0.attention.self.key.weight",
+      "encoder.layer.0.attention.self.key.bias",
+      "encoder.layer.0.attention.self.value.weight",
+      "encoder.layer.0.attention.self.value.bias",
+      "encoder.layer.0.attention.output.dense.weight",
+      "encoder.layer.0.attention.output.dense.bias",
+      "encoder.layer.0.attention.output.LayerNorm.weight",
+      "encoder.layer.0.attention.output.LayerNorm.bias",
+      "encoder.layer.0.intermediate.dense.weight",
+      "encoder.layer.0.intermediate.dense.bias",
+      "encoder.layer.0.output.dense.weight",
+      "encoder.layer.0.output.dense.bias",
+      "encoder.layer.0.output.LayerNorm.weight",
+      "encoder.layer.0.output.LayerNorm.bias",
+      "pooler.dense.weight",
+      "pooler.dense.bias",
+  };
+  CHECK(parameter_names(*model) == hf_keys);
+  CHECK(model->named_buffers().is_empty());
+
+  SECTION("pre-LN adds only the final norm; no pooler drops the pooler") {
+    std::vector<std::string> pre_ln(hf_keys.begin(), hf_keys.end() - 2);
+    pre_ln.push_back("encoder.final_layer_norm.weight");
+    pre_ln.push_back("encoder.final_layer_norm.bias");
+    CHECK(parameter_names(*BertModel(tiny_options().num_hidden_layers(1).pre_layer_norm(true).add_pooling_layer(false))) ==
+          pre_ln);
+  }
+}
+
+TEST_CASE("the base preset has bert-base-uncased's parameter count", "[bert]") {
+  BertModel model(bert_preset("base", 30522));
+  int64_t count = 0;
+  for (const auto& p : model->parameters()) count += p.numel();
+  CHECK(count == 109482240);
+}
+
+TEST_CASE("BertModel initialises weights as Hugging Face does", "[bert]") {
+  torch::manual_seed(21);
+  BertModel model(tiny_options().pad_token_id(3).initializer_range(0.05));
+  auto p = model->named_parameters();
+  CHECK(p["embeddings.word_embeddings.weight"][3].abs().max().item<double>() == 0.0);
+  CHECK(p["embeddings.word_embeddings.weight"][4].abs().max().item<double>() > 0.0);
+  CHECK(p["encoder.layer.1.output.LayerNorm.weight"].eq(1).all().item<bool>());
+  CHECK(p["embeddings.LayerNorm.bias"].eq(0).all().item<bool>());
+  CHECK(p["encoder.layer.0.intermediate.dense.bias"].eq(0).all().item<bool>());
+  for (const std::string name : {"encoder.layer.0.intermediate.dense.weight", "embeddings.position_embeddings.weight",
+                                 "pooler.dense.weight"}) {
+    INFO(name);
+    CHECK(std::abs(p[name].std().item<double>() - 0.05) < 0.01);
+  }
+}
+
+TEST_CASE("BertModel forward is embeddings then layers then pooler", "[bert]") {
+  torch::manual_seed(22);
+  BertModel model(tiny_options());
+  model->to(torch::kDouble);
+  model->eval();
+  const torch::Tensor ids = torch::randint(0, 50, {2, 6}, torch::kLong);
+  const torch::Tensor types = torch::randint(0, 2, {2, 6}, torch::kLong);
+  const torch::Tensor mask = torch::tensor({1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0}, torch::kLong).view({2, 6});
+  auto p = model->named_parameters();
+
+  const torch::Tensor embedded = layer_norm_ref(
+      p["embeddings.word_embeddings.weight"].index_select(0, ids.flatten()).view({2, 6, 16}) +
+          p["embeddings.token_type_embeddings.weight"].index_select(0, types.flatten()).view({2, 6, 16}) +
+          p["embeddings.position_embeddings.weight"].narrow(0, 0, 6),
+      p["embeddings.LayerNorm.weight"], p["embeddings.LayerNorm.bias"], 1e-12);
+  torch::Tensor hidden = embedded;
+  for (int i = 0; i < 2; ++i) {
+    hidden = model->encoder->layer[i]->as<TransformerEncoderLayerImpl>()->forward(hidden, padding_mask(mask));
+  }
+  const BertOutput out = model->forward(ids, types, mask);
+  CHECK(torch::allclose(out.last_hidden_state, hidden, 1e-10, 1e-10));
+  const torch::Tensor pooled =
+      torch::tanh(torch::matmul(hidden.select(1, 0), p["pooler.dense.weight"].t()) + p["pooler.dense.bias"]);
+  CHECK(torch::allclose(out.pooler_output, pooled, 1e-10, 1e-10));
+  CHECK(out.attentions.empty());
+  // Undefined token types mean segment 0 everywhere.
+  CHECK(model->forward(ids, {}, mask).last_hidden_state.equal(
+      model->forward(ids, torch::zeros_like(ids), mask).last_hidden_state));
+}
+
+TEST_CASE("padding tokens do not change the outputs of real tokens", "[bert]") {
+  torch::manual_seed(23);
+  for (const bool pre_ln : {false, true}) {
+    INFO("pre_layer_norm = " << pre_ln);
+    BertModel model(tiny_options().pre_layer_norm(pre_ln));
+    model->eval();
+    const torch::Tensor ids = torch::randint(1, 50, {2, 5}, torch::kLong);
+    const torch::Tensor mask = torch::ones({2, 5}, torch::kLong);
+    // Non-pad ids in the padding positions, so only the mask can hide them.
+    const torch::Tensor padded_ids = torch::cat({ids, torch::randint(1, 50, {2, 3}, torch::kLong)}, 1);
+    const torch::Tensor padded_mask = torch::cat({mask, torch::zeros({2, 3}, torch::kLong)}, 1);
+    const BertOutput plain = model->forward(ids, {}, mask);
+    const BertOutput padded = model->forward(padded_ids, {}, padded_mask);
+    CHECK(torch::allclose(padded.last_hidden_state.narrow(1, 0, 5), plain.last_hidden_state, 1e-6, 1e-6));
+    CHECK(torch::allclose(padded.pooler_output, plain.pooler_output, 1e-6, 1e-6));
+    // Without the mask the extra tokens do change the result.
+    CHECK_FALSE(torch::allclose(model->forward(padded_ids).last_hidden_state.narrow(1, 0, 5),
+                                plain.last_hidden_state, 1e-3, 1e-3));
+  }
+}
+
+TEST_CASE("output_attentions gives one (B,H,T,T) map per layer", "[bert]") {
+  torch::manual_seed(24);
+  BertModel model(tiny_options().num_hidden_layers(3));
+  model->eval();
+  const torch::Tensor ids = torch::randint(0, 50, {2, 7}, torch::kLong);
+  const torch::Tensor mask = torch::ones({2, 7}, torch::kLong);
+  mask[1].narrow(0, 4, 3).zero_();
+  const BertOutput out = model->forward(ids, {}, mask, true);
+  REQUIRE(out.attentions.size() == 3);
+  for (const auto& a : out.attentions) {
+    CHECK(a.sizes() == torch::IntArrayRef({2, 4, 7, 7}));
+    CHECK(torch::allclose(a.sum(-1), torch::ones({2, 4, 7}), 1e-5, 1e-5));
+    CHECK(a[1].narrow(-1, 4, 3).abs().max().item<float>() == 0.0f);
+  }
+  // Asking for the maps does not change the hidden states.
+  CHECK(torch::allclose(out.last_hidden_state, model->forward(ids, {}, mask).last_hidden_state, 1e-6, 1e-6));
+}
+
+TEST_CASE("BertModel is deterministic in eval mode and stochastic in training", "[bert]") {
+  torch::manual_seed(25);
+  BertModel model(tiny_options());
+  const torch::Tensor ids = torch::randint(0, 50, {2, 6}, torch::kLong);
+  model->eval();
+  const torch::Tensor a = model->forward(ids).last_hidden_state;
+  CHECK(model->forward(ids).last_hidden_state.equal(a));
+  model->train();
+  CHECK_FALSE(torch::allclose(model->forward(ids).last_hidden_state, a, 1e-4, 1e-4));
+}
+
+TEST_CASE("BertModel rejects sequences longer than its position table", "[bert]") {
+  BertModel model(tiny_options());
+  CHECK_NOTHROW(model->forward(torch::zeros({1, 12}, torch::kLong)));
+  try {
+    model->forward(torch::zeros({1, 13}, torch::kLong));
+    FAIL("no error");
+  } catch (const c10::Error& e) {
+    CHECK(std::string(e.what()).find("sequence length 13 exceeds max_position_embeddings 12") != std::string::npos);
+  }
+}
+
+TEST_CASE("BERT presets follow the miniatures table", "[bert]") {
+  struct Row { std::string name; int64_t layers, hidden, heads; };
+  const std::vector<Row> table = {{"tiny", 2, 128, 2},   {"mini", 4, 256, 4},   {"small", 4, 512, 8},
+                                  {"medium", 8, 512, 8}, {"base", 12, 768, 12}, {"large", 24, 1024, 16}};
+  std::vector<std::string> names;
+  for (const auto& row : table) {
+    const BertOptions o = bert_preset(row.name, 1000);
+    CHECK(o.vocab_size() == 1000);
+    CHECK(o.num_hidden_layers() == row.layers);
+    CHECK(o.hidden_size() == row.hidden);
+    CHECK(o.num_attention_heads() == row.heads);
+    CHECK(o.intermediate_size() == 4 * row.hidden);
+    names.push_back(row.name);
+  }
+  CHECK(bert_preset_names() == names);
+  CHECK(user_error_message([] { bert_preset("huge", 10); }) ==
+        "model.preset: unknown preset 'huge' (known: tiny, mini, small, medium, base, large)");
+}
+
+TEST_CASE("BertOptions round-trip through Hugging Face config.json", "[bert]") {
+  const BertOptions o = tiny_options().hidden_act("gelu_new").hidden_dropout_prob(0.2).layer_norm_eps(1e-5);
+  const nlohmann::json j = bert_options_to_hf_json(o);
+  CHECK(j.at("model_type") == "bert");
+  CHECK(j.at("architectures") == nlohmann::json::array({"BertModel"}));
+  CHECK(j.at("num_hidden_layers") == 2);
+  const BertOptions back = bert_options_from_json(j, "config.json");
+  CHECK(bert_options_to_hf_json(back) == j);
+
+  // A real bert-base-uncased config.json, minus keys that do not matter here.
+  const auto hf = nlohmann::json::parse(R"({"architectures": ["BertForMaskedLM"], "attention_probs_dropout_prob": 0.1,
+    "gradient_checkpointing": false, "hidden_act": "gelu", "hidden_dropout_prob": 0.1, "hidden_size": 768,
+    "initializer_range": 0.02, "intermediate_size": 3072, "layer_norm_eps": 1e-12, "max_position_embeddings": 512,
+    "model_type": "bert", "num_attention_heads": 12, "num_hidden_layers": 12, "pad_token_id": 0,
+    "position_embedding_type": "absolute", "transformers_version": "4.6.0.dev0", "type_vocab_size": 2,
+    "use_cache": true, "vocab_size": 30522})");
+  const BertOptions base = bert_options_from_json(hf, "config.json");
+  CHECK(base.hidden_size() == 768);
+  CHECK(base.vocab_size() == 30522);
+  CHECK(base.layer_norm_eps() == 1e-12);
+}
+
+TEST_CASE("bert_options_from_json names the offending key", "[bert]") {
+  const nlohmann::json good = bert_options_to_hf_json(tiny_options());
+  auto error_for = [&](const std::string& field, const nlohmann::json& value) {
+    nlohmann::json j = good;
+    j[field] = value;
+    return user_error_message([&] { bert_options_from_json(j, "cfg"); });
+  };
+  CHECK(error_for("num_attention_heads", 5) == "cfg.hidden_size: hidden_size 16 is not divisible by num_attention_heads 5");
+  CHECK(error_for("hidden_size", 0) == "cfg.hidden_size: must be a positive integer, got 0");
+  CHECK(error_for("num_hidden_layers", "2") == "cfg.num_hidden_layers: must be a positive integer, got \"2\"");
+  CHECK(error_for("hidden_dropout_prob", 1.0) == "cfg.hidden_dropout_prob: must be in [0, 1), got 1.0");
+  CHECK(error_for("attention_probs_dropout_prob", -0.1) ==
+        "cfg.attention_probs_dropout_prob: must be in [0, 1), got -0.1");
+  CHECK(error_for("hidden_act", "swish").rfind("cfg.hidden_act: unknown activation 'swish'", 0) == 0);
+  CHECK(error_for("model_type", "roberta") == "cfg.model_type: expected 'bert', got 'roberta'");
+  CHECK(error_for("position_embedding_type", "relative_key").rfind("cfg.position_embedding_type:", 0) == 0);
+  CHECK(error_for("pad_token_id", 50) == "cfg.pad_token_id: pad_token_id 50 is not below vocab_size 50");
+  CHECK(user_error_message([] { bert_options_from_json(nlohmann::json::array(), "cfg"); }).rfind("cfg: ", 0) == 0);
+}
