@@ -19,6 +19,8 @@ std::shared_ptr<TextEncoderImpl> make_bert(const nlohmann::json& cfg, int64_t vo
 struct Registry {
   std::mutex mutex;
   std::map<std::string, TextEncoderFactory> factories;
+  // Optional cheap checks of a config section, by model name.
+  std::map<std::string, std::function<void(const nlohmann::json&, const std::string&)>> checks;
 };
 
 // Built-ins are registered here, on first use, rather than by static initialisers in
@@ -27,6 +29,10 @@ Registry& registry() {
   static Registry* instance = [] {
     auto* r = new Registry;
     r->factories["bert"] = make_bert;
+    r->checks["bert"] = [](const nlohmann::json& cfg, const std::string& key) {
+      bert_options_from_model_config(cfg, /*vocab_size=*/1, key);
+      bert_model_config_preset(cfg, key);
+    };
     return r;
   }();
   return *instance;
@@ -49,14 +55,39 @@ std::vector<std::string> text_encoder_names() {
   return names;
 }
 
-std::shared_ptr<TextEncoderImpl> make_text_encoder(const nlohmann::json& model_cfg, int64_t vocab_size,
-                                                   const std::string& key) {
+namespace {
+
+std::string checked_name(const nlohmann::json& model_cfg, const std::string& key) {
   if (!model_cfg.is_object()) fail(key, "must be a JSON object, got " + model_cfg.dump());
   const auto it = model_cfg.find("name");
   if (it == model_cfg.end() || !it->is_string()) {
     fail(key + ".name", "must name a model (known: " + config_fields::join(text_encoder_names()) + ")");
   }
-  const std::string name = it->get<std::string>();
+  return it->get<std::string>();
+}
+
+}  // namespace
+
+void check_text_encoder_config(const nlohmann::json& model_cfg, const std::string& key) {
+  const std::string name = checked_name(model_cfg, key);
+  std::function<void(const nlohmann::json&, const std::string&)> check;
+  bool known = false;
+  {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    known = r.factories.count(name) > 0;
+    const auto found = r.checks.find(name);
+    if (found != r.checks.end()) check = found->second;
+  }
+  if (!known) {
+    fail(key + ".name", "unknown model '" + name + "' (known: " + config_fields::join(text_encoder_names()) + ")");
+  }
+  if (check) check(model_cfg, key);
+}
+
+std::shared_ptr<TextEncoderImpl> make_text_encoder(const nlohmann::json& model_cfg, int64_t vocab_size,
+                                                   const std::string& key) {
+  const std::string name = checked_name(model_cfg, key);
   TextEncoderFactory factory;
   {
     Registry& r = registry();

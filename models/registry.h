@@ -23,6 +23,10 @@ void register_text_encoder(const std::string& name, TextEncoderFactory factory);
 std::shared_ptr<TextEncoderImpl> make_text_encoder(const nlohmann::json& model_cfg, int64_t vocab_size,
                                                    const std::string& key = "model");
 
+// Checks a model section without building the model (cheap; run before slow work
+// such as tokenizer training). Same errors as make_text_encoder.
+void check_text_encoder_config(const nlohmann::json& model_cfg, const std::string& key = "model");
+
 // Sorted.
 std::vector<std::string> text_encoder_names();
 

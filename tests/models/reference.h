@@ -12,6 +12,13 @@
 
 namespace attune::testing {
 
+inline const torch::TensorOptions kDouble = torch::TensorOptions().dtype(torch::kDouble);
+
+// Same shape and equal within tol, compared in double.
+inline bool close(const torch::Tensor& a, const torch::Tensor& b, double tol = 1e-10) {
+  return a.sizes() == b.sizes() && torch::allclose(a.to(torch::kDouble), b.to(torch::kDouble), tol, tol);
+}
+
 // The message of the UserError f throws, or a marker saying it threw none.
 inline std::string user_error_message(const std::function<void()>& f) {
   try {

@@ -8,13 +8,10 @@ using attune::models::MultiHeadAttentionOptions;
 using attune::models::padding_mask;
 using attune::testing::naive_attention;
 
+using attune::testing::close;
+using attune::testing::kDouble;
+
 namespace {
-
-const auto kDouble = torch::TensorOptions().dtype(torch::kDouble);
-
-bool close(const torch::Tensor& a, const torch::Tensor& b, double tol = 1e-10) {
-  return a.sizes() == b.sizes() && torch::allclose(a.to(torch::kDouble), b.to(torch::kDouble), tol, tol);
-}
 
 struct Qkv {
   torch::Tensor q, k, v;

@@ -7,13 +7,10 @@
 using namespace attune::models;
 using namespace attune::testing;
 
+using attune::testing::close;
+using attune::testing::kDouble;
+
 namespace {
-
-const auto kDouble = torch::TensorOptions().dtype(torch::kDouble);
-
-bool close(const torch::Tensor& a, const torch::Tensor& b, double tol = 1e-10) {
-  return a.sizes() == b.sizes() && torch::allclose(a, b, tol, tol);
-}
 
 // The layer's equations written out with its own weights, looked up by HF names.
 torch::Tensor reference_layer(TransformerEncoderLayerImpl& layer, const torch::Tensor& x, const torch::Tensor& mask,

@@ -1,0 +1,34 @@
+// Turning tokenized examples into batches: seeded shuffling that is the same on every
+// platform, length bucketing to cut padding, and dynamic padding.
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace attune::text {
+struct Encoding;
+}
+
+namespace attune::data {
+
+// A permutation of 0..n-1 from std::mt19937_64 and our own Fisher-Yates (std::shuffle
+// and the std distributions differ between standard libraries).
+std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed);
+
+// Batches of example indices; a pure function of its arguments. With `bucket`, the
+// (shuffled) examples are sorted by length inside windows of 50 batches, cut into
+// batches, and the batch order is shuffled again, so batches hold similar lengths
+// while the order stays random. The last batch may be smaller.
+std::vector<std::vector<int64_t>> make_batches(const std::vector<int64_t>& lengths, int64_t batch_size, bool shuffle,
+                                               bool bucket, uint64_t seed);
+
+struct TokenBatch {
+  torch::Tensor input_ids;       // int64 (B, T), T = longest in the batch
+  torch::Tensor token_type_ids;  // int64 (B, T)
+  torch::Tensor attention_mask;  // int64 (B, T), 1 = real token
+};
+
+TokenBatch collate(const std::vector<const text::Encoding*>& encodings, int64_t pad_id);
+
+}  // namespace attune::data

@@ -1,0 +1,24 @@
+// File helpers with the guarantees a training run needs: whole-file reads with clear
+// errors, and writes that are atomic (a reader sees the old file or the new one,
+// never a torn one, even if the process dies mid-write).
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <string>
+
+namespace attune::io {
+
+std::string read_file(const std::string& path);
+void write_file_atomic(const std::string& path, const std::string& bytes);
+void write_json_atomic(const std::string& path, const nlohmann::json& value);
+// Fails naming the file, line and column of a syntax error.
+nlohmann::json read_json(const std::string& path);
+// Appends one line and flushes it (metrics.jsonl).
+void append_line(const std::string& path, const std::string& line);
+// Rewrites a JSONL file atomically, keeping the lines `keep` accepts (and dropping
+// a torn last line left by a crash).
+void truncate_jsonl_after(const std::string& path, const std::function<bool(const nlohmann::json&)>& keep);
+bool is_tty(int fd);
+
+}  // namespace attune::io

@@ -1,0 +1,123 @@
+#include "data/text/spm_library.h"
+
+#include "data/error.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+
+namespace fs = std::filesystem;
+
+namespace attune::text {
+namespace {
+
+struct Api {
+  void* (*load)(const char*, char*, int);
+  void (*free)(void*);
+  int64_t (*encode)(void*, const char*, int64_t, int32_t*, int64_t);
+  int32_t (*piece_size)(void*);
+  int32_t (*piece_to_id)(void*, const char*);
+  const char* (*id_to_piece)(void*, int32_t);
+  int32_t (*special_id)(void*, int32_t);
+  int (*train)(const char*, char*, int);
+};
+
+constexpr const char* kShimName = "libattune_spm.so";
+
+// The shim is looked for in $ATTUNE_SPM_SHIM, beside the running executable, and in
+// the build tree that produced this binary.
+std::vector<std::string> candidate_paths() {
+  std::vector<std::string> paths;
+  if (const char* env = std::getenv("ATTUNE_SPM_SHIM")) paths.emplace_back(env);
+  char exe[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n > 0) {
+    exe[n] = '\0';
+    const fs::path dir = fs::path(exe).parent_path();
+    paths.push_back((dir / kShimName).string());
+    paths.push_back((dir.parent_path() / "lib" / kShimName).string());
+  }
+#ifdef ATTUNE_SPM_SHIM_PATH
+  paths.emplace_back(ATTUNE_SPM_SHIM_PATH);
+#endif
+  return paths;
+}
+
+const Api& api() {
+  static Api table{};
+  static std::once_flag once;
+  static std::string load_error;
+  std::call_once(once, [] {
+    void* lib = nullptr;
+    std::string tried;
+    for (const auto& path : candidate_paths()) {
+      if (!fs::exists(path)) continue;
+      lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+      if (lib) break;
+      tried += std::string(" ") + dlerror();
+    }
+    if (!lib) {
+      load_error = std::string("cannot load ") + kShimName + " (set ATTUNE_SPM_SHIM to its path)" + tried;
+      return;
+    }
+    auto sym = [&](const char* name) {
+      void* p = dlsym(lib, name);
+      if (!p) load_error = std::string(kShimName) + ": missing symbol " + name;
+      return p;
+    };
+    table.load = reinterpret_cast<decltype(table.load)>(sym("attune_spm_load"));
+    table.free = reinterpret_cast<decltype(table.free)>(sym("attune_spm_free"));
+    table.encode = reinterpret_cast<decltype(table.encode)>(sym("attune_spm_encode"));
+    table.piece_size = reinterpret_cast<decltype(table.piece_size)>(sym("attune_spm_piece_size"));
+    table.piece_to_id = reinterpret_cast<decltype(table.piece_to_id)>(sym("attune_spm_piece_to_id"));
+    table.id_to_piece = reinterpret_cast<decltype(table.id_to_piece)>(sym("attune_spm_id_to_piece"));
+    table.special_id = reinterpret_cast<decltype(table.special_id)>(sym("attune_spm_special_id"));
+    table.train = reinterpret_cast<decltype(table.train)>(sym("attune_spm_train"));
+  });
+  if (!load_error.empty()) fail("sentencepiece", load_error);
+  return table;
+}
+
+}  // namespace
+
+SpmModel::SpmModel(const std::string& path) {
+  if (!fs::exists(path)) fail(path, "cannot open file");
+  char error[512] = {0};
+  handle_ = api().load(path.c_str(), error, sizeof(error));
+  if (!handle_) fail(path, std::string("not a sentencepiece model: ") + error);
+}
+
+SpmModel::~SpmModel() {
+  if (handle_) api().free(handle_);
+}
+
+std::vector<int64_t> SpmModel::encode(const std::string& text) const {
+  std::vector<int32_t> ids(text.size() + 8);
+  int64_t n = api().encode(handle_, text.data(), static_cast<int64_t>(text.size()), ids.data(),
+                           static_cast<int64_t>(ids.size()));
+  if (n > static_cast<int64_t>(ids.size())) {
+    ids.resize(n);
+    n = api().encode(handle_, text.data(), static_cast<int64_t>(text.size()), ids.data(), n);
+  }
+  if (n < 0) fail("sentencepiece", "encoding failed");
+  return std::vector<int64_t>(ids.begin(), ids.begin() + n);
+}
+
+int64_t SpmModel::piece_size() const { return api().piece_size(handle_); }
+int64_t SpmModel::piece_to_id(const std::string& piece) const { return api().piece_to_id(handle_, piece.c_str()); }
+std::string SpmModel::id_to_piece(int64_t id) const { return api().id_to_piece(handle_, static_cast<int32_t>(id)); }
+int64_t SpmModel::unk_id() const { return api().special_id(handle_, 0); }
+int64_t SpmModel::bos_id() const { return api().special_id(handle_, 1); }
+int64_t SpmModel::eos_id() const { return api().special_id(handle_, 2); }
+int64_t SpmModel::pad_id() const { return api().special_id(handle_, 3); }
+
+void spm_train(const std::string& args, const std::string& where) {
+  char error[512] = {0};
+  if (api().train(args.c_str(), error, sizeof(error)) != 0) fail(where, std::string("sentencepiece training failed: ") + error);
+}
+
+}  // namespace attune::text

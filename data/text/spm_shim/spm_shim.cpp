@@ -1,0 +1,91 @@
+// A C interface over the sentencepiece library, built as its own shared object and
+// loaded with dlopen(RTLD_LOCAL | RTLD_DEEPBIND) by data/text/spm_library.cpp.
+//
+// Why: Debian's libsentencepiece embeds protobuf-lite 3.14 and exports its symbols,
+// while Debian's LibTorch loads the system libprotobuf 3.21. Linked into one
+// process, each binds to the other's protobuf and the process crashes at start-up
+// (or aborts on the version check). Loading sentencepiece privately keeps the two
+// protobuf copies apart; nothing but this file includes sentencepiece headers.
+#include <sentencepiece_processor.h>
+#include <sentencepiece_trainer.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+void copy_error(const std::string& message, char* error, int error_size) {
+  if (error && error_size > 0) {
+    std::strncpy(error, message.c_str(), static_cast<size_t>(error_size) - 1);
+    error[error_size - 1] = '\0';
+  }
+}
+}  // namespace
+
+extern "C" {
+
+void* attune_spm_load(const char* path, char* error, int error_size) {
+  auto* sp = new sentencepiece::SentencePieceProcessor();
+  const auto status = sp->Load(path);
+  if (!status.ok()) {
+    copy_error(status.ToString(), error, error_size);
+    delete sp;
+    return nullptr;
+  }
+  return sp;
+}
+
+void attune_spm_free(void* handle) { delete static_cast<sentencepiece::SentencePieceProcessor*>(handle); }
+
+// Writes up to `capacity` ids; returns the number of ids (call again with more room
+// when it exceeds capacity), or -1 on error.
+int64_t attune_spm_encode(void* handle, const char* text, int64_t length, int32_t* ids, int64_t capacity) {
+  std::vector<int> out;
+  if (!static_cast<sentencepiece::SentencePieceProcessor*>(handle)
+           ->Encode(std::string(text, static_cast<size_t>(length)), &out)
+           .ok()) {
+    return -1;
+  }
+  for (size_t i = 0; i < out.size() && static_cast<int64_t>(i) < capacity; ++i) ids[i] = out[i];
+  return static_cast<int64_t>(out.size());
+}
+
+int32_t attune_spm_piece_size(void* handle) {
+  return static_cast<sentencepiece::SentencePieceProcessor*>(handle)->GetPieceSize();
+}
+
+// -1 when the piece is not in the vocabulary (sentencepiece itself answers unk_id).
+int32_t attune_spm_piece_to_id(void* handle, const char* piece) {
+  auto* sp = static_cast<sentencepiece::SentencePieceProcessor*>(handle);
+  const int id = sp->PieceToId(piece);
+  return (id == sp->unk_id() && sp->IdToPiece(id) != piece) ? -1 : id;
+}
+
+// The pointer stays valid while the model is loaded.
+const char* attune_spm_id_to_piece(void* handle, int32_t id) {
+  return static_cast<sentencepiece::SentencePieceProcessor*>(handle)->IdToPiece(id).c_str();
+}
+
+// kind: 0 unk, 1 bos, 2 eos, 3 pad; -1 when the model has none.
+int32_t attune_spm_special_id(void* handle, int32_t kind) {
+  auto* sp = static_cast<sentencepiece::SentencePieceProcessor*>(handle);
+  switch (kind) {
+    case 0: return sp->unk_id();
+    case 1: return sp->bos_id();
+    case 2: return sp->eos_id();
+    default: return sp->pad_id();
+  }
+}
+
+// `args` is sentencepiece's trainer command line ("--input=... --model_prefix=...").
+int attune_spm_train(const char* args, char* error, int error_size) {
+  const auto status = sentencepiece::SentencePieceTrainer::Train(args);
+  if (!status.ok()) {
+    copy_error(status.ToString(), error, error_size);
+    return 1;
+  }
+  return 0;
+}
+
+}  // extern "C"

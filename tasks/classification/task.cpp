@@ -1,0 +1,318 @@
+#include "tasks/classification/task.h"
+
+#include "tasks/classification/metrics.h"
+
+#include "data/batching.h"
+#include "data/error.h"
+#include "data/formats/safetensors.h"
+#include "data/io/files.h"
+#include "data/text/factory.h"
+#include "tasks/config/config.h"
+#include "tasks/engine/settings.h"
+
+#include <filesystem>
+#include <iostream>
+#include <limits>
+
+namespace fs = std::filesystem;
+
+namespace attune::classification {
+namespace {
+
+std::vector<const text::Encoding*> pointers(const std::vector<text::Encoding>& encodings,
+                                            const std::vector<int64_t>& batch) {
+  std::vector<const text::Encoding*> out;
+  out.reserve(batch.size());
+  for (int64_t i : batch) out.push_back(&encodings[i]);
+  return out;
+}
+
+std::vector<int64_t> lengths_of(const std::vector<text::Encoding>& encodings) {
+  std::vector<int64_t> lengths;
+  lengths.reserve(encodings.size());
+  for (const auto& e : encodings) lengths.push_back(static_cast<int64_t>(e.ids.size()));
+  return lengths;
+}
+
+torch::Tensor forward_batch(TextClassifier& model, const std::vector<text::Encoding>& encodings,
+                            const std::vector<int64_t>& batch, int64_t pad_id, const torch::Device& device) {
+  const data::TokenBatch tb = data::collate(pointers(encodings, batch), pad_id);
+  return model->forward(tb.input_ids.to(device), tb.token_type_ids.to(device), tb.attention_mask.to(device));
+}
+
+ColumnSpec column_spec(const nlohmann::json& config, bool with_label) {
+  const nlohmann::json& d = config.at("data");
+  ColumnSpec c;
+  c.format = config::get_string(d, "format", "data");
+  c.text = config::get_string(d, "text_column", "data");
+  c.text_pair = config::get_optional_string(d, "text_pair_column", "data");
+  c.label = with_label ? config::get_string(d, "label_column", "data") : "";
+  return c;
+}
+
+// Everything a trained run needs at inference time.
+struct LoadedRun {
+  nlohmann::json config;
+  std::unique_ptr<text::Tokenizer> tokenizer;
+  std::vector<std::string> labels;
+  TextClassifier model{nullptr};
+  int64_t max_length = 0;
+};
+
+TextClassifier build_model(const nlohmann::json& config, int64_t vocab_size, int64_t num_labels) {
+  const nlohmann::json& head = config.at("head");
+  auto encoder = models::make_text_encoder(config.at("model"), vocab_size, "model");
+  TextClassifierOptions options(num_labels);
+  options.pooling(config::get_choice(head, "pooling", "head", {"cls", "mean"}))
+      .dropout(config::get_double(head, "dropout", "head", 0.0, 0.99));
+  return TextClassifier(encoder, config::get_string(config.at("model"), "name", "model"), options);
+}
+
+LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device) {
+  engine::require_run_dir(run_dir);
+  LoadedRun run;
+  const std::string config_path = (fs::path(run_dir) / "config.json").string();
+  run.config = io::read_json(config_path);
+  config::apply_overrides(run.config, overrides);
+  run.tokenizer = text::load_tokenizer((fs::path(run_dir) / "tokenizer").string());
+  run.labels = load_label_map((fs::path(run_dir) / "labels.json").string());
+  run.max_length = config::get_int(run.config.at("data"), "max_length", "data", 8, 1 << 20);
+  run.model = build_model(run.config, run.tokenizer->vocab_size(), static_cast<int64_t>(run.labels.size()));
+  const std::string weights = (fs::path(run_dir) / "model.safetensors").string();
+  if (!fs::exists(weights)) fail(run_dir, "run has no model.safetensors (training did not reach an evaluation)");
+  formats::load_module_tensors(*run.model, formats::load_safetensors(weights), weights);
+  run.model->to(engine::resolve_device(device.empty() ? run.config.value("device", "auto") : device, "--device"));
+  run.model->eval();
+  return run;
+}
+
+}  // namespace
+
+nlohmann::json default_config() {
+  nlohmann::json c = engine::default_run_keys();
+  c["task"] = "text-classification";
+  c["run_dir"] = "runs/text-classification";
+  c["data"] = {{"train", nullptr},       {"valid", nullptr},          {"test", nullptr},
+               {"format", "auto"},       {"text_column", "text"},     {"text_pair_column", nullptr},
+               {"label_column", "label"}, {"max_length", 128},         {"valid_fraction", 0.1}};
+  c["tokenizer"] = {{"type", "wordpiece"}, {"vocab", nullptr},     {"model", nullptr},
+                    {"vocab_size", 8000},  {"model_type", "unigram"}, {"lowercase", true},
+                    {"strip_accents", nullptr}, {"min_frequency", 2}};
+  c["model"] = {{"name", "bert"},         {"preset", "mini"},         {"hidden_size", nullptr},
+                {"num_layers", nullptr},  {"num_heads", nullptr},     {"intermediate_size", nullptr},
+                {"activation", "gelu"},   {"dropout", 0.1},           {"attention_dropout", 0.1},
+                {"max_length", 512},      {"pre_layer_norm", false}};
+  c["head"] = {{"pooling", "mean"}, {"dropout", 0.1}};
+  c["train"] = engine::default_train_section();
+  return c;
+}
+
+ClassificationTask::ClassificationTask(TextClassifier model, Examples train, Examples valid,
+                                       std::vector<std::string> labels, int64_t pad_id, int64_t batch_size,
+                                       int64_t eval_batch_size, bool bucket)
+    : model_(std::move(model)),
+      train_(std::move(train)),
+      valid_(std::move(valid)),
+      labels_(std::move(labels)),
+      pad_id_(pad_id),
+      batch_size_(batch_size),
+      eval_batch_size_(eval_batch_size),
+      bucket_(bucket),
+      train_lengths_(lengths_of(train_.encodings)) {}
+
+engine::BatchPlan ClassificationTask::train_plan(int64_t epoch, uint64_t seed) {
+  return data::make_batches(train_lengths_, batch_size_, /*shuffle=*/true, bucket_,
+                            seed * 1000003ULL + static_cast<uint64_t>(epoch));
+}
+
+torch::Tensor ClassificationTask::train_loss(const std::vector<int64_t>& batch, const torch::Device& device) {
+  const torch::Tensor logits = forward_batch(model_, train_.encodings, batch, pad_id_, device);
+  std::vector<int64_t> targets;
+  for (int64_t i : batch) targets.push_back(train_.labels[i]);
+  return torch::nn::functional::cross_entropy(logits.to(torch::kFloat), torch::tensor(targets).to(device));
+}
+
+int64_t ClassificationTask::batch_size_of(const std::vector<int64_t>& batch) const {
+  return static_cast<int64_t>(batch.size());
+}
+
+nlohmann::json ClassificationTask::evaluate(const torch::Device& device) {
+  return evaluate_examples(model_, valid_, labels_, pad_id_, eval_batch_size_, device);
+}
+
+torch::Tensor predict_probabilities(TextClassifier& model, const std::vector<text::Encoding>& encodings,
+                                    int64_t pad_id, int64_t batch_size, const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  const auto batches = data::make_batches(lengths_of(encodings), batch_size, /*shuffle=*/false, /*bucket=*/true, 0);
+  torch::Tensor probs;
+  for (const auto& batch : batches) {
+    const torch::Tensor p = torch::softmax(forward_batch(model, encodings, batch, pad_id, device).to(torch::kFloat), -1).cpu();
+    if (!probs.defined()) probs = torch::zeros({static_cast<int64_t>(encodings.size()), p.size(1)});
+    probs.index_copy_(0, torch::tensor(batch), p);
+  }
+  return probs;
+}
+
+nlohmann::json evaluate_examples(TextClassifier& model, const Examples& examples,
+                                 const std::vector<std::string>& labels, int64_t pad_id, int64_t batch_size,
+                                 const torch::Device& device) {
+  const torch::Tensor probs = predict_probabilities(model, examples.encodings, pad_id, batch_size, device);
+  const torch::Tensor truth = torch::tensor(examples.labels);
+  const torch::Tensor predicted = probs.argmax(1);
+  const double loss =
+      torch::nll_loss(torch::log(probs.clamp_min(1e-12)), truth).item<double>();
+  nlohmann::json m = classification_metrics(
+      std::vector<int64_t>(predicted.data_ptr<int64_t>(), predicted.data_ptr<int64_t>() + predicted.numel()),
+      examples.labels, labels);
+  m["loss"] = loss;
+  return m;
+}
+
+nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFlags& flags) {
+  nlohmann::json config = config_in;
+  engine::TrainOptions options = engine::train_options_from_config(config);
+  options.stop_requested = flags.stop_requested;
+  options.log = flags.log;
+  engine::apply_threads(config::get_int(config, "threads", "", 0, 1024));
+  std::ostream& log = flags.log ? *flags.log : std::cerr;
+  const std::string run_dir = options.run_dir;
+  if (!flags.resume) engine::prepare_run_dir(run_dir, flags.overwrite);
+
+  const nlohmann::json& d = config.at("data");
+  const ColumnSpec columns = column_spec(config, true);
+  const std::string train_path = config::get_optional_string(d, "train", "data");
+  if (train_path.empty()) fail("data.train", "no training file given (set data.train)");
+  const std::string valid_path = config::get_optional_string(d, "valid", "data");
+  const std::string test_path = config::get_optional_string(d, "test", "data");
+  const int64_t max_length = config::get_int(d, "max_length", "data", 8, 1 << 20);
+  const double valid_fraction = config::get_double(d, "valid_fraction", "data", 0.0, 0.5);
+  const nlohmann::json& t = config.at("train");
+  const int64_t batch_size = config::get_int(t, "batch_size", "train", 1, 1 << 20);
+  const int64_t eval_batch_size = config::get_int(t, "eval_batch_size", "train", 1, 1 << 20);
+  const bool bucket = config::get_bool(t, "bucket_by_length", "train");
+
+  // Cheap checks first, so a typo fails before minutes of tokenizer training.
+  models::check_text_encoder_config(config.at("model"), "model");
+  config::get_choice(config.at("head"), "pooling", "head", {"cls", "mean"});
+  config::get_double(config.at("head"), "dropout", "head", 0.0, 0.99);
+  const int64_t positions = config.at("model").value("max_length", int64_t{512});
+  if (max_length > positions) {
+    fail("data.max_length", std::to_string(max_length) + " exceeds model.max_length (" + std::to_string(positions) +
+                                " position embeddings)");
+  }
+  Examples train = read_examples(train_path, columns);
+  Examples valid = valid_path.empty() ? split_off(train, valid_fraction, options.seed) : read_examples(valid_path, columns);
+
+  const std::string tokenizer_dir = (fs::path(run_dir) / "tokenizer").string();
+  const std::string labels_path = (fs::path(run_dir) / "labels.json").string();
+  std::unique_ptr<text::Tokenizer> tokenizer;
+  std::vector<std::string> labels;
+  if (flags.resume) {
+    tokenizer = text::load_tokenizer(tokenizer_dir);
+    labels = load_label_map(labels_path);
+  } else {
+    std::vector<std::string> corpus = train.texts;
+    corpus.insert(corpus.end(), train.pairs.begin(), train.pairs.end());
+    log << "tokenizer: " << config.at("tokenizer").value("type", "") << " from " << train_path << "\n";
+    tokenizer = text::make_tokenizer(config.at("tokenizer"), corpus, "tokenizer", tokenizer_dir);
+    tokenizer->save(tokenizer_dir);
+    labels = build_label_map(train);
+    if (labels.size() < 2) fail(train_path, "needs at least two distinct labels in column '" + columns.label + "'");
+    save_label_map(labels_path, labels);
+  }
+  map_labels(train, labels);
+  map_labels(valid, labels);
+  tokenize(train, *tokenizer, max_length);
+  tokenize(valid, *tokenizer, max_length);
+
+  torch::manual_seed(options.seed);
+  TextClassifier model = build_model(config, tokenizer->vocab_size(), static_cast<int64_t>(labels.size()));
+  model->to(options.device);
+  if (!flags.resume) {
+    // The saved config rebuilds exactly this model: presets resolved to sizes.
+    config["model"] = model->encoder().config();
+    io::write_json_atomic((fs::path(run_dir) / "config.json").string(), config);
+  }
+  int64_t params = 0;
+  for (const auto& p : model->parameters()) params += p.numel();
+  log << "data: " << train.size() << " train / " << valid.size() << " valid examples, " << labels.size()
+      << " labels; model: " << params << " parameters on " << options.device << "\n";
+
+  ClassificationTask task(model, std::move(train), valid, labels, tokenizer->pad_id(), batch_size, eval_batch_size, bucket);
+  const engine::TrainResult result = engine::train(task, options, flags.resume);
+
+  nlohmann::json summary = {{"run_dir", run_dir}, {"steps", result.global_step}, {"best_step", result.best_step},
+                            {"interrupted", result.interrupted}, {"valid", result.best_metrics}};
+  if (result.interrupted) return summary;
+  if (!test_path.empty()) {
+    Examples test = read_examples(test_path, columns);
+    map_labels(test, labels);
+    tokenize(test, *tokenizer, max_length);
+    const std::string weights = (fs::path(run_dir) / "model.safetensors").string();
+    formats::load_module_tensors(*model, formats::load_safetensors(weights), weights);
+    model->eval();
+    summary["test"] = evaluate_examples(model, test, labels, tokenizer->pad_id(), eval_batch_size, options.device);
+  }
+  io::write_json_atomic((fs::path(run_dir) / "results.json").string(), summary);
+  return summary;
+}
+
+nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
+                            const std::vector<std::string>& overrides, const std::string& device) {
+  LoadedRun run = load_run(run_dir, overrides, device);
+  Examples examples = read_examples(data_path, column_spec(run.config, true));
+  if (examples.size() == 0) fail(data_path, "no examples");
+  map_labels(examples, run.labels);
+  tokenize(examples, *run.tokenizer, run.max_length);
+  const int64_t batch_size = config::get_int(run.config.at("train"), "eval_batch_size", "train", 1, 1 << 20);
+  const torch::Device dev = run.model->parameters().front().device();
+  nlohmann::json m = evaluate_examples(run.model, examples, run.labels, run.tokenizer->pad_id(), batch_size, dev);
+  m["data"] = data_path;
+  return m;
+}
+
+void predict_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,
+                 const std::string& device, int64_t batch_size) {
+  LoadedRun run = load_run(run_dir, {}, device);
+  const ColumnSpec columns = column_spec(run.config, false);
+  const torch::Device dev = run.model->parameters().front().device();
+  Examples chunk;
+  auto flush = [&]() {
+    if (chunk.size() == 0) return;
+    tokenize(chunk, *run.tokenizer, run.max_length);
+    const torch::Tensor probs = predict_probabilities(run.model, chunk.encodings, run.tokenizer->pad_id(), batch_size, dev);
+    for (int64_t i = 0; i < probs.size(0); ++i) {
+      const int64_t best = probs[i].argmax().item<int64_t>();
+      nlohmann::json p = nlohmann::json::object();
+      for (size_t c = 0; c < run.labels.size(); ++c) p[run.labels[c]] = probs[i][c].item<double>();
+      out << nlohmann::json{{"label", run.labels[best]}, {"probabilities", p}}.dump() << "\n";
+    }
+    out.flush();
+    chunk = Examples();
+  };
+  std::string line;
+  int64_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const std::string where = input_name + ":" + std::to_string(line_no);
+    if (!line.empty() && line[0] == '{') {
+      const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded() || !j.is_object()) fail(where, "invalid JSON line");
+      auto field = [&](const std::string& key) {
+        if (!j.contains(key)) fail(where, "missing key '" + key + "'");
+        return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
+      };
+      chunk.texts.push_back(field(columns.text));
+      if (!columns.text_pair.empty()) chunk.pairs.push_back(field(columns.text_pair));
+    } else {
+      if (!columns.text_pair.empty()) fail(where, "this run classifies text pairs: give JSONL lines with '" + columns.text + "' and '" + columns.text_pair + "'");
+      chunk.texts.push_back(line);
+    }
+    chunk.where.push_back(where);
+    if (static_cast<int64_t>(chunk.size()) >= 16 * batch_size) flush();
+  }
+  flush();
+}
+
+}  // namespace attune::classification

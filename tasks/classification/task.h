@@ -1,0 +1,57 @@
+// Text classification as a training task for the engine, and the three things a
+// user does with it: train a run, evaluate a run on a labelled file, predict labels.
+#pragma once
+#include "tasks/classification/examples.h"
+#include "tasks/classification/model.h"
+#include "tasks/engine/settings.h"
+#include "tasks/engine/task.h"
+
+#include <nlohmann/json.hpp>
+
+#include <istream>
+#include <ostream>
+
+namespace attune::classification {
+
+nlohmann::json default_config();
+
+class ClassificationTask : public engine::TrainTask {
+ public:
+  ClassificationTask(TextClassifier model, Examples train, Examples valid, std::vector<std::string> labels,
+                     int64_t pad_id, int64_t batch_size, int64_t eval_batch_size, bool bucket);
+  std::shared_ptr<torch::nn::Module> model() override { return model_.ptr(); }
+  engine::BatchPlan train_plan(int64_t epoch, uint64_t seed) override;
+  torch::Tensor train_loss(const std::vector<int64_t>& batch, const torch::Device& device) override;
+  int64_t batch_size_of(const std::vector<int64_t>& batch) const override;
+  nlohmann::json evaluate(const torch::Device& device) override;
+
+ private:
+  TextClassifier model_;
+  Examples train_, valid_;
+  std::vector<std::string> labels_;
+  int64_t pad_id_, batch_size_, eval_batch_size_;
+  bool bucket_;
+  std::vector<int64_t> train_lengths_;
+};
+
+// Class probabilities (N, C) for tokenized examples, in their order. The model must
+// be in eval mode on `device`.
+torch::Tensor predict_probabilities(TextClassifier& model, const std::vector<text::Encoding>& encodings,
+                                    int64_t pad_id, int64_t batch_size, const torch::Device& device);
+
+// Metrics (with loss) of labelled, tokenized examples.
+nlohmann::json evaluate_examples(TextClassifier& model, const Examples& examples,
+                                 const std::vector<std::string>& labels, int64_t pad_id, int64_t batch_size,
+                                 const torch::Device& device);
+
+// Trains the run `config` describes (already merged and overridden); returns the
+// summary printed by `attune train`: best validation and test metrics.
+nlohmann::json train_run(const nlohmann::json& config, const engine::TrainFlags& flags);
+nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
+                            const std::vector<std::string>& overrides, const std::string& device);
+// Reads one text per line (plain text, or JSONL objects with the run's text columns)
+// and writes one JSON line per input with the label and class probabilities.
+void predict_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,
+                 const std::string& device, int64_t batch_size);
+
+}  // namespace attune::classification

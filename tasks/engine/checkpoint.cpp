@@ -1,0 +1,104 @@
+#include "tasks/engine/checkpoint.h"
+
+#include "data/error.h"
+#include "data/formats/safetensors.h"
+#include "data/io/files.h"
+
+#include <cstdio>
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace attune::engine {
+
+nlohmann::json TrainerState::to_json() const {
+  return {{"global_step", global_step},
+          {"epoch", epoch},
+          {"batch_in_epoch", batch_in_epoch},
+          {"has_best", has_best},
+          {"best_metric", best_metric},
+          {"best_step", best_step},
+          {"best_metrics", best_metrics},
+          {"evals_without_improvement", evals_without_improvement},
+          {"finished", finished},
+          {"window_loss_sum", window_loss_sum},
+          {"window_steps", window_steps},
+          {"elapsed_s", elapsed_s}};
+}
+
+TrainerState TrainerState::from_json(const nlohmann::json& j, const std::string& path) {
+  try {
+    TrainerState s;
+    s.global_step = j.at("global_step").get<int64_t>();
+    s.epoch = j.at("epoch").get<int64_t>();
+    s.batch_in_epoch = j.at("batch_in_epoch").get<int64_t>();
+    s.has_best = j.at("has_best").get<bool>();
+    s.best_metric = j.at("best_metric").get<double>();
+    s.best_step = j.at("best_step").get<int64_t>();
+    s.best_metrics = j.at("best_metrics");
+    s.evals_without_improvement = j.at("evals_without_improvement").get<int64_t>();
+    s.finished = j.at("finished").get<bool>();
+    s.window_loss_sum = j.at("window_loss_sum").get<double>();
+    s.window_steps = j.at("window_steps").get<int64_t>();
+    s.elapsed_s = j.at("elapsed_s").get<double>();
+    return s;
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, std::string("corrupt trainer state: ") + e.what());
+  }
+}
+
+void save_checkpoint(const std::string& run_dir, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
+                     const TrainerState& state) {
+  char name[64];
+  std::snprintf(name, sizeof(name), "checkpoint-%08lld", static_cast<long long>(state.global_step));
+  const fs::path final_dir = fs::path(run_dir) / name;
+  const fs::path tmp_dir = fs::path(run_dir) / (std::string(name) + ".tmp");
+  fs::remove_all(tmp_dir);
+  fs::create_directories(tmp_dir);
+  formats::save_safetensors((tmp_dir / "model.safetensors").string(), formats::module_tensors(model));
+  {
+    torch::serialize::OutputArchive archive;
+    optimizer.save(archive);
+    archive.save_to((tmp_dir / "optimizer.pt").string());
+  }
+  io::write_json_atomic((tmp_dir / "trainer_state.json").string(), state.to_json());
+  fs::remove_all(final_dir);
+  fs::rename(tmp_dir, final_dir);
+  io::write_json_atomic((fs::path(run_dir) / "checkpoint.json").string(),
+                        {{"latest", name}, {"global_step", state.global_step}});
+  // Older checkpoints are only dropped once the new one is published.
+  for (const auto& entry : fs::directory_iterator(run_dir)) {
+    const std::string other = entry.path().filename().string();
+    if (entry.is_directory() && other.rfind("checkpoint-", 0) == 0 && other != name) fs::remove_all(entry.path());
+  }
+}
+
+std::optional<std::string> latest_checkpoint(const std::string& run_dir) {
+  const fs::path pointer = fs::path(run_dir) / "checkpoint.json";
+  if (!fs::exists(pointer)) return std::nullopt;
+  const nlohmann::json j = io::read_json(pointer.string());
+  if (!j.contains("latest") || !j["latest"].is_string()) fail(pointer.string(), "missing key 'latest'");
+  const fs::path dir = fs::path(run_dir) / j["latest"].get<std::string>();
+  if (!fs::is_directory(dir)) fail(pointer.string(), "points to missing checkpoint " + dir.string());
+  return dir.string();
+}
+
+TrainerState load_checkpoint(const std::string& checkpoint_dir, torch::nn::Module& model,
+                             torch::optim::Optimizer& optimizer, const torch::Device& device) {
+  const fs::path dir(checkpoint_dir);
+  const std::string weights = (dir / "model.safetensors").string();
+  formats::load_module_tensors(model, formats::load_safetensors(weights), weights);
+  const std::string optimizer_path = (dir / "optimizer.pt").string();
+  if (!fs::exists(optimizer_path)) fail(optimizer_path, "missing optimizer state");
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(optimizer_path, device);
+    optimizer.load(archive);
+  } catch (const c10::Error& e) {
+    fail(optimizer_path, "cannot read optimizer state: " + std::string(e.what_without_backtrace()));
+  }
+  const std::string state_path = (dir / "trainer_state.json").string();
+  return TrainerState::from_json(io::read_json(state_path), state_path);
+}
+
+}  // namespace attune::engine

@@ -1,0 +1,41 @@
+// The parts of a run config that every task shares: seed, device, threads, run
+// directory and the "train" section that drives the engine.
+#pragma once
+#include "tasks/engine/trainer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <ostream>
+#include <string>
+
+namespace attune::engine {
+
+// How `attune train` was asked to run, beside the config.
+struct TrainFlags {
+  bool resume = false;
+  bool overwrite = false;
+  std::function<bool(int64_t global_step)> stop_requested;
+  std::ostream* log = nullptr;
+};
+
+// Defaults of the shared top-level keys and of the "train" section.
+nlohmann::json default_run_keys();
+nlohmann::json default_train_section();
+
+// "auto" picks CUDA when LibTorch sees a GPU. Fails naming `key` for unknown or
+// unavailable devices.
+torch::Device resolve_device(const std::string& name, const std::string& key);
+
+// Sets LibTorch's intra-op threads (0 = leave LibTorch's choice: all cores).
+void apply_threads(int64_t threads);
+
+// Reads and validates the "train" section and the shared keys.
+TrainOptions train_options_from_config(const nlohmann::json& config);
+
+// A fresh run directory: refuses to overwrite a previous run unless asked to.
+void prepare_run_dir(const std::string& dir, bool overwrite);
+// Fails unless `dir` holds a trained run (config.json and model.safetensors).
+void require_run_dir(const std::string& dir);
+
+}  // namespace attune::engine

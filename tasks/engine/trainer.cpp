@@ -1,0 +1,287 @@
+#include "tasks/engine/trainer.h"
+
+#include "data/error.h"
+#include "data/formats/safetensors.h"
+#include "data/io/files.h"
+#include "models/common/compat.h"
+#include "tasks/engine/checkpoint.h"
+#include "tasks/engine/progress.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace attune::engine {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Dropout and any other sampling in a step depend only on (seed, step), so a resumed
+// run draws exactly the random numbers the uninterrupted run would have drawn.
+void seed_step(uint64_t seed, int64_t step) {
+  uint64_t x = seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(step) + 1;
+  x ^= x >> 31;
+  x *= 0xBF58476D1CE4E5B9ULL;
+  x ^= x >> 29;
+  torch::manual_seed(x & 0x7FFFFFFFFFFFFFFFULL);
+}
+
+std::string format_number(double x) {
+  std::ostringstream s;
+  s << std::setprecision(4) << x;
+  return s.str();
+}
+
+class Loop {
+ public:
+  Loop(TrainTask& task, const TrainOptions& options)
+      : task_(task), options_(options), model_(task.model()), out_(options.log ? *options.log : std::cerr) {}
+
+  TrainResult run(bool resume) {
+    fs::create_directories(options_.run_dir);
+    metrics_path_ = (fs::path(options_.run_dir) / "metrics.jsonl").string();
+    best_path_ = (fs::path(options_.run_dir) / "model.safetensors").string();
+    optimizer_ = make_adamw(*model_, options_.optimizer);
+
+    const int64_t batches_per_epoch = static_cast<int64_t>(task_.train_plan(0, options_.seed).size());
+    if (batches_per_epoch == 0) fail("data.train", "no training batches");
+    steps_per_epoch_ = (batches_per_epoch + options_.grad_accum - 1) / options_.grad_accum;
+    total_steps_ = options_.epochs * steps_per_epoch_;
+    if (options_.max_steps > 0) total_steps_ = std::min(total_steps_, options_.max_steps);
+    warmup_steps_ = static_cast<int64_t>(std::llround(options_.warmup_ratio * total_steps_));
+
+    if (resume) {
+      const auto checkpoint = latest_checkpoint(options_.run_dir);
+      if (!checkpoint) fail(options_.run_dir, "no checkpoint to resume from");
+      state_ = load_checkpoint(*checkpoint, *model_, *optimizer_, options_.device);
+      // Lines logged after the checkpoint are replayed by this run.
+      io::truncate_jsonl_after(metrics_path_, [&](const nlohmann::json& line) {
+        return !line.contains("step") || line["step"].get<int64_t>() <= state_.global_step;
+      });
+      out_ << "resuming " << options_.run_dir << " at step " << state_.global_step << "/" << total_steps_ << "\n";
+    } else {
+      fs::remove(metrics_path_);
+    }
+    if (state_.finished) return result(false);
+    if (state_.window_steps > 0) {
+      window_loss_ = torch::tensor(state_.window_loss_sum, torch::kDouble);
+      window_steps_ = state_.window_steps;
+    }
+    stop_early_ = options_.early_stopping_patience > 0 &&
+                  state_.evals_without_improvement >= options_.early_stopping_patience;
+
+    const bool tty = options_.log == nullptr && io::is_tty(2);
+    progress_ = std::make_unique<Progress>("train", total_steps_, out_, tty);
+    start_ = Clock::now();
+    elapsed_before_ = state_.elapsed_s;
+    window_start_ = elapsed_before_;
+    const bool interrupted = !train_epochs();
+    progress_->finish();
+    state_.elapsed_s = elapsed();
+    if (!interrupted) {
+      state_.finished = true;
+      if (!evaluated_at_current_step_) evaluate();
+    }
+    save_checkpoint(options_.run_dir, *model_, *optimizer_, state_);
+    return result(interrupted);
+  }
+
+ private:
+  double elapsed() const { return elapsed_before_ + seconds_since(start_); }
+
+  TrainResult result(bool interrupted) const {
+    TrainResult r;
+    r.interrupted = interrupted;
+    r.global_step = state_.global_step;
+    r.best_step = state_.best_step;
+    r.best_metrics = state_.best_metrics;
+    return r;
+  }
+
+  // Returns false when stopped by request (checkpoint already written by the caller).
+  bool train_epochs() {
+    model_->train();
+    for (; state_.epoch < options_.epochs; ++state_.epoch, state_.batch_in_epoch = 0) {
+      const BatchPlan plan = task_.train_plan(state_.epoch, options_.seed);
+      while (state_.batch_in_epoch < static_cast<int64_t>(plan.size())) {
+        if (state_.global_step >= total_steps_ || stop_early_) return true;
+        const int64_t end = std::min<int64_t>(plan.size(), state_.batch_in_epoch + options_.grad_accum);
+        step(plan, state_.batch_in_epoch, end);
+        state_.batch_in_epoch = end;
+        if (state_.batch_in_epoch == static_cast<int64_t>(plan.size())) {
+          // The epoch is complete: the checkpoint should say so.
+          ++state_.epoch;
+          state_.batch_in_epoch = 0;
+          if (options_.eval_every == 0) evaluate();
+          const bool more = after_step();
+          --state_.epoch;
+          state_.batch_in_epoch = static_cast<int64_t>(plan.size());
+          if (!more) return false;
+        } else {
+          if (options_.eval_every > 0 && state_.global_step % options_.eval_every == 0) evaluate();
+          if (!after_step()) return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  // Checkpoints and honours stop requests after an optimizer step.
+  bool after_step() {
+    const bool stop = options_.stop_requested && options_.stop_requested(state_.global_step);
+    const bool periodic = options_.checkpoint_every > 0 && state_.global_step % options_.checkpoint_every == 0;
+    if (stop || periodic || evaluated_at_current_step_) {
+      state_.elapsed_s = elapsed();
+      state_.window_loss_sum = window_loss_.defined() ? window_loss_.item<double>() : 0.0;
+      state_.window_steps = window_steps_;
+      save_checkpoint(options_.run_dir, *model_, *optimizer_, state_);
+    }
+    return !stop;
+  }
+
+  void step(const BatchPlan& plan, int64_t begin, int64_t end) {
+    seed_step(options_.seed, state_.global_step);
+    evaluated_at_current_step_ = false;
+    const double lr = options_.optimizer.lr * linear_schedule(state_.global_step, warmup_steps_, total_steps_);
+    set_learning_rate(*optimizer_, lr);
+    optimizer_->zero_grad();
+    int64_t examples = 0;
+    for (int64_t i = begin; i < end; ++i) examples += static_cast<int64_t>(plan[i].size());
+    torch::Tensor step_loss;
+    for (int64_t i = begin; i < end; ++i) {
+      torch::Tensor loss;
+      {
+        compat::AutocastGuard autocast(options_.device, options_.bf16);
+        loss = task_.train_loss(plan[i], options_.device);
+      }
+      // Micro-batches are weighted by size so accumulation equals one large batch.
+      const double weight = static_cast<double>(plan[i].size()) / examples;
+      (loss * weight).backward();
+      const torch::Tensor part = loss.detach().to(torch::kDouble) * weight;
+      step_loss = step_loss.defined() ? step_loss + part : part;
+      window_items_ += task_.batch_size_of(plan[i]);
+    }
+    double grad_norm = -1.0;
+    if (options_.max_grad_norm > 0) {
+      grad_norm = torch::nn::utils::clip_grad_norm_(optimizer_params(), options_.max_grad_norm);
+    }
+    optimizer_->step();
+    ++state_.global_step;
+    window_loss_ = window_loss_.defined() ? window_loss_ + step_loss : step_loss;
+    ++window_steps_;
+    if (!std::isfinite(grad_norm) && grad_norm != -1.0) {
+      out_ << "warning: non-finite gradient norm at step " << state_.global_step << "\n";
+    }
+    if (state_.global_step % options_.log_every == 0 || state_.global_step == total_steps_) log_train(lr, grad_norm);
+    progress_->update(state_.global_step, last_loss_text_);
+  }
+
+  std::vector<torch::Tensor> optimizer_params() {
+    std::vector<torch::Tensor> params;
+    for (const auto& group : optimizer_->param_groups()) {
+      for (const auto& p : group.params()) params.push_back(p);
+    }
+    return params;
+  }
+
+  void log_train(double lr, double grad_norm) {
+    // Reading the loss back is the only host synchronisation in the loop.
+    const double loss = window_loss_.cpu().item<double>() / window_steps_;
+    const double now = elapsed();
+    const double rate = window_items_ / std::max(1e-9, now - window_start_);
+    nlohmann::json line = {{"step", state_.global_step},
+                           {"epoch", static_cast<double>(state_.global_step) / steps_per_epoch_},
+                           {"split", "train"},
+                           {"loss", loss},
+                           {"lr", lr},
+                           {"items_per_s", rate},
+                           {"elapsed_s", now}};
+    if (grad_norm >= 0) line["grad_norm"] = grad_norm;
+    io::append_line(metrics_path_, line.dump());
+    last_loss_text_ = "loss=" + format_number(loss);
+    window_loss_ = torch::Tensor();
+    window_steps_ = 0;
+    window_items_ = 0;
+    window_start_ = now;
+  }
+
+  void evaluate() {
+    nlohmann::json metrics;
+    {
+      model_->eval();
+      torch::NoGradGuard no_grad;
+      compat::AutocastGuard autocast(options_.device, options_.bf16);
+      metrics = task_.evaluate(options_.device);
+      model_->train();
+    }
+    evaluated_at_current_step_ = true;
+    if (!metrics.contains(options_.selection_metric) || !metrics[options_.selection_metric].is_number()) {
+      fail("train.selection_metric", "evaluation has no metric '" + options_.selection_metric + "'");
+    }
+    const double value = metrics[options_.selection_metric].get<double>();
+    const bool improved = !state_.has_best ||
+                          (options_.higher_is_better ? value > state_.best_metric : value < state_.best_metric);
+    nlohmann::json line = {{"step", state_.global_step},
+                           {"epoch", static_cast<double>(state_.global_step) / steps_per_epoch_},
+                           {"split", "valid"},
+                           {"elapsed_s", elapsed()}};
+    line.update(metrics);
+    io::append_line(metrics_path_, line.dump());
+    if (improved) {
+      state_.has_best = true;
+      state_.best_metric = value;
+      state_.best_step = state_.global_step;
+      state_.best_metrics = metrics;
+      state_.evals_without_improvement = 0;
+      formats::save_safetensors(best_path_, formats::module_tensors(*model_));
+    } else {
+      ++state_.evals_without_improvement;
+      if (options_.early_stopping_patience > 0 &&
+          state_.evals_without_improvement >= options_.early_stopping_patience) {
+        stop_early_ = true;
+      }
+    }
+    out_ << (progress_line_open() ? "\n" : "") << "eval step " << state_.global_step << ": "
+         << options_.selection_metric << "=" << format_number(value) << (improved ? " (best)" : "")
+         << (stop_early_ ? " - early stopping" : "") << "\n";
+  }
+
+  bool progress_line_open() const { return options_.log == nullptr && io::is_tty(2); }
+
+  TrainTask& task_;
+  const TrainOptions& options_;
+  std::shared_ptr<torch::nn::Module> model_;
+  std::ostream& out_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::unique_ptr<Progress> progress_;
+  TrainerState state_;
+  std::string metrics_path_, best_path_;
+  int64_t steps_per_epoch_ = 0, total_steps_ = 0, warmup_steps_ = 0;
+  Clock::time_point start_;
+  double elapsed_before_ = 0.0;
+  torch::Tensor window_loss_;
+  int64_t window_steps_ = 0, window_items_ = 0;
+  double window_start_ = 0.0;
+  std::string last_loss_text_;
+  bool evaluated_at_current_step_ = false;
+  bool stop_early_ = false;
+};
+
+}  // namespace
+
+TrainResult train(TrainTask& task, const TrainOptions& options, bool resume) {
+  if (options.grad_accum < 1) fail("train.grad_accum", "must be >= 1");
+  if (options.log_every < 1) fail("train.log_every", "must be >= 1");
+  return Loop(task, options).run(resume);
+}
+
+}  // namespace attune::engine

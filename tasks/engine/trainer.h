@@ -1,0 +1,51 @@
+// The training loop shared by every task: AdamW with warm-up and decay, gradient
+// accumulation and clipping, periodic evaluation with best-model selection and
+// early stopping, checkpoints that resume exactly, metrics.jsonl and progress.
+#pragma once
+#include "tasks/engine/optimizer.h"
+#include "tasks/engine/task.h"
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <ostream>
+#include <string>
+
+namespace attune::engine {
+
+struct TrainOptions {
+  std::string run_dir;
+  torch::Device device = torch::kCPU;
+  uint64_t seed = 42;
+  int64_t epochs = 3;
+  int64_t max_steps = 0;  // > 0 stops earlier than `epochs`
+  int64_t grad_accum = 1;
+  OptimizerOptions optimizer;
+  double warmup_ratio = 0.1;
+  double max_grad_norm = 1.0;  // <= 0 disables clipping
+  int64_t log_every = 20;
+  int64_t eval_every = 0;  // 0 = at the end of every epoch
+  int64_t checkpoint_every = 200;
+  int64_t early_stopping_patience = 0;  // evaluations without improvement; 0 = off
+  std::string selection_metric = "macro_f1";
+  bool higher_is_better = true;
+  bool bf16 = true;  // autocast on CUDA with LibTorch 2.x
+  // Polled after every optimizer step; true saves a checkpoint and returns (Ctrl-C, tests).
+  std::function<bool(int64_t global_step)> stop_requested;
+  std::ostream* log = nullptr;  // progress and messages; nullptr = std::cerr
+};
+
+struct TrainResult {
+  bool interrupted = false;
+  int64_t global_step = 0;
+  int64_t best_step = -1;
+  nlohmann::json best_metrics;  // validation metrics of the weights in model.safetensors
+};
+
+// Trains `task.model()` (already on options.device). With `resume`, continues from
+// the run directory's latest checkpoint and ends exactly where an uninterrupted run
+// would. The best weights are in <run_dir>/model.safetensors on return.
+TrainResult train(TrainTask& task, const TrainOptions& options, bool resume);
+
+}  // namespace attune::engine

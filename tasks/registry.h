@@ -1,0 +1,33 @@
+// Maps the "task" key of a run config to what the CLI needs: the task's default
+// config and its train / eval / predict entry points.
+#pragma once
+#include "tasks/engine/settings.h"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <istream>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace attune::tasks {
+
+struct TaskEntry {
+  std::string name;
+  std::string description;
+  std::function<nlohmann::json()> default_config;
+  std::function<nlohmann::json(const nlohmann::json& config, const engine::TrainFlags& flags)> train;
+  std::function<nlohmann::json(const std::string& run_dir, const std::string& data_path,
+                               const std::vector<std::string>& overrides, const std::string& device)>
+      evaluate;
+  std::function<void(const std::string& run_dir, std::istream& in, const std::string& input_name,
+                     std::ostream& out, const std::string& device, int64_t batch_size)>
+      predict;
+};
+
+// Fails naming `key` with the known tasks when `name` is not one.
+const TaskEntry& find_task(const std::string& name, const std::string& key);
+const std::vector<TaskEntry>& all_tasks();
+
+}  // namespace attune::tasks

@@ -1,0 +1,182 @@
+// Runs the real `attune` binary: exit codes, one-line errors on stderr, and a tiny
+// train / eval / predict round trip.
+#include "tests/catch.h"
+
+#include "tests/common/synthetic.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct Result {
+  int status = -1;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+Result run_attune(const std::vector<std::string>& args, const std::string& stdin_text = "") {
+  const char* cli = std::getenv("ATTUNE_CLI");
+  const std::string exe = cli ? cli : ATTUNE_BINARY_DIR "/attune";
+  const std::string dir = (fs::temp_directory_path() / "attune-cli-io").string();
+  fs::create_directories(dir);
+  std::ofstream(dir + "/stdin") << stdin_text;
+  std::string cmd = quote(exe);
+  for (const auto& a : args) cmd += " " + quote(a);
+  cmd += " <" + dir + "/stdin >" + dir + "/stdout 2>" + dir + "/stderr";
+  const int raw = std::system(cmd.c_str());
+  Result r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+  r.out = slurp(dir + "/stdout");
+  r.err = slurp(dir + "/stderr");
+  return r;
+}
+
+// A user error: exit status 2, and stderr ends with exactly one error line, which
+// contains `needle` (progress lines may precede it).
+void check_user_error(const Result& r, const std::string& needle) {
+  INFO("stderr: " << r.err);
+  CHECK(r.status == 2);
+  REQUIRE(!r.err.empty());
+  CHECK(r.err.back() == '\n');
+  const auto start = r.err.rfind('\n', r.err.size() - 2);
+  const std::string last = r.err.substr(start == std::string::npos ? 0 : start + 1);
+  CHECK(last.rfind("attune: error: ", 0) == 0);
+  CHECK(last.find(needle) != std::string::npos);
+  size_t errors = 0;
+  for (size_t p = r.err.find("attune: error:"); p != std::string::npos; p = r.err.find("attune: error:", p + 1)) ++errors;
+  CHECK(errors == 1);
+}
+
+std::vector<std::string> tiny(const std::string& dir, const std::string& run) {
+  return {"--set", "run_dir=" + dir + "/" + run, "--set", "device=cpu", "--set", "data.train=" + dir + "/train.csv",
+          "--set", "data.max_length=24", "--set", "tokenizer.vocab_size=120", "--set", "model.hidden_size=32",
+          "--set", "model.num_layers=1", "--set", "model.num_heads=2", "--set", "model.intermediate_size=64",
+          "--set", "train.epochs=6", "--set", "train.lr=5e-3", "--set", "train.batch_size=16"};
+}
+
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("attune --help and <cmd> --help list commands and options with defaults", "[cli]") {
+  const Result top = run_attune({"--help"});
+  CHECK(top.status == 0);
+  for (const char* cmd : {"train", "eval", "predict", "config"}) CHECK(top.out.find(cmd) != std::string::npos);
+  const Result train = run_attune({"train", "--help"});
+  CHECK(train.status == 0);
+  CHECK(train.out.find("--resume") != std::string::npos);
+  CHECK(train.out.find("(default: text-classification)") != std::string::npos);
+  const Result predict = run_attune({"predict", "--help"});
+  CHECK(predict.out.find("--batch-size") != std::string::npos);
+  CHECK(predict.out.find("(default: 64)") != std::string::npos);
+  const Result config = run_attune({"config"});
+  CHECK(json::parse(config.out)["train"]["lr"].is_number());
+  check_user_error(run_attune({"bogus"}), "unknown command 'bogus'");
+}
+
+TEST_CASE("train, eval and predict a tiny run through the CLI", "[cli]") {
+  const std::string dir = attune::testing::temp_dir("cli-run");
+  attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
+  attune::testing::write_topics_csv(dir + "/test.csv", 60, 12);
+  const Result train = run_attune(concat({"train"}, tiny(dir, "run")));
+  INFO(train.err);
+  REQUIRE(train.status == 0);
+  const json summary = json::parse(train.out);
+  CHECK(summary["valid"]["accuracy"].get<double>() > 0.8);
+
+  const Result eval = run_attune({"eval", "--run", dir + "/run", "--data", dir + "/test.csv"});
+  REQUIRE(eval.status == 0);
+  const json metrics = json::parse(eval.out);
+  CHECK(metrics["accuracy"].get<double>() > 0.8);
+  CHECK(metrics["confusion_matrix"].size() == 3);
+
+  const Result predict = run_attune({"predict", "--run", dir + "/run"}, "cheese bread soup\nteam goal match score\n");
+  REQUIRE(predict.status == 0);
+  std::istringstream lines(predict.out);
+  std::string a, b;
+  std::getline(lines, a);
+  std::getline(lines, b);
+  CHECK(json::parse(a)["label"] == "food");
+  CHECK(json::parse(b)["label"] == "sport");
+
+  // Running the same command again must not silently replace the run.
+  check_user_error(run_attune(concat({"train"}, tiny(dir, "run"))), "already holds a run");
+}
+
+TEST_CASE("bad input gives one clear line and exit status 2", "[cli][errors]") {
+  const std::string dir = attune::testing::temp_dir("cli-errors");
+  attune::testing::write_topics_csv(dir + "/train.csv", 120, 5);
+
+  SECTION("missing data file") {
+    check_user_error(run_attune(concat({"train"}, concat(tiny(dir, "r"), {"--set", "data.train=" + dir + "/nope.csv"}))),
+                     dir + "/nope.csv: cannot open file");
+  }
+  SECTION("unterminated CSV quote names the line") {
+    std::ofstream(dir + "/bad.csv") << "text,label\nfine,a\n\"never closed,b\nmore,a\n";
+    check_user_error(run_attune(concat({"train"}, concat(tiny(dir, "r"), {"--set", "data.train=" + dir + "/bad.csv"}))),
+                     dir + "/bad.csv:3: unterminated quoted field");
+  }
+  SECTION("missing column names the key") {
+    check_user_error(run_attune(concat({"train"}, concat(tiny(dir, "r"), {"--set", "data.text_column=body"}))),
+                     "data.text_column: column 'body'");
+  }
+  SECTION("empty data set") {
+    std::ofstream(dir + "/empty.csv") << "text,label\n";
+    check_user_error(run_attune(concat({"train"}, concat(tiny(dir, "r"), {"--set", "data.train=" + dir + "/empty.csv"}))),
+                     dir + "/empty.csv");
+  }
+  SECTION("invalid JSON config names file and line") {
+    std::ofstream(dir + "/run.json") << "{\n  \"train\": {\"epochs\": 3,}\n}\n";
+    check_user_error(run_attune({"train", "--config", dir + "/run.json"}), dir + "/run.json: invalid JSON at line 2");
+  }
+  SECTION("unknown config key suggests the nearest") {
+    std::ofstream(dir + "/run.json") << R"({"train": {"epoch": 3}})";
+    check_user_error(run_attune({"train", "--config", dir + "/run.json"}), "did you mean 'train.epochs'?");
+  }
+  SECTION("value out of range names the key") {
+    check_user_error(run_attune(concat({"train"}, concat(tiny(dir, "r"), {"--set", "train.lr=-1"}))), "train.lr: value -1");
+    check_user_error(run_attune(concat({"train"}, concat(tiny(dir, "r"), {"--set", "model.dropout=1.5"}))), "model.dropout");
+    check_user_error(run_attune(concat({"train"}, concat(tiny(dir, "r"), {"--set", "device=tpu"}))), "device: unknown device 'tpu'");
+  }
+  SECTION("a directory that is not a run") {
+    check_user_error(run_attune({"eval", "--run", dir, "--data", dir + "/train.csv"}), "not an attune run directory");
+    check_user_error(run_attune({"predict", "--run", dir + "/missing"}), "run directory does not exist");
+    check_user_error(run_attune({"train", "--resume", dir}), "not an attune run directory");
+  }
+  SECTION("unknown flag") {
+    check_user_error(run_attune({"eval", "--frobnicate"}), "frobnicate");
+  }
+}
+
+TEST_CASE("eval refuses labels that training never saw", "[cli][errors]") {
+  const std::string dir = attune::testing::temp_dir("cli-unseen");
+  attune::testing::write_topics_csv(dir + "/train.csv", 120, 7);
+  REQUIRE(run_attune(concat({"train"}, concat(tiny(dir, "run"), {"--set", "train.epochs=1"}))).status == 0);
+  std::ofstream(dir + "/eval.csv") << "text,label\nbread,food\n\"two\nlines\",weather\n";
+  check_user_error(run_attune({"eval", "--run", dir + "/run", "--data", dir + "/eval.csv"}),
+                   dir + "/eval.csv:3: label 'weather' was not seen in training");
+}

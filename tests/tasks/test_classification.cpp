@@ -1,0 +1,167 @@
+#include "tests/catch.h"
+
+#include "data/error.h"
+#include "data/formats/safetensors.h"
+#include "tasks/classification/task.h"
+#include "tasks/config/config.h"
+#include "tests/common/synthetic.h"
+
+#include <filesystem>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// A one-layer, 32-wide model on generated topic data: trains in about a second.
+json tiny_config(const std::string& dir, const std::string& run_name) {
+  json c = attune::classification::default_config();
+  attune::config::apply_overrides(
+      c, {"run_dir=" + dir + "/" + run_name, "device=cpu", "data.train=" + dir + "/train.csv",
+          "data.valid=" + dir + "/valid.csv", "data.test=" + dir + "/test.csv", "data.max_length=24",
+          "tokenizer.vocab_size=120", "model.hidden_size=32", "model.num_layers=1", "model.num_heads=2",
+          "model.intermediate_size=64", "train.epochs=6", "train.batch_size=16", "train.lr=5e-3",
+          "train.log_every=5", "train.checkpoint_every=7"});
+  return c;
+}
+
+std::string make_data(const std::string& name) {
+  const std::string dir = attune::testing::temp_dir(name);
+  attune::testing::write_topics_csv(dir + "/train.csv", 240, 1);
+  attune::testing::write_topics_csv(dir + "/valid.csv", 60, 2);
+  attune::testing::write_topics_csv(dir + "/test.csv", 60, 3);
+  return dir;
+}
+
+attune::formats::SafetensorsFile weights(const std::string& run_dir) {
+  return attune::formats::load_safetensors(run_dir + "/model.safetensors");
+}
+
+void check_equal_weights(const attune::formats::SafetensorsFile& a, const attune::formats::SafetensorsFile& b) {
+  REQUIRE(a.names == b.names);
+  for (const auto& name : a.names) {
+    INFO(name);
+    CHECK(torch::equal(a.tensors.at(name), b.tensors.at(name)));
+  }
+}
+
+attune::engine::TrainFlags quiet(std::ostringstream& log) {
+  attune::engine::TrainFlags f;
+  f.log = &log;
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("text classification learns generated topics end to end", "[classification]") {
+  const std::string dir = make_data("learn");
+  std::ostringstream log;
+  const json summary = attune::classification::train_run(tiny_config(dir, "run"), quiet(log));
+  INFO(log.str());
+  CHECK(summary["test"]["accuracy"].get<double>() > 0.9);
+  CHECK(summary["valid"]["accuracy"].get<double>() > 0.9);
+  for (const char* f : {"config.json", "labels.json", "model.safetensors", "metrics.jsonl", "results.json",
+                        "checkpoint.json", "tokenizer/tokenizer.json"}) {
+    CHECK(fs::exists(fs::path(dir) / "run" / f));
+  }
+  // The saved config rebuilds the model: evaluating the run reproduces the test metrics.
+  const json again = attune::classification::evaluate_run(dir + "/run", dir + "/test.csv", {}, "cpu");
+  CHECK(again["accuracy"].get<double>() == summary["test"]["accuracy"].get<double>());
+  CHECK(again["loss"].get<double>() == Approx(summary["test"]["loss"].get<double>()).epsilon(1e-6));
+
+  std::istringstream in("bread cheese soup dinner\n{\"text\": \"laptop server compiler code\"}\n");
+  std::ostringstream out;
+  attune::classification::predict_run(dir + "/run", in, "<test>", out, "cpu", 8);
+  std::istringstream lines(out.str());
+  std::string first, second;
+  std::getline(lines, first);
+  std::getline(lines, second);
+  CHECK(json::parse(first)["label"] == "food");
+  CHECK(json::parse(second)["label"] == "tech");
+  CHECK(json::parse(second)["probabilities"]["tech"].get<double>() > 0.5);
+}
+
+TEST_CASE("fixed seeds give the same run twice, and an interrupted run resumes exactly", "[classification][resume]") {
+  const std::string dir = make_data("resume");
+  std::ostringstream log;
+  attune::classification::train_run(tiny_config(dir, "a"), quiet(log));
+  attune::classification::train_run(tiny_config(dir, "b"), quiet(log));
+  check_equal_weights(weights(dir + "/a"), weights(dir + "/b"));
+
+  // Stop after step 9 (mid-epoch, between checkpoints at 7 and the epoch end), then resume.
+  auto flags = quiet(log);
+  flags.stop_requested = [](int64_t step) { return step == 9; };
+  const json stopped = attune::classification::train_run(tiny_config(dir, "c"), flags);
+  CHECK(stopped["interrupted"] == true);
+  CHECK(stopped["steps"] == 9);
+  auto resume = quiet(log);
+  resume.resume = true;
+  json saved = json::parse(std::ifstream(dir + "/c/config.json"));
+  const json resumed = attune::classification::train_run(saved, resume);
+  CHECK(resumed["interrupted"] == false);
+  check_equal_weights(weights(dir + "/a"), weights(dir + "/c"));
+  // The last checkpoint (final weights, not only the best) matches too.
+  check_equal_weights(attune::formats::load_safetensors(dir + "/a/checkpoint-00000090/model.safetensors"),
+                      attune::formats::load_safetensors(dir + "/c/checkpoint-00000090/model.safetensors"));
+  // metrics.jsonl is the uninterrupted run's, line for line except timings.
+  auto strip = [](const std::string& path) {
+    std::ifstream f(path);
+    std::vector<json> lines;
+    for (std::string l; std::getline(f, l);) {
+      json j = json::parse(l);
+      j.erase("elapsed_s");
+      j.erase("items_per_s");
+      lines.push_back(j);
+    }
+    return lines;
+  };
+  CHECK(strip(dir + "/a/metrics.jsonl") == strip(dir + "/c/metrics.jsonl"));
+}
+
+TEST_CASE("training refuses bad data with errors naming file and line", "[classification][errors]") {
+  const std::string dir = make_data("errors");
+  std::ostringstream log;
+  auto error_of = [&](json c) -> std::string {
+    try {
+      attune::classification::train_run(c, quiet(log));
+    } catch (const attune::UserError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  {
+    std::ofstream(dir + "/unseen.csv") << "text,label\nhello,food\nbread,music\n";
+    json c = tiny_config(dir, "r1");
+    c["data"]["valid"] = dir + "/unseen.csv";
+    CHECK(error_of(c) == dir + "/unseen.csv:3: label 'music' was not seen in training (known: food, sport, tech)");
+  }
+  {
+    json c = tiny_config(dir, "r2");
+    c["data"]["label_column"] = "category";
+    CHECK(error_of(c).find("data.label_column: column 'category'") == 0);
+  }
+  {
+    std::ofstream(dir + "/one_label.csv") << "text,label\na b,x\nc d,x\n";
+    json c = tiny_config(dir, "r3");
+    c["data"]["train"] = dir + "/one_label.csv";
+    CHECK(error_of(c).find("needs at least two distinct labels") != std::string::npos);
+  }
+  {
+    json c = tiny_config(dir, "r4");
+    c["data"]["train"] = nullptr;
+    CHECK(error_of(c) == "data.train: no training file given (set data.train)");
+  }
+  {
+    json c = tiny_config(dir, "r5");
+    c["train"]["epochs"] = 0;
+    CHECK(error_of(c) == "train.epochs: value 0 out of range [1, 100000]");
+  }
+  {
+    // A finished run is not overwritten by accident.
+    json c = tiny_config(dir, "r6");
+    c["train"]["epochs"] = 1;
+    attune::classification::train_run(c, quiet(log));
+    CHECK(error_of(c).find("already holds a run") != std::string::npos);
+  }
+}

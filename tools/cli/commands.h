@@ -1,0 +1,20 @@
+// The `attune` subcommands. Each takes its own arguments (argv[0] = command name)
+// and returns the process exit status; user errors are thrown as attune::UserError.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace attune::cli {
+
+using Args = std::vector<std::string>;
+
+int train_command(const Args& args);
+int eval_command(const Args& args);
+int predict_command(const Args& args);
+int config_command(const Args& args);
+
+// Removes every "--set k=v" / "--set=k=v" from args and returns the overrides, so
+// values may contain commas (cxxopts would split a vector option on them).
+std::vector<std::string> take_overrides(Args& args);
+
+}  // namespace attune::cli

@@ -1,0 +1,92 @@
+#include "data/error.h"
+#include "data/io/files.h"
+#include "tasks/engine/settings.h"
+#include "tasks/registry.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/options.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+namespace fs = std::filesystem;
+
+namespace attune::cli {
+namespace {
+
+const tasks::TaskEntry& task_of_run(const std::string& run_dir) {
+  engine::require_run_dir(run_dir);
+  const std::string path = (fs::path(run_dir) / "config.json").string();
+  const nlohmann::json config = io::read_json(path);
+  if (!config.contains("task") || !config["task"].is_string()) fail(path, "missing key 'task'");
+  return tasks::find_task(config["task"].get<std::string>(), path + ": task");
+}
+
+}  // namespace
+
+int eval_command(const Args& raw_args) {
+  Args args = raw_args;
+  const std::vector<std::string> overrides = take_overrides(args);
+  cxxopts::Options options("attune eval", "Evaluate a trained run on a labelled file; prints one JSON object.");
+  options.add_options()
+      ("r,run", "Run directory written by `attune train`", cxxopts::value<std::string>())
+      ("d,data", "Labelled data file (CSV, TSV or JSONL)", cxxopts::value<std::string>())
+      ("set", "Override a key of the run's config for reading this file, e.g. --set data.label_column=y", cxxopts::value<std::string>())
+      ("device", "Device (auto, cpu, cuda); default: the run's", cxxopts::value<std::string>()->default_value(""));
+  cxxopts::ParseResult parsed;
+  if (!parse_or_help(options, args, parsed)) return 0;
+  if (!parsed.count("run")) fail("attune eval", "--run DIR is required");
+  if (!parsed.count("data")) fail("attune eval", "--data FILE is required");
+  const std::string run_dir = parsed["run"].as<std::string>();
+  const nlohmann::json metrics = task_of_run(run_dir).evaluate(run_dir, parsed["data"].as<std::string>(), overrides,
+                                                               parsed["device"].as<std::string>());
+  std::cout << metrics.dump(2) << std::endl;
+  return 0;
+}
+
+int predict_command(const Args& args) {
+  cxxopts::Options options("attune predict",
+                           "Predict with a trained run. Input: one text per line, or JSONL objects with the run's "
+                           "text column(s). Output: one JSON line per input, in input order.");
+  options.add_options()
+      ("r,run", "Run directory written by `attune train`", cxxopts::value<std::string>())
+      ("i,input", "Input file; default: stdin", cxxopts::value<std::string>()->default_value("-"))
+      ("o,output", "Output file; default: stdout", cxxopts::value<std::string>()->default_value("-"))
+      ("batch-size", "Texts per forward pass", cxxopts::value<int64_t>()->default_value("64"))
+      ("device", "Device (auto, cpu, cuda); default: the run's", cxxopts::value<std::string>()->default_value(""));
+  cxxopts::ParseResult parsed;
+  if (!parse_or_help(options, args, parsed)) return 0;
+  if (!parsed.count("run")) fail("attune predict", "--run DIR is required");
+  const int64_t batch_size = parsed["batch-size"].as<int64_t>();
+  if (batch_size < 1) fail("--batch-size", "must be >= 1");
+  const std::string run_dir = parsed["run"].as<std::string>();
+  const tasks::TaskEntry& task = task_of_run(run_dir);
+
+  const std::string input = parsed["input"].as<std::string>();
+  std::ifstream in_file;
+  if (input != "-") {
+    if (fs::is_directory(input)) fail(input, "is a directory");
+    in_file.open(input);
+    if (!in_file) fail(input, "cannot open file");
+  }
+  const std::string output = parsed["output"].as<std::string>();
+  std::ofstream out_file;
+  if (output != "-") {
+    out_file.open(output);
+    if (!out_file) fail(output, "cannot write file");
+  }
+  task.predict(run_dir, input == "-" ? std::cin : in_file, input == "-" ? "<stdin>" : input,
+               output == "-" ? std::cout : out_file, parsed["device"].as<std::string>(), batch_size);
+  return 0;
+}
+
+int config_command(const Args& args) {
+  cxxopts::Options options("attune config", "Print a task's complete default config (every key a run config may set).");
+  options.add_options()("task", "Task", cxxopts::value<std::string>()->default_value("text-classification"));
+  cxxopts::ParseResult parsed;
+  if (!parse_or_help(options, args, parsed)) return 0;
+  std::cout << tasks::find_task(parsed["task"].as<std::string>(), "--task").default_config().dump(2) << std::endl;
+  return 0;
+}
+
+}  // namespace attune::cli

@@ -1,0 +1,69 @@
+// attune: train, evaluate and run attention models from the command line.
+#include "data/error.h"
+#include "tasks/registry.h"
+#include "tools/cli/commands.h"
+
+#include <cxxopts.hpp>
+
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+namespace {
+
+struct Command {
+  int (*run)(const attune::cli::Args&);
+  const char* summary;
+};
+
+const std::map<std::string, Command>& commands() {
+  static const std::map<std::string, Command> table = {
+      {"train", {attune::cli::train_command, "train or fine-tune a model from a JSON run config"}},
+      {"eval", {attune::cli::eval_command, "evaluate a trained run on a labelled file (JSON metrics)"}},
+      {"predict", {attune::cli::predict_command, "predict with a trained run (JSONL out)"}},
+      {"config", {attune::cli::config_command, "print a task's default run config"}},
+  };
+  return table;
+}
+
+void print_usage(std::ostream& out) {
+  out << "attune - train, fine-tune, evaluate and ship attention models, without Python\n\n"
+      << "usage: attune <command> [options]   (attune <command> --help lists every option)\n\ncommands:\n";
+  for (const auto& [name, cmd] : commands()) out << "  " << name << std::string(10 - name.size(), ' ') << cmd.summary << "\n";
+  out << "\ntasks:\n";
+  for (const auto& t : attune::tasks::all_tasks()) out << "  " << t.name << ": " << t.description << "\n";
+}
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" || std::string(argv[1]) == "help") {
+    print_usage(std::cout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string name = argv[1];
+  const auto it = commands().find(name);
+  if (it == commands().end()) {
+    std::cerr << "attune: error: unknown command '" << name << "' (see attune --help)\n";
+    return 2;
+  }
+  attune::cli::Args args(argv + 1, argv + argc);
+  try {
+    return it->second.run(args);
+  } catch (const attune::UserError& e) {
+    std::cerr << "attune: error: " << first_line(e.what()) << std::endl;
+    return 2;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // Unwritable run directories, full disks, missing permissions: the user's to fix.
+    std::cerr << "attune: error: " << first_line(e.what()) << std::endl;
+    return 2;
+  } catch (const c10::Error& e) {
+    std::cerr << "attune: error: " << first_line(e.what_without_backtrace()) << std::endl;
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "attune: error: " << first_line(e.what()) << std::endl;
+    return 1;
+  }
+}

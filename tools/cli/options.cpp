@@ -1,0 +1,28 @@
+#include "tools/cli/options.h"
+
+#include "data/error.h"
+
+#include <iostream>
+
+namespace attune::cli {
+
+bool parse_or_help(cxxopts::Options& options, const std::vector<std::string>& args, cxxopts::ParseResult& result) {
+  options.add_options()("h,help", "Show this help");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  try {
+    result = options.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const cxxopts::exceptions::exception& e) {
+    fail("attune " + args[0], std::string(e.what()) + " (see attune " + args[0] + " --help)");
+  }
+  if (result.count("help")) {
+    std::cout << options.help() << std::endl;
+    return false;
+  }
+  if (!result.unmatched().empty()) {
+    fail("attune " + args[0], "unexpected argument '" + result.unmatched().front() + "' (see attune " + args[0] + " --help)");
+  }
+  return true;
+}
+
+}  // namespace attune::cli

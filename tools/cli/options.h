@@ -1,0 +1,14 @@
+// Small wrapper over cxxopts shared by the subcommands: parsing from a vector,
+// rejecting stray positional arguments, and --help.
+#pragma once
+#include <cxxopts.hpp>
+
+#include <string>
+#include <vector>
+
+namespace attune::cli {
+
+// Parses `args` (args[0] = command). Returns false after printing help when asked.
+bool parse_or_help(cxxopts::Options& options, const std::vector<std::string>& args, cxxopts::ParseResult& result);
+
+}  // namespace attune::cli

@@ -1,0 +1,114 @@
+#include "data/error.h"
+#include "data/io/files.h"
+#include "tasks/config/config.h"
+#include "tasks/registry.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/options.h"
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+
+namespace fs = std::filesystem;
+
+namespace attune::cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+// The first Ctrl-C asks the loop to checkpoint and stop; a second one kills at once.
+void on_interrupt(int) {
+  g_interrupted = true;
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
+}  // namespace
+
+std::vector<std::string> take_overrides(Args& args) {
+  std::vector<std::string> overrides;
+  Args kept;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--set") {
+      if (i + 1 >= args.size()) fail("--set", "expected key=value after --set");
+      overrides.push_back(args[++i]);
+    } else if (args[i].rfind("--set=", 0) == 0) {
+      overrides.push_back(args[i].substr(6));
+    } else {
+      kept.push_back(args[i]);
+    }
+  }
+  args = kept;
+  return overrides;
+}
+
+int train_command(const Args& raw_args) {
+  Args args = raw_args;
+  std::vector<std::string> overrides = take_overrides(args);
+  cxxopts::Options options("attune train", "Train a model; the JSON config fully describes the run.");
+  options.add_options()
+      ("c,config", "Run config (JSON); keys not given take the task's defaults (see `attune config`)", cxxopts::value<std::string>())
+      ("task", "Task whose defaults apply when --config does not name one", cxxopts::value<std::string>()->default_value("text-classification"))
+      ("set", "Override a config key: --set train.lr=3e-4 (repeatable; dotted paths)", cxxopts::value<std::string>())
+      ("run-dir", "Same as --set run_dir=DIR", cxxopts::value<std::string>())
+      ("device", "Same as --set device=D (auto, cpu, cuda, cuda:N)", cxxopts::value<std::string>())
+      ("resume", "Continue the interrupted run in DIR with its saved config", cxxopts::value<std::string>())
+      ("overwrite", "Replace an existing run in the run directory", cxxopts::value<bool>()->default_value("false"));
+  cxxopts::ParseResult parsed;
+  if (!parse_or_help(options, args, parsed)) return 0;
+
+  nlohmann::json config;
+  engine::TrainFlags flags;
+  if (parsed.count("resume")) {
+    if (parsed.count("config") || !overrides.empty() || parsed.count("run-dir")) {
+      fail("--resume", "a resumed run keeps its saved config; only --device may be given");
+    }
+    const std::string dir = parsed["resume"].as<std::string>();
+    const std::string path = (fs::path(dir) / "config.json").string();
+    if (!fs::exists(path)) fail(dir, "not an attune run directory (no config.json)");
+    config = io::read_json(path);
+    config["run_dir"] = dir;
+    flags.resume = true;
+  } else {
+    nlohmann::json user = nlohmann::json::object();
+    std::string source = "--set";
+    if (parsed.count("config")) {
+      source = parsed["config"].as<std::string>();
+      user = io::read_json(source);
+      if (!user.is_object()) fail(source, "a config must be a JSON object");
+    }
+    const std::string task = user.contains("task") && user["task"].is_string() ? user["task"].get<std::string>()
+                                                                               : parsed["task"].as<std::string>();
+    config = config::merge(tasks::find_task(task, source + ": task").default_config(), user, source);
+    config["task"] = task;
+    if (parsed.count("run-dir")) overrides.push_back("run_dir=" + parsed["run-dir"].as<std::string>());
+    config::apply_overrides(config, overrides);
+  }
+  if (parsed.count("device")) config["device"] = parsed["device"].as<std::string>();
+  flags.overwrite = parsed["overwrite"].as<bool>();
+  flags.stop_requested = [](int64_t) { return g_interrupted.load(); };
+
+  const tasks::TaskEntry& task = tasks::find_task(config.value("task", ""), "task");
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+  const nlohmann::json summary = task.train(config, flags);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  std::cout << summary.dump(2) << std::endl;
+  for (const char* split : {"valid", "test"}) {
+    if (!summary.contains(split) || !summary[split].contains("accuracy")) continue;
+    const nlohmann::json& m = summary[split];
+    std::cerr << split << ": accuracy " << m["accuracy"].get<double>() << ", macro-F1 " << m["macro_f1"].get<double>();
+    for (const auto& [label, c] : m["per_class"].items()) std::cerr << ", " << label << " F1 " << c["f1"].get<double>();
+    std::cerr << " (" << m["examples"] << " examples)\n";
+  }
+  if (summary.value("interrupted", false)) {
+    std::cerr << "interrupted at step " << summary.value("steps", 0) << "; checkpoint saved. Continue with: attune train --resume "
+              << config.value("run_dir", "") << "\n";
+    return 130;
+  }
+  return 0;
+}
+
+}  // namespace attune::cli

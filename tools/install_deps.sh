@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages attune builds and runs with, skipping those present.
+set -euo pipefail
+packages=(build-essential cmake ninja-build ccache pkg-config
+          libtorch-dev libsentencepiece-dev nlohmann-json3-dev libcxxopts-dev catch2 libicu-dev)
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+sudo=""
+[[ $(id -u) -ne 0 ]] && sudo="sudo"
+echo "installing: ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
