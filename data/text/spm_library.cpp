@@ -2,6 +2,9 @@
 
 #include "data/error.h"
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE  // dlmopen
+#endif
 #include <dlfcn.h>
 #include <unistd.h>
 
@@ -56,7 +59,7 @@ const Api& api() {
     std::string tried;
     for (const auto& path : candidate_paths()) {
       if (!fs::exists(path)) continue;
-      lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+      lib = dlmopen(LM_ID_NEWLM, path.c_str(), RTLD_NOW | RTLD_LOCAL);
       if (lib) break;
       tried += std::string(" ") + dlerror();
     }

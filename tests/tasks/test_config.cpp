@@ -8,7 +8,7 @@ using attune::UserError;
 using nlohmann::json;
 namespace config = attune::config;
 
-namespace {
+namespace attune::config_test {
 std::string error_of(const std::function<void()>& f) {
   try {
     f();
@@ -17,7 +17,9 @@ std::string error_of(const std::function<void()>& f) {
   }
   return "";
 }
-}  // namespace
+}  // namespace attune::config_test
+
+using attune::config_test::error_of;
 
 TEST_CASE("config merge keeps defaults and applies user values", "[config]") {
   const json defaults = {{"a", 1}, {"b", {{"c", 0.5}, {"d", "x"}}}, {"e", nullptr}};
