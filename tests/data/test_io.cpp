@@ -1,4 +1,5 @@
 #include "tests/catch.h"
+#include "tests/common/errors.h"
 
 #include "data/error.h"
 #include "data/io/files.h"
@@ -12,6 +13,8 @@
 #include <filesystem>
 #include <fstream>
 
+using attune::testing::error_of;
+
 // Unity builds share one translation unit between test files: a named namespace keeps
 // this file's helpers from colliding with theirs.
 namespace attune::io_test {
@@ -22,16 +25,6 @@ using attune::UserError;
 using nlohmann::json;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  FAIL("expected a UserError");
-  return "";
-}
 
 void write_plain(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);

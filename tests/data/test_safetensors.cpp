@@ -1,4 +1,5 @@
 #include "tests/catch.h"
+#include "tests/common/errors.h"
 
 #include "data/error.h"
 #include "data/formats/safetensors.h"
@@ -8,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+
+using attune::testing::error_of;
 
 // Unity builds share one translation unit between test files: a named namespace keeps
 // this file's helpers from colliding with theirs.
@@ -40,17 +43,6 @@ std::string bytes_of(const torch::Tensor& t) {
 
 bool same_bits(const torch::Tensor& a, const torch::Tensor& b) {
   return a.scalar_type() == b.scalar_type() && a.sizes() == b.sizes() && bytes_of(a) == bytes_of(b);
-}
-
-// The message of the UserError `f` throws; fails the test if it throws none.
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  FAIL("expected a UserError");
-  return "";
 }
 
 std::string parse_error(const std::string& bytes) {

@@ -1,10 +1,13 @@
 #include "tests/catch.h"
+#include "tests/common/errors.h"
 
 #include "data/error.h"
 #include "data/readers/table.h"
 #include "tests/common/synthetic.h"
 
 #include <fstream>
+
+using attune::testing::error_of;
 
 namespace attune::table_test {
 
@@ -15,15 +18,6 @@ std::string write(const std::string& dir, const std::string& name, const std::st
   const std::string path = dir + "/" + name;
   std::ofstream(path, std::ios::binary) << content;
   return path;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  return "<no error>";
 }
 
 TEST_CASE("CSV: quotes, embedded newlines and separators, doubled quotes, CRLF, BOM", "[table]") {

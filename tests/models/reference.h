@@ -2,6 +2,7 @@
 // for checking UserError messages on Catch2 v2 and v3 alike.
 #pragma once
 #include "data/error.h"
+#include "tests/common/errors.h"
 
 #include <torch/torch.h>
 
@@ -19,15 +20,8 @@ inline bool close(const torch::Tensor& a, const torch::Tensor& b, double tol = 1
   return a.sizes() == b.sizes() && torch::allclose(a.to(torch::kDouble), b.to(torch::kDouble), tol, tol);
 }
 
-// The message of the UserError f throws, or a marker saying it threw none.
-inline std::string user_error_message(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const attune::UserError& e) {
-    return e.what();
-  }
-  return "<no UserError thrown>";
-}
+// Kept under the models tests' name.
+inline std::string user_error_message(const std::function<void()>& f) { return error_of(f); }
 
 // Attention computed element by element, in double. mask: undefined, bool or additive,
 // broadcastable to (B,H,T,S). A query whose keys are all masked averages all values

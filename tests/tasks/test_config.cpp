@@ -1,4 +1,5 @@
 #include "tests/catch.h"
+#include "tests/common/errors.h"
 
 #include "data/error.h"
 #include "tasks/classification/task.h"
@@ -6,20 +7,9 @@
 
 using attune::UserError;
 using nlohmann::json;
+using attune::testing::error_of;
+
 namespace config = attune::config;
-
-namespace attune::config_test {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  return "";
-}
-}  // namespace attune::config_test
-
-using attune::config_test::error_of;
 
 TEST_CASE("config merge keeps defaults and applies user values", "[config]") {
   const json defaults = {{"a", 1}, {"b", {{"c", 0.5}, {"d", "x"}}}, {"e", nullptr}};

@@ -1,0 +1,21 @@
+// Checking user-facing error messages in tests.
+#pragma once
+#include "data/error.h"
+
+#include <functional>
+#include <string>
+
+namespace attune::testing {
+
+// The message of the UserError `f` throws, or a marker (which no expected message
+// matches) when it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "<no UserError thrown>";
+}
+
+}  // namespace attune::testing

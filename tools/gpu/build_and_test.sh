@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# On the GPU machine (Ubuntu, PyTorch 2.x with CUDA, no network): builds attune
+# against PyTorch's LibTorch, runs the unit tests, and fine-tunes the main job's
+# model on CUDA. The Debian packages attune needs beyond PyTorch travel in .deb/
+# (tools/gpu/fetch_debs.sh) and are unpacked into a private prefix, never into /.
+# Usage: tools/gpu/build_and_test.sh [DATA_DIR with spam_assassin/*.csv]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+deps=/tmp/attune-deps
+mkdir -p "$deps"
+for deb in .deb/*.deb; do dpkg -x "$deb" "$deps"; done
+export LD_LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+torch_prefix="$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')"
+generator="Unix Makefiles"
+command -v ninja >/dev/null && generator=Ninja
+start=$(date +%s)
+cmake -S . -B build-cuda -G "$generator" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr" -DICU_ROOT="$deps/usr" >/dev/null
+cmake --build build-cuda -j"$(nproc)"
+echo "build: $(( $(date +%s) - start )) s"
+python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))'
+(cd build-cuda && ctest --output-on-failure)
+data="${1:-}"
+if [[ -n "$data" && -f "$data/spam_assassin/train.csv" ]]; then
+  d="$data/spam_assassin"
+  /usr/bin/time -v build-cuda/attune train --config tools/configs/spam_assassin.json --overwrite \
+    --set run_dir=/tmp/attune-runs/spam_cuda --set device=cuda \
+    --set data.train="$d/train.csv" --set data.valid="$d/valid.csv" --set data.test="$d/test.csv" \
+    2> >(tail -n 25 >&2) | tail -n 40
+fi
