@@ -104,6 +104,10 @@ nlohmann::json default_config() {
                 {"max_length", 512},      {"pre_layer_norm", false}};
   c["head"] = {{"pooling", "mean"}, {"dropout", 0.1}};
   c["train"] = engine::default_train_section();
+  // Models trained from scratch need a higher rate and more passes than the
+  // fine-tuning defaults of the engine.
+  c["train"]["lr"] = 1e-3;
+  c["train"]["epochs"] = 5;
   return c;
 }
 
