@@ -74,6 +74,7 @@ LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& o
   const std::string config_path = (fs::path(run_dir) / "config.json").string();
   run.config = io::read_json(config_path);
   config::apply_overrides(run.config, overrides);
+  engine::apply_threads(config::get_int(run.config, "threads", "", 0, 1024));
   run.tokenizer = text::load_tokenizer((fs::path(run_dir) / "tokenizer").string());
   run.labels = load_label_map((fs::path(run_dir) / "labels.json").string());
   run.max_length = config::get_int(run.config.at("data"), "max_length", "data", 8, 1 << 20);

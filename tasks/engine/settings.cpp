@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <limits>
+#include <thread>
 
 namespace fs = std::filesystem;
 
@@ -51,7 +52,9 @@ torch::Device resolve_device(const std::string& name, const std::string& key) {
 }
 
 void apply_threads(int64_t threads) {
-  if (threads > 0) torch::set_num_threads(static_cast<int>(threads));
+  // Debian's LibTorch starts with one intra-op thread; 0 means every core.
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  torch::set_num_threads(static_cast<int>(threads));
 }
 
 TrainOptions train_options_from_config(const nlohmann::json& config) {

@@ -27,7 +27,7 @@ nlohmann::json default_train_section();
 // unavailable devices.
 torch::Device resolve_device(const std::string& name, const std::string& key);
 
-// Sets LibTorch's intra-op threads (0 = leave LibTorch's choice: all cores).
+// Sets LibTorch's intra-op threads (0 = one per core).
 void apply_threads(int64_t threads);
 
 // Reads and validates the "train" section and the shared keys.
