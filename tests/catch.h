@@ -2,6 +2,8 @@
 #pragma once
 #if defined(ATTUNE_CATCH3)
 #include <catch2/catch_all.hpp>
+// v2 had Approx in the global namespace; v3 keeps it in Catch.
+using Catch::Approx;
 #else
 #include <catch2/catch.hpp>
 #endif

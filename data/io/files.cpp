@@ -3,6 +3,7 @@
 #include "data/error.h"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -137,5 +138,15 @@ void truncate_jsonl_after(const std::string& path, const std::function<bool(cons
 }
 
 bool is_tty(int fd) { return ::isatty(fd) == 1; }
+
+namespace {
+int remove_entry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
+}  // namespace
+
+void remove_tree(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return;
+  if (::nftw(path.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) fail_errno(path, "cannot remove", errno);
+}
 
 }  // namespace attune::io

@@ -21,4 +21,9 @@ void append_line(const std::string& path, const std::string& line);
 void truncate_jsonl_after(const std::string& path, const std::function<bool(const nlohmann::json&)>& keep);
 bool is_tty(int fd);
 
+// Removes a file or a directory tree; a missing path is not an error. Used instead of
+// std::filesystem::remove_all, which PyTorch 2.x's libtorch.so exports in a build
+// that crashes (a null call) when linked against a newer libstdc++.
+void remove_tree(const std::string& path);
+
 }  // namespace attune::io

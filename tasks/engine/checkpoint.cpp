@@ -53,7 +53,7 @@ void save_checkpoint(const std::string& run_dir, torch::nn::Module& model, torch
   std::snprintf(name, sizeof(name), "checkpoint-%08lld", static_cast<long long>(state.global_step));
   const fs::path final_dir = fs::path(run_dir) / name;
   const fs::path tmp_dir = fs::path(run_dir) / (std::string(name) + ".tmp");
-  fs::remove_all(tmp_dir);
+  io::remove_tree(tmp_dir.string());
   fs::create_directories(tmp_dir);
   formats::save_safetensors((tmp_dir / "model.safetensors").string(), formats::module_tensors(model));
   {
@@ -62,14 +62,14 @@ void save_checkpoint(const std::string& run_dir, torch::nn::Module& model, torch
     archive.save_to((tmp_dir / "optimizer.pt").string());
   }
   io::write_json_atomic((tmp_dir / "trainer_state.json").string(), state.to_json());
-  fs::remove_all(final_dir);
+  io::remove_tree(final_dir.string());
   fs::rename(tmp_dir, final_dir);
   io::write_json_atomic((fs::path(run_dir) / "checkpoint.json").string(),
                         {{"latest", name}, {"global_step", state.global_step}});
   // Older checkpoints are only dropped once the new one is published.
   for (const auto& entry : fs::directory_iterator(run_dir)) {
     const std::string other = entry.path().filename().string();
-    if (entry.is_directory() && other.rfind("checkpoint-", 0) == 0 && other != name) fs::remove_all(entry.path());
+    if (entry.is_directory() && other.rfind("checkpoint-", 0) == 0 && other != name) io::remove_tree(entry.path().string());
   }
 }
 

@@ -1,6 +1,7 @@
 #include "tasks/engine/settings.h"
 
 #include "data/error.h"
+#include "data/io/files.h"
 #include "tasks/config/config.h"
 
 #include <filesystem>
@@ -97,7 +98,7 @@ void prepare_run_dir(const std::string& dir, bool overwrite) {
       const bool ours = name == "config.json" || name == "tokenizer" || name == "labels.json" ||
                         name == "model.safetensors" || name == "metrics.jsonl" || name == "results.json" ||
                         name.rfind("checkpoint", 0) == 0;
-      if (ours) fs::remove_all(entry.path());
+      if (ours) io::remove_tree(entry.path().string());
     }
   }
   fs::create_directories(dir);

@@ -1,5 +1,7 @@
 // Tiny generated data sets with known structure, shared by the task and CLI tests.
 #pragma once
+#include "data/io/files.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -12,7 +14,7 @@ namespace attune::testing {
 // A fresh empty directory under the system temp dir.
 inline std::string temp_dir(const std::string& name) {
   const auto dir = std::filesystem::temp_directory_path() / ("attune-test-" + name);
-  std::filesystem::remove_all(dir);
+  io::remove_tree(dir.string());
   std::filesystem::create_directories(dir);
   return dir.string();
 }
