@@ -92,7 +92,7 @@ Table read_delimited(const std::string& path, char sep, bool quoting) {
   return table;
 }
 
-std::string json_field(const nlohmann::json& v) {
+std::string json_field(const nlohmann::ordered_json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_null()) return "";
   return v.dump();
@@ -112,9 +112,9 @@ Table read_jsonl(const std::string& path) {
     start = end + 1;
     if (line == 1 && content.compare(0, 3, "\xEF\xBB\xBF") == 0) content.erase(0, 3);
     if (content.find_first_not_of(" \t\r") == std::string::npos) continue;
-    nlohmann::json j;
+    nlohmann::ordered_json j;  // ordered: columns keep the file's key order
     try {
-      j = nlohmann::json::parse(content);
+      j = nlohmann::ordered_json::parse(content);
     } catch (const nlohmann::json::parse_error& e) {
       std::string reason = e.what();
       const auto colon = reason.rfind(": ");

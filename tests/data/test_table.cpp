@@ -72,9 +72,9 @@ TEST_CASE("JSONL: columns from the first object, values as text, errors with lin
   const std::string dir = testing::temp_dir("table-jsonl");
   const auto t = read_table(write(dir, "a.jsonl", "{\"text\": \"hi\\nthere\", \"label\": 3, \"x\": null}\n\n"
                                                    "{\"label\": true, \"text\": \"b\", \"x\": 1.5, \"extra\": 0}\n"));
-  CHECK(t.columns == std::vector<std::string>{"label", "text", "x"});  // nlohmann orders keys
-  CHECK(t.rows[0] == std::vector<std::string>{"3", "hi\nthere", ""});
-  CHECK(t.rows[1] == std::vector<std::string>{"true", "b", "1.5"});
+  CHECK(t.columns == std::vector<std::string>{"text", "label", "x"});  // the first object's key order
+  CHECK(t.rows[0] == std::vector<std::string>{"hi\nthere", "3", ""});
+  CHECK(t.rows[1] == std::vector<std::string>{"b", "true", "1.5"});
   CHECK(t.lines == std::vector<int64_t>{1, 3});
   CHECK(error_of([&] { read_table(write(dir, "bad.jsonl", "{\"text\": \"a\"}\n{\"text\": \"b\",}\n")); })
             .find(dir + "/bad.jsonl:2: invalid JSON") == 0);
