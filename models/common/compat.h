@@ -39,6 +39,7 @@ class AutocastGuard {
     active_ = enabled && device.is_cuda();
     if (active_) {
       previous_ = at::autocast::is_autocast_enabled(at::kCUDA);
+      previous_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
       at::autocast::set_autocast_enabled(at::kCUDA, true);
       at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
       at::autocast::increment_nesting();
@@ -52,6 +53,7 @@ class AutocastGuard {
     if (active_) {
       if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
       at::autocast::set_autocast_enabled(at::kCUDA, previous_);
+      at::autocast::set_autocast_dtype(at::kCUDA, previous_dtype_);
     }
 #endif
   }
@@ -61,6 +63,9 @@ class AutocastGuard {
  private:
   bool active_ = false;
   bool previous_ = false;
+#if ATTUNE_TORCH2
+  at::ScalarType previous_dtype_ = at::kBFloat16;
+#endif
 };
 
 constexpr bool kHasAutocast = ATTUNE_TORCH2;
