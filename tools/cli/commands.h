@@ -12,6 +12,7 @@ int train_command(const Args& args);
 int eval_command(const Args& args);
 int predict_command(const Args& args);
 int config_command(const Args& args);
+int tokenize_command(const Args& args);
 
 // Removes every "--set k=v" / "--set=k=v" from args and returns the overrides, so
 // values may contain commas (cxxopts would split a vector option on them).

@@ -22,6 +22,7 @@ const std::map<std::string, Command>& commands() {
       {"eval", {attune::cli::eval_command, "evaluate a trained run on a labelled file (JSON metrics)"}},
       {"predict", {attune::cli::predict_command, "predict with a trained run (JSONL out)"}},
       {"config", {attune::cli::config_command, "print a task's default run config"}},
+      {"tokenize", {attune::cli::tokenize_command, "token ids of each input line with a saved tokenizer"}},
   };
   return table;
 }
