@@ -85,7 +85,7 @@ std::vector<std::string> concat(std::vector<std::string> a, const std::vector<st
 TEST_CASE("attune --help and <cmd> --help list commands and options with defaults", "[cli]") {
   const Result top = run_attune({"--help"});
   CHECK(top.status == 0);
-  for (const char* cmd : {"train", "eval", "predict", "config"}) CHECK(top.out.find(cmd) != std::string::npos);
+  for (const char* cmd : {"train", "eval", "predict", "config", "tokenize"}) CHECK(top.out.find(cmd) != std::string::npos);
   const Result train = run_attune({"train", "--help"});
   CHECK(train.status == 0);
   CHECK(train.out.find("--resume") != std::string::npos);
@@ -122,6 +122,19 @@ TEST_CASE("train, eval and predict a tiny run through the CLI", "[cli]") {
   std::getline(lines, b);
   CHECK(json::parse(a)["label"] == "food");
   CHECK(json::parse(b)["label"] == "sport");
+
+  // The run's tokenizer, from the command line: one JSON list of ids per input line.
+  const Result ids = run_attune({"tokenize", "--tokenizer", dir + "/run", "--special"}, "cheese bread\n\nteam\n");
+  REQUIRE(ids.status == 0);
+  std::istringstream id_lines(ids.out);
+  std::vector<json> parsed;
+  for (std::string l; std::getline(id_lines, l);) parsed.push_back(json::parse(l));
+  REQUIRE(parsed.size() == 3);
+  REQUIRE(parsed[1].size() == 2);  // an empty line: [CLS] [SEP]
+  CHECK(parsed[0].size() >= 4);    // [CLS] cheese bread [SEP], words maybe split
+  CHECK(parsed[0].front() == parsed[1][0]);
+  CHECK(parsed[0].back() == parsed[1][1]);
+  check_user_error(run_attune({"tokenize", "--tokenizer", dir}), "no tokenizer.json");
 
   // Running the same command again must not silently replace the run.
   check_user_error(run_attune(concat({"train"}, tiny(dir, "run"))), "already holds a run");
