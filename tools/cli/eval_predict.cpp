@@ -64,18 +64,14 @@ int predict_command(const Args& args) {
 
   const std::string input = parsed["input"].as<std::string>();
   std::ifstream in_file;
-  if (input != "-") {
-    if (fs::is_directory(input)) fail(input, "is a directory");
-    in_file.open(input);
-    if (!in_file) fail(input, "cannot open file");
-  }
+  std::istream& in = open_input(input, in_file);
   const std::string output = parsed["output"].as<std::string>();
   std::ofstream out_file;
   if (output != "-") {
     out_file.open(output);
     if (!out_file) fail(output, "cannot write file");
   }
-  task.predict(run_dir, input == "-" ? std::cin : in_file, input == "-" ? "<stdin>" : input,
+  task.predict(run_dir, in, input == "-" ? "<stdin>" : input,
                output == "-" ? std::cout : out_file, parsed["device"].as<std::string>(), batch_size);
   return 0;
 }

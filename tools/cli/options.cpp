@@ -2,6 +2,7 @@
 
 #include "data/error.h"
 
+#include <filesystem>
 #include <iostream>
 
 namespace attune::cli {
@@ -23,6 +24,14 @@ bool parse_or_help(cxxopts::Options& options, const std::vector<std::string>& ar
     fail("attune " + args[0], "unexpected argument '" + result.unmatched().front() + "' (see attune " + args[0] + " --help)");
   }
   return true;
+}
+
+std::istream& open_input(const std::string& name, std::ifstream& file) {
+  if (name == "-") return std::cin;
+  if (std::filesystem::is_directory(name)) fail(name, "is a directory");
+  file.open(name);
+  if (!file) fail(name, "cannot open file");
+  return file;
 }
 
 }  // namespace attune::cli

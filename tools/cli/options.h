@@ -3,6 +3,8 @@
 #pragma once
 #include <cxxopts.hpp>
 
+#include <fstream>
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -10,5 +12,8 @@ namespace attune::cli {
 
 // Parses `args` (args[0] = command). Returns false after printing help when asked.
 bool parse_or_help(cxxopts::Options& options, const std::vector<std::string>& args, cxxopts::ParseResult& result);
+
+// std::cin for "-", else `file` opened on `name` (fails naming it).
+std::istream& open_input(const std::string& name, std::ifstream& file);
 
 }  // namespace attune::cli

@@ -30,11 +30,7 @@ int tokenize_command(const Args& args) {
   const auto tokenizer = text::load_tokenizer(dir);
   const std::string input = parsed["input"].as<std::string>();
   std::ifstream file;
-  if (input != "-") {
-    file.open(input);
-    if (!file) fail(input, "cannot open file");
-  }
-  std::istream& in = input == "-" ? std::cin : file;
+  std::istream& in = open_input(input, file);
   const bool special = parsed["special"].as<bool>();
   const int64_t max_length = parsed["max-length"].as<int64_t>();
   for (std::string line; std::getline(in, line);) {
