@@ -34,15 +34,15 @@ void write_all(int fd, const std::string& bytes, const std::string& path) {
   }
 }
 
+}  // namespace
+
 // nlohmann's message reads "[json.exception.parse_error.101] parse error at line 1, column 7:
 // syntax error while parsing ..."; keep only the part after the position.
-std::string parse_reason(const std::string& what) {
+std::string json_parse_reason(const std::string& what) {
   const auto column = what.find("column ");
   const auto colon = what.find(": ", column == std::string::npos ? 0 : column);
   return colon == std::string::npos ? what : what.substr(colon + 2);
 }
-
-}  // namespace
 
 std::string read_file(const std::string& path) {
   std::error_code ec;
@@ -112,7 +112,7 @@ nlohmann::json read_json(const std::string& path) {
       }
     }
     fail(path, "invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(column) + ": " +
-                   parse_reason(e.what()));
+                   json_parse_reason(e.what()));
   }
 }
 

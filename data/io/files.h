@@ -14,6 +14,8 @@ void write_file_atomic(const std::string& path, const std::string& bytes);
 void write_json_atomic(const std::string& path, const nlohmann::json& value);
 // Fails naming the file, line and column of a syntax error.
 nlohmann::json read_json(const std::string& path);
+// The reason part of a nlohmann::json parse error, without its position prefix.
+std::string json_parse_reason(const std::string& what);
 // Appends one line and flushes it (metrics.jsonl).
 void append_line(const std::string& path, const std::string& line);
 // Rewrites a JSONL file atomically, keeping the lines `keep` accepts (and dropping

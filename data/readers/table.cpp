@@ -116,9 +116,7 @@ Table read_jsonl(const std::string& path) {
     try {
       j = nlohmann::ordered_json::parse(content);
     } catch (const nlohmann::json::parse_error& e) {
-      std::string reason = e.what();
-      const auto colon = reason.rfind(": ");
-      fail(where_of(path, line), "invalid JSON: " + (colon == std::string::npos ? reason : reason.substr(colon + 2)));
+      fail(where_of(path, line), "invalid JSON: " + io::json_parse_reason(e.what()));
     }
     if (!j.is_object()) fail(where_of(path, line), "expected a JSON object");
     if (table.columns.empty()) {
