@@ -79,8 +79,8 @@ class Loop {
     stop_early_ = options_.early_stopping_patience > 0 &&
                   state_.evals_without_improvement >= options_.early_stopping_patience;
 
-    const bool tty = options_.log == nullptr && io::is_tty(2);
-    progress_ = std::make_unique<Progress>("train", total_steps_, out_, tty);
+    tty_ = options_.log == nullptr && io::is_tty(2);
+    progress_ = std::make_unique<Progress>("train", total_steps_, out_, tty_);
     start_ = Clock::now();
     elapsed_before_ = state_.elapsed_s;
     window_start_ = elapsed_before_;
@@ -110,26 +110,22 @@ class Loop {
   // Returns false when stopped by request (checkpoint already written by the caller).
   bool train_epochs() {
     model_->train();
-    for (; state_.epoch < options_.epochs; ++state_.epoch, state_.batch_in_epoch = 0) {
+    while (state_.epoch < options_.epochs) {
       const BatchPlan plan = task_.train_plan(state_.epoch, options_.seed);
-      while (state_.batch_in_epoch < static_cast<int64_t>(plan.size())) {
+      const int64_t batches = static_cast<int64_t>(plan.size());
+      bool epoch_done = false;
+      while (!epoch_done) {
         if (state_.global_step >= total_steps_ || stop_early_) return true;
-        const int64_t end = std::min<int64_t>(plan.size(), state_.batch_in_epoch + options_.grad_accum);
+        const int64_t end = std::min(batches, state_.batch_in_epoch + options_.grad_accum);
         step(plan, state_.batch_in_epoch, end);
-        state_.batch_in_epoch = end;
-        if (state_.batch_in_epoch == static_cast<int64_t>(plan.size())) {
-          // The epoch is complete: the checkpoint should say so.
-          ++state_.epoch;
-          state_.batch_in_epoch = 0;
-          if (options_.eval_every == 0) evaluate();
-          const bool more = after_step();
-          --state_.epoch;
-          state_.batch_in_epoch = static_cast<int64_t>(plan.size());
-          if (!more) return false;
-        } else {
-          if (options_.eval_every > 0 && state_.global_step % options_.eval_every == 0) evaluate();
-          if (!after_step()) return false;
-        }
+        epoch_done = end == batches;
+        // A checkpoint taken at the end of an epoch points at the start of the next.
+        state_.batch_in_epoch = epoch_done ? 0 : end;
+        if (epoch_done) ++state_.epoch;
+        const bool eval_now =
+            options_.eval_every == 0 ? epoch_done : state_.global_step % options_.eval_every == 0;
+        if (eval_now) evaluate();
+        if (!after_step()) return false;
       }
     }
     return true;
@@ -250,12 +246,10 @@ class Loop {
         stop_early_ = true;
       }
     }
-    out_ << (progress_line_open() ? "\n" : "") << "eval step " << state_.global_step << ": "
+    out_ << (tty_ ? "\n" : "") << "eval step " << state_.global_step << ": "
          << options_.selection_metric << "=" << format_number(value) << (improved ? " (best)" : "")
          << (stop_early_ ? " - early stopping" : "") << "\n";
   }
-
-  bool progress_line_open() const { return options_.log == nullptr && io::is_tty(2); }
 
   TrainTask& task_;
   const TrainOptions& options_;
@@ -273,6 +267,7 @@ class Loop {
   double window_start_ = 0.0;
   std::string last_loss_text_;
   bool evaluated_at_current_step_ = false;
+  bool tty_ = false;  // the progress bar holds an open line on a terminal
   bool stop_early_ = false;
 };
 
