@@ -175,4 +175,19 @@ TEST_CASE("is_tty is false for files and pipes", "[io]") {
   CHECK_FALSE(io::is_tty(-1));
 }
 
+TEST_CASE("remove_tree removes nested directories and files, and ignores missing paths", "[io]") {
+  const std::string dir = attune::testing::temp_dir("io-remove");
+  fs::create_directories(dir + "/a/b/c");
+  write_plain(dir + "/a/b/c/file", "x");
+  write_plain(dir + "/a/top", "y");
+  fs::create_symlink(dir + "/a/top", dir + "/a/link");
+  io::remove_tree(dir + "/a");
+  CHECK_FALSE(fs::exists(dir + "/a"));
+  CHECK(fs::exists(dir));
+  write_plain(dir + "/single", "z");
+  io::remove_tree(dir + "/single");
+  CHECK_FALSE(fs::exists(dir + "/single"));
+  CHECK_NOTHROW(io::remove_tree(dir + "/never-existed"));
+}
+
 }  // namespace attune::io_test
