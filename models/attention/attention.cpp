@@ -126,9 +126,9 @@ MultiHeadAttentionImpl::MultiHeadAttentionImpl(const MultiHeadAttentionOptions& 
   TORCH_CHECK(options_.dropout() >= 0.0 && options_.dropout() < 1.0,
               "MultiHeadAttention: dropout must be in [0, 1), got ", options_.dropout());
   const auto linear = torch::nn::LinearOptions(e, e).bias(options_.bias());
-  query = register_module("query", torch::nn::Linear(linear));
-  key = register_module("key", torch::nn::Linear(linear));
-  value = register_module("value", torch::nn::Linear(linear));
+  query = register_module("query", Linear(linear));
+  key = register_module("key", Linear(linear));
+  value = register_module("value", Linear(linear));
 }
 
 torch::Tensor MultiHeadAttentionImpl::split_heads(const torch::Tensor& x) const {

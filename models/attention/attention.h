@@ -2,6 +2,8 @@
 // module built on it. Output projection is left to the caller so that parameter names
 // can follow Hugging Face BERT ("attention.self.*" vs "attention.output.dense").
 #pragma once
+#include "models/common/linear.h"
+
 #include <torch/torch.h>
 
 namespace attune::models {
@@ -35,9 +37,9 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
                         bool causal = false, torch::Tensor* weights = nullptr);
 
   const MultiHeadAttentionOptions& options() const { return options_; }
-  torch::nn::Linear query{nullptr};
-  torch::nn::Linear key{nullptr};
-  torch::nn::Linear value{nullptr};
+  Linear query{nullptr};
+  Linear key{nullptr};
+  Linear value{nullptr};
 
  private:
   // (B,L,E) -> (B,H,L,D)

@@ -54,7 +54,7 @@ torch::Tensor BertEncoderImpl::forward(torch::Tensor hidden, const torch::Tensor
 }
 
 BertPoolerImpl::BertPoolerImpl(int64_t hidden_size) {
-  dense = register_module("dense", torch::nn::Linear(hidden_size, hidden_size));
+  dense = register_module("dense", Linear(hidden_size, hidden_size));
 }
 
 torch::Tensor BertPoolerImpl::forward(const torch::Tensor& hidden) {
@@ -81,7 +81,7 @@ void BertModelImpl::init_weights() {
   torch::NoGradGuard no_grad;
   const double std = options_.initializer_range();
   for (const auto& module : modules(/*include_self=*/false)) {
-    if (auto* linear = module->as<torch::nn::Linear>()) {
+    if (auto* linear = module->as<Linear>()) {
       linear->weight.normal_(0.0, std);
       if (linear->bias.defined()) linear->bias.zero_();
     } else if (auto* embedding = module->as<torch::nn::Embedding>()) {

@@ -47,7 +47,7 @@ class BertPoolerImpl : public torch::nn::Module {
  public:
   explicit BertPoolerImpl(int64_t hidden_size);
   torch::Tensor forward(const torch::Tensor& hidden);
-  torch::nn::Linear dense{nullptr};
+  Linear dense{nullptr};
 };
 TORCH_MODULE(BertPooler);
 

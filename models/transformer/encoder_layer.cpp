@@ -3,7 +3,7 @@
 namespace attune::models {
 
 DenseLayerNormImpl::DenseLayerNormImpl(int64_t in_features, int64_t out_features, double eps) {
-  dense = register_module("dense", torch::nn::Linear(in_features, out_features));
+  dense = register_module("dense", Linear(in_features, out_features));
   layer_norm = register_module(
       "LayerNorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({out_features}).eps(eps)));
 }
@@ -14,7 +14,7 @@ AttentionBlockImpl::AttentionBlockImpl(const MultiHeadAttentionOptions& attentio
 }
 
 IntermediateImpl::IntermediateImpl(int64_t hidden_size, int64_t intermediate_size) {
-  dense = register_module("dense", torch::nn::Linear(hidden_size, intermediate_size));
+  dense = register_module("dense", Linear(hidden_size, intermediate_size));
 }
 
 TransformerEncoderLayerImpl::TransformerEncoderLayerImpl(const TransformerEncoderLayerOptions& options)

@@ -29,7 +29,7 @@ struct TransformerEncoderLayerOptions {
 class DenseLayerNormImpl : public torch::nn::Module {
  public:
   DenseLayerNormImpl(int64_t in_features, int64_t out_features, double eps);
-  torch::nn::Linear dense{nullptr};
+  Linear dense{nullptr};
   torch::nn::LayerNorm layer_norm{nullptr};  // registered as "LayerNorm"
 };
 TORCH_MODULE(DenseLayerNorm);
@@ -47,7 +47,7 @@ TORCH_MODULE(AttentionBlock);
 class IntermediateImpl : public torch::nn::Module {
  public:
   IntermediateImpl(int64_t hidden_size, int64_t intermediate_size);
-  torch::nn::Linear dense{nullptr};
+  Linear dense{nullptr};
 };
 TORCH_MODULE(Intermediate);
 

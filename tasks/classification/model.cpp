@@ -12,7 +12,7 @@ TextClassifierImpl::TextClassifierImpl(std::shared_ptr<models::TextEncoderImpl> 
   }
   register_module(encoder_name, encoder_);
   dropout_ = register_module("dropout", torch::nn::Dropout(options_.dropout()));
-  classifier_ = register_module("classifier", torch::nn::Linear(encoder_->hidden_size(), options_.num_labels()));
+  classifier_ = register_module("classifier", models::Linear(encoder_->hidden_size(), options_.num_labels()));
   // As BertForSequenceClassification initialises its classifier.
   torch::NoGradGuard no_grad;
   classifier_->weight.normal_(0.0, 0.02);

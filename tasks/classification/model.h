@@ -2,6 +2,7 @@
 // classifier. With "cls" pooling and a BERT encoder the parameter names are those of
 // Hugging Face's BertForSequenceClassification ("bert.*", "classifier.*").
 #pragma once
+#include "models/common/linear.h"
 #include "models/registry.h"
 
 #include <torch/torch.h>
@@ -31,7 +32,7 @@ class TextClassifierImpl : public torch::nn::Module {
   TextClassifierOptions options_;
   std::shared_ptr<models::TextEncoderImpl> encoder_;
   torch::nn::Dropout dropout_{nullptr};
-  torch::nn::Linear classifier_{nullptr};
+  models::Linear classifier_{nullptr};
 };
 TORCH_MODULE(TextClassifier);
 

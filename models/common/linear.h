@@ -1,0 +1,58 @@
+// A Linear layer that PEFT methods can attach to. Parameters are "weight" (out,in) and
+// "bias" (out) exactly as torch::nn::Linear, so checkpoints and Hugging Face names are
+// unchanged; attached adapters are submodules registered under their adapter name.
+#pragma once
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace attune::models {
+
+// One PEFT method's change to one Linear layer (LoRA, AdaLoRA, IA3, bottleneck adapter).
+class LinearAdapterImpl : public torch::nn::Module {
+ public:
+  // Rewrites the layer input before the base projection (IA3 on feed-forward layers).
+  virtual torch::Tensor adapt_input(const torch::Tensor& x) { return x; }
+  // x: the layer input as given; y: the base projection of the (adapted) input.
+  virtual torch::Tensor adapt_output(const torch::Tensor& x, const torch::Tensor& y) { return y; }
+  // Whether merge() can fold the adapter into the base weight and bias.
+  virtual bool mergeable() const { return false; }
+  // Folds the adapter into (weight, bias) in place, or takes it back out (reverse).
+  virtual void merge(torch::Tensor& weight, torch::Tensor& bias, bool reverse) {}
+};
+
+class LinearImpl : public torch::nn::Module {
+ public:
+  explicit LinearImpl(const torch::nn::LinearOptions& options);
+  LinearImpl(int64_t in_features, int64_t out_features) : LinearImpl(torch::nn::LinearOptions(in_features, out_features)) {}
+
+  torch::Tensor forward(const torch::Tensor& x);
+
+  // Adds an adapter under `name` (a valid module name); it is inactive until activated.
+  void add_adapter(const std::string& name, std::shared_ptr<LinearAdapterImpl> adapter);
+  void remove_adapter(const std::string& name);
+  // "" deactivates all adapters. Unknown names are a bug (TORCH_CHECK).
+  void set_active_adapter(const std::string& name);
+  const std::string& active_adapter() const { return active_; }
+  std::shared_ptr<LinearAdapterImpl> adapter(const std::string& name) const;
+  const std::map<std::string, std::shared_ptr<LinearAdapterImpl>>& adapters() const { return adapters_; }
+
+  // Folds the active adapter into weight/bias (forward then skips it) and back.
+  void merge();
+  void unmerge();
+  bool merged() const { return merged_; }
+
+  torch::nn::LinearOptions options;
+  torch::Tensor weight;
+  torch::Tensor bias;  // undefined without bias
+
+ private:
+  std::map<std::string, std::shared_ptr<LinearAdapterImpl>> adapters_;
+  std::string active_;
+  bool merged_ = false;
+};
+TORCH_MODULE(Linear);
+
+}  // namespace attune::models
