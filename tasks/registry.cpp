@@ -9,8 +9,12 @@ const std::vector<TaskEntry>& all_tasks() {
   // Built on first use, so registration does not depend on static initialisation order.
   static const std::vector<TaskEntry> tasks = {
       {"text-classification", "sequence (or sequence-pair) classification of text",
-       classification::default_config, classification::train_run, classification::evaluate_run,
-       classification::predict_run},
+       classification::default_config, classification::train_run,
+       [](const std::string& run, const std::string& data, const std::vector<std::string>& overrides,
+          const std::string& device) { return classification::evaluate_run(run, data, overrides, device); },
+       [](const std::string& run, std::istream& in, const std::string& name, std::ostream& out,
+          const std::string& device, int64_t batch) { classification::predict_run(run, in, name, out, device, batch); },
+       classification::evaluate_run, classification::predict_run},
   };
   return tasks;
 }

@@ -24,6 +24,16 @@ struct TaskEntry {
   std::function<void(const std::string& run_dir, std::istream& in, const std::string& input_name,
                      std::ostream& out, const std::string& device, int64_t batch_size)>
       predict;
+  // Optional, for tasks with PEFT adapters: evaluate / predict with extra adapter
+  // directories loaded on the run's base model, the last one active (--adapter).
+  std::function<nlohmann::json(const std::string& run_dir, const std::string& data_path,
+                               const std::vector<std::string>& overrides, const std::string& device,
+                               const std::vector<std::string>& adapters)>
+      evaluate_with_adapters;
+  std::function<void(const std::string& run_dir, std::istream& in, const std::string& input_name,
+                     std::ostream& out, const std::string& device, int64_t batch_size,
+                     const std::vector<std::string>& adapters)>
+      predict_with_adapters;
 };
 
 // Fails naming `key` with the known tasks when `name` is not one.

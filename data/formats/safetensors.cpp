@@ -268,8 +268,13 @@ NamedTensors module_tensors(const torch::nn::Module& module) {
   return out;
 }
 
-void load_module_tensors(torch::nn::Module& module, const SafetensorsFile& file, const std::string& path,
-                         bool strict) {
+namespace {
+
+// Checks `file` against `module` and copies it in. every_model_tensor: the file must
+// hold all of the module's tensors; every_file_tensor: each tensor in the file must be
+// one of the module's.
+void copy_into_module(torch::nn::Module& module, const SafetensorsFile& file, const std::string& path,
+                      bool every_model_tensor, bool every_file_tensor) {
   std::vector<std::string> missing, unexpected, mismatched;
   std::map<std::string, torch::Tensor> targets;
   for (const auto& [name, t] : module_tensors(module)) targets[name] = t;
@@ -294,10 +299,24 @@ void load_module_tensors(torch::nn::Module& module, const SafetensorsFile& file,
     if (mismatched.size() > 5) text += " (" + std::to_string(mismatched.size()) + " mismatches in all)";
     fail(path, text);
   }
-  if (!missing.empty()) problem(missing, "missing from the file (the model expects them)");
-  if (strict && !unexpected.empty()) problem(unexpected, "in the file but not in the model");
+  if (every_model_tensor && !missing.empty()) problem(missing, "missing from the file (the model expects them)");
+  if (every_file_tensor && !unexpected.empty()) problem(unexpected, "in the file but not in the model");
   torch::NoGradGuard no_grad;
-  for (auto& [name, target] : targets) target.copy_(file.tensors.at(name));
+  for (auto& [name, target] : targets) {
+    const auto it = file.tensors.find(name);
+    if (it != file.tensors.end()) target.copy_(it->second);
+  }
+}
+
+}  // namespace
+
+void load_module_tensors(torch::nn::Module& module, const SafetensorsFile& file, const std::string& path,
+                         bool strict) {
+  copy_into_module(module, file, path, /*every_model_tensor=*/true, /*every_file_tensor=*/strict);
+}
+
+void load_tensor_subset(torch::nn::Module& module, const SafetensorsFile& file, const std::string& path) {
+  copy_into_module(module, file, path, /*every_model_tensor=*/false, /*every_file_tensor=*/true);
 }
 
 }  // namespace attune::formats

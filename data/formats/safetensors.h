@@ -42,5 +42,8 @@ NamedTensors module_tensors(const torch::nn::Module& module);
 // missing names and (when strict) unexpected names fail naming the file and up to five tensors.
 void load_module_tensors(torch::nn::Module& module, const SafetensorsFile& file, const std::string& path,
                          bool strict = true);
+// Copies the file's tensors into the module tensors of the same names, leaving the
+// others as they are; every tensor in the file must match one (name, shape, dtype).
+void load_tensor_subset(torch::nn::Module& module, const SafetensorsFile& file, const std::string& path);
 
 }  // namespace attune::formats

@@ -145,9 +145,27 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torc
               "MultiHeadAttention: context must be (", x.size(0), ",S,", options_.embed_dim(), "), got ",
               source.sizes());
   const torch::Tensor q = split_heads(query->forward(x));
-  const torch::Tensor k = split_heads(key->forward(source));
-  const torch::Tensor v = split_heads(value->forward(source));
-  const torch::Tensor out = attend(q, k, v, mask, causal, options_.dropout(), is_training(), weights);
+  torch::Tensor k = split_heads(key->forward(source));
+  torch::Tensor v = split_heads(value->forward(source));
+  torch::Tensor full_mask = mask;
+  if (prefix_) {
+    auto [pk, pv] = prefix_->keys_values();
+    const int64_t b = x.size(0), p = pk.size(0);
+    TORCH_CHECK(pk.dim() == 2 && pk.size(1) == options_.embed_dim() && pv.sizes() == pk.sizes(),
+                "MultiHeadAttention: prefix keys/values must be (P,", options_.embed_dim(), "), got ", pk.sizes(),
+                " and ", pv.sizes());
+    k = torch::cat({split_heads(pk.to(k.scalar_type()).unsqueeze(0).expand({b, p, pk.size(1)})), k}, 2);
+    v = torch::cat({split_heads(pv.to(v.scalar_type()).unsqueeze(0).expand({b, p, pv.size(1)})), v}, 2);
+    if (mask.defined()) {
+      // Prefix keys are visible to every query: true (bool) or 0 (additive) in front.
+      std::vector<int64_t> shape = mask.sizes().vec();
+      shape.back() = p;
+      const torch::Tensor visible = mask.scalar_type() == torch::kBool ? torch::ones(shape, mask.options())
+                                                                       : torch::zeros(shape, mask.options());
+      full_mask = torch::cat({visible.expand(shape), mask}, -1);
+    }
+  }
+  const torch::Tensor out = attend(q, k, v, full_mask, causal, options_.dropout(), is_training(), weights);
   return out.transpose(1, 2).reshape({x.size(0), x.size(1), options_.embed_dim()});
 }
 

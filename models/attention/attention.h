@@ -6,6 +6,9 @@
 
 #include <torch/torch.h>
 
+#include <memory>
+#include <utility>
+
 namespace attune::models {
 
 // q (B,H,T,D), k/v (B,H,S,D). mask: undefined, or bool (true = may attend) or floating
@@ -19,6 +22,14 @@ torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch
 
 // (B,S) 1/0 (any integer, floating or bool dtype) -> bool (B,1,1,S), true = real token.
 torch::Tensor padding_mask(const torch::Tensor& attention_mask);
+
+// Learned keys and values prepended to every sequence (prefix tuning). Each returns
+// (P, embed_dim) tensors, recomputed per forward so gradients reach their parameters.
+class KeyValuePrefix {
+ public:
+  virtual ~KeyValuePrefix() = default;
+  virtual std::pair<torch::Tensor, torch::Tensor> keys_values() = 0;
+};
 
 struct MultiHeadAttentionOptions {
   MultiHeadAttentionOptions(int64_t embed_dim, int64_t num_heads) : embed_dim_(embed_dim), num_heads_(num_heads) {}
@@ -37,6 +48,8 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
                         bool causal = false, torch::Tensor* weights = nullptr);
 
   const MultiHeadAttentionOptions& options() const { return options_; }
+  // nullptr removes it. Prefix positions are always visible (padding masks are extended).
+  void set_prefix(std::shared_ptr<KeyValuePrefix> prefix) { prefix_ = std::move(prefix); }
   Linear query{nullptr};
   Linear key{nullptr};
   Linear value{nullptr};
@@ -46,6 +59,7 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   torch::Tensor split_heads(const torch::Tensor& x) const;
 
   MultiHeadAttentionOptions options_;
+  std::shared_ptr<KeyValuePrefix> prefix_;
 };
 TORCH_MODULE(MultiHeadAttention);
 

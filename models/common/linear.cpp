@@ -50,6 +50,13 @@ std::shared_ptr<LinearAdapterImpl> LinearImpl::adapter(const std::string& name) 
   return it == adapters_.end() ? nullptr : it->second;
 }
 
+void LinearImpl::drop_adapters() {
+  for (const auto& [name, a] : adapters_) unregister_module(name);
+  adapters_.clear();
+  active_.clear();
+  merged_ = false;
+}
+
 void LinearImpl::merge() {
   if (merged_ || active_.empty()) return;
   LinearAdapterImpl& a = *adapters_.at(active_);

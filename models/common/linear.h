@@ -43,6 +43,8 @@ class LinearImpl : public torch::nn::Module {
   void merge();
   void unmerge();
   bool merged() const { return merged_; }
+  // Removes every adapter and keeps the weights as they are (merged or not).
+  void drop_adapters();
 
   torch::nn::LinearOptions options;
   torch::Tensor weight;

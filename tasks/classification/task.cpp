@@ -1,12 +1,14 @@
 #include "tasks/classification/task.h"
 
 #include "tasks/classification/metrics.h"
+#include "tasks/classification/run_model.h"
 
 #include "data/batching.h"
 #include "data/error.h"
 #include "data/formats/safetensors.h"
 #include "data/io/files.h"
 #include "data/text/factory.h"
+#include "models/peft/config.h"
 #include "tasks/config/config.h"
 #include "tasks/engine/settings.h"
 
@@ -50,43 +52,6 @@ ColumnSpec column_spec(const nlohmann::json& config, bool with_label) {
   return c;
 }
 
-// Everything a trained run needs at inference time.
-struct LoadedRun {
-  nlohmann::json config;
-  std::unique_ptr<text::Tokenizer> tokenizer;
-  std::vector<std::string> labels;
-  TextClassifier model{nullptr};
-  int64_t max_length = 0;
-};
-
-TextClassifier build_model(const nlohmann::json& config, int64_t vocab_size, int64_t num_labels) {
-  const nlohmann::json& head = config.at("head");
-  auto encoder = models::make_text_encoder(config.at("model"), vocab_size, "model");
-  TextClassifierOptions options(num_labels);
-  options.pooling(config::get_choice(head, "pooling", "head", {"cls", "mean"}))
-      .dropout(config::get_double(head, "dropout", "head", 0.0, 0.99));
-  return TextClassifier(encoder, config::get_string(config.at("model"), "name", "model"), options);
-}
-
-LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device) {
-  engine::require_run_dir(run_dir);
-  LoadedRun run;
-  const std::string config_path = (fs::path(run_dir) / "config.json").string();
-  run.config = io::read_json(config_path);
-  config::apply_overrides(run.config, overrides);
-  engine::apply_threads(config::get_int(run.config, "threads", "", 0, 1024));
-  run.tokenizer = text::load_tokenizer((fs::path(run_dir) / "tokenizer").string());
-  run.labels = load_label_map((fs::path(run_dir) / "labels.json").string());
-  run.max_length = config::get_int(run.config.at("data"), "max_length", "data", 8, 1 << 20);
-  run.model = build_model(run.config, run.tokenizer->vocab_size(), static_cast<int64_t>(run.labels.size()));
-  const std::string weights = (fs::path(run_dir) / "model.safetensors").string();
-  if (!fs::exists(weights)) fail(run_dir, "run has no model.safetensors (training did not reach an evaluation)");
-  formats::load_module_tensors(*run.model, formats::load_safetensors(weights), weights);
-  run.model->to(engine::resolve_device(device.empty() ? run.config.value("device", "auto") : device, "--device"));
-  run.model->eval();
-  return run;
-}
-
 }  // namespace
 
 nlohmann::json default_config() {
@@ -104,6 +69,7 @@ nlohmann::json default_config() {
                 {"activation", "gelu"},   {"dropout", 0.1},           {"attention_dropout", 0.1},
                 {"max_length", 512},      {"pre_layer_norm", false}};
   c["head"] = {{"pooling", "mean"}, {"dropout", 0.1}};
+  c["peft"] = peft::default_section();
   c["train"] = engine::default_train_section();
   // Models trained from scratch need a higher rate and more passes than the
   // fine-tuning defaults of the engine.
@@ -112,10 +78,11 @@ nlohmann::json default_config() {
   return c;
 }
 
-ClassificationTask::ClassificationTask(TextClassifier model, Examples train, Examples valid,
-                                       std::vector<std::string> labels, int64_t pad_id, int64_t batch_size,
-                                       int64_t eval_batch_size, bool bucket)
+ClassificationTask::ClassificationTask(TextClassifier model, std::shared_ptr<peft::PeftModel> peft, Examples train,
+                                       Examples valid, std::vector<std::string> labels, int64_t pad_id,
+                                       int64_t batch_size, int64_t eval_batch_size, bool bucket)
     : model_(std::move(model)),
+      peft_(std::move(peft)),
       train_(std::move(train)),
       valid_(std::move(valid)),
       labels_(std::move(labels)),
@@ -134,7 +101,29 @@ torch::Tensor ClassificationTask::train_loss(const std::vector<int64_t>& batch, 
   const torch::Tensor logits = forward_batch(model_, train_.encodings, batch, pad_id_, device);
   std::vector<int64_t> targets;
   for (int64_t i : batch) targets.push_back(train_.labels[i]);
-  return torch::nn::functional::cross_entropy(logits.to(torch::kFloat), torch::tensor(targets).to(device));
+  torch::Tensor loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat), torch::tensor(targets).to(device));
+  if (peft_) {
+    const torch::Tensor reg = peft_->regularizer();
+    if (reg.defined()) loss = loss + reg;
+  }
+  return loss;
+}
+
+void ClassificationTask::after_optimizer_step(int64_t global_step, int64_t total_steps) {
+  if (peft_) peft_->after_optimizer_step(global_step, total_steps);
+}
+
+formats::NamedTensors ClassificationTask::checkpoint_tensors() {
+  return peft_ ? peft_->state_tensors() : engine::TrainTask::checkpoint_tensors();
+}
+
+void ClassificationTask::load_checkpoint_tensors(const formats::SafetensorsFile& file, const std::string& path) {
+  peft_ ? peft_->load_state_tensors(file, path) : engine::TrainTask::load_checkpoint_tensors(file, path);
+}
+
+void ClassificationTask::save_best(const std::string& run_dir) {
+  // A PEFT run keeps only its adapter, in PEFT's own files.
+  peft_ ? peft_->save_adapter(run_dir, "default", kPeftTaskType) : engine::TrainTask::save_best(run_dir);
 }
 
 int64_t ClassificationTask::batch_size_of(const std::vector<int64_t>& batch) const {
@@ -198,8 +187,7 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
 
   // Cheap checks first, so a typo fails before minutes of tokenizer training.
   models::check_text_encoder_config(config.at("model"), "model");
-  config::get_choice(config.at("head"), "pooling", "head", {"cls", "mean"});
-  config::get_double(config.at("head"), "dropout", "head", 0.0, 0.99);
+  check_model_sections(config);
   const int64_t positions = config.at("model").value("max_length", int64_t{512});
   if (max_length > positions) {
     fail("data.max_length", std::to_string(max_length) + " exceeds model.max_length (" + std::to_string(positions) +
@@ -231,19 +219,39 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
   tokenize(valid, *tokenizer, max_length);
 
   torch::manual_seed(options.seed);
-  TextClassifier model = build_model(config, tokenizer->vocab_size(), static_cast<int64_t>(labels.size()));
+  const bool peft_run = peft::enabled(config.at("peft"));
+  const std::string base_path = base_weights_path(run_dir);
+  RunModel built = build_run_model(config, tokenizer->vocab_size(), static_cast<int64_t>(labels.size()),
+                                   flags.resume && peft_run ? base_path : "");
+  TextClassifier model = built.model;
   model->to(options.device);
   if (!flags.resume) {
-    // The saved config rebuilds exactly this model: presets resolved to sizes.
+    // The saved config rebuilds exactly this model: presets resolved to sizes, PEFT
+    // defaults filled in.
     config["model"] = model->encoder().config();
+    if (peft_run) {
+      config["peft"] = built.peft->config("default");
+      // The frozen base travels with the run, since only the adapter is trained.
+      nlohmann::json base_only = config;
+      base_only["peft"] = nlohmann::json{{"method", nullptr}};
+      built.peft->set_active("");
+      formats::NamedTensors base;
+      for (auto& [name, t] : formats::module_tensors(*model)) {
+        if (name.find(".default.") == std::string::npos && name.rfind("prompt_encoder.", 0) != 0) base.emplace_back(name, t);
+      }
+      formats::save_safetensors(base_path, base);
+      built.peft->set_active("default");
+    }
     io::write_json_atomic((fs::path(run_dir) / "config.json").string(), config);
   }
   int64_t params = 0;
   for (const auto& p : model->parameters()) params += p.numel();
   log << "data: " << train.size() << " train / " << valid.size() << " valid examples, " << labels.size()
       << " labels; model: " << params << " parameters on " << options.device << "\n";
+  if (peft_run) log << "peft: " << config["peft"]["method"].get<std::string>() << ", " << built.peft->count().describe() << "\n";
 
-  ClassificationTask task(model, std::move(train), valid, labels, tokenizer->pad_id(), batch_size, eval_batch_size, bucket);
+  ClassificationTask task(model, built.peft, std::move(train), valid, labels, tokenizer->pad_id(), batch_size,
+                          eval_batch_size, bucket);
   const engine::TrainResult result = engine::train(task, options, flags.resume);
 
   nlohmann::json summary = {{"run_dir", run_dir}, {"steps", result.global_step}, {"best_step", result.best_step},
@@ -253,8 +261,13 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
     Examples test = read_examples(test_path, columns);
     map_labels(test, labels);
     tokenize(test, *tokenizer, max_length);
-    const std::string weights = (fs::path(run_dir) / "model.safetensors").string();
-    formats::load_module_tensors(*model, formats::load_safetensors(weights), weights);
+    if (peft_run) {
+      LoadedRun best = load_run(run_dir, {}, options.device.str());
+      model = best.model.model;
+    } else {
+      const std::string weights = (fs::path(run_dir) / "model.safetensors").string();
+      formats::load_module_tensors(*model, formats::load_safetensors(weights), weights);
+    }
     model->eval();
     summary["test"] = evaluate_examples(model, test, labels, tokenizer->pad_id(), eval_batch_size, options.device);
   }
@@ -263,29 +276,32 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
 }
 
 nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
-                            const std::vector<std::string>& overrides, const std::string& device) {
-  LoadedRun run = load_run(run_dir, overrides, device);
+                            const std::vector<std::string>& overrides, const std::string& device,
+                            const std::vector<std::string>& adapters) {
+  LoadedRun run = load_run(run_dir, overrides, device, adapters);
+  TextClassifier& model = run.model.model;
   Examples examples = read_examples(data_path, column_spec(run.config, true));
   if (examples.size() == 0) fail(data_path, "no examples");
   map_labels(examples, run.labels);
   tokenize(examples, *run.tokenizer, run.max_length);
   const int64_t batch_size = config::get_int(run.config.at("train"), "eval_batch_size", "train", 1, 1 << 20);
-  const torch::Device dev = run.model->parameters().front().device();
-  nlohmann::json m = evaluate_examples(run.model, examples, run.labels, run.tokenizer->pad_id(), batch_size, dev);
+  const torch::Device dev = model->parameters().front().device();
+  nlohmann::json m = evaluate_examples(model, examples, run.labels, run.tokenizer->pad_id(), batch_size, dev);
   m["data"] = data_path;
   return m;
 }
 
 void predict_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,
-                 const std::string& device, int64_t batch_size) {
-  LoadedRun run = load_run(run_dir, {}, device);
+                 const std::string& device, int64_t batch_size, const std::vector<std::string>& adapters) {
+  LoadedRun run = load_run(run_dir, {}, device, adapters);
+  TextClassifier& model = run.model.model;
   const ColumnSpec columns = column_spec(run.config, false);
-  const torch::Device dev = run.model->parameters().front().device();
+  const torch::Device dev = model->parameters().front().device();
   Examples chunk;
   auto flush = [&]() {
     if (chunk.size() == 0) return;
     tokenize(chunk, *run.tokenizer, run.max_length);
-    const torch::Tensor probs = predict_probabilities(run.model, chunk.encodings, run.tokenizer->pad_id(), batch_size, dev);
+    const torch::Tensor probs = predict_probabilities(model, chunk.encodings, run.tokenizer->pad_id(), batch_size, dev);
     for (int64_t i = 0; i < probs.size(0); ++i) {
       const int64_t best = probs[i].argmax().item<int64_t>();
       nlohmann::json p = nlohmann::json::object();

@@ -3,6 +3,7 @@
 #pragma once
 #include "tasks/classification/examples.h"
 #include "tasks/classification/model.h"
+#include "models/peft/peft_model.h"
 #include "tasks/engine/settings.h"
 #include "tasks/engine/task.h"
 
@@ -17,16 +18,23 @@ nlohmann::json default_config();
 
 class ClassificationTask : public engine::TrainTask {
  public:
-  ClassificationTask(TextClassifier model, Examples train, Examples valid, std::vector<std::string> labels,
-                     int64_t pad_id, int64_t batch_size, int64_t eval_batch_size, bool bucket);
+  // peft: the model's adapters when only they are trained, else null.
+  ClassificationTask(TextClassifier model, std::shared_ptr<peft::PeftModel> peft, Examples train, Examples valid,
+                     std::vector<std::string> labels, int64_t pad_id, int64_t batch_size, int64_t eval_batch_size,
+                     bool bucket);
   std::shared_ptr<torch::nn::Module> model() override { return model_.ptr(); }
   engine::BatchPlan train_plan(int64_t epoch, uint64_t seed) override;
   torch::Tensor train_loss(const std::vector<int64_t>& batch, const torch::Device& device) override;
   int64_t batch_size_of(const std::vector<int64_t>& batch) const override;
   nlohmann::json evaluate(const torch::Device& device) override;
+  void after_optimizer_step(int64_t global_step, int64_t total_steps) override;
+  formats::NamedTensors checkpoint_tensors() override;
+  void load_checkpoint_tensors(const formats::SafetensorsFile& file, const std::string& path) override;
+  void save_best(const std::string& run_dir) override;
 
  private:
   TextClassifier model_;
+  std::shared_ptr<peft::PeftModel> peft_;
   Examples train_, valid_;
   std::vector<std::string> labels_;
   int64_t pad_id_, batch_size_, eval_batch_size_;
@@ -47,11 +55,13 @@ nlohmann::json evaluate_examples(TextClassifier& model, const Examples& examples
 // Trains the run `config` describes (already merged and overridden); returns the
 // summary printed by `attune train`: best validation and test metrics.
 nlohmann::json train_run(const nlohmann::json& config, const engine::TrainFlags& flags);
+// adapters: extra PEFT adapter directories to load on the run's base; the last is used.
 nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
-                            const std::vector<std::string>& overrides, const std::string& device);
+                            const std::vector<std::string>& overrides, const std::string& device,
+                            const std::vector<std::string>& adapters = {});
 // Reads one text per line (plain text, or JSONL objects with the run's text columns)
 // and writes one JSON line per input with the label and class probabilities.
 void predict_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,
-                 const std::string& device, int64_t batch_size);
+                 const std::string& device, int64_t batch_size, const std::vector<std::string>& adapters = {});
 
 }  // namespace attune::classification

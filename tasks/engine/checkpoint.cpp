@@ -47,15 +47,15 @@ TrainerState TrainerState::from_json(const nlohmann::json& j, const std::string&
   }
 }
 
-void save_checkpoint(const std::string& run_dir, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
-                     const TrainerState& state) {
+void save_checkpoint(const std::string& run_dir, const formats::NamedTensors& tensors,
+                     torch::optim::Optimizer& optimizer, const TrainerState& state) {
   char name[64];
   std::snprintf(name, sizeof(name), "checkpoint-%08lld", static_cast<long long>(state.global_step));
   const fs::path final_dir = fs::path(run_dir) / name;
   const fs::path tmp_dir = fs::path(run_dir) / (std::string(name) + ".tmp");
   io::remove_tree(tmp_dir.string());
   fs::create_directories(tmp_dir);
-  formats::save_safetensors((tmp_dir / "model.safetensors").string(), formats::module_tensors(model));
+  formats::save_safetensors((tmp_dir / "model.safetensors").string(), tensors);
   {
     torch::serialize::OutputArchive archive;
     optimizer.save(archive);
@@ -83,11 +83,12 @@ std::optional<std::string> latest_checkpoint(const std::string& run_dir) {
   return dir.string();
 }
 
-TrainerState load_checkpoint(const std::string& checkpoint_dir, torch::nn::Module& model,
+TrainerState load_checkpoint(const std::string& checkpoint_dir,
+                             const std::function<void(const formats::SafetensorsFile&, const std::string&)>& load_tensors,
                              torch::optim::Optimizer& optimizer, const torch::Device& device) {
   const fs::path dir(checkpoint_dir);
   const std::string weights = (dir / "model.safetensors").string();
-  formats::load_module_tensors(model, formats::load_safetensors(weights), weights);
+  load_tensors(formats::load_safetensors(weights), weights);
   const std::string optimizer_path = (dir / "optimizer.pt").string();
   if (!fs::exists(optimizer_path)) fail(optimizer_path, "missing optimizer state");
   try {

@@ -2,9 +2,12 @@
 // directory, renamed into place, and only then published by atomically rewriting
 // `checkpoint.json`; a crash at any point leaves the previous checkpoint intact.
 #pragma once
+#include "data/formats/safetensors.h"
+
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -28,14 +31,17 @@ struct TrainerState {
   static TrainerState from_json(const nlohmann::json& j, const std::string& path);
 };
 
-void save_checkpoint(const std::string& run_dir, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
-                     const TrainerState& state);
+// tensors: what the task needs to resume (TrainTask::checkpoint_tensors()).
+void save_checkpoint(const std::string& run_dir, const formats::NamedTensors& tensors,
+                     torch::optim::Optimizer& optimizer, const TrainerState& state);
 
 // The published checkpoint directory of a run, if any.
 std::optional<std::string> latest_checkpoint(const std::string& run_dir);
 
 // The model must already be on `device`; optimizer state is loaded onto it.
-TrainerState load_checkpoint(const std::string& checkpoint_dir, torch::nn::Module& model,
+// load_tensors receives the checkpoint's tensors (TrainTask::load_checkpoint_tensors()).
+TrainerState load_checkpoint(const std::string& checkpoint_dir,
+                             const std::function<void(const formats::SafetensorsFile&, const std::string&)>& load_tensors,
                              torch::optim::Optimizer& optimizer, const torch::Device& device);
 
 }  // namespace attune::engine

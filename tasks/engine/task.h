@@ -2,6 +2,8 @@
 // recommendation, ...). The engine owns the loop, the optimizer, the schedule,
 // checkpoints, resume, logging and progress; a task owns data, model and metrics.
 #pragma once
+#include "data/formats/safetensors.h"
+
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
@@ -37,6 +39,19 @@ class TrainTask {
   // Metrics on the validation split (model in eval mode, no grad). Must contain the
   // selection metric named in TrainOptions::selection_metric.
   virtual nlohmann::json evaluate(const torch::Device& device) = 0;
+
+  // Called after every optimizer step (global_step counts from 1); AdaLoRA's rank
+  // allocation hangs here.
+  virtual void after_optimizer_step(int64_t global_step, int64_t total_steps) {}
+
+  // What a checkpoint holds to resume, and how it is loaded back. Default: every
+  // tensor of model(), loaded strictly.
+  virtual formats::NamedTensors checkpoint_tensors();
+  virtual void load_checkpoint_tensors(const formats::SafetensorsFile& file, const std::string& path);
+
+  // Writes the weights of a new best evaluation into run_dir. Default:
+  // <run_dir>/model.safetensors with every tensor of model().
+  virtual void save_best(const std::string& run_dir);
 };
 
 }  // namespace attune::engine

@@ -49,7 +49,6 @@ class Loop {
   TrainResult run(bool resume) {
     fs::create_directories(options_.run_dir);
     metrics_path_ = (fs::path(options_.run_dir) / "metrics.jsonl").string();
-    best_path_ = (fs::path(options_.run_dir) / "model.safetensors").string();
     optimizer_ = make_adamw(*model_, options_.optimizer);
 
     const int64_t batches_per_epoch = static_cast<int64_t>(task_.train_plan(0, options_.seed).size());
@@ -62,7 +61,10 @@ class Loop {
     if (resume) {
       const auto checkpoint = latest_checkpoint(options_.run_dir);
       if (!checkpoint) fail(options_.run_dir, "no checkpoint to resume from");
-      state_ = load_checkpoint(*checkpoint, *model_, *optimizer_, options_.device);
+      state_ = load_checkpoint(
+          *checkpoint,
+          [&](const formats::SafetensorsFile& file, const std::string& path) { task_.load_checkpoint_tensors(file, path); },
+          *optimizer_, options_.device);
       // Lines logged after the checkpoint are replayed by this run.
       io::truncate_jsonl_after(metrics_path_, [&](const nlohmann::json& line) {
         return !line.contains("step") || line["step"].get<int64_t>() <= state_.global_step;
@@ -91,7 +93,7 @@ class Loop {
       state_.finished = true;
       if (!evaluated_at_current_step_) evaluate();
     }
-    save_checkpoint(options_.run_dir, *model_, *optimizer_, state_);
+    save_checkpoint(options_.run_dir, task_.checkpoint_tensors(), *optimizer_, state_);
     return result(interrupted);
   }
 
@@ -139,7 +141,7 @@ class Loop {
       state_.elapsed_s = elapsed();
       state_.window_loss_sum = window_loss_.defined() ? window_loss_.item<double>() : 0.0;
       state_.window_steps = window_steps_;
-      save_checkpoint(options_.run_dir, *model_, *optimizer_, state_);
+      save_checkpoint(options_.run_dir, task_.checkpoint_tensors(), *optimizer_, state_);
     }
     return !stop;
   }
@@ -172,6 +174,7 @@ class Loop {
     }
     optimizer_->step();
     ++state_.global_step;
+    task_.after_optimizer_step(state_.global_step, total_steps_);
     window_loss_ = window_loss_.defined() ? window_loss_ + step_loss : step_loss;
     ++window_steps_;
     if (!std::isfinite(grad_norm) && grad_norm != -1.0) {
@@ -238,7 +241,7 @@ class Loop {
       state_.best_step = state_.global_step;
       state_.best_metrics = metrics;
       state_.evals_without_improvement = 0;
-      formats::save_safetensors(best_path_, formats::module_tensors(*model_));
+      task_.save_best(options_.run_dir);
     } else {
       ++state_.evals_without_improvement;
       if (options_.early_stopping_patience > 0 &&
@@ -258,7 +261,7 @@ class Loop {
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   std::unique_ptr<Progress> progress_;
   TrainerState state_;
-  std::string metrics_path_, best_path_;
+  std::string metrics_path_;
   int64_t steps_per_epoch_ = 0, total_steps_ = 0, warmup_steps_ = 0;
   Clock::time_point start_;
   double elapsed_before_ = 0.0;

@@ -22,6 +22,14 @@ const tasks::TaskEntry& task_of_run(const std::string& run_dir) {
   return tasks::find_task(config["task"].get<std::string>(), path + ": task");
 }
 
+std::vector<std::string> adapters_of(const cxxopts::ParseResult& parsed, const tasks::TaskEntry& task) {
+  if (!parsed.count("adapter")) return {};
+  if (!task.evaluate_with_adapters || !task.predict_with_adapters) {
+    fail("--adapter", "task '" + task.name + "' has no PEFT adapters");
+  }
+  return parsed["adapter"].as<std::vector<std::string>>();
+}
+
 }  // namespace
 
 int eval_command(const Args& raw_args) {
@@ -32,14 +40,19 @@ int eval_command(const Args& raw_args) {
       ("r,run", "Run directory written by `attune train`", cxxopts::value<std::string>())
       ("d,data", "Labelled data file (CSV, TSV or JSONL)", cxxopts::value<std::string>())
       ("set", "Override a key of the run's config for reading this file, e.g. --set data.label_column=y", cxxopts::value<std::string>())
-      ("device", "Device (auto, cpu, cuda); default: the run's", cxxopts::value<std::string>()->default_value(""));
+      ("device", "Device (auto, cpu, cuda); default: the run's", cxxopts::value<std::string>()->default_value(""))
+      ("adapter", "PEFT adapter directory to load on the run's base model instead of its own adapter (repeatable: the last one is used)",
+       cxxopts::value<std::vector<std::string>>());
   cxxopts::ParseResult parsed;
   if (!parse_or_help(options, args, parsed)) return 0;
   if (!parsed.count("run")) fail("attune eval", "--run DIR is required");
   if (!parsed.count("data")) fail("attune eval", "--data FILE is required");
   const std::string run_dir = parsed["run"].as<std::string>();
-  const nlohmann::json metrics = task_of_run(run_dir).evaluate(run_dir, parsed["data"].as<std::string>(), overrides,
-                                                               parsed["device"].as<std::string>());
+  const tasks::TaskEntry& task = task_of_run(run_dir);
+  const std::vector<std::string> adapters = adapters_of(parsed, task);
+  const std::string data = parsed["data"].as<std::string>(), device = parsed["device"].as<std::string>();
+  const nlohmann::json metrics = adapters.empty() ? task.evaluate(run_dir, data, overrides, device)
+                                                  : task.evaluate_with_adapters(run_dir, data, overrides, device, adapters);
   std::cout << metrics.dump(2) << std::endl;
   return 0;
 }
@@ -53,7 +66,9 @@ int predict_command(const Args& args) {
       ("i,input", "Input file; default: stdin", cxxopts::value<std::string>()->default_value("-"))
       ("o,output", "Output file; default: stdout", cxxopts::value<std::string>()->default_value("-"))
       ("batch-size", "Texts per forward pass", cxxopts::value<int64_t>()->default_value("64"))
-      ("device", "Device (auto, cpu, cuda); default: the run's", cxxopts::value<std::string>()->default_value(""));
+      ("device", "Device (auto, cpu, cuda); default: the run's", cxxopts::value<std::string>()->default_value(""))
+      ("adapter", "PEFT adapter directory to load on the run's base model instead of its own adapter (repeatable: the last one is used)",
+       cxxopts::value<std::vector<std::string>>());
   cxxopts::ParseResult parsed;
   if (!parse_or_help(options, args, parsed)) return 0;
   if (!parsed.count("run")) fail("attune predict", "--run DIR is required");
@@ -71,8 +86,14 @@ int predict_command(const Args& args) {
     out_file.open(output);
     if (!out_file) fail(output, "cannot write file");
   }
-  task.predict(run_dir, in, input == "-" ? "<stdin>" : input,
-               output == "-" ? std::cout : out_file, parsed["device"].as<std::string>(), batch_size);
+  const std::vector<std::string> adapters = adapters_of(parsed, task);
+  std::ostream& out = output == "-" ? std::cout : out_file;
+  const std::string name = input == "-" ? "<stdin>" : input, device = parsed["device"].as<std::string>();
+  if (adapters.empty()) {
+    task.predict(run_dir, in, name, out, device, batch_size);
+  } else {
+    task.predict_with_adapters(run_dir, in, name, out, device, batch_size, adapters);
+  }
   return 0;
 }
 

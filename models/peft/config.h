@@ -1,0 +1,32 @@
+// The "peft" section of a run config, and Hugging Face PEFT's adapter_config.json.
+// Key names are PEFT's wherever PEFT has the method (r, lora_alpha, target_modules,
+// modules_to_save, init_r, num_virtual_tokens, ...), so a PEFT user reads them as they are.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace attune::peft {
+
+// lora, adalora, ia3, prefix_tuning, bottleneck, bitfit (sorted).
+const std::vector<std::string>& method_names();
+
+// Every key any method takes, all null: the run config's default "peft" section.
+// method null or "none" means full fine-tuning.
+nlohmann::json default_section();
+
+// True when the section asks for a PEFT method.
+bool enabled(const nlohmann::json& section);
+
+// The section with the method's defaults filled in and every value checked; a key
+// set for a method that does not take it is an error. key names the section in errors.
+nlohmann::json resolve(const nlohmann::json& section, const std::string& key = "peft");
+
+// PEFT's adapter_config.json for a resolved section; task_type as PEFT names it
+// ("SEQ_CLS", "FEATURE_EXTRACTION", ...). Methods PEFT lacks get attune's own peft_type.
+nlohmann::json to_adapter_config(const nlohmann::json& resolved, const std::string& task_type);
+// Back to a resolved section; unsupported PEFT options fail naming the file and key.
+nlohmann::json from_adapter_config(const nlohmann::json& adapter_config, const std::string& path);
+
+}  // namespace attune::peft

@@ -1,0 +1,90 @@
+// Parameter-efficient fine-tuning of any attune model: attaches named adapters of one
+// of the methods in config.h to a model's layers (found by their module paths, as
+// Hugging Face PEFT finds them), freezes everything else, switches adapters by name,
+// saves and loads PEFT's adapter files, and merges adapters into the base weights.
+#pragma once
+#include "data/formats/safetensors.h"
+#include "models/peft/adalora_allocator.h"
+#include "models/peft/prefix.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace attune::peft {
+
+struct ParameterCount {
+  int64_t trainable = 0;
+  int64_t total = 0;
+  std::string describe() const;  // "trainable params: 1,234 || all params: 5,678 || trainable%: 21.7331"
+};
+
+class PeftModel {
+ public:
+  // root: the whole model (e.g. a classifier); adapter keys are its module paths.
+  explicit PeftModel(std::shared_ptr<torch::nn::Module> root);
+
+  // Adds adapter `name` for a resolved "peft" section (config.h's resolve()) and makes
+  // it the active, and only trainable, part of the model. Errors name `key`.
+  void add_adapter(const std::string& name, const nlohmann::json& resolved, const std::string& key = "peft");
+  // "" runs the base model alone.
+  void set_active(const std::string& name);
+  const std::string& active() const { return active_; }
+  std::vector<std::string> adapter_names() const;
+  const nlohmann::json& config(const std::string& name) const;
+
+  // The adapter's tensors under PEFT's file keys ("base_model.model.<path>.lora_A.weight",
+  // "prompt_embeddings", ...), AdaLoRA's cut to its rank pattern.
+  formats::NamedTensors adapter_tensors(const std::string& name);
+  // adapter_config.json + adapter_model.safetensors, as PEFT's save_pretrained writes them.
+  void save_adapter(const std::string& dir, const std::string& name, const std::string& task_type);
+  // Reads a directory written by save_adapter() or by PEFT into a new adapter `name`
+  // and activates it.
+  void load_adapter(const std::string& dir, const std::string& name);
+
+  ParameterCount count() const;
+  // What a checkpoint must hold to resume: trainable tensors (module_tensors names)
+  // and AdaLoRA's importance state.
+  formats::NamedTensors state_tensors() const;
+  void load_state_tensors(const formats::SafetensorsFile& file, const std::string& path);
+
+  // AdaLoRA's orthogonality term (weighted), undefined for other methods.
+  torch::Tensor regularizer() const;
+  // Call after every optimizer step; global_step counts from 1.
+  void after_optimizer_step(int64_t global_step, int64_t total_steps);
+  const RankAllocator* allocator(const std::string& name) const;
+
+  // Folds the active adapter into the base weights and removes every adapter, leaving
+  // a plain model with the base's tensor names. Methods that are not linear in the
+  // weights (bottleneck adapters, prefix tuning) fail.
+  void merge_and_unload();
+
+ private:
+  struct Adapter {
+    nlohmann::json config;
+    std::vector<std::pair<std::string, models::LinearImpl*>> layers;  // path, layer
+    PrefixEncoder prefix{nullptr};
+    std::unique_ptr<RankAllocator> allocator;
+    std::vector<std::string> owned;                 // base tensors it trains (module_tensors names)
+    std::map<std::string, torch::Tensor> stash;     // their values while the adapter is inactive
+  };
+  Adapter& adapter(const std::string& name);
+  const Adapter& adapter(const std::string& name) const;
+  void attach_linear_adapters(const std::string& name, Adapter& a, const std::string& key);
+  void attach_prefix(const std::string& name, Adapter& a, const std::string& key);
+  void own_tensors(Adapter& a, const std::string& key);
+  void refresh_trainable();
+  // Maps each PEFT file key of adapter `name` to its live tensor.
+  std::vector<std::pair<std::string, torch::Tensor>> file_keys(const std::string& name);
+
+  std::shared_ptr<torch::nn::Module> root_;
+  std::map<std::string, Adapter> adapters_;
+  std::map<std::string, torch::Tensor> base_values_;  // owned base tensors as the base model has them
+  std::string active_;
+};
+
+}  // namespace attune::peft

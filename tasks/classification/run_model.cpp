@@ -1,0 +1,99 @@
+#include "tasks/classification/run_model.h"
+
+#include "data/error.h"
+#include "data/formats/safetensors.h"
+#include "data/io/files.h"
+#include "data/text/factory.h"
+#include "models/peft/config.h"
+#include "tasks/config/config.h"
+#include "tasks/engine/settings.h"
+
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace attune::classification {
+namespace {
+
+nlohmann::json peft_section(const nlohmann::json& config) {
+  return config.contains("peft") ? config.at("peft") : nlohmann::json();
+}
+
+}  // namespace
+
+std::string base_weights_path(const std::string& run_dir) {
+  return (fs::path(run_dir) / "base_model.safetensors").string();
+}
+
+void check_model_sections(const nlohmann::json& config) {
+  config::get_choice(config.at("head"), "pooling", "head", {"cls", "mean"});
+  config::get_double(config.at("head"), "dropout", "head", 0.0, 0.99);
+  if (peft::enabled(peft_section(config))) peft::resolve(config.at("peft"), "peft");
+}
+
+RunModel build_run_model(const nlohmann::json& config, int64_t vocab_size, int64_t num_labels,
+                         const std::string& base_weights) {
+  const nlohmann::json& head = config.at("head");
+  auto encoder = models::make_text_encoder(config.at("model"), vocab_size, "model");
+  TextClassifierOptions options(num_labels);
+  options.pooling(config::get_choice(head, "pooling", "head", {"cls", "mean"}))
+      .dropout(config::get_double(head, "dropout", "head", 0.0, 0.99));
+  RunModel run;
+  run.model = TextClassifier(encoder, config::get_string(config.at("model"), "name", "model"), options);
+  const nlohmann::json section = peft_section(config);
+  if (!peft::enabled(section)) return run;
+  if (!base_weights.empty()) {
+    formats::load_module_tensors(*run.model, formats::load_safetensors(base_weights), base_weights);
+  }
+  nlohmann::json resolved = peft::resolve(section, "peft");
+  nlohmann::json keep = resolved["modules_to_save"].is_null() ? nlohmann::json::array() : resolved["modules_to_save"];
+  if (std::find(keep.begin(), keep.end(), "classifier") == keep.end()) keep.push_back("classifier");
+  resolved["modules_to_save"] = keep;
+  run.peft = std::make_shared<peft::PeftModel>(run.model.ptr());
+  run.peft->add_adapter("default", resolved, "peft");
+  return run;
+}
+
+LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device,
+                   const std::vector<std::string>& extra_adapters) {
+  engine::require_run_dir(run_dir);
+  LoadedRun run;
+  const std::string config_path = (fs::path(run_dir) / "config.json").string();
+  run.config = io::read_json(config_path);
+  config::apply_overrides(run.config, overrides);
+  engine::apply_threads(config::get_int(run.config, "threads", "", 0, 1024));
+  run.tokenizer = text::load_tokenizer((fs::path(run_dir) / "tokenizer").string());
+  run.labels = load_label_map((fs::path(run_dir) / "labels.json").string());
+  run.max_length = config::get_int(run.config.at("data"), "max_length", "data", 8, 1 << 20);
+  const bool peft_run = peft::enabled(peft_section(run.config));
+  if (!peft_run) {
+    run.model = build_run_model(run.config, run.tokenizer->vocab_size(), static_cast<int64_t>(run.labels.size()));
+    const std::string weights = (fs::path(run_dir) / "model.safetensors").string();
+    if (!fs::exists(weights)) fail(run_dir, "run has no model.safetensors (training did not reach an evaluation)");
+    formats::load_module_tensors(*run.model.model, formats::load_safetensors(weights), weights);
+    if (!extra_adapters.empty()) fail(run_dir, "--adapter needs a PEFT run (this run fine-tuned every weight)");
+  } else {
+    const std::string base = base_weights_path(run_dir);
+    if (!fs::exists(base)) fail(run_dir, "PEFT run has no base_model.safetensors");
+    if (!fs::exists(fs::path(run_dir) / "adapter_model.safetensors")) {
+      fail(run_dir, "run has no adapter_model.safetensors (training did not reach an evaluation)");
+    }
+    // The base alone, then the run's adapter exactly as it was saved.
+    nlohmann::json base_config = run.config;
+    base_config["peft"] = nlohmann::json{{"method", nullptr}};
+    run.model = build_run_model(base_config, run.tokenizer->vocab_size(), static_cast<int64_t>(run.labels.size()));
+    formats::load_module_tensors(*run.model.model, formats::load_safetensors(base), base);
+    run.model.peft = std::make_shared<peft::PeftModel>(run.model.model.ptr());
+    run.model.peft->load_adapter(run_dir, "default");
+    for (const auto& dir : extra_adapters) {
+      std::string name = fs::path(dir).lexically_normal().filename().string();
+      if (name.empty()) name = fs::path(dir).lexically_normal().parent_path().filename().string();
+      run.model.peft->load_adapter(dir, name);
+    }
+  }
+  run.model.model->to(engine::resolve_device(device.empty() ? run.config.value("device", "auto") : device, "--device"));
+  run.model.model->eval();
+  return run;
+}
+
+}  // namespace attune::classification

@@ -1,0 +1,50 @@
+// The classifier a run config describes, with its PEFT adapter when the config asks
+// for one, and the same model loaded back from a trained run directory.
+#pragma once
+#include "data/text/tokenizer.h"
+#include "models/peft/peft_model.h"
+#include "tasks/classification/model.h"
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace attune::classification {
+
+// PEFT's task type for sequence classification, written into adapter_config.json.
+inline const char* kPeftTaskType = "SEQ_CLS";
+
+struct RunModel {
+  TextClassifier model{nullptr};
+  std::shared_ptr<peft::PeftModel> peft;  // null for full fine-tuning
+};
+
+// Checks the "head" and "peft" sections without building anything.
+void check_model_sections(const nlohmann::json& config);
+
+// Builds the classifier of `config` (random weights). With a "peft" method, the base is
+// loaded from base_weights when given, and adapter "default" is attached: the
+// classifier head is always among its modules_to_save, as PEFT does for SEQ_CLS.
+RunModel build_run_model(const nlohmann::json& config, int64_t vocab_size, int64_t num_labels,
+                         const std::string& base_weights = "");
+
+// Everything a trained run needs at inference time.
+struct LoadedRun {
+  nlohmann::json config;
+  std::unique_ptr<text::Tokenizer> tokenizer;
+  std::vector<std::string> labels;
+  RunModel model;
+  int64_t max_length = 0;
+};
+
+// extra_adapters: adapter directories loaded beside the run's own (each named by its
+// directory name); the last one is active. Empty: the run's own weights.
+LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device,
+                   const std::vector<std::string>& extra_adapters = {});
+
+// Where a PEFT run keeps its frozen base weights.
+std::string base_weights_path(const std::string& run_dir);
+
+}  // namespace attune::classification
