@@ -14,7 +14,7 @@ const std::vector<TaskEntry>& all_tasks() {
           const std::string& device) { return classification::evaluate_run(run, data, overrides, device); },
        [](const std::string& run, std::istream& in, const std::string& name, std::ostream& out,
           const std::string& device, int64_t batch) { classification::predict_run(run, in, name, out, device, batch); },
-       classification::evaluate_run, classification::predict_run},
+       classification::evaluate_run, classification::predict_run, classification::merge_run},
   };
   return tasks;
 }

@@ -34,6 +34,10 @@ struct TaskEntry {
                      std::ostream& out, const std::string& device, int64_t batch_size,
                      const std::vector<std::string>& adapters)>
       predict_with_adapters;
+  // Optional: folds a PEFT run's adapter into its base and writes a plain run to out_dir.
+  std::function<nlohmann::json(const std::string& run_dir, const std::string& out_dir,
+                               const std::vector<std::string>& adapters)>
+      merge;
 };
 
 // Fails naming `key` with the known tasks when `name` is not one.

@@ -291,6 +291,27 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_
   return m;
 }
 
+nlohmann::json merge_run(const std::string& run_dir, const std::string& out_dir,
+                         const std::vector<std::string>& adapters) {
+  LoadedRun run = load_run(run_dir, {}, "cpu", adapters);
+  if (!run.model.peft) fail(run_dir, "not a PEFT run: its model.safetensors already holds every weight");
+  const std::string adapter = run.model.peft->active();
+  const nlohmann::json method = run.model.peft->config(adapter)["method"];
+  const peft::ParameterCount before = run.model.peft->count();
+  run.model.peft->merge_and_unload();
+  if (fs::exists(out_dir) && !fs::is_empty(out_dir)) fail(out_dir, "output directory exists and is not empty");
+  fs::create_directories(out_dir);
+  nlohmann::json config = run.config;
+  config["peft"] = peft::default_section();
+  config["run_dir"] = out_dir;
+  io::write_json_atomic((fs::path(out_dir) / "config.json").string(), config);
+  fs::copy(fs::path(run_dir) / "tokenizer", fs::path(out_dir) / "tokenizer", fs::copy_options::recursive);
+  fs::copy_file(fs::path(run_dir) / "labels.json", fs::path(out_dir) / "labels.json");
+  formats::save_safetensors((fs::path(out_dir) / "model.safetensors").string(), formats::module_tensors(*run.model.model));
+  return {{"run_dir", run_dir}, {"out", out_dir}, {"adapter", adapter}, {"method", method},
+          {"adapter_params", before.trainable}, {"params", before.total - before.trainable}};
+}
+
 void predict_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,
                  const std::string& device, int64_t batch_size, const std::vector<std::string>& adapters) {
   LoadedRun run = load_run(run_dir, {}, device, adapters);

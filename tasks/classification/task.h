@@ -59,6 +59,11 @@ nlohmann::json train_run(const nlohmann::json& config, const engine::TrainFlags&
 nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
                             const std::vector<std::string>& overrides, const std::string& device,
                             const std::vector<std::string>& adapters = {});
+// Merges the run's adapter (or the last of `adapters`) into its base and writes a run
+// directory with full weights that eval and predict use as any other; returns a summary.
+nlohmann::json merge_run(const std::string& run_dir, const std::string& out_dir,
+                         const std::vector<std::string>& adapters);
+
 // Reads one text per line (plain text, or JSONL objects with the run's text columns)
 // and writes one JSON line per input with the label and class probabilities.
 void predict_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,

@@ -165,3 +165,48 @@ TEST_CASE("training refuses bad data with errors naming file and line", "[classi
     CHECK(error_of(c).find("already holds a run") != std::string::npos);
   }
 }
+
+TEST_CASE("a PEFT run saves only its adapter, resumes exactly, and evaluates from the adapter", "[classification][peft]") {
+  const std::string dir = make_data("peft");
+  std::ostringstream log;
+  auto lora = [&](const std::string& name) {
+    json c = tiny_config(dir, name);
+    attune::config::apply_overrides(c, {"peft.method=adalora", "peft.init_r=4", "peft.target_r=2",
+                                        "peft.target_modules=[\"query\",\"value\",\"dense\"]", "train.epochs=3"});
+    return c;
+  };
+  const json full = attune::classification::train_run(lora("a"), quiet(log));
+  INFO(log.str());
+  for (const char* f : {"adapter_config.json", "adapter_model.safetensors", "base_model.safetensors"}) {
+    CHECK(fs::exists(fs::path(dir) / "a" / f));
+  }
+  CHECK_FALSE(fs::exists(fs::path(dir) / "a" / "model.safetensors"));
+  CHECK(log.str().find("peft: adalora, trainable params: ") != std::string::npos);
+  const json adapter_config = json::parse(std::ifstream(dir + "/a/adapter_config.json"));
+  CHECK(adapter_config["peft_type"] == "ADALORA");
+  CHECK(adapter_config["rank_pattern"].is_object());
+  CHECK(adapter_config["modules_to_save"] == json({"classifier"}));
+
+  auto flags = quiet(log);
+  flags.stop_requested = [](int64_t step) { return step == 9; };
+  attune::classification::train_run(lora("c"), flags);
+  auto resume = quiet(log);
+  resume.resume = true;
+  attune::classification::train_run(json::parse(std::ifstream(dir + "/c/config.json")), resume);
+  const auto a = attune::formats::load_safetensors(dir + "/a/adapter_model.safetensors");
+  const auto c = attune::formats::load_safetensors(dir + "/c/adapter_model.safetensors");
+  REQUIRE(a.names == c.names);
+  for (const auto& name : a.names) {
+    INFO(name);
+    CHECK(torch::equal(a.tensors.at(name), c.tensors.at(name)));
+  }
+  // The base plus the saved adapter reproduce the test metrics.
+  const json again = attune::classification::evaluate_run(dir + "/a", dir + "/test.csv", {}, "cpu");
+  CHECK(again["loss"].get<double>() == Approx(full["test"]["loss"].get<double>()).epsilon(1e-6));
+  // Merged into the base, it is a plain run with the same predictions.
+  attune::classification::merge_run(dir + "/a", dir + "/merged", {});
+  CHECK(fs::exists(fs::path(dir) / "merged" / "model.safetensors"));
+  const json merged = attune::classification::evaluate_run(dir + "/merged", dir + "/test.csv", {}, "cpu");
+  CHECK(merged["loss"].get<double>() == Approx(again["loss"].get<double>()).epsilon(1e-5));
+  CHECK(merged["accuracy"] == again["accuracy"]);
+}

@@ -1,0 +1,39 @@
+#include "data/error.h"
+#include "data/io/files.h"
+#include "tasks/registry.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/options.h"
+
+#include <filesystem>
+#include <iostream>
+
+namespace fs = std::filesystem;
+
+namespace attune::cli {
+
+int merge_command(const Args& args) {
+  cxxopts::Options options("attune merge",
+                           "Fold a PEFT run's adapter into its base model and write a plain run directory "
+                           "(full weights) that eval, predict and export use like any other.");
+  options.add_options()
+      ("r,run", "PEFT run directory written by `attune train`", cxxopts::value<std::string>())
+      ("o,out", "Output run directory (must not exist or be empty)", cxxopts::value<std::string>())
+      ("adapter", "Merge this adapter directory instead of the run's own", cxxopts::value<std::vector<std::string>>());
+  cxxopts::ParseResult parsed;
+  if (!parse_or_help(options, args, parsed)) return 0;
+  if (!parsed.count("run")) fail("attune merge", "--run DIR is required");
+  if (!parsed.count("out")) fail("attune merge", "--out DIR is required");
+  const std::string run_dir = parsed["run"].as<std::string>();
+  const std::string config_path = (fs::path(run_dir) / "config.json").string();
+  if (!fs::exists(config_path)) fail(run_dir, "not an attune run directory (no config.json)");
+  const nlohmann::json config = io::read_json(config_path);
+  if (!config.contains("task") || !config["task"].is_string()) fail(config_path, "missing key 'task'");
+  const tasks::TaskEntry& task = tasks::find_task(config["task"].get<std::string>(), config_path + ": task");
+  if (!task.merge) fail("attune merge", "task '" + task.name + "' has no PEFT adapters to merge");
+  std::vector<std::string> adapters;
+  if (parsed.count("adapter")) adapters = parsed["adapter"].as<std::vector<std::string>>();
+  std::cout << task.merge(run_dir, parsed["out"].as<std::string>(), adapters).dump(2) << std::endl;
+  return 0;
+}
+
+}  // namespace attune::cli
