@@ -31,10 +31,37 @@ void check_model_sections(const nlohmann::json& config) {
   if (peft::enabled(peft_section(config))) peft::resolve(config.at("peft"), "peft");
 }
 
+InitEncoder load_init_encoder(const std::string& dir) {
+  const fs::path root(dir);
+  const std::string config_path = (root / "config.json").string();
+  if (!fs::is_directory(root)) fail(dir, "init directory does not exist");
+  if (!fs::exists(config_path)) fail(dir, "not an attune run directory (no config.json)");
+  const nlohmann::json config = io::read_json(config_path);
+  if (!config.contains("model") || !config["model"].is_object()) fail(config_path, "missing key 'model'");
+  InitEncoder init;
+  init.model_config = config["model"];
+  const std::string name = config::get_string(init.model_config, "name", config_path + ": model");
+  init.tokenizer = text::load_tokenizer((root / "tokenizer").string());
+  const std::string weights = (root / "model.safetensors").string();
+  if (!fs::exists(weights)) fail(dir, "init run has no model.safetensors");
+  const formats::SafetensorsFile file = formats::load_safetensors(weights);
+  const std::string prefix = name + ".";
+  for (const auto& n : file.names) {
+    if (n.rfind(prefix, 0) != 0) continue;
+    init.weights.names.push_back(n.substr(prefix.size()));
+    init.weights.tensors[init.weights.names.back()] = file.tensors.at(n);
+  }
+  if (init.weights.names.empty()) init.weights = file;  // a bare encoder file
+  return init;
+}
+
 RunModel build_run_model(const nlohmann::json& config, int64_t vocab_size, int64_t num_labels,
-                         const std::string& base_weights) {
+                         const std::string& base_weights, const formats::SafetensorsFile* encoder_init) {
   const nlohmann::json& head = config.at("head");
   auto encoder = models::make_text_encoder(config.at("model"), vocab_size, "model");
+  if (encoder_init != nullptr) {
+    formats::load_module_tensors(*encoder, *encoder_init, config.value("init", std::string("init")) + "/model.safetensors");
+  }
   TextClassifierOptions options(num_labels);
   options.pooling(config::get_choice(head, "pooling", "head", {"cls", "mean"}))
       .dropout(config::get_double(head, "dropout", "head", 0.0, 0.99));

@@ -2,6 +2,7 @@
 // for one, and the same model loaded back from a trained run directory.
 #pragma once
 #include "data/text/tokenizer.h"
+#include "data/formats/safetensors.h"
 #include "models/peft/peft_model.h"
 #include "tasks/classification/model.h"
 
@@ -27,8 +28,19 @@ void check_model_sections(const nlohmann::json& config);
 // Builds the classifier of `config` (random weights). With a "peft" method, the base is
 // loaded from base_weights when given, and adapter "default" is attached: the
 // classifier head is always among its modules_to_save, as PEFT does for SEQ_CLS.
+// encoder_init: pretrained encoder weights (see load_init_encoder) loaded before any adapter.
 RunModel build_run_model(const nlohmann::json& config, int64_t vocab_size, int64_t num_labels,
-                         const std::string& base_weights = "");
+                         const std::string& base_weights = "", const formats::SafetensorsFile* encoder_init = nullptr);
+
+// A run to start from ("init": an attune run directory, e.g. a pretraining or another
+// fine-tuning run): its model section, its tokenizer and its encoder's weights (tensors
+// named "<model name>.*" there, or bare encoder names), renamed to the encoder's own.
+struct InitEncoder {
+  nlohmann::json model_config;
+  std::unique_ptr<text::Tokenizer> tokenizer;
+  formats::SafetensorsFile weights;
+};
+InitEncoder load_init_encoder(const std::string& dir);
 
 // Everything a trained run needs at inference time.
 struct LoadedRun {

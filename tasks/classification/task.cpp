@@ -13,6 +13,7 @@
 #include "tasks/engine/settings.h"
 
 #include <filesystem>
+#include <optional>
 #include <iostream>
 #include <limits>
 
@@ -57,6 +58,7 @@ ColumnSpec column_spec(const nlohmann::json& config, bool with_label) {
 nlohmann::json default_config() {
   nlohmann::json c = engine::default_run_keys();
   c["task"] = "text-classification";
+  c["init"] = nullptr;  // an attune run directory whose encoder and tokenizer the model starts from
   c["run_dir"] = "runs/text-classification";
   c["data"] = {{"train", nullptr},       {"valid", nullptr},          {"test", nullptr},
                {"format", "auto"},       {"text_column", "text"},     {"text_pair_column", nullptr},
@@ -200,9 +202,23 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
   const std::string labels_path = (fs::path(run_dir) / "labels.json").string();
   std::unique_ptr<text::Tokenizer> tokenizer;
   std::vector<std::string> labels;
+  const std::string init_dir = config::get_optional_string(config, "init", "");
+  std::optional<InitEncoder> init;
+  if (!init_dir.empty() && !flags.resume) {
+    init = load_init_encoder(init_dir);
+    // The architecture is the init run's; the user's model section cannot change it.
+    config["model"] = init->model_config;
+    log << "init: encoder and tokenizer from " << init_dir << "\n";
+  }
   if (flags.resume) {
     tokenizer = text::load_tokenizer(tokenizer_dir);
     labels = load_label_map(labels_path);
+  } else if (init) {
+    tokenizer = std::move(init->tokenizer);
+    tokenizer->save(tokenizer_dir);
+    labels = build_label_map(train);
+    if (labels.size() < 2) fail(train_path, "needs at least two distinct labels in column '" + columns.label + "'");
+    save_label_map(labels_path, labels);
   } else {
     std::vector<std::string> corpus = train.texts;
     corpus.insert(corpus.end(), train.pairs.begin(), train.pairs.end());
@@ -221,8 +237,9 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
   torch::manual_seed(options.seed);
   const bool peft_run = peft::enabled(config.at("peft"));
   const std::string base_path = base_weights_path(run_dir);
+  // On resume the encoder comes from the run itself (its checkpoint, or for PEFT its base file).
   RunModel built = build_run_model(config, tokenizer->vocab_size(), static_cast<int64_t>(labels.size()),
-                                   flags.resume && peft_run ? base_path : "");
+                                   flags.resume && peft_run ? base_path : "", init ? &init->weights : nullptr);
   TextClassifier model = built.model;
   model->to(options.device);
   if (!flags.resume) {
