@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# PEFT benchmark: full fine-tuning against LoRA, AdaLoRA, IA3, prefix tuning,
+# bottleneck adapters and BitFit on two real data sets, from the same base encoder.
+#
+#   tools/bench/peft_bench.sh DATA_DIR OUT_DIR [DATASET ...]
+#
+# DATA_DIR holds spam_assassin/{train,valid,test}.csv (tools/data/fetch_spam_assassin.sh)
+# and debian_sections/{train,test}.csv (tools/data/fetch_debian_sections.sh). The base
+# for each data set is the mini encoder fully trained on the OTHER data set (a real,
+# reproducible pretrained encoder without a model hub); every method then starts from it
+# ("init"). "scratch" is full training from random weights, for reference.
+# Env: ATTUNE (binary, default build/attune), DEVICE (default auto), EPOCHS (default 4).
+# Writes OUT_DIR/<dataset>/<method>/ runs, OUT_DIR/results.jsonl and OUT_DIR/results.md.
+set -euo pipefail
+data="$1"; out="$2"; shift 2
+datasets=("$@"); [[ ${#datasets[@]} -gt 0 ]] || datasets=(spam_assassin debian_sections)
+attune="${ATTUNE:-build/attune}"; device="${DEVICE:-auto}"; epochs="${EPOCHS:-4}"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+mkdir -p "$out"
+
+data_flags() {  # dataset -> --set flags for its files and columns
+  case "$1" in
+    spam_assassin) echo "--set data.train=$data/spam_assassin/train.csv --set data.valid=$data/spam_assassin/valid.csv --set data.test=$data/spam_assassin/test.csv" ;;
+    debian_sections) echo "--set data.train=$data/debian_sections/train.csv --set data.test=$data/debian_sections/test.csv --set data.text_column=description --set data.label_column=section" ;;
+  esac
+}
+other() { [[ "$1" == spam_assassin ]] && echo debian_sections || echo spam_assassin; }
+
+# Peak GPU memory of the process tree while a command runs (MiB; 0 without nvidia-smi).
+gpu_peak_of() {
+  local log="$1"; shift
+  if command -v nvidia-smi >/dev/null && [[ "$device" != cpu ]]; then
+    (while true; do nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits | head -1; sleep 0.2; done) >"$log.mem" &
+    local poller=$!
+    "$@" >"$log" 2>&1 || { kill $poller; cat "$log" >&2; return 1; }
+    kill $poller; wait $poller 2>/dev/null || true
+    sort -n "$log.mem" | tail -1
+  else
+    "$@" >"$log" 2>&1 || { cat "$log" >&2; return 1; }
+    echo 0
+  fi
+}
+
+train() {  # dataset method run_dir extra-flags...
+  local ds="$1" method="$2" run="$3"; shift 3
+  local common="--config $root/tools/configs/spam_assassin.json --overwrite --set run_dir=$run --set device=$device --set train.epochs=$epochs --set train.log_every=10"
+  # shellcheck disable=SC2046
+  local peak; peak=$(gpu_peak_of "$run.log" "$attune" train $common $(data_flags "$ds") "$@")
+  python3 "$root/tools/bench/peft_record.py" "$ds" "$method" "$run" "$peak" >>"$out/results.jsonl"
+  tail -1 "$out/results.jsonl"
+}
+
+for ds in "${datasets[@]}"; do
+  base="$out/base_$(other "$ds")"
+  if [[ ! -f "$base/model.safetensors" ]]; then
+    echo "== base: full training on $(other "$ds")"
+    mkdir -p "$(dirname "$base")"
+    # shellcheck disable=SC2046
+    "$attune" train --config "$root/tools/configs/spam_assassin.json" --overwrite --set run_dir="$base" \
+      --set device="$device" --set train.epochs="$epochs" $(data_flags "$(other "$ds")") >"$base.log" 2>&1
+  fi
+  echo "== $ds (base: $(other "$ds"))"
+  r="$out/$ds"; mkdir -p "$r"
+  train "$ds" scratch "$r/scratch"
+  train "$ds" full "$r/full" --set init="$base"
+  # PEFT methods learn fewer, freshly initialised weights: a higher rate, as is usual.
+  peft="--set init=$base --set train.lr=5e-3"
+  train "$ds" lora "$r/lora" $peft --set peft.method=lora --set peft.r=8 --set peft.lora_alpha=16 --set 'peft.target_modules=["query","key","value","dense"]'
+  train "$ds" adalora "$r/adalora" $peft --set peft.method=adalora --set peft.init_r=12 --set peft.target_r=8 --set peft.lora_alpha=16 --set 'peft.target_modules=["query","key","value","dense"]' --set peft.tinit=20 --set peft.tfinal=50
+  train "$ds" ia3 "$r/ia3" $peft --set peft.method=ia3 --set train.lr=2e-2
+  train "$ds" prefix_tuning "$r/prefix_tuning" $peft --set peft.method=prefix_tuning --set peft.num_virtual_tokens=16 --set peft.prefix_projection=true
+  train "$ds" bottleneck "$r/bottleneck" $peft --set peft.method=bottleneck --set peft.reduction_factor=8
+  train "$ds" bitfit "$r/bitfit" $peft --set peft.method=bitfit
+done
+python3 "$root/tools/bench/peft_table.py" "$out/results.jsonl" | tee "$out/results.md"
