@@ -1,4 +1,5 @@
 #include "models/bert/bert.h"
+#include "models/bert/masked_lm.h"
 #include "tests/catch.h"
 #include "tests/models/reference.h"
 
@@ -239,4 +240,44 @@ TEST_CASE("bert_options_from_json names the offending key", "[bert]") {
   CHECK(error_for("position_embedding_type", "relative_key").rfind("cfg.position_embedding_type:", 0) == 0);
   CHECK(error_for("pad_token_id", 50) == "cfg.pad_token_id: pad_token_id 50 is not below vocab_size 50");
   CHECK(user_error_message([] { bert_options_from_json(nlohmann::json::array(), "cfg"); }).rfind("cfg: ", 0) == 0);
+}
+
+TEST_CASE("BertForMaskedLM has HF's keys, ties the decoder to the word embeddings and scores chosen rows", "[bert]") {
+  torch::manual_seed(5);
+  BertForMaskedLM model(tiny_options().num_hidden_layers(1));
+  model->to(torch::kDouble);
+  model->eval();
+  const std::vector<std::string> names = parameter_names(*model);
+  // BertForMaskedLM(config).state_dict() minus the tied cls.predictions.decoder.{weight,bias}.
+  CHECK(names.front() == "bert.embeddings.word_embeddings.weight");
+  CHECK(std::find(names.begin(), names.end(), "bert.pooler.dense.weight") == names.end());
+  const std::vector<std::string> head(names.end() - 5, names.end());
+  CHECK(head == std::vector<std::string>{"cls.predictions.bias", "cls.predictions.transform.dense.weight",
+                                         "cls.predictions.transform.dense.bias",
+                                         "cls.predictions.transform.LayerNorm.weight",
+                                         "cls.predictions.transform.LayerNorm.bias"});
+  auto p = model->named_parameters();
+  {
+    torch::NoGradGuard no_grad;
+    p["cls.predictions.bias"].normal_();
+  }
+  const torch::Tensor ids = torch::randint(0, 40, {2, 5}, torch::kLong);  // ids >= 40 never appear
+  const torch::Tensor hidden = model->bert->forward(ids).last_hidden_state;
+  const torch::Tensor transformed = layer_norm_ref(
+      torch::gelu(torch::matmul(hidden, p["cls.predictions.transform.dense.weight"].t()) +
+                  p["cls.predictions.transform.dense.bias"]),
+      p["cls.predictions.transform.LayerNorm.weight"], p["cls.predictions.transform.LayerNorm.bias"], 1e-12);
+  const torch::Tensor expected =
+      torch::matmul(transformed, p["bert.embeddings.word_embeddings.weight"].t()) + p["cls.predictions.bias"];
+  const torch::Tensor logits = model->forward(ids);
+  CHECK(logits.sizes() == torch::IntArrayRef{2, 5, 50});
+  CHECK(torch::allclose(logits, expected, 1e-10, 1e-10));
+  const torch::Tensor rows = torch::tensor({1, 7}, torch::kLong);
+  CHECK(torch::allclose(model->forward(ids, {}, {}, rows), logits.flatten(0, 1).index_select(0, rows), 1e-10, 1e-10));
+
+  // The decoder shares the embedding matrix: the score of token 45, never an input,
+  // still sends a gradient to its embedding row.
+  model->zero_grad();
+  model->forward(ids, {}, {}, rows).select(1, 45).sum().backward();
+  CHECK(p["bert.embeddings.word_embeddings.weight"].grad()[45].abs().sum().item<double>() > 0);
 }
