@@ -5,12 +5,15 @@
 #   tools/bench/peft_bench.sh DATA_DIR OUT_DIR [DATASET ...]
 #
 # DATA_DIR holds spam_assassin/{train,valid,test}.csv (tools/data/fetch_spam_assassin.sh)
-# and debian_sections/{train,test}.csv (tools/data/fetch_debian_sections.sh). The base
-# for each data set is the mini encoder fully trained on the OTHER data set (a real,
-# reproducible pretrained encoder without a model hub); every method then starts from it
-# ("init"). "scratch" is full training from random weights, for reference.
-# Env: ATTUNE (binary, default build/attune), DEVICE (default auto), EPOCHS (default 4).
-# Writes OUT_DIR/<dataset>/<method>/ runs, OUT_DIR/results.jsonl and OUT_DIR/results.md.
+# and debian_sections/{train,test}.csv (tools/data/fetch_debian_sections.sh). Every method
+# starts from the same base encoder ("init"): BASE, a run directory such as a masked-LM
+# pretraining run (tools/bench/pretrain_bench.sh makes one), or, without BASE, the mini
+# encoder fully trained on the OTHER data set. "scratch" is full training from random
+# weights, for reference. Each method is trained at each learning rate of its list
+# (LR_<METHOD>, space-separated); results.md keeps the rate with the best validation
+# macro-F1 and shows its test numbers, results_all.md shows every run.
+# Env: ATTUNE (binary, default build/attune), DEVICE (default auto), EPOCHS (default 4), BASE.
+# Writes OUT_DIR/<dataset>/<method>_<lr>/ runs, OUT_DIR/results.jsonl, results.md, results_all.md.
 set -euo pipefail
 data="$1"; out="$2"; shift 2
 datasets=("$@"); [[ ${#datasets[@]} -gt 0 ]] || datasets=(spam_assassin debian_sections)
@@ -50,26 +53,47 @@ train() {  # dataset method run_dir extra-flags...
   tail -1 "$out/results.jsonl"
 }
 
+# Rates usual for each method (fresh PEFT weights take higher rates than a full
+# fine-tune of pretrained weights); two per method, chosen on validation.
+lr_scratch=${LR_SCRATCH:-1e-3}
+lr_full=${LR_FULL:-1e-4 3e-4}
+lr_lora=${LR_LORA:-5e-4 2e-3}
+lr_adalora=${LR_ADALORA:-5e-4 2e-3}
+lr_ia3=${LR_IA3:-3e-3 1e-2}
+lr_prefix_tuning=${LR_PREFIX_TUNING:-3e-3 1e-2}
+lr_bottleneck=${LR_BOTTLENECK:-5e-4 2e-3}
+lr_bitfit=${LR_BITFIT:-1e-3 5e-3}
+
+sweep() {  # dataset method flags... : one run per learning rate of the method
+  local ds="$1" method="$2"; shift 2
+  local rates_var="lr_$method"
+  for lr in ${!rates_var}; do
+    train "$ds" "$method" "$out/$ds/${method}_$lr" --set train.lr="$lr" "$@"
+  done
+}
+
 for ds in "${datasets[@]}"; do
-  base="$out/base_$(other "$ds")"
-  if [[ ! -f "$base/model.safetensors" ]]; then
+  base="${BASE:-$out/base_$(other "$ds")}"
+  if [[ ! -f "$base/config.json" ]]; then
     echo "== base: full training on $(other "$ds")"
     mkdir -p "$(dirname "$base")"
     # shellcheck disable=SC2046
     "$attune" train --config "$root/tools/configs/spam_assassin.json" --overwrite --set run_dir="$base" \
       --set device="$device" --set train.epochs="$epochs" $(data_flags "$(other "$ds")") >"$base.log" 2>&1
   fi
-  echo "== $ds (base: $(other "$ds"))"
-  r="$out/$ds"; mkdir -p "$r"
-  train "$ds" scratch "$r/scratch"
-  train "$ds" full "$r/full" --set init="$base"
-  # PEFT methods learn fewer, freshly initialised weights: a higher rate, as is usual.
-  peft="--set init=$base --set train.lr=5e-3"
-  train "$ds" lora "$r/lora" $peft --set peft.method=lora --set peft.r=8 --set peft.lora_alpha=16 --set 'peft.target_modules=["query","key","value","dense"]'
-  train "$ds" adalora "$r/adalora" $peft --set peft.method=adalora --set peft.init_r=12 --set peft.target_r=8 --set peft.lora_alpha=16 --set 'peft.target_modules=["query","key","value","dense"]' --set peft.tinit=20 --set peft.tfinal=50
-  train "$ds" ia3 "$r/ia3" $peft --set peft.method=ia3 --set train.lr=2e-2
-  train "$ds" prefix_tuning "$r/prefix_tuning" $peft --set peft.method=prefix_tuning --set peft.num_virtual_tokens=16 --set peft.prefix_projection=true
-  train "$ds" bottleneck "$r/bottleneck" $peft --set peft.method=bottleneck --set peft.reduction_factor=8
-  train "$ds" bitfit "$r/bitfit" $peft --set peft.method=bitfit
+  echo "== $ds (base: $base)"
+  mkdir -p "$out/$ds"
+  sweep "$ds" scratch
+  sweep "$ds" full --set init="$base"
+  targets='peft.target_modules=["query","key","value","dense"]'
+  sweep "$ds" lora --set init="$base" --set peft.method=lora --set peft.r=8 --set peft.lora_alpha=16 --set "$targets"
+  sweep "$ds" adalora --set init="$base" --set peft.method=adalora --set peft.init_r=12 --set peft.target_r=8 \
+    --set peft.lora_alpha=16 --set "$targets" --set peft.tinit=20 --set peft.tfinal=50
+  sweep "$ds" ia3 --set init="$base" --set peft.method=ia3
+  sweep "$ds" prefix_tuning --set init="$base" --set peft.method=prefix_tuning --set peft.num_virtual_tokens=16 \
+    --set peft.prefix_projection=true
+  sweep "$ds" bottleneck --set init="$base" --set peft.method=bottleneck --set peft.reduction_factor=8
+  sweep "$ds" bitfit --set init="$base" --set peft.method=bitfit
 done
 python3 "$root/tools/bench/peft_table.py" "$out/results.jsonl" | tee "$out/results.md"
+python3 "$root/tools/bench/peft_table.py" "$out/results.jsonl" --all >"$out/results_all.md"

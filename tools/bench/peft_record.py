@@ -1,6 +1,7 @@
 """One benchmark row from a finished attune run: test metrics, trainable and total
 parameters, the size of what the run saves, throughput and peak GPU memory.
-Usage: peft_record.py DATASET METHOD RUN_DIR PEAK_GPU_MIB  (prints one JSON line)"""
+Usage: peft_record.py DATASET METHOD RUN_DIR PEAK_GPU_MIB  (prints one JSON line)
+valid_macro_f1 is there to pick a learning rate by, never the test numbers."""
 import json
 import os
 import re
@@ -21,7 +22,9 @@ batch = config["train"]["batch_size"]
 rate = statistics.median(rates)
 print(json.dumps({
     "dataset": dataset, "method": method,
+    "lr": config["train"]["lr"],
     "accuracy": results["test"]["accuracy"], "macro_f1": results["test"]["macro_f1"],
+    "valid_macro_f1": results["valid"]["macro_f1"],
     "trainable": trainable, "total": total,
     "saved_file": saved, "saved_bytes": os.path.getsize(os.path.join(run, saved)),
     "examples_per_s": rate, "step_ms": 1000.0 * batch / rate,

@@ -23,7 +23,7 @@ import sys
 import peft
 import torch
 import transformers
-from peft import AdaLoraConfig, IA3Config, LoraConfig, PeftModel, TaskType, get_peft_model
+from peft import AdaLoraConfig, IA3Config, LoraConfig, PeftModel, PrefixTuningConfig, TaskType, get_peft_model
 from safetensors.torch import load_file
 from transformers import BertConfig, BertForSequenceClassification
 
@@ -71,14 +71,17 @@ with open(os.path.join(spam, "test.csv"), newline="", encoding="utf-8") as f:
 text_input = "\n".join(texts) + "\n"
 
 
-def hf_probs(model, run):
+def hf_probs(model, run, **extra):
     ids = [json.loads(l) for l in sh(attune, "tokenize", "--tokenizer", run, "--special", "--max-length", "64",
                                      stdin=text_input).splitlines()]
     width = max(len(i) for i in ids)
     input_ids = torch.tensor([i + [0] * (width - len(i)) for i in ids])
     mask = torch.tensor([[1] * len(i) + [0] * (width - len(i)) for i in ids])
+    if extra.pop("explicit_positions", False):
+        extra["position_ids"] = torch.arange(width).expand(len(ids), width)
     with torch.no_grad():
-        logits = model(input_ids=input_ids, attention_mask=mask, token_type_ids=torch.zeros_like(input_ids)).logits
+        logits = model(input_ids=input_ids, attention_mask=mask, token_type_ids=torch.zeros_like(input_ids),
+                       **extra).logits
     return torch.softmax(logits.float(), -1)
 
 
@@ -111,10 +114,19 @@ runs = {
     "adalora (pruned to rank pattern)": train("adalora", "--set", "peft.method=adalora", "--set", "peft.init_r=6",
                                               "--set", "peft.target_r=2", "--set", "peft.tinit=5",
                                               "--set", "peft.tfinal=10", "--set", "train.lr=5e-3"),
+    "prefix_tuning": train("prefix", "--set", "peft.method=prefix_tuning", "--set", "peft.num_virtual_tokens=8",
+                           "--set", "train.lr=1e-2"),
+    "prefix_tuning (projection)": train("prefix_proj", "--set", "peft.method=prefix_tuning",
+                                        "--set", "peft.num_virtual_tokens=8", "--set", "peft.prefix_projection=true",
+                                        "--set", "train.lr=1e-2"),
 }
 for name, run in runs.items():
     model = PeftModel.from_pretrained(hf_base(run), run).eval()
     report(f"attune -> PEFT: {name}", hf_probs(model, run), attune_probs(run))
+    if name.startswith("prefix"):
+        # Diagnostic: whether transformers shifts the real tokens' positions past the prefix.
+        diff = (hf_probs(model, run, explicit_positions=True) - attune_probs(run)).abs().max().item()
+        print(f"  (with position_ids 0..T-1 given explicitly: max |diff| = {diff:.2e})", flush=True)
 
 base_run = runs["lora"]
 configs = {
@@ -122,6 +134,9 @@ configs = {
     "rslora": LoraConfig(task_type=TaskType.SEQ_CLS, r=8, lora_alpha=16, use_rslora=True, target_modules=["key"]),
     "ia3": IA3Config(task_type=TaskType.SEQ_CLS, target_modules=["key", "value", "output.dense"],
                      feedforward_modules=["output.dense"]),
+    "prefix_tuning": PrefixTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=6),
+    "prefix_tuning (projection)": PrefixTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=6,
+                                                     prefix_projection=True, encoder_hidden_size=32),
     "adalora": AdaLoraConfig(task_type=TaskType.SEQ_CLS, init_r=6, target_r=3, total_step=100,
                              target_modules=["query", "value"]),
 }
@@ -142,9 +157,13 @@ for name, config in configs.items():
                     pattern[n.replace("base_model.model.", "")] = keep.tolist()
             model.peft_config["default"].rank_pattern = pattern
     model.eval()
-    adapter_dir = os.path.join(work, f"peft_{name}")
+    adapter_dir = os.path.join(work, "peft_" + name.replace(" ", "_").replace("(", "").replace(")", ""))
     model.save_pretrained(adapter_dir)
     report(f"PEFT -> attune: {name}", hf_probs(model, base_run), attune_probs(base_run, "--adapter", adapter_dir))
+    if name.startswith("prefix"):
+        diff = (hf_probs(model, base_run, explicit_positions=True) -
+                attune_probs(base_run, "--adapter", adapter_dir)).abs().max().item()
+        print(f"  (with position_ids 0..T-1 given explicitly: max |diff| = {diff:.2e})", flush=True)
 
 print("peft parity:", "FAILED" if failures else "all cases within 1e-5")
 sys.exit(1 if failures else 0)
