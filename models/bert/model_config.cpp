@@ -14,7 +14,9 @@ namespace {
 const std::vector<std::string>& known_fields() {
   static const std::vector<std::string> fields = {
       "name",       "preset",  "hidden_size",       "num_layers", "num_heads",     "intermediate_size",
-      "activation", "dropout", "attention_dropout", "max_length", "pre_layer_norm"};
+      "activation", "dropout", "attention_dropout", "max_length", "pre_layer_norm",
+      // Optional, for checkpoints imported from Hugging Face whose values differ from BertConfig's.
+      "layer_norm_eps", "type_vocab_size", "pad_token_id"};
   return fields;
 }
 
@@ -53,7 +55,10 @@ BertOptions bert_options_from_model_config(const nlohmann::json& cfg, int64_t vo
       .hidden_dropout_prob(cf::get_rate(cfg, "dropout", key, 0.1))
       .attention_probs_dropout_prob(cf::get_rate(cfg, "attention_dropout", key, 0.1))
       .max_position_embeddings(cf::get_int(cfg, "max_length", key, 1, 512))
-      .pre_layer_norm(cf::get_bool(cfg, "pre_layer_norm", key, false));
+      .pre_layer_norm(cf::get_bool(cfg, "pre_layer_norm", key, false))
+      .layer_norm_eps(cf::get_positive(cfg, "layer_norm_eps", key, BertOptions().layer_norm_eps()))
+      .type_vocab_size(cf::get_int(cfg, "type_vocab_size", key, 1, BertOptions().type_vocab_size()))
+      .pad_token_id(cf::get_int(cfg, "pad_token_id", key, 0, BertOptions().pad_token_id()));
   if (o.hidden_size() % o.num_attention_heads() != 0) {
     fail(key + ".hidden_size", "hidden_size " + std::to_string(o.hidden_size()) + " is not divisible by num_heads " +
                                    std::to_string(o.num_attention_heads()));
@@ -62,7 +67,7 @@ BertOptions bert_options_from_model_config(const nlohmann::json& cfg, int64_t vo
 }
 
 nlohmann::json bert_model_config(const BertOptions& o, const std::string& preset) {
-  return {
+  nlohmann::json section = {
       {"name", "bert"},
       {"preset", preset.empty() ? nlohmann::json(nullptr) : nlohmann::json(preset)},
       {"hidden_size", o.hidden_size()},
@@ -75,6 +80,13 @@ nlohmann::json bert_model_config(const BertOptions& o, const std::string& preset
       {"max_length", o.max_position_embeddings()},
       {"pre_layer_norm", o.pre_layer_norm()},
   };
+  // Written only when they differ from BertConfig's defaults, so attune's own runs keep
+  // their short model section.
+  const BertOptions d;
+  if (o.layer_norm_eps() != d.layer_norm_eps()) section["layer_norm_eps"] = o.layer_norm_eps();
+  if (o.type_vocab_size() != d.type_vocab_size()) section["type_vocab_size"] = o.type_vocab_size();
+  if (o.pad_token_id() != d.pad_token_id()) section["pad_token_id"] = o.pad_token_id();
+  return section;
 }
 
 }  // namespace attune::models

@@ -1,5 +1,6 @@
 // The run config's "model" section for BERT ({"name":"bert","preset":"small",
-// "hidden_size":null,...}) to and from BertOptions.
+// "hidden_size":null,...}) to and from BertOptions. layer_norm_eps, type_vocab_size and
+// pad_token_id are optional (BertConfig's defaults), for imported checkpoints.
 #pragma once
 #include "models/bert/options.h"
 

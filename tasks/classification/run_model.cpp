@@ -7,8 +7,11 @@
 #include "models/peft/config.h"
 #include "tasks/config/config.h"
 #include "tasks/engine/settings.h"
+#include "tasks/hf/bert_bundle.h"
+#include "models/bert/model_config.h"
 
 #include <filesystem>
+#include <iostream>
 
 namespace fs = std::filesystem;
 
@@ -32,6 +35,17 @@ void check_model_sections(const nlohmann::json& config) {
 }
 
 InitEncoder load_init_encoder(const std::string& dir) {
+  if (dir.rfind("hf:", 0) == 0) {
+    hf::BertBundle bundle = hf::load_bert_bundle(dir, std::cerr, /*encoder_only=*/true);
+    InitEncoder init;
+    init.model_config = models::bert_model_config(bundle.options, "");
+    init.tokenizer = std::move(bundle.tokenizer);
+    for (const auto& [name, t] : formats::module_tensors(*bundle.module)) {
+      init.weights.names.push_back(name);
+      init.weights.tensors[name] = t.detach();
+    }
+    return init;
+  }
   const fs::path root(dir);
   const std::string config_path = (root / "config.json").string();
   if (!fs::is_directory(root)) fail(dir, "init directory does not exist");
@@ -60,7 +74,17 @@ RunModel build_run_model(const nlohmann::json& config, int64_t vocab_size, int64
   const nlohmann::json& head = config.at("head");
   auto encoder = models::make_text_encoder(config.at("model"), vocab_size, "model");
   if (encoder_init != nullptr) {
-    formats::load_module_tensors(*encoder, *encoder_init, config.value("init", std::string("init")) + "/model.safetensors");
+    // Masked-LM checkpoints have no pooler: it starts from its fresh initialisation, as
+    // transformers' BertForSequenceClassification.from_pretrained does.
+    formats::SafetensorsFile init = *encoder_init;
+    if (!init.tensors.count("pooler.dense.weight")) {
+      for (const auto& [name, t] : formats::module_tensors(*encoder)) {
+        if (name.rfind("pooler.", 0) != 0) continue;
+        init.names.push_back(name);
+        init.tensors[name] = t.detach().clone();
+      }
+    }
+    formats::load_module_tensors(*encoder, init, config.value("init", std::string("init")) + "/model.safetensors");
   }
   TextClassifierOptions options(num_labels);
   options.pooling(config::get_choice(head, "pooling", "head", {"cls", "mean"}))

@@ -33,8 +33,9 @@ RunModel build_run_model(const nlohmann::json& config, int64_t vocab_size, int64
                          const std::string& base_weights = "", const formats::SafetensorsFile* encoder_init = nullptr);
 
 // A run to start from ("init": an attune run directory, e.g. a pretraining or another
-// fine-tuning run): its model section, its tokenizer and its encoder's weights (tensors
-// named "<model name>.*" there, or bare encoder names), renamed to the encoder's own.
+// fine-tuning run, or "hf:DIR", a Hugging Face BERT checkpoint folder): its model
+// section, its tokenizer and its encoder's weights (tensors named "<model name>.*" there,
+// or bare encoder names), renamed to the encoder's own. A missing pooler is allowed.
 struct InitEncoder {
   nlohmann::json model_config;
   std::unique_ptr<text::Tokenizer> tokenizer;

@@ -58,7 +58,9 @@ ColumnSpec column_spec(const nlohmann::json& config, bool with_label) {
 nlohmann::json default_config() {
   nlohmann::json c = engine::default_run_keys();
   c["task"] = "text-classification";
-  c["init"] = nullptr;  // an attune run directory whose encoder and tokenizer the model starts from
+  // An attune run directory, or hf:DIR (a Hugging Face BERT checkpoint folder), whose
+  // encoder and tokenizer the model starts from.
+  c["init"] = nullptr;
   c["run_dir"] = "runs/text-classification";
   c["data"] = {{"train", nullptr},       {"valid", nullptr},          {"test", nullptr},
                {"format", "auto"},       {"text_column", "text"},     {"text_pair_column", nullptr},
@@ -209,6 +211,7 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
     // The architecture is the init run's; the user's model section cannot change it.
     config["model"] = init->model_config;
     log << "init: encoder and tokenizer from " << init_dir << "\n";
+    if (!init->weights.tensors.count("pooler.dense.weight")) log << "init: no pooler there; it starts untrained\n";
   }
   if (flags.resume) {
     tokenizer = text::load_tokenizer(tokenizer_dir);

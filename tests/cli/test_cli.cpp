@@ -2,6 +2,8 @@
 // train / eval / predict round trip.
 #include "tests/catch.h"
 
+#include "data/io/files.h"
+#include "tests/common/hf_fixture.h"
 #include "tests/common/synthetic.h"
 
 #include <nlohmann/json.hpp>
@@ -192,4 +194,81 @@ TEST_CASE("eval refuses labels that training never saw", "[cli][errors]") {
   std::ofstream(dir + "/eval.csv") << "text,label\nbread,food\n\"two\nlines\",weather\n";
   check_user_error(run_attune({"eval", "--run", dir + "/run", "--data", dir + "/eval.csv"}),
                    dir + "/eval.csv:3: label 'weather' was not seen in training");
+}
+
+TEST_CASE("convert imports a Hugging Face classifier for eval/predict and exports it back", "[cli][hf]") {
+  using attune::models::HfBertArchitecture;
+  const std::string dir = attune::testing::temp_dir("cli-convert");
+  attune::testing::write_topics_csv(dir + "/train.csv", 120, 3);
+  attune::testing::write_hf_fixture(dir + "/hf", HfBertArchitecture::kSequenceClassification);
+  const Result imported = run_attune({"convert", "--from-hf", dir + "/hf", "--out", dir + "/run"});
+  INFO(imported.err);
+  REQUIRE(imported.status == 0);
+  CHECK(json::parse(imported.out)["architecture"] == "BertForSequenceClassification");
+  const Result eval = run_attune({"eval", "--run", dir + "/run", "--data", dir + "/train.csv"});
+  REQUIRE(eval.status == 0);
+  CHECK(json::parse(eval.out)["confusion_matrix"].size() == 3);
+  const Result predict = run_attune({"predict", "--run", dir + "/run"}, "cheese bread\n");
+  REQUIRE(predict.status == 0);
+  CHECK(json::parse(predict.out)["probabilities"].size() == 3);
+  const Result exported = run_attune({"convert", "--run", dir + "/run", "--to-hf", dir + "/back"});
+  REQUIRE(exported.status == 0);
+  CHECK(attune::io::read_file(dir + "/back/model.safetensors") == attune::io::read_file(dir + "/hf/model.safetensors"));
+
+  // Fine-tuning straight from a Hugging Face masked LM (no pooler in it).
+  attune::testing::write_hf_fixture(dir + "/mlm", HfBertArchitecture::kMaskedLM);
+  const Result train = run_attune(concat({"train"}, concat(tiny(dir, "tuned"), {"--set", "init=hf:" + dir + "/mlm",
+                                                                                "--set", "train.epochs=1"})));
+  INFO(train.err);
+  REQUIRE(train.status == 0);
+  CHECK(train.err.find("no pooler there") != std::string::npos);
+  CHECK(attune::io::read_file(dir + "/tuned/tokenizer/vocab.txt") == attune::io::read_file(dir + "/mlm/vocab.txt"));
+}
+
+TEST_CASE("convert refuses bad checkpoints and impossible exports with one line", "[cli][hf][errors]") {
+  using attune::models::HfBertArchitecture;
+  const std::string dir = attune::testing::temp_dir("cli-convert-errors");
+  const auto tensors = attune::testing::write_hf_fixture(dir + "/hf", HfBertArchitecture::kBertModel);
+  check_user_error(run_attune({"convert"}), "give either --from-hf DIR --out RUN_DIR or --run RUN_DIR --to-hf OUT_DIR");
+  check_user_error(run_attune({"convert", "--from-hf", dir + "/hf"}), "--from-hf needs --out RUN_DIR");
+  check_user_error(run_attune({"convert", "--from-hf", dir + "/nope", "--out", dir + "/o"}), dir + "/nope: not a directory");
+
+  SECTION("missing key") {
+    auto t = tensors;
+    t.pop_back();
+    attune::formats::save_safetensors(dir + "/hf/model.safetensors", t);
+    check_user_error(run_attune({"convert", "--from-hf", dir + "/hf", "--out", dir + "/o"}),
+                     dir + "/hf/model.safetensors: tensor 'pooler.dense.bias' missing (BertModel needs it)");
+  }
+  SECTION("shape mismatch") {
+    auto t = tensors;
+    t.front().second = torch::zeros({40, 16});
+    attune::formats::save_safetensors(dir + "/hf/model.safetensors", t);
+    check_user_error(run_attune({"convert", "--from-hf", dir + "/hf", "--out", dir + "/o"}),
+                     "tensor 'embeddings.word_embeddings.weight' has shape [40, 16], config.json implies [41, 16]");
+  }
+  SECTION("bad config value") {
+    json config = attune::io::read_json(dir + "/hf/config.json");
+    config["hidden_act"] = "silu";
+    attune::io::write_json_atomic(dir + "/hf/config.json", config);
+    check_user_error(run_attune({"convert", "--from-hf", dir + "/hf", "--out", dir + "/o"}),
+                     dir + "/hf: config.json.hidden_act: unknown activation 'silu'");
+  }
+  SECTION("pytorch_model.bin only") {
+    fs::rename(dir + "/hf/model.safetensors", dir + "/hf/pytorch_model.bin");
+    check_user_error(run_attune({"convert", "--from-hf", dir + "/hf", "--out", dir + "/o"}),
+                     "has pytorch_model.bin but no model.safetensors; convert it to safetensors first");
+    attune::testing::write_topics_csv(dir + "/train.csv", 60, 3);
+    check_user_error(run_attune(concat({"train"}, concat(tiny(dir, "r"), {"--set", "init=hf:" + dir + "/hf"}))),
+                     "has pytorch_model.bin but no model.safetensors");
+  }
+  SECTION("pre-LN export") {
+    attune::models::BertModel model(attune::testing::hf_fixture_options().pre_layer_norm(true));
+    REQUIRE(run_attune({"convert", "--from-hf", dir + "/hf", "--out", dir + "/enc"}).status == 0);
+    attune::io::write_json_atomic(dir + "/enc/config.json", {{"model", model->config()}});
+    attune::formats::save_safetensors(dir + "/enc/model.safetensors", attune::formats::module_tensors(*model));
+    check_user_error(run_attune({"convert", "--run", dir + "/enc", "--to-hf", dir + "/out"}),
+                     dir + "/enc: pre-LN BERT (model.pre_layer_norm: true) has no Hugging Face BertConfig equivalent");
+    CHECK_FALSE(fs::exists(dir + "/out"));
+  }
 }

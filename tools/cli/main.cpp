@@ -24,6 +24,7 @@ const std::map<std::string, Command>& commands() {
       {"config", {attune::cli::config_command, "print a task's default run config"}},
       {"tokenize", {attune::cli::tokenize_command, "token ids of each input line with a saved tokenizer"}},
       {"merge", {attune::cli::merge_command, "fold a PEFT run's adapter into its base (plain run out)"}},
+      {"convert", {attune::cli::convert_command, "import / export Hugging Face BERT checkpoints"}},
   };
   return table;
 }

@@ -1,4 +1,6 @@
 #include "data/error.h"
+#include "data/text/hf_tokenizer.h"
+#include "data/text/sentencepiece.h"
 #include "data/text/tokenizer.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/options.h"
@@ -16,9 +18,10 @@ namespace attune::cli {
 int tokenize_command(const Args& args) {
   cxxopts::Options options("attune tokenize",
                            "Print the token ids of each input line (one JSON list per line), with a tokenizer "
-                           "saved by attune (a run's tokenizer/ folder). Without --special, no [CLS]/[SEP].");
+                           "saved by attune (a run's tokenizer/ folder), a SentencePiece .model file, or "
+                           "hf:DIR (a Hugging Face BertTokenizer folder). Without --special, no [CLS]/[SEP].");
   options.add_options()
-      ("t,tokenizer", "Tokenizer folder, or a run directory", cxxopts::value<std::string>())
+      ("t,tokenizer", "Tokenizer folder, run directory, .model file or hf:DIR", cxxopts::value<std::string>())
       ("i,input", "Input file; default: stdin", cxxopts::value<std::string>()->default_value("-"))
       ("special", "Add [CLS]/[SEP] as for training", cxxopts::value<bool>()->default_value("false"))
       ("max-length", "Truncate to this many ids (with --special)", cxxopts::value<int64_t>()->default_value("512"));
@@ -27,7 +30,14 @@ int tokenize_command(const Args& args) {
   if (!parsed.count("tokenizer")) fail("attune tokenize", "--tokenizer DIR is required");
   std::string dir = parsed["tokenizer"].as<std::string>();
   if (fs::exists(fs::path(dir) / "tokenizer" / "tokenizer.json")) dir = (fs::path(dir) / "tokenizer").string();
-  const auto tokenizer = text::load_tokenizer(dir);
+  std::unique_ptr<text::Tokenizer> tokenizer;
+  if (dir.rfind("hf:", 0) == 0) {
+    tokenizer = text::load_hf_bert_tokenizer(dir.substr(3)).tokenizer;
+  } else if (fs::is_regular_file(dir) && fs::path(dir).extension() == ".model") {
+    tokenizer = text::SentencePieceTokenizer::load(dir);
+  } else {
+    tokenizer = text::load_tokenizer(dir);
+  }
   const std::string input = parsed["input"].as<std::string>();
   std::ifstream file;
   std::istream& in = open_input(input, file);

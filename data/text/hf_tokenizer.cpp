@@ -1,0 +1,104 @@
+#include "data/text/hf_tokenizer.h"
+
+#include "data/error.h"
+#include "data/io/files.h"
+
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace attune::text {
+namespace {
+
+const char* const kSpecialTokens[][2] = {
+    {"unk_token", "[UNK]"}, {"sep_token", "[SEP]"}, {"pad_token", "[PAD]"}, {"cls_token", "[CLS]"}, {"mask_token", "[MASK]"}};
+
+// A special token is a string or an AddedToken object {"content": ...}.
+std::string hf_token_text(const nlohmann::json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_object() && value.contains("content") && value["content"].is_string()) return value["content"].get<std::string>();
+  return value.dump();
+}
+
+void check_hf_special_tokens(const nlohmann::json& j, const std::string& path) {
+  for (const auto& [key, expected] : kSpecialTokens) {
+    if (!j.contains(key) || j[key].is_null()) continue;
+    const std::string token = hf_token_text(j[key]);
+    if (token != expected) {
+      fail(path + ": " + key, "attune's WordPiece uses " + std::string(expected) + ", got '" + token + "'");
+    }
+  }
+}
+
+bool hf_bool(const nlohmann::json& j, const char* key, bool fallback, const std::string& path) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  if (!j[key].is_boolean()) fail(path + ": " + key, "must be true or false, got " + j[key].dump());
+  return j[key].get<bool>();
+}
+
+}  // namespace
+
+HfBertTokenizer load_hf_bert_tokenizer(const std::string& dir) {
+  const fs::path root(dir);
+  const std::string vocab = (root / "vocab.txt").string();
+  if (!fs::exists(vocab)) {
+    fail(dir, "no vocab.txt (attune reads BERT WordPiece tokenizers from vocab.txt + tokenizer_config.json)");
+  }
+  WordPieceOptions options;
+  HfBertTokenizer out;
+  const std::string config_path = (root / "tokenizer_config.json").string();
+  if (fs::exists(config_path)) {
+    const nlohmann::json j = io::read_json(config_path);
+    if (!j.is_object()) fail(config_path, "must be a JSON object");
+    if (j.contains("tokenizer_class") && !j["tokenizer_class"].is_null() &&
+        j["tokenizer_class"] != "BertTokenizer" && j["tokenizer_class"] != "BertTokenizerFast") {
+      fail(config_path + ": tokenizer_class", "only BertTokenizer (WordPiece) is supported, got " +
+                                                  j["tokenizer_class"].dump());
+    }
+    if (!hf_bool(j, "do_basic_tokenize", true, config_path)) {
+      fail(config_path + ": do_basic_tokenize", "false is not supported (attune always runs basic tokenization)");
+    }
+    options.basic.lowercase = hf_bool(j, "do_lower_case", true, config_path);
+    options.basic.tokenize_chinese_chars = hf_bool(j, "tokenize_chinese_chars", true, config_path);
+    if (j.contains("strip_accents") && !j["strip_accents"].is_null()) {
+      options.basic.strip_accents = hf_bool(j, "strip_accents", false, config_path) ? 1 : 0;
+    }
+    // Unset, transformers writes int(1e30): no limit.
+    if (j.contains("model_max_length") && j["model_max_length"].is_number()) {
+      const double n = j["model_max_length"].get<double>();
+      if (n >= 1 && n < 1e9) out.model_max_length = static_cast<int64_t>(n);
+    }
+    check_hf_special_tokens(j, config_path);
+  }
+  const std::string map_path = (root / "special_tokens_map.json").string();
+  if (fs::exists(map_path)) check_hf_special_tokens(io::read_json(map_path), map_path);
+  out.tokenizer = WordPieceTokenizer::from_vocab_file(vocab, options);
+  return out;
+}
+
+void save_hf_bert_tokenizer(const WordPieceTokenizer& tokenizer, const std::string& dir, int64_t model_max_length) {
+  fs::create_directories(dir);
+  std::string text;
+  for (const auto& token : tokenizer.vocab()) text += token + "\n";
+  io::write_file_atomic((fs::path(dir) / "vocab.txt").string(), text);
+  const BasicTokenizerOptions& basic = tokenizer.options().basic;
+  nlohmann::json config = {
+      {"tokenizer_class", "BertTokenizer"},
+      {"do_lower_case", basic.lowercase},
+      {"do_basic_tokenize", true},
+      {"never_split", nullptr},
+      {"strip_accents", basic.strip_accents < 0 ? nlohmann::json() : nlohmann::json(basic.strip_accents == 1)},
+      {"tokenize_chinese_chars", basic.tokenize_chinese_chars},
+      {"model_max_length", model_max_length},
+      {"clean_up_tokenization_spaces", true},
+  };
+  nlohmann::json specials = nlohmann::json::object();
+  for (const auto& [key, token] : kSpecialTokens) {
+    config[key] = token;
+    specials[key] = token;
+  }
+  io::write_json_atomic((fs::path(dir) / "tokenizer_config.json").string(), config);
+  io::write_json_atomic((fs::path(dir) / "special_tokens_map.json").string(), specials);
+}
+
+}  // namespace attune::text

@@ -1,0 +1,312 @@
+#include "models/bert/hf_checkpoint.h"
+
+#include "data/error.h"
+#include "data/io/files.h"
+#include "models/bert/bert.h"
+#include "models/bert/masked_lm.h"
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+namespace fs = std::filesystem;
+
+namespace attune::models {
+namespace {
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string shape_text(torch::IntArrayRef sizes) {
+  std::string s = "[";
+  for (size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
+  return s + "]";
+}
+
+std::string quoted(const std::vector<std::string>& names, size_t limit = 5) {
+  std::string s;
+  for (size_t i = 0; i < names.size() && i < limit; ++i) s += (i ? ", '" : "'") + names[i] + "'";
+  if (names.size() > limit) s += " (" + std::to_string(names.size()) + " in all)";
+  return s;
+}
+
+// HF's own renames for old checkpoints (TensorFlow-era LayerNorm names), then the
+// encoder under "bert." whether or not the file had the base-model prefix.
+std::string canonical_name(const std::string& name) {
+  std::string n = name;
+  if (ends_with(n, ".gamma")) n = n.substr(0, n.size() - 6) + ".weight";
+  if (ends_with(n, ".beta")) n = n.substr(0, n.size() - 5) + ".bias";
+  if (starts_with(n, "embeddings.") || starts_with(n, "encoder.") || starts_with(n, "pooler.")) n = "bert." + n;
+  return n;
+}
+
+HfBertArchitecture architecture_of(const nlohmann::json& config, const std::map<std::string, torch::Tensor>& tensors,
+                                   const std::string& config_path) {
+  const auto it = config.find("architectures");
+  if (it != config.end() && !it->is_null()) {
+    if (!it->is_array() || it->empty() || !(*it)[0].is_string()) {
+      fail(config_path + ": architectures", "must be a list of class names, got " + it->dump());
+    }
+    const std::string name = (*it)[0].get<std::string>();
+    if (name == "BertModel") return HfBertArchitecture::kBertModel;
+    if (name == "BertForSequenceClassification") return HfBertArchitecture::kSequenceClassification;
+    // Pre-training checkpoints are masked-LM plus a next-sentence head attune does not use.
+    if (name == "BertForMaskedLM" || name == "BertForPreTraining") return HfBertArchitecture::kMaskedLM;
+    fail(config_path + ": architectures", "unsupported architecture '" + name +
+                                              "' (supported: BertModel, BertForSequenceClassification, "
+                                              "BertForMaskedLM, BertForPreTraining)");
+  }
+  if (tensors.count("classifier.weight")) return HfBertArchitecture::kSequenceClassification;
+  if (tensors.count("cls.predictions.bias") || tensors.count("cls.predictions.transform.dense.weight")) {
+    return HfBertArchitecture::kMaskedLM;
+  }
+  return HfBertArchitecture::kBertModel;
+}
+
+// id2label in id order; num_labels or the classifier's rows when there is none.
+std::vector<std::string> read_labels(const nlohmann::json& config, const std::map<std::string, torch::Tensor>& tensors,
+                                     const std::string& config_path) {
+  std::vector<std::string> labels;
+  const auto it = config.find("id2label");
+  if (it != config.end() && !it->is_null()) {
+    if (!it->is_object() || it->empty()) fail(config_path + ": id2label", "must be a non-empty object");
+    labels.resize(it->size());
+    for (const auto& [key, value] : it->items()) {
+      size_t end = 0;
+      int64_t id = -1;
+      try {
+        id = std::stoll(key, &end);
+      } catch (const std::exception&) {
+      }
+      if (end != key.size() || id < 0 || id >= static_cast<int64_t>(labels.size()) || !labels[id].empty() ||
+          !value.is_string() || value.get<std::string>().empty()) {
+        fail(config_path + ": id2label", "must map the ids 0.." + std::to_string(labels.size() - 1) +
+                                             " to non-empty label names, got " + it->dump());
+      }
+      labels[id] = value.get<std::string>();
+    }
+    if (std::set<std::string>(labels.begin(), labels.end()).size() != labels.size()) {
+      fail(config_path + ": id2label", "label names must be distinct, got " + it->dump());
+    }
+    return labels;
+  }
+  int64_t n = 2;
+  if (config.contains("num_labels") && config["num_labels"].is_number_integer()) {
+    n = config["num_labels"].get<int64_t>();
+  } else if (tensors.count("classifier.weight")) {
+    n = tensors.at("classifier.weight").size(0);
+  }
+  if (n < 2) fail(config_path + ": num_labels", "attune's classifier needs at least 2 labels, got " + std::to_string(n));
+  for (int64_t i = 0; i < n; ++i) labels.push_back("LABEL_" + std::to_string(i));
+  return labels;
+}
+
+// Names and shapes the architecture needs, in the module's order.
+std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(HfBertArchitecture architecture,
+                                                                           const BertOptions& options,
+                                                                           int64_t num_labels) {
+  std::vector<std::pair<std::string, std::vector<int64_t>>> out;
+  auto add_all = [&](const torch::nn::Module& module, const std::string& prefix) {
+    for (const auto& p : module.named_parameters()) out.emplace_back(prefix + p.key(), p.value().sizes().vec());
+  };
+  if (architecture == HfBertArchitecture::kMaskedLM) {
+    add_all(*BertForMaskedLM(options), "");
+    return out;
+  }
+  add_all(*BertModel(options), "bert.");
+  if (architecture == HfBertArchitecture::kSequenceClassification) {
+    out.emplace_back("classifier.weight", std::vector<int64_t>{num_labels, options.hidden_size()});
+    out.emplace_back("classifier.bias", std::vector<int64_t>{num_labels});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string hf_architecture_name(HfBertArchitecture architecture) {
+  switch (architecture) {
+    case HfBertArchitecture::kBertModel: return "BertModel";
+    case HfBertArchitecture::kSequenceClassification: return "BertForSequenceClassification";
+    case HfBertArchitecture::kMaskedLM: return "BertForMaskedLM";
+  }
+  TORCH_CHECK(false, "hf_architecture_name: invalid architecture");
+}
+
+HfBertCheckpoint read_hf_bert(const std::string& dir) {
+  const fs::path root(dir);
+  if (!fs::is_directory(root)) fail(dir, "not a directory (expected a Hugging Face checkpoint folder)");
+  const std::string config_path = (root / "config.json").string();
+  if (!fs::exists(config_path)) fail(dir, "no config.json (not a Hugging Face checkpoint folder)");
+  const std::string weights_path = (root / "model.safetensors").string();
+  if (!fs::exists(weights_path)) {
+    if (fs::exists(root / "model.safetensors.index.json")) {
+      fail(dir, "sharded checkpoints (model.safetensors.index.json) are not supported; save it as one "
+                "model.safetensors (save_pretrained(dir, max_shard_size=\"100GB\"))");
+    }
+    if (fs::exists(root / "pytorch_model.bin")) {
+      fail(dir, "has pytorch_model.bin but no model.safetensors; convert it to safetensors first (in Python: "
+                "model.save_pretrained(dir, safe_serialization=True))");
+    }
+    fail(dir, "no model.safetensors");
+  }
+
+  HfBertCheckpoint ck;
+  ck.config = io::read_json(config_path);
+  try {
+    ck.options = bert_options_from_json(ck.config, "config.json");
+  } catch (const UserError& e) {
+    fail(dir, e.what());  // "DIR: config.json.hidden_act: ..."
+  }
+
+  const formats::SafetensorsFile file = formats::load_safetensors(weights_path);
+  std::map<std::string, torch::Tensor> tensors;
+  std::map<std::string, std::string> original;  // canonical -> name in the file
+  for (const auto& name : file.names) {
+    const std::string n = canonical_name(name);
+    if (original.count(n)) fail(weights_path, "tensors '" + original[n] + "' and '" + name + "' are the same weight");
+    original[n] = name;
+    tensors[n] = file.tensors.at(name);
+  }
+  ck.architecture = architecture_of(ck.config, tensors, config_path);
+  const std::string arch = hf_architecture_name(ck.architecture);
+  switch (ck.architecture) {
+    case HfBertArchitecture::kBertModel: ck.options.add_pooling_layer(tensors.count("bert.pooler.dense.weight") > 0); break;
+    case HfBertArchitecture::kSequenceClassification: ck.options.add_pooling_layer(true); break;
+    case HfBertArchitecture::kMaskedLM: ck.options.add_pooling_layer(false); break;
+  }
+  int64_t num_labels = 0;
+  if (ck.architecture == HfBertArchitecture::kSequenceClassification) {
+    const std::string problem = ck.config.value("problem_type", nlohmann::json()).is_string()
+                                    ? ck.config["problem_type"].get<std::string>()
+                                    : "single_label_classification";
+    if (problem != "single_label_classification") {
+      fail(config_path + ": problem_type", "only single_label_classification is supported, got '" + problem + "'");
+    }
+    ck.labels = read_labels(ck.config, tensors, config_path);
+    num_labels = static_cast<int64_t>(ck.labels.size());
+    const auto dropout = ck.config.find("classifier_dropout");
+    ck.classifier_dropout = dropout != ck.config.end() && dropout->is_number() ? dropout->get<double>()
+                                                                               : ck.options.hidden_dropout_prob();
+  }
+  // Checkpoints saved before the bias moved into cls.predictions keep only the decoder's copy.
+  if (ck.architecture == HfBertArchitecture::kMaskedLM && !tensors.count("cls.predictions.bias") &&
+      tensors.count("cls.predictions.decoder.bias")) {
+    tensors["cls.predictions.bias"] = tensors["cls.predictions.decoder.bias"];
+    original["cls.predictions.bias"] = original["cls.predictions.decoder.bias"];
+    tensors.erase("cls.predictions.decoder.bias");
+  }
+
+  std::vector<std::string> missing;
+  std::set<std::string> used;
+  for (const auto& [name, shape] : expected_tensors(ck.architecture, ck.options, num_labels)) {
+    const auto it = tensors.find(name);
+    if (it == tensors.end()) {
+      missing.push_back(name);
+      continue;
+    }
+    if (it->second.sizes().vec() != shape) {
+      fail(weights_path, "tensor '" + original[name] + "' has shape " + shape_text(it->second.sizes()) +
+                             ", config.json implies " + shape_text(shape));
+    }
+    if (!it->second.is_floating_point()) {
+      fail(weights_path, "tensor '" + original[name] + "' is not floating point (" +
+                             std::string(c10::toString(it->second.scalar_type())) + ")");
+    }
+    used.insert(name);
+    ck.tensors.names.push_back(name);
+    ck.tensors.tensors[name] = it->second.to(torch::kFloat);
+  }
+  if (!missing.empty()) {
+    // Named as this file names its other tensors: with or without the "bert." prefix.
+    bool bare = false;
+    for (const auto& [n, o] : original) bare = bare || (starts_with(n, "bert.") && !starts_with(o, "bert."));
+    if (bare) {
+      for (auto& m : missing) {
+        if (starts_with(m, "bert.")) m = m.substr(5);
+      }
+    }
+    fail(weights_path, (missing.size() == 1 ? "tensor " : "tensors ") + quoted(missing) + " missing (" + arch +
+                           " needs " + (missing.size() == 1 ? "it)" : "them)"));
+  }
+
+  // Whatever is left is either a head attune does not use (noted) or a mistake.
+  std::map<std::string, std::vector<std::string>> ignored;  // reason -> names
+  std::vector<std::string> unexpected;
+  const bool mlm = ck.architecture == HfBertArchitecture::kMaskedLM;
+  for (const auto& [name, t] : tensors) {
+    if (used.count(name)) continue;
+    const std::string& orig = original[name];
+    if (name == "bert.embeddings.position_ids" || name == "bert.embeddings.token_type_ids") {
+      ignored["constant buffer, recomputed"].push_back(orig);
+    } else if (starts_with(name, "cls.seq_relationship.")) {
+      ignored["next-sentence prediction head, unused"].push_back(orig);
+    } else if (mlm && starts_with(name, "bert.pooler.")) {
+      ignored["pooler, which BertForMaskedLM does not have"].push_back(orig);
+    } else if (mlm && name == "cls.predictions.decoder.weight") {
+      const torch::Tensor& embeddings = ck.tensors.tensors.at("bert.embeddings.word_embeddings.weight");
+      if (t.sizes() != embeddings.sizes() || !torch::equal(t.to(torch::kFloat), embeddings)) {
+        fail(weights_path, "tensor '" + orig + "' differs from the word embeddings: untied decoders are not "
+                           "supported (attune's BertForMaskedLM ties them, as transformers does by default)");
+      }
+      ignored["decoder weight, tied to the word embeddings"].push_back(orig);
+    } else if (mlm && name == "cls.predictions.decoder.bias") {
+      const torch::Tensor& bias = ck.tensors.tensors.at("cls.predictions.bias");
+      if (t.sizes() != bias.sizes() || !torch::equal(t.to(torch::kFloat), bias)) {
+        fail(weights_path, "tensor '" + orig + "' differs from 'cls.predictions.bias', which it is tied to");
+      }
+      ignored["decoder bias, tied to cls.predictions.bias"].push_back(orig);
+    } else if (!mlm && starts_with(name, "cls.")) {
+      ignored["masked-LM head, unused by " + arch].push_back(orig);
+    } else if (ck.architecture != HfBertArchitecture::kSequenceClassification && starts_with(name, "classifier.")) {
+      ignored["classifier head, unused by " + arch].push_back(orig);
+    } else {
+      unexpected.push_back(orig);
+    }
+  }
+  if (!unexpected.empty()) {
+    fail(weights_path, (unexpected.size() == 1 ? "tensor " : "tensors ") + quoted(unexpected) +
+                           " not part of a Hugging Face " + arch);
+  }
+  for (const auto& [reason, names] : ignored) {
+    ck.notes.push_back(weights_path + ": ignoring " + quoted(names, 3) + " (" + reason + ")");
+  }
+  return ck;
+}
+
+void write_hf_bert(const std::string& dir, HfBertArchitecture architecture, const BertOptions& options,
+                   const formats::NamedTensors& tensors, const nlohmann::json& extra) {
+  if (options.pre_layer_norm()) {
+    fail(dir, "pre-LN BERT (model.pre_layer_norm: true) has no Hugging Face BertConfig equivalent, so it "
+              "cannot be exported");
+  }
+  nlohmann::json config = bert_options_to_hf_json(options);
+  config.erase("pre_layer_norm");
+  config.erase("add_pooling_layer");
+  config["architectures"] = {hf_architecture_name(architecture)};
+  // transformers 5 reads "dtype"; 4.x reads "torch_dtype" (5 keeps "dtype" when both are there).
+  config["dtype"] = "float32";
+  config["torch_dtype"] = "float32";
+  config["tie_word_embeddings"] = true;
+  config.update(extra);
+  formats::NamedTensors out;
+  for (const auto& [name, t] : tensors) out.emplace_back(name, t.detach().to(torch::kCPU, torch::kFloat).contiguous());
+  fs::create_directories(dir);
+  // transformers refuses safetensors whose metadata names no known framework.
+  formats::save_safetensors((fs::path(dir) / "model.safetensors").string(), out, {{"format", "pt"}});
+  io::write_json_atomic((fs::path(dir) / "config.json").string(), config);
+}
+
+formats::SafetensorsFile strip_prefix(const formats::SafetensorsFile& file, const std::string& prefix) {
+  formats::SafetensorsFile out;
+  for (const auto& name : file.names) {
+    if (!starts_with(name, prefix)) continue;
+    out.names.push_back(name.substr(prefix.size()));
+    out.tensors[out.names.back()] = file.tensors.at(name);
+  }
+  return out;
+}
+
+}  // namespace attune::models

@@ -1,0 +1,190 @@
+#include "tasks/hf/bert_bundle.h"
+
+#include "data/error.h"
+#include "data/formats/safetensors.h"
+#include "data/io/files.h"
+#include "data/text/hf_tokenizer.h"
+#include "models/bert/bert.h"
+#include "models/bert/masked_lm.h"
+#include "models/bert/model_config.h"
+#include "models/peft/config.h"
+#include "tasks/classification/run_model.h"
+
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace attune::hf {
+namespace {
+
+using models::HfBertArchitecture;
+
+std::shared_ptr<classification::TextClassifierImpl> make_bert_classifier(const models::BertOptions& options,
+                                                                          int64_t num_labels, double dropout) {
+  classification::TextClassifierOptions head(num_labels);
+  head.pooling("cls").dropout(dropout);
+  return std::make_shared<classification::TextClassifierImpl>(std::make_shared<models::BertModelImpl>(options), "bert",
+                                                               head);
+}
+
+BertBundle from_hf(const std::string& dir, std::ostream& log, bool encoder_only) {
+  models::HfBertCheckpoint ck = models::read_hf_bert(dir);
+  for (const auto& note : ck.notes) log << "note: " << note << "\n";
+  text::HfBertTokenizer tok = text::load_hf_bert_tokenizer(dir);
+  if (tok.tokenizer->vocab_size() != ck.options.vocab_size()) {
+    fail(dir, "config.json has vocab_size " + std::to_string(ck.options.vocab_size()) + " but vocab.txt has " +
+                  std::to_string(tok.tokenizer->vocab_size()) +
+                  " tokens (attune sizes the embeddings from the vocabulary)");
+  }
+  BertBundle b;
+  b.architecture = encoder_only ? HfBertArchitecture::kBertModel : ck.architecture;
+  b.options = ck.options;
+  b.labels = ck.labels;
+  b.classifier_dropout = ck.classifier_dropout;
+  b.max_length = tok.model_max_length > 0 ? std::min(tok.model_max_length, ck.options.max_position_embeddings())
+                                          : ck.options.max_position_embeddings();
+  b.tokenizer = std::move(tok.tokenizer);
+  const std::string weights = (fs::path(dir) / "model.safetensors").string();
+  switch (b.architecture) {
+    case HfBertArchitecture::kBertModel: {
+      auto model = std::make_shared<models::BertModelImpl>(b.options);
+      formats::load_module_tensors(*model, models::strip_prefix(ck.tensors, "bert."), weights);
+      b.module = model;
+      break;
+    }
+    case HfBertArchitecture::kSequenceClassification: {
+      auto model = make_bert_classifier(b.options, static_cast<int64_t>(b.labels.size()), b.classifier_dropout);
+      formats::load_module_tensors(*model, ck.tensors, weights);
+      b.module = model;
+      break;
+    }
+    case HfBertArchitecture::kMaskedLM: {
+      auto model = std::make_shared<models::BertForMaskedLMImpl>(b.options);
+      formats::load_module_tensors(*model, ck.tensors, weights);
+      b.module = model;
+      break;
+    }
+  }
+  return b;
+}
+
+BertBundle from_classification_run(const std::string& dir, const nlohmann::json& config, bool encoder_only) {
+  if (config.contains("peft") && peft::enabled(config["peft"])) {
+    fail(dir, "a PEFT run holds only its adapter: fold it into the base first (attune merge --run " + dir +
+                  " --out MERGED) and use MERGED");
+  }
+  classification::LoadedRun run = classification::load_run(dir, {}, "cpu");
+  classification::TextClassifier& classifier = run.model.model;
+  auto* bert = dynamic_cast<models::BertModelImpl*>(&classifier->encoder());
+  TORCH_CHECK(bert != nullptr, "classification run with model.name bert has no BertModel encoder");
+  BertBundle b;
+  b.options = bert->options();
+  b.labels = run.labels;
+  b.max_length = run.max_length;
+  b.pooling = classifier->options().pooling();
+  b.classifier_dropout = classifier->options().dropout();
+  b.tokenizer = std::move(run.tokenizer);
+  if (encoder_only) {
+    b.architecture = HfBertArchitecture::kBertModel;
+    b.module = std::shared_ptr<torch::nn::Module>(classifier.ptr(), bert);  // keeps the classifier alive
+  } else {
+    b.architecture = HfBertArchitecture::kSequenceClassification;
+    b.module = classifier.ptr();
+  }
+  return b;
+}
+
+// config.json's "model" section, tokenizer/ and model.safetensors: "bert.*" (or bare)
+// encoder tensors, plus "cls.predictions.*" for a masked LM.
+BertBundle from_encoder_dir(const std::string& dir, const nlohmann::json& config, std::ostream& log,
+                            bool encoder_only) {
+  const std::string config_path = (fs::path(dir) / "config.json").string();
+  BertBundle b;
+  b.tokenizer = text::load_tokenizer((fs::path(dir) / "tokenizer").string());
+  b.options = models::bert_options_from_model_config(config["model"], b.tokenizer->vocab_size(), config_path + ": model");
+  b.max_length = b.options.max_position_embeddings();
+  const std::string weights = (fs::path(dir) / "model.safetensors").string();
+  if (!fs::exists(weights)) fail(dir, "no model.safetensors");
+  const formats::SafetensorsFile file = formats::load_safetensors(weights);
+  formats::SafetensorsFile encoder = models::strip_prefix(file, "bert.");
+  if (encoder.names.empty()) encoder = file;  // a bare encoder file
+  if (file.tensors.count("cls.predictions.bias") && !encoder_only) {
+    b.architecture = HfBertArchitecture::kMaskedLM;
+    formats::SafetensorsFile used;
+    std::vector<std::string> pooler;
+    for (const auto& name : file.names) {
+      if (name.rfind("bert.pooler.", 0) == 0) {
+        pooler.push_back(name);
+        continue;
+      }
+      used.names.push_back(name);
+      used.tensors[name] = file.tensors.at(name);
+    }
+    if (!pooler.empty()) log << "note: " << weights << ": ignoring the pooler (BertForMaskedLM has none)\n";
+    auto model = std::make_shared<models::BertForMaskedLMImpl>(b.options);
+    formats::load_module_tensors(*model, used, weights);
+    b.module = model;
+  } else {
+    b.architecture = HfBertArchitecture::kBertModel;
+    b.options.add_pooling_layer(encoder.tensors.count("pooler.dense.weight") > 0);
+    auto model = std::make_shared<models::BertModelImpl>(b.options);
+    formats::load_module_tensors(*model, encoder, weights);
+    b.module = model;
+  }
+  return b;
+}
+
+}  // namespace
+
+BertBundle load_bert_bundle(const std::string& source, std::ostream& log, bool encoder_only) {
+  if (source.rfind("hf:", 0) == 0) return from_hf(source.substr(3), log, encoder_only);
+  const std::string config_path = (fs::path(source) / "config.json").string();
+  if (!fs::is_directory(source)) fail(source, "directory does not exist");
+  if (!fs::exists(config_path)) {
+    fail(source, "not an attune directory (no config.json); write hf:" + source + " for a Hugging Face folder");
+  }
+  const nlohmann::json config = io::read_json(config_path);
+  if (!config.contains("model") || !config["model"].is_object()) fail(config_path, "missing key 'model'");
+  const nlohmann::json name = config["model"].value("name", nlohmann::json());
+  if (name != "bert") {
+    fail(config_path + ": model.name", "only BERT models have a Hugging Face counterpart, got " + name.dump());
+  }
+  if (config.value("task", nlohmann::json()) == "text-classification") {
+    return from_classification_run(source, config, encoder_only);
+  }
+  return from_encoder_dir(source, config, log, encoder_only);
+}
+
+BertForwardOutput bert_bundle_forward(BertBundle& bundle, const torch::Tensor& input_ids,
+                                      const torch::Tensor& token_type_ids, const torch::Tensor& attention_mask) {
+  BertForwardOutput out;
+  switch (bundle.architecture) {
+    case HfBertArchitecture::kBertModel: {
+      auto* model = dynamic_cast<models::BertModelImpl*>(bundle.module.get());
+      TORCH_CHECK(model != nullptr, "bert_bundle_forward: not a BertModel");
+      models::BertOutput o = model->forward(input_ids, token_type_ids, attention_mask);
+      out.last_hidden_state = o.last_hidden_state;
+      out.pooler_output = o.pooler_output;
+      break;
+    }
+    case HfBertArchitecture::kSequenceClassification: {
+      auto* model = dynamic_cast<classification::TextClassifierImpl*>(bundle.module.get());
+      TORCH_CHECK(model != nullptr, "bert_bundle_forward: not a TextClassifier");
+      models::EncoderOutput o = model->encoder().encode(input_ids, token_type_ids, attention_mask, false);
+      out.last_hidden_state = o.hidden;
+      out.pooler_output = o.pooled;
+      out.logits = model->forward(input_ids, token_type_ids, attention_mask);
+      break;
+    }
+    case HfBertArchitecture::kMaskedLM: {
+      auto* model = dynamic_cast<models::BertForMaskedLMImpl*>(bundle.module.get());
+      TORCH_CHECK(model != nullptr, "bert_bundle_forward: not a BertForMaskedLM");
+      out.last_hidden_state = model->bert->forward(input_ids, token_type_ids, attention_mask).last_hidden_state;
+      out.logits = model->forward(input_ids, token_type_ids, attention_mask);
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace attune::hf

@@ -1,0 +1,125 @@
+#include "tasks/hf/convert.h"
+
+#include "data/error.h"
+#include "data/formats/safetensors.h"
+#include "data/io/files.h"
+#include "data/text/hf_tokenizer.h"
+#include "data/text/wordpiece.h"
+#include "models/bert/model_config.h"
+#include "tasks/classification/examples.h"
+#include "tasks/classification/task.h"
+#include "tasks/engine/settings.h"
+#include "tasks/hf/bert_bundle.h"
+
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace attune::hf {
+namespace {
+
+using models::HfBertArchitecture;
+
+void require_empty_output(const std::string& out_dir) {
+  if (fs::exists(out_dir) && (!fs::is_directory(out_dir) || !fs::is_empty(out_dir))) {
+    fail(out_dir, "output directory exists and is not empty");
+  }
+}
+
+int64_t parameter_count(const torch::nn::Module& module) {
+  int64_t n = 0;
+  for (const auto& p : module.parameters()) n += p.numel();
+  return n;
+}
+
+// The classification run config of an imported BertForSequenceClassification: the
+// defaults, with the checkpoint's architecture, head and tokenizer settings, and the
+// engine's fine-tuning schedule (not the from-scratch one) for further training.
+nlohmann::json classification_config(const BertBundle& b, const std::string& out_dir) {
+  nlohmann::json config = classification::default_config();
+  config["run_dir"] = out_dir;
+  config["model"] = models::bert_model_config(b.options, "");
+  config["head"] = {{"pooling", "cls"}, {"dropout", b.classifier_dropout}};
+  const auto& basic = dynamic_cast<const text::WordPieceTokenizer&>(*b.tokenizer).options().basic;
+  config["tokenizer"]["type"] = "wordpiece";
+  config["tokenizer"]["lowercase"] = basic.lowercase;
+  config["tokenizer"]["strip_accents"] =
+      basic.strip_accents < 0 ? nlohmann::json() : nlohmann::json(basic.strip_accents == 1);
+  config["data"]["max_length"] = std::max<int64_t>(8, b.max_length);
+  config["train"] = engine::default_train_section();
+  return config;
+}
+
+}  // namespace
+
+nlohmann::json import_hf(const std::string& hf_dir, const std::string& out_dir, std::ostream& log) {
+  require_empty_output(out_dir);
+  BertBundle b = load_bert_bundle("hf:" + hf_dir, log);
+  const fs::path out(out_dir);
+  fs::create_directories(out);
+  b.tokenizer->save((out / "tokenizer").string());
+  const std::string architecture = models::hf_architecture_name(b.architecture);
+  nlohmann::json config;
+  formats::NamedTensors tensors = formats::module_tensors(*b.module);
+  if (b.architecture == HfBertArchitecture::kSequenceClassification) {
+    config = classification_config(b, out_dir);
+    classification::save_label_map((out / "labels.json").string(), b.labels);
+  } else {
+    config = {{"architecture", architecture},
+              {"source", fs::absolute(hf_dir).lexically_normal().string()},
+              {"model", models::bert_model_config(b.options, "")}};
+    // The same "bert.*" names a classifier or masked LM uses, so "init" reads any of them.
+    if (b.architecture == HfBertArchitecture::kBertModel) {
+      for (auto& [name, t] : tensors) name = "bert." + name;
+    }
+  }
+  formats::save_safetensors((out / "model.safetensors").string(), tensors);
+  // Last: a directory without config.json is visibly unfinished.
+  io::write_json_atomic((out / "config.json").string(), config);
+  nlohmann::json summary = {{"from", hf_dir}, {"out", out_dir}, {"architecture", architecture},
+                            {"parameters", parameter_count(*b.module)}};
+  if (!b.labels.empty() && b.architecture == HfBertArchitecture::kSequenceClassification) summary["labels"] = b.labels;
+  return summary;
+}
+
+nlohmann::json export_hf(const std::string& run_dir, const std::string& out_dir, bool encoder_only, std::ostream& log) {
+  require_empty_output(out_dir);
+  BertBundle b = load_bert_bundle(run_dir, log, encoder_only);
+  if (b.options.pre_layer_norm()) {
+    fail(run_dir, "pre-LN BERT (model.pre_layer_norm: true) has no Hugging Face BertConfig equivalent, so it "
+                  "cannot be exported");
+  }
+  const auto* wordpiece = dynamic_cast<const text::WordPieceTokenizer*>(b.tokenizer.get());
+  if (wordpiece == nullptr) {
+    fail(run_dir, "the tokenizer is " + b.tokenizer->kind() +
+                      "; transformers' BertTokenizer needs a WordPiece vocabulary (tokenizer.type wordpiece)");
+  }
+  if (b.architecture == HfBertArchitecture::kSequenceClassification && b.pooling != "cls") {
+    fail(run_dir, "head.pooling '" + b.pooling + "' has no Hugging Face counterpart (BertForSequenceClassification "
+                  "classifies the pooler's [CLS] output); pass --encoder-only to export just the encoder as BertModel");
+  }
+  nlohmann::json extra = nlohmann::json::object();
+  if (b.architecture == HfBertArchitecture::kSequenceClassification) {
+    nlohmann::json id2label = nlohmann::json::object(), label2id = nlohmann::json::object();
+    for (size_t i = 0; i < b.labels.size(); ++i) {
+      id2label[std::to_string(i)] = b.labels[i];
+      label2id[b.labels[i]] = static_cast<int64_t>(i);
+    }
+    extra = {{"id2label", id2label},
+             {"label2id", label2id},
+             {"num_labels", static_cast<int64_t>(b.labels.size())},
+             {"problem_type", "single_label_classification"},
+             {"classifier_dropout", b.classifier_dropout}};
+  }
+  models::write_hf_bert(out_dir, b.architecture, b.options, formats::module_tensors(*b.module), extra);
+  text::save_hf_bert_tokenizer(*wordpiece, out_dir, b.max_length);
+  if (b.architecture == HfBertArchitecture::kBertModel && !b.options.add_pooling_layer()) {
+    log << "note: the encoder has no pooler; load it with BertModel.from_pretrained(dir, add_pooling_layer=False)\n";
+  }
+  return {{"from", run_dir},
+          {"out", out_dir},
+          {"architecture", models::hf_architecture_name(b.architecture)},
+          {"parameters", parameter_count(*b.module)}};
+}
+
+}  // namespace attune::hf

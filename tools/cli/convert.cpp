@@ -1,0 +1,47 @@
+#include "data/error.h"
+#include "tasks/hf/convert.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/options.h"
+
+#include <iostream>
+
+namespace attune::cli {
+
+int convert_command(const Args& args) {
+  cxxopts::Options options(
+      "attune convert",
+      "Convert between Hugging Face BERT checkpoint folders (config.json, model.safetensors, vocab.txt, "
+      "tokenizer_config.json) and attune directories; prints a JSON summary.\n"
+      "  attune convert --from-hf DIR --out RUN_DIR   BertForSequenceClassification -> a run for eval/predict;\n"
+      "                                               BertModel/BertForMaskedLM -> an encoder for --set init=RUN_DIR\n"
+      "  attune convert --run RUN_DIR --to-hf OUT_DIR a classification run ([CLS] pooling) or encoder -> transformers\n"
+      "(--set init=hf:DIR fine-tunes from a Hugging Face folder without converting it first.)");
+  options.add_options()
+      ("from-hf", "Hugging Face checkpoint folder to import", cxxopts::value<std::string>())
+      ("o,out", "attune directory to write (must not exist or be empty)", cxxopts::value<std::string>())
+      ("r,run", "attune run or encoder directory to export", cxxopts::value<std::string>())
+      ("to-hf", "Hugging Face folder to write (must not exist or be empty)", cxxopts::value<std::string>())
+      ("encoder-only", "Export only the encoder, as BertModel (e.g. a mean-pooling classifier)",
+       cxxopts::value<bool>()->default_value("false"));
+  cxxopts::ParseResult parsed;
+  if (!parse_or_help(options, args, parsed)) return 0;
+  const bool importing = parsed.count("from-hf") > 0, exporting = parsed.count("run") > 0;
+  if (importing == exporting) fail("attune convert", "give either --from-hf DIR --out RUN_DIR or --run RUN_DIR --to-hf OUT_DIR");
+  nlohmann::json summary;
+  if (importing) {
+    if (!parsed.count("out")) fail("attune convert", "--from-hf needs --out RUN_DIR");
+    if (parsed.count("to-hf") || parsed["encoder-only"].as<bool>()) {
+      fail("attune convert", "--to-hf and --encoder-only go with --run, not --from-hf");
+    }
+    summary = hf::import_hf(parsed["from-hf"].as<std::string>(), parsed["out"].as<std::string>(), std::cerr);
+  } else {
+    if (!parsed.count("to-hf")) fail("attune convert", "--run needs --to-hf OUT_DIR");
+    if (parsed.count("out")) fail("attune convert", "--out goes with --from-hf; exports write to --to-hf");
+    summary = hf::export_hf(parsed["run"].as<std::string>(), parsed["to-hf"].as<std::string>(),
+                            parsed["encoder-only"].as<bool>(), std::cerr);
+  }
+  std::cout << summary.dump(2) << std::endl;
+  return 0;
+}
+
+}  // namespace attune::cli
