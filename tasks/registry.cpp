@@ -2,6 +2,7 @@
 
 #include "data/error.h"
 #include "tasks/classification/task.h"
+#include "tasks/pretraining/task.h"
 
 namespace attune::tasks {
 
@@ -15,6 +16,9 @@ const std::vector<TaskEntry>& all_tasks() {
        [](const std::string& run, std::istream& in, const std::string& name, std::ostream& out,
           const std::string& device, int64_t batch) { classification::predict_run(run, in, name, out, device, batch); },
        classification::evaluate_run, classification::predict_run, classification::merge_run},
+      {"mlm", "masked-language-model pretraining of a BERT encoder on plain text (an init for fine-tuning)",
+       pretraining::default_config, pretraining::train_run, pretraining::evaluate_run, pretraining::predict_run,
+       /*evaluate_with_adapters=*/nullptr, /*predict_with_adapters=*/nullptr, /*merge=*/nullptr},
   };
   return tasks;
 }

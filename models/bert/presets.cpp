@@ -26,6 +26,15 @@ std::vector<std::string> bert_preset_names() {
   return names;
 }
 
+int64_t bert_parameter_count(const BertOptions& o) {
+  const int64_t h = o.hidden_size(), i = o.intermediate_size();
+  const int64_t embeddings = (o.vocab_size() + o.max_position_embeddings() + o.type_vocab_size()) * h + 2 * h;
+  // q, k, v, output projections; two LayerNorms; the feed-forward pair.
+  const int64_t layer = 4 * (h * h + h) + 2 * 2 * h + (h * i + i) + (i * h + h);
+  return embeddings + o.num_hidden_layers() * layer + (o.pre_layer_norm() ? 2 * h : 0) +
+         (o.add_pooling_layer() ? h * h + h : 0);
+}
+
 BertOptions bert_preset(const std::string& name, int64_t vocab_size, const std::string& where) {
   for (const auto& p : kPresets) {
     if (name == p.name) {

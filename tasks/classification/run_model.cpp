@@ -22,6 +22,25 @@ nlohmann::json peft_section(const nlohmann::json& config) {
   return config.contains("peft") ? config.at("peft") : nlohmann::json();
 }
 
+// A masked-LM run has no pooler, as HF's BertForMaskedLM has none: like from_pretrained,
+// the pooler then keeps its fresh initialisation. Any other missing tensor is an error.
+void load_encoder_init(torch::nn::Module& encoder, const formats::SafetensorsFile& init, const std::string& path) {
+  bool missing_only_pooler = false;
+  for (const auto& [name, tensor] : formats::module_tensors(encoder)) {
+    if (init.tensors.count(name)) continue;
+    if (name.rfind("pooler.", 0) != 0) {
+      missing_only_pooler = false;
+      break;
+    }
+    missing_only_pooler = true;
+  }
+  if (missing_only_pooler) {
+    formats::load_tensor_subset(encoder, init, path);
+  } else {
+    formats::load_module_tensors(encoder, init, path);
+  }
+}
+
 }  // namespace
 
 std::string base_weights_path(const std::string& run_dir) {
@@ -74,17 +93,7 @@ RunModel build_run_model(const nlohmann::json& config, int64_t vocab_size, int64
   const nlohmann::json& head = config.at("head");
   auto encoder = models::make_text_encoder(config.at("model"), vocab_size, "model");
   if (encoder_init != nullptr) {
-    // Masked-LM checkpoints have no pooler: it starts from its fresh initialisation, as
-    // transformers' BertForSequenceClassification.from_pretrained does.
-    formats::SafetensorsFile init = *encoder_init;
-    if (!init.tensors.count("pooler.dense.weight")) {
-      for (const auto& [name, t] : formats::module_tensors(*encoder)) {
-        if (name.rfind("pooler.", 0) != 0) continue;
-        init.names.push_back(name);
-        init.tensors[name] = t.detach().clone();
-      }
-    }
-    formats::load_module_tensors(*encoder, init, config.value("init", std::string("init")) + "/model.safetensors");
+    load_encoder_init(*encoder, *encoder_init, config.value("init", std::string("init")) + "/model.safetensors");
   }
   TextClassifierOptions options(num_labels);
   options.pooling(config::get_choice(head, "pooling", "head", {"cls", "mean"}))

@@ -272,3 +272,77 @@ TEST_CASE("convert refuses bad checkpoints and impossible exports with one line"
     CHECK_FALSE(fs::exists(dir + "/out"));
   }
 }
+
+namespace {
+
+std::vector<std::string> tiny_mlm(const std::string& dir, const std::string& run) {
+  return {"--set", "run_dir=" + dir + "/" + run, "--set", "device=cpu", "--set", "data.train=" + dir + "/train.txt",
+          "--set", "data.valid=" + dir + "/valid.txt", "--set", "tokenizer.vocab_size=200", "--set", "model.preset=null",
+          "--set", "model.hidden_size=32", "--set", "model.num_layers=1", "--set", "model.num_heads=2",
+          "--set", "model.intermediate_size=64", "--set", "mlm.max_length=32", "--set", "train.epochs=1",
+          "--set", "train.batch_size=16"};
+}
+
+}  // namespace
+
+TEST_CASE("pretrain, eval, predict, models and train --init through the CLI", "[cli][mlm]") {
+  const std::string dir = attune::testing::temp_dir("cli-mlm");
+  attune::testing::write_sentences(dir + "/train.txt", 300, 1);
+  attune::testing::write_sentences(dir + "/valid.txt", 40, 2);
+  attune::testing::write_topics_csv(dir + "/train.csv", 120, 5);
+
+  const Result defaults = run_attune({"config", "--task", "mlm"});
+  REQUIRE(defaults.status == 0);
+  CHECK(json::parse(defaults.out)["mlm"]["mlm_probability"] == 0.15);
+
+  const Result pre = run_attune(concat({"pretrain"}, tiny_mlm(dir, "models/pre")));
+  INFO(pre.err);
+  REQUIRE(pre.status == 0);
+  CHECK(json::parse(pre.out)["valid"]["masked_accuracy"].is_number());
+
+  const Result eval = run_attune({"eval", "--run", dir + "/models/pre", "--data", dir + "/valid.txt"});
+  REQUIRE(eval.status == 0);
+  const json m = json::parse(eval.out);
+  for (const char* key : {"masked_accuracy", "perplexity", "loss"}) CHECK(m[key].is_number());
+  CHECK(m["loss"] == json::parse(pre.out)["valid"]["loss"]);
+
+  const Result fill = run_attune({"predict", "--run", dir + "/models/pre"}, "the big cat purrs in the [MASK].\n");
+  REQUIRE(fill.status == 0);
+  CHECK(json::parse(fill.out)["masks"].size() == 1);
+  CHECK(json::parse(fill.out)["masks"][0].size() == 5);
+
+  const Result models = run_attune({"models", "--json", "--dir", dir + "/models"});
+  REQUIRE(models.status == 0);
+  const json listed = json::parse(models.out);
+  CHECK(listed["presets"][1]["name"] == "mini");
+  CHECK(listed["presets"][1]["parameters"] == 11170560);  // google/bert_uncased_L-4_H-256_A-4
+  bool found = false;
+  for (const auto& r : listed["runs"]) {
+    if (r["task"] == "mlm" && r["hidden"] == 32) found = r["metrics"].contains("valid_perplexity");
+  }
+  CHECK(found);
+
+  const Result fine = run_attune(concat({"train", "--init", dir + "/models/pre"}, concat(tiny(dir, "cls"), {"--set", "train.epochs=1"})));
+  INFO(fine.err);
+  CHECK(fine.status == 0);
+  CHECK(fine.err.find("init: encoder and tokenizer from") != std::string::npos);
+
+  SECTION("bad pretraining input") {
+    check_user_error(run_attune(concat({"pretrain"}, concat(tiny_mlm(dir, "r"), {"--set", "data.train=" + dir + "/none.txt"}))),
+                     dir + "/none.txt: file does not exist");
+    std::ofstream(dir + "/empty.txt") << "\n\n";
+    check_user_error(run_attune(concat({"pretrain"}, concat(tiny_mlm(dir, "r"), {"--set", "data.train=" + dir + "/empty.txt"}))),
+                     dir + "/empty.txt: no text");
+    check_user_error(run_attune(concat({"pretrain"}, concat(tiny_mlm(dir, "r"), {"--set", "mlm.max_length=2"}))),
+                     "mlm.max_length: value 2 out of range");
+    check_user_error(run_attune(concat({"pretrain"}, concat(tiny_mlm(dir, "r"), {"--set", "mlm.mlm_probability=1.5"}))),
+                     "mlm.mlm_probability");
+    check_user_error(run_attune(concat({"pretrain"}, concat(tiny_mlm(dir, "r"), {"--set", "mlm.mlm_probability=0"}))),
+                     "mlm.mlm_probability: must be in (0, 1)");
+    check_user_error(run_attune(concat({"pretrain"}, concat(tiny_mlm(dir, "r"), {"--set", "model.name=gpt"}))), "model.name");
+    check_user_error(run_attune({"pretrain", "--task", "mlm"}), "does not exist");
+    check_user_error(run_attune({"eval", "--run", dir + "/models/pre", "--data", dir + "/none.txt"}),
+                     dir + "/none.txt: file does not exist");
+    check_user_error(run_attune({"models", "--dir", dir + "/nope"}), "--dir");
+  }
+}

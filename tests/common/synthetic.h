@@ -43,4 +43,26 @@ inline void write_topics_csv(const std::string& path, int n, uint32_t seed) {
   }
 }
 
+// Plain text, one paragraph per line, for masked-LM pretraining: a few sentences from a
+// small grammar in which each animal has its own verbs and places, so a masked word is
+// predictable from its context. Some words split into WordPiece continuations.
+inline void write_sentences(const std::string& path, int paragraphs, uint32_t seed) {
+  const std::vector<std::string> animals = {"cat", "dog", "horse", "parrot", "elephant", "hamster"};
+  const std::vector<std::vector<std::string>> verbs = {{"purrs", "sleeps"}, {"barks", "runs"}, {"gallops", "neighs"},
+                                                       {"talks", "whistles"}, {"trumpets", "bathes"}, {"nibbles", "hides"}};
+  const std::vector<std::string> places = {"kitchen", "garden", "stable", "window", "river", "cage"};
+  const std::vector<std::string> adjectives = {"big", "small", "old", "young", "happy", "sleepy", "unbelievably"};
+  std::mt19937 rng(seed);
+  std::ofstream out(path);
+  for (int p = 0; p < paragraphs; ++p) {
+    const int sentences = 1 + static_cast<int>(rng() % 3);
+    for (int s = 0; s < sentences; ++s) {
+      const size_t a = rng() % animals.size();
+      out << (s ? " " : "") << "the " << adjectives[rng() % adjectives.size()] << " " << animals[a] << " "
+          << verbs[a][rng() % 2] << " in the " << places[a] << ".";
+    }
+    out << "\n";
+  }
+}
+
 }  // namespace attune::testing

@@ -72,6 +72,19 @@ TEST_CASE("the base preset has bert-base-uncased's parameter count", "[bert]") {
   int64_t count = 0;
   for (const auto& p : model->parameters()) count += p.numel();
   CHECK(count == 109482240);
+  CHECK(bert_parameter_count(bert_preset("base", 30522)) == 109482240);
+}
+
+TEST_CASE("bert_parameter_count matches the built model for every layout", "[bert]") {
+  for (const bool pre_ln : {false, true}) {
+    for (const bool pooler : {false, true}) {
+      const BertOptions o = bert_preset("tiny", 1000).pre_layer_norm(pre_ln).add_pooling_layer(pooler).intermediate_size(200);
+      BertModel model(o);
+      int64_t count = 0;
+      for (const auto& p : model->parameters()) count += p.numel();
+      CHECK(bert_parameter_count(o) == count);
+    }
+  }
 }
 
 TEST_CASE("BertModel initialises weights as Hugging Face does", "[bert]") {

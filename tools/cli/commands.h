@@ -9,6 +9,8 @@ namespace attune::cli {
 using Args = std::vector<std::string>;
 
 int train_command(const Args& args);
+int pretrain_command(const Args& args);
+int models_command(const Args& args);
 int eval_command(const Args& args);
 int predict_command(const Args& args);
 int config_command(const Args& args);

@@ -19,7 +19,9 @@ struct Command {
 const std::map<std::string, Command>& commands() {
   static const std::map<std::string, Command> table = {
       {"train", {attune::cli::train_command, "train or fine-tune a model from a JSON run config"}},
-      {"eval", {attune::cli::eval_command, "evaluate a trained run on a labelled file (JSON metrics)"}},
+      {"pretrain", {attune::cli::pretrain_command, "pretrain a BERT encoder with masked-LM on plain text (task mlm)"}},
+      {"models", {attune::cli::models_command, "list model presets and the pretrained runs you have"}},
+      {"eval", {attune::cli::eval_command, "evaluate a trained run on a data file (JSON metrics)"}},
       {"predict", {attune::cli::predict_command, "predict with a trained run (JSONL out)"}},
       {"config", {attune::cli::config_command, "print a task's default run config"}},
       {"tokenize", {attune::cli::tokenize_command, "token ids of each input line with a saved tokenizer"}},

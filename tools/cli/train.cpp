@@ -43,13 +43,25 @@ std::vector<std::string> take_overrides(Args& args) {
   return overrides;
 }
 
-int train_command(const Args& raw_args) {
+namespace {
+
+// `attune train` and `attune pretrain` differ only in their default task (and pretrain
+// runs nothing but the mlm task).
+int run_training(const Args& raw_args, const std::string& default_task, bool task_fixed) {
   Args args = raw_args;
   std::vector<std::string> overrides = take_overrides(args);
-  cxxopts::Options options("attune train", "Train a model; the JSON config fully describes the run.");
+  const std::string command = "attune " + args[0];
+  cxxopts::Options options(command, task_fixed ? "Pretrain a BERT encoder with masked-LM on plain text (task " + default_task +
+                                                     "); the JSON config fully describes the run."
+                                               : "Train a model; the JSON config fully describes the run.");
   options.add_options()
-      ("c,config", "Run config (JSON); keys not given take the task's defaults (see `attune config`)", cxxopts::value<std::string>())
-      ("task", "Task whose defaults apply when --config does not name one", cxxopts::value<std::string>()->default_value("text-classification"))
+      ("c,config", "Run config (JSON); keys not given take the task's defaults (see `attune config --task " + default_task + "`)", cxxopts::value<std::string>());
+  if (!task_fixed) {
+    options.add_options()
+        ("task", "Task whose defaults apply when --config does not name one", cxxopts::value<std::string>()->default_value(default_task))
+        ("init", "Same as --set init=DIR: start from the encoder and tokenizer of a run (e.g. attune pretrain's)", cxxopts::value<std::string>());
+  }
+  options.add_options()
       ("set", "Override a config key: --set train.lr=3e-4 (repeatable; dotted paths)", cxxopts::value<std::string>())
       ("run-dir", "Same as --set run_dir=DIR", cxxopts::value<std::string>())
       ("device", "Same as --set device=D (auto, cpu, cuda, cuda:N)", cxxopts::value<std::string>())
@@ -61,7 +73,7 @@ int train_command(const Args& raw_args) {
   nlohmann::json config;
   engine::TrainFlags flags;
   if (parsed.count("resume")) {
-    if (parsed.count("config") || !overrides.empty() || parsed.count("run-dir")) {
+    if (parsed.count("config") || !overrides.empty() || parsed.count("run-dir") || (!task_fixed && parsed.count("init"))) {
       fail("--resume", "a resumed run keeps its saved config; only --device may be given");
     }
     const std::string dir = parsed["resume"].as<std::string>();
@@ -78,11 +90,15 @@ int train_command(const Args& raw_args) {
       user = io::read_json(source);
       if (!user.is_object()) fail(source, "a config must be a JSON object");
     }
-    const std::string task = user.contains("task") && user["task"].is_string() ? user["task"].get<std::string>()
-                                                                               : parsed["task"].as<std::string>();
+    const std::string given = task_fixed ? default_task : parsed["task"].as<std::string>();
+    const std::string task = user.contains("task") && user["task"].is_string() ? user["task"].get<std::string>() : given;
+    if (task_fixed && task != default_task) {
+      fail(source + ": task", command + " runs the " + default_task + " task, not '" + task + "' (use attune train)");
+    }
     config = config::merge(tasks::find_task(task, source + ": task").default_config(), user, source);
     config["task"] = task;
     if (parsed.count("run-dir")) overrides.push_back("run_dir=" + parsed["run-dir"].as<std::string>());
+    if (!task_fixed && parsed.count("init")) overrides.push_back("init=" + parsed["init"].as<std::string>());
     config::apply_overrides(config, overrides);
   }
   if (parsed.count("device")) config["device"] = parsed["device"].as<std::string>();
@@ -103,12 +119,22 @@ int train_command(const Args& raw_args) {
     for (const auto& [label, c] : m["per_class"].items()) std::cerr << ", " << label << " F1 " << c["f1"].get<double>();
     std::cerr << " (" << m["examples"] << " examples)\n";
   }
+  if (summary.contains("valid") && summary["valid"].contains("masked_accuracy")) {
+    const nlohmann::json& m = summary["valid"];
+    std::cerr << "valid: masked accuracy " << m["masked_accuracy"].get<double>() << ", perplexity "
+              << m["perplexity"].get<double>() << " (" << m["masked_tokens"] << " masked tokens)\n";
+  }
   if (summary.value("interrupted", false)) {
-    std::cerr << "interrupted at step " << summary.value("steps", 0) << "; checkpoint saved. Continue with: attune train --resume "
+    std::cerr << "interrupted at step " << summary.value("steps", 0) << "; checkpoint saved. Continue with: " << command << " --resume "
               << config.value("run_dir", "") << "\n";
     return 130;
   }
   return 0;
 }
+
+}  // namespace
+
+int train_command(const Args& args) { return run_training(args, "text-classification", false); }
+int pretrain_command(const Args& args) { return run_training(args, "mlm", true); }
 
 }  // namespace attune::cli

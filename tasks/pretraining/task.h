@@ -1,0 +1,61 @@
+// Masked-LM pretraining ("mlm") of a BERT encoder with Hugging Face's BertForMaskedLM
+// layout, as a training task for the engine, and what a user does with such a run:
+// train it, measure it on held-out text, fill in [MASK]s. Its run directory is also an
+// "init" for fine-tuning tasks: config.json's model section, tokenizer/ and the
+// "bert.*" tensors of model.safetensors are the encoder.
+#pragma once
+#include "models/bert/masked_lm.h"
+#include "tasks/engine/settings.h"
+#include "tasks/engine/task.h"
+#include "tasks/pretraining/blocks.h"
+#include "tasks/pretraining/masking.h"
+
+#include <nlohmann/json.hpp>
+
+#include <istream>
+#include <ostream>
+
+namespace attune::pretraining {
+
+nlohmann::json default_config();
+
+class MaskedLmTask : public engine::TrainTask {
+ public:
+  MaskedLmTask(models::BertForMaskedLM model, TokenBlocks train, TokenBlocks valid, TokenFlags flags,
+               MaskingOptions masking, int64_t batch_size, int64_t eval_batch_size);
+  std::shared_ptr<torch::nn::Module> model() override { return model_.ptr(); }
+  // Also remembers the epoch and seed: the engine asks for an epoch's plan before it
+  // runs that epoch's batches, and the masks of those batches depend on both.
+  engine::BatchPlan train_plan(int64_t epoch, uint64_t seed) override;
+  torch::Tensor train_loss(const std::vector<int64_t>& batch, const torch::Device& device) override;
+  int64_t batch_size_of(const std::vector<int64_t>& batch) const override;  // tokens
+  nlohmann::json evaluate(const torch::Device& device) override;
+
+ private:
+  models::BertForMaskedLM model_;
+  TokenBlocks train_, valid_;
+  TokenFlags flags_;
+  MaskingOptions masking_;
+  int64_t batch_size_, eval_batch_size_;
+  int64_t epoch_ = 0;
+  uint64_t seed_ = 0;
+};
+
+// Held-out metrics with masks that depend only on the block index (never on the run's
+// seed, epoch or batch size), so numbers of different runs and checkpoints compare:
+// loss (mean cross-entropy per masked token), perplexity = exp(loss), masked_accuracy.
+nlohmann::json evaluate_blocks(models::BertForMaskedLM& model, const TokenBlocks& blocks, const TokenFlags& flags,
+                               const MaskingOptions& masking, int64_t batch_size, const torch::Device& device);
+
+// Trains the run `config` describes (already merged and overridden); returns the
+// summary `attune pretrain` prints.
+nlohmann::json train_run(const nlohmann::json& config, const engine::TrainFlags& flags);
+// Metrics of a trained run on a text file (one paragraph per line).
+nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
+                            const std::vector<std::string>& overrides, const std::string& device);
+// Fill-mask: for each input line holding "[MASK]", one JSON line with the top
+// predictions of every mask, in order.
+void predict_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,
+                 const std::string& device, int64_t batch_size);
+
+}  // namespace attune::pretraining
