@@ -35,7 +35,9 @@ WordPieceOptions WordPieceOptions::from_json(const nlohmann::json& j, const std:
 WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPieceOptions options,
                                        const std::string& source)
     : vocab_(std::move(vocab)), options_(options) {
-  for (size_t i = 0; i < vocab_.size(); ++i) ids_.emplace(vocab_[i], static_cast<int64_t>(i));  // first wins
+  // A token listed twice maps to its last line, as transformers' load_vocab (a dict
+  // filled line by line) and the tokenizers library do; ids of the earlier lines still decode.
+  for (size_t i = 0; i < vocab_.size(); ++i) ids_[vocab_[i]] = static_cast<int64_t>(i);
   auto special = [&](const char* token) {
     const auto it = ids_.find(token);
     if (it == ids_.end()) fail(source, std::string("missing special token ") + token);

@@ -15,7 +15,8 @@ BertEmbeddingsImpl::BertEmbeddingsImpl(const BertOptions& o) {
 }
 
 torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids) {
-  const torch::Tensor positions = torch::arange(input_ids.size(1), input_ids.options().dtype(torch::kLong));
+  const torch::Tensor positions =
+      torch::arange(past_length_, past_length_ + input_ids.size(1), input_ids.options().dtype(torch::kLong));
   const torch::Tensor sum = word_embeddings->forward(input_ids) + token_type_embeddings->forward(token_type_ids) +
                             position_embeddings->forward(positions);
   return dropout->forward(layer_norm->forward(sum));
@@ -98,7 +99,9 @@ BertOutput BertModelImpl::forward(const torch::Tensor& input_ids, const torch::T
                                   const torch::Tensor& attention_mask, bool output_attentions) {
   TORCH_CHECK(input_ids.dim() == 2, "BertModel: input_ids must be (batch, length), got ", input_ids.sizes());
   const int64_t length = input_ids.size(1);
-  TORCH_CHECK(length <= options_.max_position_embeddings(), "BertModel: sequence length ", length,
+  const int64_t past = embeddings->past_length();
+  TORCH_CHECK(past + length <= options_.max_position_embeddings(), "BertModel: sequence length ", length,
+              past > 0 ? " after a prefix of " + std::to_string(past) : std::string(),
               " exceeds max_position_embeddings ", options_.max_position_embeddings(),
               "; truncate the input or build the model with a larger max length");
   TORCH_CHECK(!token_type_ids.defined() || token_type_ids.sizes() == input_ids.sizes(),

@@ -4,6 +4,7 @@
 #pragma once
 #include "models/bert/options.h"
 #include "models/bert/presets.h"
+#include "models/common/positions_after_prefix.h"
 #include "models/text_encoder.h"
 #include "models/transformer/encoder_layer.h"
 
@@ -14,17 +15,22 @@
 
 namespace attune::models {
 
-class BertEmbeddingsImpl : public torch::nn::Module {
+class BertEmbeddingsImpl : public torch::nn::Module, public PositionsAfterPrefix {
  public:
   explicit BertEmbeddingsImpl(const BertOptions& options);
-  // input_ids, token_type_ids (B,T) -> (B,T,H)
+  // input_ids, token_type_ids (B,T) -> (B,T,H), at positions past_length .. past_length+T-1
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids);
+  void set_past_length(int64_t past_length) override { past_length_ = past_length; }
+  int64_t past_length() const { return past_length_; }
 
   torch::nn::Embedding word_embeddings{nullptr};
   torch::nn::Embedding position_embeddings{nullptr};
   torch::nn::Embedding token_type_embeddings{nullptr};
   torch::nn::LayerNorm layer_norm{nullptr};  // registered as "LayerNorm"
   torch::nn::Dropout dropout{nullptr};
+
+ private:
+  int64_t past_length_ = 0;
 };
 TORCH_MODULE(BertEmbeddings);
 

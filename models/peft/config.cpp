@@ -242,4 +242,10 @@ json from_adapter_config(const json& ac, const std::string& path) {
   return out;
 }
 
+int64_t prefix_length(const nlohmann::json& section) {
+  if (!enabled(section)) return 0;
+  const nlohmann::json resolved = resolve(section);
+  return resolved.at("method") == "prefix_tuning" ? resolved.at("num_virtual_tokens").get<int64_t>() : 0;
+}
+
 }  // namespace attune::peft

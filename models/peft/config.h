@@ -23,6 +23,10 @@ bool enabled(const nlohmann::json& section);
 // set for a method that does not take it is an error. key names the section in errors.
 nlohmann::json resolve(const nlohmann::json& section, const std::string& key = "peft");
 
+// Positions a prefix adapter takes in front of the real tokens (num_virtual_tokens of a
+// prefix_tuning section, else 0); the section is resolved first.
+int64_t prefix_length(const nlohmann::json& section);
+
 // PEFT's adapter_config.json for a resolved section; task_type as PEFT names it
 // ("SEQ_CLS", "FEATURE_EXTRACTION", ...). Methods PEFT lacks get attune's own peft_type.
 nlohmann::json to_adapter_config(const nlohmann::json& resolved, const std::string& task_type);

@@ -3,6 +3,7 @@
 #include "data/error.h"
 #include "data/io/files.h"
 #include "models/attention/attention.h"
+#include "models/common/positions_after_prefix.h"
 #include "models/peft/config.h"
 
 #include <filesystem>
@@ -292,22 +293,25 @@ void PeftModel::set_active(const std::string& name) {
   for (auto& [n, a] : adapters_) {
     for (auto& [path, layer] : a.layers) layer->set_active_adapter("");
   }
-  for (const auto& module : root_->modules(false)) {
-    if (auto* mha = module->as<models::MultiHeadAttentionImpl>()) mha->set_prefix(nullptr);
-  }
+  set_prefix_everywhere(nullptr);
   if (!name.empty()) {
     Adapter& a = adapter(name);
     for (auto& [path, layer] : a.layers) layer->set_active_adapter(name);
-    if (a.prefix) {
-      int64_t index = 0;
-      for (const auto& module : root_->modules(false)) {
-        if (auto* mha = module->as<models::MultiHeadAttentionImpl>()) {
-          mha->set_prefix(std::make_shared<LayerPrefix>(a.prefix, index++));
-        }
-      }
-    }
+    if (a.prefix) set_prefix_everywhere(a.prefix);
   }
   refresh_trainable();
+}
+
+void PeftModel::set_prefix_everywhere(const PrefixEncoder& prefix) {
+  int64_t index = 0;
+  for (const auto& module : root_->modules(false)) {
+    if (auto* mha = module->as<models::MultiHeadAttentionImpl>()) {
+      mha->set_prefix(prefix ? std::make_shared<LayerPrefix>(prefix, index++) : nullptr);
+    }
+    if (auto* positions = dynamic_cast<models::PositionsAfterPrefix*>(module.get())) {
+      positions->set_past_length(prefix ? prefix->options().num_virtual_tokens() : 0);
+    }
+  }
 }
 
 void PeftModel::refresh_trainable() {
@@ -336,13 +340,16 @@ std::vector<std::pair<std::string, torch::Tensor>> PeftModel::file_keys(const st
   }
   std::map<std::string, torch::Tensor> live;
   for (const auto& [n, t] : formats::module_tensors(*root_)) live[n] = t;
+  // Prompt-learning methods do not wrap the model in a tuner, so PEFT names their
+  // modules_to_save one level up: "base_model.classifier.weight".
+  const std::string owned_prefix = a.prefix ? "base_model." : kPrefix;
   for (const auto& n : a.owned) {
     // PEFT stores a wrapped layer's own bias under its "base_layer".
     std::string file_name = n;
     for (const auto& [path, layer] : a.layers) {
       if (n == path + ".bias") file_name = path + ".base_layer.bias";
     }
-    keys.emplace_back(kPrefix + file_name, name == active_ ? live.at(n) : a.stash.at(n));
+    keys.emplace_back(owned_prefix + file_name, name == active_ ? live.at(n) : a.stash.at(n));
   }
   return keys;
 }
@@ -528,9 +535,7 @@ void PeftModel::merge_and_unload() {
   for (auto& [name, a] : adapters_) {
     for (auto& [path, layer] : a.layers) layer->drop_adapters();
   }
-  for (const auto& module : root_->modules(false)) {
-    if (auto* mha = module->as<models::MultiHeadAttentionImpl>()) mha->set_prefix(nullptr);
-  }
+  set_prefix_everywhere(nullptr);
   if (root_->named_children().contains("prompt_encoder")) root_->unregister_module("prompt_encoder");
   adapters_.clear();
   base_values_.clear();

@@ -78,6 +78,9 @@ class PeftModel {
   void attach_prefix(const std::string& name, Adapter& a, const std::string& key);
   void own_tensors(Adapter& a, const std::string& key);
   void refresh_trainable();
+  // Hands each attention layer its slice of `prefix` (or removes it: an empty holder) and
+  // moves the real tokens' positions past it.
+  void set_prefix_everywhere(const PrefixEncoder& prefix);
   // Maps each PEFT file key of adapter `name` to its live tensor.
   std::vector<std::pair<std::string, torch::Tensor>> file_keys(const std::string& name);
 

@@ -197,6 +197,12 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
     fail("data.max_length", std::to_string(max_length) + " exceeds model.max_length (" + std::to_string(positions) +
                                 " position embeddings)");
   }
+  const int64_t prefix = peft::prefix_length(config.contains("peft") ? config.at("peft") : nlohmann::json());
+  if (max_length + prefix > positions) {
+    fail("data.max_length", std::to_string(max_length) + " plus peft.num_virtual_tokens " + std::to_string(prefix) +
+                                " exceeds model.max_length (" + std::to_string(positions) +
+                                " position embeddings; the prefix takes the first positions, as in transformers)");
+  }
   Examples train = read_examples(train_path, columns);
   Examples valid = valid_path.empty() ? split_off(train, valid_fraction, options.seed) : read_examples(valid_path, columns);
 

@@ -34,6 +34,14 @@ TEST_CASE("WordPiece splits words greedily with ## continuations (BERT's own exa
   CHECK(t.encode_plain("") == Ids{});
 }
 
+TEST_CASE("a token listed twice in vocab.txt maps to its last id, as in transformers", "[wordpiece]") {
+  auto words = vocab();
+  words.push_back("##ed");  // id 24
+  const WordPieceTokenizer t(words, WordPieceOptions(), "test vocab");
+  CHECK(t.encode_plain("wanted") == Ids{11, 24});
+  CHECK(t.id_to_token(7) == "##ed");
+}
+
 TEST_CASE("WordPiece: accents, case, punctuation, CJK, control characters, long words", "[wordpiece]") {
   CHECK(make().encode_plain("Café") == Ids{12});                  // lower-cased and accents stripped
   CHECK(make(true, 0).encode_plain("Café") == Ids{13});            // lower-cased, accents kept

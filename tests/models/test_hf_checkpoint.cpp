@@ -169,7 +169,7 @@ TEST_CASE("bad HF folders fail with one line naming the file and key", "[hf][err
     CHECK(error() == dir + ": no model.safetensors");
     std::ofstream(dir + "/pytorch_model.bin") << "pickle";
     CHECK(error().rfind(dir + ": has pytorch_model.bin but no model.safetensors; convert it to safetensors", 0) == 0);
-    fs::remove_all(dir);
+    io::remove_tree(dir);
     CHECK(error() == dir + ": not a directory (expected a Hugging Face checkpoint folder)");
   }
 }

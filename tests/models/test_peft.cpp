@@ -23,7 +23,7 @@ BertModel base_model(uint64_t seed = 7) {
                   .num_hidden_layers(2)
                   .num_attention_heads(4)
                   .intermediate_size(32)
-                  .max_position_embeddings(16)
+                  .max_position_embeddings(32)
                   .hidden_dropout_prob(0.0)
                   .attention_probs_dropout_prob(0.0));
   // BERT starts with zero biases; a trained base does not, and merging must scale them.
@@ -184,10 +184,13 @@ TEST_CASE("adapter files round-trip exactly and use PEFT's key names", "[peft]")
     const torch::Tensor expected = run(m, b);
     peft.save_adapter(dir, "default", "FEATURE_EXTRACTION");
     const auto file = attune::formats::load_safetensors(dir + "/adapter_model.safetensors");
+    // PEFT's prompt-learning methods keep modules_to_save one level up (no tuner wrapper).
+    const std::string prefix = method == "prefix_tuning" ? "base_model." : "base_model.model.";
     for (const auto& name : file.names) {
       CAPTURE(name);
-      CHECK((name.rfind("base_model.model.", 0) == 0 || name == "prompt_embeddings"));
+      CHECK((name.rfind(prefix, 0) == 0 || name == "prompt_embeddings"));
     }
+    if (method == "prefix_tuning") CHECK(file.tensors.count("base_model.pooler.dense.weight"));
     if (method == "lora") {
       CHECK(file.tensors.count("base_model.model.encoder.layer.1.attention.self.value.lora_B.weight"));
       CHECK(file.tensors.count("base_model.model.pooler.dense.weight"));
@@ -243,6 +246,46 @@ TEST_CASE("prefix tuning gives padded batches the per-example results", "[peft]"
     const auto alone = m->forward(b.ids[i].slice(0, 0, len).unsqueeze(0)).last_hidden_state;
     CHECK(close(padded[i].slice(0, 0, len), alone[0], 1e-5));
   }
+}
+
+TEST_CASE("a prefix counts as past tokens: the real tokens' positions start after it, as in transformers",
+          "[peft]") {
+  BertModel m = base_model();
+  const Batch b = batch();
+  const torch::Tensor types = torch::zeros_like(b.ids);
+  const torch::Tensor plain = m->embeddings->forward(b.ids, types);
+  PeftModel peft(m.ptr());
+  peft.add_adapter("default", section("prefix_tuning", {{"num_virtual_tokens", 5}}));
+  CHECK(m->embeddings->past_length() == 5);
+  {
+    // Shifting the position table by 5 rows gives the same embeddings as the shifted positions.
+    torch::NoGradGuard no_grad;
+    const torch::Tensor table = m->embeddings->position_embeddings->weight.clone();
+    m->embeddings->position_embeddings->weight.slice(0, 0, 27).copy_(table.slice(0, 5, 32));
+    m->embeddings->set_past_length(0);
+    const torch::Tensor moved = m->embeddings->forward(b.ids, types);
+    m->embeddings->position_embeddings->weight.copy_(table);
+    m->embeddings->set_past_length(5);
+    CHECK(close(m->embeddings->forward(b.ids, types), moved, 1e-6));
+    CHECK_FALSE(close(plain, moved, 1e-3));
+  }
+  // 5 + 28 positions do not fit 32 position embeddings.
+  const std::string error = [&] {
+    try {
+      m->forward(torch::randint(5, 60, {1, 28}));
+    } catch (const c10::Error& e) {
+      return std::string(e.what_without_backtrace());
+    }
+    return std::string();
+  }();
+  CHECK(error.find("sequence length 28 after a prefix of 5 exceeds max_position_embeddings 32") != std::string::npos);
+  peft.set_active("");
+  CHECK(m->embeddings->past_length() == 0);
+  CHECK(close(m->embeddings->forward(b.ids, types), plain, 1e-6));
+  peft.set_active("default");
+  CHECK(m->embeddings->past_length() == 5);
+  CHECK(user_error_message([&] { peft.merge_and_unload(); }).find("cannot be merged") != std::string::npos);
+  CHECK(m->embeddings->past_length() == 5);
 }
 
 TEST_CASE("AdaLoRA prunes to its rank budget on the paper's cubic schedule", "[peft]") {

@@ -144,7 +144,7 @@ TEST_CASE("export refuses what transformers' BERT cannot express", "[hf][errors]
     fs::create_directories(dir + "/out");
     std::ofstream(dir + "/out/x") << "x";
     CHECK(export_error(dir + "/run") == dir + "/out: output directory exists and is not empty");
-    fs::remove_all(dir + "/out");
+    io::remove_tree(dir + "/out");
     nlohmann::json config = io::read_json(dir + "/run/config.json");
     config["peft"]["method"] = "lora";
     io::write_json_atomic(dir + "/run/config.json", config);

@@ -9,7 +9,10 @@ DATA_FILE is plain text (one example per line) or a CSV with a "text" column.
 2. attune trains its own unigram and BPE tokenizers (as a run does, tokenizer.type
    sentencepiece); Python loads each run's tokenizer/sentencepiece.model and must give the
    ids `attune tokenize --tokenizer RUN` gives.
-Prints one PASS/FAIL line per case; exits 1 on any failure.
+Prints one PASS/FAIL line per case; exits 1 on any failure. A line whose two segmentations
+differ only as an exact tie of the unigram scores (same text, same total score) is
+counted and shown but is not a failure: releases of sentencepiece itself break such ties
+differently (Debian's 0.1.97 against the Python package's 0.2.x).
 """
 import csv
 import json
@@ -46,6 +49,16 @@ def attune_ids(tokenizer, lines):
     return [json.loads(x) for x in out.stdout.splitlines()]
 
 
+def is_tie(sp, a, b):
+    """Both segmentations spell the same text with the same total piece score: the unigram
+    model cannot prefer one, and sentencepiece releases break such ties differently
+    (google/sentencepiece#747: the lattice-free 1-best search is not tie-stable)."""
+    if sp.decode(a) != sp.decode(b):
+        return False
+    score_a, score_b = (sum(sp.get_score(i) for i in ids) for ids in (a, b))
+    return abs(score_a - score_b) <= 1e-5 * max(1.0, abs(score_a))
+
+
 def compare(case, model_file, attune_tokenizer, lines):
     global failures
     try:
@@ -56,13 +69,21 @@ def compare(case, model_file, attune_tokenizer, lines):
         return
     sp = spm.SentencePieceProcessor(model_file=model_file)
     theirs = [sp.encode(line) for line in lines]
-    wrong = [i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b]
+    differ = [i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b]
+    ties = [i for i in differ if is_tie(sp, ours[i], theirs[i])]
+    wrong = [i for i in differ if i not in ties]
     ok = not wrong and len(ours) == len(theirs)
     failures += 0 if ok else 1
-    detail = f"{len(lines)} lines, vocab {sp.get_piece_size()}, {len(wrong)} differ"
-    if wrong:
-        i = wrong[0]
-        detail += f"; first {lines[i][:80]!r}: attune {ours[i][:20]} python {theirs[i][:20]}"
+    detail = f"{len(lines)} lines, vocab {sp.get_piece_size()}, {len(differ)} differ"
+    if differ:
+        detail += f" ({len(ties)} of them equal-score ties broken the other way)"
+    if wrong or ties:
+        i = (wrong or ties)[0]
+        pieces = lambda ids: [sp.id_to_piece(x) for x in ids]  # noqa: E731
+        diff_at = next((k for k, (x, y) in enumerate(zip(ours[i], theirs[i])) if x != y), 0)
+        window = slice(max(0, diff_at - 3), diff_at + 4)
+        detail += (f"; {'first real difference' if wrong else 'e.g.'} {lines[i][:60]!r}: "
+                   f"attune {pieces(ours[i][window])} python {pieces(theirs[i][window])}")
     elif len(ours) != len(theirs):
         detail += f"; attune gave {len(ours)} lines"
     print(f"{'PASS' if ok else 'FAIL'} {case}: {detail}", flush=True)
@@ -72,6 +93,7 @@ def main():
     global failures
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
+    print(f"python sentencepiece {spm.__version__}; attune links the system libsentencepiece")
     lines = read_lines(data)
     if not lines:
         sys.exit(f"{data}: no text")
