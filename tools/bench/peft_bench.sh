@@ -12,7 +12,10 @@
 # weights, for reference. Each method is trained at each learning rate of its list
 # (LR_<METHOD>, space-separated); results.md keeps the rate with the best validation
 # macro-F1 and shows its test numbers, results_all.md shows every run.
-# Env: ATTUNE (binary, default build/attune), DEVICE (default auto), EPOCHS (default 4), BASE.
+# Env: ATTUNE (binary, default build/attune), DEVICE (default auto), EPOCHS (default 4), BASE,
+# SCRATCH_LORA=1 (also LoRA on a randomly initialised encoder: the from-scratch side of the
+# pretraining comparison, tools/bench/pretrain_bench.sh). Rows accumulate in results.jsonl
+# across calls (one data set per call is fine); the tables cover all of them.
 # Writes OUT_DIR/<dataset>/<method>_<lr>/ runs, OUT_DIR/results.jsonl, results.md, results_all.md.
 set -euo pipefail
 data="$1"; out="$2"; shift 2
@@ -63,6 +66,7 @@ lr_ia3=${LR_IA3:-3e-3 1e-2}
 lr_prefix_tuning=${LR_PREFIX_TUNING:-3e-3 1e-2}
 lr_bottleneck=${LR_BOTTLENECK:-5e-4 2e-3}
 lr_bitfit=${LR_BITFIT:-1e-3 5e-3}
+lr_scratch_lora=${LR_SCRATCH_LORA:-$lr_lora}
 
 sweep() {  # dataset method flags... : one run per learning rate of the method
   local ds="$1" method="$2"; shift 2
@@ -86,7 +90,9 @@ for ds in "${datasets[@]}"; do
   sweep "$ds" scratch
   sweep "$ds" full --set init="$base"
   targets='peft.target_modules=["query","key","value","dense"]'
-  sweep "$ds" lora --set init="$base" --set peft.method=lora --set peft.r=8 --set peft.lora_alpha=16 --set "$targets"
+  lora=(--set peft.method=lora --set peft.r=8 --set peft.lora_alpha=16 --set "$targets")
+  [[ "${SCRATCH_LORA:-0}" == 1 ]] && sweep "$ds" scratch_lora "${lora[@]}"
+  sweep "$ds" lora --set init="$base" "${lora[@]}"
   sweep "$ds" adalora --set init="$base" --set peft.method=adalora --set peft.init_r=12 --set peft.target_r=8 \
     --set peft.lora_alpha=16 --set "$targets" --set peft.tinit=20 --set peft.tfinal=50
   sweep "$ds" ia3 --set init="$base" --set peft.method=ia3

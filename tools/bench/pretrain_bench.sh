@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Pretraining benchmark: masked-LM pretraining of a BERT encoder on the Debian corpus
-# within a time budget, then fine-tuning on two real data sets from scratch and from
-# the pretrained encoder, each with full fine-tuning and with LoRA.
+# within a time budget, then fine-tuning on real data sets from scratch and from the
+# pretrained encoder, with full fine-tuning, LoRA and the other PEFT methods
+# (tools/bench/peft_bench.sh with BASE = the pretrained run, learning rates chosen on
+# validation). DATASETS="" pretrains only; peft_bench.sh can add data sets later.
 #
 #   tools/bench/pretrain_bench.sh DATA_DIR CORPUS_DIR OUT_DIR
 #
@@ -18,17 +20,18 @@
 #
 # Env (defaults in brackets): ATTUNE [build/attune], DEVICE [auto], PRESET [mini],
 # PRETRAIN_SECONDS [210], PRETRAIN_BATCH [128], PRETRAIN_LR [1e-3], VOCAB [16000],
-# MAX_LENGTH [128], CORPUS_LINES [0 = all], CALIBRATION_STEPS [40], EPOCHS [3] (fine-tuning),
-# FT_MAX_STEPS [0 = whole epochs] (cap for smoke tests), DATASETS ["spam_assassin debian_sections"].
-# Writes OUT_DIR/pretrain (the pretrained run), OUT_DIR/<dataset>/<variant>/ runs,
-# OUT_DIR/results.jsonl and OUT_DIR/results.md.
+# MAX_LENGTH [128], CORPUS_LINES [0 = all], CALIBRATION_STEPS [40], EPOCHS [4] (fine-tuning),
+# DATASETS ["spam_assassin debian_sections"].
+# Writes OUT_DIR/pretrain (the pretrained run) and OUT_DIR/pretrain.md; OUT_DIR/finetune/
+# (peft_bench.sh's runs and tables) and OUT_DIR/results.md (from scratch vs pretrained,
+# full vs LoRA).
 set -euo pipefail
 data="$1"; corpus="$2"; out="$3"
 attune="${ATTUNE:-build/attune}"; device="${DEVICE:-auto}"; preset="${PRESET:-mini}"
 seconds="${PRETRAIN_SECONDS:-210}"; batch="${PRETRAIN_BATCH:-128}"; lr="${PRETRAIN_LR:-1e-3}"
 vocab="${VOCAB:-16000}"; max_length="${MAX_LENGTH:-128}"; corpus_lines="${CORPUS_LINES:-0}"
-calibration="${CALIBRATION_STEPS:-40}"; epochs="${EPOCHS:-3}"; ft_max_steps="${FT_MAX_STEPS:-0}"
-read -r -a datasets <<<"${DATASETS:-spam_assassin debian_sections}"
+calibration="${CALIBRATION_STEPS:-40}"; epochs="${EPOCHS:-4}"
+read -r -a datasets <<<"${DATASETS-spam_assassin debian_sections}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 mkdir -p "$out"
 : >"$out/results.jsonl"
@@ -64,42 +67,13 @@ echo "== pretraining: $preset, $steps steps of $batch x $max_length"
 tail -1 "$out/pretrain.log"
 echo "   pretraining took $(( $(date +%s) - start )) s including calibration"
 
-data_flags() {  # dataset -> --set flags for its files and columns
-  case "$1" in
-    spam_assassin) echo "--set data.train=$data/spam_assassin/train.csv --set data.valid=$data/spam_assassin/valid.csv --set data.test=$data/spam_assassin/test.csv" ;;
-    debian_sections) echo "--set data.train=$data/debian_sections/train.csv --set data.test=$data/debian_sections/test.csv --set data.text_column=description --set data.label_column=section" ;;
-  esac
-}
+if [[ ${#datasets[@]} -gt 0 ]]; then
+  echo "== fine-tuning on ${datasets[*]}: tools/bench/peft_bench.sh with BASE=$out/pretrain"
+  ATTUNE="$attune" DEVICE="$device" EPOCHS="$epochs" BASE="$out/pretrain" SCRATCH_LORA=1 \
+    "$root/tools/bench/peft_bench.sh" "$data" "$out/finetune" "${datasets[@]}"
+fi
 
-finetune() {  # dataset variant extra-flags...
-  local ds="$1" variant="$2"; shift 2
-  local run="$out/$ds/$variant"; mkdir -p "$out/$ds"
-  # shellcheck disable=SC2046
-  "$attune" train --config "$root/tools/configs/spam_assassin.json" --overwrite --set run_dir="$run" \
-    --set device="$device" --set model.preset="$preset" --set train.epochs="$epochs" --set train.max_steps="$ft_max_steps" \
-    --set train.log_every=20 $(data_flags "$ds") "$@" >"$run.log" 2>&1 || { cat "$run.log" >&2; exit 1; }
-  python3 - "$ds" "$variant" "$run" >>"$out/results.jsonl" <<'PY'
-import json, sys
-ds, variant, run = sys.argv[1:4]
-r = json.load(open(f"{run}/results.json"))
-train = [json.loads(l) for l in open(f"{run}/metrics.jsonl") if '"train"' in l]
-print(json.dumps({"dataset": ds, "variant": variant, "accuracy": r["test"]["accuracy"], "macro_f1": r["test"]["macro_f1"],
-                  "steps": r["steps"], "train_s": train[-1]["elapsed_s"] if train else None}))
-PY
-  tail -1 "$out/results.jsonl"
-}
-
-lora=(--set peft.method=lora --set peft.r=8 --set peft.lora_alpha=16 --set 'peft.target_modules=["query","key","value","dense"]' --set train.lr=5e-3)
-for ds in "${datasets[@]}"; do
-  echo "== $ds"
-  finetune "$ds" scratch-full
-  finetune "$ds" scratch-lora "${lora[@]}"
-  # Pretrained encoders fine-tune at a lower rate than models trained from scratch.
-  finetune "$ds" pretrained-full --init "$out/pretrain" --set train.lr=5e-4
-  finetune "$ds" pretrained-lora --init "$out/pretrain" "${lora[@]}"
-done
-
-python3 - "$out" "$preset" "$steps" "$batch" "$max_length" <<'PY' | tee "$out/results.md"
+python3 - "$out" "$preset" "$steps" "$batch" "$max_length" <<'PY' | tee "$out/pretrain.md"
 import json, os, sys
 out, preset, steps, batch, length = sys.argv[1:6]
 pre = json.load(open(os.path.join(out, "pretrain", "results.json")))["valid"]
@@ -107,13 +81,9 @@ train = [json.loads(l) for l in open(os.path.join(out, "pretrain", "metrics.json
 print(f"Pretraining: BERT {preset}, {steps} steps of {batch} x {length} tokens "
       f"({int(steps) * int(batch) * int(length) / 1e6:.1f}M tokens) in {train[-1]['elapsed_s']:.0f} s; held-out "
       f"masked accuracy {pre['masked_accuracy']:.4f}, perplexity {pre['perplexity']:.2f} "
-      f"(loss {pre['loss']:.4f}, {pre['masked_tokens']} masked tokens).\n")
-print("| data set | encoder | fine-tuning | test acc | macro-F1 | steps | train s |")
-print("|---|---|---|---|---|---|---|")
-for r in map(json.loads, open(os.path.join(out, "results.jsonl"))):
-    encoder, method = r["variant"].split("-")
-    t = f"{r['train_s']:.0f}" if r["train_s"] is not None else "-"
-    print(f"| {r['dataset']} | {encoder} | {'LoRA r=8' if method == 'lora' else 'full'} | {r['accuracy']:.4f} | "
-          f"{r['macro_f1']:.4f} | {r['steps']} | {t} |")
+      f"(loss {pre['loss']:.4f}, {pre['masked_tokens']} masked tokens).")
 PY
+if [[ -f "$out/finetune/results.jsonl" ]]; then
+  python3 "$root/tools/bench/peft_table.py" "$out/finetune/results.jsonl" --pretraining | tee "$out/results.md"
+fi
 echo "total $(( $(date +%s) - start )) s" >&2

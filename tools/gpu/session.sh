@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# One device call's work on the GPU machine, by stage, each output also saved in $OUT.
+# Builds build-cuda first when the machine has none (a warm machine keeps it between calls).
+#
+#   tools/gpu/session.sh check            build, unit tests, the three parity scripts
+#   tools/gpu/session.sh pretrain [DS..]  masked-LM pretraining + fine-tuning on DS (pretrain_bench.sh)
+#   tools/gpu/session.sh peft DS..        the PEFT sweep on more data sets, from the same pretrained run
+#
+# Data travels in .data/ (carried): spam_assassin/, debian_sections/ and corpus.tar.xz
+# (train.txt and valid.txt of tools/data/fetch_corpus.sh).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+out="${OUT:-/tmp/attune-out}"; mkdir -p "$out"
+bench=/tmp/attune-bench
+stage="$1"; shift
+export PYTHONUNBUFFERED=1
+timed() {  # name command...: runs it, tees its output to $out/name.txt, records the time
+  local name="$1"; shift
+  local t0; t0=$(date +%s)
+  local rc=0
+  "$@" 2>&1 | tee "$out/$name.txt" || rc=$?
+  echo "$name rc=$rc $(( $(date +%s) - t0 ))s" | tee -a "$out/times.txt"
+}
+if [[ ! -x build-cuda/attune ]]; then
+  timed build_test bash tools/gpu/build_and_test.sh
+fi
+export LD_LIBRARY_PATH="/tmp/attune-deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+case "$stage" in
+  check)
+    [[ -f "$out/build_test.txt" ]] || timed ctest bash -c 'cd build-cuda && ctest --output-on-failure'
+    timed hf_bert_parity python3 tools/parity/hf_bert_parity.py build-cuda /tmp/attune-hfp
+    timed sentencepiece_parity python3 tools/parity/sentencepiece_parity.py build-cuda .data/spam_assassin/train.csv /tmp/attune-spp
+    timed peft_parity python3 tools/parity/peft_parity.py build-cuda/attune /tmp/attune-pp .data/spam_assassin
+    ;;
+  pretrain)
+    mkdir -p /tmp/attune-corpus
+    [[ -f /tmp/attune-corpus/train.txt ]] || tar xJf .data/corpus.tar.xz -C /tmp/attune-corpus
+    timed pretrain_bench env DATASETS="$*" ATTUNE=build-cuda/attune DEVICE=cuda \
+      PRETRAIN_SECONDS="${PRETRAIN_SECONDS:-180}" tools/bench/pretrain_bench.sh .data /tmp/attune-corpus "$bench"
+    cp "$bench"/pretrain.md "$bench"/pretrain.log "$out"/ 2>/dev/null || true
+    ;;
+  peft)
+    [[ -f "$bench/pretrain/config.json" ]] || { echo "no pretrained run in $bench (the machine went cold)"; exit 1; }
+    timed peft_bench env ATTUNE=build-cuda/attune DEVICE=cuda BASE="$bench/pretrain" SCRATCH_LORA=1 \
+      tools/bench/peft_bench.sh .data "$bench/finetune" "$@"
+    python3 tools/bench/peft_table.py "$bench/finetune/results.jsonl" --pretraining >"$out/pretraining_table.md"
+    ;;
+  *) echo "unknown stage $stage" >&2; exit 2 ;;
+esac
+for f in results.jsonl results.md results_all.md; do
+  [[ -f "$bench/finetune/$f" ]] && cp "$bench/finetune/$f" "$out/finetune_$f"
+done
+true
