@@ -44,7 +44,8 @@ if [[ "$corpus_lines" -gt 0 ]]; then  # a subset, for smoke tests
 fi
 pre_flags=(--overwrite --set device="$device" --set data.train="$train_txt" --set data.valid="$valid_txt"
            --set model.preset="$preset" --set tokenizer.vocab_size="$vocab" --set mlm.max_length="$max_length"
-           --set train.batch_size="$batch" --set train.lr="$lr" --set train.checkpoint_every=0)
+           --set train.batch_size="$batch" --set train.lr="$lr" --set train.checkpoint_every=0
+           --set train.epochs=1000)  # max_steps (calibrated) ends the run, not epochs
 
 echo "== calibration: $calibration steps of $preset on $device"
 "$attune" pretrain "${pre_flags[@]}" --set run_dir="$out/calibration" --set train.max_steps="$calibration" \
