@@ -35,6 +35,7 @@ case "$stage" in
     timed peft_parity python3 tools/parity/peft_parity.py build-cuda/attune /tmp/attune-pp .data/spam_assassin
     ;;
   pretrain)
+    rm -rf "$bench/finetune"  # its rows belong to the previous pretrained run
     mkdir -p /tmp/attune-corpus
     [[ -f /tmp/attune-corpus/train.txt ]] || tar xJf .data/corpus.tar.xz -C /tmp/attune-corpus
     timed pretrain_bench env DATASETS="$*" ATTUNE=build-cuda/attune DEVICE=cuda \
