@@ -13,7 +13,7 @@
 # (LR_<METHOD>, space-separated); results.md keeps the rate with the best validation
 # macro-F1 and shows its test numbers, results_all.md shows every run.
 # Env: ATTUNE (binary, default build/attune), DEVICE (default auto), EPOCHS (default 4), BASE,
-# SCRATCH_LORA=1 (also LoRA on a randomly initialised encoder: the from-scratch side of the
+# METHODS (space-separated subset, default all), SCRATCH_LORA=1 (also LoRA on a randomly initialised encoder: the from-scratch side of the
 # pretraining comparison, tools/bench/pretrain_bench.sh). Rows accumulate in results.jsonl
 # across calls (one data set per call is fine); the tables cover all of them.
 # Writes OUT_DIR/<dataset>/<method>_<lr>/ runs, OUT_DIR/results.jsonl, results.md, results_all.md.
@@ -70,6 +70,7 @@ lr_scratch_lora=${LR_SCRATCH_LORA:-$lr_lora}
 
 sweep() {  # dataset method flags... : one run per learning rate of the method
   local ds="$1" method="$2"; shift 2
+  [[ -z "${METHODS:-}" || " $METHODS " == *" $method "* ]] || return 0
   local rates_var="lr_$method"
   for lr in ${!rates_var}; do
     train "$ds" "$method" "$out/$ds/${method}_$lr" --set train.lr="$lr" "$@"

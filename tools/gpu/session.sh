@@ -5,6 +5,7 @@
 #   tools/gpu/session.sh check            build, unit tests, the three parity scripts
 #   tools/gpu/session.sh pretrain [DS..]  masked-LM pretraining + fine-tuning on DS (pretrain_bench.sh)
 #   tools/gpu/session.sh peft DS..        the PEFT sweep on more data sets, from the same pretrained run
+#   tools/gpu/session.sh lrcheck DS..     pretraining again, its encoder back in bf16, higher full-tuning rates
 #
 # Data travels in .data/ (carried): spam_assassin/, debian_sections/ and corpus.tar.xz
 # (train.txt and valid.txt of tools/data/fetch_corpus.sh).
@@ -47,6 +48,27 @@ case "$stage" in
     timed peft_bench env ATTUNE=build-cuda/attune DEVICE=cuda BASE="$bench/pretrain" SCRATCH_LORA=1 \
       tools/bench/peft_bench.sh .data "$bench/finetune" "$@"
     python3 tools/bench/peft_table.py "$bench/finetune/results.jsonl" --pretraining >"$out/pretraining_table.md"
+    ;;
+  lrcheck)
+    # Pretrains again, returns the encoder in bf16 (15 MB: small enough to come back and
+    # be carried to a later session), and tries higher full fine-tuning rates on it.
+    mkdir -p /tmp/attune-corpus
+    [[ -f /tmp/attune-corpus/train.txt ]] || tar xJf .data/corpus.tar.xz -C /tmp/attune-corpus
+    timed pretrain_bench env DATASETS="" ATTUNE=build-cuda/attune DEVICE=cuda \
+      PRETRAIN_SECONDS="${PRETRAIN_SECONDS:-280}" tools/bench/pretrain_bench.sh .data /tmp/attune-corpus "$bench"
+    python3 - "$bench/pretrain" "$out" <<'PY'
+import shutil, sys, torch
+from safetensors.torch import load_file, save_file
+run, out = sys.argv[1:3]
+tensors = {k: v.to(torch.bfloat16) if v.is_floating_point() else v for k, v in load_file(f"{run}/model.safetensors").items()}
+save_file(tensors, f"{out}/pretrain_bf16.safetensors", metadata={"format": "pt"})
+shutil.copy(f"{run}/config.json", f"{out}/pretrain_config.json")
+shutil.copy(f"{run}/tokenizer/vocab.txt", f"{out}/pretrain_vocab.txt")
+shutil.copy(f"{run}/tokenizer/tokenizer.json", f"{out}/pretrain_tokenizer.json")
+PY
+    timed lr bash -c "for ds in $*; do METHODS=full LR_FULL='${LR_FULL:-6e-4 1e-3}' ATTUNE=build-cuda/attune DEVICE=cuda \
+      BASE=$bench/pretrain tools/bench/peft_bench.sh .data $bench/lr \$ds; done"
+    exit 0
     ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;
 esac
