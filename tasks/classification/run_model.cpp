@@ -85,6 +85,11 @@ InitEncoder load_init_encoder(const std::string& dir) {
     init.weights.tensors[init.weights.names.back()] = file.tensors.at(n);
   }
   if (init.weights.names.empty()) init.weights = file;  // a bare encoder file
+  // A half-precision copy (bf16 or fp16) starts a float32 model, as from_pretrained
+  // upcasts such checkpoints; other dtype mismatches stay errors of the loader.
+  for (auto& [n, t] : init.weights.tensors) {
+    if (t.scalar_type() == torch::kBFloat16 || t.scalar_type() == torch::kHalf) t = t.to(torch::kFloat);
+  }
   return init;
 }
 

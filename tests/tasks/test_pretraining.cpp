@@ -287,6 +287,17 @@ TEST_CASE("a classification run with init = an mlm run starts from its encoder a
   sb << b.rdbuf();
   CHECK(!sa.str().empty());
   CHECK(sa.str() == sb.str());
+
+  // A bf16 copy of the pretrained run starts the float32 model from the rounded weights.
+  attune::formats::NamedTensors half;
+  for (const auto& name : mlm.names) half.emplace_back(name, mlm.tensors.at(name).to(torch::kBFloat16));
+  attune::formats::save_safetensors(dir + "/pre/model.safetensors", half);
+  attune::config::apply_overrides(c, {"run_dir=" + dir + "/cls16"});
+  attune::classification::train_run(c, mlm_quiet(log));
+  const auto cls16 = attune::formats::load_safetensors(dir + "/cls16/model.safetensors");
+  const torch::Tensor w = cls16.tensors.at("bert.embeddings.word_embeddings.weight");
+  CHECK(w.scalar_type() == torch::kFloat);
+  CHECK(torch::equal(w, mlm.tensors.at("bert.embeddings.word_embeddings.weight").to(torch::kBFloat16).to(torch::kFloat)));
 }
 
 TEST_CASE("pretraining config errors name the key", "[mlm][errors]") {
