@@ -17,6 +17,8 @@
 # lists the package versions and catalogues used, STATS.txt the pairs per split.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=tools/data/pinned_deb.sh
+source "$here/pinned_deb.sh"
 cache="${ATTUNE_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/attune}"
 out="$cache/en-de"
 debs="$cache/en-de-debs"
@@ -128,16 +130,7 @@ sources="$work/SOURCES.txt"; : >"$sources"
 for entry in "${packages[@]}"; do
   spec="${entry%%|*}"; regex="${entry#*|}"
   name="${spec%%=*}"; version="${spec#*=}"
-  deb="$(ls "$debs/${name}"_*.deb 2>/dev/null | head -1 || true)"
-  if [[ -z "$deb" ]]; then
-    # apt-get download writes into the current directory; `_apt` cannot write to
-    # root's cache, hence the unsandboxed warning it prints there (harmless).
-    (cd "$debs" && { apt-get download -q "$name=$version" 2>/dev/null ||
-                     { echo "fetch_en_de: $name=$version is gone from the archive; taking the current version" >&2;
-                       apt-get download -q "$name" 2>/dev/null; }; }) >&2 ||
-      { echo "fetch_en_de: cannot download $name (run apt-get update?)" >&2; exit 2; }
-    deb="$(ls "$debs/${name}"_*.deb | head -1)"
-  fi
+  deb="$(pinned_deb fetch_en_de "$debs" "$name" "$version")" || exit 2
   mkdir -p "$work/pkg/$name" "$work/po/$name" && dpkg-deb -x "$deb" "$work/pkg/$name"
   domains=()
   locale="$work/pkg/$name/usr/share/locale/de/LC_MESSAGES"
