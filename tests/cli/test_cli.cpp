@@ -150,6 +150,13 @@ TEST_CASE("bad input gives one clear line and exit status 2", "[cli][errors]") {
     check_user_error(run_attune(concat({"train"}, concat(tiny(dir, "r"), {"--set", "data.train=" + dir + "/nope.csv"}))),
                      dir + "/nope.csv: cannot open file");
   }
+  SECTION("a prefix that pushes the text past the position embeddings") {
+    check_user_error(run_attune(concat({"train"}, concat(tiny(dir, "r"), {"--set", "model.max_length=32",
+                                                                         "--set", "peft.method=prefix_tuning",
+                                                                         "--set", "peft.num_virtual_tokens=10"}))),
+                     "data.max_length: 24 plus peft.num_virtual_tokens 10 exceeds model.max_length (32 position "
+                     "embeddings; the prefix takes the first positions, as in transformers)");
+  }
   SECTION("unterminated CSV quote names the line") {
     std::ofstream(dir + "/bad.csv") << "text,label\nfine,a\n\"never closed,b\nmore,a\n";
     check_user_error(run_attune(concat({"train"}, concat(tiny(dir, "r"), {"--set", "data.train=" + dir + "/bad.csv"}))),

@@ -27,6 +27,14 @@ if [[ ! -x build-cuda/attune ]]; then
   timed build_test bash tools/gpu/build_and_test.sh
 fi
 export LD_LIBRARY_PATH="/tmp/attune-deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+pretrain() {  # SECONDS [DATASET...]: a new pretrained run in $bench, fine-tuned on the data sets
+  local seconds="$1"; shift
+  rm -rf "$bench/finetune"  # its rows belong to the previous pretrained run
+  mkdir -p /tmp/attune-corpus
+  [[ -f /tmp/attune-corpus/train.txt ]] || tar xJf .data/corpus.tar.xz -C /tmp/attune-corpus
+  timed pretrain_bench env DATASETS="$*" ATTUNE=build-cuda/attune DEVICE=cuda \
+    PRETRAIN_SECONDS="$seconds" tools/bench/pretrain_bench.sh .data /tmp/attune-corpus "$bench"
+}
 
 case "$stage" in
   check)
@@ -36,11 +44,7 @@ case "$stage" in
     timed peft_parity python3 tools/parity/peft_parity.py build-cuda/attune /tmp/attune-pp .data/spam_assassin
     ;;
   pretrain)
-    rm -rf "$bench/finetune"  # its rows belong to the previous pretrained run
-    mkdir -p /tmp/attune-corpus
-    [[ -f /tmp/attune-corpus/train.txt ]] || tar xJf .data/corpus.tar.xz -C /tmp/attune-corpus
-    timed pretrain_bench env DATASETS="$*" ATTUNE=build-cuda/attune DEVICE=cuda \
-      PRETRAIN_SECONDS="${PRETRAIN_SECONDS:-180}" tools/bench/pretrain_bench.sh .data /tmp/attune-corpus "$bench"
+    pretrain "${PRETRAIN_SECONDS:-180}" "$@"
     cp "$bench"/pretrain.md "$bench"/pretrain.log "$out"/ 2>/dev/null || true
     ;;
   peft)
@@ -52,10 +56,7 @@ case "$stage" in
   lrcheck)
     # Pretrains again, returns the encoder in bf16 (15 MB: small enough to come back and
     # be carried to a later session), and tries higher full fine-tuning rates on it.
-    mkdir -p /tmp/attune-corpus
-    [[ -f /tmp/attune-corpus/train.txt ]] || tar xJf .data/corpus.tar.xz -C /tmp/attune-corpus
-    timed pretrain_bench env DATASETS="" ATTUNE=build-cuda/attune DEVICE=cuda \
-      PRETRAIN_SECONDS="${PRETRAIN_SECONDS:-280}" tools/bench/pretrain_bench.sh .data /tmp/attune-corpus "$bench"
+    pretrain "${PRETRAIN_SECONDS:-280}"
     python3 - "$bench/pretrain" "$out" <<'PY'
 import shutil, sys, torch
 from safetensors.torch import load_file, save_file
@@ -66,8 +67,8 @@ shutil.copy(f"{run}/config.json", f"{out}/pretrain_config.json")
 shutil.copy(f"{run}/tokenizer/vocab.txt", f"{out}/pretrain_vocab.txt")
 shutil.copy(f"{run}/tokenizer/tokenizer.json", f"{out}/pretrain_tokenizer.json")
 PY
-    timed lr bash -c "for ds in $*; do METHODS=full LR_FULL='${LR_FULL:-6e-4 1e-3}' ATTUNE=build-cuda/attune DEVICE=cuda \
-      BASE=$bench/pretrain tools/bench/peft_bench.sh .data $bench/lr \$ds; done"
+    timed lr env METHODS=full LR_FULL="${LR_FULL:-6e-4 1e-3}" ATTUNE=build-cuda/attune DEVICE=cuda \
+      BASE="$bench/pretrain" tools/bench/peft_bench.sh .data "$bench/lr" "$@"
     exit 0
     ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;
