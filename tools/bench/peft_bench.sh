@@ -13,6 +13,7 @@
 # (LR_<METHOD>, space-separated); results.md keeps the rate with the best validation
 # macro-F1 and shows its test numbers, results_all.md shows every run.
 # Env: ATTUNE (binary, default build/attune), DEVICE (default auto), EPOCHS (default 4), BASE,
+# SEEDS (space-separated; each run is repeated per seed and the tables show mean and spread),
 # METHODS (space-separated subset, default all), SCRATCH_LORA=1 (also LoRA on a randomly initialised encoder: the from-scratch side of the
 # pretraining comparison, tools/bench/pretrain_bench.sh). Rows accumulate in results.jsonl
 # across calls (one data set per call is fine); the tables cover all of them.
@@ -73,7 +74,13 @@ sweep() {  # dataset method flags... : one run per learning rate of the method
   [[ -z "${METHODS:-}" || " $METHODS " == *" $method "* ]] || return 0
   local rates_var="lr_$method"
   for lr in ${!rates_var}; do
-    train "$ds" "$method" "$out/$ds/${method}_$lr" --set train.lr="$lr" "$@"
+    if [[ -z "${SEEDS:-}" ]]; then
+      train "$ds" "$method" "$out/$ds/${method}_$lr" --set train.lr="$lr" "$@"
+      continue
+    fi
+    for seed in $SEEDS; do
+      train "$ds" "$method" "$out/$ds/${method}_${lr}_s$seed" --set train.lr="$lr" --set seed="$seed" "$@"
+    done
   done
 }
 

@@ -22,7 +22,7 @@ batch = config["train"]["batch_size"]
 rate = statistics.median(rates)
 print(json.dumps({
     "dataset": dataset, "method": method,
-    "lr": config["train"]["lr"],
+    "lr": config["train"]["lr"], "seed": config.get("seed", 42),
     "accuracy": results["test"]["accuracy"], "macro_f1": results["test"]["macro_f1"],
     "valid_macro_f1": results["valid"]["macro_f1"],
     "trainable": trainable, "total": total,

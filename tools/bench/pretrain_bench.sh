@@ -21,7 +21,7 @@
 # Env (defaults in brackets): ATTUNE [build/attune], DEVICE [auto], PRESET [mini],
 # PRETRAIN_SECONDS [210], PRETRAIN_BATCH [128], PRETRAIN_LR [1e-3], VOCAB [16000],
 # MAX_LENGTH [128], CORPUS_LINES [0 = all], CALIBRATION_STEPS [40], EPOCHS [4] (fine-tuning),
-# DATASETS ["spam_assassin debian_sections"].
+# DATASETS ["spam_assassin debian_sections"], STOP_AFTER and RESUME (below).
 # Writes OUT_DIR/pretrain (the pretrained run) and OUT_DIR/pretrain.md; OUT_DIR/finetune/
 # (peft_bench.sh's runs and tables) and OUT_DIR/results.md (from scratch vs pretrained,
 # full vs LoRA).
@@ -47,10 +47,19 @@ pre_flags=(--overwrite --set device="$device" --set data.train="$train_txt" --se
            --set train.batch_size="$batch" --set train.lr="$lr" --set train.checkpoint_every=0
            --set train.epochs=1000)  # max_steps (calibrated) ends the run, not epochs
 
-echo "== calibration: $calibration steps of $preset on $device"
-"$attune" pretrain "${pre_flags[@]}" --set run_dir="$out/calibration" --set train.max_steps="$calibration" \
-  --set train.log_every=10 >"$out/calibration.log" 2>&1 || { cat "$out/calibration.log" >&2; exit 1; }
-steps=$(python3 - "$out/calibration/metrics.jsonl" "$seconds" "$batch" "$max_length" <<'PY'
+if [[ "${RESUME:-0}" == 1 ]]; then
+  # Continues a pretraining that STOP_AFTER interrupted (its checkpoint holds the step,
+  # optimizer and schedule), e.g. in a later device call.
+  [[ -f "$out/pretrain/config.json" ]] || { echo "RESUME=1: no pretraining run in $out/pretrain" >&2; exit 1; }
+  steps=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["train"]["max_steps"])' "$out/pretrain/config.json")
+  echo "== pretraining resumed: $out/pretrain ($steps steps in all)"
+  "$attune" pretrain --resume "$out/pretrain" --device "$device" >>"$out/pretrain.log" 2>&1 ||
+    { tail -20 "$out/pretrain.log" >&2; exit 1; }
+else
+  echo "== calibration: $calibration steps of $preset on $device"
+  "$attune" pretrain "${pre_flags[@]}" --set run_dir="$out/calibration" --set train.max_steps="$calibration" \
+    --set train.log_every=10 >"$out/calibration.log" 2>&1 || { cat "$out/calibration.log" >&2; exit 1; }
+  steps=$(python3 - "$out/calibration/metrics.jsonl" "$seconds" "$batch" "$max_length" <<'PY'
 import json, statistics, sys
 path, seconds, batch, length = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 rates = [l["items_per_s"] for l in map(json.loads, open(path)) if l["split"] == "train"]
@@ -59,14 +68,25 @@ rate = statistics.median(rates[1:] or rates)  # the first window includes start-
 print(max(10, int(0.95 * seconds * rate / (batch * length))))
 PY
 )
-echo "   $(tail -1 "$out/calibration.log" | tr -d '\n'); pretraining for $steps steps"
+  echo "   $(tail -1 "$out/calibration.log" | tr -d '\n'); pretraining for $steps steps"
 
-echo "== pretraining: $preset, $steps steps of $batch x $max_length"
-"$attune" pretrain "${pre_flags[@]}" --set run_dir="$out/pretrain" --set train.max_steps="$steps" \
-  --set tokenizer.vocab="$out/calibration/tokenizer/vocab.txt" --set train.eval_every=$(( (steps + 3) / 4 )) \
-  --set train.log_every=50 >"$out/pretrain.log" 2>&1 || { cat "$out/pretrain.log" >&2; exit 1; }
+  echo "== pretraining: $preset, $steps steps of $batch x $max_length"
+  # STOP_AFTER (seconds) interrupts the run as Ctrl-C would (it checkpoints and exits);
+  # RESUME=1 continues it. A budget longer than one device call takes two calls that way.
+  stopper=(); [[ -n "${STOP_AFTER:-}" ]] && stopper=(timeout -s INT "$STOP_AFTER")
+  rc=0
+  "${stopper[@]}" "$attune" pretrain "${pre_flags[@]}" --set run_dir="$out/pretrain" --set train.max_steps="$steps" \
+    --set tokenizer.vocab="$out/calibration/tokenizer/vocab.txt" --set train.eval_every=$(( (steps + 3) / 4 )) \
+    --set train.checkpoint_every=500 --set train.log_every=50 >"$out/pretrain.log" 2>&1 || rc=$?
+  if [[ -n "${STOP_AFTER:-}" && ( $rc == 124 || $rc == 130 ) ]]; then
+    tail -2 "$out/pretrain.log"
+    echo "   interrupted after $STOP_AFTER s as asked; continue with RESUME=1"
+    exit 0
+  fi
+  [[ $rc == 0 ]] || { tail -20 "$out/pretrain.log" >&2; exit 1; }
+fi
 tail -1 "$out/pretrain.log"
-echo "   pretraining took $(( $(date +%s) - start )) s including calibration"
+echo "   pretraining took $(( $(date +%s) - start )) s in this call"
 
 if [[ ${#datasets[@]} -gt 0 ]]; then
   echo "== fine-tuning on ${datasets[*]}: tools/bench/peft_bench.sh with BASE=$out/pretrain"
@@ -74,9 +94,12 @@ if [[ ${#datasets[@]} -gt 0 ]]; then
     "$root/tools/bench/peft_bench.sh" "$data" "$out/finetune" "${datasets[@]}"
 fi
 
-python3 - "$out" "$preset" "$steps" "$batch" "$max_length" <<'PY' | tee "$out/pretrain.md"
+python3 - "$out" <<'PY' | tee "$out/pretrain.md"
 import json, os, sys
-out, preset, steps, batch, length = sys.argv[1:6]
+out = sys.argv[1]
+config = json.load(open(os.path.join(out, "pretrain", "config.json")))  # a resumed run's own settings
+preset, steps = config["model"]["preset"], config["train"]["max_steps"]
+batch, length = config["train"]["batch_size"], config["mlm"]["max_length"]
 pre = json.load(open(os.path.join(out, "pretrain", "results.json")))["valid"]
 train = [json.loads(l) for l in open(os.path.join(out, "pretrain", "metrics.jsonl")) if '"train"' in l]
 print(f"Pretraining: BERT {preset}, {steps} steps of {batch} x {length} tokens "

@@ -6,6 +6,8 @@
 #   tools/gpu/session.sh pretrain [DS..]  masked-LM pretraining + fine-tuning on DS (pretrain_bench.sh)
 #   tools/gpu/session.sh peft DS..        the PEFT sweep on more data sets, from the same pretrained run
 #   tools/gpu/session.sh lrcheck DS..     pretraining again, its encoder back in bf16, higher full-tuning rates
+#   tools/gpu/session.sh resume           continues a pretraining that STOP_AFTER cut (longer than one call)
+#   tools/gpu/session.sh seeds DS..       scratch vs pretrained full fine-tuning, several seeds; encoder back in bf16
 #
 # Data travels in .data/ (carried): spam_assassin/, debian_sections/ and corpus.tar.xz
 # (train.txt and valid.txt of tools/data/fetch_corpus.sh).
@@ -36,6 +38,20 @@ pretrain() {  # SECONDS [DATASET...]: a new pretrained run in $bench, fine-tuned
     PRETRAIN_SECONDS="$seconds" tools/bench/pretrain_bench.sh .data /tmp/attune-corpus "$bench"
 }
 
+encoder_back() {  # the pretrained encoder in bf16 (15 MB: small enough to come back in $OUT
+                  # and be carried to a later session)
+  python3 - "$bench/pretrain" "$out" <<'PY'
+import shutil, sys, torch
+from safetensors.torch import load_file, save_file
+run, out = sys.argv[1:3]
+tensors = {k: v.to(torch.bfloat16) if v.is_floating_point() else v for k, v in load_file(f"{run}/model.safetensors").items()}
+save_file(tensors, f"{out}/pretrain_bf16.safetensors", metadata={"format": "pt"})
+shutil.copy(f"{run}/config.json", f"{out}/pretrain_config.json")
+shutil.copy(f"{run}/tokenizer/vocab.txt", f"{out}/pretrain_vocab.txt")
+shutil.copy(f"{run}/tokenizer/tokenizer.json", f"{out}/pretrain_tokenizer.json")
+PY
+}
+
 case "$stage" in
   check)
     [[ -f "$out/build_test.txt" ]] || timed ctest bash -c 'cd build-cuda && ctest --output-on-failure'
@@ -54,21 +70,27 @@ case "$stage" in
     python3 tools/bench/peft_table.py "$bench/finetune/results.jsonl" --pretraining >"$out/pretraining_table.md"
     ;;
   lrcheck)
-    # Pretrains again, returns the encoder in bf16 (15 MB: small enough to come back and
-    # be carried to a later session), and tries higher full fine-tuning rates on it.
+    # Pretrains again, returns the encoder in bf16, and tries higher full fine-tuning rates on it.
     pretrain "${PRETRAIN_SECONDS:-280}"
-    python3 - "$bench/pretrain" "$out" <<'PY'
-import shutil, sys, torch
-from safetensors.torch import load_file, save_file
-run, out = sys.argv[1:3]
-tensors = {k: v.to(torch.bfloat16) if v.is_floating_point() else v for k, v in load_file(f"{run}/model.safetensors").items()}
-save_file(tensors, f"{out}/pretrain_bf16.safetensors", metadata={"format": "pt"})
-shutil.copy(f"{run}/config.json", f"{out}/pretrain_config.json")
-shutil.copy(f"{run}/tokenizer/vocab.txt", f"{out}/pretrain_vocab.txt")
-shutil.copy(f"{run}/tokenizer/tokenizer.json", f"{out}/pretrain_tokenizer.json")
-PY
+    encoder_back
     timed lr env METHODS=full LR_FULL="${LR_FULL:-6e-4 1e-3}" ATTUNE=build-cuda/attune DEVICE=cuda \
       BASE="$bench/pretrain" tools/bench/peft_bench.sh .data "$bench/lr" "$@"
+    exit 0
+    ;;
+  resume)
+    timed pretrain_resume env DATASETS="" RESUME=1 ATTUNE=build-cuda/attune DEVICE=cuda \
+      tools/bench/pretrain_bench.sh .data /tmp/attune-corpus "$bench"
+    cp "$bench"/pretrain.md "$bench"/pretrain.log "$out"/ 2>/dev/null || true
+    exit 0
+    ;;
+  seeds)
+    [[ -f "$bench/pretrain/results.json" ]] || { echo "no finished pretraining in $bench"; exit 1; }
+    encoder_back
+    timed seeds env METHODS="${METHODS:-scratch full}" SEEDS="${SEEDS:-1 2 3}" LR_FULL="${LR_FULL:-5e-4 1e-3}" \
+      ATTUNE=build-cuda/attune DEVICE=cuda BASE="$bench/pretrain" tools/bench/peft_bench.sh .data "$bench/seeds" "$@"
+    python3 tools/bench/peft_table.py "$bench/seeds/results.jsonl" --pretraining >"$out/seeds_table.md"
+    python3 tools/bench/peft_table.py "$bench/seeds/results.jsonl" --all >"$out/seeds_all.md"
+    cp "$bench/seeds/results.jsonl" "$out/seeds_results.jsonl"
     exit 0
     ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;
