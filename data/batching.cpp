@@ -54,6 +54,44 @@ std::vector<std::vector<int64_t>> make_batches(const std::vector<int64_t>& lengt
   return batches;
 }
 
+std::vector<std::vector<int64_t>> make_token_batches(const std::vector<int64_t>& source_lengths,
+                                                     const std::vector<int64_t>& target_lengths, int64_t max_tokens,
+                                                     bool shuffle, uint64_t seed) {
+  TORCH_CHECK(source_lengths.size() == target_lengths.size(), "make_token_batches: length lists differ");
+  TORCH_CHECK(max_tokens > 0, "make_token_batches: max_tokens must be positive");
+  const int64_t n = static_cast<int64_t>(source_lengths.size());
+  std::vector<int64_t> order(n);
+  if (shuffle) {
+    order = seeded_permutation(n, seed);
+  } else {
+    for (int64_t i = 0; i < n; ++i) order[i] = i;
+  }
+  auto length = [&](int64_t i) { return std::max(source_lengths[i], target_lengths[i]); };
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return length(a) < length(b); });
+  std::vector<std::vector<int64_t>> batches;
+  std::vector<int64_t> current;
+  int64_t longest = 0;
+  for (int64_t i : order) {
+    const int64_t l = std::max<int64_t>(1, length(i));
+    if (!current.empty() && static_cast<int64_t>(current.size() + 1) * std::max(longest, l) > max_tokens) {
+      batches.push_back(std::move(current));
+      current.clear();
+      longest = 0;
+    }
+    current.push_back(i);
+    longest = std::max(longest, l);
+  }
+  if (!current.empty()) batches.push_back(std::move(current));
+  if (shuffle) {
+    const auto batch_order = seeded_permutation(static_cast<int64_t>(batches.size()), seed ^ 0x5bd1e995ULL);
+    std::vector<std::vector<int64_t>> shuffled;
+    shuffled.reserve(batches.size());
+    for (int64_t b : batch_order) shuffled.push_back(std::move(batches[b]));
+    batches = std::move(shuffled);
+  }
+  return batches;
+}
+
 TokenBatch collate(const std::vector<const text::Encoding*>& encodings, int64_t pad_id) {
   const int64_t b = static_cast<int64_t>(encodings.size());
   int64_t t = 1;

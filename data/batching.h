@@ -23,6 +23,15 @@ std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed);
 std::vector<std::vector<int64_t>> make_batches(const std::vector<int64_t>& lengths, int64_t batch_size, bool shuffle,
                                                bool bucket, uint64_t seed);
 
+// Batches cut by size rather than count: examples sorted by length (max of source and
+// target; ties in shuffled order), then cut greedily so that examples x longest length
+// (the padded tokens of the batch) stays within max_tokens; with `shuffle`, the batch
+// order is shuffled. An example longer than max_tokens is a batch of its own. A pure
+// function of its arguments.
+std::vector<std::vector<int64_t>> make_token_batches(const std::vector<int64_t>& source_lengths,
+                                                     const std::vector<int64_t>& target_lengths, int64_t max_tokens,
+                                                     bool shuffle, uint64_t seed);
+
 struct TokenBatch {
   torch::Tensor input_ids;       // int64 (B, T), T = longest in the batch
   torch::Tensor token_type_ids;  // int64 (B, T)

@@ -3,6 +3,7 @@
 #include "data/error.h"
 #include "tasks/classification/task.h"
 #include "tasks/pretraining/task.h"
+#include "tasks/translation/task.h"
 
 namespace attune::tasks {
 
@@ -18,6 +19,9 @@ const std::vector<TaskEntry>& all_tasks() {
        classification::evaluate_run, classification::predict_run, classification::merge_run},
       {"mlm", "masked-language-model pretraining of a BERT encoder on plain text (an init for fine-tuning)",
        pretraining::default_config, pretraining::train_run, pretraining::evaluate_run, pretraining::predict_run,
+       /*evaluate_with_adapters=*/nullptr, /*predict_with_adapters=*/nullptr, /*merge=*/nullptr},
+      {"translation", "Transformer encoder-decoder translation with a joint SentencePiece vocabulary",
+       translation::default_config, translation::train_run, translation::evaluate_run, translation::predict_run,
        /*evaluate_with_adapters=*/nullptr, /*predict_with_adapters=*/nullptr, /*merge=*/nullptr},
   };
   return tasks;

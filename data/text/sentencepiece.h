@@ -26,6 +26,8 @@ class SentencePieceTokenizer : public Tokenizer {
   int64_t sep_id() const override { return sep_; }
   int64_t mask_id() const override { return mask_; }
   std::string id_to_token(int64_t id) const override;
+  // Ids back to text, as sentencepiece detokenizes (translation output).
+  std::string decode(const std::vector<int64_t>& ids) const { return model_->decode(ids); }
   void save(const std::string& dir) const override;
 
  private:

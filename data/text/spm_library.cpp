@@ -22,6 +22,7 @@ struct Api {
   void* (*load)(const char*, char*, int);
   void (*free)(void*);
   int64_t (*encode)(void*, const char*, int64_t, int32_t*, int64_t);
+  int64_t (*decode)(void*, const int32_t*, int64_t, char*, int64_t);
   int32_t (*piece_size)(void*);
   int32_t (*piece_to_id)(void*, const char*);
   const char* (*id_to_piece)(void*, int32_t);
@@ -75,6 +76,7 @@ const Api& api() {
     table.load = reinterpret_cast<decltype(table.load)>(sym("attune_spm_load"));
     table.free = reinterpret_cast<decltype(table.free)>(sym("attune_spm_free"));
     table.encode = reinterpret_cast<decltype(table.encode)>(sym("attune_spm_encode"));
+    table.decode = reinterpret_cast<decltype(table.decode)>(sym("attune_spm_decode"));
     table.piece_size = reinterpret_cast<decltype(table.piece_size)>(sym("attune_spm_piece_size"));
     table.piece_to_id = reinterpret_cast<decltype(table.piece_to_id)>(sym("attune_spm_piece_to_id"));
     table.id_to_piece = reinterpret_cast<decltype(table.id_to_piece)>(sym("attune_spm_id_to_piece"));
@@ -108,6 +110,23 @@ std::vector<int64_t> SpmModel::encode(const std::string& text) const {
   }
   if (n < 0) fail("sentencepiece", "encoding failed");
   return std::vector<int64_t>(ids.begin(), ids.begin() + n);
+}
+
+std::string SpmModel::decode(const std::vector<int64_t>& ids) const {
+  for (int64_t id : ids) {
+    if (id < 0 || id >= piece_size()) fail("sentencepiece", "cannot decode id " + std::to_string(id) + " (vocabulary of " + std::to_string(piece_size()) + ")");
+  }
+  const std::vector<int32_t> narrow(ids.begin(), ids.end());
+  std::string text(narrow.size() * 8 + 16, '\0');
+  int64_t n = api().decode(handle_, narrow.data(), static_cast<int64_t>(narrow.size()), text.data(),
+                           static_cast<int64_t>(text.size()));
+  if (n > static_cast<int64_t>(text.size())) {
+    text.resize(n);
+    n = api().decode(handle_, narrow.data(), static_cast<int64_t>(narrow.size()), text.data(), n);
+  }
+  if (n < 0) fail("sentencepiece", "decoding failed");
+  text.resize(n);
+  return text;
 }
 
 int64_t SpmModel::piece_size() const { return api().piece_size(handle_); }

@@ -18,6 +18,8 @@ class SpmModel {
   SpmModel& operator=(const SpmModel&) = delete;
 
   std::vector<int64_t> encode(const std::string& text) const;
+  // Pieces back to text (control symbols such as pad and [SEP] decode to nothing).
+  std::string decode(const std::vector<int64_t>& ids) const;
   int64_t piece_size() const;
   int64_t piece_to_id(const std::string& piece) const;  // -1 if absent
   std::string id_to_piece(int64_t id) const;

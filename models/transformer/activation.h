@@ -11,6 +11,7 @@ enum class Activation {
   kGelu,      // "gelu": exact erf GELU
   kGeluTanh,  // "gelu_new" / "gelu_pytorch_tanh": tanh approximation
   kRelu,      // "relu"
+  kSilu,      // "swish" / "silu" (Marian's models)
 };
 
 // Unknown names fail(where, "unknown activation 'x' (known: ...)").

@@ -1,5 +1,9 @@
 #include "tasks/engine/optimizer.h"
 
+#include "data/error.h"
+
+#include <cmath>
+
 #include <algorithm>
 
 namespace attune::engine {
@@ -24,6 +28,22 @@ std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& module, const
 double linear_schedule(int64_t step, int64_t warmup_steps, int64_t total_steps) {
   if (step < warmup_steps) return static_cast<double>(step) / std::max<int64_t>(1, warmup_steps);
   return std::max(0.0, static_cast<double>(total_steps - step) / std::max<int64_t>(1, total_steps - warmup_steps));
+}
+
+Schedule parse_schedule(const std::string& name, const std::string& key) {
+  if (name == "linear") return Schedule::kLinear;
+  if (name == "inverse_sqrt") return Schedule::kInverseSqrt;
+  if (name == "constant") return Schedule::kConstant;
+  fail(key, "unknown schedule '" + name + "' (known: linear, inverse_sqrt, constant)");
+}
+
+double schedule_factor(Schedule schedule, int64_t step, int64_t warmup_steps, int64_t total_steps) {
+  if (schedule == Schedule::kLinear) return linear_schedule(step, warmup_steps, total_steps);
+  // Step s (0-based) is update s+1: warm-up reaches the full rate at update warmup_steps.
+  const double update = static_cast<double>(step + 1);
+  if (warmup_steps > 0 && update < warmup_steps) return update / static_cast<double>(warmup_steps);
+  if (schedule == Schedule::kConstant) return 1.0;
+  return std::sqrt(static_cast<double>(std::max<int64_t>(1, warmup_steps)) / update);
 }
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <string>
 
 namespace attune::engine {
 
@@ -22,6 +23,16 @@ std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& module, const
 // Learning-rate multiplier for optimizer step `step` (0-based), as
 // transformers.get_linear_schedule_with_warmup computes it.
 double linear_schedule(int64_t step, int64_t warmup_steps, int64_t total_steps);
+
+enum class Schedule {
+  kLinear,       // warm-up, then linear decay to zero at the last step (fine-tuning)
+  kInverseSqrt,  // warm-up, then lr * sqrt(warmup / step) ("Attention Is All You Need")
+  kConstant,     // warm-up, then constant
+};
+// "linear", "inverse_sqrt", "constant"; anything else fails naming `key`.
+Schedule parse_schedule(const std::string& name, const std::string& key);
+// The learning-rate multiplier of optimizer step `step` (0-based) under `schedule`.
+double schedule_factor(Schedule schedule, int64_t step, int64_t warmup_steps, int64_t total_steps);
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
 

@@ -25,6 +25,8 @@ nlohmann::json default_train_section() {
           {"lr", 5e-4},
           {"weight_decay", 0.01},
           {"warmup_ratio", 0.1},
+          {"warmup_steps", 0},
+          {"schedule", "linear"},
           {"adam_beta1", 0.9},
           {"adam_beta2", 0.999},
           {"adam_eps", 1e-8},
@@ -75,6 +77,9 @@ TrainOptions train_options_from_config(const nlohmann::json& config) {
   o.optimizer.beta2 = get_double(t, "adam_beta2", "train", 0.0, 0.999999);
   o.optimizer.eps = get_double(t, "adam_eps", "train", 0.0, 1.0);
   o.warmup_ratio = get_double(t, "warmup_ratio", "train", 0.0, 1.0);
+  // Configs saved before these keys existed still resume with their old behaviour.
+  if (t.contains("warmup_steps")) o.warmup_steps = get_int(t, "warmup_steps", "train", 0, kMax);
+  if (t.contains("schedule")) o.schedule = parse_schedule(get_string(t, "schedule", "train"), "train.schedule");
   o.max_grad_norm = get_double(t, "max_grad_norm", "train", 0.0, 1e9);
   o.log_every = get_int(t, "log_every", "train", 1, kMax);
   o.eval_every = get_int(t, "eval_every", "train", 0, kMax);

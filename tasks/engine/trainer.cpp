@@ -56,7 +56,8 @@ class Loop {
     steps_per_epoch_ = (batches_per_epoch + options_.grad_accum - 1) / options_.grad_accum;
     total_steps_ = options_.epochs * steps_per_epoch_;
     if (options_.max_steps > 0) total_steps_ = std::min(total_steps_, options_.max_steps);
-    warmup_steps_ = static_cast<int64_t>(std::llround(options_.warmup_ratio * total_steps_));
+    warmup_steps_ = options_.warmup_steps > 0 ? options_.warmup_steps
+                                              : static_cast<int64_t>(std::llround(options_.warmup_ratio * total_steps_));
 
     if (resume) {
       const auto checkpoint = latest_checkpoint(options_.run_dir);
@@ -149,7 +150,8 @@ class Loop {
   void step(const BatchPlan& plan, int64_t begin, int64_t end) {
     seed_step(options_.seed, state_.global_step);
     evaluated_at_current_step_ = false;
-    const double lr = options_.optimizer.lr * linear_schedule(state_.global_step, warmup_steps_, total_steps_);
+    const double lr =
+        options_.optimizer.lr * schedule_factor(options_.schedule, state_.global_step, warmup_steps_, total_steps_);
     set_learning_rate(*optimizer_, lr);
     optimizer_->zero_grad();
     int64_t examples = 0;

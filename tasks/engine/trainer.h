@@ -23,6 +23,8 @@ struct TrainOptions {
   int64_t grad_accum = 1;
   OptimizerOptions optimizer;
   double warmup_ratio = 0.1;
+  int64_t warmup_steps = 0;  // > 0 overrides warmup_ratio
+  Schedule schedule = Schedule::kLinear;
   double max_grad_norm = 1.0;  // <= 0 disables clipping
   int64_t log_every = 20;
   int64_t eval_every = 0;  // 0 = at the end of every epoch

@@ -256,10 +256,10 @@ TEST_CASE("convert refuses bad checkpoints and impossible exports with one line"
   }
   SECTION("bad config value") {
     json config = attune::io::read_json(dir + "/hf/config.json");
-    config["hidden_act"] = "silu";
+    config["hidden_act"] = "mish";
     attune::io::write_json_atomic(dir + "/hf/config.json", config);
     check_user_error(run_attune({"convert", "--from-hf", dir + "/hf", "--out", dir + "/o"}),
-                     dir + "/hf: config.json.hidden_act: unknown activation 'silu'");
+                     dir + "/hf: config.json.hidden_act: unknown activation 'mish'");
   }
   SECTION("pytorch_model.bin only") {
     fs::rename(dir + "/hf/model.safetensors", dir + "/hf/pytorch_model.bin");

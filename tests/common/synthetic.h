@@ -65,4 +65,23 @@ inline void write_sentences(const std::string& path, int paragraphs, uint32_t se
   }
 }
 
+// Parallel "source<TAB>target" lines: English digit words and their German word-for-word
+// translation (3-8 words), a task a tiny translation model learns in seconds.
+inline void write_number_pairs(const std::string& path, int n, uint32_t seed) {
+  const std::vector<std::string> en = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"};
+  const std::vector<std::string> de = {"null", "eins", "zwei", "drei", "vier", "fuenf", "sechs", "sieben", "acht", "neun"};
+  std::mt19937 rng(seed);
+  std::ofstream out(path);
+  for (int i = 0; i < n; ++i) {
+    std::string source, target;
+    const int words = 3 + static_cast<int>(rng() % 6);
+    for (int w = 0; w < words; ++w) {
+      const size_t d = rng() % en.size();
+      source += (w ? " " : "") + en[d];
+      target += (w ? " " : "") + de[d];
+    }
+    out << source << "\t" << target << "\n";
+  }
+}
+
 }  // namespace attune::testing

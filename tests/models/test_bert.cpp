@@ -248,7 +248,7 @@ TEST_CASE("bert_options_from_json names the offending key", "[bert]") {
   CHECK(error_for("hidden_dropout_prob", 1.0) == "cfg.hidden_dropout_prob: must be in [0, 1), got 1.0");
   CHECK(error_for("attention_probs_dropout_prob", -0.1) ==
         "cfg.attention_probs_dropout_prob: must be in [0, 1), got -0.1");
-  CHECK(error_for("hidden_act", "swish").rfind("cfg.hidden_act: unknown activation 'swish'", 0) == 0);
+  CHECK(error_for("hidden_act", "mish").rfind("cfg.hidden_act: unknown activation 'mish'", 0) == 0);
   CHECK(error_for("model_type", "roberta") == "cfg.model_type: expected 'bert', got 'roberta'");
   CHECK(error_for("position_embedding_type", "relative_key").rfind("cfg.position_embedding_type:", 0) == 0);
   CHECK(error_for("pad_token_id", 50) == "cfg.pad_token_id: pad_token_id 50 is not below vocab_size 50");

@@ -106,8 +106,8 @@ TEST_CASE("activations follow Hugging Face's names", "[encoder_layer]") {
   CHECK(close(apply_activation(parse_activation("gelu_pytorch_tanh", "a"), x), gelu_tanh_ref(x)));
   CHECK(close(apply_activation(parse_activation("relu", "a"), x), x.clamp_min(0)));
   CHECK_FALSE(close(gelu_erf_ref(x), gelu_tanh_ref(x), 1e-6));  // the two GELUs do differ
-  CHECK(user_error_message([] { parse_activation("swish", "model.activation"); }) ==
-        "model.activation: unknown activation 'swish' (known: gelu, gelu_new, gelu_pytorch_tanh, relu)");
+  CHECK(user_error_message([] { parse_activation("mish", "model.activation"); }) ==
+        "model.activation: unknown activation 'mish' (known: gelu, gelu_new, gelu_pytorch_tanh, relu, swish, silu)");
   CHECK(user_error_message([] { TransformerEncoderLayer(TransformerEncoderLayerOptions(8, 2, 16).activation("elu")); })
             .find("unknown activation 'elu'") != std::string::npos);
 }

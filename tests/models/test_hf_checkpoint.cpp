@@ -151,8 +151,8 @@ TEST_CASE("bad HF folders fail with one line naming the file and key", "[hf][err
                            "BertForSequenceClassification");
   }
   SECTION("config values transformers' BERT has but attune does not") {
-    with_config("hidden_act", "swish");
-    CHECK(error().rfind(dir + ": config.json.hidden_act: unknown activation 'swish'", 0) == 0);
+    with_config("hidden_act", "mish");
+    CHECK(error().rfind(dir + ": config.json.hidden_act: unknown activation 'mish'", 0) == 0);
     with_config("position_embedding_type", "relative_key");
     CHECK(error().rfind(dir + ": config.json.position_embedding_type: only 'absolute'", 0) == 0);
     with_config("is_decoder", true);

@@ -101,7 +101,7 @@ TEST_CASE("make_text_encoder reports bad model sections by key", "[registry]") {
   CHECK(error_for("num_layers", 2.5) == "model.num_layers: must be a positive integer, got 2.5");
   CHECK(error_for("dropout", 1.0) == "model.dropout: must be in [0, 1), got 1.0");
   CHECK(error_for("attention_dropout", "high") == "model.attention_dropout: must be a number in [0, 1), got \"high\"");
-  CHECK(error_for("activation", "swish").rfind("model.activation: unknown activation 'swish'", 0) == 0);
+  CHECK(error_for("activation", "mish").rfind("model.activation: unknown activation 'mish'", 0) == 0);
   CHECK(error_for("max_length", 0) == "model.max_length: must be a positive integer, got 0");
   CHECK(error_for("pre_layer_norm", "yes") == "model.pre_layer_norm: must be true or false, got \"yes\"");
   CHECK(error_for("num_layer", 2).rfind("model.num_layer: unknown key", 0) == 0);

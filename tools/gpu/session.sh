@@ -8,9 +8,12 @@
 #   tools/gpu/session.sh lrcheck DS..     pretraining again, its encoder back in bf16, higher full-tuning rates
 #   tools/gpu/session.sh resume           continues a pretraining that STOP_AFTER cut (longer than one call)
 #   tools/gpu/session.sh seeds DS..       scratch vs pretrained full fine-tuning, several seeds; encoder back in bf16
+#   tools/gpu/session.sh mt-parity        Marian and sacreBLEU parity scripts
+#   tools/gpu/session.sh mt attune|peer   translation benchmark, one system a call (translation_bench.sh)
 #
 # Data travels in .data/ (carried): spam_assassin/, debian_sections/ and corpus.tar.xz
-# (train.txt and valid.txt of tools/data/fetch_corpus.sh).
+# (train.txt and valid.txt of tools/data/fetch_corpus.sh), en-de/ ({train,valid,test}.tsv
+# of tools/data/fetch_en_de.sh and the joint sentencepiece.model of translation_vocab.sh).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -91,6 +94,18 @@ case "$stage" in
     python3 tools/bench/peft_table.py "$bench/seeds/results.jsonl" --pretraining >"$out/seeds_table.md"
     python3 tools/bench/peft_table.py "$bench/seeds/results.jsonl" --all >"$out/seeds_all.md"
     cp "$bench/seeds/results.jsonl" "$out/seeds_results.jsonl"
+    exit 0
+    ;;
+  mt-parity)
+    timed marian_parity python3 tools/parity/marian_parity.py build-cuda /tmp/attune-mp
+    timed sacrebleu_parity python3 tools/parity/sacrebleu_parity.py build-cuda /tmp/attune-sbp
+    exit 0
+    ;;
+  mt)
+    timed "mt_$1" env ATTUNE=build-cuda/attune DEVICE=cuda tools/bench/translation_bench.sh .data/en-de \
+      .data/en-de/sentencepiece.model /tmp/attune-mt "$1"
+    cp /tmp/attune-mt/results.jsonl "$out/mt_results.jsonl"
+    for f in attune_train.log peer.log attune_eval.json; do [[ -f /tmp/attune-mt/$f ]] && cp /tmp/attune-mt/$f "$out/"; done
     exit 0
     ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;

@@ -10,6 +10,7 @@
 #include <sentencepiece_trainer.h>
 
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -49,6 +50,19 @@ int64_t attune_spm_encode(void* handle, const char* text, int64_t length, int32_
   }
   for (size_t i = 0; i < out.size() && static_cast<int64_t>(i) < capacity; ++i) ids[i] = out[i];
   return static_cast<int64_t>(out.size());
+}
+
+// Detokenizes ids into `out` (up to `capacity` bytes, not NUL-terminated); returns the
+// text's length (call again with more room when it exceeds capacity), or -1 on error.
+int64_t attune_spm_decode(void* handle, const int32_t* ids, int64_t count, char* out, int64_t capacity) {
+  std::string text;
+  if (!static_cast<sentencepiece::SentencePieceProcessor*>(handle)
+           ->Decode(std::vector<int>(ids, ids + count), &text)
+           .ok()) {
+    return -1;
+  }
+  std::memcpy(out, text.data(), std::min<size_t>(text.size(), static_cast<size_t>(capacity)));
+  return static_cast<int64_t>(text.size());
 }
 
 int32_t attune_spm_piece_size(void* handle) {

@@ -1,0 +1,202 @@
+#include "tasks/translation/decoding.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace attune::translation {
+namespace {
+
+// Per-row limit on generated tokens (EOS included).
+std::vector<int64_t> length_limits(const models::Seq2SeqTransformer& model, const torch::Tensor& src_ids,
+                                   const DecodeOptions& o) {
+  const torch::Tensor lengths = src_ids.ne(o.pad_id).sum(1).cpu();
+  // Position 0 holds BOS, so at most max_positions - 1 tokens can follow it.
+  const int64_t cap = model->options().max_positions() - 1;
+  std::vector<int64_t> limits;
+  for (int64_t b = 0; b < lengths.size(0); ++b) {
+    const double l = std::ceil(o.max_length_ratio * lengths[b].item<double>()) + static_cast<double>(o.max_length_extra);
+    limits.push_back(std::clamp<int64_t>(static_cast<int64_t>(l), 1, cap));
+  }
+  return limits;
+}
+
+// Log-probabilities (rows, V) of the next token after `prefix` (rows, t).
+torch::Tensor next_log_probs(models::Seq2SeqTransformer& model, const torch::Tensor& prefix,
+                             const models::EncodedSource& source, models::DecoderCache* cache, int64_t pad_id) {
+  const torch::Tensor input = cache ? prefix.slice(1, prefix.size(1) - 1) : prefix;
+  const torch::Tensor hidden = model->decode(input, source, cache);
+  torch::Tensor log_probs = torch::log_softmax(model->project(hidden.select(1, hidden.size(1) - 1)).to(torch::kFloat), -1);
+  // Padding is never an output token. It is removed after normalisation, as Hugging
+  // Face's logits processors do, so beam scores compare with transformers'.
+  log_probs.select(1, pad_id).fill_(-std::numeric_limits<float>::infinity());
+  return log_probs;
+}
+
+models::EncodedSource select_rows(const models::EncodedSource& s, const torch::Tensor& rows) {
+  return {s.memory.index_select(0, rows), s.mask.index_select(0, rows)};
+}
+
+}  // namespace
+
+std::vector<std::vector<int64_t>> greedy_search(models::Seq2SeqTransformer& model, const torch::Tensor& src_ids,
+                                                const DecodeOptions& o) {
+  torch::NoGradGuard no_grad;
+  const int64_t batch = src_ids.size(0);
+  const std::vector<int64_t> limits = length_limits(model, src_ids, o);
+  const int64_t steps = *std::max_element(limits.begin(), limits.end());
+  const models::EncodedSource source = model->encode(src_ids);
+  models::DecoderCache cache = model->new_cache();
+  const auto long_options = torch::TensorOptions().dtype(torch::kLong).device(src_ids.device());
+  torch::Tensor prefix = torch::full({batch, 1}, o.bos_id, long_options);
+  torch::Tensor finished = torch::zeros({batch}, long_options.dtype(torch::kBool));
+  const torch::Tensor limit = torch::tensor(limits, torch::kLong).to(src_ids.device());
+  for (int64_t step = 0; step < steps; ++step) {
+    torch::Tensor next = next_log_probs(model, prefix, source, o.use_cache ? &cache : nullptr, o.pad_id).argmax(-1);
+    next = next.masked_fill(finished, o.pad_id);
+    prefix = torch::cat({prefix, next.unsqueeze(1)}, 1);
+    finished = finished.logical_or(next.eq(o.eos_id)).logical_or(limit.le(step + 1));
+    if (finished.all().item<bool>()) break;
+  }
+  const torch::Tensor ids = prefix.slice(1, 1).cpu();
+  std::vector<std::vector<int64_t>> out(batch);
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t t = 0; t < std::min(ids.size(1), limits[b]); ++t) {
+      const int64_t id = ids[b][t].item<int64_t>();
+      if (id == o.eos_id) break;
+      out[b].push_back(id);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+struct Hypothesis {
+  double score;  // length-normalised
+  std::vector<int64_t> tokens;
+};
+
+double normalised(double log_prob, int64_t length, double penalty) {
+  return log_prob / std::pow(static_cast<double>(length), penalty);
+}
+
+}  // namespace
+
+std::vector<std::vector<int64_t>> beam_search(models::Seq2SeqTransformer& model, const torch::Tensor& src_ids,
+                                              const DecodeOptions& o) {
+  TORCH_CHECK(o.beam_size >= 1, "beam_search: beam_size must be at least 1");
+  torch::NoGradGuard no_grad;
+  const int64_t batch = src_ids.size(0), k = o.beam_size;
+  const torch::Device device = src_ids.device();
+  const std::vector<int64_t> limits = length_limits(model, src_ids, o);
+  // Rows of the working batch are (sentence, beam) pairs of the sentences still open.
+  std::vector<int64_t> open(batch);
+  for (int64_t b = 0; b < batch; ++b) open[b] = b;
+  models::EncodedSource source =
+      select_rows(model->encode(src_ids), torch::arange(batch, torch::kLong).repeat_interleave(k).to(device));
+  models::DecoderCache cache = model->new_cache();
+  std::vector<std::vector<int64_t>> history(batch * k, std::vector<int64_t>{o.bos_id});
+  // Only beam 0 starts alive, so the first step's k candidates are distinct tokens.
+  std::vector<double> scores(batch * k, -std::numeric_limits<double>::infinity());
+  for (int64_t b = 0; b < batch; ++b) scores[b * k] = 0.0;
+  std::vector<std::vector<Hypothesis>> done(batch);
+
+  for (int64_t step = 0; !open.empty(); ++step) {
+    const int64_t rows = static_cast<int64_t>(history.size());
+    torch::Tensor prefix;
+    if (o.use_cache) {
+      std::vector<int64_t> last(rows);
+      for (int64_t r = 0; r < rows; ++r) last[r] = history[r].back();
+      prefix = torch::tensor(last, torch::kLong).view({rows, 1}).to(device);
+    } else {
+      std::vector<int64_t> flat;
+      for (const auto& h : history) flat.insert(flat.end(), h.begin(), h.end());
+      prefix = torch::tensor(flat, torch::kLong).view({rows, step + 1}).to(device);
+    }
+    const torch::Tensor log_probs = next_log_probs(model, prefix, source, o.use_cache ? &cache : nullptr, o.pad_id);
+    const int64_t vocab = log_probs.size(1);
+    const torch::Tensor totals =
+        (log_probs.to(torch::kDouble) + torch::tensor(scores, torch::kDouble).to(device).unsqueeze(1))
+            .view({static_cast<int64_t>(open.size()), k * vocab});
+    auto top = totals.topk(std::min<int64_t>(2 * k, k * vocab), 1);
+    const torch::Tensor top_scores = std::get<0>(top).cpu();
+    const torch::Tensor top_ids = std::get<1>(top).cpu();
+    const auto top_s = top_scores.accessor<double, 2>();
+    const auto top_i = top_ids.accessor<int64_t, 2>();
+
+    std::vector<int64_t> keep_rows, still_open;
+    std::vector<std::vector<int64_t>> next_history;
+    std::vector<double> next_scores;
+    for (size_t j = 0; j < open.size(); ++j) {
+      const int64_t b = open[j];
+      std::vector<std::pair<int64_t, int64_t>> alive;  // (row, token)
+      std::vector<double> alive_scores;
+      for (int64_t rank = 0; rank < top_ids.size(1) && static_cast<int64_t>(alive.size()) < k; ++rank) {
+        const int64_t row = static_cast<int64_t>(j) * k + top_i[j][rank] / vocab;
+        const int64_t token = top_i[j][rank] % vocab;
+        const double score = top_s[j][rank];
+        if (!std::isfinite(score)) break;
+        if (token == o.eos_id) {
+          // Only an EOS among the best k candidates ends a hypothesis (as Hugging Face).
+          if (rank < k) {
+            done[b].push_back({normalised(score, step + 1, o.length_penalty),
+                               std::vector<int64_t>(history[row].begin() + 1, history[row].end())});
+          }
+          continue;
+        }
+        alive.emplace_back(row, token);
+        alive_scores.push_back(score);
+      }
+      const bool at_limit = step + 1 >= limits[b];
+      if (static_cast<int64_t>(done[b].size()) >= k || at_limit || alive.empty()) {
+        if (static_cast<int64_t>(done[b].size()) < k) {
+          for (size_t a = 0; a < alive.size(); ++a) {
+            std::vector<int64_t> tokens(history[alive[a].first].begin() + 1, history[alive[a].first].end());
+            tokens.push_back(alive[a].second);
+            done[b].push_back({normalised(alive_scores[a], step + 1, o.length_penalty), std::move(tokens)});
+          }
+        }
+        continue;
+      }
+      still_open.push_back(b);
+      for (size_t a = 0; a < alive.size(); ++a) {
+        keep_rows.push_back(alive[a].first);
+        next_history.push_back(history[alive[a].first]);
+        next_history.back().push_back(alive[a].second);
+        next_scores.push_back(alive_scores[a]);
+      }
+      // Fewer than k live candidates (tiny vocabularies): pad with dead beams.
+      for (size_t a = alive.size(); static_cast<int64_t>(a) < k; ++a) {
+        keep_rows.push_back(alive[0].first);
+        next_history.push_back(history[alive[0].first]);
+        next_history.back().push_back(alive[0].second);
+        next_scores.push_back(-std::numeric_limits<double>::infinity());
+      }
+    }
+    open = std::move(still_open);
+    if (open.empty()) break;
+    const torch::Tensor rows_tensor = torch::tensor(keep_rows, torch::kLong).to(device);
+    source = select_rows(source, rows_tensor);
+    if (o.use_cache) cache.select(rows_tensor);
+    history = std::move(next_history);
+    scores = std::move(next_scores);
+  }
+  std::vector<std::vector<int64_t>> out(batch);
+  for (int64_t b = 0; b < batch; ++b) {
+    // The first best wins ties, so the result does not depend on sort stability.
+    const Hypothesis* best = nullptr;
+    for (const Hypothesis& h : done[b]) {
+      if (!best || h.score > best->score) best = &h;
+    }
+    if (best) out[b] = best->tokens;
+  }
+  return out;
+}
+
+std::vector<std::vector<int64_t>> generate(models::Seq2SeqTransformer& model, const torch::Tensor& src_ids,
+                                           const DecodeOptions& options) {
+  return options.beam_size == 1 ? greedy_search(model, src_ids, options) : beam_search(model, src_ids, options);
+}
+
+}  // namespace attune::translation

@@ -1,0 +1,75 @@
+// Translation ("translation"): a Transformer encoder-decoder trained with teacher
+// forcing and label-smoothed cross-entropy on sentence pairs, batched by token count,
+// with a joint SentencePiece vocabulary; validated by loss and by BLEU/chrF of greedy
+// translations; used through attune translate / eval.
+#pragma once
+#include "models/seq2seq/transformer.h"
+#include "tasks/engine/settings.h"
+#include "tasks/engine/task.h"
+#include "tasks/translation/decoding.h"
+#include "tasks/translation/examples.h"
+
+#include <nlohmann/json.hpp>
+
+#include <istream>
+#include <memory>
+#include <ostream>
+
+namespace attune::translation {
+
+nlohmann::json default_config();
+
+struct TranslationSettings {
+  int64_t max_tokens = 4096;      // padded tokens a training batch
+  double label_smoothing = 0.1;
+  int64_t eval_max_tokens = 8192;
+  int64_t eval_max_sentences = 500;  // translated at each evaluation for BLEU/chrF (0 = none)
+  DecodeOptions eval_decode;         // how those are translated (greedy by default)
+  bool bf16 = true;                  // autocast while translating on CUDA
+};
+
+class TranslationTask : public engine::TrainTask {
+ public:
+  TranslationTask(models::Seq2SeqTransformer model, std::shared_ptr<text::SentencePieceTokenizer> tokenizer,
+                  PairExamples train, PairExamples valid, TranslationSettings settings);
+  std::shared_ptr<torch::nn::Module> model() override { return model_.ptr(); }
+  engine::BatchPlan train_plan(int64_t epoch, uint64_t seed) override;
+  torch::Tensor train_loss(const std::vector<int64_t>& batch, const torch::Device& device) override;
+  int64_t batch_size_of(const std::vector<int64_t>& batch) const override;  // target tokens
+  nlohmann::json evaluate(const torch::Device& device) override;
+
+ private:
+  models::Seq2SeqTransformer model_;
+  std::shared_ptr<text::SentencePieceTokenizer> tokenizer_;
+  PairExamples train_, valid_;
+  TranslationSettings settings_;
+  SpecialIds ids_;
+};
+
+// Mean cross-entropy per target token (label-smoothed as `smoothing` says) of a batch.
+torch::Tensor sequence_loss(models::Seq2SeqTransformer& model, const PairBatch& batch, double smoothing,
+                            const torch::Device& device);
+
+// The config's decode section (eval_beam_size instead of beam_size for validation).
+DecodeOptions decode_options(const nlohmann::json& config, const SpecialIds& ids, bool for_validation);
+
+// BLEU/chrF (and speed) of translating `text` with the config's decode section; writes
+// the translations to output_path unless it is empty.
+nlohmann::json evaluate_text(models::Seq2SeqTransformer& model, const text::SentencePieceTokenizer& tokenizer,
+                             const data::ParallelText& text, const nlohmann::json& config, const torch::Device& device,
+                             const std::string& output_path);
+
+nlohmann::json train_run(const nlohmann::json& config, const engine::TrainFlags& flags);
+// BLEU and chrF (sacreBLEU's defaults) of the run's translations of a parallel file,
+// with the config's decode section (beam search by default); --set decode.output=FILE
+// also writes the translations.
+nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
+                            const std::vector<std::string>& overrides, const std::string& device);
+// One translation a line, in input order; overrides apply to the run's config (decode.*).
+void translate_run(const std::string& run_dir, std::istream& in, std::ostream& out, const std::string& device,
+                   const std::vector<std::string>& overrides);
+// translate_run without overrides (attune predict).
+void predict_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,
+                 const std::string& device, int64_t batch_size);
+
+}  // namespace attune::translation

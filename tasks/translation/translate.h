@@ -1,0 +1,27 @@
+// Translating many sentences at once: sorted by length into token-budget batches,
+// decoded, detokenized, and put back in input order; and scoring translations.
+#pragma once
+#include "data/text/sentencepiece.h"
+#include "models/seq2seq/transformer.h"
+#include "tasks/translation/decoding.h"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace attune::translation {
+
+// Empty (blank) lines translate to empty lines. Sources longer than the model's
+// positions allow are cut. max_tokens bounds source tokens x beam a batch. bf16: autocast
+// on CUDA (LibTorch 2.x), as training uses.
+std::vector<std::string> translate_lines(models::Seq2SeqTransformer& model,
+                                         const text::SentencePieceTokenizer& tokenizer,
+                                         const std::vector<std::string>& lines, const DecodeOptions& options,
+                                         int64_t max_tokens, const torch::Device& device, bool bf16 = false);
+
+// {"bleu", "chrf", "bleu_details": {...}, "sentences"} with sacreBLEU's defaults.
+nlohmann::json score_translations(const std::vector<std::string>& hypotheses,
+                                  const std::vector<std::string>& references);
+
+}  // namespace attune::translation
