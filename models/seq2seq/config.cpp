@@ -27,7 +27,7 @@ const std::vector<std::string>& known_fields() {
       "name",       "preset",            "d_model",        "encoder_layers",   "decoder_layers",  "num_heads",
       "ffn_dim",    "activation",        "dropout",        "attention_dropout", "activation_dropout",
       "pre_layer_norm", "positions",     "max_positions",  "share_embeddings", "tie_output",      "scale_embedding",
-      "layer_norm_eps"};
+      "layer_norm_eps", "init", "init_std"};
   return f;
 }
 
@@ -74,6 +74,8 @@ Seq2SeqOptions seq2seq_options_from_config(const nlohmann::json& cfg, int64_t vo
   const std::string activation = cf::get_string(cfg, "activation", key, "relu");
   parse_activation(activation, key + ".activation");
   const std::string positions = cf::get_string(cfg, "positions", key, "sinusoidal");
+  const std::string init = cf::get_string(cfg, "init", key, "normal");
+  if (init != "normal" && init != "xavier") fail(key + ".init", "unknown value '" + init + "' (known: normal, xavier)");
   if (positions != "sinusoidal" && positions != "learned") {
     fail(key + ".positions", "unknown value '" + positions + "' (known: sinusoidal, learned)");
   }
@@ -88,6 +90,8 @@ Seq2SeqOptions seq2seq_options_from_config(const nlohmann::json& cfg, int64_t vo
       .tie_output(cf::get_bool(cfg, "tie_output", key, true))
       .scale_embedding(cf::get_bool(cfg, "scale_embedding", key, true))
       .layer_norm_eps(cf::get_positive(cfg, "layer_norm_eps", key, 1e-5))
+      .init(init)
+      .init_std(cf::get_positive(cfg, "init_std", key, 0.02))
       .pad_id(pad_id);
   if (o.d_model() % o.num_heads() != 0) {
     fail(key + ".d_model", "d_model " + std::to_string(o.d_model()) + " is not divisible by num_heads " +
@@ -114,7 +118,9 @@ nlohmann::json seq2seq_model_config(const Seq2SeqOptions& o, const std::string& 
           {"share_embeddings", o.share_embeddings()},
           {"tie_output", o.tie_output()},
           {"scale_embedding", o.scale_embedding()},
-          {"layer_norm_eps", o.layer_norm_eps()}};
+          {"layer_norm_eps", o.layer_norm_eps()},
+          {"init", o.init()},
+          {"init_std", o.init_std()}};
 }
 
 nlohmann::json seq2seq_default_config(const std::string& preset) {

@@ -31,6 +31,11 @@ struct Seq2SeqOptions {
   TORCH_ARG(bool, tie_output) = true;
   // Embeddings are multiplied by sqrt(d_model), as in the paper.
   TORCH_ARG(bool, scale_embedding) = true;
+  // "normal": every projection and embedding N(0, init_std), biases zero (transformers'
+  // Marian/BART init); "xavier": Xavier-uniform projections and N(0, d^-1/2) embeddings
+  // (fairseq, the paper's code), which learns markedly slower with a short warm-up.
+  TORCH_ARG(std::string, init) = "normal";
+  TORCH_ARG(double, init_std) = 0.02;
   TORCH_ARG(int64_t, pad_id) = 0;
   TORCH_ARG(double, layer_norm_eps) = 1e-5;
 };

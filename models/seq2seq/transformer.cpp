@@ -41,6 +41,8 @@ void check_options(const Seq2SeqOptions& o) {
   TORCH_CHECK(o.positions() == "sinusoidal" || o.positions() == "learned",
               "Seq2SeqTransformer: positions must be sinusoidal or learned, got ", o.positions());
   TORCH_CHECK(o.pad_id() >= 0 && o.pad_id() < o.vocab_size(), "Seq2SeqTransformer: pad_id out of range");
+  TORCH_CHECK(o.init() == "normal" || o.init() == "xavier", "Seq2SeqTransformer: init must be normal or xavier, got ",
+              o.init());
 }
 
 }  // namespace
@@ -148,18 +150,23 @@ Seq2SeqTransformerImpl::Seq2SeqTransformerImpl(const Seq2SeqOptions& options) : 
 }
 
 void Seq2SeqTransformerImpl::reset_parameters() {
-  // Xavier-uniform projections and N(0, d^-1/2) embeddings (the paper's code, fairseq):
-  // with the sqrt(d) scale, token embeddings enter the stack at unit variance.
   torch::NoGradGuard no_grad;
+  const bool xavier = options_.init() == "xavier";
+  // fairseq scales embeddings to enter the stack at unit variance (with the sqrt(d) factor).
+  const double embedding_std = xavier ? 1.0 / std::sqrt(static_cast<double>(options_.d_model())) : options_.init_std();
   for (const auto& m : modules(/*include_self=*/false)) {
     if (auto* linear = m->as<LinearImpl>()) {
       for (auto& p : linear->named_parameters(/*recurse=*/false)) {
-        if (p.key() == "weight") torch::nn::init::xavier_uniform_(p.value());
         if (p.key() == "bias") p.value().zero_();
+        if (p.key() != "weight") continue;
+        if (xavier) {
+          torch::nn::init::xavier_uniform_(p.value());
+        } else {
+          p.value().normal_(0.0, options_.init_std());
+        }
       }
     }
   }
-  const double std = 1.0 / std::sqrt(static_cast<double>(options_.d_model()));
   std::vector<torch::nn::Embedding> tokens;
   if (model->shared) {
     tokens.push_back(model->shared);
@@ -167,12 +174,12 @@ void Seq2SeqTransformerImpl::reset_parameters() {
     tokens = {model->encoder->embed_tokens, model->decoder->embed_tokens};
   }
   for (auto& e : tokens) {
-    e->weight.normal_(0.0, std);
+    e->weight.normal_(0.0, embedding_std);
     e->weight[options_.pad_id()].zero_();
   }
   if (options_.positions() == "learned") {
-    model->encoder->embed_positions->weight.normal_(0.0, std);
-    model->decoder->embed_positions->weight.normal_(0.0, std);
+    model->encoder->embed_positions->weight.normal_(0.0, embedding_std);
+    model->decoder->embed_positions->weight.normal_(0.0, embedding_std);
   }
 }
 

@@ -27,7 +27,7 @@ attune::models::Seq2SeqTransformer tiny_model(uint64_t seed) {
   torch::manual_seed(seed);
   attune::models::Seq2SeqTransformer m(attune::models::Seq2SeqOptions(30)
                                            .d_model(32).encoder_layers(2).decoder_layers(2).num_heads(4)
-                                           .ffn_dim(64).max_positions(64));
+                                           .ffn_dim(64).max_positions(64).init("xavier"));
   m->eval();
   return m;
 }
