@@ -70,16 +70,27 @@ void DecoderCache::select(const torch::Tensor& rows) {
   }
 }
 
+namespace {
+
+// What both stacks register: token embedding (when owned), positions, `count` layers and
+// the final pre-LN LayerNorm.
+template <typename Stack, typename Layer>
+void build_stack(Stack& stack, const Seq2SeqOptions& o, torch::nn::Embedding tokens, bool own_tokens, int64_t count) {
+  stack.embed_tokens = own_tokens ? stack.register_module("embed_tokens", tokens) : tokens;
+  stack.embed_positions = stack.register_module("embed_positions", position_embedding(o));
+  stack.layers = stack.register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < count; ++i) stack.layers->push_back(Layer(o));
+  if (o.pre_layer_norm()) {
+    stack.layer_norm = stack.register_module(
+        "layer_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.d_model()}).eps(o.layer_norm_eps())));
+  }
+}
+
+}  // namespace
+
 Seq2SeqEncoderImpl::Seq2SeqEncoderImpl(const Seq2SeqOptions& options, torch::nn::Embedding tokens, bool own_tokens)
     : options_(options) {
-  embed_tokens = own_tokens ? register_module("embed_tokens", tokens) : tokens;
-  embed_positions = register_module("embed_positions", position_embedding(options));
-  layers = register_module("layers", torch::nn::ModuleList());
-  for (int64_t i = 0; i < options.encoder_layers(); ++i) layers->push_back(Seq2SeqEncoderLayer(options));
-  if (options.pre_layer_norm()) {
-    layer_norm = register_module(
-        "layer_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({options.d_model()}).eps(options.layer_norm_eps())));
-  }
+  build_stack<Seq2SeqEncoderImpl, Seq2SeqEncoderLayer>(*this, options, tokens, own_tokens, options.encoder_layers());
 }
 
 EncodedSource Seq2SeqEncoderImpl::forward(const torch::Tensor& src_ids, std::vector<torch::Tensor>* weights) {
@@ -98,14 +109,7 @@ EncodedSource Seq2SeqEncoderImpl::forward(const torch::Tensor& src_ids, std::vec
 
 Seq2SeqDecoderImpl::Seq2SeqDecoderImpl(const Seq2SeqOptions& options, torch::nn::Embedding tokens, bool own_tokens)
     : options_(options) {
-  embed_tokens = own_tokens ? register_module("embed_tokens", tokens) : tokens;
-  embed_positions = register_module("embed_positions", position_embedding(options));
-  layers = register_module("layers", torch::nn::ModuleList());
-  for (int64_t i = 0; i < options.decoder_layers(); ++i) layers->push_back(Seq2SeqDecoderLayer(options));
-  if (options.pre_layer_norm()) {
-    layer_norm = register_module(
-        "layer_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({options.d_model()}).eps(options.layer_norm_eps())));
-  }
+  build_stack<Seq2SeqDecoderImpl, Seq2SeqDecoderLayer>(*this, options, tokens, own_tokens, options.decoder_layers());
 }
 
 torch::Tensor Seq2SeqDecoderImpl::forward(const torch::Tensor& tgt_ids, const EncodedSource& source,
