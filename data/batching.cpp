@@ -2,6 +2,7 @@
 
 #include "data/text/tokenizer.h"
 
+#include <cmath>
 #include <algorithm>
 #include <random>
 
@@ -24,15 +25,41 @@ std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed) {
   return order;
 }
 
+std::vector<char> held_out_mask(int64_t n, double fraction, uint64_t seed) {
+  const int64_t k = static_cast<int64_t>(std::llround(fraction * static_cast<double>(n)));
+  if (k < 1 || k >= n) return {};
+  std::vector<char> held(n, 0);
+  const std::vector<int64_t> perm = seeded_permutation(n, seed);
+  for (int64_t i = 0; i < k; ++i) held[perm[i]] = 1;
+  return held;
+}
+
+namespace {
+
+// 0..n-1, or a seeded permutation of it.
+std::vector<int64_t> visiting_order(int64_t n, bool shuffle, uint64_t seed) {
+  if (shuffle) return seeded_permutation(n, seed);
+  std::vector<int64_t> order(n);
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  return order;
+}
+
+// Length-sorted batches come out in a random order (a seed of its own, so it does not
+// repeat the example permutation).
+void shuffle_batch_order(std::vector<std::vector<int64_t>>& batches, uint64_t seed) {
+  const auto batch_order = seeded_permutation(static_cast<int64_t>(batches.size()), seed ^ 0x5bd1e995ULL);
+  std::vector<std::vector<int64_t>> shuffled;
+  shuffled.reserve(batches.size());
+  for (int64_t b : batch_order) shuffled.push_back(std::move(batches[b]));
+  batches = std::move(shuffled);
+}
+
+}  // namespace
+
 std::vector<std::vector<int64_t>> make_batches(const std::vector<int64_t>& lengths, int64_t batch_size, bool shuffle,
                                                bool bucket, uint64_t seed) {
   const int64_t n = static_cast<int64_t>(lengths.size());
-  std::vector<int64_t> order(n);
-  if (shuffle) {
-    order = seeded_permutation(n, seed);
-  } else {
-    for (int64_t i = 0; i < n; ++i) order[i] = i;
-  }
+  std::vector<int64_t> order = visiting_order(n, shuffle, seed);
   if (bucket) {
     const int64_t window = std::max<int64_t>(1, 50 * batch_size);
     for (int64_t start = 0; start < n; start += window) {
@@ -44,13 +71,7 @@ std::vector<std::vector<int64_t>> make_batches(const std::vector<int64_t>& lengt
   for (int64_t start = 0; start < n; start += batch_size) {
     batches.emplace_back(order.begin() + start, order.begin() + std::min(n, start + batch_size));
   }
-  if (bucket && shuffle) {
-    const auto batch_order = seeded_permutation(static_cast<int64_t>(batches.size()), seed ^ 0x5bd1e995ULL);
-    std::vector<std::vector<int64_t>> shuffled;
-    shuffled.reserve(batches.size());
-    for (int64_t b : batch_order) shuffled.push_back(std::move(batches[b]));
-    batches = std::move(shuffled);
-  }
+  if (bucket && shuffle) shuffle_batch_order(batches, seed);
   return batches;
 }
 
@@ -60,12 +81,7 @@ std::vector<std::vector<int64_t>> make_token_batches(const std::vector<int64_t>&
   TORCH_CHECK(source_lengths.size() == target_lengths.size(), "make_token_batches: length lists differ");
   TORCH_CHECK(max_tokens > 0, "make_token_batches: max_tokens must be positive");
   const int64_t n = static_cast<int64_t>(source_lengths.size());
-  std::vector<int64_t> order(n);
-  if (shuffle) {
-    order = seeded_permutation(n, seed);
-  } else {
-    for (int64_t i = 0; i < n; ++i) order[i] = i;
-  }
+  std::vector<int64_t> order = visiting_order(n, shuffle, seed);
   auto length = [&](int64_t i) { return std::max(source_lengths[i], target_lengths[i]); };
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return length(a) < length(b); });
   std::vector<std::vector<int64_t>> batches;
@@ -82,13 +98,7 @@ std::vector<std::vector<int64_t>> make_token_batches(const std::vector<int64_t>&
     longest = std::max(longest, l);
   }
   if (!current.empty()) batches.push_back(std::move(current));
-  if (shuffle) {
-    const auto batch_order = seeded_permutation(static_cast<int64_t>(batches.size()), seed ^ 0x5bd1e995ULL);
-    std::vector<std::vector<int64_t>> shuffled;
-    shuffled.reserve(batches.size());
-    for (int64_t b : batch_order) shuffled.push_back(std::move(batches[b]));
-    batches = std::move(shuffled);
-  }
+  if (shuffle) shuffle_batch_order(batches, seed);
   return batches;
 }
 

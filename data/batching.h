@@ -16,6 +16,10 @@ namespace attune::data {
 // and the std distributions differ between standard libraries).
 std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed);
 
+// A held-out split: round(fraction * n) of 0..n-1 marked 1, chosen by seeded_permutation.
+// Empty when that would hold out nothing or everything (callers say why in their terms).
+std::vector<char> held_out_mask(int64_t n, double fraction, uint64_t seed);
+
 // Batches of example indices; a pure function of its arguments. With `bucket`, the
 // (shuffled) examples are sorted by length inside windows of 50 batches, cut into
 // batches, and the batch order is shuffled again, so batches hold similar lengths

@@ -34,14 +34,12 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }  // namespace
 
 ParallelText read_parallel_tsv(const std::string& path) {
-  std::ifstream in = open_text(path);
+  const std::vector<std::string> lines = read_text_lines(path);
   ParallelText text;
-  std::string line;
-  int64_t n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() && in.peek() == std::char_traits<char>::eof()) break;  // a final newline
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string& line = lines[i];
+    const int64_t n = static_cast<int64_t>(i) + 1;
+    if (line.empty() && i + 1 == lines.size()) break;  // a final newline
     const size_t tab = line.find('\t');
     if (tab == std::string::npos) fail(where(path, n), "expected source<TAB>target, found no tab");
     if (line.find('\t', tab + 1) != std::string::npos) {
@@ -60,12 +58,11 @@ ParallelText read_parallel_tsv(const std::string& path) {
 
 ParallelText read_parallel_jsonl(const std::string& path, const std::string& source_key,
                                  const std::string& target_key) {
-  std::ifstream in = open_text(path);
+  const std::vector<std::string> lines = read_text_lines(path);
   ParallelText text;
-  std::string line;
-  int64_t n = 0;
-  while (std::getline(in, line)) {
-    ++n;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string& line = lines[i];
+    const int64_t n = static_cast<int64_t>(i) + 1;
     if (blank(line)) continue;
     nlohmann::json j;
     try {
@@ -89,6 +86,10 @@ ParallelText read_parallel_jsonl(const std::string& path, const std::string& sou
 
 std::vector<std::string> read_text_lines(const std::string& path) {
   std::ifstream in = open_text(path);
+  return read_text_lines(in);
+}
+
+std::vector<std::string> read_text_lines(std::istream& in) {
   std::vector<std::string> lines;
   std::string line;
   while (std::getline(in, line)) {
@@ -117,9 +118,9 @@ ParallelText read_parallel_files(const std::string& source_path, const std::stri
   return text;
 }
 
-ParallelText read_parallel(const std::string& path) {
+ParallelText read_parallel(const std::string& path, const std::string& source_key, const std::string& target_key) {
   if (ends_with(path, ".jsonl") || ends_with(path, ".ndjson") || ends_with(path, ".json")) {
-    return read_parallel_jsonl(path);
+    return read_parallel_jsonl(path, source_key, target_key);
   }
   return read_parallel_tsv(path);
 }

@@ -3,6 +3,7 @@
 // where it came from, so later errors can name the file and line.
 #pragma once
 #include <cstdint>
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -23,11 +24,13 @@ ParallelText read_parallel_jsonl(const std::string& path, const std::string& sou
 // Line i of source_path translates to line i of target_path. Different line counts
 // fail naming both files; an empty line fails naming its file and line.
 ParallelText read_parallel_files(const std::string& source_path, const std::string& target_path);
-// By extension: .jsonl/.ndjson/.json -> JSONL, anything else -> TSV.
-ParallelText read_parallel(const std::string& path);
+// By extension: .jsonl/.ndjson/.json -> JSONL (with the keys given), anything else -> TSV.
+ParallelText read_parallel(const std::string& path, const std::string& source_key = "src",
+                           const std::string& target_key = "tgt");
 
 // Source lines to translate, one a line (a trailing \r dropped; empty lines kept, so
 // the output stays line-aligned with the input).
 std::vector<std::string> read_text_lines(const std::string& path);
+std::vector<std::string> read_text_lines(std::istream& in);
 
 }  // namespace attune::data

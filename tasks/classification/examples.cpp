@@ -73,11 +73,8 @@ void tokenize(Examples& examples, const text::Tokenizer& tokenizer, int64_t max_
 }
 
 Examples split_off(Examples& train, double fraction, uint64_t seed) {
-  const auto order = data::seeded_permutation(static_cast<int64_t>(train.size()), seed);
-  const size_t n_valid = static_cast<size_t>(fraction * train.size() + 0.5);
-  if (n_valid == 0 || n_valid >= train.size()) fail("data.valid_fraction", "leaves an empty training or validation set");
-  std::vector<bool> to_valid(train.size(), false);
-  for (size_t i = 0; i < n_valid; ++i) to_valid[order[i]] = true;
+  const std::vector<char> to_valid = data::held_out_mask(static_cast<int64_t>(train.size()), fraction, seed);
+  if (to_valid.empty()) fail("data.valid_fraction", "leaves an empty training or validation set");
   Examples kept, valid;
   for (size_t i = 0; i < train.size(); ++i) {
     Examples& dst = to_valid[i] ? valid : kept;

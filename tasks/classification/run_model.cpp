@@ -121,21 +121,15 @@ RunModel build_run_model(const nlohmann::json& config, int64_t vocab_size, int64
 
 LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device,
                    const std::vector<std::string>& extra_adapters) {
-  engine::require_run_dir(run_dir);
   LoadedRun run;
-  const std::string config_path = (fs::path(run_dir) / "config.json").string();
-  run.config = io::read_json(config_path);
-  config::apply_overrides(run.config, overrides);
-  engine::apply_threads(config::get_int(run.config, "threads", "", 0, 1024));
+  run.config = engine::read_run_config(run_dir, overrides);
   run.tokenizer = text::load_tokenizer((fs::path(run_dir) / "tokenizer").string());
   run.labels = load_label_map((fs::path(run_dir) / "labels.json").string());
   run.max_length = config::get_int(run.config.at("data"), "max_length", "data", 8, 1 << 20);
   const bool peft_run = peft::enabled(peft_section(run.config));
   if (!peft_run) {
     run.model = build_run_model(run.config, run.tokenizer->vocab_size(), static_cast<int64_t>(run.labels.size()));
-    const std::string weights = (fs::path(run_dir) / "model.safetensors").string();
-    if (!fs::exists(weights)) fail(run_dir, "run has no model.safetensors (training did not reach an evaluation)");
-    formats::load_module_tensors(*run.model.model, formats::load_safetensors(weights), weights);
+    engine::load_run_weights(*run.model.model, run_dir);
     if (!extra_adapters.empty()) fail(run_dir, "--adapter needs a PEFT run (this run fine-tuned every weight)");
   } else {
     const std::string base = base_weights_path(run_dir);
@@ -156,7 +150,7 @@ LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& o
       run.model.peft->load_adapter(dir, name);
     }
   }
-  run.model.model->to(engine::resolve_device(device.empty() ? run.config.value("device", "auto") : device, "--device"));
+  run.model.model->to(engine::run_device(run.config, device));
   run.model.model->eval();
   return run;
 }

@@ -168,10 +168,7 @@ nlohmann::json evaluate_examples(TextClassifier& model, const Examples& examples
 
 nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFlags& flags) {
   nlohmann::json config = config_in;
-  engine::TrainOptions options = engine::train_options_from_config(config);
-  options.stop_requested = flags.stop_requested;
-  options.log = flags.log;
-  engine::apply_threads(config::get_int(config, "threads", "", 0, 1024));
+  const engine::TrainOptions options = engine::train_options_for(config, flags);
   std::ostream& log = flags.log ? *flags.log : std::cerr;
   const std::string run_dir = options.run_dir;
   if (!flags.resume) engine::prepare_run_dir(run_dir, flags.overwrite);

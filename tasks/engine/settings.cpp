@@ -1,6 +1,7 @@
 #include "tasks/engine/settings.h"
 
 #include "data/error.h"
+#include "data/formats/safetensors.h"
 #include "data/io/files.h"
 #include "tasks/config/config.h"
 
@@ -112,6 +113,32 @@ void prepare_run_dir(const std::string& dir, bool overwrite) {
 void require_run_dir(const std::string& dir) {
   if (!fs::is_directory(dir)) fail(dir, "run directory does not exist");
   if (!fs::exists(fs::path(dir) / "config.json")) fail(dir, "not an attune run directory (no config.json)");
+}
+
+TrainOptions train_options_for(const nlohmann::json& config, const TrainFlags& flags) {
+  TrainOptions options = train_options_from_config(config);
+  options.stop_requested = flags.stop_requested;
+  options.log = flags.log;
+  apply_threads(config::get_int(config, "threads", "", 0, 1024));
+  return options;
+}
+
+nlohmann::json read_run_config(const std::string& run_dir, const std::vector<std::string>& overrides) {
+  require_run_dir(run_dir);
+  nlohmann::json config = io::read_json((fs::path(run_dir) / "config.json").string());
+  config::apply_overrides(config, overrides);
+  apply_threads(config::get_int(config, "threads", "", 0, 1024));
+  return config;
+}
+
+void load_run_weights(torch::nn::Module& module, const std::string& run_dir) {
+  const std::string weights = (fs::path(run_dir) / "model.safetensors").string();
+  if (!fs::exists(weights)) fail(run_dir, "run has no model.safetensors (training did not reach an evaluation)");
+  formats::load_module_tensors(module, formats::load_safetensors(weights), weights);
+}
+
+torch::Device run_device(const nlohmann::json& config, const std::string& device_flag) {
+  return resolve_device(device_flag.empty() ? config.value("device", "auto") : device_flag, "--device");
 }
 
 }  // namespace attune::engine

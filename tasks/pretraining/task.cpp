@@ -77,14 +77,11 @@ std::vector<std::string> sample_lines(const std::vector<std::string>& lines, int
 std::vector<std::string> split_off_valid(std::vector<std::string>& train, double fraction, uint64_t seed,
                                          const std::string& train_path) {
   const int64_t n = static_cast<int64_t>(train.size());
-  const int64_t k = static_cast<int64_t>(std::llround(fraction * n));
-  if (k < 1 || k >= n) {
+  const std::vector<char> held = data::held_out_mask(n, fraction, seed);
+  if (held.empty()) {
     fail("data.valid", "no valid file given and data.valid_fraction leaves no held-out or no training lines of " +
                            train_path + " (" + std::to_string(n) + " lines)");
   }
-  std::vector<char> held(n, 0);
-  const std::vector<int64_t> perm = data::seeded_permutation(n, seed);
-  for (int64_t i = 0; i < k; ++i) held[perm[i]] = 1;
   std::vector<std::string> kept, valid;
   for (int64_t i = 0; i < n; ++i) (held[i] ? valid : kept).push_back(std::move(train[i]));
   train = std::move(kept);
@@ -189,11 +186,8 @@ nlohmann::json evaluate_blocks(models::BertForMaskedLM& model, const TokenBlocks
 
 nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFlags& flags) {
   nlohmann::json config = config_in;
-  engine::TrainOptions options = engine::train_options_from_config(config);
-  options.stop_requested = flags.stop_requested;
-  options.log = flags.log;
+  const engine::TrainOptions options = engine::train_options_for(config, flags);
   const int64_t threads = config::get_int(config, "threads", "", 0, 1024);
-  engine::apply_threads(threads);
   std::ostream& log = flags.log ? *flags.log : std::cerr;
 
   // Cheap checks first, so a typo fails before minutes of reading and tokenizing.
@@ -267,17 +261,12 @@ struct LoadedMlm {
 };
 
 LoadedMlm load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device) {
-  engine::require_run_dir(run_dir);
   LoadedMlm run;
-  run.config = io::read_json((fs::path(run_dir) / "config.json").string());
-  config::apply_overrides(run.config, overrides);
-  engine::apply_threads(config::get_int(run.config, "threads", "", 0, 1024));
+  run.config = engine::read_run_config(run_dir, overrides);
   run.tokenizer = text::load_tokenizer((fs::path(run_dir) / "tokenizer").string());
   run.model = build_model(run.config, run.tokenizer->vocab_size());
-  const std::string weights = (fs::path(run_dir) / "model.safetensors").string();
-  if (!fs::exists(weights)) fail(run_dir, "run has no model.safetensors (training did not reach an evaluation)");
-  formats::load_module_tensors(*run.model, formats::load_safetensors(weights), weights);
-  run.device = engine::resolve_device(device.empty() ? run.config.value("device", "auto") : device, "--device");
+  engine::load_run_weights(*run.model, run_dir);
+  run.device = engine::run_device(run.config, device);
   run.model->to(run.device);
   run.model->eval();
   return run;

@@ -32,6 +32,14 @@ SpecialIds special_ids(const text::Tokenizer& tokenizer) {
   return ids;
 }
 
+std::shared_ptr<text::SentencePieceTokenizer> as_sentencepiece(std::unique_ptr<text::Tokenizer> tokenizer,
+                                                               const std::string& where) {
+  auto* sp = dynamic_cast<text::SentencePieceTokenizer*>(tokenizer.get());
+  if (!sp) fail(where, "translation needs a sentencepiece tokenizer (it detokenizes its output)");
+  tokenizer.release();
+  return std::shared_ptr<text::SentencePieceTokenizer>(sp);
+}
+
 PairExamples tokenize_pairs(const data::ParallelText& text, const text::SentencePieceTokenizer& tokenizer,
                             const LengthFilter& limits, bool filter, int64_t* dropped, int64_t threads) {
   const int64_t n = text.size();
@@ -80,14 +88,7 @@ PairExamples tokenize_pairs(const data::ParallelText& text, const text::Sentence
 
 data::ParallelText read_parallel_spec(const nlohmann::json& spec, const std::string& key,
                                       const std::string& source_key, const std::string& target_key) {
-  if (spec.is_string()) {
-    const std::string path = spec.get<std::string>();
-    auto ends_with = [&](const std::string& suffix) {
-      return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
-    };
-    const bool jsonl = ends_with(".jsonl") || ends_with(".ndjson") || ends_with(".json");
-    return jsonl ? data::read_parallel_jsonl(path, source_key, target_key) : data::read_parallel_tsv(path);
-  }
+  if (spec.is_string()) return data::read_parallel(spec.get<std::string>(), source_key, target_key);
   if (spec.is_object()) {
     for (const char* field : {"source", "target"}) {
       if (!spec.contains(field) || !spec[field].is_string()) {

@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,11 @@ struct SpecialIds {
   int64_t pad = 0, bos = 0, eos = 0;
 };
 SpecialIds special_ids(const text::Tokenizer& tokenizer);
+
+// The tokenizer as a SentencePiece one; anything else fails naming `where` (translation
+// detokenizes its output, which only SentencePiece can).
+std::shared_ptr<text::SentencePieceTokenizer> as_sentencepiece(std::unique_ptr<text::Tokenizer> tokenizer,
+                                                               const std::string& where);
 
 // With filter=true, pairs outside `limits` are dropped and counted in *dropped; without
 // it (evaluation data), every pair is kept and cut to the limits.

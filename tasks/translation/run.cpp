@@ -1,7 +1,5 @@
 // Using a trained translation run: attune eval, translate and predict.
 #include "data/error.h"
-#include "data/formats/safetensors.h"
-#include "data/io/files.h"
 #include "models/seq2seq/config.h"
 #include "tasks/config/config.h"
 #include "tasks/engine/settings.h"
@@ -23,23 +21,14 @@ struct LoadedRun {
 };
 
 LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device) {
-  engine::require_run_dir(run_dir);
   LoadedRun run;
-  run.config = io::read_json((fs::path(run_dir) / "config.json").string());
-  config::apply_overrides(run.config, overrides);
-  engine::apply_threads(config::get_int(run.config, "threads", "", 0, 1024));
+  run.config = engine::read_run_config(run_dir, overrides);
   const std::string tokenizer_dir = (fs::path(run_dir) / "tokenizer").string();
-  std::unique_ptr<text::Tokenizer> tokenizer = text::load_tokenizer(tokenizer_dir);
-  auto* sp = dynamic_cast<text::SentencePieceTokenizer*>(tokenizer.get());
-  if (!sp) fail(tokenizer_dir, "not a sentencepiece tokenizer, which translation needs");
-  tokenizer.release();
-  run.tokenizer.reset(sp);
+  run.tokenizer = as_sentencepiece(text::load_tokenizer(tokenizer_dir), tokenizer_dir);
   run.model = models::Seq2SeqTransformer(models::seq2seq_options_from_config(
       run.config.at("model"), run.tokenizer->vocab_size(), run.tokenizer->pad_id(), "model"));
-  const std::string weights = (fs::path(run_dir) / "model.safetensors").string();
-  if (!fs::exists(weights)) fail(run_dir, "run has no model.safetensors (training did not reach an evaluation)");
-  formats::load_module_tensors(*run.model, formats::load_safetensors(weights), weights);
-  run.device = engine::resolve_device(device.empty() ? run.config.value("device", "auto") : device, "--device");
+  engine::load_run_weights(*run.model, run_dir);
+  run.device = engine::run_device(run.config, device);
   run.model->to(run.device);
   run.model->eval();
   return run;
@@ -63,12 +52,7 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_
 void translate_run(const std::string& run_dir, std::istream& in, std::ostream& out, const std::string& device,
                    const std::vector<std::string>& overrides) {
   LoadedRun run = load_run(run_dir, overrides, device);
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(std::move(line));
-  }
+  const std::vector<std::string> lines = data::read_text_lines(in);
   const DecodeOptions o = decode_options(run.config, special_ids(*run.tokenizer), /*for_validation=*/false);
   const int64_t max_tokens = config::get_int(run.config.at("train"), "eval_max_tokens", "train", 1, 1 << 30);
   const bool bf16 = config::get_bool(run.config.at("train"), "bf16", "train");

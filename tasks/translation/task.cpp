@@ -56,14 +56,11 @@ std::vector<std::string> sample_lines(const data::ParallelText& text, int64_t li
 
 data::ParallelText split_off_valid(data::ParallelText& train, double fraction, uint64_t seed) {
   const int64_t n = train.size();
-  const int64_t k = static_cast<int64_t>(std::llround(fraction * n));
-  if (k < 1 || k >= n) {
+  const std::vector<char> held = data::held_out_mask(n, fraction, seed);
+  if (held.empty()) {
     fail("data.valid", "no valid data given and data.valid_fraction leaves no held-out or no training pairs (" +
                            std::to_string(n) + " pairs)");
   }
-  std::vector<char> held(n, 0);
-  const std::vector<int64_t> perm = data::seeded_permutation(n, seed);
-  for (int64_t i = 0; i < k; ++i) held[perm[i]] = 1;
   data::ParallelText kept, valid;
   for (int64_t i = 0; i < n; ++i) {
     data::ParallelText& to = held[i] ? valid : kept;
@@ -73,14 +70,6 @@ data::ParallelText split_off_valid(data::ParallelText& train, double fraction, u
   }
   train = std::move(kept);
   return valid;
-}
-
-std::shared_ptr<text::SentencePieceTokenizer> as_sentencepiece(std::unique_ptr<text::Tokenizer> tokenizer,
-                                                               const std::string& where) {
-  auto* sp = dynamic_cast<text::SentencePieceTokenizer*>(tokenizer.get());
-  if (!sp) fail(where, "translation needs a sentencepiece tokenizer (it detokenizes its output)");
-  tokenizer.release();
-  return std::shared_ptr<text::SentencePieceTokenizer>(sp);
 }
 
 }  // namespace
@@ -216,11 +205,8 @@ nlohmann::json TranslationTask::evaluate(const torch::Device& device) {
 
 nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFlags& flags) {
   nlohmann::json config = config_in;
-  engine::TrainOptions options = engine::train_options_from_config(config);
-  options.stop_requested = flags.stop_requested;
-  options.log = flags.log;
+  const engine::TrainOptions options = engine::train_options_for(config, flags);
   const int64_t threads = get_int(config, "threads", "", 0, 1024);
-  engine::apply_threads(threads);
   std::ostream& log = flags.log ? *flags.log : std::cerr;
 
   // Cheap checks first, so a typo fails before minutes of reading and tokenizing.
@@ -300,8 +286,7 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
                             {"train_pairs", train_pairs},   {"dropped_pairs", dropped},
                             {"valid", result.best_metrics}};
   if (!result.interrupted && test_text.size() > 0) {
-    const std::string weights = (fs::path(run_dir) / "model.safetensors").string();
-    formats::load_module_tensors(*model, formats::load_safetensors(weights), weights);
+    engine::load_run_weights(*model, run_dir);
     model->eval();
     summary["test"] = evaluate_text(model, *tokenizer, test_text, config, options.device, "");
   }
