@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -352,4 +353,45 @@ TEST_CASE("pretrain, eval, predict, models and train --init through the CLI", "[
                      dir + "/none.txt: file does not exist");
     check_user_error(run_attune({"models", "--dir", dir + "/nope"}), "--dir");
   }
+}
+
+TEST_CASE("train, translate and eval a tiny translation run; bad input exits 2 with one line", "[cli][translation]") {
+  const std::string dir = attune::testing::temp_dir("cli-translation");
+  attune::testing::write_number_pairs(dir + "/train.tsv", 300, 1);
+  attune::testing::write_number_pairs(dir + "/test.tsv", 20, 2);
+  const std::vector<std::string> tiny_mt = {
+      "--task", "translation", "--set", "run_dir=" + dir + "/run", "--set", "device=cpu", "--set",
+      "data.valid=" + dir + "/test.tsv", "--set",
+      "tokenizer.vocab_size=100", "--set", "model.preset=transformer-tiny", "--set", "train.max_steps=4",
+      "--set", "train.max_tokens=400", "--set", "train.eval_max_sentences=5"};
+  const Result train = run_attune(concat({"train", "--set", "data.train=" + dir + "/train.tsv"}, tiny_mt));
+  INFO(train.err);
+  REQUIRE(train.status == 0);
+  CHECK(json::parse(train.out)["valid"].contains("bleu"));
+
+  // One line out per line in, empty lines kept, whatever the (barely trained) model says.
+  const Result translated = run_attune({"translate", "--run", dir + "/run", "--beam", "2"}, "one two\n\nthree\n");
+  INFO(translated.err);
+  REQUIRE(translated.status == 0);
+  CHECK(std::count(translated.out.begin(), translated.out.end(), '\n') == 3);
+  const Result eval = run_attune({"eval", "--run", dir + "/run", "--data", dir + "/test.tsv"});
+  REQUIRE(eval.status == 0);
+  const json metrics = json::parse(eval.out);
+  CHECK(metrics["sentences"] == 20);
+  CHECK(metrics["beam_size"] == 4);
+  CHECK(metrics.contains("chrf"));
+
+  fs::create_directories(dir + "/classifier");
+  std::ofstream(dir + "/classifier/config.json") << R"({"task": "text-classification"})";
+  check_user_error(run_attune({"translate", "--run", dir + "/classifier"}),
+                   dir + "/classifier: not a translation run (its config.json has task 'text-classification')");
+  check_user_error(run_attune({"translate", "--run", dir + "/run", "--input", dir + "/missing.txt"}), "missing.txt");
+  std::ofstream(dir + "/a.en") << "one\ntwo\n";
+  std::ofstream(dir + "/a.de") << "eins\n";
+  check_user_error(run_attune(concat({"train"}, concat(tiny_mt, {"--overwrite", "--set",
+                                                                 R"(data.train={"source": ")" + dir + R"(/a.en", "target": ")" +
+                                                                     dir + R"(/a.de"})"}))),
+                   dir + "/a.en: has 2 lines but " + dir + "/a.de has 1: the files must be line-aligned");
+  check_user_error(run_attune({"eval", "--run", dir + "/run", "--data", dir + "/train.csv"}),
+                   dir + "/train.csv: file does not exist");
 }

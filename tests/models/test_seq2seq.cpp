@@ -65,6 +65,14 @@ TEST_CASE("seq2seq parameters carry MarianMTModel's names, each tensor once", "[
     CHECK(other.count(n) == 1);
   }
   CHECK(other.count("model.shared.weight") == 0);
+  // init: transformers' N(0, 0.02) by default, Xavier (std sqrt(2 / (32 + 32)) = 0.18 here) on request.
+  const auto q_std = [](Seq2SeqTransformer& m) {
+    return m->named_parameters()["model.encoder.layers.0.self_attn.q_proj.weight"].std().item<double>();
+  };
+  CHECK(q_std(shared) == Approx(0.02).margin(0.003));
+  CHECK(shared->model->shared->weight.std().item<double>() == Approx(0.02).margin(0.002));
+  Seq2SeqTransformer xavier(tiny().init("xavier"));
+  CHECK(q_std(xavier) == Approx(0.177).margin(0.02));
   // Sinusoidal positions are fixed; learned ones train.
   CHECK_FALSE(shared->model->encoder->embed_positions->weight.requires_grad());
   Seq2SeqTransformer learned(tiny().positions("learned"));
@@ -142,6 +150,10 @@ TEST_CASE("seq2seq model configs: presets, overrides and clear errors", "[seq2se
   CHECK(error_of([&] { attune::models::seq2seq_options_from_config(c, 100, 0, "model"); }) ==
         "model.positions: unknown value 'rotary' (known: sinusoidal, learned)");
   c["positions"] = nullptr;
+  c["init"] = "orthogonal";
+  CHECK(error_of([&] { attune::models::seq2seq_options_from_config(c, 100, 0, "model"); }) ==
+        "model.init: unknown value 'orthogonal' (known: normal, xavier)");
+  c["init"] = nullptr;
   c["d_model"] = 30;
   CHECK(error_of([&] { attune::models::seq2seq_options_from_config(c, 100, 0, "model"); }) ==
         "model.d_model: d_model 30 is not divisible by num_heads 4");
