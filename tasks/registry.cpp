@@ -1,8 +1,10 @@
 #include "tasks/registry.h"
 
 #include "data/error.h"
+#include "tasks/classification/export.h"
 #include "tasks/classification/task.h"
 #include "tasks/pretraining/task.h"
+#include "tasks/translation/export.h"
 #include "tasks/translation/task.h"
 
 namespace attune::tasks {
@@ -16,13 +18,16 @@ const std::vector<TaskEntry>& all_tasks() {
           const std::string& device) { return classification::evaluate_run(run, data, overrides, device); },
        [](const std::string& run, std::istream& in, const std::string& name, std::ostream& out,
           const std::string& device, int64_t batch) { classification::predict_run(run, in, name, out, device, batch); },
-       classification::evaluate_run, classification::predict_run, classification::merge_run},
+       classification::evaluate_run, classification::predict_run, classification::merge_run,
+       classification::export_run, classification::predict_bundle},
       {"mlm", "masked-language-model pretraining of a BERT encoder on plain text (an init for fine-tuning)",
        pretraining::default_config, pretraining::train_run, pretraining::evaluate_run, pretraining::predict_run,
-       /*evaluate_with_adapters=*/nullptr, /*predict_with_adapters=*/nullptr, /*merge=*/nullptr},
+       /*evaluate_with_adapters=*/nullptr, /*predict_with_adapters=*/nullptr, /*merge=*/nullptr,
+       /*export_bundle=*/nullptr, /*predict_bundle=*/nullptr},
       {"translation", "Transformer encoder-decoder translation with a joint SentencePiece vocabulary",
        translation::default_config, translation::train_run, translation::evaluate_run, translation::predict_run,
-       /*evaluate_with_adapters=*/nullptr, /*predict_with_adapters=*/nullptr, /*merge=*/nullptr},
+       /*evaluate_with_adapters=*/nullptr, /*predict_with_adapters=*/nullptr, /*merge=*/nullptr,
+       translation::export_run, translation::predict_bundle},
   };
   return tasks;
 }

@@ -38,6 +38,14 @@ struct TaskEntry {
   std::function<nlohmann::json(const std::string& run_dir, const std::string& out_dir,
                                const std::vector<std::string>& adapters)>
       merge;
+  // Optional: writes a self-contained TorchScript bundle of a trained run to out_dir
+  // (attune export); returns a summary. overwrite replaces an existing bundle there.
+  std::function<nlohmann::json(const std::string& run_dir, const std::string& out_dir, bool overwrite)> export_bundle;
+  // Optional, with export_bundle: predict_run's input and output from a bundle alone
+  // (attune predict --bundle).
+  std::function<void(const std::string& bundle_dir, std::istream& in, const std::string& input_name,
+                     std::ostream& out, const std::string& device, int64_t batch_size)>
+      predict_bundle;
 };
 
 // Fails naming `key` with the known tasks when `name` is not one.

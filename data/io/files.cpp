@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -147,6 +148,27 @@ void remove_tree(const std::string& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return;
   if (::nftw(path.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) fail_errno(path, "cannot remove", errno);
+}
+
+namespace {
+void list_into(const fs::path& dir, const std::string& prefix, std::vector<std::string>& out) {
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = prefix + entry.path().filename().string();
+    if (entry.is_symlink()) continue;
+    if (entry.is_directory()) {
+      list_into(entry.path(), name + "/", out);
+    } else if (entry.is_regular_file()) {
+      out.push_back(name);
+    }
+  }
+}
+}  // namespace
+
+std::vector<std::string> list_files(const std::string& dir) {
+  std::vector<std::string> out;
+  list_into(dir, "", out);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace attune::io

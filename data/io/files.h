@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace attune::io {
 
@@ -27,5 +28,10 @@ bool is_tty(int fd);
 // std::filesystem::remove_all, which PyTorch 2.x's libtorch.so exports in a build
 // that crashes (a null call) when linked against a newer libstdc++.
 void remove_tree(const std::string& path);
+
+// Regular files under `dir`, as sorted '/'-separated paths relative to it (symbolic
+// links are not followed). Written with directory_iterator alone, the one directory
+// walk known to behave with PyTorch 2.x's libtorch.so (see remove_tree).
+std::vector<std::string> list_files(const std::string& dir);
 
 }  // namespace attune::io

@@ -50,6 +50,7 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   const MultiHeadAttentionOptions& options() const { return options_; }
   // nullptr removes it. Prefix positions are always visible (padding masks are extended).
   void set_prefix(std::shared_ptr<KeyValuePrefix> prefix) { prefix_ = std::move(prefix); }
+  const std::shared_ptr<KeyValuePrefix>& prefix() const { return prefix_; }
   Linear query{nullptr};
   Linear key{nullptr};
   Linear value{nullptr};

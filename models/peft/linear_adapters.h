@@ -82,6 +82,7 @@ class BottleneckAdapterImpl : public models::LinearAdapterImpl {
  public:
   BottleneckAdapterImpl(int64_t features, int64_t bottleneck, models::Activation activation);
   torch::Tensor adapt_output(const torch::Tensor& x, const torch::Tensor& y) override;
+  models::Activation activation() const { return activation_; }
 
   models::Linear down{nullptr};
   models::Linear up{nullptr};

@@ -27,6 +27,7 @@ class TextClassifierImpl : public torch::nn::Module {
                         const torch::Tensor& attention_mask);
   models::TextEncoderImpl& encoder() { return *encoder_; }
   const TextClassifierOptions& options() const { return options_; }
+  models::LinearImpl& classifier() { return *classifier_; }
 
  private:
   TextClassifierOptions options_;

@@ -37,11 +37,16 @@ std::vector<int64_t> lengths_of(const std::vector<text::Encoding>& encodings) {
   return lengths;
 }
 
-torch::Tensor forward_batch(TextClassifier& model, const std::vector<text::Encoding>& encodings,
-                            const std::vector<int64_t>& batch, int64_t pad_id, const torch::Device& device) {
-  const data::TokenBatch tb = data::collate(pointers(encodings, batch), pad_id);
+torch::Tensor forward_batch(TextClassifier& model, const data::TokenBatch& tb, const torch::Device& device) {
   return model->forward(tb.input_ids.to(device), tb.token_type_ids.to(device), tb.attention_mask.to(device));
 }
+
+torch::Tensor forward_batch(TextClassifier& model, const std::vector<text::Encoding>& encodings,
+                            const std::vector<int64_t>& batch, int64_t pad_id, const torch::Device& device) {
+  return forward_batch(model, data::collate(pointers(encodings, batch), pad_id), device);
+}
+
+}  // namespace
 
 ColumnSpec column_spec(const nlohmann::json& config, bool with_label) {
   const nlohmann::json& d = config.at("data");
@@ -52,8 +57,6 @@ ColumnSpec column_spec(const nlohmann::json& config, bool with_label) {
   c.label = with_label ? config::get_string(d, "label_column", "data") : "";
   return c;
 }
-
-}  // namespace
 
 nlohmann::json default_config() {
   nlohmann::json c = engine::default_run_keys();
@@ -140,11 +143,18 @@ nlohmann::json ClassificationTask::evaluate(const torch::Device& device) {
 
 torch::Tensor predict_probabilities(TextClassifier& model, const std::vector<text::Encoding>& encodings,
                                     int64_t pad_id, int64_t batch_size, const torch::Device& device) {
+  return predict_probabilities(encodings, pad_id, batch_size,
+                               [&](const data::TokenBatch& tb) { return forward_batch(model, tb, device); });
+}
+
+torch::Tensor predict_probabilities(const std::vector<text::Encoding>& encodings, int64_t pad_id, int64_t batch_size,
+                                    const BatchLogits& logits) {
   torch::NoGradGuard no_grad;
   const auto batches = data::make_batches(lengths_of(encodings), batch_size, /*shuffle=*/false, /*bucket=*/true, 0);
   torch::Tensor probs;
   for (const auto& batch : batches) {
-    const torch::Tensor p = torch::softmax(forward_batch(model, encodings, batch, pad_id, device).to(torch::kFloat), -1).cpu();
+    const data::TokenBatch tb = data::collate(pointers(encodings, batch), pad_id);
+    const torch::Tensor p = torch::softmax(logits(tb).to(torch::kFloat), -1).cpu();
     if (!probs.defined()) probs = torch::zeros({static_cast<int64_t>(encodings.size()), p.size(1)});
     probs.index_copy_(0, torch::tensor(batch), p);
   }
@@ -339,18 +349,24 @@ void predict_run(const std::string& run_dir, std::istream& in, const std::string
                  const std::string& device, int64_t batch_size, const std::vector<std::string>& adapters) {
   LoadedRun run = load_run(run_dir, {}, device, adapters);
   TextClassifier& model = run.model.model;
-  const ColumnSpec columns = column_spec(run.config, false);
   const torch::Device dev = model->parameters().front().device();
+  predict_lines(in, input_name, out, column_spec(run.config, false), *run.tokenizer, run.max_length, run.labels,
+                batch_size, [&](const data::TokenBatch& tb) { return forward_batch(model, tb, dev); });
+}
+
+void predict_lines(std::istream& in, const std::string& input_name, std::ostream& out, const ColumnSpec& columns,
+                   const text::Tokenizer& tokenizer, int64_t max_length, const std::vector<std::string>& labels,
+                   int64_t batch_size, const BatchLogits& logits) {
   Examples chunk;
   auto flush = [&]() {
     if (chunk.size() == 0) return;
-    tokenize(chunk, *run.tokenizer, run.max_length);
-    const torch::Tensor probs = predict_probabilities(model, chunk.encodings, run.tokenizer->pad_id(), batch_size, dev);
+    tokenize(chunk, tokenizer, max_length);
+    const torch::Tensor probs = predict_probabilities(chunk.encodings, tokenizer.pad_id(), batch_size, logits);
     for (int64_t i = 0; i < probs.size(0); ++i) {
       const int64_t best = probs[i].argmax().item<int64_t>();
       nlohmann::json p = nlohmann::json::object();
-      for (size_t c = 0; c < run.labels.size(); ++c) p[run.labels[c]] = probs[i][c].item<double>();
-      out << nlohmann::json{{"label", run.labels[best]}, {"probabilities", p}}.dump() << "\n";
+      for (size_t c = 0; c < labels.size(); ++c) p[labels[c]] = probs[i][c].item<double>();
+      out << nlohmann::json{{"label", labels[best]}, {"probabilities", p}}.dump() << "\n";
     }
     out.flush();
     chunk = Examples();

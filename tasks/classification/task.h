@@ -1,6 +1,7 @@
 // Text classification as a training task for the engine, and the three things a
 // user does with it: train a run, evaluate a run on a labelled file, predict labels.
 #pragma once
+#include "data/batching.h"
 #include "tasks/classification/examples.h"
 #include "tasks/classification/model.h"
 #include "models/peft/peft_model.h"
@@ -9,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <istream>
 #include <ostream>
 
@@ -42,10 +44,19 @@ class ClassificationTask : public engine::TrainTask {
   std::vector<int64_t> train_lengths_;
 };
 
+// The columns a run config reads (the label column only when with_label).
+ColumnSpec column_spec(const nlohmann::json& config, bool with_label);
+
+// Logits (B, C) of one padded batch, from whatever runs the model (attune's module, a bundle's TorchScript).
+using BatchLogits = std::function<torch::Tensor(const data::TokenBatch& batch)>;
+
 // Class probabilities (N, C) for tokenized examples, in their order. The model must
 // be in eval mode on `device`.
 torch::Tensor predict_probabilities(TextClassifier& model, const std::vector<text::Encoding>& encodings,
                                     int64_t pad_id, int64_t batch_size, const torch::Device& device);
+// The same batching (length-bucketed, in batches of batch_size) with any model.
+torch::Tensor predict_probabilities(const std::vector<text::Encoding>& encodings, int64_t pad_id, int64_t batch_size,
+                                    const BatchLogits& logits);
 
 // Metrics (with loss) of labelled, tokenized examples.
 nlohmann::json evaluate_examples(TextClassifier& model, const Examples& examples,
@@ -68,5 +79,10 @@ nlohmann::json merge_run(const std::string& run_dir, const std::string& out_dir,
 // and writes one JSON line per input with the label and class probabilities.
 void predict_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,
                  const std::string& device, int64_t batch_size, const std::vector<std::string>& adapters = {});
+// predict_run's reading and writing around any model: texts (or JSONL with `columns`'
+// keys) in, one {"label", "probabilities"} line out per input, in input order.
+void predict_lines(std::istream& in, const std::string& input_name, std::ostream& out, const ColumnSpec& columns,
+                   const text::Tokenizer& tokenizer, int64_t max_length, const std::vector<std::string>& labels,
+                   int64_t batch_size, const BatchLogits& logits);
 
 }  // namespace attune::classification

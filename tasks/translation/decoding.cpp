@@ -8,11 +8,10 @@ namespace attune::translation {
 namespace {
 
 // Per-row limit on generated tokens (EOS included).
-std::vector<int64_t> length_limits(const models::Seq2SeqTransformer& model, const torch::Tensor& src_ids,
-                                   const DecodeOptions& o) {
+std::vector<int64_t> length_limits(const StepModel& model, const torch::Tensor& src_ids, const DecodeOptions& o) {
   const torch::Tensor lengths = src_ids.ne(o.pad_id).sum(1).cpu();
   // Position 0 holds BOS, so at most max_positions - 1 tokens can follow it.
-  const int64_t cap = model->options().max_positions() - 1;
+  const int64_t cap = model.max_positions() - 1;
   std::vector<int64_t> limits;
   for (int64_t b = 0; b < lengths.size(0); ++b) {
     const double l = std::ceil(o.max_length_ratio * lengths[b].item<double>()) + static_cast<double>(o.max_length_extra);
@@ -22,37 +21,45 @@ std::vector<int64_t> length_limits(const models::Seq2SeqTransformer& model, cons
 }
 
 // Log-probabilities (rows, V) of the next token after `prefix` (rows, t).
-torch::Tensor next_log_probs(models::Seq2SeqTransformer& model, const torch::Tensor& prefix,
-                             const models::EncodedSource& source, models::DecoderCache* cache, int64_t pad_id) {
-  const torch::Tensor input = cache ? prefix.slice(1, prefix.size(1) - 1) : prefix;
-  const torch::Tensor hidden = model->decode(input, source, cache);
-  torch::Tensor log_probs = torch::log_softmax(model->project(hidden.select(1, hidden.size(1) - 1)).to(torch::kFloat), -1);
+torch::Tensor next_log_probs(StepModel& model, const torch::Tensor& prefix, int64_t pad_id) {
+  torch::Tensor log_probs = torch::log_softmax(model.next_logits(prefix).to(torch::kFloat), -1);
   // Padding is never an output token. It is removed after normalisation, as Hugging
   // Face's logits processors do, so beam scores compare with transformers'.
   log_probs.select(1, pad_id).fill_(-std::numeric_limits<float>::infinity());
   return log_probs;
 }
 
-models::EncodedSource select_rows(const models::EncodedSource& s, const torch::Tensor& rows) {
-  return {s.memory.index_select(0, rows), s.mask.index_select(0, rows)};
-}
-
 }  // namespace
 
-std::vector<std::vector<int64_t>> greedy_search(models::Seq2SeqTransformer& model, const torch::Tensor& src_ids,
+void TransformerStepModel::start(const torch::Tensor& src_ids) {
+  source_ = model_->encode(src_ids);
+  cache_ = model_->new_cache();
+}
+
+torch::Tensor TransformerStepModel::next_logits(const torch::Tensor& prefix) {
+  const torch::Tensor input = use_cache_ ? prefix.slice(1, prefix.size(1) - 1) : prefix;
+  const torch::Tensor hidden = model_->decode(input, source_, use_cache_ ? &cache_ : nullptr);
+  return model_->project(hidden.select(1, hidden.size(1) - 1));
+}
+
+void TransformerStepModel::select(const torch::Tensor& rows) {
+  source_ = {source_.memory.index_select(0, rows), source_.mask.index_select(0, rows)};
+  if (use_cache_) cache_.select(rows);
+}
+
+std::vector<std::vector<int64_t>> greedy_search(StepModel& model, const torch::Tensor& src_ids,
                                                 const DecodeOptions& o) {
   torch::NoGradGuard no_grad;
   const int64_t batch = src_ids.size(0);
   const std::vector<int64_t> limits = length_limits(model, src_ids, o);
   const int64_t steps = *std::max_element(limits.begin(), limits.end());
-  const models::EncodedSource source = model->encode(src_ids);
-  models::DecoderCache cache = model->new_cache();
+  model.start(src_ids);
   const auto long_options = torch::TensorOptions().dtype(torch::kLong).device(src_ids.device());
   torch::Tensor prefix = torch::full({batch, 1}, o.bos_id, long_options);
   torch::Tensor finished = torch::zeros({batch}, long_options.dtype(torch::kBool));
   const torch::Tensor limit = torch::tensor(limits, torch::kLong).to(src_ids.device());
   for (int64_t step = 0; step < steps; ++step) {
-    torch::Tensor next = next_log_probs(model, prefix, source, o.use_cache ? &cache : nullptr, o.pad_id).argmax(-1);
+    torch::Tensor next = next_log_probs(model, prefix, o.pad_id).argmax(-1);
     next = next.masked_fill(finished, o.pad_id);
     prefix = torch::cat({prefix, next.unsqueeze(1)}, 1);
     finished = finished.logical_or(next.eq(o.eos_id)).logical_or(limit.le(step + 1));
@@ -83,7 +90,7 @@ double normalised(double log_prob, int64_t length, double penalty) {
 
 }  // namespace
 
-std::vector<std::vector<int64_t>> beam_search(models::Seq2SeqTransformer& model, const torch::Tensor& src_ids,
+std::vector<std::vector<int64_t>> beam_search(StepModel& model, const torch::Tensor& src_ids,
                                               const DecodeOptions& o) {
   TORCH_CHECK(o.beam_size >= 1, "beam_search: beam_size must be at least 1");
   torch::NoGradGuard no_grad;
@@ -93,9 +100,8 @@ std::vector<std::vector<int64_t>> beam_search(models::Seq2SeqTransformer& model,
   // Rows of the working batch are (sentence, beam) pairs of the sentences still open.
   std::vector<int64_t> open(batch);
   for (int64_t b = 0; b < batch; ++b) open[b] = b;
-  models::EncodedSource source =
-      select_rows(model->encode(src_ids), torch::arange(batch, torch::kLong).repeat_interleave(k).to(device));
-  models::DecoderCache cache = model->new_cache();
+  model.start(src_ids);
+  model.select(torch::arange(batch, torch::kLong).repeat_interleave(k).to(device));
   std::vector<std::vector<int64_t>> history(batch * k, std::vector<int64_t>{o.bos_id});
   // Only beam 0 starts alive, so the first step's k candidates are distinct tokens.
   std::vector<double> scores(batch * k, -std::numeric_limits<double>::infinity());
@@ -104,17 +110,10 @@ std::vector<std::vector<int64_t>> beam_search(models::Seq2SeqTransformer& model,
 
   for (int64_t step = 0; !open.empty(); ++step) {
     const int64_t rows = static_cast<int64_t>(history.size());
-    torch::Tensor prefix;
-    if (o.use_cache) {
-      std::vector<int64_t> last(rows);
-      for (int64_t r = 0; r < rows; ++r) last[r] = history[r].back();
-      prefix = torch::tensor(last, torch::kLong).view({rows, 1}).to(device);
-    } else {
-      std::vector<int64_t> flat;
-      for (const auto& h : history) flat.insert(flat.end(), h.begin(), h.end());
-      prefix = torch::tensor(flat, torch::kLong).view({rows, step + 1}).to(device);
-    }
-    const torch::Tensor log_probs = next_log_probs(model, prefix, source, o.use_cache ? &cache : nullptr, o.pad_id);
+    std::vector<int64_t> flat;
+    for (const auto& h : history) flat.insert(flat.end(), h.begin(), h.end());
+    const torch::Tensor prefix = torch::tensor(flat, torch::kLong).view({rows, step + 1}).to(device);
+    const torch::Tensor log_probs = next_log_probs(model, prefix, o.pad_id);
     const int64_t vocab = log_probs.size(1);
     const torch::Tensor totals =
         (log_probs.to(torch::kDouble) + torch::tensor(scores, torch::kDouble).to(device).unsqueeze(1))
@@ -177,8 +176,7 @@ std::vector<std::vector<int64_t>> beam_search(models::Seq2SeqTransformer& model,
     open = std::move(still_open);
     if (open.empty()) break;
     const torch::Tensor rows_tensor = torch::tensor(keep_rows, torch::kLong).to(device);
-    source = select_rows(source, rows_tensor);
-    if (o.use_cache) cache.select(rows_tensor);
+    model.select(rows_tensor);
     history = std::move(next_history);
     scores = std::move(next_scores);
   }
@@ -194,9 +192,26 @@ std::vector<std::vector<int64_t>> beam_search(models::Seq2SeqTransformer& model,
   return out;
 }
 
+std::vector<std::vector<int64_t>> generate(StepModel& model, const torch::Tensor& src_ids, const DecodeOptions& options) {
+  return options.beam_size == 1 ? greedy_search(model, src_ids, options) : beam_search(model, src_ids, options);
+}
+
+std::vector<std::vector<int64_t>> greedy_search(models::Seq2SeqTransformer& model, const torch::Tensor& src_ids,
+                                                const DecodeOptions& options) {
+  TransformerStepModel step(model, options.use_cache);
+  return greedy_search(step, src_ids, options);
+}
+
+std::vector<std::vector<int64_t>> beam_search(models::Seq2SeqTransformer& model, const torch::Tensor& src_ids,
+                                              const DecodeOptions& options) {
+  TransformerStepModel step(model, options.use_cache);
+  return beam_search(step, src_ids, options);
+}
+
 std::vector<std::vector<int64_t>> generate(models::Seq2SeqTransformer& model, const torch::Tensor& src_ids,
                                            const DecodeOptions& options) {
-  return options.beam_size == 1 ? greedy_search(model, src_ids, options) : beam_search(model, src_ids, options);
+  TransformerStepModel step(model, options.use_cache);
+  return generate(step, src_ids, options);
 }
 
 }  // namespace attune::translation

@@ -9,15 +9,14 @@
 
 namespace attune::translation {
 
-std::vector<std::string> translate_lines(models::Seq2SeqTransformer& model,
-                                         const text::SentencePieceTokenizer& tokenizer,
+std::vector<std::string> translate_lines(StepModel& model, const text::SentencePieceTokenizer& tokenizer,
                                          const std::vector<std::string>& lines, const DecodeOptions& options,
                                          int64_t max_tokens, const torch::Device& device, bool bf16) {
   torch::NoGradGuard no_grad;
   compat::AutocastGuard autocast(device, bf16);
   const SpecialIds ids = special_ids(tokenizer);
   // The source keeps room for EOS; the target for BOS and at least one token.
-  const int64_t max_source = model->options().max_positions() - 1;
+  const int64_t max_source = model.max_positions() - 1;
   std::vector<std::vector<int32_t>> sources(lines.size());
   std::vector<int64_t> todo, lengths;
   for (size_t i = 0; i < lines.size(); ++i) {
@@ -43,6 +42,14 @@ std::vector<std::string> translate_lines(models::Seq2SeqTransformer& model,
     for (size_t r = 0; r < batch.size(); ++r) out[todo[batch[r]]] = tokenizer.decode(generated[r]);
   }
   return out;
+}
+
+std::vector<std::string> translate_lines(models::Seq2SeqTransformer& model,
+                                         const text::SentencePieceTokenizer& tokenizer,
+                                         const std::vector<std::string>& lines, const DecodeOptions& options,
+                                         int64_t max_tokens, const torch::Device& device, bool bf16) {
+  TransformerStepModel step(model, options.use_cache);
+  return translate_lines(step, tokenizer, lines, options, max_tokens, device, bf16);
 }
 
 nlohmann::json score_translations(const std::vector<std::string>& hypotheses,

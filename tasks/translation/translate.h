@@ -15,6 +15,10 @@ namespace attune::translation {
 // Empty (blank) lines translate to empty lines. Sources longer than the model's
 // positions allow are cut. max_tokens bounds source tokens x beam a batch. bf16: autocast
 // on CUDA (LibTorch 2.x), as training uses.
+std::vector<std::string> translate_lines(StepModel& model, const text::SentencePieceTokenizer& tokenizer,
+                                         const std::vector<std::string>& lines, const DecodeOptions& options,
+                                         int64_t max_tokens, const torch::Device& device, bool bf16 = false);
+// The same with attune's model (options.use_cache applies).
 std::vector<std::string> translate_lines(models::Seq2SeqTransformer& model,
                                          const text::SentencePieceTokenizer& tokenizer,
                                          const std::vector<std::string>& lines, const DecodeOptions& options,

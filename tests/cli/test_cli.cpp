@@ -381,6 +381,19 @@ TEST_CASE("train, translate and eval a tiny translation run; bad input exits 2 w
   CHECK(metrics["beam_size"] == 4);
   CHECK(metrics.contains("chrf"));
 
+  // The bundle decodes as the run does (beam search with the run's decode section).
+  const Result exported = run_attune({"export", "--run", dir + "/run", "--out", dir + "/bundle"});
+  INFO(exported.err);
+  REQUIRE(exported.status == 0);
+  CHECK(json::parse(exported.out)["task"] == "translation");
+  const std::string sentences = "one two three\n\nfour five\nsix\n";
+  const Result from_run = run_attune({"predict", "--run", dir + "/run"}, sentences);
+  const Result from_bundle = run_attune({"predict", "--bundle", dir + "/bundle"}, sentences);
+  INFO(from_bundle.err);
+  REQUIRE(from_bundle.status == 0);
+  CHECK(from_bundle.out == from_run.out);
+  CHECK(std::count(from_bundle.out.begin(), from_bundle.out.end(), '\n') == 4);
+
   fs::create_directories(dir + "/classifier");
   std::ofstream(dir + "/classifier/config.json") << R"({"task": "text-classification"})";
   check_user_error(run_attune({"translate", "--run", dir + "/classifier"}),
@@ -394,4 +407,116 @@ TEST_CASE("train, translate and eval a tiny translation run; bad input exits 2 w
                    dir + "/a.en: has 2 lines but " + dir + "/a.de has 1: the files must be line-aligned");
   check_user_error(run_attune({"eval", "--run", dir + "/run", "--data", dir + "/train.csv"}),
                    dir + "/train.csv: file does not exist");
+}
+
+namespace {
+
+std::vector<json> json_lines(const std::string& text) {
+  std::vector<json> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
+  return out;
+}
+
+// Same labels, and probabilities within 1e-5; returns the largest difference.
+double compare_predictions(const std::string& a, const std::string& b) {
+  const std::vector<json> x = json_lines(a), y = json_lines(b);
+  REQUIRE(x.size() == y.size());
+  double worst = 0.0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    CHECK(x[i]["label"] == y[i]["label"]);
+    REQUIRE(x[i]["probabilities"].size() == y[i]["probabilities"].size());
+    for (const auto& item : x[i]["probabilities"].items()) {
+      worst = std::max(worst, std::abs(item.value().get<double>() - y[i]["probabilities"][item.key()].get<double>()));
+    }
+  }
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("export writes a bundle that predict --bundle runs alone, as predict --run does", "[cli][export]") {
+  const std::string dir = attune::testing::temp_dir("cli-export");
+  attune::testing::write_topics_csv(dir + "/train.csv", 160, 21);
+  std::string texts = "cheese bread soup\nteam goal match score\n{\"text\": \"laptop server compiler code\"}\n\n";
+  for (int i = 0; i < 40; ++i) texts += std::string(i % 3 ? "the " : "a very old ") + (i % 2 ? "match" : "soup") + "\n";
+  const std::vector<std::pair<std::string, std::vector<std::string>>> runs = {
+      {"full", {}},
+      {"lora", {"--set", "peft.method=lora", "--set", "train.lr=1e-2"}},
+      {"prefix", {"--set", "peft.method=prefix_tuning", "--set", "peft.num_virtual_tokens=4", "--set", "head.pooling=cls"}},
+  };
+  for (const auto& [name, extra] : runs) {
+    CAPTURE(name);
+    const Result train = run_attune(concat({"train"}, concat(tiny(dir, name), concat({"--set", "train.epochs=2"}, extra))));
+    INFO(train.err);
+    REQUIRE(train.status == 0);
+    const Result exported = run_attune({"export", "--run", dir + "/" + name, "--out", dir + "/bundles/" + name});
+    INFO(exported.err);
+    REQUIRE(exported.status == 0);
+    const json summary = json::parse(exported.out);
+    CHECK(summary["check_max_abs_diff"].get<double>() < 1e-5);
+    const json manifest = attune::io::read_json(dir + "/bundles/" + name + "/manifest.json");
+    CHECK(manifest["format"] == "attune-bundle");
+    CHECK(manifest["task"] == "text-classification");
+    CHECK(manifest["labels"] == json({"food", "sport", "tech"}));
+    CHECK(manifest["max_length"] == 24);
+    CHECK(manifest["inputs"][0]["shape"] == json({"batch", "length"}));
+    CHECK(manifest["peft"]["method"] == (name == "full" ? json() : json(name == "lora" ? "lora" : "prefix_tuning")));
+    CHECK(manifest["peft"]["merged"] == (name == "lora"));
+    for (const char* f : {"model.pt", "config.json", "tokenizer/tokenizer.json", "tokenizer/vocab.txt"}) {
+      CHECK(fs::exists(dir + "/bundles/" + name + "/" + f));
+    }
+    // The run directory is not needed any more: predict from a copy of the bundle alone.
+    fs::copy(dir + "/bundles/" + name, dir + "/elsewhere-" + name, fs::copy_options::recursive);
+    const Result from_run = run_attune({"predict", "--run", dir + "/" + name, "--batch-size", "7"}, texts);
+    const Result from_bundle = run_attune({"predict", "--bundle", dir + "/elsewhere-" + name, "--batch-size", "7"}, texts);
+    INFO(from_bundle.err);
+    REQUIRE(from_run.status == 0);
+    REQUIRE(from_bundle.status == 0);
+    CHECK(compare_predictions(from_run.out, from_bundle.out) < 1e-5);
+  }
+  CHECK(json_lines(run_attune({"predict", "--bundle", dir + "/bundles/full"}, "cheese bread soup\n").out)[0]["label"] == "food");
+}
+
+TEST_CASE("export and predict --bundle refuse bad bundles and targets with one line", "[cli][export][errors]") {
+  const std::string dir = attune::testing::temp_dir("cli-export-errors");
+  attune::testing::write_topics_csv(dir + "/train.csv", 100, 22);
+  REQUIRE(run_attune(concat({"train"}, concat(tiny(dir, "run"), {"--set", "train.epochs=1"}))).status == 0);
+  const std::string b = dir + "/bundle";
+  REQUIRE(run_attune({"export", "--run", dir + "/run", "--out", b}).status == 0);
+  auto predict = [&] { return run_attune({"predict", "--bundle", b}, "cheese\n"); };
+
+  SECTION("--out not empty") {
+    check_user_error(run_attune({"export", "--run", dir + "/run", "--out", b}),
+                     b + ": exists and is not empty (use --overwrite to replace a bundle there)");
+    CHECK(run_attune({"export", "--run", dir + "/run", "--out", b, "--overwrite"}).status == 0);
+    CHECK(predict().status == 0);
+    check_user_error(run_attune({"export", "--run", dir + "/run", "--out", dir + "/run", "--overwrite"}),
+                     dir + "/run: exists and is not an attune bundle");
+  }
+  SECTION("missing model.pt") {
+    fs::remove(b + "/model.pt");
+    check_user_error(predict(), b + "/model.pt: missing (manifest.json lists it)");
+  }
+  SECTION("a corrupted byte in model.pt") {
+    std::string bytes = attune::io::read_file(b + "/model.pt");
+    bytes[bytes.size() / 3] ^= 0x01;
+    attune::io::write_file_atomic(b + "/model.pt", bytes);
+    check_user_error(predict(), b + "/model.pt: SHA-256 does not match manifest.json");
+  }
+  SECTION("manifest missing a key") {
+    json m = attune::io::read_json(b + "/manifest.json");
+    m.erase("labels");
+    attune::io::write_json_atomic(b + "/manifest.json", m);
+    check_user_error(predict(), b + "/manifest.json: missing key 'labels'");
+  }
+  SECTION("not a bundle, not exportable, wrong flags") {
+    check_user_error(run_attune({"predict", "--bundle", dir + "/run"}), dir + "/run: not an attune bundle (no manifest.json)");
+    check_user_error(run_attune({"predict", "--bundle", b, "--run", dir + "/run"}), "give either --run DIR or --bundle DIR");
+    check_user_error(run_attune({"export", "--run", dir + "/run"}), "--out DIR is required");
+    fs::create_directories(dir + "/mlm");
+    std::ofstream(dir + "/mlm/config.json") << R"({"task": "mlm"})";
+    check_user_error(run_attune({"export", "--run", dir + "/mlm", "--out", dir + "/o"}), "task 'mlm' cannot be exported yet");
+    CHECK_FALSE(fs::exists(dir + "/o"));
+  }
 }

@@ -191,3 +191,14 @@ TEST_CASE("remove_tree removes nested directories and files, and ignores missing
 }
 
 }  // namespace attune::io_test
+
+TEST_CASE("list_files walks a tree into sorted relative paths", "[io]") {
+  namespace fs = std::filesystem;
+  const std::string dir = attune::testing::temp_dir("list-files");
+  fs::create_directories(dir + "/b/c");
+  fs::create_directories(dir + "/empty");
+  for (const char* f : {"z.txt", "a.txt", "b/c/d.bin", "b/x"}) std::ofstream(dir + "/" + f) << f;
+  fs::create_symlink(dir + "/a.txt", dir + "/link");
+  CHECK(attune::io::list_files(dir) == std::vector<std::string>{"a.txt", "b/c/d.bin", "b/x", "z.txt"});
+  CHECK(attune::io::list_files(dir + "/empty").empty());
+}

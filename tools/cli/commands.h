@@ -18,6 +18,7 @@ int config_command(const Args& args);
 int tokenize_command(const Args& args);
 int merge_command(const Args& args);
 int convert_command(const Args& args);
+int export_command(const Args& args);
 
 // Removes every "--set k=v" / "--set=k=v" from args and returns the overrides, so
 // values may contain commas (cxxopts would split a vector option on them).

@@ -22,6 +22,19 @@ const tasks::TaskEntry& task_of_run(const std::string& run_dir) {
   return tasks::find_task(config["task"].get<std::string>(), path + ": task");
 }
 
+// The task named by a bundle's manifest.json (the full check of the bundle comes later).
+const tasks::TaskEntry& task_of_bundle(const std::string& bundle_dir) {
+  if (!fs::is_directory(bundle_dir)) fail(bundle_dir, "bundle directory does not exist");
+  const std::string path = (fs::path(bundle_dir) / "manifest.json").string();
+  if (!fs::exists(path)) fail(bundle_dir, "not an attune bundle (no manifest.json)");
+  const nlohmann::json manifest = io::read_json(path);
+  if (!manifest.is_object() || !manifest.contains("task")) fail(path, "missing key 'task'");
+  if (!manifest["task"].is_string()) fail(path, "task must be a string");
+  const tasks::TaskEntry& task = tasks::find_task(manifest["task"].get<std::string>(), path + ": task");
+  if (!task.predict_bundle) fail(path, "task '" + task.name + "' has no bundle predictor");
+  return task;
+}
+
 std::vector<std::string> adapters_of(const cxxopts::ParseResult& parsed, const tasks::TaskEntry& task) {
   if (!parsed.count("adapter")) return {};
   if (!task.evaluate_with_adapters || !task.predict_with_adapters) {
@@ -59,23 +72,28 @@ int eval_command(const Args& raw_args) {
 
 int predict_command(const Args& args) {
   cxxopts::Options options("attune predict",
-                           "Predict with a trained run. Input: one text per line, or JSONL objects with the run's "
-                           "text column(s). Output: one JSON line per input, in input order.");
+                           "Predict with a trained run, or with a bundle written by `attune export`. Input: one "
+                           "text per line, or JSONL objects with the run's text column(s). Output: one JSON line "
+                           "per input, in input order.");
   options.add_options()
       ("r,run", "Run directory written by `attune train`", cxxopts::value<std::string>())
+      ("bundle", "Bundle directory written by `attune export` (instead of --run)", cxxopts::value<std::string>())
       ("i,input", "Input file; default: stdin", cxxopts::value<std::string>()->default_value("-"))
       ("o,output", "Output file; default: stdout", cxxopts::value<std::string>()->default_value("-"))
       ("batch-size", "Texts per forward pass", cxxopts::value<int64_t>()->default_value("64"))
-      ("device", "Device (auto, cpu, cuda); default: the run's", cxxopts::value<std::string>()->default_value(""))
+      ("device", "Device (auto, cpu, cuda); default: the run's (a bundle's: the device in its config.json)",
+       cxxopts::value<std::string>()->default_value(""))
       ("adapter", "PEFT adapter directory to load on the run's base model instead of its own adapter (repeatable: the last one is used)",
        cxxopts::value<std::vector<std::string>>());
   cxxopts::ParseResult parsed;
   if (!parse_or_help(options, args, parsed)) return 0;
-  if (!parsed.count("run")) fail("attune predict", "--run DIR is required");
+  const bool from_bundle = parsed.count("bundle") > 0;
+  if (from_bundle == (parsed.count("run") > 0)) fail("attune predict", "give either --run DIR or --bundle DIR");
+  if (from_bundle && parsed.count("adapter")) fail("--adapter", "goes with --run; a bundle holds its model as exported");
   const int64_t batch_size = parsed["batch-size"].as<int64_t>();
   if (batch_size < 1) fail("--batch-size", "must be >= 1");
-  const std::string run_dir = parsed["run"].as<std::string>();
-  const tasks::TaskEntry& task = task_of_run(run_dir);
+  const std::string run_dir = from_bundle ? parsed["bundle"].as<std::string>() : parsed["run"].as<std::string>();
+  const tasks::TaskEntry& task = from_bundle ? task_of_bundle(run_dir) : task_of_run(run_dir);
 
   const std::string input = parsed["input"].as<std::string>();
   std::ifstream in_file;
@@ -89,7 +107,9 @@ int predict_command(const Args& args) {
   const std::vector<std::string> adapters = adapters_of(parsed, task);
   std::ostream& out = output == "-" ? std::cout : out_file;
   const std::string name = input == "-" ? "<stdin>" : input, device = parsed["device"].as<std::string>();
-  if (adapters.empty()) {
+  if (from_bundle) {
+    task.predict_bundle(run_dir, in, name, out, device, batch_size);
+  } else if (adapters.empty()) {
     task.predict(run_dir, in, name, out, device, batch_size);
   } else {
     task.predict_with_adapters(run_dir, in, name, out, device, batch_size, adapters);

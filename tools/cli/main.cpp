@@ -28,6 +28,7 @@ const std::map<std::string, Command>& commands() {
       {"tokenize", {attune::cli::tokenize_command, "token ids of each input line with a saved tokenizer"}},
       {"merge", {attune::cli::merge_command, "fold a PEFT run's adapter into its base (plain run out)"}},
       {"convert", {attune::cli::convert_command, "import / export Hugging Face BERT checkpoints"}},
+      {"export", {attune::cli::export_command, "write a run as a TorchScript bundle for services without attune"}},
   };
   return table;
 }

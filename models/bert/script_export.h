@@ -1,0 +1,25 @@
+// BERT-family encoders as TorchScript built from source (see models/export/script_module.h),
+// for bundles that run without attune. The script repeats BertModelImpl::forward in
+// eval mode op for op (the attention's math path), so outputs match attune's.
+#pragma once
+#include "models/bert/bert.h"
+#include "models/export/script_module.h"
+
+#include <torch/torch.h>
+
+namespace attune::models {
+
+// One encoder block: forward(x: Tensor, keep: Tensor) -> Tensor, with keep the bool
+// (B,1,1,T) padding mask (true = real token). A prefix on its attention (prefix tuning)
+// is exported as buffers prefix_key / prefix_value that every query sees.
+torch::jit::Module script_encoder_layer(TransformerEncoderLayerImpl& layer, script::ClassNames& names);
+
+// The whole encoder, with the model's current weights (float32):
+//   forward(input_ids: Tensor, attention_mask: Tensor, token_type_ids: Optional[Tensor]=None)
+//       -> Tensor   last hidden state (B,T,H); any B and T (T plus a prefix up to the
+//                   position embeddings)
+//   pool(hidden: Tensor) -> Tensor   tanh(dense(hidden[:, 0])), only with a pooler
+// Active bottleneck adapters and prefixes are scripted as they are; merge other adapters first.
+torch::jit::Module script_bert(BertModelImpl& model, script::ClassNames& names);
+
+}  // namespace attune::models

@@ -1,0 +1,141 @@
+#include "models/export/script_module.h"
+
+#include "models/peft/linear_adapters.h"
+
+#include <cmath>
+#include <limits>
+#include <cstdio>
+#include <regex>
+
+namespace attune::script {
+
+c10::QualifiedName ClassNames::next(const std::string& stem) {
+  return c10::QualifiedName("__torch__.attune." + stem + std::to_string(counts_[stem]++));
+}
+
+std::string float_literal(double value) {
+  TORCH_CHECK(std::isfinite(value), "script export: no TorchScript literal for ", value);
+  char text[40];
+  std::snprintf(text, sizeof(text), "%.17g", value);  // 17 digits round-trip any double
+  std::string s = text;
+  // "1" would be an int literal; TorchScript picks overloads by type.
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s;
+}
+
+std::string activation_call(models::Activation activation, const std::string& x) {
+  switch (activation) {
+    case models::Activation::kGelu: return "torch.gelu(" + x + ")";
+    case models::Activation::kGeluTanh: return "torch.gelu(" + x + ", approximate=\"tanh\")";
+    case models::Activation::kRelu: return "torch.relu(" + x + ")";
+    case models::Activation::kSilu: return "torch.silu(" + x + ")";
+  }
+  TORCH_CHECK(false, "script export: invalid activation");
+}
+
+std::string attend_lines(const std::string& q, const std::string& k, const std::string& v, const std::string& keep,
+                         const std::string& out, int64_t head_dim) {
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+  const double lowest = std::numeric_limits<float>::lowest();  // exports are float32
+  return "    scores = torch.matmul(" + q + ", " + k + ".transpose(-2, -1)).mul(" + float_literal(scale) + ")\n" +
+         "    scores = scores.masked_fill(" + keep + ".logical_not(), " + float_literal(lowest) + ")\n" +
+         "    " + out + " = torch.matmul(torch.softmax(scores, -1), " + v + ")\n";
+}
+
+ScriptModuleBuilder::ScriptModuleBuilder(ClassNames& names, const std::string& stem) : module_(names.next(stem)) {}
+
+std::string ScriptModuleBuilder::attribute_name(const std::string& name) {
+  std::string out = name;
+  for (char& c : out) {
+    if (c == '.' || c == '-') c = '_';
+  }
+  static const std::regex kIdentifier("[A-Za-z_][A-Za-z0-9_]*");
+  TORCH_CHECK(std::regex_match(out, kIdentifier), "script export: '", name, "' is not a valid attribute name");
+  TORCH_CHECK(names_.insert(out).second, "script export: attribute '", out, "' registered twice");
+  return out;
+}
+
+std::string ScriptModuleBuilder::tensor(const std::string& name, const torch::Tensor& value, bool parameter) {
+  const std::string attr = attribute_name(name);
+  torch::Tensor copy = value.detach().to(torch::kCPU);
+  if (copy.is_floating_point()) copy = copy.to(torch::kFloat);
+  copy = copy.clone().contiguous();
+  if (parameter) {
+    module_.register_parameter(attr, copy, /*is_buffer=*/false);
+  } else {
+    module_.register_buffer(attr, copy);
+  }
+  return "self." + attr;
+}
+
+std::string ScriptModuleBuilder::linear(models::LinearImpl& layer, const std::string& name, const std::string& x) {
+  const std::string weight = tensor(name + "_weight", layer.weight);
+  std::string y;
+  if (layer.bias.defined()) {
+    // Not torch.linear: attune's Linear runs torch::nn::functional::linear, which adds a
+    // bias to a 3-d product after the matmul where at::linear folds it into one addmm,
+    // and the two round differently (1e-7) once the inner dimension spans BLAS blocks.
+    // The same kernels give the same bits.
+    if (!has_linear_method_) {
+      names_.insert("functional_linear");
+      add_method(
+          "def functional_linear(self, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:\n"
+          "    if x.dim() == 2:\n"
+          "        return torch.addmm(bias, x, weight.t())\n"
+          "    return torch.matmul(x, weight.t()) + bias\n");
+      has_linear_method_ = true;
+    }
+    y = "self.functional_linear(" + x + ", " + weight + ", " + tensor(name + "_bias", layer.bias) + ")";
+  } else {
+    y = "torch.matmul(" + x + ", " + weight + ".t())";
+  }
+  const std::string& active = layer.active_adapter();
+  if (active.empty() || layer.merged()) return y;
+  auto* bottleneck = dynamic_cast<peft::BottleneckAdapterImpl*>(layer.adapter(active).get());
+  TORCH_CHECK(bottleneck != nullptr, "script export: layer '", name, "' has an unmerged adapter '", active,
+              "' that only merging can export (PeftModel::merge_and_unload)");
+  // y + up(act(down(y))) as BottleneckAdapterImpl::adapt_output: a method, since y is used twice.
+  const std::string method = "bottleneck_" + attribute_name(name + "_bottleneck");
+  const std::string down = linear(*bottleneck->down, name + "_bottleneck_down", "y");
+  const std::string up = linear(*bottleneck->up, name + "_bottleneck_up", activation_call(bottleneck->activation(), down));
+  add_method("def " + method + "(self, y: Tensor) -> Tensor:\n    return y + " + up + "\n");
+  return "self." + method + "(" + y + ")";
+}
+
+std::string ScriptModuleBuilder::layer_norm(torch::nn::LayerNormImpl& norm, const std::string& name,
+                                            const std::string& x) {
+  std::string shape;
+  for (int64_t d : norm.options.normalized_shape()) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
+  const std::string weight = norm.weight.defined() ? tensor(name + "_weight", norm.weight) : "None";
+  const std::string bias = norm.bias.defined() ? tensor(name + "_bias", norm.bias) : "None";
+  return "torch.layer_norm(" + x + ", [" + shape + "], " + weight + ", " + bias + ", " +
+         float_literal(norm.options.eps()) + ")";
+}
+
+std::string ScriptModuleBuilder::embedding(torch::nn::EmbeddingImpl& table, const std::string& name,
+                                           const std::string& ids) {
+  // padding_idx only masks gradients; the lookup itself is the same.
+  return "torch.embedding(" + tensor(name + "_weight", table.weight) + ", " + ids + ")";
+}
+
+std::string ScriptModuleBuilder::submodule(const std::string& name, const torch::jit::Module& module) {
+  const std::string attr = attribute_name(name);
+  module_.register_module(attr, module);
+  return "self." + attr;
+}
+
+void ScriptModuleBuilder::add_method(const std::string& source) { methods_ += source + "\n"; }
+
+torch::jit::Module ScriptModuleBuilder::build(const std::string& source) {
+  const std::string all = methods_ + source;
+  try {
+    module_.define(all);
+  } catch (const std::exception& e) {
+    // Compile errors are torch::jit::ErrorReport, not c10::Error: make them one.
+    TORCH_CHECK(false, "script export: generated TorchScript does not compile: ", e.what(), "\nsource:\n", all);
+  }
+  module_.eval();
+  return module_;
+}
+
+}  // namespace attune::script

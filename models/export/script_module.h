@@ -1,0 +1,76 @@
+// Building TorchScript modules in C++ from generated source instead of tracing: C++
+// tracing records every size as a constant, while a scripted forward reads sizes from
+// its inputs at run time, so the exported module takes any batch size and length.
+// Exporters copy a model's tensors into a torch::jit::Module, write its forward as
+// TorchScript text made only of aten builtins (torch.linear, torch.layer_norm, ...;
+// torch.nn.functional does not resolve in source defined from C++), and define it.
+#pragma once
+#include "models/common/linear.h"
+#include "models/transformer/activation.h"
+
+#include <torch/torch.h>
+
+#include <map>
+#include <set>
+#include <string>
+
+namespace attune::script {
+
+// Class names for the modules of one exported tree. A saved archive keys its code by
+// class name, so each scripted submodule needs its own: "__torch__.attune.<stem><n>".
+class ClassNames {
+ public:
+  c10::QualifiedName next(const std::string& stem);
+
+ private:
+  std::map<std::string, int> counts_;
+};
+
+// A double as a TorchScript float literal that reads back as the same double.
+std::string float_literal(double value);
+// TorchScript applying `activation` to the expression x, as models::apply_activation does.
+std::string activation_call(models::Activation activation, const std::string& x);
+
+// Lines computing `out` (B,H,T,D) = attention of q over k, v (B,H,*,D) as attend()'s math
+// path: scores scaled by 1/sqrt(head_dim), masked with float32's lowest value (not -inf)
+// where the bool `keep` (broadcastable to (B,H,T,S)) is false, softmax, weighted values.
+std::string attend_lines(const std::string& q, const std::string& k, const std::string& v, const std::string& keep,
+                         const std::string& out, int64_t head_dim);
+
+// One scripted module under construction. Tensor names are attune's module paths with
+// '.' replaced by '_' (attribute names cannot hold dots); values are detached float32
+// copies on the CPU, so later changes to the model do not reach the export.
+class ScriptModuleBuilder {
+ public:
+  ScriptModuleBuilder(ClassNames& names, const std::string& stem);
+
+  // Registers a copy of value as a parameter (or a buffer); returns "self.<name>".
+  std::string tensor(const std::string& name, const torch::Tensor& value, bool parameter = true);
+  // The expression for layer(x): the layer's weight and bias applied with the kernels
+  // LinearImpl::forward uses (torch::nn::functional::linear's: addmm for 2-d inputs, matmul
+  // then the bias otherwise), plus the residual up(act(down(y))) of its active bottleneck
+  // adapter when it has one. Every
+  // exporter goes through here, so every Linear exports adapters the same way. Other
+  // unmerged adapters are a bug of the caller (merge them first).
+  std::string linear(models::LinearImpl& layer, const std::string& name, const std::string& x);
+  std::string layer_norm(torch::nn::LayerNormImpl& norm, const std::string& name, const std::string& x);
+  std::string embedding(torch::nn::EmbeddingImpl& table, const std::string& name, const std::string& ids);
+  // Registers a defined module as a child; returns "self.<name>". Call its methods
+  // explicitly ("self.<name>.forward(...)"): C++-defined source has no module __call__.
+  std::string submodule(const std::string& name, const torch::jit::Module& module);
+  // Adds one method's source (def ...), compiled with the rest by build().
+  void add_method(const std::string& source);
+  // Compiles the methods and `source` (e.g. the forward) and returns the module in eval
+  // mode. Generated code that does not compile is a bug: c10::Error with the message.
+  torch::jit::Module build(const std::string& source);
+
+ private:
+  std::string attribute_name(const std::string& name);
+
+  torch::jit::Module module_;
+  std::string methods_;
+  std::set<std::string> names_;
+  bool has_linear_method_ = false;
+};
+
+}  // namespace attune::script

@@ -1,0 +1,189 @@
+#include "tasks/classification/export.h"
+
+#include "data/error.h"
+#include "data/io/files.h"
+#include "data/text/tokenizer.h"
+#include "models/bert/script_export.h"
+#include "tasks/bundle/bundle.h"
+#include "tasks/classification/task.h"
+#include "tasks/config/config.h"
+#include "tasks/engine/settings.h"
+
+#include <filesystem>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace attune::classification {
+namespace {
+
+const char* kTask = "text-classification";
+
+// Methods whose adapters are not linear in the base weights stay adapters in the script.
+bool scripted_as_adapter(const std::string& method) { return method == "bottleneck" || method == "prefix_tuning"; }
+
+std::vector<std::string> files_under(const fs::path& root, const std::string& prefix) {
+  std::vector<std::string> out = io::list_files(root.string());
+  for (auto& f : out) f = prefix + f;
+  return out;
+}
+
+// The exported module against the model it came from on a small random batch (with
+// padding), so an export bug fails the export instead of a service later.
+double self_check(TextClassifierImpl& model, torch::jit::Module& module, int64_t vocab_size, int64_t max_length) {
+  torch::NoGradGuard no_grad;
+  const int64_t length = std::min<int64_t>(7, max_length);
+  // Fixed ids (the global random generator stays untouched).
+  const torch::Tensor ids = (torch::arange(2 * length, torch::kLong) * 7 + 3).remainder(vocab_size).view({2, length});
+  torch::Tensor mask = torch::ones({2, length}, torch::kLong);
+  mask[1].narrow(0, length - 2, 2).zero_();
+  const torch::Tensor types = torch::zeros({2, length}, torch::kLong);
+  const torch::Tensor expected = model.forward(ids, types, mask);
+  const torch::Tensor got = module.forward({ids, mask, types}).toTensor();
+  return (got - expected).abs().max().item<double>();
+}
+
+}  // namespace
+
+torch::jit::Module script_classifier(TextClassifierImpl& model) {
+  auto* bert = dynamic_cast<models::BertModelImpl*>(&model.encoder());
+  if (bert == nullptr) fail("model.name", "only BERT-family encoders can be exported to a bundle yet");
+  script::ClassNames names;
+  torch::jit::Module encoder = models::script_bert(*bert, names);
+  script::ScriptModuleBuilder b(names, "TextClassifier");
+  const std::string enc = b.submodule("encoder", encoder);
+  std::string s =
+      "def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Optional[Tensor]=None) -> Tensor:\n"
+      "    hidden = " + enc + ".forward(input_ids, attention_mask, token_type_ids)\n";
+  if (model.options().pooling() == "cls") {
+    TORCH_CHECK(bert->pooler, "cls pooling needs an encoder with a pooler");
+    s += "    pooled = " + enc + ".pool(hidden)\n";
+  } else {
+    // TextClassifierImpl's masked mean over the real tokens.
+    s += "    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)\n"
+         "    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0)\n";
+  }
+  // The head's dropout is the identity in eval mode.
+  s += "    return " + b.linear(model.classifier(), "classifier", "pooled") + "\n";
+  return b.build(s);
+}
+
+ScriptedRun script_run_model(RunModel& run) {
+  ScriptedRun out;
+  out.peft = {{"method", nullptr}, {"merged", false}};
+  if (run.peft && !run.peft->active().empty()) {
+    const std::string method = run.peft->config(run.peft->active()).at("method").get<std::string>();
+    out.peft["method"] = method;
+    if (!scripted_as_adapter(method)) {
+      run.peft->merge_and_unload();
+      out.peft["merged"] = true;
+    }
+  }
+  run.model->eval();
+  out.module = script_classifier(*run.model);
+  return out;
+}
+
+json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite) {
+  // The export runs on the CPU: bundles are device-neutral (torch::jit::load places them).
+  LoadedRun run = load_run(run_dir, {}, "cpu");
+  ScriptedRun scripted = script_run_model(run.model);
+  const double max_diff =
+      self_check(*run.model.model, scripted.module, run.tokenizer->vocab_size(), run.max_length);
+  TORCH_CHECK(max_diff < 1e-4, "export: the scripted model differs from the run's by ", max_diff);
+
+  const fs::path tokenizer_dir = fs::path(run_dir) / "tokenizer";
+  const ColumnSpec columns = column_spec(run.config, false);
+  int64_t parameters = 0;
+  for (const auto& p : scripted.module.parameters()) parameters += p.numel();
+  const int64_t num_labels = static_cast<int64_t>(run.labels.size());
+  const json shape = {"batch", "length"};
+  json manifest = bundle::base_manifest(kTask);
+  manifest["model"] = {{"file", bundle::kModel}, {"format", "torchscript"}, {"method", "forward"},
+                       {"dtype", "float32"}, {"encoder", run.config.at("model").value("name", "")},
+                       {"parameters", parameters}};
+  manifest["inputs"] = json::array({
+      {{"name", "input_ids"}, {"dtype", "int64"}, {"shape", shape}},
+      {{"name", "attention_mask"}, {"dtype", "int64"}, {"shape", shape}, {"values", "1 = token, 0 = padding"}},
+      {{"name", "token_type_ids"}, {"dtype", "int64"}, {"shape", shape}, {"optional", true},
+       {"values", "0 = first text, 1 = second text of a pair; zeros when omitted"}},
+  });
+  manifest["outputs"] = json::array({{{"name", "logits"}, {"dtype", "float32"}, {"shape", {"batch", num_labels}}}});
+  manifest["labels"] = run.labels;
+  manifest["max_length"] = run.max_length;
+  manifest["text"] = {{"text_column", columns.text},
+                      {"text_pair_column", columns.text_pair.empty() ? json() : json(columns.text_pair)}};
+  manifest["tokenizer"] = {{"kind", run.tokenizer->kind()},
+                           {"dir", "tokenizer"},
+                           {"files", files_under(tokenizer_dir, "tokenizer/")},
+                           {"pad_id", run.tokenizer->pad_id()},
+                           {"cls_id", run.tokenizer->cls_id()},
+                           {"sep_id", run.tokenizer->sep_id()},
+                           {"unk_id", run.tokenizer->unk_id()}};
+  manifest["pooling"] = run.model.model->options().pooling();
+  manifest["peft"] = scripted.peft;
+
+  bundle::write_bundle(out_dir, overwrite, manifest, [&](const std::string& dir) {
+    scripted.module.save((fs::path(dir) / bundle::kModel).string());
+    fs::copy(tokenizer_dir, fs::path(dir) / "tokenizer", fs::copy_options::recursive);
+    fs::copy_file(fs::path(run_dir) / "config.json", fs::path(dir) / "config.json");
+  });
+  const json written = io::read_json((fs::path(out_dir) / bundle::kManifest).string());
+  int64_t bytes = 0;
+  for (const auto& f : written["files"]) bytes += f["bytes"].get<int64_t>();
+  return {{"run_dir", run_dir}, {"bundle", out_dir},       {"task", kTask},
+          {"files", written["files"].size()}, {"bytes", bytes}, {"parameters", parameters},
+          {"pooling", manifest["pooling"]}, {"peft", scripted.peft}, {"labels", run.labels},
+          {"torch_version", bundle::torch_version()}, {"check_max_abs_diff", max_diff}};
+}
+
+void predict_bundle(const std::string& bundle_dir, std::istream& in, const std::string& input_name, std::ostream& out,
+                    const std::string& device, int64_t batch_size) {
+  bundle::Bundle b = bundle::load_bundle(bundle_dir);
+  const std::string manifest = (fs::path(bundle_dir) / bundle::kManifest).string();
+  if (bundle::manifest_key(b, "task") != kTask) {
+    fail(manifest, "task " + b.manifest["task"].dump() + " is not " + kTask);
+  }
+  std::vector<std::string> labels;
+  int64_t max_length = 0;
+  std::string tokenizer_dir;
+  try {
+    labels = bundle::manifest_key(b, "labels").get<std::vector<std::string>>();
+    max_length = bundle::manifest_key(b, "max_length").get<int64_t>();
+    tokenizer_dir = bundle::manifest_key(b, "tokenizer").value("dir", "tokenizer");
+  } catch (const nlohmann::json::exception& e) {
+    fail(manifest, std::string("invalid value: ") + e.what());
+  }
+  if (labels.empty()) fail(manifest, "labels is empty");
+  const std::unique_ptr<text::Tokenizer> tokenizer =
+      text::load_tokenizer(bundle::bundle_path(b, tokenizer_dir, "tokenizer.dir"));
+  const json config = io::read_json((fs::path(bundle_dir) / "config.json").string());
+  const ColumnSpec columns = column_spec(config, false);
+  // As for a run: its thread count, and --device, else the device its config names.
+  engine::apply_threads(config::get_int(config, "threads", "", 0, 1024));
+  const torch::Device dev = engine::run_device(config, device);
+  b.module.to(dev);
+  predict_lines(in, input_name, out, columns, *tokenizer, max_length, labels, batch_size,
+                [&](const data::TokenBatch& tb) {
+                  torch::Tensor logits;
+                  try {
+                    logits = b.module.forward({tb.input_ids.to(dev), tb.attention_mask.to(dev), tb.token_type_ids.to(dev)})
+                                 .toTensor();
+                  } catch (const c10::Error&) {
+                    throw;
+                  } catch (const std::exception& e) {
+                    // The TorchScript interpreter's own errors open with a generic line and
+                    // end with the reason: keep the reason.
+                    std::string what = e.what();
+                    while (!what.empty() && what.back() == '\n') what.pop_back();
+                    TORCH_CHECK(false, b.dir, "/", bundle::kModel, ": ", what.substr(what.rfind('\n') + 1));
+                  }
+                  if (logits.dim() != 2 || logits.size(1) != static_cast<int64_t>(labels.size())) {
+                    fail(manifest, "lists " + std::to_string(labels.size()) + " labels but the model gives logits of shape " +
+                                       c10::str(logits.sizes()));
+                  }
+                  return logits;
+                });
+}
+
+}  // namespace attune::classification

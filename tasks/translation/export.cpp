@@ -1,0 +1,149 @@
+#include "tasks/translation/export.h"
+
+#include "data/error.h"
+#include "data/io/files.h"
+#include "data/readers/parallel.h"
+#include "models/seq2seq/config.h"
+#include "models/seq2seq/script_export.h"
+#include "tasks/bundle/bundle.h"
+#include "tasks/config/config.h"
+#include "tasks/engine/settings.h"
+#include "tasks/translation/task.h"
+#include "tasks/translation/translate.h"
+
+#include <filesystem>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace attune::translation {
+namespace {
+
+const char* kTask = "translation";
+
+std::vector<torch::Tensor> tensors_of(const c10::IValue& list) {
+  std::vector<torch::Tensor> out;
+  for (const c10::IValue& v : list.toListRef()) out.push_back(v.toTensor());
+  return out;
+}
+
+// The script against the model on a small fixed batch: logits of a few decoder steps
+// through the cache against the model's teacher-forced logits.
+double self_check(models::Seq2SeqTransformer& model, torch::jit::Module& module, int64_t pad_id) {
+  torch::NoGradGuard no_grad;
+  const int64_t vocab = model->options().vocab_size(), steps = std::min<int64_t>(4, model->options().max_positions());
+  const auto ids = [&](int64_t rows, int64_t length, int64_t salt) {
+    torch::Tensor t = (torch::arange(rows * length, torch::kLong) * 7 + salt).remainder(vocab - 1) + 1;
+    return t.masked_fill(t.eq(pad_id), (pad_id + 1) % vocab).view({rows, length});
+  };
+  torch::Tensor src = ids(2, std::min<int64_t>(6, model->options().max_positions()), 3);
+  src[1].narrow(0, src.size(1) - 2, 2).fill_(pad_id);
+  const torch::Tensor tgt = ids(2, steps, 5);
+  const torch::Tensor expected = model->forward(src, tgt);
+  ScriptStepModel step(module, model->options().max_positions());
+  step.start(src);
+  double diff = 0;
+  for (int64_t t = 0; t < steps; ++t) {
+    const torch::Tensor got = step.next_logits(tgt.slice(1, 0, t + 1));
+    diff = std::max(diff, (got - expected.select(1, t)).abs().max().item<double>());
+  }
+  return diff;
+}
+
+}  // namespace
+
+void ScriptStepModel::start(const torch::Tensor& src_ids) {
+  const auto encoded = module_.get_method("encode")({src_ids}).toTuple();
+  source_mask_ = encoded->elements()[1].toTensor();
+  cache_ = tensors_of(module_.get_method("init_cache")({encoded->elements()[0].toTensor()}));
+  decoded_ = 0;
+}
+
+torch::Tensor ScriptStepModel::next_logits(const torch::Tensor& prefix) {
+  // The cache holds every token but the newest ones; feed only those.
+  const torch::Tensor tokens = prefix.slice(1, decoded_);
+  const auto out = module_.get_method("decode_step")({tokens, source_mask_, c10::List<torch::Tensor>(cache_)}).toTuple();
+  cache_ = tensors_of(out->elements()[1]);
+  decoded_ = prefix.size(1);
+  const torch::Tensor logits = out->elements()[0].toTensor();
+  return logits.select(1, logits.size(1) - 1);
+}
+
+void ScriptStepModel::select(const torch::Tensor& rows) {
+  source_mask_ = source_mask_.index_select(0, rows);
+  for (torch::Tensor& t : cache_) t = t.index_select(0, rows);
+}
+
+json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite) {
+  const json config = engine::read_run_config(run_dir, {});
+  const std::string tokenizer_dir = (fs::path(run_dir) / "tokenizer").string();
+  const auto tokenizer = as_sentencepiece(text::load_tokenizer(tokenizer_dir), tokenizer_dir);
+  models::Seq2SeqTransformer model(models::seq2seq_options_from_config(config.at("model"), tokenizer->vocab_size(),
+                                                                       tokenizer->pad_id(), "model"));
+  engine::load_run_weights(*model, run_dir);
+  model->eval();
+  script::ClassNames names;
+  torch::jit::Module module = models::script_seq2seq(*model, names);
+  const double max_diff = self_check(model, module, tokenizer->pad_id());
+  TORCH_CHECK(max_diff < 1e-4, "export: the scripted model differs from the run's by ", max_diff);
+
+  const SpecialIds ids = special_ids(*tokenizer);
+  const DecodeOptions decode = decode_options(config, ids, /*for_validation=*/false);
+  int64_t parameters = 0;
+  for (const auto& p : module.parameters()) parameters += p.numel();
+  const models::Seq2SeqOptions& o = model->options();
+  json manifest = bundle::base_manifest(kTask);
+  manifest["model"] = {{"file", bundle::kModel}, {"format", "torchscript"}, {"dtype", "float32"},
+                       {"methods", {"encode", "init_cache", "decode_step"}}, {"parameters", parameters},
+                       {"max_positions", o.max_positions()}, {"decoder_layers", o.decoder_layers()},
+                       {"num_heads", o.num_heads()}, {"d_model", o.d_model()}, {"vocab_size", o.vocab_size()}};
+  manifest["inputs"] = json::array({{{"name", "src_ids"}, {"dtype", "int64"}, {"shape", {"batch", "source_length"}},
+                                     {"values", "SentencePiece ids then EOS, padded with pad_id"}}});
+  manifest["outputs"] = json::array({{{"name", "logits"}, {"dtype", "float32"},
+                                      {"shape", {"batch", "steps", o.vocab_size()}}, {"method", "decode_step"}}});
+  manifest["usage"] =
+      "memory, source_mask = encode(src_ids); cache = init_cache(memory); then per step: logits, cache = "
+      "decode_step(tokens (B,T), source_mask, cache), starting with bos_id; beam search reorders rows with "
+      "index_select(0, rows) on source_mask and every cache tensor";
+  manifest["special_ids"] = {{"pad_id", ids.pad}, {"bos_id", ids.bos}, {"eos_id", ids.eos}};
+  manifest["decode"] = {{"beam_size", decode.beam_size}, {"length_penalty", decode.length_penalty},
+                        {"max_length_ratio", decode.max_length_ratio}, {"max_length_extra", decode.max_length_extra}};
+  manifest["tokenizer"] = {{"kind", tokenizer->kind()}, {"dir", "tokenizer"}};
+
+  bundle::write_bundle(out_dir, overwrite, manifest, [&](const std::string& dir) {
+    module.save((fs::path(dir) / bundle::kModel).string());
+    fs::copy(tokenizer_dir, fs::path(dir) / "tokenizer", fs::copy_options::recursive);
+    fs::copy_file(fs::path(run_dir) / "config.json", fs::path(dir) / "config.json");
+  });
+  return {{"run_dir", run_dir}, {"bundle", out_dir}, {"task", kTask}, {"parameters", parameters},
+          {"torch_version", bundle::torch_version()}, {"check_max_abs_diff", max_diff}};
+}
+
+void predict_bundle(const std::string& bundle_dir, std::istream& in, const std::string& input_name, std::ostream& out,
+                    const std::string& device, int64_t batch_size) {
+  (void)input_name;
+  (void)batch_size;  // batches are cut by tokens (train.eval_max_tokens)
+  bundle::Bundle b = bundle::load_bundle(bundle_dir);
+  const std::string manifest = (fs::path(bundle_dir) / bundle::kManifest).string();
+  if (bundle::manifest_key(b, "task") != kTask) fail(manifest, "task " + b.manifest["task"].dump() + " is not " + kTask);
+  int64_t max_positions = 0;
+  try {
+    max_positions = bundle::manifest_key(b, "model").at("max_positions").get<int64_t>();
+  } catch (const json::exception& e) {
+    fail(manifest, std::string("model.max_positions: ") + e.what());
+  }
+  const std::string tokenizer_dir = (fs::path(bundle_dir) / "tokenizer").string();
+  const auto tokenizer = as_sentencepiece(text::load_tokenizer(tokenizer_dir), tokenizer_dir);
+  const json config = io::read_json((fs::path(bundle_dir) / "config.json").string());
+  const DecodeOptions o = decode_options(config, special_ids(*tokenizer), /*for_validation=*/false);
+  const int64_t max_tokens = config::get_int(config.at("train"), "eval_max_tokens", "train", 1, 1 << 30);
+  const torch::Device dev = engine::resolve_device(device.empty() ? "auto" : device, "--device");
+  b.module.to(dev);
+  ScriptStepModel step(b.module, max_positions);
+  for (const std::string& t : translate_lines(step, *tokenizer, data::read_text_lines(in), o, max_tokens, dev)) {
+    out << t << "\n";
+  }
+  out.flush();
+}
+
+}  // namespace attune::translation

@@ -1,0 +1,45 @@
+// `attune export` and bundle inference for translation: the encoder-decoder as
+// TorchScript with encode / init_cache / decode_step methods
+// (models/seq2seq/script_export.h), so services run greedy or beam search on it
+// without attune, and attune itself decodes a bundle with its own search code.
+#pragma once
+#include "tasks/translation/decoding.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/script.h>
+
+#include <istream>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace attune::translation {
+
+// StepModel over a bundle's module: what greedy and beam search need.
+class ScriptStepModel : public StepModel {
+ public:
+  ScriptStepModel(torch::jit::Module module, int64_t max_positions)
+      : module_(std::move(module)), max_positions_(max_positions) {}
+  int64_t max_positions() const override { return max_positions_; }
+  void start(const torch::Tensor& src_ids) override;
+  torch::Tensor next_logits(const torch::Tensor& prefix) override;
+  void select(const torch::Tensor& rows) override;
+
+ private:
+  torch::jit::Module module_;
+  int64_t max_positions_;
+  torch::Tensor source_mask_;
+  std::vector<torch::Tensor> cache_;
+  int64_t decoded_ = 0;  // target tokens already in the cache
+};
+
+// Writes the bundle of a trained translation run (model.pt, tokenizer/, config.json,
+// manifest.json) to out_dir; returns a summary for the CLI.
+nlohmann::json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite);
+
+// translate_run from a bundle alone: one translation a line, with the bundle's decode
+// settings (config.json's decode section).
+void predict_bundle(const std::string& bundle_dir, std::istream& in, const std::string& input_name, std::ostream& out,
+                    const std::string& device, int64_t batch_size);
+
+}  // namespace attune::translation

@@ -1,0 +1,93 @@
+// The TorchScript building blocks (models/export/script_module.h) and the scripted BERT
+// encoder against BertModel itself.
+#include "tests/catch.h"
+
+#include "models/bert/script_export.h"
+#include "models/peft/linear_adapters.h"
+
+#include <torch/script.h>
+
+#include <limits>
+
+namespace attune::script_test {
+
+TEST_CASE("float literals read back as the same double and stay floats", "[export][script]") {
+  CHECK(script::float_literal(1.0) == "1.0");
+  CHECK(script::float_literal(-3.0) == "-3.0");
+  for (double v : {1e-12, 0.125, 1.0 / 3.0, 0.17677669529663687, double(std::numeric_limits<float>::lowest())}) {
+    CAPTURE(v);
+    CHECK(std::stod(script::float_literal(v)) == v);
+  }
+  CHECK_THROWS_AS(script::float_literal(std::numeric_limits<double>::infinity()), c10::Error);
+}
+
+TEST_CASE("class names are unique per stem within one export", "[export][script]") {
+  script::ClassNames names;
+  CHECK(names.next("Layer").qualifiedName() == "__torch__.attune.Layer0");
+  CHECK(names.next("Layer").qualifiedName() == "__torch__.attune.Layer1");
+  CHECK(names.next("Model").qualifiedName() == "__torch__.attune.Model0");
+}
+
+TEST_CASE("a Linear scripts with its bottleneck adapter; other unmerged adapters are refused", "[export][script]") {
+  torch::manual_seed(4);
+  torch::NoGradGuard no_grad;
+  models::Linear layer(6, 5);
+  auto adapter = peft::BottleneckAdapter(5, 2, models::Activation::kSilu);
+  adapter->up->weight.normal_(0.0, 0.5);
+  adapter->up->bias.normal_(0.0, 0.5);
+  layer->add_adapter("a", adapter.ptr());
+  layer->set_active_adapter("a");
+  script::ClassNames names;
+  script::ScriptModuleBuilder b(names, "Probe");
+  torch::jit::Module m = b.build("def forward(self, x: Tensor) -> Tensor:\n    return " + b.linear(*layer, "proj", "x") + "\n");
+  // Bitwise: the script uses the kernels LinearImpl::forward uses, for 2-d and 3-d inputs.
+  for (const auto& shape : {std::vector<int64_t>{3, 6}, std::vector<int64_t>{2, 4, 6}}) {
+    const torch::Tensor x = torch::randn(shape);
+    CHECK(torch::equal(m.forward({x}).toTensor(), layer->forward(x)));
+  }
+  models::Linear lora(6, 5);
+  lora->add_adapter("l", peft::LoraAdapter(6, 5, peft::LoraOptions(2, 4.0)).ptr());
+  lora->set_active_adapter("l");
+  script::ScriptModuleBuilder c(names, "Probe");
+  std::string message = "<none>";
+  try {
+    c.linear(*lora, "proj", "x");
+  } catch (const c10::Error& e) {
+    message = e.what_without_backtrace();
+  }
+  CHECK(message.find("only merging can export") != std::string::npos);
+}
+
+TEST_CASE("the scripted BERT encoder equals BertModel's hidden states and pooler", "[export][script]") {
+  torch::manual_seed(9);
+  models::BertModel model(models::BertOptions()
+                              .vocab_size(40)
+                              .hidden_size(12)
+                              .num_hidden_layers(3)
+                              .num_attention_heads(3)
+                              .intermediate_size(20)
+                              .max_position_embeddings(24)
+                              .hidden_act("gelu_new"));
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->parameters()) p.add_(torch::randn_like(p) * 0.1);
+  }
+  model->eval();
+  script::ClassNames names;
+  torch::jit::Module m = models::script_bert(*model, names);
+  torch::NoGradGuard no_grad;
+  for (int64_t t : {1, 6, 24}) {
+    CAPTURE(t);
+    const torch::Tensor ids = torch::randint(0, 40, {2, t});
+    torch::Tensor mask = torch::ones({2, t}, torch::kLong);
+    mask[1][t - 1] = 0;
+    const auto expected = model->forward(ids, {}, mask);
+    const torch::Tensor hidden = m.forward({ids, mask}).toTensor();
+    // Bitwise on LibTorch 1.13; 2.x runs attune's attention through the fused kernel.
+    CHECK((hidden - expected.last_hidden_state).abs().max().item<double>() < 1e-5);
+    CHECK((m.run_method("pool", hidden).toTensor() - expected.pooler_output).abs().max().item<double>() < 1e-5);
+  }
+  CHECK_THROWS(m.forward({torch::zeros({1, 25}, torch::kLong), torch::ones({1, 25}, torch::kLong)}));
+}
+
+}  // namespace attune::script_test

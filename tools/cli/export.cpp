@@ -1,0 +1,43 @@
+#include "data/error.h"
+#include "data/io/files.h"
+#include "tasks/registry.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/options.h"
+
+#include <filesystem>
+#include <iostream>
+
+namespace fs = std::filesystem;
+
+namespace attune::cli {
+
+int export_command(const Args& args) {
+  cxxopts::Options options(
+      "attune export",
+      "Write a trained run as a self-contained bundle for services without attune: model.pt (TorchScript, "
+      "float32, any batch size and length; forward(input_ids, attention_mask, token_type_ids=None) -> logits), "
+      "tokenizer/, config.json and manifest.json (inputs, outputs, labels, versions, SHA-256 of every file). "
+      "PEFT adapters linear in the weights (LoRA, AdaLoRA, IA3, BitFit) are merged into them; bottleneck adapters and prefixes are scripted as they are. Prints a JSON summary; "
+      "`attune predict --bundle DIR` runs it.");
+  options.add_options()
+      ("r,run", "Run directory written by `attune train`", cxxopts::value<std::string>())
+      ("o,out", "Bundle directory to write (must not exist or be empty)", cxxopts::value<std::string>())
+      ("overwrite", "Replace an existing bundle in --out", cxxopts::value<bool>()->default_value("false"));
+  cxxopts::ParseResult parsed;
+  if (!parse_or_help(options, args, parsed)) return 0;
+  if (!parsed.count("run")) fail("attune export", "--run DIR is required");
+  if (!parsed.count("out")) fail("attune export", "--out DIR is required");
+  const std::string run_dir = parsed["run"].as<std::string>();
+  const std::string config_path = (fs::path(run_dir) / "config.json").string();
+  if (!fs::is_directory(run_dir)) fail(run_dir, "run directory does not exist");
+  if (!fs::exists(config_path)) fail(run_dir, "not an attune run directory (no config.json)");
+  const nlohmann::json config = io::read_json(config_path);
+  if (!config.contains("task") || !config["task"].is_string()) fail(config_path, "missing key 'task'");
+  const tasks::TaskEntry& task = tasks::find_task(config["task"].get<std::string>(), config_path + ": task");
+  if (!task.export_bundle) fail("attune export", "task '" + task.name + "' cannot be exported yet");
+  std::cout << task.export_bundle(run_dir, parsed["out"].as<std::string>(), parsed["overwrite"].as<bool>()).dump(2)
+            << std::endl;
+  return 0;
+}
+
+}  // namespace attune::cli
