@@ -1,11 +1,16 @@
 #include "tasks/registry.h"
 
 #include "data/error.h"
+#include "data/io/files.h"
 #include "tasks/classification/export.h"
 #include "tasks/classification/task.h"
 #include "tasks/pretraining/task.h"
 #include "tasks/translation/export.h"
 #include "tasks/translation/task.h"
+
+#include <filesystem>
+
+namespace fs = std::filesystem;
 
 namespace attune::tasks {
 
@@ -19,15 +24,15 @@ const std::vector<TaskEntry>& all_tasks() {
        [](const std::string& run, std::istream& in, const std::string& name, std::ostream& out,
           const std::string& device, int64_t batch) { classification::predict_run(run, in, name, out, device, batch); },
        classification::evaluate_run, classification::predict_run, classification::merge_run,
-       classification::export_run, classification::predict_bundle},
+       classification::export_run, classification::predict_bundle, classification::bundle_predictor},
       {"mlm", "masked-language-model pretraining of a BERT encoder on plain text (an init for fine-tuning)",
        pretraining::default_config, pretraining::train_run, pretraining::evaluate_run, pretraining::predict_run,
        /*evaluate_with_adapters=*/nullptr, /*predict_with_adapters=*/nullptr, /*merge=*/nullptr,
-       /*export_bundle=*/nullptr, /*predict_bundle=*/nullptr},
+       /*export_bundle=*/nullptr, /*predict_bundle=*/nullptr, /*serve_bundle=*/nullptr},
       {"translation", "Transformer encoder-decoder translation with a joint SentencePiece vocabulary",
        translation::default_config, translation::train_run, translation::evaluate_run, translation::predict_run,
        /*evaluate_with_adapters=*/nullptr, /*predict_with_adapters=*/nullptr, /*merge=*/nullptr,
-       translation::export_run, translation::predict_bundle},
+       translation::export_run, translation::predict_bundle, translation::bundle_predictor},
   };
   return tasks;
 }
@@ -39,6 +44,18 @@ const TaskEntry& find_task(const std::string& name, const std::string& key) {
     known += (known.empty() ? "" : ", ") + t.name;
   }
   fail(key, "unknown task '" + name + "' (known: " + known + ")");
+}
+
+const TaskEntry& task_of_bundle(const std::string& bundle_dir) {
+  if (!fs::is_directory(bundle_dir)) fail(bundle_dir, "bundle directory does not exist");
+  const std::string path = (fs::path(bundle_dir) / "manifest.json").string();
+  if (!fs::exists(path)) fail(bundle_dir, "not an attune bundle (no manifest.json)");
+  const nlohmann::json manifest = io::read_json(path);
+  if (!manifest.is_object() || !manifest.contains("task")) fail(path, "missing key 'task'");
+  if (!manifest["task"].is_string()) fail(path, "task must be a string");
+  const TaskEntry& task = find_task(manifest["task"].get<std::string>(), path + ": task");
+  if (!task.predict_bundle) fail(path, "task '" + task.name + "' has no bundle predictor");
+  return task;
 }
 
 }  // namespace attune::tasks

@@ -2,6 +2,7 @@
 // config and its train / eval / predict entry points.
 #pragma once
 #include "tasks/engine/settings.h"
+#include "tasks/serving/predictor.h"
 
 #include <nlohmann/json.hpp>
 
@@ -46,10 +47,16 @@ struct TaskEntry {
   std::function<void(const std::string& bundle_dir, std::istream& in, const std::string& input_name,
                      std::ostream& out, const std::string& device, int64_t batch_size)>
       predict_bundle;
+  // Optional, with export_bundle: a bundle behind attune serve.
+  std::function<serving::Predictor(const std::string& bundle_dir, const std::string& device, int64_t batch_size)>
+      serve_bundle;
 };
 
 // Fails naming `key` with the known tasks when `name` is not one.
 const TaskEntry& find_task(const std::string& name, const std::string& key);
 const std::vector<TaskEntry>& all_tasks();
+// The task named by a bundle's manifest.json (the full check of the bundle comes when it
+// is loaded); fails naming the directory or file.
+const TaskEntry& task_of_bundle(const std::string& bundle_dir);
 
 }  // namespace attune::tasks

@@ -137,53 +137,95 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
           {"torch_version", bundle::torch_version()}, {"check_max_abs_diff", max_diff}};
 }
 
-void predict_bundle(const std::string& bundle_dir, std::istream& in, const std::string& input_name, std::ostream& out,
-                    const std::string& device, int64_t batch_size) {
-  bundle::Bundle b = bundle::load_bundle(bundle_dir);
-  const std::string manifest = (fs::path(bundle_dir) / bundle::kManifest).string();
-  if (bundle::manifest_key(b, "task") != kTask) {
-    fail(manifest, "task " + b.manifest["task"].dump() + " is not " + kTask);
-  }
+namespace {
+
+// What predicting from a classification bundle needs, checked and on its device.
+struct ClassifierBundle {
+  bundle::Bundle b;
+  std::string manifest;
   std::vector<std::string> labels;
   int64_t max_length = 0;
+  std::unique_ptr<text::Tokenizer> tokenizer;
+  ColumnSpec columns;
+  torch::Device device = torch::kCPU;
+
+  torch::Tensor logits(const data::TokenBatch& tb) {
+    torch::Tensor out;
+    try {
+      out = b.module.forward({tb.input_ids.to(device), tb.attention_mask.to(device), tb.token_type_ids.to(device)})
+                .toTensor();
+    } catch (const c10::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      // The TorchScript interpreter's own errors open with a generic line and end with
+      // the reason: keep the reason.
+      std::string what = e.what();
+      while (!what.empty() && what.back() == '\n') what.pop_back();
+      TORCH_CHECK(false, b.dir, "/", bundle::kModel, ": ", what.substr(what.rfind('\n') + 1));
+    }
+    if (out.dim() != 2 || out.size(1) != static_cast<int64_t>(labels.size())) {
+      fail(manifest, "lists " + std::to_string(labels.size()) + " labels but the model gives logits of shape " +
+                         c10::str(out.sizes()));
+    }
+    return out;
+  }
+};
+
+std::shared_ptr<ClassifierBundle> load_classifier_bundle(const std::string& bundle_dir, const std::string& device) {
+  auto cb = std::make_shared<ClassifierBundle>();
+  cb->b = bundle::load_bundle(bundle_dir);
+  cb->manifest = (fs::path(bundle_dir) / bundle::kManifest).string();
+  if (bundle::manifest_key(cb->b, "task") != kTask) {
+    fail(cb->manifest, "task " + cb->b.manifest["task"].dump() + " is not " + kTask);
+  }
   std::string tokenizer_dir;
   try {
-    labels = bundle::manifest_key(b, "labels").get<std::vector<std::string>>();
-    max_length = bundle::manifest_key(b, "max_length").get<int64_t>();
-    tokenizer_dir = bundle::manifest_key(b, "tokenizer").value("dir", "tokenizer");
+    cb->labels = bundle::manifest_key(cb->b, "labels").get<std::vector<std::string>>();
+    cb->max_length = bundle::manifest_key(cb->b, "max_length").get<int64_t>();
+    tokenizer_dir = bundle::manifest_key(cb->b, "tokenizer").value("dir", "tokenizer");
   } catch (const nlohmann::json::exception& e) {
-    fail(manifest, std::string("invalid value: ") + e.what());
+    fail(cb->manifest, std::string("invalid value: ") + e.what());
   }
-  if (labels.empty()) fail(manifest, "labels is empty");
-  const std::unique_ptr<text::Tokenizer> tokenizer =
-      text::load_tokenizer(bundle::bundle_path(b, tokenizer_dir, "tokenizer.dir"));
+  if (cb->labels.empty()) fail(cb->manifest, "labels is empty");
+  cb->tokenizer = text::load_tokenizer(bundle::bundle_path(cb->b, tokenizer_dir, "tokenizer.dir"));
   const json config = io::read_json((fs::path(bundle_dir) / "config.json").string());
-  const ColumnSpec columns = column_spec(config, false);
+  cb->columns = column_spec(config, false);
   // As for a run: its thread count, and --device, else the device its config names.
   engine::apply_threads(config::get_int(config, "threads", "", 0, 1024));
-  const torch::Device dev = engine::run_device(config, device);
-  b.module.to(dev);
-  predict_lines(in, input_name, out, columns, *tokenizer, max_length, labels, batch_size,
-                [&](const data::TokenBatch& tb) {
-                  torch::Tensor logits;
-                  try {
-                    logits = b.module.forward({tb.input_ids.to(dev), tb.attention_mask.to(dev), tb.token_type_ids.to(dev)})
-                                 .toTensor();
-                  } catch (const c10::Error&) {
-                    throw;
-                  } catch (const std::exception& e) {
-                    // The TorchScript interpreter's own errors open with a generic line and
-                    // end with the reason: keep the reason.
-                    std::string what = e.what();
-                    while (!what.empty() && what.back() == '\n') what.pop_back();
-                    TORCH_CHECK(false, b.dir, "/", bundle::kModel, ": ", what.substr(what.rfind('\n') + 1));
-                  }
-                  if (logits.dim() != 2 || logits.size(1) != static_cast<int64_t>(labels.size())) {
-                    fail(manifest, "lists " + std::to_string(labels.size()) + " labels but the model gives logits of shape " +
-                                       c10::str(logits.sizes()));
-                  }
-                  return logits;
-                });
+  cb->device = engine::run_device(config, device);
+  cb->b.module.to(cb->device);
+  return cb;
+}
+
+}  // namespace
+
+void predict_bundle(const std::string& bundle_dir, std::istream& in, const std::string& input_name, std::ostream& out,
+                    const std::string& device, int64_t batch_size) {
+  const auto cb = load_classifier_bundle(bundle_dir, device);
+  predict_lines(in, input_name, out, cb->columns, *cb->tokenizer, cb->max_length, cb->labels, batch_size,
+                [&](const data::TokenBatch& tb) { return cb->logits(tb); });
+}
+
+serving::Predictor bundle_predictor(const std::string& bundle_dir, const std::string& device, int64_t batch_size) {
+  const std::shared_ptr<ClassifierBundle> cb = load_classifier_bundle(bundle_dir, device);
+  serving::Predictor p;
+  p.task = kTask;
+  p.info = {{"labels", cb->labels}, {"max_length", cb->max_length}, {"text_column", cb->columns.text},
+            {"device", cb->device.str()}};
+  p.check = [cb](const json& input, const std::string& where) {
+    Examples probe;
+    add_input(probe, input, cb->columns, where);
+  };
+  p.run = [cb, batch_size](const std::vector<json>& inputs) {
+    torch::NoGradGuard no_grad;
+    Examples chunk;
+    for (size_t i = 0; i < inputs.size(); ++i) add_input(chunk, inputs[i], cb->columns, "inputs[" + std::to_string(i) + "]");
+    tokenize(chunk, *cb->tokenizer, cb->max_length);
+    const torch::Tensor probs = predict_probabilities(chunk.encodings, cb->tokenizer->pad_id(), batch_size,
+                                                      [&](const data::TokenBatch& tb) { return cb->logits(tb); });
+    return prediction_rows(probs, cb->labels);
+  };
+  return p;
 }
 
 }  // namespace attune::classification

@@ -3,6 +3,7 @@
 // load with torch::jit::load / torch.jit.load alone, for any batch size and length.
 #pragma once
 #include "tasks/classification/run_model.h"
+#include "tasks/serving/predictor.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -35,5 +36,9 @@ nlohmann::json export_run(const std::string& run_dir, const std::string& out_dir
 // predict_run's input and output, from a bundle alone (its manifest, tokenizer/, config.json, model.pt).
 void predict_bundle(const std::string& bundle_dir, std::istream& in, const std::string& input_name, std::ostream& out,
                     const std::string& device, int64_t batch_size);
+
+// A server's predictor over a bundle: inputs are texts or objects with the run's text
+// column(s); outputs are predict's {"label", "probabilities"} rows.
+serving::Predictor bundle_predictor(const std::string& bundle_dir, const std::string& device, int64_t batch_size);
 
 }  // namespace attune::classification

@@ -354,6 +354,41 @@ void predict_run(const std::string& run_dir, std::istream& in, const std::string
                 batch_size, [&](const data::TokenBatch& tb) { return forward_batch(model, tb, dev); });
 }
 
+void add_input(Examples& examples, const nlohmann::json& input, const ColumnSpec& columns, const std::string& where) {
+  if (input.is_object()) {
+    auto field = [&](const std::string& key) {
+      if (!input.contains(key)) fail(where, "missing key '" + key + "'");
+      return input[key].is_string() ? input[key].get<std::string>() : input[key].dump();
+    };
+    examples.texts.push_back(field(columns.text));
+    if (!columns.text_pair.empty()) examples.pairs.push_back(field(columns.text_pair));
+  } else if (input.is_string()) {
+    if (!columns.text_pair.empty()) {
+      fail(where, "this run classifies text pairs: give objects with '" + columns.text + "' and '" + columns.text_pair + "'");
+    }
+    examples.texts.push_back(input.get<std::string>());
+  } else {
+    fail(where, "expected a text or an object with '" + columns.text + "', got " + std::string(input.type_name()));
+  }
+  examples.where.push_back(where);
+}
+
+std::vector<nlohmann::json> prediction_rows(const torch::Tensor& probabilities, const std::vector<std::string>& labels) {
+  const torch::Tensor probs = probabilities.to(torch::kCPU, torch::kDouble).contiguous();
+  const auto p = probs.accessor<double, 2>();
+  std::vector<nlohmann::json> rows;
+  for (int64_t i = 0; i < probs.size(0); ++i) {
+    int64_t best = 0;
+    nlohmann::json named = nlohmann::json::object();
+    for (size_t c = 0; c < labels.size(); ++c) {
+      named[labels[c]] = p[i][c];
+      if (p[i][c] > p[i][best]) best = static_cast<int64_t>(c);
+    }
+    rows.push_back({{"label", labels[best]}, {"probabilities", named}});
+  }
+  return rows;
+}
+
 void predict_lines(std::istream& in, const std::string& input_name, std::ostream& out, const ColumnSpec& columns,
                    const text::Tokenizer& tokenizer, int64_t max_length, const std::vector<std::string>& labels,
                    int64_t batch_size, const BatchLogits& logits) {
@@ -361,12 +396,8 @@ void predict_lines(std::istream& in, const std::string& input_name, std::ostream
   auto flush = [&]() {
     if (chunk.size() == 0) return;
     tokenize(chunk, tokenizer, max_length);
-    const torch::Tensor probs = predict_probabilities(chunk.encodings, tokenizer.pad_id(), batch_size, logits);
-    for (int64_t i = 0; i < probs.size(0); ++i) {
-      const int64_t best = probs[i].argmax().item<int64_t>();
-      nlohmann::json p = nlohmann::json::object();
-      for (size_t c = 0; c < labels.size(); ++c) p[labels[c]] = probs[i][c].item<double>();
-      out << nlohmann::json{{"label", labels[best]}, {"probabilities", p}}.dump() << "\n";
+    for (const auto& row : prediction_rows(predict_probabilities(chunk.encodings, tokenizer.pad_id(), batch_size, logits), labels)) {
+      out << row.dump() << "\n";
     }
     out.flush();
     chunk = Examples();
@@ -380,17 +411,10 @@ void predict_lines(std::istream& in, const std::string& input_name, std::ostream
     if (!line.empty() && line[0] == '{') {
       const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
       if (j.is_discarded() || !j.is_object()) fail(where, "invalid JSON line");
-      auto field = [&](const std::string& key) {
-        if (!j.contains(key)) fail(where, "missing key '" + key + "'");
-        return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
-      };
-      chunk.texts.push_back(field(columns.text));
-      if (!columns.text_pair.empty()) chunk.pairs.push_back(field(columns.text_pair));
+      add_input(chunk, j, columns, where);
     } else {
-      if (!columns.text_pair.empty()) fail(where, "this run classifies text pairs: give JSONL lines with '" + columns.text + "' and '" + columns.text_pair + "'");
-      chunk.texts.push_back(line);
+      add_input(chunk, nlohmann::json(line), columns, where);
     }
-    chunk.where.push_back(where);
     if (static_cast<int64_t>(chunk.size()) >= 16 * batch_size) flush();
   }
   flush();

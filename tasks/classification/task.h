@@ -79,6 +79,11 @@ nlohmann::json merge_run(const std::string& run_dir, const std::string& out_dir,
 // and writes one JSON line per input with the label and class probabilities.
 void predict_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,
                  const std::string& device, int64_t batch_size, const std::vector<std::string>& adapters = {});
+// Appends one input to predict: a text, or an object with the run's text column(s).
+// Anything else fails naming `where`.
+void add_input(Examples& examples, const nlohmann::json& input, const ColumnSpec& columns, const std::string& where);
+// {"label", "probabilities": {label: p}} for each row of (N, C) class probabilities.
+std::vector<nlohmann::json> prediction_rows(const torch::Tensor& probabilities, const std::vector<std::string>& labels);
 // predict_run's reading and writing around any model: texts (or JSONL with `columns`'
 // keys) in, one {"label", "probabilities"} line out per input, in input order.
 void predict_lines(std::istream& in, const std::string& input_name, std::ostream& out, const ColumnSpec& columns,

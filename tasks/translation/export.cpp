@@ -119,31 +119,72 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
           {"torch_version", bundle::torch_version()}, {"check_max_abs_diff", max_diff}};
 }
 
-void predict_bundle(const std::string& bundle_dir, std::istream& in, const std::string& input_name, std::ostream& out,
-                    const std::string& device, int64_t batch_size) {
-  (void)input_name;
-  (void)batch_size;  // batches are cut by tokens (train.eval_max_tokens)
-  bundle::Bundle b = bundle::load_bundle(bundle_dir);
-  const std::string manifest = (fs::path(bundle_dir) / bundle::kManifest).string();
-  if (bundle::manifest_key(b, "task") != kTask) fail(manifest, "task " + b.manifest["task"].dump() + " is not " + kTask);
+namespace {
+
+struct TranslationBundle {
+  bundle::Bundle b;
+  std::shared_ptr<text::SentencePieceTokenizer> tokenizer;
+  DecodeOptions decode;
+  int64_t max_tokens = 0;
   int64_t max_positions = 0;
+  torch::Device device = torch::kCPU;
+
+  std::vector<std::string> translate(const std::vector<std::string>& lines) {
+    ScriptStepModel step(b.module, max_positions);
+    return translate_lines(step, *tokenizer, lines, decode, max_tokens, device);
+  }
+};
+
+std::shared_ptr<TranslationBundle> load_translation_bundle(const std::string& bundle_dir, const std::string& device) {
+  auto tb = std::make_shared<TranslationBundle>();
+  tb->b = bundle::load_bundle(bundle_dir);
+  const std::string manifest = (fs::path(bundle_dir) / bundle::kManifest).string();
+  if (bundle::manifest_key(tb->b, "task") != kTask) {
+    fail(manifest, "task " + tb->b.manifest["task"].dump() + " is not " + kTask);
+  }
   try {
-    max_positions = bundle::manifest_key(b, "model").at("max_positions").get<int64_t>();
+    tb->max_positions = bundle::manifest_key(tb->b, "model").at("max_positions").get<int64_t>();
   } catch (const json::exception& e) {
     fail(manifest, std::string("model.max_positions: ") + e.what());
   }
   const std::string tokenizer_dir = (fs::path(bundle_dir) / "tokenizer").string();
-  const auto tokenizer = as_sentencepiece(text::load_tokenizer(tokenizer_dir), tokenizer_dir);
+  tb->tokenizer = as_sentencepiece(text::load_tokenizer(tokenizer_dir), tokenizer_dir);
   const json config = io::read_json((fs::path(bundle_dir) / "config.json").string());
-  const DecodeOptions o = decode_options(config, special_ids(*tokenizer), /*for_validation=*/false);
-  const int64_t max_tokens = config::get_int(config.at("train"), "eval_max_tokens", "train", 1, 1 << 30);
-  const torch::Device dev = engine::resolve_device(device.empty() ? "auto" : device, "--device");
-  b.module.to(dev);
-  ScriptStepModel step(b.module, max_positions);
-  for (const std::string& t : translate_lines(step, *tokenizer, data::read_text_lines(in), o, max_tokens, dev)) {
-    out << t << "\n";
-  }
+  tb->decode = decode_options(config, special_ids(*tb->tokenizer), /*for_validation=*/false);
+  tb->max_tokens = config::get_int(config.at("train"), "eval_max_tokens", "train", 1, 1 << 30);
+  tb->device = engine::run_device(config, device);
+  tb->b.module.to(tb->device);
+  return tb;
+}
+
+}  // namespace
+
+void predict_bundle(const std::string& bundle_dir, std::istream& in, const std::string& input_name, std::ostream& out,
+                    const std::string& device, int64_t batch_size) {
+  (void)input_name;
+  (void)batch_size;  // batches are cut by tokens (train.eval_max_tokens)
+  const auto tb = load_translation_bundle(bundle_dir, device);
+  for (const std::string& t : tb->translate(data::read_text_lines(in))) out << t << "\n";
   out.flush();
+}
+
+serving::Predictor bundle_predictor(const std::string& bundle_dir, const std::string& device, int64_t batch_size) {
+  (void)batch_size;
+  const std::shared_ptr<TranslationBundle> tb = load_translation_bundle(bundle_dir, device);
+  serving::Predictor p;
+  p.task = kTask;
+  p.info = {{"decode", tb->b.manifest.value("decode", json::object())}, {"device", tb->device.str()}};
+  p.check = [](const json& input, const std::string& where) {
+    if (!input.is_string()) fail(where, "expected a sentence (a string), got " + std::string(input.type_name()));
+  };
+  p.run = [tb](const std::vector<json>& inputs) {
+    std::vector<std::string> lines;
+    for (const json& j : inputs) lines.push_back(j.get<std::string>());
+    std::vector<json> out;
+    for (const std::string& t : tb->translate(lines)) out.push_back({{"translation", t}});
+    return out;
+  };
+  return p;
 }
 
 }  // namespace attune::translation

@@ -3,6 +3,7 @@
 // (models/seq2seq/script_export.h), so services run greedy or beam search on it
 // without attune, and attune itself decodes a bundle with its own search code.
 #pragma once
+#include "tasks/serving/predictor.h"
 #include "tasks/translation/decoding.h"
 
 #include <nlohmann/json.hpp>
@@ -41,5 +42,8 @@ nlohmann::json export_run(const std::string& run_dir, const std::string& out_dir
 // settings (config.json's decode section).
 void predict_bundle(const std::string& bundle_dir, std::istream& in, const std::string& input_name, std::ostream& out,
                     const std::string& device, int64_t batch_size);
+
+// A server's predictor over a bundle: inputs are sentences, outputs {"translation": text}.
+serving::Predictor bundle_predictor(const std::string& bundle_dir, const std::string& device, int64_t batch_size);
 
 }  // namespace attune::translation

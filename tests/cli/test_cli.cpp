@@ -520,3 +520,112 @@ TEST_CASE("export and predict --bundle refuse bad bundles and targets with one l
     CHECK_FALSE(fs::exists(dir + "/o"));
   }
 }
+
+#if ATTUNE_HAS_SERVE
+#include <httplib.h>
+
+#include <atomic>
+#include <csignal>
+#include <thread>
+
+TEST_CASE("serve answers concurrent requests as predict --bundle does, refuses bad ones with 4xx, stops on SIGTERM",
+          "[cli][serve]") {
+  const std::string dir = attune::testing::temp_dir("cli-serve");
+  attune::testing::write_topics_csv(dir + "/train.csv", 160, 21);
+  REQUIRE(run_attune(concat({"train"}, concat(tiny(dir, "run"), {"--set", "train.epochs=2"}))).status == 0);
+  REQUIRE(run_attune({"export", "--run", dir + "/run", "--out", dir + "/bundle"}).status == 0);
+  std::vector<std::string> texts;
+  std::string lines;
+  for (int i = 0; i < 30; ++i) {
+    texts.push_back(std::string(i % 3 ? "the " : "a very old ") + (i % 2 ? "match goal" : "soup") + std::string(i % 5, '!'));
+    lines += texts.back() + "\n";
+  }
+  const std::vector<json> expected = json_lines(run_attune({"predict", "--bundle", dir + "/bundle"}, lines).out);
+  REQUIRE(expected.size() == texts.size());
+
+  const char* cli = std::getenv("ATTUNE_CLI");
+  const std::string exe = cli ? cli : ATTUNE_BINARY_DIR "/attune";
+  const std::string log = dir + "/serve.log";
+  REQUIRE(std::system((quote(exe) + " serve --bundle " + quote(dir + "/bundle") + " --port 0 --max-wait-ms 5 >" +
+                       quote(log) + " 2>&1 & echo $! >" + quote(dir + "/pid")).c_str()) == 0);
+  int port = 0;
+  for (int i = 0; i < 300 && port == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const std::string text = slurp(log);
+    const auto at = text.find("http://127.0.0.1:");
+    if (at != std::string::npos) port = std::atoi(text.c_str() + at + 17);
+  }
+  INFO(slurp(log));
+  REQUIRE(port > 0);
+  const int pid = std::stoi(slurp(dir + "/pid"));
+
+  std::atomic<int> wrong{0}, failed{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 12; ++c) {
+    clients.emplace_back([&, c] {
+      httplib::Client client("127.0.0.1", port);
+      for (int r = 0; r < 10; ++r) {
+        json inputs = json::array();
+        std::vector<size_t> index;
+        for (int k = 0; k <= (c + r) % 3; ++k) {
+          index.push_back((c * 7 + r * 3 + k) % texts.size());
+          inputs.push_back(texts[index.back()]);
+        }
+        const auto res = client.Post("/predict", json{{"inputs", inputs}}.dump(), "application/json");
+        if (!res || res->status != 200) {
+          ++failed;
+          continue;
+        }
+        const json outputs = json::parse(res->body)["outputs"];
+        for (size_t k = 0; k < index.size(); ++k) {
+          const json& got = outputs.at(k);
+          const json& want = expected[index[k]];
+          bool same = got["label"] == want["label"];
+          for (const auto& item : want["probabilities"].items()) {
+            same = same && std::abs(got["probabilities"][item.key()].get<double>() - item.value().get<double>()) < 1e-5;
+          }
+          if (!same) ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  CHECK(failed == 0);
+  CHECK(wrong == 0);
+
+  httplib::Client client("127.0.0.1", port);
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"not json", "body: not valid JSON"},
+      {R"({"inputs": "one text"})", "inputs: must be a list"},
+      {R"({"inputs": []})", "inputs: is empty"},
+      {R"({"inputs": ["fine", 7]})", "inputs[1]: expected a text"},
+      {R"({"input": {"title": "no text key"}})", "input: missing key 'text'"},
+      {R"({"texts": ["x"]})", "expected a JSON object with \"inputs\""},
+  };
+  for (const auto& [body, message] : bad) {
+    const auto res = client.Post("/predict", body, "application/json");
+    REQUIRE(res);
+    CHECK(res->status == 400);
+    CHECK(json::parse(res->body)["error"].get<std::string>().find(message) != std::string::npos);
+  }
+  const auto missing = client.Get("/nothing");
+  REQUIRE(missing);
+  CHECK(missing->status == 404);
+  const auto health = client.Get("/health");  // still up after the bad requests
+  REQUIRE(health);
+  CHECK(health->status == 200);
+  CHECK(json::parse(health->body)["model"]["labels"] == json({"food", "sport", "tech"}));
+  const auto metrics = client.Get("/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->body.find("attune_requests_total 120") != std::string::npos);
+  CHECK(metrics->body.find("attune_client_errors_total 6") != std::string::npos);
+
+  ::kill(pid, SIGTERM);
+  bool stopped = false;
+  for (int i = 0; i < 100 && !stopped; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    stopped = slurp(log).find("attune serve: stopped") != std::string::npos;
+  }
+  CHECK(stopped);
+}
+#endif

@@ -22,19 +22,6 @@ const tasks::TaskEntry& task_of_run(const std::string& run_dir) {
   return tasks::find_task(config["task"].get<std::string>(), path + ": task");
 }
 
-// The task named by a bundle's manifest.json (the full check of the bundle comes later).
-const tasks::TaskEntry& task_of_bundle(const std::string& bundle_dir) {
-  if (!fs::is_directory(bundle_dir)) fail(bundle_dir, "bundle directory does not exist");
-  const std::string path = (fs::path(bundle_dir) / "manifest.json").string();
-  if (!fs::exists(path)) fail(bundle_dir, "not an attune bundle (no manifest.json)");
-  const nlohmann::json manifest = io::read_json(path);
-  if (!manifest.is_object() || !manifest.contains("task")) fail(path, "missing key 'task'");
-  if (!manifest["task"].is_string()) fail(path, "task must be a string");
-  const tasks::TaskEntry& task = tasks::find_task(manifest["task"].get<std::string>(), path + ": task");
-  if (!task.predict_bundle) fail(path, "task '" + task.name + "' has no bundle predictor");
-  return task;
-}
-
 std::vector<std::string> adapters_of(const cxxopts::ParseResult& parsed, const tasks::TaskEntry& task) {
   if (!parsed.count("adapter")) return {};
   if (!task.evaluate_with_adapters || !task.predict_with_adapters) {
@@ -93,7 +80,7 @@ int predict_command(const Args& args) {
   const int64_t batch_size = parsed["batch-size"].as<int64_t>();
   if (batch_size < 1) fail("--batch-size", "must be >= 1");
   const std::string run_dir = from_bundle ? parsed["bundle"].as<std::string>() : parsed["run"].as<std::string>();
-  const tasks::TaskEntry& task = from_bundle ? task_of_bundle(run_dir) : task_of_run(run_dir);
+  const tasks::TaskEntry& task = from_bundle ? tasks::task_of_bundle(run_dir) : task_of_run(run_dir);
 
   const std::string input = parsed["input"].as<std::string>();
   std::ifstream in_file;

@@ -1,0 +1,73 @@
+// Dynamic batching for a model server: concurrent requests, each with one or more
+// inputs, are queued and handed to the model together (up to max_batch inputs, waiting
+// at most max_wait_ms for a batch to fill), so that many small requests share one
+// forward pass. One worker thread owns the model, so the model needs no locking.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace attune::serving {
+
+struct BatcherOptions {
+  // Inputs per model call; a request larger than that runs alone, as one call.
+  TORCH_ARG(int64_t, max_batch) = 32;
+  TORCH_ARG(double, max_wait_ms) = 2.0;   // how long the first queued input waits for company
+  TORCH_ARG(int64_t, max_queue) = 4096;   // inputs waiting; beyond it submit() refuses (HTTP 503)
+};
+
+// Results for `inputs`, one per input and in order. A throw fails every request of the batch.
+using BatchFunction = std::function<std::vector<nlohmann::json>(const std::vector<nlohmann::json>& inputs)>;
+
+struct BatcherStats {
+  int64_t requests = 0, inputs = 0, batches = 0, failed_batches = 0, rejected = 0, queued = 0;
+  double mean_batch = 0;  // inputs per model call
+};
+
+class DynamicBatcher {
+ public:
+  DynamicBatcher(BatchFunction run, const BatcherOptions& options);
+  // Finishes what is queued, then stops the worker.
+  ~DynamicBatcher();
+  DynamicBatcher(const DynamicBatcher&) = delete;
+  DynamicBatcher& operator=(const DynamicBatcher&) = delete;
+
+  // The results of `inputs` once their batch has run. The future throws what the batch
+  // function threw. Throws QueueFull, without queuing anything, when the queue is full.
+  std::future<std::vector<nlohmann::json>> submit(std::vector<nlohmann::json> inputs);
+  BatcherStats stats() const;
+  const BatcherOptions& options() const { return options_; }
+
+  struct QueueFull : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
+
+ private:
+  struct Request {
+    std::vector<nlohmann::json> inputs;
+    std::promise<std::vector<nlohmann::json>> promise;
+    std::chrono::steady_clock::time_point queued_at;
+  };
+  void work();
+
+  BatchFunction run_;
+  BatcherOptions options_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::shared_ptr<Request>> queue_;
+  int64_t queued_inputs_ = 0;
+  BatcherStats stats_;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace attune::serving

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Load test of `attune serve` on loopback: a classification bundle, the test split's
+# texts, bounded client runs at several concurrencies; every answer is checked against
+# `attune predict --bundle` on the same texts. Prints one JSON line a run and a table.
+#
+#   tools/bench/serve_bench.sh BUNDLE TEXTS.csv OUT_DIR
+#
+# REQUESTS (default 2000) and SECONDS (60) bound each run; CONCURRENCY ("1 8 32") and
+# PER_REQUEST ("1") choose the runs; MAX_BATCH (32) and MAX_WAIT_MS (2) configure the server.
+set -euo pipefail
+bundle="$1"; csv="$2"; out="$3"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+attune="${ATTUNE:-$root/build/attune}"
+load="${LOAD:-$root/build/attune_serve_load}"
+port="${PORT:-18181}"
+mkdir -p "$out"
+# One text a line (the bundle's text column), newlines inside a text folded to spaces.
+python3 - "$csv" "$out/texts.txt" "$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["text"]["text_column"])' "$bundle/manifest.json")" <<'PY'
+import csv, sys
+csv.field_size_limit(1 << 30)
+src, dst, column = sys.argv[1:4]
+with open(src, newline="") as f, open(dst, "w") as out:
+    for row in csv.DictReader(f):
+        text = " ".join(row[column].split())
+        if text and not text.startswith("{"):
+            out.write(text + "\n")
+PY
+"$attune" predict --bundle "$bundle" --input "$out/texts.txt" --output "$out/expected.jsonl"
+"$attune" serve --bundle "$bundle" --port "$port" --max-batch "${MAX_BATCH:-32}" --max-wait-ms "${MAX_WAIT_MS:-2}" \
+  >"$out/serve.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+: >"$out/results.jsonl"
+status=0
+for c in ${CONCURRENCY:-1 8 32}; do
+  for k in ${PER_REQUEST:-1}; do
+    "$load" --port "$port" --input "$out/texts.txt" --expect "$out/expected.jsonl" --concurrency "$c" \
+      --per-request "$k" --requests "${REQUESTS:-2000}" --seconds "${SECONDS_PER_RUN:-60}" | tee -a "$out/results.jsonl" || status=1
+  done
+done
+curl -s "http://127.0.0.1:$port/metrics" >"$out/metrics.txt"
+python3 - "$out/results.jsonl" <<'PY'
+import json, sys
+print("| clients | inputs/request | requests | all 200, outputs equal predict | requests/s | inputs/s | p50 ms | p99 ms |")
+print("|---|---|---|---|---|---|---|---|")
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    ok = r["statuses"] == {"200": r["requests"]} and r["wrong_outputs"] == 0 and r["transport_errors"] == 0
+    print(f'| {r["concurrency"]} | {r["per_request"]} | {r["requests"]} | {"yes" if ok else "NO"} | '
+          f'{r["requests_per_s"]:.1f} | {r["inputs_per_s"]:.1f} | {r["p50_ms"]:.1f} | {r["p99_ms"]:.1f} |')
+PY
+exit $status

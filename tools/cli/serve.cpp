@@ -1,0 +1,224 @@
+// `attune serve`: a bundle behind an HTTP JSON endpoint (cpp-httplib), with dynamic
+// batching of concurrent requests, /health and Prometheus /metrics.
+#include "data/error.h"
+#include "tasks/registry.h"
+#include "tasks/serving/batcher.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/options.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+namespace attune::cli {
+namespace {
+
+// The latencies of the most recent requests, for the quantiles /metrics reports.
+class LatencyWindow {
+ public:
+  void add(double seconds) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (values_.size() < kSize) {
+      values_.push_back(seconds);
+    } else {
+      values_[next_] = seconds;
+    }
+    next_ = (next_ + 1) % kSize;
+    ++count_;
+    sum_ += seconds;
+  }
+  // quantiles of the window; count and sum over all requests.
+  std::string prometheus(const std::string& name) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<double> sorted = values_;
+    std::sort(sorted.begin(), sorted.end());
+    std::ostringstream out;
+    out << "# TYPE " << name << " summary\n";
+    for (double q : {0.5, 0.9, 0.99}) {
+      const double v = sorted.empty() ? 0.0 : sorted[std::min(sorted.size() - 1, static_cast<size_t>(q * sorted.size()))];
+      out << name << "{quantile=\"" << q << "\"} " << v << "\n";
+    }
+    out << name << "_sum " << sum_ << "\n" << name << "_count " << count_ << "\n";
+    return out.str();
+  }
+
+ private:
+  static constexpr size_t kSize = 10000;
+  mutable std::mutex mutex_;
+  std::vector<double> values_;
+  size_t next_ = 0;
+  int64_t count_ = 0;
+  double sum_ = 0;
+};
+
+void reply(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump() + "\n", "application/json");
+}
+
+void reply_error(httplib::Response& res, int status, const std::string& message) {
+  reply(res, status, {{"error", message}});
+}
+
+// {"inputs": [x, ...]} or {"input": x}; each x a text or an object with the run's text columns.
+std::vector<nlohmann::json> request_inputs(const std::string& body, const serving::Predictor& predictor,
+                                           int64_t max_inputs) {
+  nlohmann::json request;
+  try {
+    request = nlohmann::json::parse(body);
+  } catch (const nlohmann::json::parse_error& e) {
+    fail("body", std::string("not valid JSON (") + e.what() + ")");
+  }
+  if (!request.is_object()) fail("body", "expected a JSON object with \"inputs\" (a list) or \"input\"");
+  std::vector<nlohmann::json> inputs;
+  if (request.contains("inputs")) {
+    if (!request["inputs"].is_array()) fail("inputs", "must be a list");
+    inputs = request["inputs"].get<std::vector<nlohmann::json>>();
+    if (inputs.empty()) fail("inputs", "is empty");
+  } else if (request.contains("input")) {
+    inputs.push_back(request["input"]);
+  } else {
+    fail("body", "expected a JSON object with \"inputs\" (a list) or \"input\"");
+  }
+  if (static_cast<int64_t>(inputs.size()) > max_inputs) {
+    fail("inputs", std::to_string(inputs.size()) + " inputs in one request; at most " + std::to_string(max_inputs));
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    predictor.check(inputs[i], request.contains("inputs") ? "inputs[" + std::to_string(i) + "]" : "input");
+  }
+  return inputs;
+}
+
+}  // namespace
+
+int serve_command(const Args& args) {
+  cxxopts::Options options("attune serve",
+                           "Serve a bundle written by `attune export` over HTTP. POST /predict with "
+                           "{\"inputs\": [...]} (or {\"input\": ...}) answers {\"outputs\": [...]}, one per input, as "
+                           "`attune predict` prints them; GET /health, GET /metrics (Prometheus text).");
+  options.add_options()
+      ("b,bundle", "Bundle directory written by `attune export`", cxxopts::value<std::string>())
+      ("host", "Address to listen on", cxxopts::value<std::string>()->default_value("127.0.0.1"))
+      ("p,port", "Port (0: any free port, printed on start)", cxxopts::value<int>()->default_value("8080"))
+      ("max-batch", "Inputs per forward pass (dynamic batching across requests)", cxxopts::value<int64_t>()->default_value("32"))
+      ("max-wait-ms", "How long a request waits for others to fill a batch", cxxopts::value<double>()->default_value("2"))
+      ("max-queue", "Inputs waiting before requests are refused with 503", cxxopts::value<int64_t>()->default_value("4096"))
+      ("max-inputs", "Inputs allowed in one request", cxxopts::value<int64_t>()->default_value("256"))
+      ("threads", "HTTP worker threads (concurrent connections)", cxxopts::value<int>()->default_value("64"))
+      ("device", "Device (auto, cpu, cuda); default: the device in the bundle's config.json", cxxopts::value<std::string>()->default_value(""));
+  cxxopts::ParseResult parsed;
+  if (!parse_or_help(options, args, parsed)) return 0;
+  if (!parsed.count("bundle")) fail("attune serve", "--bundle DIR is required");
+  const int64_t max_batch = parsed["max-batch"].as<int64_t>(), max_queue = parsed["max-queue"].as<int64_t>(),
+                max_inputs = parsed["max-inputs"].as<int64_t>();
+  const int threads = parsed["threads"].as<int>(), port = parsed["port"].as<int>();
+  if (max_batch < 1) fail("--max-batch", "must be >= 1");
+  if (max_queue < 1) fail("--max-queue", "must be >= 1");
+  if (max_inputs < 1) fail("--max-inputs", "must be >= 1");
+  if (threads < 1) fail("--threads", "must be >= 1");
+  if (port < 0 || port > 65535) fail("--port", "must be in 0..65535");
+  if (parsed["max-wait-ms"].as<double>() < 0) fail("--max-wait-ms", "must be >= 0");
+
+  // SIGINT / SIGTERM stop the server cleanly: they are blocked in every thread (so before
+  // any is started: the batcher's, LibTorch's, httplib's) and one thread waits for them,
+  // since httplib::Server::stop() is not safe to call from a signal handler.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const std::string bundle_dir = parsed["bundle"].as<std::string>();
+  const tasks::TaskEntry& task = tasks::task_of_bundle(bundle_dir);
+  if (!task.serve_bundle) fail(bundle_dir, "task '" + task.name + "' cannot be served yet");
+  const serving::Predictor predictor = task.serve_bundle(bundle_dir, parsed["device"].as<std::string>(), max_batch);
+  serving::DynamicBatcher batcher(predictor.run, serving::BatcherOptions()
+                                                      .max_batch(max_batch)
+                                                      .max_wait_ms(parsed["max-wait-ms"].as<double>())
+                                                      .max_queue(max_queue));
+  LatencyWindow latency;
+  std::atomic<int64_t> client_errors{0}, server_errors{0};
+
+  httplib::Server server;
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  server.set_payload_max_length(16 << 20);
+  // Small JSON answers would otherwise wait on Nagle and delayed ACKs (~40 ms each way).
+  server.set_tcp_nodelay(true);
+  server.Post("/predict", [&](const httplib::Request& req, httplib::Response& res) {
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      std::vector<nlohmann::json> inputs = request_inputs(req.body, predictor, max_inputs);
+      std::vector<nlohmann::json> outputs = batcher.submit(std::move(inputs)).get();
+      reply(res, 200, {{"outputs", outputs}});
+    } catch (const UserError& e) {
+      ++client_errors;
+      reply_error(res, 400, e.what());
+    } catch (const serving::DynamicBatcher::QueueFull& e) {
+      ++server_errors;
+      reply_error(res, 503, e.what());
+    } catch (const std::exception& e) {
+      ++server_errors;
+      reply_error(res, 500, std::string(e.what()).substr(0, std::string(e.what()).find('\n')));
+    }
+    latency.add(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  });
+  server.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
+    reply(res, 200, {{"status", "ok"}, {"task", predictor.task}, {"model", predictor.info}});
+  });
+  server.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
+    const serving::BatcherStats s = batcher.stats();
+    std::ostringstream out;
+    out << "# TYPE attune_requests_total counter\nattune_requests_total " << s.requests << "\n"
+        << "# TYPE attune_inputs_total counter\nattune_inputs_total " << s.inputs << "\n"
+        << "# TYPE attune_batches_total counter\nattune_batches_total " << s.batches << "\n"
+        << "# TYPE attune_failed_batches_total counter\nattune_failed_batches_total " << s.failed_batches << "\n"
+        << "# TYPE attune_rejected_total counter\nattune_rejected_total " << s.rejected << "\n"
+        << "# TYPE attune_client_errors_total counter\nattune_client_errors_total " << client_errors << "\n"
+        << "# TYPE attune_server_errors_total counter\nattune_server_errors_total " << server_errors << "\n"
+        << "# TYPE attune_queued_inputs gauge\nattune_queued_inputs " << s.queued << "\n"
+        << "# TYPE attune_batch_size_mean gauge\nattune_batch_size_mean " << s.mean_batch << "\n"
+        << latency.prometheus("attune_request_seconds");
+    res.set_content(out.str(), "text/plain; version=0.0.4");
+  });
+  // Unknown paths and methods: JSON errors, as every other answer.
+  server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (res.body.empty()) {
+      reply_error(res, res.status, res.status == 404 ? "no such endpoint: " + req.method + " " + req.path
+                                                     : "HTTP " + std::to_string(res.status));
+    }
+  });
+  server.set_exception_handler([&](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    ++server_errors;
+    reply_error(res, 500, "internal error");
+  });
+
+  const std::string host = parsed["host"].as<std::string>();
+  int bound = port;
+  if (port == 0) {
+    bound = server.bind_to_any_port(host);
+  } else if (!server.bind_to_port(host, port)) {
+    bound = -1;
+  }
+  if (bound < 0) fail("--port", "cannot listen on " + host + ":" + std::to_string(port));
+  std::atomic<bool> signalled{false};
+  std::thread stopper([&] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    signalled = true;
+    server.stop();
+  });
+  std::cout << "attune serve: " << predictor.task << " bundle on http://" << host << ":" << bound
+            << " (POST /predict, GET /health, GET /metrics)" << std::endl;
+  server.listen_after_bind();
+  if (!signalled) pthread_kill(stopper.native_handle(), SIGTERM);  // the server ended on its own
+  stopper.join();
+  std::cout << "attune serve: stopped" << std::endl;
+  return 0;
+}
+
+}  // namespace attune::cli
