@@ -32,6 +32,27 @@ std::string feed_forward_lines(script::ScriptModuleBuilder& b, LinearImpl& fc1, 
   return "    o = " + b.linear(fc2, "fc2", script::activation_call(act, b.linear(fc1, "fc1", in))) + "\n";
 }
 
+// Self-attention of `in` into "o". With `cached`, this step's keys and values are appended
+// to the layer's self_k / self_v inputs (into k, v) and queries see earlier positions
+// only: attend()'s causal alignment, key s visible to query t when s <= t + S - T.
+std::string self_attention_lines(script::ScriptModuleBuilder& b, Seq2SeqAttentionImpl& a, const Shape& sh,
+                                 const std::string& in, bool cached) {
+  const std::string k = sh.split(b.linear(*a.k_proj, "self_attn_k_proj", in), "T");
+  const std::string v = sh.split(b.linear(*a.v_proj, "self_attn_v_proj", in), "T");
+  std::string s = "    q = " + sh.split(b.linear(*a.q_proj, "self_attn_q_proj", in), "T") + "\n";
+  if (cached) {
+    s += "    k = torch.cat([self_k, " + k + "], 2)\n"
+         "    v = torch.cat([self_v, " + v + "], 2)\n"
+         "    S = k.size(2)\n"
+         "    keep = source_mask.new_ones([T, S]).tril(S - T)\n";
+  } else {
+    s += "    k = " + k + "\n    v = " + v + "\n";
+  }
+  return s + script::attend_lines("q", "k", "v", "keep", "c", sh.d) + "    o = " +
+         b.linear(*a.out_proj, "self_attn_out_proj", "c.transpose(1, 2).reshape(B, T, " + std::to_string(sh.e) + ")") +
+         "\n";
+}
+
 torch::jit::Module script_encoder_layer(Seq2SeqEncoderLayerImpl& layer, const Seq2SeqOptions& o,
                                         script::ClassNames& names) {
   script::ScriptModuleBuilder b(names, "Seq2SeqEncoderLayer");
@@ -43,15 +64,7 @@ torch::jit::Module script_encoder_layer(Seq2SeqEncoderLayerImpl& layer, const Se
       "    B = x.size(0)\n"
       "    T = x.size(1)\n";
   s += residual_lines(b, *layer.self_attn_layer_norm, "self_attn_layer_norm", o.pre_layer_norm(), "x",
-                      [&](const std::string& in) {
-                        return "    q = " + sh.split(b.linear(*a.q_proj, "self_attn_q_proj", in), "T") + "\n" +
-                               "    k = " + sh.split(b.linear(*a.k_proj, "self_attn_k_proj", in), "T") + "\n" +
-                               "    v = " + sh.split(b.linear(*a.v_proj, "self_attn_v_proj", in), "T") + "\n" +
-                               script::attend_lines("q", "k", "v", "keep", "c", sh.d) +
-                               "    o = " + b.linear(*a.out_proj, "self_attn_out_proj",
-                                                     "c.transpose(1, 2).reshape(B, T, " + std::to_string(sh.e) + ")") +
-                               "\n";
-                      });
+                      [&](const std::string& in) { return self_attention_lines(b, a, sh, in, false); });
   s += residual_lines(b, *layer.final_layer_norm, "final_layer_norm", o.pre_layer_norm(), "x",
                       [&](const std::string& in) { return feed_forward_lines(b, *layer.fc1, *layer.fc2, act, in); });
   s += "    return x\n";
@@ -80,19 +93,7 @@ torch::jit::Module script_decoder_layer(Seq2SeqDecoderLayerImpl& layer, const Se
       "    k = self_k\n"
       "    v = self_v\n";
   s += residual_lines(b, *layer.self_attn_layer_norm, "self_attn_layer_norm", o.pre_layer_norm(), "x",
-                      [&](const std::string& in) {
-                        // Queries at the end of the cached keys see every earlier position (attend()'s
-                        // causal alignment: key s is visible to query t when s <= t + S - T).
-                        return "    q = " + sh.split(b.linear(*sa.q_proj, "self_attn_q_proj", in), "T") + "\n" +
-                               "    k = torch.cat([self_k, " + sh.split(b.linear(*sa.k_proj, "self_attn_k_proj", in), "T") +
-                               "], 2)\n" +
-                               "    v = torch.cat([self_v, " + sh.split(b.linear(*sa.v_proj, "self_attn_v_proj", in), "T") +
-                               "], 2)\n" +
-                               "    S = k.size(2)\n"
-                               "    causal = source_mask.new_ones([T, S]).tril(S - T)\n" +
-                               script::attend_lines("q", "k", "v", "causal", "c", sh.d) +
-                               "    o = " + b.linear(*sa.out_proj, "self_attn_out_proj", merge) + "\n";
-                      });
+                      [&](const std::string& in) { return self_attention_lines(b, sa, sh, in, true); });
   s += residual_lines(b, *layer.encoder_attn_layer_norm, "encoder_attn_layer_norm", o.pre_layer_norm(), "x",
                       [&](const std::string& in) {
                         return "    q = " + sh.split(b.linear(*ca.q_proj, "encoder_attn_q_proj", in), "T") + "\n" +

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Fixtures for tools/parity/bundle_parity.py: two tiny runs trained here (a classifier and a
+# translation model), their bundles exported by this attune (LibTorch 1.13 on the CPU
+# machine), inputs, the ids this attune's tokenizers give them, and the outputs this
+# attune computes, packed into OUT_DIR/fixtures.tar.gz (about 2.7 MB; 2-3 minutes on 2 cores).
+#
+#   ATTUNE=build/attune tools/parity/make_bundle_fixtures.sh OUT_DIR
+#
+# The classifier trains on 400 SpamAssassin mails (the first 200 ham and 200 spam of
+# $SPAM_CSV, else ~/.cache/attune/spam_assassin/train.csv, else .data/spam_assassin/train.csv)
+# and predicts 40 later ones plus a few edge cases; without the data set it trains on
+# generated topic texts (tests/common/synthetic.h's write_topics_csv, re-written here).
+# The translation run learns generated English -> German digit words (synthetic.h's
+# write_number_pairs) to BLEU 100 in 8 epochs and translates 30 fresh pairs plus edge cases.
+#
+# fixtures.tar.gz holds fixtures/:
+#   versions.json                    what wrote it (attune's bundle manifests' versions)
+#   classification/run/              the trained run (for `attune export` elsewhere)
+#   classification/bundle/           `attune export` of it
+#   classification/inputs.txt        one text a line (plain text, none starting with '{')
+#   classification/input_ids.jsonl   `attune tokenize --special --max-length MAX` of them
+#   classification/expected_predict.jsonl  `attune predict --bundle` (labels, probabilities)
+#   translation/run/, translation/bundle/
+#   translation/sources.txt          one source sentence a line (blank lines included)
+#   translation/source_ids.jsonl     `attune tokenize` (SentencePiece ids, no EOS) of them
+#   translation/expected_greedy.txt  `attune translate --run run --beam 1`
+#   translation/expected_greedy_short.txt  the same with a tight length limit (short_decode.json:
+#                                    max_length_ratio 0.5, max_length_extra 1), so lines end at the limit
+#   translation/expected_predict.txt `attune predict --bundle` (the run's beam search, beam 4)
+set -euo pipefail
+[[ $# -eq 1 ]] || { echo "usage: ATTUNE=path/to/attune $0 OUT_DIR" >&2; exit 2; }
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+ATTUNE="${ATTUNE:-$root/build/attune}"
+[[ -x "$ATTUNE" ]] || { echo "no attune binary at $ATTUNE (set ATTUNE)" >&2; exit 2; }
+ATTUNE="$(cd "$(dirname "$ATTUNE")" && pwd)/$(basename "$ATTUNE")"
+out="$(mkdir -p "$1" && cd "$1" && pwd)"
+work="$out/work"
+rm -rf "$work"
+mkdir -p "$work/data" "$work/fixtures/classification" "$work/fixtures/translation"
+fx="$work/fixtures"
+log="$out/make_bundle_fixtures.log"
+: >"$log"
+step() { echo "== $*" | tee -a "$log"; }
+
+spam=""
+for f in "${SPAM_CSV:-}" "$HOME/.cache/attune/spam_assassin/train.csv" "$root/.data/spam_assassin/train.csv"; do
+  [[ -n "$f" && -f "$f" ]] && { spam="$f"; break; }
+done
+
+step "data (classification from ${spam:-generated topic texts})"
+python3 - "$work/data" "$fx" "$spam" <<'PY'
+import csv, random, sys
+data, fx, spam = sys.argv[1:4]
+csv.field_size_limit(1 << 30)
+
+def flat(text):
+    return " ".join(text.split())
+
+edge = ["", "a", "FREE!!! Click here NOW to claim your $1,000,000 prize -- limited offer, act today",
+        "Café naïve résumé, Ünïcödé 中文字符 and emoji 😀 👍🏽", "   leading spaces\tand a tab",
+        " ".join(["meeting tomorrow about the cvs repository and the build"] * 40)]
+if spam:
+    take = {"ham": 200, "spam": 200}
+    train, later = [], []
+    for row in csv.DictReader(open(spam, newline="", encoding="utf-8")):
+        if take.get(row["label"], 0) > 0:
+            take[row["label"]] -= 1
+            train.append((row["text"][:1500], row["label"]))
+        elif len(later) < 4000:
+            later.append(row)
+    # 20 of each label from the mails not trained on, cut to lengths below and above max_length.
+    picked = [r for r in later if r["label"] == "ham"][:20] + [r for r in later if r["label"] == "spam"][:20]
+    inputs = []
+    for i, r in enumerate(picked):
+        text = flat(r["text"]).lstrip("{")
+        inputs.append(text[: (40, 150, 400, 2000)[i % 4]])
+    inputs += edge
+else:
+    labels = ["food", "sport", "tech"]
+    topic = [["bread", "cheese", "soup", "apple", "dinner", "bake"], ["goal", "match", "team", "score", "runner", "ball"],
+             ["laptop", "code", "server", "chip", "network", "compiler"]]
+    filler = ["the", "a", "today", "we", "really", "liked", "some", "very", "new", "old"]
+    rng = random.Random(11)
+    def text_of(label, words):
+        return " ".join(rng.choice(topic[label] if rng.randrange(3) == 0 else filler) for _ in range(words))
+    train = []
+    for _ in range(400):
+        label = rng.randrange(3)
+        train.append((text_of(label, 4 + rng.randrange(8)), labels[label]))
+    inputs = [text_of(rng.randrange(3), 2 + rng.randrange(30)) for _ in range(40)] + edge
+with open(f"{data}/cls_train.csv", "w", newline="", encoding="utf-8") as f:
+    w = csv.writer(f)
+    w.writerow(["text", "label"])
+    w.writerows(train)
+with open(f"{fx}/classification/inputs.txt", "w", encoding="utf-8") as f:
+    for line in inputs:
+        assert "\n" not in line and "\r" not in line and not line.startswith("{")
+        f.write(line + "\n")
+
+# Digit words and their German word-for-word translation, 3-8 words (write_number_pairs).
+en = "zero one two three four five six seven eight nine".split()
+de = "null eins zwei drei vier fuenf sechs sieben acht neun".split()
+def pairs(n, seed):
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        digits = [rng.randrange(10) for _ in range(3 + rng.randrange(6))]
+        out.append((" ".join(en[d] for d in digits), " ".join(de[d] for d in digits)))
+    return out
+for name, n, seed in [("train.tsv", 3000, 1), ("valid.tsv", 60, 2)]:
+    with open(f"{data}/{name}", "w", encoding="utf-8") as f:
+        f.writelines(f"{s}\t{t}\n" for s, t in pairs(n, seed))
+sources = [s for s, _ in pairs(30, 3)]
+sources += ["", "one", "nine eight seven six five four three two one zero one two three four five six seven",
+            "Hello world, this is not a number.", "  ", "One TWO three",
+            " ".join(en[i % 10] for i in range(80))]  # longer than the model's 64 positions: cut
+with open(f"{fx}/translation/sources.txt", "w", encoding="utf-8") as f:
+    f.writelines(s + "\n" for s in sources)
+PY
+
+# Both runs on the CPU, float32 (bf16 off), no intermediate checkpoints.
+step "train classification"
+"$ATTUNE" train --set run_dir="$work/cls_run" --set device=cpu --set data.train="$work/data/cls_train.csv" \
+  --set data.max_length=64 --set model.max_length=128 --set tokenizer.vocab_size=2000 \
+  --set model.hidden_size=32 --set model.num_layers=1 --set model.num_heads=2 --set model.intermediate_size=64 \
+  --set train.epochs=4 --set train.lr=5e-3 --set train.batch_size=16 --set train.bf16=false \
+  --set train.checkpoint_every=1000000 >>"$log" 2>&1
+step "train translation"
+"$ATTUNE" train --task translation --set run_dir="$work/mt_run" --set device=cpu \
+  --set data.train="$work/data/train.tsv" --set data.valid="$work/data/valid.tsv" \
+  --set tokenizer.vocab_size=100 --set model.preset=transformer-tiny --set model.max_positions=64 \
+  --set data.max_source_tokens=40 --set data.max_target_tokens=40 --set model.dropout=0.0 \
+  --set train.epochs=8 --set train.max_tokens=600 --set train.lr=3e-3 --set train.warmup_steps=30 \
+  --set train.log_every=50 --set train.eval_max_sentences=60 --set train.bf16=false \
+  --set train.checkpoint_every=1000000 >>"$log" 2>&1
+python3 -c 'import json,sys; print("translation valid BLEU", json.load(open(sys.argv[1]))["valid"]["bleu"])' \
+  "$work/mt_run/results.json" | tee -a "$log"
+
+# Only what `attune export` reads travels: config.json, model.safetensors, tokenizer/ (and the
+# small bookkeeping files); checkpoints with optimizer state stay behind.
+for t in cls:classification mt:translation; do
+  src="$work/${t%%:*}_run" dst="$fx/${t#*:}/run"
+  mkdir -p "$dst"
+  for f in config.json model.safetensors labels.json results.json; do
+    [[ -f "$src/$f" ]] && cp "$src/$f" "$dst/"
+  done
+  cp -r "$src/tokenizer" "$dst/tokenizer"
+done
+
+step "export bundles"
+"$ATTUNE" export --run "$fx/classification/run" --out "$fx/classification/bundle" | tee -a "$log"
+"$ATTUNE" export --run "$fx/translation/run" --out "$fx/translation/bundle" | tee -a "$log"
+
+step "expected outputs"
+c="$fx/classification"
+max_length=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["max_length"])' "$c/bundle/manifest.json")
+"$ATTUNE" tokenize --tokenizer "$c/bundle" --special --max-length "$max_length" --input "$c/inputs.txt" >"$c/input_ids.jsonl"
+"$ATTUNE" predict --bundle "$c/bundle" --device cpu --input "$c/inputs.txt" --output "$c/expected_predict.jsonl"
+t="$fx/translation"
+"$ATTUNE" tokenize --tokenizer "$t/bundle" --input "$t/sources.txt" >"$t/source_ids.jsonl"
+"$ATTUNE" translate --run "$t/run" --beam 1 --device cpu --input "$t/sources.txt" --output "$t/expected_greedy.txt"
+echo '{"max_length_ratio": 0.5, "max_length_extra": 1}' >"$t/short_decode.json"
+"$ATTUNE" translate --run "$t/run" --beam 1 --device cpu --set decode.max_length_ratio=0.5 \
+  --set decode.max_length_extra=1 --input "$t/sources.txt" --output "$t/expected_greedy_short.txt"
+"$ATTUNE" predict --bundle "$t/bundle" --device cpu --input "$t/sources.txt" --output "$t/expected_predict.txt"
+for f in "$c/inputs.txt" "$c/input_ids.jsonl" "$c/expected_predict.jsonl"; do
+  [[ $(wc -l <"$f") -eq $(wc -l <"$c/inputs.txt") ]] || { echo "$f: line count differs from inputs.txt" >&2; exit 1; }
+done
+for f in "$t/source_ids.jsonl" "$t/expected_greedy.txt" "$t/expected_greedy_short.txt" "$t/expected_predict.txt"; do
+  [[ $(wc -l <"$f") -eq $(wc -l <"$t/sources.txt") ]] || { echo "$f: line count differs from sources.txt" >&2; exit 1; }
+done
+python3 - "$fx" <<'PY'
+import json, sys
+fx = sys.argv[1]
+m = {task: json.load(open(f"{fx}/{task}/bundle/manifest.json")) for task in ("classification", "translation")}
+json.dump({"made_by": "tools/parity/make_bundle_fixtures.sh",
+           "attune_version": m["classification"]["attune_version"],
+           "torch_version": m["classification"]["torch_version"]},
+          open(f"{fx}/versions.json", "w"), indent=1)
+PY
+head -3 "$t/expected_greedy.txt" | tee -a "$log"
+head -2 "$c/expected_predict.jsonl" | tee -a "$log"
+
+tar czf "$out/fixtures.tar.gz" -C "$work" fixtures
+rm -rf "$work"
+step "wrote $out/fixtures.tar.gz ($(du -k "$out/fixtures.tar.gz" | cut -f1) KB)"
