@@ -41,7 +41,9 @@ struct TaskEntry {
       merge;
   // Optional: writes a self-contained TorchScript bundle of a trained run to out_dir
   // (attune export); returns a summary. overwrite replaces an existing bundle there.
-  std::function<nlohmann::json(const std::string& run_dir, const std::string& out_dir, bool overwrite)> export_bundle;
+  // int8: Linear layers as int8 dynamic quantization (CPU inference).
+  std::function<nlohmann::json(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8)>
+      export_bundle;
   // Optional, with export_bundle: predict_run's input and output from a bundle alone
   // (attune predict --bundle).
   std::function<void(const std::string& bundle_dir, std::istream& in, const std::string& input_name,

@@ -1,7 +1,14 @@
 #include "models/export/script_module.h"
 
+#include "data/error.h"
 #include "models/peft/linear_adapters.h"
 
+#include <ATen/Context.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <torch/csrc/jit/frontend/resolver.h>
+#include <torch/csrc/jit/frontend/sugared_value.h>
+
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <cstdio>
@@ -42,7 +49,43 @@ std::string attend_lines(const std::string& q, const std::string& k, const std::
          "    " + out + " = torch.matmul(torch.softmax(scores, -1), " + v + ")\n";
 }
 
-ScriptModuleBuilder::ScriptModuleBuilder(ClassNames& names, const std::string& stem) : module_(names.next(stem)) {}
+namespace {
+
+// The native resolver plus the `quantized` operator namespace (quantized.linear_dynamic),
+// which source defined from C++ cannot otherwise name.
+struct QuantizedResolver : torch::jit::Resolver {
+  std::shared_ptr<torch::jit::SugaredValue> resolveValue(const std::string& name, torch::jit::GraphFunction& m,
+                                                         const torch::jit::SourceRange& loc) override {
+    if (name == "quantized") return std::make_shared<torch::jit::BuiltinModule>("quantized");
+    return torch::jit::nativeResolver()->resolveValue(name, m, loc);
+  }
+  c10::TypePtr resolveType(const std::string& name, const torch::jit::SourceRange& loc) override {
+    return torch::jit::nativeResolver()->resolveType(name, loc);
+  }
+};
+
+c10::IValue call_op(const char* name, torch::jit::Stack stack) {
+  const auto op = c10::Dispatcher::singleton().findSchemaOrThrow(name, "");
+  op.callBoxed(&stack);
+  return stack.at(0);
+}
+
+}  // namespace
+
+std::string use_int8_engine() {
+  const auto& engines = at::globalContext().supportedQEngines();
+  for (auto [engine, name] : {std::pair{at::QEngine::ONEDNN, "onednn"}, std::pair{at::QEngine::FBGEMM, "fbgemm"},
+                              std::pair{at::QEngine::QNNPACK, "qnnpack"}}) {
+    if (std::find(engines.begin(), engines.end(), engine) != engines.end()) {
+      at::globalContext().setQEngine(engine);
+      return name;
+    }
+  }
+  fail("int8", "this LibTorch has no quantized engine (oneDNN, FBGEMM or QNNPACK) for int8 bundles");
+}
+
+ScriptModuleBuilder::ScriptModuleBuilder(ClassNames& names, const std::string& stem)
+    : dynamic_int8_(names.dynamic_int8), module_(names.next(stem)) {}
 
 std::string ScriptModuleBuilder::attribute_name(const std::string& name) {
   std::string out = name;
@@ -69,9 +112,23 @@ std::string ScriptModuleBuilder::tensor(const std::string& name, const torch::Te
 }
 
 std::string ScriptModuleBuilder::linear(models::LinearImpl& layer, const std::string& name, const std::string& x) {
-  const std::string weight = tensor(name + "_weight", layer.weight);
   std::string y;
-  if (layer.bias.defined()) {
+  if (dynamic_int8_) {
+    // Symmetric per-output-channel int8 weights, packed for the engine; the saved module
+    // stores them unpacked and re-packs on load (LinearPackedParamsBase's __setstate__).
+    torch::NoGradGuard no_grad;
+    const torch::Tensor w = layer.weight.detach().to(torch::kCPU, torch::kFloat).contiguous();
+    const torch::Tensor scales = (w.abs().amax(1) / 127.0).clamp_min(1e-8).to(torch::kDouble);
+    const torch::Tensor q = torch::quantize_per_channel(w, scales, torch::zeros_like(scales, torch::kLong), 0, torch::kQInt8);
+    c10::optional<torch::Tensor> bias;
+    if (layer.bias.defined()) bias = layer.bias.detach().to(torch::kCPU, torch::kFloat).contiguous();
+    const c10::IValue packed = call_op("quantized::linear_prepack", {q, bias});
+    const std::string attr = attribute_name(name + "_packed");
+    module_.register_attribute(attr, packed.type(), packed);
+    uses_quantized_ = true;
+    y = "quantized.linear_dynamic(" + x + ", self." + attr + ", False)";
+  } else if (layer.bias.defined()) {
+    const std::string weight = tensor(name + "_weight", layer.weight);
     // Not torch.linear: attune's Linear runs torch::nn::functional::linear, which adds a
     // bias to a 3-d product after the matmul where at::linear folds it into one addmm,
     // and the two round differently (1e-7) once the inner dimension spans BLAS blocks.
@@ -87,7 +144,7 @@ std::string ScriptModuleBuilder::linear(models::LinearImpl& layer, const std::st
     }
     y = "self.functional_linear(" + x + ", " + weight + ", " + tensor(name + "_bias", layer.bias) + ")";
   } else {
-    y = "torch.matmul(" + x + ", " + weight + ".t())";
+    y = "torch.matmul(" + x + ", " + tensor(name + "_weight", layer.weight) + ".t())";
   }
   const std::string& active = layer.active_adapter();
   if (active.empty() || layer.merged()) return y;
@@ -129,7 +186,7 @@ void ScriptModuleBuilder::add_method(const std::string& source) { methods_ += so
 torch::jit::Module ScriptModuleBuilder::build(const std::string& source) {
   const std::string all = methods_ + source;
   try {
-    module_.define(all);
+    module_.define(all, uses_quantized_ ? std::make_shared<QuantizedResolver>() : nullptr);
   } catch (const std::exception& e) {
     // Compile errors are torch::jit::ErrorReport, not c10::Error: make them one.
     TORCH_CHECK(false, "script export: generated TorchScript does not compile: ", e.what(), "\nsource:\n", all);

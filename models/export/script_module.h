@@ -21,10 +21,19 @@ namespace attune::script {
 class ClassNames {
  public:
   c10::QualifiedName next(const std::string& stem);
+  // Every builder of the tree writes its Linear layers as int8 dynamic quantization
+  // (weights int8 per output channel, activations quantized per batch): CPU inference.
+  bool dynamic_int8 = false;
 
  private:
   std::map<std::string, int> counts_;
 };
+
+// The quantized engine int8 bundles run on: oneDNN where this LibTorch has it (x86; 6x an
+// fp32 matmul on the 2-core machine), else FBGEMM, else QNNPACK. Selecting it also
+// decides how packed weights are re-packed when a module is loaded, so call it before
+// torch::jit::load of an int8 bundle. Fails when the build has no quantized engine.
+std::string use_int8_engine();
 
 // A double as a TorchScript float literal that reads back as the same double.
 std::string float_literal(double value);
@@ -67,6 +76,8 @@ class ScriptModuleBuilder {
  private:
   std::string attribute_name(const std::string& name);
 
+  bool dynamic_int8_;
+  bool uses_quantized_ = false;
   torch::jit::Module module_;
   std::string methods_;
   std::set<std::string> names_;

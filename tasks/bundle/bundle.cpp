@@ -1,5 +1,7 @@
 #include "tasks/bundle/bundle.h"
 
+#include "models/export/script_module.h"
+
 #include "data/error.h"
 #include "data/io/files.h"
 #include "data/io/sha256.h"
@@ -178,7 +180,10 @@ Bundle load_bundle(const std::string& dir) {
   b.dir = dir;
   b.manifest = verify_bundle(dir);
   const std::string model = bundle_path(b, b.manifest["model"]["file"].get<std::string>(), "model.file");
+  const bool int8 = b.manifest["model"].value("dtype", "") == "int8-dynamic";
   try {
+    // Packed int8 weights are re-packed on load for the engine selected then.
+    if (int8) script::use_int8_engine();
     b.module = torch::jit::load(model, torch::Device(torch::kCPU));
   } catch (const std::exception& e) {
     // c10::Error for bad archives, other std::exceptions from the TorchScript compiler:

@@ -45,10 +45,11 @@ double self_check(TextClassifierImpl& model, torch::jit::Module& module, int64_t
 
 }  // namespace
 
-torch::jit::Module script_classifier(TextClassifierImpl& model) {
+torch::jit::Module script_classifier(TextClassifierImpl& model, bool int8) {
   auto* bert = dynamic_cast<models::BertModelImpl*>(&model.encoder());
   if (bert == nullptr) fail("model.name", "only BERT-family encoders can be exported to a bundle yet");
   script::ClassNames names;
+  names.dynamic_int8 = int8;
   torch::jit::Module encoder = models::script_bert(*bert, names);
   script::ScriptModuleBuilder b(names, "TextClassifier");
   const std::string enc = b.submodule("encoder", encoder);
@@ -68,7 +69,7 @@ torch::jit::Module script_classifier(TextClassifierImpl& model) {
   return b.build(s);
 }
 
-ScriptedRun script_run_model(RunModel& run) {
+ScriptedRun script_run_model(RunModel& run, bool int8) {
   ScriptedRun out;
   out.peft = {{"method", nullptr}, {"merged", false}};
   if (run.peft && !run.peft->active().empty()) {
@@ -80,27 +81,29 @@ ScriptedRun script_run_model(RunModel& run) {
     }
   }
   run.model->eval();
-  out.module = script_classifier(*run.model);
+  out.module = script_classifier(*run.model, int8);
   return out;
 }
 
-json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite) {
+json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8) {
   // The export runs on the CPU: bundles are device-neutral (torch::jit::load places them).
   LoadedRun run = load_run(run_dir, {}, "cpu");
-  ScriptedRun scripted = script_run_model(run.model);
+  const std::string engine = int8 ? script::use_int8_engine() : "";
+  ScriptedRun scripted = script_run_model(run.model, int8);
   const double max_diff =
       self_check(*run.model.model, scripted.module, run.tokenizer->vocab_size(), run.max_length);
-  TORCH_CHECK(max_diff < 1e-4, "export: the scripted model differs from the run's by ", max_diff);
+  // int8 changes the numbers by design (its accuracy is measured by tools/bench/int8_bench.sh).
+  TORCH_CHECK(int8 || max_diff < 1e-4, "export: the scripted model differs from the run's by ", max_diff);
 
   const fs::path tokenizer_dir = fs::path(run_dir) / "tokenizer";
   const ColumnSpec columns = column_spec(run.config, false);
   int64_t parameters = 0;
-  for (const auto& p : scripted.module.parameters()) parameters += p.numel();
+  for (const auto& p : run.model.model->parameters()) parameters += p.numel();
   const int64_t num_labels = static_cast<int64_t>(run.labels.size());
   const json shape = {"batch", "length"};
   json manifest = bundle::base_manifest(kTask);
   manifest["model"] = {{"file", bundle::kModel}, {"format", "torchscript"}, {"method", "forward"},
-                       {"dtype", "float32"}, {"encoder", run.config.at("model").value("name", "")},
+                       {"dtype", int8 ? "int8-dynamic" : "float32"}, {"encoder", run.config.at("model").value("name", "")},
                        {"parameters", parameters}};
   manifest["inputs"] = json::array({
       {{"name", "input_ids"}, {"dtype", "int64"}, {"shape", shape}},
@@ -122,6 +125,7 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
                            {"unk_id", run.tokenizer->unk_id()}};
   manifest["pooling"] = run.model.model->options().pooling();
   manifest["peft"] = scripted.peft;
+  if (int8) manifest["model"]["quantized_engine"] = engine;
 
   bundle::write_bundle(out_dir, overwrite, manifest, [&](const std::string& dir) {
     scripted.module.save((fs::path(dir) / bundle::kModel).string());
@@ -134,7 +138,8 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   return {{"run_dir", run_dir}, {"bundle", out_dir},       {"task", kTask},
           {"files", written["files"].size()}, {"bytes", bytes}, {"parameters", parameters},
           {"pooling", manifest["pooling"]}, {"peft", scripted.peft}, {"labels", run.labels},
-          {"torch_version", bundle::torch_version()}, {"check_max_abs_diff", max_diff}};
+          {"torch_version", bundle::torch_version()}, {"check_max_abs_diff", max_diff},
+          {"dtype", int8 ? "int8-dynamic" : "float32"}};
 }
 
 namespace {

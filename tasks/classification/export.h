@@ -19,7 +19,7 @@ namespace attune::classification {
 //       -> Tensor (B, num_labels)
 // Active bottleneck adapters and prefixes are scripted as they are; other adapters must
 // be merged first. Fails for encoders that cannot be scripted yet.
-torch::jit::Module script_classifier(TextClassifierImpl& model);
+torch::jit::Module script_classifier(TextClassifierImpl& model, bool int8 = false);
 
 struct ScriptedRun {
   torch::jit::Module module;
@@ -27,11 +27,11 @@ struct ScriptedRun {
 };
 // Folds the run's adapter into its base when it is linear in the weights (LoRA, AdaLoRA, IA3,
 // BitFit), then scripts the model. Changes run.model in place.
-ScriptedRun script_run_model(RunModel& run);
+ScriptedRun script_run_model(RunModel& run, bool int8 = false);
 
 // Writes the bundle of a trained run to out_dir (see bundle::write_bundle for --overwrite);
 // returns a summary for the CLI.
-nlohmann::json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite);
+nlohmann::json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8 = false);
 
 // predict_run's input and output, from a bundle alone (its manifest, tokenizer/, config.json, model.pt).
 void predict_bundle(const std::string& bundle_dir, std::istream& in, const std::string& input_name, std::ostream& out,

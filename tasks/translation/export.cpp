@@ -74,7 +74,7 @@ void ScriptStepModel::select(const torch::Tensor& rows) {
   for (torch::Tensor& t : cache_) t = t.index_select(0, rows);
 }
 
-json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite) {
+json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8) {
   const json config = engine::read_run_config(run_dir, {});
   const std::string tokenizer_dir = (fs::path(run_dir) / "tokenizer").string();
   const auto tokenizer = as_sentencepiece(text::load_tokenizer(tokenizer_dir), tokenizer_dir);
@@ -83,17 +83,19 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   engine::load_run_weights(*model, run_dir);
   model->eval();
   script::ClassNames names;
+  names.dynamic_int8 = int8;
+  const std::string engine = int8 ? script::use_int8_engine() : "";
   torch::jit::Module module = models::script_seq2seq(*model, names);
   const double max_diff = self_check(model, module, tokenizer->pad_id());
-  TORCH_CHECK(max_diff < 1e-4, "export: the scripted model differs from the run's by ", max_diff);
+  TORCH_CHECK(int8 || max_diff < 1e-4, "export: the scripted model differs from the run's by ", max_diff);
 
   const SpecialIds ids = special_ids(*tokenizer);
   const DecodeOptions decode = decode_options(config, ids, /*for_validation=*/false);
   int64_t parameters = 0;
-  for (const auto& p : module.parameters()) parameters += p.numel();
+  for (const auto& p : model->parameters()) parameters += p.numel();
   const models::Seq2SeqOptions& o = model->options();
   json manifest = bundle::base_manifest(kTask);
-  manifest["model"] = {{"file", bundle::kModel}, {"format", "torchscript"}, {"dtype", "float32"},
+  manifest["model"] = {{"file", bundle::kModel}, {"format", "torchscript"}, {"dtype", int8 ? "int8-dynamic" : "float32"},
                        {"methods", {"encode", "init_cache", "decode_step"}}, {"parameters", parameters},
                        {"max_positions", o.max_positions()}, {"decoder_layers", o.decoder_layers()},
                        {"num_heads", o.num_heads()}, {"d_model", o.d_model()}, {"vocab_size", o.vocab_size()}};
@@ -109,6 +111,7 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   manifest["decode"] = {{"beam_size", decode.beam_size}, {"length_penalty", decode.length_penalty},
                         {"max_length_ratio", decode.max_length_ratio}, {"max_length_extra", decode.max_length_extra}};
   manifest["tokenizer"] = {{"kind", tokenizer->kind()}, {"dir", "tokenizer"}};
+  if (int8) manifest["model"]["quantized_engine"] = engine;
 
   bundle::write_bundle(out_dir, overwrite, manifest, [&](const std::string& dir) {
     module.save((fs::path(dir) / bundle::kModel).string());

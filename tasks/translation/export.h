@@ -36,7 +36,7 @@ class ScriptStepModel : public StepModel {
 
 // Writes the bundle of a trained translation run (model.pt, tokenizer/, config.json,
 // manifest.json) to out_dir; returns a summary for the CLI.
-nlohmann::json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite);
+nlohmann::json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8 = false);
 
 // translate_run from a bundle alone: one translation a line, with the bundle's decode
 // settings (config.json's decode section).

@@ -22,7 +22,10 @@ int export_command(const Args& args) {
   options.add_options()
       ("r,run", "Run directory written by `attune train`", cxxopts::value<std::string>())
       ("o,out", "Bundle directory to write (must not exist or be empty)", cxxopts::value<std::string>())
-      ("overwrite", "Replace an existing bundle in --out", cxxopts::value<bool>()->default_value("false"));
+      ("overwrite", "Replace an existing bundle in --out", cxxopts::value<bool>()->default_value("false"))
+      ("int8", "Quantize the Linear layers to int8 (dynamic: weights per output channel, activations per batch) "
+               "for faster CPU inference; the bundle then runs on the CPU only",
+       cxxopts::value<bool>()->default_value("false"));
   cxxopts::ParseResult parsed;
   if (!parse_or_help(options, args, parsed)) return 0;
   if (!parsed.count("run")) fail("attune export", "--run DIR is required");
@@ -35,7 +38,8 @@ int export_command(const Args& args) {
   if (!config.contains("task") || !config["task"].is_string()) fail(config_path, "missing key 'task'");
   const tasks::TaskEntry& task = tasks::find_task(config["task"].get<std::string>(), config_path + ": task");
   if (!task.export_bundle) fail("attune export", "task '" + task.name + "' cannot be exported yet");
-  std::cout << task.export_bundle(run_dir, parsed["out"].as<std::string>(), parsed["overwrite"].as<bool>()).dump(2)
+  std::cout << task.export_bundle(run_dir, parsed["out"].as<std::string>(), parsed["overwrite"].as<bool>(),
+                                    parsed["int8"].as<bool>()).dump(2)
             << std::endl;
   return 0;
 }

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# int8 dynamic quantization of a classification run: exports it as a float32 and as an
+# int8 bundle, predicts a labelled CSV's texts with each (CPU, `attune predict --bundle`),
+# and prints accuracy, agreement between the two and the prediction time of each.
+#
+#   tools/bench/int8_bench.sh RUN_DIR TEST.csv OUT_DIR      (BATCH: texts a forward pass, 32)
+set -euo pipefail
+run="$1"; csv="$2"; out="$3"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+attune="${ATTUNE:-$root/build/attune}"
+mkdir -p "$out"
+"$attune" export --run "$run" --out "$out/fp32" --overwrite >/dev/null
+"$attune" export --run "$run" --out "$out/int8" --overwrite --int8 >/dev/null
+python3 - "$csv" "$out" "$(node -p "require('$run/config.json').data.text_column")" \
+  "$(node -p "require('$run/config.json').data.label_column")" <<'PY'
+import csv, sys
+csv.field_size_limit(1 << 30)
+src, out, text, label = sys.argv[1:5]
+with open(src, newline="") as f, open(f"{out}/texts.txt", "w") as t, open(f"{out}/labels.txt", "w") as l:
+    for row in csv.DictReader(f):
+        s = " ".join(row[text].split())
+        if s and not s.startswith("{"):
+            t.write(s + "\n"); l.write(row[label] + "\n")
+PY
+for kind in fp32 int8; do
+  start=$(date +%s.%N)
+  "$attune" predict --bundle "$out/$kind" --device cpu --batch-size "${BATCH:-32}" --input "$out/texts.txt" \
+    --output "$out/$kind.jsonl"
+  echo "$kind $(echo "$(date +%s.%N) - $start" | bc)" >>"$out/times.txt"
+done
+python3 - "$out" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+labels = [l.rstrip("\n") for l in open(f"{out}/labels.txt")]
+pred = {k: [json.loads(l) for l in open(f"{out}/{k}.jsonl")] for k in ("fp32", "int8")}
+times = dict(l.split() for l in open(f"{out}/times.txt"))
+acc = {k: sum(p["label"] == y for p, y in zip(v, labels)) / len(labels) for k, v in pred.items()}
+agree = sum(a["label"] == b["label"] for a, b in zip(pred["fp32"], pred["int8"])) / len(labels)
+diff = max(abs(a["probabilities"][c] - b["probabilities"][c]) for a, b in zip(pred["fp32"], pred["int8"]) for c in a["probabilities"])
+size = {k: os.path.getsize(f"{out}/{k}/model.pt") for k in ("fp32", "int8")}
+print(json.dumps({"texts": len(labels), "accuracy_fp32": acc["fp32"], "accuracy_int8": acc["int8"],
+                  "label_agreement": agree, "max_probability_diff": diff,
+                  "seconds_fp32": float(times["fp32"]), "seconds_int8": float(times["int8"]),
+                  "speedup": float(times["fp32"]) / float(times["int8"]),
+                  "model_bytes_fp32": size["fp32"], "model_bytes_int8": size["int8"]}))
+PY
