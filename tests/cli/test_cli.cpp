@@ -562,6 +562,35 @@ TEST_CASE("export --int8 writes a quantized bundle that predicts as the float32 
 #include <csignal>
 #include <thread>
 
+namespace {
+
+struct Server {
+  int port = 0, pid = 0;
+  std::string log;
+};
+
+// `attune serve` on a free port, in the background; its port read from its first line.
+Server start_server(const std::string& bundle, const std::string& dir) {
+  const char* cli = std::getenv("ATTUNE_CLI");
+  const std::string exe = cli ? cli : ATTUNE_BINARY_DIR "/attune";
+  Server server;
+  server.log = dir + "/serve.log";
+  REQUIRE(std::system((quote(exe) + " serve --bundle " + quote(bundle) + " --port 0 --max-wait-ms 5 >" +
+                       quote(server.log) + " 2>&1 & echo $! >" + quote(dir + "/pid")).c_str()) == 0);
+  for (int i = 0; i < 300 && server.port == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const std::string text = slurp(server.log);
+    const auto at = text.find("http://127.0.0.1:");
+    if (at != std::string::npos) server.port = std::atoi(text.c_str() + at + 17);
+  }
+  INFO(slurp(server.log));
+  REQUIRE(server.port > 0);
+  server.pid = std::stoi(slurp(dir + "/pid"));
+  return server;
+}
+
+}  // namespace
+
 TEST_CASE("serve answers concurrent requests as predict --bundle does, refuses bad ones with 4xx, stops on SIGTERM",
           "[cli][serve]") {
   const std::string dir = attune::testing::temp_dir("cli-serve");
@@ -577,21 +606,9 @@ TEST_CASE("serve answers concurrent requests as predict --bundle does, refuses b
   const std::vector<json> expected = json_lines(run_attune({"predict", "--bundle", dir + "/bundle"}, lines).out);
   REQUIRE(expected.size() == texts.size());
 
-  const char* cli = std::getenv("ATTUNE_CLI");
-  const std::string exe = cli ? cli : ATTUNE_BINARY_DIR "/attune";
-  const std::string log = dir + "/serve.log";
-  REQUIRE(std::system((quote(exe) + " serve --bundle " + quote(dir + "/bundle") + " --port 0 --max-wait-ms 5 >" +
-                       quote(log) + " 2>&1 & echo $! >" + quote(dir + "/pid")).c_str()) == 0);
-  int port = 0;
-  for (int i = 0; i < 300 && port == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    const std::string text = slurp(log);
-    const auto at = text.find("http://127.0.0.1:");
-    if (at != std::string::npos) port = std::atoi(text.c_str() + at + 17);
-  }
-  INFO(slurp(log));
-  REQUIRE(port > 0);
-  const int pid = std::stoi(slurp(dir + "/pid"));
+  const Server server = start_server(dir + "/bundle", dir);
+  const int port = server.port, pid = server.pid;
+  const std::string log = server.log;
 
   std::atomic<int> wrong{0}, failed{0};
   std::vector<std::thread> clients;
@@ -661,5 +678,33 @@ TEST_CASE("serve answers concurrent requests as predict --bundle does, refuses b
     stopped = slurp(log).find("attune serve: stopped") != std::string::npos;
   }
   CHECK(stopped);
+}
+
+TEST_CASE("serve translates with a translation bundle as predict --bundle does", "[cli][serve][translation]") {
+  const std::string dir = attune::testing::temp_dir("cli-serve-mt");
+  attune::testing::write_number_pairs(dir + "/train.tsv", 300, 1);
+  REQUIRE(run_attune({"train", "--task", "translation", "--set", "run_dir=" + dir + "/run", "--set", "device=cpu",
+                      "--set", "data.train=" + dir + "/train.tsv", "--set", "tokenizer.vocab_size=100", "--set",
+                      "model.preset=transformer-tiny", "--set", "train.max_steps=4", "--set", "train.max_tokens=400",
+                      "--set", "train.eval_max_sentences=5"})
+              .status == 0);
+  REQUIRE(run_attune({"export", "--run", dir + "/run", "--out", dir + "/bundle"}).status == 0);
+  const std::vector<std::string> sentences = {"one two three", "four five", "six"};
+  const Result expected = run_attune({"predict", "--bundle", dir + "/bundle"}, "one two three\nfour five\nsix\n");
+  REQUIRE(expected.status == 0);
+  const Server server = start_server(dir + "/bundle", dir);
+  httplib::Client client("127.0.0.1", server.port);
+  const auto res = client.Post("/predict", json{{"inputs", sentences}}.dump(), "application/json");
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  std::string lines;
+  const json outputs = json::parse(res->body)["outputs"];
+  for (const json& o : outputs) lines += o["translation"].get<std::string>() + "\n";
+  CHECK(lines == expected.out);
+  const auto bad = client.Post("/predict", R"({"inputs": [{"text": "x"}]})", "application/json");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  CHECK(bad->body.find("inputs[0]: expected a sentence") != std::string::npos);
+  ::kill(server.pid, SIGTERM);
 }
 #endif
