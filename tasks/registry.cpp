@@ -46,6 +46,14 @@ const TaskEntry& find_task(const std::string& name, const std::string& key) {
   fail(key, "unknown task '" + name + "' (known: " + known + ")");
 }
 
+const TaskEntry& task_of_run(const std::string& run_dir) {
+  engine::require_run_dir(run_dir);
+  const std::string path = (fs::path(run_dir) / "config.json").string();
+  const nlohmann::json config = io::read_json(path);
+  if (!config.contains("task") || !config["task"].is_string()) fail(path, "missing key 'task'");
+  return find_task(config["task"].get<std::string>(), path + ": task");
+}
+
 const TaskEntry& task_of_bundle(const std::string& bundle_dir) {
   if (!fs::is_directory(bundle_dir)) fail(bundle_dir, "bundle directory does not exist");
   const std::string path = (fs::path(bundle_dir) / "manifest.json").string();

@@ -57,6 +57,8 @@ struct TaskEntry {
 // Fails naming `key` with the known tasks when `name` is not one.
 const TaskEntry& find_task(const std::string& name, const std::string& key);
 const std::vector<TaskEntry>& all_tasks();
+// The task of a run directory's config.json; fails naming the directory or file.
+const TaskEntry& task_of_run(const std::string& run_dir);
 // The task named by a bundle's manifest.json (the full check of the bundle comes when it
 // is loaded); fails naming the directory or file.
 const TaskEntry& task_of_bundle(const std::string& bundle_dir);

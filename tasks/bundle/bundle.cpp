@@ -196,6 +196,22 @@ Bundle load_bundle(const std::string& dir) {
   return b;
 }
 
+Bundle load_bundle(const std::string& dir, const std::string& task) {
+  Bundle b = load_bundle(dir);
+  if (manifest_key(b, "task") != task) fail(manifest_path(dir), "task " + b.manifest["task"].dump() + " is not " + task);
+  b.config = io::read_json((fs::path(dir) / "config.json").string());
+  return b;
+}
+
+void write_run_bundle(const std::string& out_dir, bool overwrite, const json& manifest, const torch::jit::Module& module,
+                      const std::string& run_dir) {
+  write_bundle(out_dir, overwrite, manifest, [&](const std::string& dir) {
+    module.save((fs::path(dir) / kModel).string());
+    fs::copy(fs::path(run_dir) / "tokenizer", fs::path(dir) / "tokenizer", fs::copy_options::recursive);
+    fs::copy_file(fs::path(run_dir) / "config.json", fs::path(dir) / "config.json");
+  });
+}
+
 const json& manifest_key(const Bundle& bundle, const std::string& key) {
   return require(bundle.manifest, key, manifest_path(bundle.dir));
 }

@@ -33,16 +33,24 @@ nlohmann::json base_manifest(const std::string& task);
 void write_bundle(const std::string& out_dir, bool overwrite, nlohmann::json manifest,
                   const std::function<void(const std::string& dir)>& fill);
 
+// write_bundle with what every task's bundle holds: `module` as model.pt, and the run's
+// tokenizer/ and config.json.
+void write_run_bundle(const std::string& out_dir, bool overwrite, const nlohmann::json& manifest,
+                      const torch::jit::Module& module, const std::string& run_dir);
+
 struct Bundle {
   std::string dir;
   nlohmann::json manifest;
   torch::jit::Module module;  // eval mode, on the CPU
+  nlohmann::json config;      // config.json (the run's), read by the task-checking load_bundle
 };
 
 // Checks manifest.json (format, version, required keys), that every listed file exists
 // with its size and SHA-256, then loads model.pt. Every failure is a UserError naming the
 // file (and key).
 Bundle load_bundle(const std::string& dir);
+// The same for a bundle that must be of `task`, with its config.json read.
+Bundle load_bundle(const std::string& dir, const std::string& task);
 // Checks the manifest and files only.
 nlohmann::json verify_bundle(const std::string& dir);
 

@@ -127,11 +127,7 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   manifest["peft"] = scripted.peft;
   if (int8) manifest["model"]["quantized_engine"] = engine;
 
-  bundle::write_bundle(out_dir, overwrite, manifest, [&](const std::string& dir) {
-    scripted.module.save((fs::path(dir) / bundle::kModel).string());
-    fs::copy(tokenizer_dir, fs::path(dir) / "tokenizer", fs::copy_options::recursive);
-    fs::copy_file(fs::path(run_dir) / "config.json", fs::path(dir) / "config.json");
-  });
+  bundle::write_run_bundle(out_dir, overwrite, manifest, scripted.module, run_dir);
   const json written = io::read_json((fs::path(out_dir) / bundle::kManifest).string());
   int64_t bytes = 0;
   for (const auto& f : written["files"]) bytes += f["bytes"].get<int64_t>();
@@ -178,11 +174,8 @@ struct ClassifierBundle {
 
 std::shared_ptr<ClassifierBundle> load_classifier_bundle(const std::string& bundle_dir, const std::string& device) {
   auto cb = std::make_shared<ClassifierBundle>();
-  cb->b = bundle::load_bundle(bundle_dir);
+  cb->b = bundle::load_bundle(bundle_dir, kTask);
   cb->manifest = (fs::path(bundle_dir) / bundle::kManifest).string();
-  if (bundle::manifest_key(cb->b, "task") != kTask) {
-    fail(cb->manifest, "task " + cb->b.manifest["task"].dump() + " is not " + kTask);
-  }
   std::string tokenizer_dir;
   try {
     cb->labels = bundle::manifest_key(cb->b, "labels").get<std::vector<std::string>>();
@@ -193,7 +186,7 @@ std::shared_ptr<ClassifierBundle> load_classifier_bundle(const std::string& bund
   }
   if (cb->labels.empty()) fail(cb->manifest, "labels is empty");
   cb->tokenizer = text::load_tokenizer(bundle::bundle_path(cb->b, tokenizer_dir, "tokenizer.dir"));
-  const json config = io::read_json((fs::path(bundle_dir) / "config.json").string());
+  const json& config = cb->b.config;
   cb->columns = column_spec(config, false);
   // As for a run: its thread count, and --device, else the device its config names.
   engine::apply_threads(config::get_int(config, "threads", "", 0, 1024));

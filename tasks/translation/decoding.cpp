@@ -20,9 +20,9 @@ std::vector<int64_t> length_limits(const StepModel& model, const torch::Tensor& 
   return limits;
 }
 
-// Log-probabilities (rows, V) of the next token after `prefix` (rows, t).
-torch::Tensor next_log_probs(StepModel& model, const torch::Tensor& prefix, int64_t pad_id) {
-  torch::Tensor log_probs = torch::log_softmax(model.next_logits(prefix).to(torch::kFloat), -1);
+// Log-probabilities (rows, V) of the token after each row's newest one, `tokens` (rows, 1).
+torch::Tensor next_log_probs(StepModel& model, const torch::Tensor& tokens, int64_t pad_id) {
+  torch::Tensor log_probs = torch::log_softmax(model.next_logits(tokens).to(torch::kFloat), -1);
   // Padding is never an output token. It is removed after normalisation, as Hugging
   // Face's logits processors do, so beam scores compare with transformers'.
   log_probs.select(1, pad_id).fill_(-std::numeric_limits<float>::infinity());
@@ -34,17 +34,24 @@ torch::Tensor next_log_probs(StepModel& model, const torch::Tensor& prefix, int6
 void TransformerStepModel::start(const torch::Tensor& src_ids) {
   source_ = model_->encode(src_ids);
   cache_ = model_->new_cache();
+  prefix_ = torch::Tensor();
 }
 
-torch::Tensor TransformerStepModel::next_logits(const torch::Tensor& prefix) {
-  const torch::Tensor input = use_cache_ ? prefix.slice(1, prefix.size(1) - 1) : prefix;
-  const torch::Tensor hidden = model_->decode(input, source_, use_cache_ ? &cache_ : nullptr);
+torch::Tensor TransformerStepModel::next_logits(const torch::Tensor& tokens) {
+  torch::Tensor hidden;
+  if (use_cache_) {
+    hidden = model_->decode(tokens, source_, &cache_);
+  } else {
+    prefix_ = prefix_.defined() ? torch::cat({prefix_, tokens}, 1) : tokens;
+    hidden = model_->decode(prefix_, source_, nullptr);
+  }
   return model_->project(hidden.select(1, hidden.size(1) - 1));
 }
 
 void TransformerStepModel::select(const torch::Tensor& rows) {
   source_ = {source_.memory.index_select(0, rows), source_.mask.index_select(0, rows)};
   if (use_cache_) cache_.select(rows);
+  if (prefix_.defined()) prefix_ = prefix_.index_select(0, rows);
 }
 
 std::vector<std::vector<int64_t>> greedy_search(StepModel& model, const torch::Tensor& src_ids,
@@ -59,7 +66,7 @@ std::vector<std::vector<int64_t>> greedy_search(StepModel& model, const torch::T
   torch::Tensor finished = torch::zeros({batch}, long_options.dtype(torch::kBool));
   const torch::Tensor limit = torch::tensor(limits, torch::kLong).to(src_ids.device());
   for (int64_t step = 0; step < steps; ++step) {
-    torch::Tensor next = next_log_probs(model, prefix, o.pad_id).argmax(-1);
+    torch::Tensor next = next_log_probs(model, prefix.slice(1, prefix.size(1) - 1), o.pad_id).argmax(-1);
     next = next.masked_fill(finished, o.pad_id);
     prefix = torch::cat({prefix, next.unsqueeze(1)}, 1);
     finished = finished.logical_or(next.eq(o.eos_id)).logical_or(limit.le(step + 1));
@@ -110,10 +117,10 @@ std::vector<std::vector<int64_t>> beam_search(StepModel& model, const torch::Ten
 
   for (int64_t step = 0; !open.empty(); ++step) {
     const int64_t rows = static_cast<int64_t>(history.size());
-    std::vector<int64_t> flat;
-    for (const auto& h : history) flat.insert(flat.end(), h.begin(), h.end());
-    const torch::Tensor prefix = torch::tensor(flat, torch::kLong).view({rows, step + 1}).to(device);
-    const torch::Tensor log_probs = next_log_probs(model, prefix, o.pad_id);
+    std::vector<int64_t> last(rows);
+    for (int64_t r = 0; r < rows; ++r) last[r] = history[r].back();
+    const torch::Tensor tokens = torch::tensor(last, torch::kLong).view({rows, 1}).to(device);
+    const torch::Tensor log_probs = next_log_probs(model, tokens, o.pad_id);
     const int64_t vocab = log_probs.size(1);
     const torch::Tensor totals =
         (log_probs.to(torch::kDouble) + torch::tensor(scores, torch::kDouble).to(device).unsqueeze(1))

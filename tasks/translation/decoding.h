@@ -31,9 +31,9 @@ class StepModel {
   virtual int64_t max_positions() const = 0;
   // Encodes src_ids (B,S) and starts an empty target for each row.
   virtual void start(const torch::Tensor& src_ids) = 0;
-  // Logits (rows, V) of the token after `prefix` (rows, t): every target token so far,
-  // BOS first. A cached model reads only the last column.
-  virtual torch::Tensor next_logits(const torch::Tensor& prefix) = 0;
+  // Logits (rows, V) of the next token, given each row's newest target token (rows, 1):
+  // BOS at the first step. The model keeps the tokens before it (in its cache).
+  virtual torch::Tensor next_logits(const torch::Tensor& tokens) = 0;
   // Keeps rows `rows` (int64, on the model's device) in that order: beam search
   // expands, reorders and prunes hypotheses with it.
   virtual void select(const torch::Tensor& rows) = 0;
@@ -46,12 +46,13 @@ class TransformerStepModel : public StepModel {
   TransformerStepModel(models::Seq2SeqTransformer model, bool use_cache) : model_(std::move(model)), use_cache_(use_cache) {}
   int64_t max_positions() const override { return model_->options().max_positions(); }
   void start(const torch::Tensor& src_ids) override;
-  torch::Tensor next_logits(const torch::Tensor& prefix) override;
+  torch::Tensor next_logits(const torch::Tensor& tokens) override;
   void select(const torch::Tensor& rows) override;
 
  private:
   models::Seq2SeqTransformer model_;
   bool use_cache_;
+  torch::Tensor prefix_;  // without the cache: every target token so far
   models::EncodedSource source_;
   models::DecoderCache cache_;
 };

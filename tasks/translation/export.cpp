@@ -44,7 +44,7 @@ double self_check(models::Seq2SeqTransformer& model, torch::jit::Module& module,
   step.start(src);
   double diff = 0;
   for (int64_t t = 0; t < steps; ++t) {
-    const torch::Tensor got = step.next_logits(tgt.slice(1, 0, t + 1));
+    const torch::Tensor got = step.next_logits(tgt.slice(1, t, t + 1));
     diff = std::max(diff, (got - expected.select(1, t)).abs().max().item<double>());
   }
   return diff;
@@ -56,15 +56,11 @@ void ScriptStepModel::start(const torch::Tensor& src_ids) {
   const auto encoded = module_.get_method("encode")({src_ids}).toTuple();
   source_mask_ = encoded->elements()[1].toTensor();
   cache_ = tensors_of(module_.get_method("init_cache")({encoded->elements()[0].toTensor()}));
-  decoded_ = 0;
 }
 
-torch::Tensor ScriptStepModel::next_logits(const torch::Tensor& prefix) {
-  // The cache holds every token but the newest ones; feed only those.
-  const torch::Tensor tokens = prefix.slice(1, decoded_);
+torch::Tensor ScriptStepModel::next_logits(const torch::Tensor& tokens) {
   const auto out = module_.get_method("decode_step")({tokens, source_mask_, c10::List<torch::Tensor>(cache_)}).toTuple();
   cache_ = tensors_of(out->elements()[1]);
-  decoded_ = prefix.size(1);
   const torch::Tensor logits = out->elements()[0].toTensor();
   return logits.select(1, logits.size(1) - 1);
 }
@@ -75,13 +71,11 @@ void ScriptStepModel::select(const torch::Tensor& rows) {
 }
 
 json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8) {
-  const json config = engine::read_run_config(run_dir, {});
-  const std::string tokenizer_dir = (fs::path(run_dir) / "tokenizer").string();
-  const auto tokenizer = as_sentencepiece(text::load_tokenizer(tokenizer_dir), tokenizer_dir);
-  models::Seq2SeqTransformer model(models::seq2seq_options_from_config(config.at("model"), tokenizer->vocab_size(),
-                                                                       tokenizer->pad_id(), "model"));
-  engine::load_run_weights(*model, run_dir);
-  model->eval();
+  // The export runs on the CPU: bundles are device-neutral (torch::jit::load places them).
+  LoadedRun run = load_run(run_dir, {}, "cpu");
+  const json& config = run.config;
+  const auto& tokenizer = run.tokenizer;
+  models::Seq2SeqTransformer& model = run.model;
   script::ClassNames names;
   names.dynamic_int8 = int8;
   const std::string engine = int8 ? script::use_int8_engine() : "";
@@ -113,11 +107,7 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   manifest["tokenizer"] = {{"kind", tokenizer->kind()}, {"dir", "tokenizer"}};
   if (int8) manifest["model"]["quantized_engine"] = engine;
 
-  bundle::write_bundle(out_dir, overwrite, manifest, [&](const std::string& dir) {
-    module.save((fs::path(dir) / bundle::kModel).string());
-    fs::copy(tokenizer_dir, fs::path(dir) / "tokenizer", fs::copy_options::recursive);
-    fs::copy_file(fs::path(run_dir) / "config.json", fs::path(dir) / "config.json");
-  });
+  bundle::write_run_bundle(out_dir, overwrite, manifest, module, run_dir);
   return {{"run_dir", run_dir}, {"bundle", out_dir}, {"task", kTask}, {"parameters", parameters},
           {"torch_version", bundle::torch_version()}, {"check_max_abs_diff", max_diff}};
 }
@@ -140,19 +130,16 @@ struct TranslationBundle {
 
 std::shared_ptr<TranslationBundle> load_translation_bundle(const std::string& bundle_dir, const std::string& device) {
   auto tb = std::make_shared<TranslationBundle>();
-  tb->b = bundle::load_bundle(bundle_dir);
+  tb->b = bundle::load_bundle(bundle_dir, kTask);
   const std::string manifest = (fs::path(bundle_dir) / bundle::kManifest).string();
-  if (bundle::manifest_key(tb->b, "task") != kTask) {
-    fail(manifest, "task " + tb->b.manifest["task"].dump() + " is not " + kTask);
-  }
   try {
     tb->max_positions = bundle::manifest_key(tb->b, "model").at("max_positions").get<int64_t>();
   } catch (const json::exception& e) {
     fail(manifest, std::string("model.max_positions: ") + e.what());
   }
-  const std::string tokenizer_dir = (fs::path(bundle_dir) / "tokenizer").string();
+  const std::string tokenizer_dir = bundle::bundle_path(tb->b, "tokenizer", "tokenizer.dir");
   tb->tokenizer = as_sentencepiece(text::load_tokenizer(tokenizer_dir), tokenizer_dir);
-  const json config = io::read_json((fs::path(bundle_dir) / "config.json").string());
+  const json& config = tb->b.config;
   tb->decode = decode_options(config, special_ids(*tb->tokenizer), /*for_validation=*/false);
   tb->max_tokens = config::get_int(config.at("train"), "eval_max_tokens", "train", 1, 1 << 30);
   tb->device = engine::run_device(config, device);

@@ -23,7 +23,7 @@ class ScriptStepModel : public StepModel {
       : module_(std::move(module)), max_positions_(max_positions) {}
   int64_t max_positions() const override { return max_positions_; }
   void start(const torch::Tensor& src_ids) override;
-  torch::Tensor next_logits(const torch::Tensor& prefix) override;
+  torch::Tensor next_logits(const torch::Tensor& tokens) override;
   void select(const torch::Tensor& rows) override;
 
  private:
@@ -31,7 +31,6 @@ class ScriptStepModel : public StepModel {
   int64_t max_positions_;
   torch::Tensor source_mask_;
   std::vector<torch::Tensor> cache_;
-  int64_t decoded_ = 0;  // target tokens already in the cache
 };
 
 // Writes the bundle of a trained translation run (model.pt, tokenizer/, config.json,

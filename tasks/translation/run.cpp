@@ -11,14 +11,6 @@
 namespace fs = std::filesystem;
 
 namespace attune::translation {
-namespace {
-
-struct LoadedRun {
-  nlohmann::json config;
-  std::shared_ptr<text::SentencePieceTokenizer> tokenizer;
-  models::Seq2SeqTransformer model{nullptr};
-  torch::Device device = torch::kCPU;
-};
 
 LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device) {
   LoadedRun run;
@@ -33,8 +25,6 @@ LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& o
   run.model->eval();
   return run;
 }
-
-}  // namespace
 
 nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
                             const std::vector<std::string>& overrides, const std::string& device) {

@@ -60,6 +60,16 @@ nlohmann::json evaluate_text(models::Seq2SeqTransformer& model, const text::Sent
                              const std::string& output_path);
 
 nlohmann::json train_run(const nlohmann::json& config, const engine::TrainFlags& flags);
+
+// A trained run as eval, translate and export use it: config (with overrides), the
+// SentencePiece tokenizer, and the model with its weights, in eval mode on `device`.
+struct LoadedRun {
+  nlohmann::json config;
+  std::shared_ptr<text::SentencePieceTokenizer> tokenizer;
+  models::Seq2SeqTransformer model{nullptr};
+  torch::Device device = torch::kCPU;
+};
+LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device);
 // BLEU and chrF (sacreBLEU's defaults) of the run's translations of a parallel file,
 // with the config's decode section (beam search by default); --set decode.output=FILE
 // also writes the translations.

@@ -606,6 +606,11 @@ TEST_CASE("serve answers concurrent requests as predict --bundle does, refuses b
   const std::vector<json> expected = json_lines(run_attune({"predict", "--bundle", dir + "/bundle"}, lines).out);
   REQUIRE(expected.size() == texts.size());
 
+  check_user_error(run_attune({"serve", "--bundle", dir + "/bundle", "--max-batch", "0"}), "--max-batch: must be >= 1");
+  check_user_error(run_attune({"serve", "--bundle", dir + "/bundle", "--port", "70000"}), "--port: must be in 0..65535");
+  check_user_error(run_attune({"serve", "--bundle", dir + "/run"}), dir + "/run: not an attune bundle (no manifest.json)");
+  check_user_error(run_attune({"serve"}), "attune serve: --bundle DIR is required");
+
   const Server server = start_server(dir + "/bundle", dir);
   const int port = server.port, pid = server.pid;
   const std::string log = server.log;

@@ -11,17 +11,9 @@ attune="${ATTUNE:-$root/build/attune}"
 mkdir -p "$out"
 "$attune" export --run "$run" --out "$out/fp32" --overwrite >/dev/null
 "$attune" export --run "$run" --out "$out/int8" --overwrite --int8 >/dev/null
-python3 - "$csv" "$out" "$(node -p "require('$run/config.json').data.text_column")" \
-  "$(node -p "require('$run/config.json').data.label_column")" <<'PY'
-import csv, sys
-csv.field_size_limit(1 << 30)
-src, out, text, label = sys.argv[1:5]
-with open(src, newline="") as f, open(f"{out}/texts.txt", "w") as t, open(f"{out}/labels.txt", "w") as l:
-    for row in csv.DictReader(f):
-        s = " ".join(row[text].split())
-        if s and not s.startswith("{"):
-            t.write(s + "\n"); l.write(row[label] + "\n")
-PY
+python3 "$root/tools/bench/csv_texts.py" "$csv" "$out/texts.txt" "$(node -p "require(require('path').resolve('$run/config.json')).data.text_column")" \
+  "$out/labels.txt" "$(node -p "require(require('path').resolve('$run/config.json')).data.label_column")"
+: >"$out/times.txt"
 for kind in fp32 int8; do
   start=$(date +%s.%N)
   "$attune" predict --bundle "$out/$kind" --device cpu --batch-size "${BATCH:-32}" --input "$out/texts.txt" \

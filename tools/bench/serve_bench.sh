@@ -14,17 +14,8 @@ attune="${ATTUNE:-$root/build/attune}"
 load="${LOAD:-$root/build/attune_serve_load}"
 port="${PORT:-18181}"
 mkdir -p "$out"
-# One text a line (the bundle's text column), newlines inside a text folded to spaces.
-python3 - "$csv" "$out/texts.txt" "$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["text"]["text_column"])' "$bundle/manifest.json")" <<'PY'
-import csv, sys
-csv.field_size_limit(1 << 30)
-src, dst, column = sys.argv[1:4]
-with open(src, newline="") as f, open(dst, "w") as out:
-    for row in csv.DictReader(f):
-        text = " ".join(row[column].split())
-        if text and not text.startswith("{"):
-            out.write(text + "\n")
-PY
+python3 "$root/tools/bench/csv_texts.py" "$csv" "$out/texts.txt" \
+  "$(node -p "require(require('path').resolve('$bundle/manifest.json')).text.text_column")"
 "$attune" predict --bundle "$bundle" --input "$out/texts.txt" --output "$out/expected.jsonl"
 "$attune" serve --bundle "$bundle" --port "$port" --max-batch "${MAX_BATCH:-32}" --max-wait-ms "${MAX_WAIT_MS:-2}" \
   >"$out/serve.log" 2>&1 &

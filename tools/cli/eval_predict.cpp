@@ -14,14 +14,6 @@ namespace fs = std::filesystem;
 namespace attune::cli {
 namespace {
 
-const tasks::TaskEntry& task_of_run(const std::string& run_dir) {
-  engine::require_run_dir(run_dir);
-  const std::string path = (fs::path(run_dir) / "config.json").string();
-  const nlohmann::json config = io::read_json(path);
-  if (!config.contains("task") || !config["task"].is_string()) fail(path, "missing key 'task'");
-  return tasks::find_task(config["task"].get<std::string>(), path + ": task");
-}
-
 std::vector<std::string> adapters_of(const cxxopts::ParseResult& parsed, const tasks::TaskEntry& task) {
   if (!parsed.count("adapter")) return {};
   if (!task.evaluate_with_adapters || !task.predict_with_adapters) {
@@ -48,7 +40,7 @@ int eval_command(const Args& raw_args) {
   if (!parsed.count("run")) fail("attune eval", "--run DIR is required");
   if (!parsed.count("data")) fail("attune eval", "--data FILE is required");
   const std::string run_dir = parsed["run"].as<std::string>();
-  const tasks::TaskEntry& task = task_of_run(run_dir);
+  const tasks::TaskEntry& task = tasks::task_of_run(run_dir);
   const std::vector<std::string> adapters = adapters_of(parsed, task);
   const std::string data = parsed["data"].as<std::string>(), device = parsed["device"].as<std::string>();
   const nlohmann::json metrics = adapters.empty() ? task.evaluate(run_dir, data, overrides, device)
@@ -80,7 +72,7 @@ int predict_command(const Args& args) {
   const int64_t batch_size = parsed["batch-size"].as<int64_t>();
   if (batch_size < 1) fail("--batch-size", "must be >= 1");
   const std::string run_dir = from_bundle ? parsed["bundle"].as<std::string>() : parsed["run"].as<std::string>();
-  const tasks::TaskEntry& task = from_bundle ? tasks::task_of_bundle(run_dir) : task_of_run(run_dir);
+  const tasks::TaskEntry& task = from_bundle ? tasks::task_of_bundle(run_dir) : tasks::task_of_run(run_dir);
 
   const std::string input = parsed["input"].as<std::string>();
   std::ifstream in_file;

@@ -1,13 +1,10 @@
 #include "data/error.h"
-#include "data/io/files.h"
 #include "tasks/registry.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/options.h"
 
-#include <filesystem>
 #include <iostream>
 
-namespace fs = std::filesystem;
 
 namespace attune::cli {
 
@@ -31,12 +28,7 @@ int export_command(const Args& args) {
   if (!parsed.count("run")) fail("attune export", "--run DIR is required");
   if (!parsed.count("out")) fail("attune export", "--out DIR is required");
   const std::string run_dir = parsed["run"].as<std::string>();
-  const std::string config_path = (fs::path(run_dir) / "config.json").string();
-  if (!fs::is_directory(run_dir)) fail(run_dir, "run directory does not exist");
-  if (!fs::exists(config_path)) fail(run_dir, "not an attune run directory (no config.json)");
-  const nlohmann::json config = io::read_json(config_path);
-  if (!config.contains("task") || !config["task"].is_string()) fail(config_path, "missing key 'task'");
-  const tasks::TaskEntry& task = tasks::find_task(config["task"].get<std::string>(), config_path + ": task");
+  const tasks::TaskEntry& task = tasks::task_of_run(run_dir);
   if (!task.export_bundle) fail("attune export", "task '" + task.name + "' cannot be exported yet");
   std::cout << task.export_bundle(run_dir, parsed["out"].as<std::string>(), parsed["overwrite"].as<bool>(),
                                     parsed["int8"].as<bool>()).dump(2)

@@ -1,13 +1,10 @@
 #include "data/error.h"
-#include "data/io/files.h"
 #include "tasks/registry.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/options.h"
 
-#include <filesystem>
 #include <iostream>
 
-namespace fs = std::filesystem;
 
 namespace attune::cli {
 
@@ -24,11 +21,7 @@ int merge_command(const Args& args) {
   if (!parsed.count("run")) fail("attune merge", "--run DIR is required");
   if (!parsed.count("out")) fail("attune merge", "--out DIR is required");
   const std::string run_dir = parsed["run"].as<std::string>();
-  const std::string config_path = (fs::path(run_dir) / "config.json").string();
-  if (!fs::exists(config_path)) fail(run_dir, "not an attune run directory (no config.json)");
-  const nlohmann::json config = io::read_json(config_path);
-  if (!config.contains("task") || !config["task"].is_string()) fail(config_path, "missing key 'task'");
-  const tasks::TaskEntry& task = tasks::find_task(config["task"].get<std::string>(), config_path + ": task");
+  const tasks::TaskEntry& task = tasks::task_of_run(run_dir);
   if (!task.merge) fail("attune merge", "task '" + task.name + "' has no PEFT adapters to merge");
   std::vector<std::string> adapters;
   if (parsed.count("adapter")) adapters = parsed["adapter"].as<std::vector<std::string>>();

@@ -163,7 +163,8 @@ int serve_command(const Args& args) {
       reply_error(res, 503, e.what());
     } catch (const std::exception& e) {
       ++server_errors;
-      reply_error(res, 500, std::string(e.what()).substr(0, std::string(e.what()).find('\n')));
+      const std::string what = e.what();
+      reply_error(res, 500, what.substr(0, what.find('\n')));
     }
     latency.add(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   });
