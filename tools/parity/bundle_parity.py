@@ -19,8 +19,8 @@ GPU; otherwise a missing GPU is a failure).
 
 Forward direction (the 1.13 bundles of the fixtures):
   classification: inputs tokenized by BUILD_DIR/attune tokenize --special --max-length
-    (checked equal to the ids 1.13's attune gave; transformers' BertTokenizerFast on the
-    bundle's vocab.txt is compared for information only), padded into batches, model.pt's
+    (checked equal to the ids 1.13's attune gave, and to transformers' BertTokenizer on
+    the bundle's vocab.txt), padded into batches, model.pt's
     forward on CPU (all at once; one at a time; reversed in batches of 7 with explicit
     zero token_type_ids) and on CUDA with TF32 off; softmax against 1.13's
     `predict --bundle` JSONL: same labels, probabilities within 1e-5 (CPU) / 1e-4 (CUDA).
@@ -238,7 +238,7 @@ def classification_forward(fx):
     check("classification tokenize", len(ids) == len(ref_ids) == len(texts) and not differ,
           f"{len(ids)} texts, max_length {m['max_length']}: {BUILD}/attune tokenize gives 1.13's ids on "
           f"{len(ids) - len(differ)}" + (f"; differ on rows {differ[:10]}" if differ else ""))
-    hf_tokenizer_info(bundle, m, texts, ids)
+    guarded("classification transformers' tokenizer on the bundle's vocab.txt", hf_tokenizer_check, bundle, m, texts, ids)
     guarded("classification python (1.13 bundle)", classification_python, "classification 1.13 bundle:", bundle, ids,
             expected)
     labels = m["labels"]
@@ -253,27 +253,31 @@ def classification_forward(fx):
         guarded(f"classification 1.13 bundle: {BUILD}/attune predict --bundle --device {device}", cpp)
 
 
-def hf_tokenizer_info(bundle, manifest, texts, ids):
-    """For information only (never a FAIL): transformers' BertTokenizerFast on the bundle's vocab."""
-    name = "classification BertTokenizerFast on the bundle's vocab.txt"
-    try:
-        theirs = hf_ids(bundle, manifest, texts)
-    except Exception as e:  # noqa: BLE001
-        report("INFO", name, f"not compared: {type(e).__name__}: {e}")
-        return
+def hf_tokenizer_check(bundle, manifest, texts, ids):
+    """transformers' BertTokenizer on the bundle's vocab.txt and settings gives attune's ids."""
+    theirs = hf_ids(bundle, manifest, texts)
     differ = [i for i, (a, b) in enumerate(zip(ids, theirs)) if a != b]
-    report("INFO", name, f"{len(texts) - len(differ)}/{len(texts)} texts give attune's ids" +
-           (f" (differ: rows {differ[:10]})" if differ else ""))
+    check("classification transformers' tokenizer on the bundle's vocab.txt", not differ,
+          f"{len(texts) - len(differ)}/{len(texts)} texts give attune's ids" +
+          (f" (differ: rows {differ[:10]})" if differ else ""))
 
 
 def hf_ids(bundle, manifest, texts):
-    from transformers import BertTokenizerFast
+    """transformers 5 builds BertTokenizerFast from a directory (vocab_file= alone leaves
+    it without a vocabulary), so the bundle's vocab.txt goes into one with the
+    tokenizer_config.json attune's `convert` would write."""
+    from transformers import AutoTokenizer
     with open(os.path.join(bundle, "tokenizer", "tokenizer.json"), encoding="utf-8") as f:
         settings = json.load(f)
-    tok = BertTokenizerFast(vocab_file=os.path.join(bundle, "tokenizer", "vocab.txt"),
-                            do_lower_case=settings.get("lowercase", True), strip_accents=settings.get("strip_accents"),
-                            tokenize_chinese_chars=settings.get("tokenize_chinese_chars", True))
-    return [tok(t, truncation=True, max_length=manifest["max_length"])["input_ids"] for t in texts]
+    with tempfile.TemporaryDirectory() as d:
+        shutil.copy(os.path.join(bundle, "tokenizer", "vocab.txt"), d)
+        with open(os.path.join(d, "tokenizer_config.json"), "w", encoding="utf-8") as f:
+            json.dump({"tokenizer_class": "BertTokenizer", "do_lower_case": settings.get("lowercase", True),
+                       "strip_accents": settings.get("strip_accents"),
+                       "tokenize_chinese_chars": settings.get("tokenize_chinese_chars", True),
+                       "model_max_length": manifest["max_length"]}, f)
+        tok = AutoTokenizer.from_pretrained(d)
+        return [tok(t, truncation=True, max_length=manifest["max_length"])["input_ids"] for t in texts]
 
 
 # ---------------------------------------------------------------- translation
