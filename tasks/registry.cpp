@@ -5,6 +5,7 @@
 #include "tasks/classification/export.h"
 #include "tasks/classification/task.h"
 #include "tasks/pretraining/task.h"
+#include "tasks/recommendation/task.h"
 #include "tasks/translation/export.h"
 #include "tasks/translation/task.h"
 
@@ -33,6 +34,14 @@ const std::vector<TaskEntry>& all_tasks() {
        translation::default_config, translation::train_run, translation::evaluate_run, translation::predict_run,
        /*evaluate_with_adapters=*/nullptr, /*predict_with_adapters=*/nullptr, /*merge=*/nullptr,
        translation::export_run, translation::predict_bundle, translation::bundle_predictor},
+      {"recommendation", "next-item recommendation from user histories (sasrec, bert4rec, context; popular and item-knn baselines)",
+       recommendation::default_config, recommendation::train_run, recommendation::evaluate_run,
+       [](const std::string& run, std::istream& in, const std::string& name, std::ostream& out,
+          const std::string& device, int64_t batch) {
+         recommendation::recommend_run(run, in, name, out, device, batch, /*top_k=*/10);
+       },
+       /*evaluate_with_adapters=*/nullptr, /*predict_with_adapters=*/nullptr, /*merge=*/nullptr,
+       /*export_bundle=*/nullptr, /*predict_bundle=*/nullptr, /*serve_bundle=*/nullptr, /*evaluates_own_split=*/true},
   };
   return tasks;
 }

@@ -52,6 +52,8 @@ struct TaskEntry {
   // Optional, with export_bundle: a bundle behind attune serve.
   std::function<serving::Predictor(const std::string& bundle_dir, const std::string& device, int64_t batch_size)>
       serve_bundle;
+  // attune eval without --data evaluates the run's own held-out cases (recommendation).
+  bool evaluates_own_split = false;
 };
 
 // Fails naming `key` with the known tasks when `name` is not one.

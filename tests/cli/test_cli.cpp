@@ -435,6 +435,38 @@ double compare_predictions(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+TEST_CASE("recommendation: train, eval without data, recommend; bad requests exit 2 with one line",
+          "[cli][recommendation]") {
+  const std::string dir = attune::testing::temp_dir("cli-rec");
+  {
+    std::ofstream log(dir + "/log.csv");
+    log << "user,item,t\n";
+    for (int u = 0; u < 12; ++u)
+      for (int i = 0; i < 5; ++i) log << "u" << u << ",m" << (u + i) % 7 << "," << i << "\n";
+  }
+  const std::vector<std::string> train = {"train", "--task", "recommendation", "--set", "run_dir=" + dir + "/run",
+                                          "--set", "data.interactions=" + dir + "/log.csv", "--set",
+                                          "data.time_column=t", "--set", "model.name=item-knn", "--set", "device=cpu"};
+  const Result trained = run_attune(train);
+  INFO(trained.err);
+  REQUIRE(trained.status == 0);
+  const json summary = json::parse(trained.out);
+  CHECK(summary["users"] == 12);
+  const Result evaluated = run_attune({"eval", "--run", dir + "/run"});
+  REQUIRE(evaluated.status == 0);
+  CHECK(json::parse(evaluated.out)["ndcg@10"] == summary["test"]["ndcg@10"]);
+  const Result top = run_attune({"recommend", "--run", dir + "/run", "--top-k", "2"}, "{\"history\": [\"m1\"]}\n");
+  REQUIRE(top.status == 0);
+  CHECK(json::parse(top.out)["items"].size() == 2);
+  check_user_error(run_attune({"recommend", "--run", dir + "/run"}, "{\"history\": []}\n"),
+                   "<stdin>:1: empty history");
+  check_user_error(run_attune({"recommend", "--run", dir + "/run", "--top-k", "0"}, ""), "--top-k: must be >= 1");
+  check_user_error(run_attune({"eval", "--run", dir + "/run", "--data", dir + "/missing.csv"}), "missing.csv: no such file");
+  std::vector<std::string> bad_loss = train;
+  bad_loss.insert(bad_loss.end(), {"--overwrite", "--set", "objective.loss=hinge"});
+  check_user_error(run_attune(bad_loss), "objective.loss");
+}
+
 TEST_CASE("export writes a bundle that predict --bundle runs alone, as predict --run does", "[cli][export]") {
   const std::string dir = attune::testing::temp_dir("cli-export");
   attune::testing::write_topics_csv(dir + "/train.csv", 160, 21);

@@ -30,7 +30,8 @@ int eval_command(const Args& raw_args) {
   cxxopts::Options options("attune eval", "Evaluate a trained run on a labelled file; prints one JSON object.");
   options.add_options()
       ("r,run", "Run directory written by `attune train`", cxxopts::value<std::string>())
-      ("d,data", "Labelled data file (CSV, TSV or JSONL)", cxxopts::value<std::string>())
+      ("d,data", "Labelled data file (CSV, TSV or JSONL); for recommendation an interaction log of later "
+                 "interactions (default: the run's own test cases)", cxxopts::value<std::string>())
       ("set", "Override a key of the run's config for reading this file, e.g. --set data.label_column=y", cxxopts::value<std::string>())
       ("device", "Device (auto, cpu, cuda); default: the run's", cxxopts::value<std::string>()->default_value(""))
       ("adapter", "PEFT adapter directory to load on the run's base model instead of its own adapter (repeatable: the last one is used)",
@@ -38,11 +39,11 @@ int eval_command(const Args& raw_args) {
   cxxopts::ParseResult parsed;
   if (!parse_or_help(options, args, parsed)) return 0;
   if (!parsed.count("run")) fail("attune eval", "--run DIR is required");
-  if (!parsed.count("data")) fail("attune eval", "--data FILE is required");
   const std::string run_dir = parsed["run"].as<std::string>();
   const tasks::TaskEntry& task = tasks::task_of_run(run_dir);
+  if (!parsed.count("data") && !task.evaluates_own_split) fail("attune eval", "--data FILE is required");
   const std::vector<std::string> adapters = adapters_of(parsed, task);
-  const std::string data = parsed["data"].as<std::string>(), device = parsed["device"].as<std::string>();
+  const std::string data = parsed.count("data") ? parsed["data"].as<std::string>() : "", device = parsed["device"].as<std::string>();
   const nlohmann::json metrics = adapters.empty() ? task.evaluate(run_dir, data, overrides, device)
                                                   : task.evaluate_with_adapters(run_dir, data, overrides, device, adapters);
   std::cout << metrics.dump(2) << std::endl;

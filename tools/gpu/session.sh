@@ -10,12 +10,14 @@
 #   tools/gpu/session.sh seeds DS..       scratch vs pretrained full fine-tuning, several seeds; encoder back in bf16
 #   tools/gpu/session.sh mt-parity        Marian and sacreBLEU parity scripts
 #   tools/gpu/session.sh mt attune|peer   translation benchmark, one system a call (translation_bench.sh)
+#   tools/gpu/session.sh recommend        recommendation benchmark (recommend_bench.sh), SEEDS [1]
 #   tools/gpu/session.sh bundles          torch.jit.load of LibTorch 1.13 bundles in Python, and 2.x bundles
 #                                         back to the CPU machine ($OUT/reverse_bundles.tar.gz; bundle_parity.py)
 #
 # Data travels in .data/ (carried): spam_assassin/, debian_sections/ and corpus.tar.xz
 # (train.txt and valid.txt of tools/data/fetch_corpus.sh), en-de/ ({train,valid,test}.tsv
 # of tools/data/fetch_en_de.sh and the joint sentencepiece.model of translation_vocab.sh),
+# movielens/ratings.csv (tools/data/fetch_movielens.sh),
 # bundle_fixtures/fixtures.tar.gz (tools/parity/make_bundle_fixtures.sh on the CPU machine).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -109,6 +111,12 @@ case "$stage" in
       .data/en-de/sentencepiece.model /tmp/attune-mt "$1"
     cp /tmp/attune-mt/results.jsonl "$out/mt_results.jsonl"
     for f in attune_train.log peer.log attune_eval.json; do [[ -f /tmp/attune-mt/$f ]] && cp /tmp/attune-mt/$f "$out/"; done
+    exit 0
+    ;;
+  recommend)
+    timed recommend_bench env ATTUNE=build-cuda/attune DEVICE=cuda SEEDS="${SEEDS:-1}" \
+      tools/bench/recommend_bench.sh .data/movielens/ratings.csv "$bench/recommend"
+    cp "$bench/recommend/results.jsonl" "$bench/recommend/results.md" "$out/"
     exit 0
     ;;
   bundles)

@@ -1,0 +1,126 @@
+#include "tasks/recommendation/model.h"
+
+#include "data/error.h"
+#include "data/formats/safetensors.h"
+#include "tasks/config/config.h"
+#include "tasks/recommendation/baselines.h"
+
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace attune::recommendation {
+
+const std::vector<std::string>& model_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n = {"popular", "item-knn"};
+    for (const auto& k : models::recommender_kinds()) n.push_back(k);
+    return n;
+  }();
+  return names;
+}
+
+bool is_baseline(const std::string& name) { return name == "popular" || name == "item-knn"; }
+
+torch::Tensor history_batch(const std::vector<const std::vector<int64_t>*>& histories, int64_t length, bool with_mask,
+                            int64_t mask_id) {
+  torch::Tensor items = torch::zeros({static_cast<int64_t>(histories.size()), length}, torch::kLong);
+  auto a = items.accessor<int64_t, 2>();
+  const int64_t room = with_mask ? length - 1 : length;
+  for (size_t r = 0; r < histories.size(); ++r) {
+    const auto& h = *histories[r];
+    const int64_t take = std::min<int64_t>(room, static_cast<int64_t>(h.size()));
+    for (int64_t i = 0; i < take; ++i) a[r][room - take + i] = h[h.size() - take + i];
+    if (with_mask) a[r][length - 1] = mask_id;
+  }
+  return items;
+}
+
+torch::Tensor feature_batch(const std::vector<const EvalCase*>& cases) {
+  if (cases.empty() || cases.front()->features.empty()) return {};
+  const auto f = static_cast<int64_t>(cases.front()->features.size());
+  torch::Tensor out = torch::zeros({static_cast<int64_t>(cases.size()), f}, torch::kLong);
+  auto a = out.accessor<int64_t, 2>();
+  for (size_t r = 0; r < cases.size(); ++r)
+    for (int64_t j = 0; j < f && j < static_cast<int64_t>(cases[r]->features.size()); ++j) a[r][j] = cases[r]->features[j];
+  return out;
+}
+
+CaseScorer RecModel::scorer() {
+  return [this](const std::vector<const EvalCase*>& cases) -> torch::Tensor {
+    std::vector<const std::vector<int64_t>*> histories;
+    for (const EvalCase* c : cases) histories.push_back(&c->history);
+    if (name == "popular") return popularity.unsqueeze(0).expand({static_cast<int64_t>(cases.size()), -1});
+    if (name == "item-knn") return knn_scores(similarity, histories);
+    net->eval();
+    const bool bert = name == "bert4rec";
+    const torch::Tensor items = history_batch(histories, max_length, bert, num_items + 1).to(device);
+    const torch::Tensor states = net->encode(items);
+    if (name == "context") {
+      torch::Tensor features = feature_batch(cases);
+      if (features.defined()) features = features.to(device);
+      return net->context_scores(items, states, features);
+    }
+    return net->all_item_scores(states.select(1, states.size(1) - 1));
+  };
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> RecModel::tensors() {
+  if (name == "popular") return {{"popularity", popularity}};
+  if (name == "item-knn") return {{"similarity", similarity}};
+  return formats::module_tensors(*net);
+}
+
+void check_model_config(const nlohmann::json& config) {
+  const nlohmann::json& m = config.at("model");
+  const std::string name = config::get_choice(m, "name", "model", model_names());
+  if (is_baseline(name)) {
+    config::get_int(m, "neighbors", "model", 0, 1 << 30);
+    return;
+  }
+  const int64_t hidden = config::get_int(m, "hidden_size", "model", 1, 1 << 16);
+  const int64_t heads = config::get_int(m, "num_heads", "model", 1, 1024);
+  if (hidden % heads != 0) fail("model.num_heads", "must divide model.hidden_size (" + std::to_string(hidden) + ")");
+  config::get_int(m, "num_layers", "model", 1, 64);
+  config::get_int(m, "intermediate_size", "model", 1, 1 << 20);
+  config::get_double(m, "dropout", "model", 0.0, 0.95);
+  config::get_double(m, "mask_probability", "model", 0.01, 0.9);
+  config::get_int(config.at("data"), "max_history", "data", 2, 4096);
+}
+
+RecModel make_model(const nlohmann::json& config, int64_t num_items, int64_t num_feature_values) {
+  check_model_config(config);
+  const nlohmann::json& m = config.at("model");
+  RecModel model;
+  model.name = m.at("name").get<std::string>();
+  model.num_items = num_items;
+  if (is_baseline(model.name)) return model;
+  // bert4rec reads the history plus its [MASK] query position.
+  model.max_length = m.at("name") == "bert4rec" ? config.at("data").at("max_history").get<int64_t>() + 1
+                                                : config.at("data").at("max_history").get<int64_t>();
+  model.net = models::SequentialRecommender(models::SequentialRecommenderOptions(num_items, model.max_length)
+                                                .kind(model.name)
+                                                .hidden_size(m.at("hidden_size").get<int64_t>())
+                                                .num_layers(m.at("num_layers").get<int64_t>())
+                                                .num_heads(m.at("num_heads").get<int64_t>())
+                                                .intermediate_size(m.at("intermediate_size").get<int64_t>())
+                                                .dropout(m.at("dropout").get<double>())
+                                                .num_feature_values(model.name == "context" ? num_feature_values : 0));
+  return model;
+}
+
+void load_model_weights(RecModel& model, const std::string& run_dir) {
+  const std::string path = (fs::path(run_dir) / "model.safetensors").string();
+  if (!fs::exists(path)) fail(run_dir, "no model.safetensors (training did not finish an evaluation)");
+  const formats::SafetensorsFile file = formats::load_safetensors(path);
+  auto tensor = [&](const std::string& key) {
+    const auto it = file.tensors.find(key);
+    if (it == file.tensors.end()) fail(path, "missing tensor '" + key + "'");
+    return it->second;
+  };
+  if (model.name == "popular") model.popularity = tensor("popularity");
+  else if (model.name == "item-knn") model.similarity = tensor("similarity");
+  else formats::load_module_tensors(*model.net, file, path);
+}
+
+}  // namespace attune::recommendation

@@ -1,0 +1,310 @@
+#include "tasks/recommendation/task.h"
+
+#include "data/error.h"
+#include "data/formats/safetensors.h"
+#include "data/io/files.h"
+#include "tasks/config/config.h"
+#include "tasks/recommendation/baselines.h"
+#include "tasks/recommendation/model.h"
+#include "tasks/recommendation/ranking.h"
+#include "tasks/recommendation/run_data.h"
+#include "tasks/recommendation/training.h"
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <limits>
+#include <unordered_set>
+
+namespace fs = std::filesystem;
+
+namespace attune::recommendation {
+namespace {
+
+data::InteractionColumns columns_of(const nlohmann::json& config) {
+  const nlohmann::json& d = config.at("data");
+  data::InteractionColumns c;
+  c.format = config::get_string(d, "format", "data");
+  c.user = config::get_string(d, "user_column", "data");
+  c.item = config::get_string(d, "item_column", "data");
+  c.time = config::get_optional_string(d, "time_column", "data");
+  c.rating = config::get_optional_string(d, "rating_column", "data");
+  if (!d.at("user_feature_columns").is_array()) fail("data.user_feature_columns", "must be a list of column names");
+  for (const auto& f : d.at("user_feature_columns")) {
+    if (!f.is_string()) fail("data.user_feature_columns", "must be a list of column names");
+    c.features.push_back(f.get<std::string>());
+  }
+  return c;
+}
+
+SequenceOptions sequence_options(const nlohmann::json& config) {
+  const nlohmann::json& d = config.at("data");
+  SequenceOptions o;
+  o.k_core = config::get_int(d, "k_core", "data", 1, 1 << 20);
+  if (!d.at("min_rating").is_null()) o.min_rating = config::get_double(d, "min_rating", "data", -1e300, 1e300);
+  return o;
+}
+
+Objective objective_of(const nlohmann::json& config) {
+  Objective o;
+  const nlohmann::json& obj = config.at("objective");
+  o.loss = config::get_choice(obj, "loss", "objective", {"bce", "sampled-softmax", "softmax"});
+  o.negatives = config::get_int(obj, "negatives", "objective", 1, 10000);
+  o.mask_probability = config::get_double(config.at("model"), "mask_probability", "model", 0.01, 0.9);
+  if (o.loss == "softmax" && config.at("model").at("name") == "context") {
+    fail("objective.loss", "the context model trains with bce or sampled-softmax: a softmax over every item would run "
+                           "target attention for every item at every history position");
+  }
+  return o;
+}
+
+std::string protocol_of(const nlohmann::json& config) {
+  return config::get_choice(config.at("eval"), "protocol", "eval", protocols());
+}
+
+int64_t eval_batch(const nlohmann::json& config) {
+  return config::get_int(config.at("train"), "eval_batch_size", "train", 1, 1 << 20);
+}
+
+// Full ranking always; the sampled protocol besides it when the config asks for it.
+nlohmann::json rank_all(const std::vector<EvalCase>& cases, RecModel& model, const nlohmann::json& config) {
+  nlohmann::json m = rank_cases(cases, model.scorer(), model.num_items, eval_batch(config), "full", 0);
+  if (protocol_of(config) == "sampled100") {
+    m["sampled100"] = rank_cases(cases, model.scorer(), model.num_items, eval_batch(config), "sampled100",
+                                 config.at("seed").get<uint64_t>());
+  }
+  return m;
+}
+
+void fit_baseline(RecModel& model, const LeaveOneOut& split, const nlohmann::json& config) {
+  if (model.name == "popular") model.popularity = popularity(split.train, model.num_items);
+  else model.similarity = item_similarity(split.train, model.num_items, config.at("model").at("neighbors").get<int64_t>());
+}
+
+struct LoadedRun {
+  nlohmann::json config;
+  RunData data;
+  RecModel model;
+};
+
+LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device) {
+  engine::require_run_dir(run_dir);
+  LoadedRun run;
+  run.config = engine::read_run_config(run_dir, overrides);
+  run.data = load_run_data(run_dir);
+  run.model = make_model(run.config, run.data.catalog.num_items(), run.data.features.num_values());
+  load_model_weights(run.model, run_dir);
+  run.model.device = engine::run_device(run.config, device);
+  if (run.model.net) {
+    run.model.net->to(run.model.device);
+    run.model.net->eval();
+  }
+  return run;
+}
+
+}  // namespace
+
+nlohmann::json default_config() {
+  nlohmann::json c = engine::default_run_keys();
+  c["task"] = "recommendation";
+  c["run_dir"] = "runs/recommendation";
+  c["data"] = {{"interactions", nullptr}, {"format", "auto"},        {"user_column", "user"},
+               {"item_column", "item"},   {"time_column", nullptr},  {"rating_column", nullptr},
+               {"min_rating", nullptr},   {"k_core", 5},             {"max_history", 50},
+               {"user_feature_columns", nlohmann::json::array()}};
+  c["model"] = {{"name", "sasrec"},       {"hidden_size", 64}, {"num_layers", 2},          {"num_heads", 2},
+                {"intermediate_size", 256}, {"dropout", 0.2},   {"mask_probability", 0.2}, {"neighbors", 0}};
+  c["objective"] = {{"loss", "bce"}, {"negatives", 1}};
+  c["eval"] = {{"protocol", "full"}};
+  c["train"] = engine::default_train_section();
+  c["train"]["lr"] = 1e-3;
+  c["train"]["weight_decay"] = 0.0;
+  c["train"]["epochs"] = 200;
+  c["train"]["batch_size"] = 128;
+  c["train"]["eval_batch_size"] = 256;
+  c["train"]["warmup_ratio"] = 0.0;
+  c["train"]["schedule"] = "constant";
+  c["train"]["eval_every"] = 0;
+  c["train"]["early_stopping_patience"] = 10;
+  c["train"]["selection_metric"] = "ndcg@10";
+  return c;
+}
+
+nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFlags& flags) {
+  nlohmann::json config = config_in;
+  const engine::TrainOptions options = engine::train_options_for(config, flags);
+  std::ostream& log = flags.log ? *flags.log : std::cerr;
+  const std::string run_dir = options.run_dir;
+  const std::string path = config::get_optional_string(config.at("data"), "interactions", "data");
+  if (path.empty()) fail("data.interactions", "no interaction log given (set data.interactions)");
+  // Cheap checks first.
+  check_model_config(config);
+  const Objective objective = objective_of(config);
+  protocol_of(config);
+  const data::InteractionColumns columns = columns_of(config);
+  const SequenceOptions seq_options = sequence_options(config);
+  if (!flags.resume) engine::prepare_run_dir(run_dir, flags.overwrite);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  RunData data;
+  if (flags.resume) {
+    data = load_run_data(run_dir);
+  } else {
+    const data::InteractionLog interactions = data::read_interactions(path, columns, "data");
+    if (!interactions.has_rating && !config.at("data").at("min_rating").is_null()) {
+      fail("data.min_rating", path + " has no ratings (set data.rating_column)");
+    }
+    data = build_run_data(interactions, seq_options, columns.features);
+    save_run_data(run_dir, data);
+    io::write_json_atomic((fs::path(run_dir) / "config.json").string(), config);
+  }
+  LeaveOneOut split = leave_one_out(data.sequences);
+  attach_features(split.valid, data.features);
+  attach_features(split.test, data.features);
+  int64_t interactions = 0;
+  for (const auto& s : data.sequences) interactions += static_cast<int64_t>(s.size());
+  log << "data: " << data.catalog.users.size() << " users, " << data.catalog.num_items() << " items, " << interactions
+      << " interactions; " << split.valid.size() << " valid / " << split.test.size() << " test cases (leave-one-out)\n";
+  if (split.valid.empty()) fail(path, "no user has three or more interactions: nothing to evaluate");
+
+  torch::manual_seed(options.seed);
+  RecModel model = make_model(config, data.catalog.num_items(), data.features.num_values());
+  model.device = options.device;
+  nlohmann::json summary = {{"run_dir", run_dir},
+                            {"model", model.name},
+                            {"users", data.catalog.users.size()},
+                            {"items", data.catalog.num_items()},
+                            {"interactions", interactions}};
+  if (is_baseline(model.name)) {
+    fit_baseline(model, split, config);
+    formats::save_safetensors((fs::path(run_dir) / "model.safetensors").string(), model.tensors());
+    summary["valid"] = rank_all(split.valid, model, config);
+  } else {
+    model.net->to(options.device);
+    int64_t params = 0;
+    for (const auto& p : model.net->parameters()) params += p.numel();
+    log << "model: " << model.name << ", " << params << " parameters on " << options.device << "\n";
+    summary["parameters"] = params;
+    RecommendationTask task(model, split.train, data.features.per_user, split.valid, objective,
+                            config::get_int(config.at("train"), "batch_size", "train", 1, 1 << 20), eval_batch(config));
+    const engine::TrainResult result = engine::train(task, options, flags.resume);
+    summary["steps"] = result.global_step;
+    summary["best_step"] = result.best_step;
+    summary["interrupted"] = result.interrupted;
+    summary["valid"] = result.best_metrics;
+    if (result.interrupted) return summary;
+    load_model_weights(model, run_dir);
+    model.net->eval();
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  summary["train_seconds"] = seconds;
+  summary["test"] = rank_all(split.test, model, config);
+  io::write_json_atomic((fs::path(run_dir) / "results.json").string(), summary);
+  return summary;
+}
+
+nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
+                            const std::vector<std::string>& overrides, const std::string& device) {
+  LoadedRun run = load_run(run_dir, overrides, device);
+  std::vector<EvalCase> cases;
+  if (data_path.empty()) {
+    cases = leave_one_out(run.data.sequences).test;
+  } else {
+    const data::InteractionLog log = data::read_interactions(data_path, columns_of(run.config), "data");
+    std::vector<std::vector<int64_t>> histories = run.data.sequences;
+    std::vector<size_t> order(log.rows.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return log.rows[a].time < log.rows[b].time; });
+    for (size_t r : order) {
+      const auto& row = log.rows[r];
+      const auto user = run.data.catalog.user_index.find(row.user);
+      if (user == run.data.catalog.user_index.end()) fail(log.where(r), "unknown user '" + row.user + "' (not in the run)");
+      const auto item = run.data.catalog.item_index.find(row.item);
+      if (item == run.data.catalog.item_index.end()) fail(log.where(r), "unknown item '" + row.item + "' (not in the run)");
+      auto& h = histories[user->second];
+      cases.push_back({user->second, item->second, h, {}});
+      h.push_back(item->second);
+    }
+    if (cases.empty()) fail(data_path, "no interactions");
+  }
+  attach_features(cases, run.data.features);
+  nlohmann::json m = rank_all(cases, run.model, run.config);
+  m["data"] = data_path.empty() ? "the run's test cases (leave-one-out)" : data_path;
+  m["model"] = run.model.name;
+  return m;
+}
+
+void recommend_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,
+                   const std::string& device, int64_t batch_size, int64_t top_k) {
+  LoadedRun run = load_run(run_dir, {}, device);
+  const Catalog& catalog = run.data.catalog;
+  const CaseScorer scorer = run.model.scorer();
+  std::vector<EvalCase> chunk;
+  auto flush = [&]() {
+    if (chunk.empty()) return;
+    std::vector<const EvalCase*> cases;
+    for (const auto& c : chunk) cases.push_back(&c);
+    torch::NoGradGuard no_grad;
+    torch::Tensor scores = scorer(cases).to(torch::kCPU, torch::kFloat).clone();
+    const float lowest = std::numeric_limits<float>::lowest();
+    scores.select(1, 0).fill_(lowest);
+    scores.select(1, scores.size(1) - 1).fill_(lowest);
+    for (size_t r = 0; r < chunk.size(); ++r)
+      for (int64_t item : chunk[r].history) scores[r][item] = lowest;
+    const int64_t k = std::min<int64_t>(top_k, catalog.num_items());
+    const auto top = scores.topk(k, 1);
+    const auto values = std::get<0>(top).accessor<float, 2>();
+    const auto ids = std::get<1>(top).accessor<int64_t, 2>();
+    for (size_t r = 0; r < chunk.size(); ++r) {
+      nlohmann::json items = nlohmann::json::array();
+      for (int64_t j = 0; j < k; ++j) {
+        if (values[r][j] == lowest) break;  // fewer unseen items than k
+        items.push_back({{"item", catalog.items[ids[r][j]]}, {"score", values[r][j]}});
+      }
+      out << nlohmann::json{{"items", items}}.dump() << "\n";
+    }
+    chunk.clear();
+  };
+  std::string line;
+  int64_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = input_name + ":" + std::to_string(number);
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& e) {
+      fail(where, "invalid JSON: " + io::json_parse_reason(e.what()));
+    }
+    if (!j.is_object()) fail(where, "expected an object with \"user\" or \"history\"");
+    EvalCase c;
+    if (j.contains("user")) {
+      const std::string user = j["user"].is_string() ? j["user"].get<std::string>() : j["user"].dump();
+      const auto it = catalog.user_index.find(user);
+      if (it == catalog.user_index.end()) fail(where, "unknown user '" + user + "' (give a \"history\" instead)");
+      c.user = it->second;
+      c.history = run.data.sequences[it->second];
+      if (!run.data.features.per_user.empty()) c.features = run.data.features.per_user[it->second];
+    } else if (j.contains("history")) {
+      if (!j["history"].is_array()) fail(where, "\"history\" must be a list of item ids");
+      for (const auto& v : j["history"]) {
+        const std::string item = v.is_string() ? v.get<std::string>() : v.dump();
+        const auto it = catalog.item_index.find(item);
+        if (it == catalog.item_index.end()) fail(where, "unknown item '" + item + "' (not in the run's catalogue)");
+        c.history.push_back(it->second);
+      }
+      // Without "features" the context term is left out (ids 0), as for a user with none.
+      if (j.contains("features")) c.features = run.data.features.encode(j["features"], where);
+      else c.features.assign(run.data.features.columns.size(), 0);
+    } else {
+      fail(where, "expected \"user\" or \"history\"");
+    }
+    if (c.history.empty()) fail(where, "empty history: nothing to recommend from");
+    chunk.push_back(std::move(c));
+    if (static_cast<int64_t>(chunk.size()) >= batch_size) flush();
+  }
+  flush();
+}
+
+}  // namespace attune::recommendation

@@ -1,0 +1,34 @@
+// Next-item recommendation as a task: train a run on an interaction log (leave-one-out
+// split), evaluate it by ranking, and recommend the top items for histories.
+#pragma once
+#include "tasks/engine/settings.h"
+
+#include <nlohmann/json.hpp>
+
+#include <istream>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace attune::recommendation {
+
+nlohmann::json default_config();
+
+// Summary: the data's size, best validation and test metrics (full ranking, and the
+// sampled protocol when eval.protocol asks for it), training time and throughput.
+nlohmann::json train_run(const nlohmann::json& config, const engine::TrainFlags& flags);
+
+// data_path "" = the run's own test cases. Otherwise an interaction log (the run's
+// columns) of later interactions of known users: each is a case whose history is the
+// user's sequence in the run plus their earlier rows in the file. Unknown users and
+// items fail naming the line.
+nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
+                            const std::vector<std::string>& overrides, const std::string& device);
+
+// JSONL in: {"user": "id"} (a user of the run: their whole sequence) or {"history":
+// ["item", ...]} with optional "features" {column: value}; out, per line:
+// {"items": [{"item", "score"}...]} with the top_k items not in the history, best first.
+void recommend_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,
+                   const std::string& device, int64_t batch_size, int64_t top_k);
+
+}  // namespace attune::recommendation
