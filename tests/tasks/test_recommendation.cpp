@@ -59,13 +59,12 @@ std::vector<std::string> walk_overrides(const std::string& dir, const std::strin
 }
 
 json train_walks(const std::string& dir, const std::string& model, const std::string& run,
-                 std::vector<std::string> extra = {}) {
+                 std::vector<std::string> extra = {}, attune::engine::TrainFlags flags = {}) {
   json config = rec::default_config();
   std::vector<std::string> overrides = walk_overrides(dir, model, run);
   overrides.insert(overrides.end(), extra.begin(), extra.end());
   attune::config::apply_overrides(config, overrides);
-  attune::engine::TrainFlags flags;
-  flags.overwrite = true;
+  flags.overwrite = !flags.resume;
   std::ostringstream log;
   flags.log = &log;
   return rec::train_run(config, flags);
@@ -265,4 +264,21 @@ TEST_CASE("bert4rec and context train on the walks and beat popularity", "[recom
             .rfind("objective.loss: the context model trains with bce or sampled-softmax", 0) == 0);
   CHECK(error_of([&] { train_walks(dir, "sasrec", "bad-feature", {"data.user_feature_columns=[\"height\"]"}); })
             .find("data.user_feature_columns") != std::string::npos);
+}
+
+TEST_CASE("an interrupted recommendation run resumes to the same result", "[recommendation]") {
+  const std::string dir = temp_dir("rec-resume");
+  write_walks(dir, 60, 13);
+  const std::vector<std::string> short_run = {"train.epochs=4", "train.checkpoint_every=3", "objective.negatives=3"};
+  const json whole = train_walks(dir, "sasrec", "whole", short_run);
+  attune::engine::TrainFlags stop;
+  stop.stop_requested = [](int64_t step) { return step == 7; };
+  const json cut = train_walks(dir, "sasrec", "cut", short_run, stop);
+  REQUIRE(cut["interrupted"] == true);
+  attune::engine::TrainFlags resume;
+  resume.resume = true;
+  const json resumed = train_walks(dir, "sasrec", "cut", short_run, resume);
+  CHECK(resumed["steps"] == whole["steps"]);
+  CHECK(resumed["test"]["mrr"].get<double>() == Approx(whole["test"]["mrr"].get<double>()).epsilon(1e-6));
+  CHECK(resumed["valid"]["ndcg@10"].get<double>() == Approx(whole["valid"]["ndcg@10"].get<double>()).epsilon(1e-6));
 }

@@ -58,26 +58,5 @@ PY
     tail -1 "$out/results.jsonl" >&2
   done
 done
-python3 - "$out/results.jsonl" > "$out/results.md" <<'PY'
-import json, statistics, sys
-rows = {}
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    rows.setdefault(r["row"], []).append(r)
-def cell(rs, key, fmt="{:.4f}"):
-    v = [r[key] for r in rs if r.get(key) is not None]
-    if not v:
-        return "-"
-    s = fmt.format(statistics.mean(v))
-    return s + (" ± " + fmt.format(statistics.stdev(v)) if len(v) > 1 else "")
-first = next(iter(rows.values()))[0]
-print(f"MovieLens ml-latest-small: {first['users']} users, {first['items']} items, {first['interactions']} interactions "
-      f"(5-core); leave-one-out; device {first['device']}; seeds per row: {len(first and rows[first['row']])}\n")
-print("| model | HR@10 (full) | NDCG@10 (full) | MRR (full) | HR@10 (100 sampled) | NDCG@10 (100 sampled) | train s | items/s | best step |")
-print("|---|---|---|---|---|---|---|---|---|")
-for name, rs in rows.items():
-    print(f"| {name} | {cell(rs, 'hr@10')} | {cell(rs, 'ndcg@10')} | {cell(rs, 'mrr')} | {cell(rs, 'sampled_hr@10')} | "
-          f"{cell(rs, 'sampled_ndcg@10')} | {cell(rs, 'train_seconds', '{:.0f}')} | {cell(rs, 'items_per_s', '{:.0f}')} | "
-          f"{cell(rs, 'best_step', '{:.0f}')} |")
-PY
+python3 "$here/recommend_table.py" "$out/results.jsonl" > "$out/results.md"
 cat "$out/results.md"

@@ -1,9 +1,11 @@
 #include "tools/cli/options.h"
 
 #include "data/error.h"
+#include "data/io/files.h"
 
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 namespace attune::cli {
 
@@ -32,6 +34,16 @@ std::istream& open_input(const std::string& name, std::ifstream& file) {
   file.open(name);
   if (!file) fail(name, "cannot open file");
   return file;
+}
+
+void write_output(const std::string& path, const std::function<void(std::ostream&)>& write) {
+  if (path.empty() || path == "-") {
+    write(std::cout);
+    return;
+  }
+  std::ostringstream text;
+  write(text);
+  io::write_file_atomic(path, text.str());
 }
 
 }  // namespace attune::cli

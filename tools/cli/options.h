@@ -4,7 +4,9 @@
 #include <cxxopts.hpp>
 
 #include <fstream>
+#include <functional>
 #include <istream>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -15,5 +17,9 @@ bool parse_or_help(cxxopts::Options& options, const std::vector<std::string>& ar
 
 // std::cin for "-", else `file` opened on `name` (fails naming it).
 std::istream& open_input(const std::string& name, std::ifstream& file);
+
+// Runs write() on stdout when path is "" or "-"; otherwise into `path`, which appears
+// whole (atomically) when write() returns, and not at all when it fails.
+void write_output(const std::string& path, const std::function<void(std::ostream&)>& write);
 
 }  // namespace attune::cli

@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 namespace fs = std::filesystem;
 
@@ -43,13 +42,9 @@ int recommend_command(const Args& args) {
   std::istream& in = open_input(input, file);
   const std::string name = input == "-" ? "<stdin>" : input;
   const std::string device = parsed["device"].as<std::string>();
-  if (parsed.count("output")) {
-    std::ostringstream text;
-    recommendation::recommend_run(run_dir, in, name, text, device, batch, top_k);
-    io::write_file_atomic(parsed["output"].as<std::string>(), text.str());
-  } else {
-    recommendation::recommend_run(run_dir, in, name, std::cout, device, batch, top_k);
-  }
+  write_output(parsed.count("output") ? parsed["output"].as<std::string>() : "", [&](std::ostream& out) {
+    recommendation::recommend_run(run_dir, in, name, out, device, batch, top_k);
+  });
   return 0;
 }
 

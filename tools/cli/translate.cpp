@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 namespace fs = std::filesystem;
 
@@ -44,13 +43,8 @@ int translate_command(const Args& raw_args) {
   std::ifstream file;
   std::istream& in = open_input(parsed["input"].as<std::string>(), file);
   const std::string device = parsed["device"].as<std::string>();
-  if (parsed.count("output")) {
-    std::ostringstream text;
-    translation::translate_run(run_dir, in, text, device, overrides);
-    io::write_file_atomic(parsed["output"].as<std::string>(), text.str());
-  } else {
-    translation::translate_run(run_dir, in, std::cout, device, overrides);
-  }
+  write_output(parsed.count("output") ? parsed["output"].as<std::string>() : "",
+               [&](std::ostream& out) { translation::translate_run(run_dir, in, out, device, overrides); });
   return 0;
 }
 
