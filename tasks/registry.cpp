@@ -4,6 +4,7 @@
 #include "data/io/files.h"
 #include "tasks/classification/export.h"
 #include "tasks/classification/task.h"
+#include "tasks/image_classification/task.h"
 #include "tasks/pretraining/task.h"
 #include "tasks/recommendation/task.h"
 #include "tasks/translation/export.h"
@@ -34,6 +35,10 @@ const std::vector<TaskEntry>& all_tasks() {
        translation::default_config, translation::train_run, translation::evaluate_run, translation::predict_run,
        /*evaluate_with_adapters=*/nullptr, /*predict_with_adapters=*/nullptr, /*merge=*/nullptr,
        translation::export_run, translation::predict_bundle, translation::bundle_predictor},
+      {"image-classification", "image classification with a Vision Transformer on IDX images (Fashion-MNIST)",
+       image_classification::default_config, image_classification::train_run, image_classification::evaluate_run,
+       image_classification::predict_run, /*evaluate_with_adapters=*/nullptr, /*predict_with_adapters=*/nullptr,
+       /*merge=*/nullptr, /*export_bundle=*/nullptr, /*predict_bundle=*/nullptr, /*serve_bundle=*/nullptr},
       {"recommendation", "next-item recommendation from user histories (sasrec, bert4rec, context; popular and item-knn baselines)",
        recommendation::default_config, recommendation::train_run, recommendation::evaluate_run,
        [](const std::string& run, std::istream& in, const std::string& name, std::ostream& out,

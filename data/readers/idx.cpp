@@ -20,7 +20,10 @@ uint32_t big_endian(const std::string& bytes, size_t at) {
 
 torch::Tensor read_idx(const std::string& path) {
   if (!std::filesystem::exists(path)) fail(path, "no such file");
-  const std::string bytes = io::read_file(path);
+  return parse_idx(io::read_file(path), path);
+}
+
+torch::Tensor parse_idx(const std::string& bytes, const std::string& path) {
   if (bytes.size() < 4 || bytes[0] != 0 || bytes[1] != 0) {
     fail(path, "not an IDX file (no 0x0000 magic number; gzip-compressed files must be unpacked first)");
   }

@@ -10,6 +10,8 @@ namespace attune::data {
 // Unsigned-byte IDX (type 0x08) of any rank as a uint8 tensor. Fails naming the file for
 // a bad magic number, an unsupported type, or a size that does not match the header.
 torch::Tensor read_idx(const std::string& path);
+// The same from bytes already read; `name` for errors.
+torch::Tensor parse_idx(const std::string& bytes, const std::string& name);
 
 struct ImageSet {
   torch::Tensor images;  // (N, H, W) uint8

@@ -59,6 +59,13 @@ torch::jit::Module script_classifier(TextClassifierImpl& model, bool int8) {
   if (model.options().pooling() == "cls") {
     TORCH_CHECK(bert->pooler, "cls pooling needs an encoder with a pooler");
     s += "    pooled = " + enc + ".pool(hidden)\n";
+  } else if (model.options().pooling() == "attention") {
+    // TextClassifierImpl's soft attention pooling.
+    const std::string query = b.tensor("attention_query", model.attention_query);
+    s += "    scores = torch.matmul(hidden.float(), " + query + ") / " + script::float_literal(model.options().temperature()) + "\n"
+         "    scores = scores.masked_fill(attention_mask == 0, -1e9)\n"
+         "    weights = torch.softmax(scores, 1)\n"
+         "    pooled = torch.matmul(weights.unsqueeze(1).to(hidden.dtype), hidden).squeeze(1)\n";
   } else {
     // TextClassifierImpl's masked mean over the real tokens.
     s += "    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)\n"

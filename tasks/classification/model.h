@@ -14,8 +14,15 @@ namespace attune::classification {
 struct TextClassifierOptions {
   TextClassifierOptions(int64_t num_labels) : num_labels_(num_labels) {}
   TORCH_ARG(int64_t, num_labels);
-  TORCH_ARG(std::string, pooling) = "cls";  // "cls": the encoder's pooler; "mean": masked mean of tokens
+  // "cls": the encoder's pooler; "mean": masked mean of tokens; "attention": soft attention
+  // pooling, a learned query scoring every real token, softmax at `temperature`.
+  TORCH_ARG(std::string, pooling) = "cls";
   TORCH_ARG(double, dropout) = 0.1;
+  TORCH_ARG(double, temperature) = 1.0;
+  // Attention pooling: weight of (normalised entropy - entropy_target)^2 in the loss, which
+  // keeps the weights from collapsing onto one token (entropy 0) or drifting to uniform (1).
+  TORCH_ARG(double, entropy_weight) = 0.0;
+  TORCH_ARG(double, entropy_target) = 0.5;
 };
 
 class TextClassifierImpl : public torch::nn::Module {
@@ -28,12 +35,18 @@ class TextClassifierImpl : public torch::nn::Module {
   models::TextEncoderImpl& encoder() { return *encoder_; }
   const TextClassifierOptions& options() const { return options_; }
   models::LinearImpl& classifier() { return *classifier_; }
+  // Attention pooling's entropy term of the latest forward (undefined otherwise).
+  torch::Tensor regularizer() const { return regularizer_; }
+  // (B, T) pooling weights of the latest forward with attention pooling.
+  torch::Tensor pooling_weights() const { return pooling_weights_; }
+  torch::Tensor attention_query;  // (H), attention pooling only
 
  private:
   TextClassifierOptions options_;
   std::shared_ptr<models::TextEncoderImpl> encoder_;
   torch::nn::Dropout dropout_{nullptr};
   models::Linear classifier_{nullptr};
+  torch::Tensor regularizer_, pooling_weights_;
 };
 TORCH_MODULE(TextClassifier);
 

@@ -48,9 +48,19 @@ std::string base_weights_path(const std::string& run_dir) {
 }
 
 void check_model_sections(const nlohmann::json& config) {
-  config::get_choice(config.at("head"), "pooling", "head", {"cls", "mean"});
+  config::get_choice(config.at("head"), "pooling", "head", {"cls", "mean", "attention"});
   config::get_double(config.at("head"), "dropout", "head", 0.0, 0.99);
-  if (peft::enabled(peft_section(config))) peft::resolve(config.at("peft"), "peft");
+  // Runs written before attention pooling have no such keys; their defaults apply.
+  const nlohmann::json& head = config.at("head");
+  if (head.contains("temperature")) config::get_double(head, "temperature", "head", 1e-3, 1e3);
+  if (head.contains("entropy_weight")) config::get_double(head, "entropy_weight", "head", 0.0, 1e3);
+  if (head.contains("entropy_target")) config::get_double(head, "entropy_target", "head", 0.0, 1.0);
+  if (peft::enabled(peft_section(config))) {
+    peft::resolve(config.at("peft"), "peft");
+    if (head.value("pooling", "") == "attention") {
+      fail("head.pooling", "attention pooling's query is not a PEFT module yet: use it with full fine-tuning");
+    }
+  }
 }
 
 InitEncoder load_init_encoder(const std::string& dir) {
@@ -101,8 +111,11 @@ RunModel build_run_model(const nlohmann::json& config, int64_t vocab_size, int64
     load_encoder_init(*encoder, *encoder_init, config.value("init", std::string("init")) + "/model.safetensors");
   }
   TextClassifierOptions options(num_labels);
-  options.pooling(config::get_choice(head, "pooling", "head", {"cls", "mean"}))
-      .dropout(config::get_double(head, "dropout", "head", 0.0, 0.99));
+  options.pooling(config::get_choice(head, "pooling", "head", {"cls", "mean", "attention"}))
+      .dropout(config::get_double(head, "dropout", "head", 0.0, 0.99))
+      .temperature(head.value("temperature", 1.0))
+      .entropy_weight(head.value("entropy_weight", 0.0))
+      .entropy_target(head.value("entropy_target", 0.5));
   RunModel run;
   run.model = TextClassifier(encoder, config::get_string(config.at("model"), "name", "model"), options);
   const nlohmann::json section = peft_section(config);

@@ -75,7 +75,8 @@ nlohmann::json default_config() {
                 {"num_layers", nullptr},  {"num_heads", nullptr},     {"intermediate_size", nullptr},
                 {"activation", "gelu"},   {"dropout", 0.1},           {"attention_dropout", 0.1},
                 {"max_length", 512},      {"pre_layer_norm", false}};
-  c["head"] = {{"pooling", "mean"}, {"dropout", 0.1}};
+  c["head"] = {{"pooling", "mean"},   {"dropout", 0.1},         {"temperature", 1.0},
+               {"entropy_weight", 0.0}, {"entropy_target", 0.5}};
   c["peft"] = peft::default_section();
   c["train"] = engine::default_train_section();
   // Models trained from scratch need a higher rate and more passes than the
@@ -113,6 +114,8 @@ torch::Tensor ClassificationTask::train_loss(const std::vector<int64_t>& batch, 
     const torch::Tensor reg = peft_->regularizer();
     if (reg.defined()) loss = loss + reg;
   }
+  const torch::Tensor pooling_reg = model_->regularizer();
+  if (pooling_reg.defined()) loss = loss + pooling_reg;
   return loss;
 }
 

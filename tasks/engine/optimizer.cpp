@@ -34,11 +34,17 @@ Schedule parse_schedule(const std::string& name, const std::string& key) {
   if (name == "linear") return Schedule::kLinear;
   if (name == "inverse_sqrt") return Schedule::kInverseSqrt;
   if (name == "constant") return Schedule::kConstant;
-  fail(key, "unknown schedule '" + name + "' (known: linear, inverse_sqrt, constant)");
+  if (name == "cosine") return Schedule::kCosine;
+  fail(key, "unknown schedule '" + name + "' (known: linear, inverse_sqrt, constant, cosine)");
 }
 
 double schedule_factor(Schedule schedule, int64_t step, int64_t warmup_steps, int64_t total_steps) {
   if (schedule == Schedule::kLinear) return linear_schedule(step, warmup_steps, total_steps);
+  if (schedule == Schedule::kCosine) {
+    if (step < warmup_steps) return static_cast<double>(step) / std::max<int64_t>(1, warmup_steps);
+    const double progress = static_cast<double>(step - warmup_steps) / std::max<int64_t>(1, total_steps - warmup_steps);
+    return 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
+  }
   // Step s (0-based) is update s+1: warm-up reaches the full rate at update warmup_steps.
   const double update = static_cast<double>(step + 1);
   if (warmup_steps > 0 && update < warmup_steps) return update / static_cast<double>(warmup_steps);

@@ -28,8 +28,9 @@ enum class Schedule {
   kLinear,       // warm-up, then linear decay to zero at the last step (fine-tuning)
   kInverseSqrt,  // warm-up, then lr * sqrt(warmup / step) ("Attention Is All You Need")
   kConstant,     // warm-up, then constant
+  kCosine,       // warm-up as linear, then half a cosine to zero at the last step (timm's ViT recipes)
 };
-// "linear", "inverse_sqrt", "constant"; anything else fails naming `key`.
+// "linear", "inverse_sqrt", "constant", "cosine"; anything else fails naming `key`.
 Schedule parse_schedule(const std::string& name, const std::string& key);
 // The learning-rate multiplier of optimizer step `step` (0-based) under `schedule`.
 double schedule_factor(Schedule schedule, int64_t step, int64_t warmup_steps, int64_t total_steps);

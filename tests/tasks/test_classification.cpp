@@ -2,8 +2,10 @@
 
 #include "data/error.h"
 #include "data/formats/safetensors.h"
+#include "tasks/classification/run_model.h"
 #include "tasks/classification/task.h"
 #include "tasks/config/config.h"
+#include "tests/common/errors.h"
 #include "tests/common/synthetic.h"
 
 #include <filesystem>
@@ -209,4 +211,46 @@ TEST_CASE("a PEFT run saves only its adapter, resumes exactly, and evaluates fro
   const json merged = attune::classification::evaluate_run(dir + "/merged", dir + "/test.csv", {}, "cpu");
   CHECK(merged["loss"].get<double>() == Approx(again["loss"].get<double>()).epsilon(1e-5));
   CHECK(merged["accuracy"] == again["accuracy"]);
+}
+
+TEST_CASE("soft attention pooling: a zero query is the masked mean; temperature; the entropy term", "[classification][pooling]") {
+  torch::manual_seed(4);
+  auto make = [](const std::string& pooling, double entropy_weight) {
+    json c = attune::classification::default_config();
+    c["model"] = {{"name", "bert"},       {"preset", nullptr},  {"hidden_size", 16},   {"num_layers", 1},
+                  {"num_heads", 2},       {"intermediate_size", 32}, {"activation", "gelu"}, {"dropout", 0.0},
+                  {"attention_dropout", 0.0}, {"max_length", 32},     {"pre_layer_norm", false}};
+    c["head"] = {{"pooling", pooling}, {"dropout", 0.0}, {"temperature", 0.5}, {"entropy_weight", entropy_weight},
+                 {"entropy_target", 0.5}};
+    return attune::classification::build_run_model(c, 50, 3).model;
+  };
+  auto mean = make("mean", 0.0);
+  auto attention = make("attention", 0.1);
+  mean->eval();
+  attention->eval();
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& item : mean->named_parameters()) attention->named_parameters()[item.key()].copy_(item.value());
+  }
+  const torch::Tensor ids = torch::randint(5, 50, {2, 7}, torch::kLong);
+  torch::Tensor mask = torch::ones({2, 7}, torch::kLong);
+  mask[1].narrow(0, 4, 3).zero_();
+  CHECK(torch::allclose(attention->forward(ids, {}, mask), mean->forward(ids, {}, mask), 1e-5, 1e-6));
+  // Uniform weights over 7 and 4 real tokens: normalised entropy 1, so the term is 0.1 * 0.25.
+  CHECK(attention->regularizer().item<double>() == Approx(0.025));
+  CHECK(attention->pooling_weights()[1].narrow(0, 4, 3).sum().item<double>() == Approx(0.0).margin(1e-9));
+  {
+    torch::NoGradGuard no_grad;
+    attention->attention_query.normal_(0.0, 3.0);
+  }
+  attention->forward(ids, {}, mask);
+  const torch::Tensor w = attention->pooling_weights();
+  CHECK(torch::allclose(w.sum(1), torch::ones({2})));
+  CHECK(w.max().item<double>() > 1.0 / 7 + 0.05);  // no longer uniform
+  CHECK(attune::testing::error_of([&] {
+          json c = attune::classification::default_config();
+          c["head"]["pooling"] = "attention";
+          c["peft"]["method"] = "lora";
+          attune::classification::check_model_sections(c);
+        }) == "head.pooling: attention pooling's query is not a PEFT module yet: use it with full fine-tuning");
 }

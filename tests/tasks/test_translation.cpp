@@ -161,8 +161,11 @@ TEST_CASE("the inverse square root schedule warms up linearly and decays as 1/sq
   CHECK(schedule_factor(Schedule::kInverseSqrt, 399, 100, 10000) == Approx(0.5));
   CHECK(schedule_factor(Schedule::kConstant, 5000, 100, 10000) == Approx(1.0));
   CHECK(schedule_factor(Schedule::kLinear, 100, 100, 1100) == Approx(1.0));
-  CHECK(error_of([] { attune::engine::parse_schedule("cosine", "train.schedule"); }) ==
-        "train.schedule: unknown schedule 'cosine' (known: linear, inverse_sqrt, constant)");
+  CHECK(schedule_factor(Schedule::kCosine, 50, 100, 1100) == Approx(0.5));   // warming up
+  CHECK(schedule_factor(Schedule::kCosine, 600, 100, 1100) == Approx(0.5));  // half-way down the cosine
+  CHECK(schedule_factor(Schedule::kCosine, 1100, 100, 1100) == Approx(0.0).margin(1e-12));
+  CHECK(error_of([] { attune::engine::parse_schedule("cosin", "train.schedule"); }) ==
+        "train.schedule: unknown schedule 'cosin' (known: linear, inverse_sqrt, constant, cosine)");
 }
 
 TEST_CASE("parallel readers: TSV, JSONL and aligned files, with clear errors", "[translation][data]") {

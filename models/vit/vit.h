@@ -1,0 +1,50 @@
+// Vision Transformer (Dosovitskiy et al.): non-overlapping patches embedded by a strided
+// convolution, a class token, learned position embeddings, pre-LN Transformer encoder
+// layers, a final LayerNorm and a linear head on the class token (timm's layout).
+#pragma once
+#include "models/transformer/encoder_layer.h"
+
+#include <torch/torch.h>
+
+#include <vector>
+
+namespace attune::models {
+
+struct VisionTransformerOptions {
+  VisionTransformerOptions(int64_t image_size, int64_t patch_size, int64_t num_classes)
+      : image_size_(image_size), patch_size_(patch_size), num_classes_(num_classes) {}
+  TORCH_ARG(int64_t, image_size);
+  TORCH_ARG(int64_t, patch_size);
+  TORCH_ARG(int64_t, num_classes);
+  TORCH_ARG(int64_t, channels) = 1;
+  TORCH_ARG(int64_t, hidden_size) = 192;
+  TORCH_ARG(int64_t, num_layers) = 6;
+  TORCH_ARG(int64_t, num_heads) = 3;
+  TORCH_ARG(int64_t, mlp_size) = 768;
+  TORCH_ARG(double, dropout) = 0.0;
+  TORCH_ARG(double, attention_dropout) = 0.0;
+  TORCH_ARG(double, layer_norm_eps) = 1e-6;  // timm's
+};
+
+class VisionTransformerImpl : public torch::nn::Module {
+ public:
+  explicit VisionTransformerImpl(const VisionTransformerOptions& options);
+  // images (B, C, H, W) float -> logits (B, num_classes). weights, if given, receives each
+  // layer's (B, heads, 1 + P, 1 + P) attention probabilities.
+  torch::Tensor forward(const torch::Tensor& images, std::vector<torch::Tensor>* weights = nullptr);
+  int64_t num_patches() const;
+  const VisionTransformerOptions& options() const { return options_; }
+
+  torch::nn::Conv2d patch_embedding{nullptr};
+  torch::Tensor cls_token;        // (1, 1, H)
+  torch::Tensor position_embeddings;  // (1, 1 + P, H)
+  torch::nn::ModuleList layers{nullptr};
+  torch::nn::LayerNorm norm{nullptr};
+  torch::nn::Linear head{nullptr};
+
+ private:
+  VisionTransformerOptions options_;
+};
+TORCH_MODULE(VisionTransformer);
+
+}  // namespace attune::models

@@ -1,0 +1,275 @@
+#include "tasks/image_classification/task.h"
+
+#include "data/error.h"
+#include "data/formats/safetensors.h"
+#include "data/io/files.h"
+#include "data/readers/idx.h"
+#include "models/vit/vit.h"
+#include "tasks/classification/metrics.h"
+#include "tasks/classification/task.h"
+#include "tasks/config/config.h"
+#include "tasks/engine/task.h"
+#include "tasks/image_classification/augment.h"
+
+#include <filesystem>
+#include <iostream>
+#include <iterator>
+#include <random>
+
+namespace fs = std::filesystem;
+
+namespace attune::image_classification {
+namespace {
+
+std::vector<std::string> label_names(const nlohmann::json& config, int64_t classes) {
+  const nlohmann::json& names = config.at("data").at("labels");
+  if (names.is_null()) {
+    std::vector<std::string> out;
+    for (int64_t c = 0; c < classes; ++c) out.push_back(std::to_string(c));
+    return out;
+  }
+  if (!names.is_array() || static_cast<int64_t>(names.size()) != classes) {
+    fail("data.labels", "must list " + std::to_string(classes) + " class names (one per label value)");
+  }
+  return names.get<std::vector<std::string>>();
+}
+
+models::VisionTransformer make_vit(const nlohmann::json& config, int64_t image_size, int64_t classes) {
+  const nlohmann::json& m = config.at("model");
+  config::get_choice(m, "name", "model", {"vit"});
+  const int64_t patch = config::get_int(m, "patch_size", "model", 1, 1024);
+  if (image_size % patch != 0) {
+    fail("model.patch_size", std::to_string(patch) + " does not divide the image size " + std::to_string(image_size));
+  }
+  const int64_t hidden = config::get_int(m, "hidden_size", "model", 1, 1 << 16);
+  const int64_t heads = config::get_int(m, "num_heads", "model", 1, 1024);
+  if (hidden % heads != 0) fail("model.num_heads", "must divide model.hidden_size");
+  return models::VisionTransformer(models::VisionTransformerOptions(image_size, patch, classes)
+                                       .hidden_size(hidden)
+                                       .num_heads(heads)
+                                       .num_layers(config::get_int(m, "num_layers", "model", 1, 256))
+                                       .mlp_size(config::get_int(m, "mlp_size", "model", 1, 1 << 20))
+                                       .dropout(config::get_double(m, "dropout", "model", 0.0, 0.95))
+                                       .attention_dropout(config::get_double(m, "attention_dropout", "model", 0.0, 0.95)));
+}
+
+// uint8 (N, H, W) -> normalized float (N, 1, H, W).
+torch::Tensor to_input(const torch::Tensor& images, double mean, double std) {
+  return (images.to(torch::kFloat).div(255.0).unsqueeze(1) - mean) / std;
+}
+
+torch::Tensor logits_of(models::VisionTransformer& model, const torch::Tensor& images, double mean, double std,
+                        int64_t batch_size, const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> out;
+  for (int64_t from = 0; from < images.size(0); from += batch_size) {
+    const int64_t n = std::min(batch_size, images.size(0) - from);
+    out.push_back(model->forward(to_input(images.narrow(0, from, n), mean, std).to(device)).to(torch::kFloat).cpu());
+  }
+  return torch::cat(out);
+}
+
+nlohmann::json metrics_of(const torch::Tensor& logits, const torch::Tensor& labels, const std::vector<std::string>& names) {
+  const torch::Tensor predicted = logits.argmax(1).contiguous();
+  const torch::Tensor truth = labels.contiguous();
+  nlohmann::json m = classification::classification_metrics(
+      std::vector<int64_t>(predicted.data_ptr<int64_t>(), predicted.data_ptr<int64_t>() + predicted.numel()),
+      std::vector<int64_t>(truth.data_ptr<int64_t>(), truth.data_ptr<int64_t>() + truth.numel()), names);
+  m["loss"] = torch::nn::functional::cross_entropy(logits, labels).item<double>();
+  return m;
+}
+
+class ImageTask : public engine::TrainTask {
+ public:
+  ImageTask(models::VisionTransformer model, data::ImageSet train, data::ImageSet valid, std::vector<std::string> names,
+            double mean, double std, int64_t batch_size, int64_t eval_batch_size, int64_t padding, bool flip)
+      : model_(std::move(model)), train_(std::move(train)), valid_(std::move(valid)), names_(std::move(names)),
+        mean_(mean), std_(std), batch_size_(batch_size), eval_batch_size_(eval_batch_size), padding_(padding),
+        flip_(flip) {}
+  std::shared_ptr<torch::nn::Module> model() override { return model_.ptr(); }
+  engine::BatchPlan train_plan(int64_t epoch, uint64_t seed) override {
+    std::vector<int64_t> order(train_.images.size(0));
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+    std::mt19937_64 rng(seed * 1000003ULL + static_cast<uint64_t>(epoch));
+    std::shuffle(order.begin(), order.end(), rng);
+    engine::BatchPlan plan;
+    for (size_t from = 0; from < order.size(); from += static_cast<size_t>(batch_size_)) {
+      plan.emplace_back(order.begin() + from, order.begin() + std::min(order.size(), from + static_cast<size_t>(batch_size_)));
+    }
+    return plan;
+  }
+  torch::Tensor train_loss(const std::vector<int64_t>& batch, const torch::Device& device) override {
+    // Augmentation draws depend only on the batch, so a resumed run repeats them.
+    uint64_t h = 1469598103934665603ULL;
+    for (int64_t v : batch) h = (h ^ static_cast<uint64_t>(v)) * 1099511628211ULL;
+    std::mt19937_64 rng(h);
+    const torch::Tensor index = torch::tensor(batch);
+    const torch::Tensor images = augment(to_input(train_.images.index_select(0, index), mean_, std_), padding_, flip_, rng);
+    const torch::Tensor logits = model_->forward(images.to(device));
+    return torch::nn::functional::cross_entropy(logits.to(torch::kFloat), train_.labels.index_select(0, index).to(device));
+  }
+  nlohmann::json evaluate(const torch::Device& device) override {
+    return metrics_of(logits_of(model_, valid_.images, mean_, std_, eval_batch_size_, device), valid_.labels, names_);
+  }
+
+ private:
+  models::VisionTransformer model_;
+  data::ImageSet train_, valid_;
+  std::vector<std::string> names_;
+  double mean_, std_;
+  int64_t batch_size_, eval_batch_size_, padding_;
+  bool flip_;
+};
+
+data::ImageSet take(const data::ImageSet& set, const torch::Tensor& index) {
+  return {set.images.index_select(0, index), set.labels.index_select(0, index)};
+}
+
+data::ImageSet read_pair(const std::string& pair, const std::string& what) {
+  const size_t comma = pair.find(',');
+  if (comma == std::string::npos) fail(what, "expected IMAGES,LABELS (two IDX files), got '" + pair + "'");
+  return data::read_idx_images(pair.substr(0, comma), pair.substr(comma + 1));
+}
+
+struct LoadedRun {
+  nlohmann::json config;
+  models::VisionTransformer model{nullptr};
+  std::vector<std::string> names;
+  double mean = 0, std = 1;
+  torch::Device device = torch::kCPU;
+};
+
+LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device) {
+  engine::require_run_dir(run_dir);
+  LoadedRun run;
+  run.config = engine::read_run_config(run_dir, overrides);
+  const nlohmann::json& d = run.config.at("data");
+  const int64_t classes = d.at("num_classes").get<int64_t>();
+  run.model = make_vit(run.config, d.at("image_size").get<int64_t>(), classes);
+  engine::load_run_weights(*run.model, run_dir);
+  run.names = label_names(run.config, classes);
+  run.mean = d.at("mean").get<double>();
+  run.std = d.at("std").get<double>();
+  run.device = engine::run_device(run.config, device);
+  run.model->to(run.device);
+  run.model->eval();
+  return run;
+}
+
+void check_images(const data::ImageSet& set, const LoadedRun& run, const std::string& where) {
+  const int64_t size = run.config.at("data").at("image_size").get<int64_t>();
+  if (set.images.size(1) != size || set.images.size(2) != size) {
+    fail(where, "images are " + std::to_string(set.images.size(1)) + "x" + std::to_string(set.images.size(2)) +
+                    ", the run was trained on " + std::to_string(size) + "x" + std::to_string(size));
+  }
+}
+
+}  // namespace
+
+nlohmann::json default_config() {
+  nlohmann::json c = engine::default_run_keys();
+  c["task"] = "image-classification";
+  c["run_dir"] = "runs/image-classification";
+  c["data"] = {{"train_images", nullptr}, {"train_labels", nullptr}, {"test_images", nullptr}, {"test_labels", nullptr},
+               {"valid_size", 5000},      {"labels", nullptr},       {"mean", nullptr},        {"std", nullptr},
+               {"image_size", nullptr},   {"num_classes", nullptr}};
+  c["augment"] = {{"crop_padding", 4}, {"horizontal_flip", true}};
+  c["model"] = {{"name", "vit"},    {"patch_size", 4},  {"hidden_size", 192}, {"num_layers", 6},
+                {"num_heads", 3},   {"mlp_size", 768},  {"dropout", 0.0},     {"attention_dropout", 0.0}};
+  c["train"] = engine::default_train_section();
+  c["train"]["lr"] = 1e-3;
+  c["train"]["weight_decay"] = 0.05;
+  c["train"]["epochs"] = 30;
+  c["train"]["batch_size"] = 128;
+  c["train"]["eval_batch_size"] = 512;
+  c["train"]["warmup_ratio"] = 0.05;
+  c["train"]["schedule"] = "cosine";
+  c["train"]["selection_metric"] = "accuracy";
+  return c;
+}
+
+nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFlags& flags) {
+  nlohmann::json config = config_in;
+  const engine::TrainOptions options = engine::train_options_for(config, flags);
+  std::ostream& log = flags.log ? *flags.log : std::cerr;
+  nlohmann::json& d = config.at("data");
+  const std::string train_images = config::get_optional_string(d, "train_images", "data");
+  const std::string train_labels = config::get_optional_string(d, "train_labels", "data");
+  if (train_images.empty() || train_labels.empty()) fail("data.train_images", "set data.train_images and data.train_labels");
+  const int64_t valid_size = config::get_int(d, "valid_size", "data", 1, 1 << 30);
+  const int64_t padding = config::get_int(config.at("augment"), "crop_padding", "augment", 0, 1024);
+  const bool flip = config::get_bool(config.at("augment"), "horizontal_flip", "augment");
+  const nlohmann::json& t = config.at("train");
+  const int64_t batch_size = config::get_int(t, "batch_size", "train", 1, 1 << 20);
+  const int64_t eval_batch_size = config::get_int(t, "eval_batch_size", "train", 1, 1 << 20);
+  if (!flags.resume) engine::prepare_run_dir(options.run_dir, flags.overwrite);
+
+  data::ImageSet all = data::read_idx_images(train_images, train_labels);
+  if (all.images.size(1) != all.images.size(2)) fail(train_images, "images must be square for the ViT's patch grid");
+  if (valid_size >= all.images.size(0)) fail("data.valid_size", "leaves no training images");
+  const int64_t classes = all.labels.max().item<int64_t>() + 1;
+  // A fixed random hold-out (by seed), so validation does not depend on the file's order.
+  torch::Generator gen = at::detail::createCPUGenerator(options.seed);
+  const torch::Tensor order = torch::randperm(all.images.size(0), gen, torch::kLong);
+  data::ImageSet valid = take(all, order.narrow(0, 0, valid_size));
+  data::ImageSet train = take(all, order.narrow(0, valid_size, all.images.size(0) - valid_size));
+  if (d.at("mean").is_null() || d.at("std").is_null()) {
+    const torch::Tensor pixels = train.images.to(torch::kDouble).div(255.0);
+    d["mean"] = pixels.mean().item<double>();
+    d["std"] = pixels.std().item<double>();
+  }
+  d["image_size"] = all.images.size(1);
+  d["num_classes"] = classes;
+  const std::vector<std::string> names = label_names(config, classes);
+  torch::manual_seed(options.seed);
+  models::VisionTransformer model = make_vit(config, all.images.size(1), classes);
+  model->to(options.device);
+  if (!flags.resume) io::write_json_atomic((fs::path(options.run_dir) / "config.json").string(), config);
+  int64_t params = 0;
+  for (const auto& p : model->parameters()) params += p.numel();
+  log << "data: " << train.images.size(0) << " train / " << valid.images.size(0) << " valid images, " << classes
+      << " classes; model: vit, " << params << " parameters on " << options.device << "\n";
+  const double mean = d.at("mean").get<double>(), std = d.at("std").get<double>();
+  ImageTask task(model, std::move(train), valid, names, mean, std, batch_size, eval_batch_size, padding, flip);
+  const engine::TrainResult result = engine::train(task, options, flags.resume);
+  nlohmann::json summary = {{"run_dir", options.run_dir}, {"steps", result.global_step}, {"best_step", result.best_step},
+                            {"interrupted", result.interrupted}, {"valid", result.best_metrics}, {"parameters", params}};
+  if (result.interrupted) return summary;
+  const std::string test_images = config::get_optional_string(d, "test_images", "data");
+  if (!test_images.empty()) {
+    const data::ImageSet test = data::read_idx_images(test_images, config::get_string(d, "test_labels", "data"));
+    engine::load_run_weights(*model, options.run_dir);
+    model->eval();
+    summary["test"] = metrics_of(logits_of(model, test.images, mean, std, eval_batch_size, options.device), test.labels, names);
+  }
+  io::write_json_atomic((fs::path(options.run_dir) / "results.json").string(), summary);
+  return summary;
+}
+
+nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
+                            const std::vector<std::string>& overrides, const std::string& device) {
+  LoadedRun run = load_run(run_dir, overrides, device);
+  const data::ImageSet set = read_pair(data_path, "--data");
+  check_images(set, run, data_path);
+  if (set.labels.numel() && set.labels.max().item<int64_t>() >= static_cast<int64_t>(run.names.size())) {
+    fail(data_path, "label " + std::to_string(set.labels.max().item<int64_t>()) + " is beyond the run's " +
+                        std::to_string(run.names.size()) + " classes");
+  }
+  const int64_t batch = config::get_int(run.config.at("train"), "eval_batch_size", "train", 1, 1 << 20);
+  nlohmann::json m = metrics_of(logits_of(run.model, set.images, run.mean, run.std, batch, run.device), set.labels, run.names);
+  m["data"] = data_path;
+  return m;
+}
+
+void predict_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,
+                 const std::string& device, int64_t batch_size) {
+  LoadedRun run = load_run(run_dir, {}, device);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const torch::Tensor images = data::parse_idx(bytes, input_name);
+  if (images.dim() != 3) fail(input_name, "expected an IDX images file of rank 3 (N, H, W)");
+  check_images({images, torch::Tensor()}, run, input_name);
+  const torch::Tensor probs = torch::softmax(logits_of(run.model, images, run.mean, run.std, batch_size, run.device), 1);
+  for (const auto& row : classification::prediction_rows(probs, run.names)) out << row.dump() << "\n";
+}
+
+}  // namespace attune::image_classification

@@ -1,0 +1,24 @@
+// Image classification as a task: a Vision Transformer trained on IDX image files
+// (Fashion-MNIST, MNIST) with augmentation, evaluated by accuracy and macro F1.
+#pragma once
+#include "tasks/engine/settings.h"
+
+#include <nlohmann/json.hpp>
+
+#include <istream>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace attune::image_classification {
+
+nlohmann::json default_config();
+nlohmann::json train_run(const nlohmann::json& config, const engine::TrainFlags& flags);
+// data_path: "IMAGES,LABELS" (two IDX files).
+nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
+                            const std::vector<std::string>& overrides, const std::string& device);
+// in: an IDX images file; out: one {"label", "probabilities"} line per image.
+void predict_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,
+                 const std::string& device, int64_t batch_size);
+
+}  // namespace attune::image_classification

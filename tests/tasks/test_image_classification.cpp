@@ -1,0 +1,126 @@
+// Image classification: augmentation, the ViT's shapes, and a run end to end on
+// generated images whose class is the bright quadrant.
+#include "tests/catch.h"
+
+#include "models/vit/vit.h"
+#include "tasks/config/config.h"
+#include "tasks/image_classification/augment.h"
+#include "tasks/image_classification/task.h"
+#include "tests/common/errors.h"
+#include "tests/common/synthetic.h"
+
+#include <fstream>
+#include <random>
+#include <sstream>
+
+using attune::testing::error_of;
+using nlohmann::json;
+
+namespace {
+
+std::string idx_file(const std::string& path, const std::vector<uint32_t>& dims, const std::vector<uint8_t>& values) {
+  std::string b = {0, 0, 8, static_cast<char>(dims.size())};
+  for (uint32_t d : dims)
+    for (int shift = 24; shift >= 0; shift -= 8) b += static_cast<char>((d >> shift) & 0xFF);
+  b.append(values.begin(), values.end());
+  std::ofstream(path, std::ios::binary) << b;
+  return path;
+}
+
+// n images of size x size; class c in 0..3 lights quadrant c, on noise.
+void write_quadrants(const std::string& dir, const std::string& name, int n, int size, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> pixels, labels;
+  const int half = size / 2;
+  for (int i = 0; i < n; ++i) {
+    const int c = static_cast<int>(rng() % 4);
+    labels.push_back(static_cast<uint8_t>(c));
+    for (int y = 0; y < size; ++y)
+      for (int x = 0; x < size; ++x) {
+        const bool lit = (y < half) == (c < 2) && (x < half) == (c % 2 == 0);
+        pixels.push_back(static_cast<uint8_t>((lit ? 160 : 0) + rng() % 60));
+      }
+  }
+  idx_file(dir + "/" + name + "-images", {static_cast<uint32_t>(n), static_cast<uint32_t>(size), static_cast<uint32_t>(size)},
+           pixels);
+  idx_file(dir + "/" + name + "-labels", {static_cast<uint32_t>(n)}, labels);
+}
+
+}  // namespace
+
+TEST_CASE("augmentation: padding 0 and no flip is the identity; crops keep a centred blob; flips mirror", "[image]") {
+  std::mt19937_64 rng(1);
+  const torch::Tensor images = torch::rand({5, 1, 8, 8});
+  CHECK(attune::image_classification::augment(images, 0, false, rng).equal(images));
+  torch::Tensor blob = torch::zeros({6, 1, 8, 8});
+  blob.narrow(2, 3, 2).narrow(3, 3, 2).fill_(1.0);
+  const torch::Tensor cropped = attune::image_classification::augment(blob, 2, false, rng);
+  CHECK(cropped.sizes() == blob.sizes());
+  CHECK(cropped.sum({1, 2, 3}).equal(torch::full({6}, 4.0)));
+  torch::Tensor left = torch::zeros({16, 1, 4, 4});
+  left.select(3, 0).fill_(1.0);
+  const torch::Tensor flipped = attune::image_classification::augment(left, 0, true, rng);
+  int mirrored = 0;
+  for (int i = 0; i < 16; ++i) {
+    const bool same = flipped[i].equal(left[i]), mirror = flipped[i].equal(left[i].flip({2}));
+    CHECK((same || mirror));
+    mirrored += mirror;
+  }
+  CHECK(mirrored > 0);
+  CHECK(mirrored < 16);
+}
+
+TEST_CASE("ViT: logits and per-layer attention shapes; wrong image sizes are refused", "[image]") {
+  attune::models::VisionTransformer vit(attune::models::VisionTransformerOptions(8, 4, 3).hidden_size(16).num_layers(2)
+                                            .num_heads(2).mlp_size(32));
+  std::vector<torch::Tensor> weights;
+  const torch::Tensor logits = vit->forward(torch::randn({2, 1, 8, 8}), &weights);
+  CHECK(logits.sizes() == torch::IntArrayRef({2, 3}));
+  REQUIRE(weights.size() == 2);
+  CHECK(weights[0].sizes() == torch::IntArrayRef({2, 2, 5, 5}));
+  CHECK(torch::allclose(weights[1].sum(-1), torch::ones({2, 2, 5})));
+  CHECK_THROWS(vit->forward(torch::randn({2, 1, 12, 12})));
+}
+
+TEST_CASE("a ViT learns the bright quadrant; eval and predict read IDX files", "[image]") {
+  const std::string dir = attune::testing::temp_dir("image-run");
+  write_quadrants(dir, "train", 700, 8, 1);
+  write_quadrants(dir, "test", 100, 8, 2);
+  write_quadrants(dir, "wide", 4, 12, 3);
+  json config = attune::image_classification::default_config();
+  attune::config::apply_overrides(config, {"data.train_images=" + dir + "/train-images",
+                                           "data.train_labels=" + dir + "/train-labels",
+                                           "data.test_images=" + dir + "/test-images",
+                                           "data.test_labels=" + dir + "/test-labels", "data.valid_size=100",
+                                           "data.labels=[\"tl\", \"tr\", \"bl\", \"br\"]", "augment.crop_padding=0",
+                                           "augment.horizontal_flip=false", "model.patch_size=4", "model.hidden_size=32",
+                                           "model.num_layers=2", "model.num_heads=2", "model.mlp_size=64",
+                                           "train.epochs=10", "train.batch_size=32", "train.lr=3e-3", "device=cpu",
+                                           "run_dir=" + dir + "/run"});
+  attune::engine::TrainFlags flags;
+  std::ostringstream log;
+  flags.log = &log;
+  const json summary = attune::image_classification::train_run(config, flags);
+  INFO(summary.dump());
+  CHECK(summary["test"]["accuracy"].get<double>() > 0.9);
+  const json again = attune::image_classification::evaluate_run(dir + "/run", dir + "/test-images," + dir + "/test-labels",
+                                                                {}, "cpu");
+  CHECK(again["accuracy"] == summary["test"]["accuracy"]);
+  std::ifstream images(dir + "/test-images", std::ios::binary);
+  std::ostringstream out;
+  attune::image_classification::predict_run(dir + "/run", images, "test-images", out, "cpu", 16);
+  std::istringstream lines(out.str());
+  std::string line;
+  int rows = 0;
+  while (std::getline(lines, line)) {
+    const json row = json::parse(line);
+    CHECK(row["probabilities"].size() == 4);
+    ++rows;
+  }
+  CHECK(rows == 100);
+  CHECK(error_of([&] {
+          attune::image_classification::evaluate_run(dir + "/run", dir + "/wide-images," + dir + "/wide-labels", {}, "cpu");
+        }) == dir + "/wide-images," + dir + "/wide-labels: images are 12x12, the run was trained on 8x8");
+  CHECK(error_of([&] { attune::image_classification::evaluate_run(dir + "/run", dir + "/test-images", {}, "cpu"); }) ==
+        "--data: expected IMAGES,LABELS (two IDX files), got '" + dir + "/test-images'");
+}
