@@ -1,8 +1,27 @@
 #include "tasks/engine/task.h"
 
+#include <algorithm>
+#include <random>
+
 #include <filesystem>
 
 namespace attune::engine {
+
+BatchPlan shuffled_batches(std::vector<int64_t> items, int64_t batch_size, int64_t epoch, uint64_t seed) {
+  std::mt19937_64 rng(seed * 1000003ULL + static_cast<uint64_t>(epoch));
+  std::shuffle(items.begin(), items.end(), rng);
+  BatchPlan plan;
+  for (size_t from = 0; from < items.size(); from += static_cast<size_t>(batch_size)) {
+    plan.emplace_back(items.begin() + from, items.begin() + std::min(items.size(), from + static_cast<size_t>(batch_size)));
+  }
+  return plan;
+}
+
+uint64_t batch_seed(const std::vector<int64_t>& batch) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (int64_t v : batch) h = (h ^ static_cast<uint64_t>(v)) * 1099511628211ULL;
+  return h;
+}
 
 formats::NamedTensors TrainTask::checkpoint_tensors() { return formats::module_tensors(*model()); }
 

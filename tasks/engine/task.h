@@ -17,6 +17,14 @@ namespace attune::engine {
 // One training or evaluation batch, as indices into the task's own example list.
 using BatchPlan = std::vector<std::vector<int64_t>>;
 
+// `items` shuffled by (epoch, seed) and cut into batches of batch_size (the last may be
+// shorter): a train_plan for tasks whose examples need no length bucketing.
+BatchPlan shuffled_batches(std::vector<int64_t> items, int64_t batch_size, int64_t epoch, uint64_t seed);
+
+// A seed that depends only on a batch's indices, for the random draws of train_loss
+// (negatives, masks, augmentation): a resumed run replays the batch with the same draws.
+uint64_t batch_seed(const std::vector<int64_t>& batch);
+
 class TrainTask {
  public:
   virtual ~TrainTask() = default;

@@ -88,21 +88,12 @@ class ImageTask : public engine::TrainTask {
         flip_(flip) {}
   std::shared_ptr<torch::nn::Module> model() override { return model_.ptr(); }
   engine::BatchPlan train_plan(int64_t epoch, uint64_t seed) override {
-    std::vector<int64_t> order(train_.images.size(0));
-    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
-    std::mt19937_64 rng(seed * 1000003ULL + static_cast<uint64_t>(epoch));
-    std::shuffle(order.begin(), order.end(), rng);
-    engine::BatchPlan plan;
-    for (size_t from = 0; from < order.size(); from += static_cast<size_t>(batch_size_)) {
-      plan.emplace_back(order.begin() + from, order.begin() + std::min(order.size(), from + static_cast<size_t>(batch_size_)));
-    }
-    return plan;
+    std::vector<int64_t> all(train_.images.size(0));
+    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+    return engine::shuffled_batches(std::move(all), batch_size_, epoch, seed);
   }
   torch::Tensor train_loss(const std::vector<int64_t>& batch, const torch::Device& device) override {
-    // Augmentation draws depend only on the batch, so a resumed run repeats them.
-    uint64_t h = 1469598103934665603ULL;
-    for (int64_t v : batch) h = (h ^ static_cast<uint64_t>(v)) * 1099511628211ULL;
-    std::mt19937_64 rng(h);
+    std::mt19937_64 rng(engine::batch_seed(batch));
     const torch::Tensor index = torch::tensor(batch);
     const torch::Tensor images = augment(to_input(train_.images.index_select(0, index), mean_, std_), padding_, flip_, rng);
     const torch::Tensor logits = model_->forward(images.to(device));

@@ -5,16 +5,6 @@
 #include <unordered_set>
 
 namespace attune::recommendation {
-namespace {
-
-// Negatives and masks depend only on the batch, so a resumed run draws the same ones.
-uint64_t batch_seed(const std::vector<int64_t>& batch) {
-  uint64_t h = 1469598103934665603ULL;
-  for (int64_t v : batch) h = (h ^ static_cast<uint64_t>(v)) * 1099511628211ULL;
-  return h;
-}
-
-}  // namespace
 
 RecommendationTask::RecommendationTask(RecModel& model, std::vector<std::vector<int64_t>> train,
                                        std::vector<std::vector<int64_t>> features, std::vector<EvalCase> valid,
@@ -31,14 +21,7 @@ RecommendationTask::RecommendationTask(RecModel& model, std::vector<std::vector<
 }
 
 engine::BatchPlan RecommendationTask::train_plan(int64_t epoch, uint64_t seed) {
-  std::vector<int64_t> order = trainable_;
-  std::mt19937_64 rng(seed * 1000003ULL + static_cast<uint64_t>(epoch));
-  std::shuffle(order.begin(), order.end(), rng);
-  engine::BatchPlan plan;
-  for (size_t from = 0; from < order.size(); from += static_cast<size_t>(batch_size_)) {
-    plan.emplace_back(order.begin() + from, order.begin() + std::min(order.size(), from + static_cast<size_t>(batch_size_)));
-  }
-  return plan;
+  return engine::shuffled_batches(trainable_, batch_size_, epoch, seed);
 }
 
 int64_t RecommendationTask::batch_size_of(const std::vector<int64_t>& batch) const {
@@ -48,7 +31,7 @@ int64_t RecommendationTask::batch_size_of(const std::vector<int64_t>& batch) con
 }
 
 torch::Tensor RecommendationTask::train_loss(const std::vector<int64_t>& batch, const torch::Device& device) {
-  std::mt19937_64 rng(batch_seed(batch));
+  std::mt19937_64 rng(engine::batch_seed(batch));
   const int64_t n = model_.num_items, b = static_cast<int64_t>(batch.size()), t = model_.max_length;
   const bool bert = model_.name == "bert4rec";
   // inputs (B,T) and targets (B,T): next items (causal kinds) or the masked items (bert4rec); 0 = no loss.
