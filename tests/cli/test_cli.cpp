@@ -435,6 +435,32 @@ double compare_predictions(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+TEST_CASE("explain returns per-head attention, rollout and a heat map for one text", "[cli][explain]") {
+  const std::string dir = attune::testing::temp_dir("cli-explain");
+  attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
+  REQUIRE(run_attune(concat({"train"}, tiny(dir, "run"))).status == 0);
+  const Result r = run_attune({"explain", "--run", dir + "/run", "--input", "cheese bread soup", "--layer", "0",
+                               "--html", dir + "/explain.html"});
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const json e = json::parse(r.out);
+  const size_t t = e["tokens"].size();
+  CHECK(e["tokens"].front() == "[CLS]");
+  CHECK(e["label"] == "food");
+  CHECK(e["layer"] == 0);
+  REQUIRE(e["heads"].size() == 2);  // tiny(): 2 heads
+  CHECK(e["heads"][1].size() == t);
+  CHECK(e["rollout"].size() == t);
+  double total = 0.0;
+  for (const auto& w : e["importance"]) total += w.get<double>();
+  CHECK(total == Approx(1.0));
+  const std::string html = slurp(dir + "/explain.html");
+  CHECK(html.find("cheese") != std::string::npos);
+  CHECK(html.find("<table>") != std::string::npos);
+  check_user_error(run_attune({"explain", "--run", dir + "/run", "--input", "x", "--layer", "5"}),
+                   "--layer: 5 is outside the encoder's 1 layers");
+}
+
 TEST_CASE("recommendation: train, eval without data, recommend; bad requests exit 2 with one line",
           "[cli][recommendation]") {
   const std::string dir = attune::testing::temp_dir("cli-rec");

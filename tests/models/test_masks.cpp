@@ -3,6 +3,7 @@
 
 #include "models/attention/attention.h"
 #include "models/attention/masks.h"
+#include "models/attention/rollout.h"
 #include "tests/common/errors.h"
 
 #include <cmath>
@@ -98,4 +99,17 @@ TEST_CASE("ALiBi slopes and bias; learned relative bias by clipped distance", "[
   const torch::Tensor joined = masks::with_bias(masks::causal(3, 3), masks::alibi_bias(2, 3, 3));
   CHECK(joined[0][1][0].item<float>() == Approx(-0.0625));
   CHECK(joined[0][0][1].item<float>() == std::numeric_limits<float>::lowest());
+}
+
+TEST_CASE("attention rollout: identity attention rolls out to the identity; rows stay distributions", "[rollout]") {
+  const torch::Tensor eye = torch::eye(5).unsqueeze(0).expand({3, 5, 5});
+  CHECK(torch::allclose(attune::models::attention_rollout({eye, eye, eye}), torch::eye(5)));
+  // Uniform attention, residual 0.5: one layer gives 0.5 I + 0.5/5; two layers its square.
+  const torch::Tensor uniform = torch::full({2, 5, 5}, 0.2);
+  const torch::Tensor one = 0.5 * torch::eye(5) + 0.1;
+  CHECK(torch::allclose(attune::models::attention_rollout({uniform}), one));
+  CHECK(torch::allclose(attune::models::attention_rollout({uniform, uniform}), torch::matmul(one, one), 1e-5, 1e-6));
+  torch::manual_seed(2);
+  const torch::Tensor random = torch::softmax(torch::randn({4, 6, 6}), -1);
+  CHECK(torch::allclose(attune::models::attention_rollout({random, random}).sum(-1), torch::ones({6}), 1e-5, 1e-6));
 }

@@ -15,6 +15,7 @@ int eval_command(const Args& args);
 int predict_command(const Args& args);
 int translate_command(const Args& args);
 int recommend_command(const Args& args);
+int explain_command(const Args& args);
 int config_command(const Args& args);
 int tokenize_command(const Args& args);
 int merge_command(const Args& args);

@@ -24,6 +24,7 @@ const std::map<std::string, Command>& commands() {
       {"eval", {attune::cli::eval_command, "evaluate a trained run on a data file (JSON metrics)"}},
       {"predict", {attune::cli::predict_command, "predict with a trained run (JSONL out)"}},
       {"translate", {attune::cli::translate_command, "translate lines with a trained translation run"}},
+      {"explain", {attune::cli::explain_command, "attention and attention rollout of a text classifier for one input (JSON, HTML)"}},
       {"recommend", {attune::cli::recommend_command, "top-K items for user histories with a recommendation run"}},
       {"config", {attune::cli::config_command, "print a task's default run config"}},
       {"tokenize", {attune::cli::tokenize_command, "token ids of each input line with a saved tokenizer"}},
