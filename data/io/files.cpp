@@ -45,6 +45,14 @@ std::string json_parse_reason(const std::string& what) {
   return colon == std::string::npos ? what : what.substr(colon + 2);
 }
 
+nlohmann::json parse_json_line(const std::string& line, const std::string& where) {
+  try {
+    return nlohmann::json::parse(line);
+  } catch (const nlohmann::json::parse_error& e) {
+    fail(where, "invalid JSON: " + json_parse_reason(e.what()));
+  }
+}
+
 std::string read_file(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) fail(path, "is a directory, expected a file");

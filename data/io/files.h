@@ -17,6 +17,8 @@ void write_json_atomic(const std::string& path, const nlohmann::json& value);
 nlohmann::json read_json(const std::string& path);
 // The reason part of a nlohmann::json parse error, without its position prefix.
 std::string json_parse_reason(const std::string& what);
+// One line of a JSONL file; a syntax error fails as "where: invalid JSON: reason".
+nlohmann::json parse_json_line(const std::string& line, const std::string& where);
 // Appends one line and flushes it (metrics.jsonl).
 void append_line(const std::string& path, const std::string& line);
 // Rewrites a JSONL file atomically, keeping the lines `keep` accepts (and dropping

@@ -1,7 +1,7 @@
 #include "data/readers/interactions.h"
 
 #include "data/error.h"
-#include "data/io/files.h"
+#include "data/readers/parallel.h"
 #include "data/readers/table.h"
 
 #include <cerrno>
@@ -28,19 +28,13 @@ double number(const std::string& text, const std::string& what, const std::strin
 
 // MovieLens' fixed layouts: user, item, rating, timestamp, split by `sep`.
 InteractionLog read_movielens(const std::string& path, const std::string& sep) {
-  const std::string text = io::read_file(path);
+  const std::vector<std::string> lines = read_text_lines(path);
   InteractionLog log;
   log.path = path;
   log.has_time = log.has_rating = true;
-  size_t start = 0;
-  int64_t line = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string content = text.substr(start, end - start);
-    start = end + 1;
-    ++line;
-    if (!content.empty() && content.back() == '\r') content.pop_back();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string& content = lines[i];
+    const auto line = static_cast<int64_t>(i) + 1;
     if (content.find_first_not_of(" \t") == std::string::npos) continue;
     std::vector<std::string> fields;
     for (size_t from = 0;;) {

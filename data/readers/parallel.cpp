@@ -64,12 +64,7 @@ ParallelText read_parallel_jsonl(const std::string& path, const std::string& sou
     const std::string& line = lines[i];
     const int64_t n = static_cast<int64_t>(i) + 1;
     if (blank(line)) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      fail(where(path, n), "invalid JSON: " + io::json_parse_reason(e.what()));
-    }
+    const nlohmann::json j = io::parse_json_line(line, where(path, n));
     if (!j.is_object()) fail(where(path, n), "expected a JSON object");
     for (const std::string* key : {&source_key, &target_key}) {
       if (!j.contains(*key)) fail(where(path, n), "missing key \"" + *key + "\"");

@@ -5,6 +5,8 @@
 #include "data/error.h"
 #include "data/io/files.h"
 #include "data/io/sha256.h"
+#include "tasks/config/config.h"
+#include "tasks/engine/settings.h"
 
 #include <torch/script.h>
 #include <torch/version.h>
@@ -201,6 +203,13 @@ Bundle load_bundle(const std::string& dir, const std::string& task) {
   if (manifest_key(b, "task") != task) fail(manifest_path(dir), "task " + b.manifest["task"].dump() + " is not " + task);
   b.config = io::read_json((fs::path(dir) / "config.json").string());
   return b;
+}
+
+torch::Device place_bundle(Bundle& bundle, const std::string& device_flag) {
+  engine::apply_threads(config::get_int(bundle.config, "threads", "", 0, 1024));
+  const torch::Device device = engine::run_device(bundle.config, device_flag);
+  bundle.module.to(device);
+  return device;
 }
 
 void write_run_bundle(const std::string& out_dir, bool overwrite, const json& manifest, const torch::jit::Module& module,

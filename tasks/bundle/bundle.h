@@ -51,6 +51,9 @@ struct Bundle {
 Bundle load_bundle(const std::string& dir);
 // The same for a bundle that must be of `task`, with its config.json read.
 Bundle load_bundle(const std::string& dir, const std::string& task);
+// As for a run: the config's thread count takes effect, and the module moves to the
+// --device flag's device, else the one its config names; returns that device.
+torch::Device place_bundle(Bundle& bundle, const std::string& device_flag);
 // Checks the manifest and files only.
 nlohmann::json verify_bundle(const std::string& dir);
 

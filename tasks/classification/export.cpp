@@ -193,12 +193,8 @@ std::shared_ptr<ClassifierBundle> load_classifier_bundle(const std::string& bund
   }
   if (cb->labels.empty()) fail(cb->manifest, "labels is empty");
   cb->tokenizer = text::load_tokenizer(bundle::bundle_path(cb->b, tokenizer_dir, "tokenizer.dir"));
-  const json& config = cb->b.config;
-  cb->columns = column_spec(config, false);
-  // As for a run: its thread count, and --device, else the device its config names.
-  engine::apply_threads(config::get_int(config, "threads", "", 0, 1024));
-  cb->device = engine::run_device(config, device);
-  cb->b.module.to(cb->device);
+  cb->columns = column_spec(cb->b.config, false);
+  cb->device = bundle::place_bundle(cb->b, device);
   return cb;
 }
 

@@ -142,8 +142,7 @@ std::shared_ptr<TranslationBundle> load_translation_bundle(const std::string& bu
   const json& config = tb->b.config;
   tb->decode = decode_options(config, special_ids(*tb->tokenizer), /*for_validation=*/false);
   tb->max_tokens = config::get_int(config.at("train"), "eval_max_tokens", "train", 1, 1 << 30);
-  tb->device = engine::run_device(config, device);
-  tb->b.module.to(tb->device);
+  tb->device = bundle::place_bundle(tb->b, device);
   return tb;
 }
 
