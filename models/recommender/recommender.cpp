@@ -102,15 +102,13 @@ torch::Tensor SequentialRecommenderImpl::context_vector(const torch::Tensor& fea
   return context_projection->forward((feature_embeddings->forward(features) * present).sum(1));
 }
 
-torch::Tensor SequentialRecommenderImpl::target_attention(const torch::Tensor& candidate_emb, const torch::Tensor& states,
-                                                          const torch::Tensor& allowed, const torch::Tensor& context,
-                                                          torch::Tensor* attention) {
-  // candidate_emb (B,T,M,H); states (B,S,H); allowed (B,T,S).
+torch::Tensor SequentialRecommenderImpl::target_attention(const torch::Tensor& candidate_emb, const torch::Tensor& keys,
+                                                          const torch::Tensor& values, const torch::Tensor& allowed,
+                                                          const torch::Tensor& context, torch::Tensor* attention) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(options_.hidden_size()));
-  const torch::Tensor keys = target_key->forward(states);      // (B,S,H)
-  const torch::Tensor values = target_value->forward(states);  // (B,S,H)
+  // (B or 1, T, M, H) x (B, 1, H, S): candidates shared by every user broadcast, unprojected B times.
   const torch::Tensor queries = target_query->forward(candidate_emb);
-  torch::Tensor logits = torch::einsum("btmh,bsh->btms", {queries, keys}) * scale;
+  torch::Tensor logits = torch::matmul(queries, keys.unsqueeze(1).transpose(-1, -2)) * scale;  // (B,T,M,S)
   if (context.defined()) {
     // The context term: the same history item weighs more or less for different users.
     logits = logits + (torch::einsum("bh,bsh->bs", {context, keys}) * scale).view({keys.size(0), 1, 1, keys.size(1)});
@@ -119,7 +117,7 @@ torch::Tensor SequentialRecommenderImpl::target_attention(const torch::Tensor& c
   // A query with no visible history (padding) gets no interest rather than a uniform mix.
   const torch::Tensor weights = (torch::softmax(logits, -1) * allowed.unsqueeze(2)).to(values.dtype());
   if (attention) *attention = weights;
-  const torch::Tensor interest = torch::einsum("btms,bsh->btmh", {weights, values});
+  const torch::Tensor interest = torch::matmul(weights, values.unsqueeze(1));  // (B,T,M,H)
   return (interest * candidate_emb).sum(-1);
 }
 
@@ -131,7 +129,8 @@ torch::Tensor SequentialRecommenderImpl::candidate_scores(const torch::Tensor& i
   const int64_t t = items.size(1);
   const torch::Tensor causal = torch::ones({t, t}, items.options().dtype(torch::kBool)).tril().unsqueeze(0);
   const torch::Tensor allowed = causal.logical_and(items.ne(0).unsqueeze(1));  // (B,T,S)
-  return scores + target_attention(emb, states, allowed, context_vector(features), nullptr);
+  return scores + target_attention(emb, target_key->forward(states), target_value->forward(states), allowed,
+                                   context_vector(features), nullptr);
 }
 
 torch::Tensor SequentialRecommenderImpl::context_scores(const torch::Tensor& items, const torch::Tensor& states,
@@ -141,15 +140,17 @@ torch::Tensor SequentialRecommenderImpl::context_scores(const torch::Tensor& ite
   const torch::Tensor last = states.select(1, states.size(1) - 1);  // (B,H)
   const torch::Tensor allowed = items.ne(0).unsqueeze(1);           // (B,1,S)
   const torch::Tensor context = context_vector(features);
+  // The history's keys and values once, for every chunk of candidate items.
+  const torch::Tensor keys = target_key->forward(states), values = target_value->forward(states);
   std::vector<torch::Tensor> chunks;
   std::vector<torch::Tensor> attention_chunks;
   // Chunks of items bound the (B, items, S) attention tensor.
   const int64_t chunk = std::max<int64_t>(256, (int64_t{1} << 24) / std::max<int64_t>(1, b * items.size(1) * 4));
   for (int64_t from = 0; from < n; from += chunk) {
     const int64_t len = std::min(chunk, n - from);
-    const torch::Tensor emb = item_embeddings->weight.narrow(0, from, len).unsqueeze(0).unsqueeze(0).expand({b, 1, len, -1});
+    const torch::Tensor emb = item_embeddings->weight.narrow(0, from, len).view({1, 1, len, -1});
     torch::Tensor a;
-    const torch::Tensor interest = target_attention(emb, states, allowed, context, attention ? &a : nullptr).squeeze(1);
+    const torch::Tensor interest = target_attention(emb, keys, values, allowed, context, attention ? &a : nullptr).squeeze(1);
     chunks.push_back(torch::matmul(last, item_embeddings->weight.narrow(0, from, len).t()) +
                      output_bias.narrow(0, from, len) + interest);
     if (attention) attention_chunks.push_back(a.squeeze(1));

@@ -68,8 +68,9 @@ class SequentialRecommenderImpl : public torch::nn::Module {
   torch::nn::Embedding feature_embeddings{nullptr};
 
  private:
-  // (B,T,M,H) candidate embeddings against (B,S,H) states; allowed (B,T,S) -> (B,T,M) interest · candidate.
-  torch::Tensor target_attention(const torch::Tensor& candidate_emb, const torch::Tensor& states,
+  // Candidate embeddings (B or 1, T, M, H) attending over the history's projected keys and
+  // values (B, S, H); allowed (B, T, S) -> (B, T, M) interest · candidate.
+  torch::Tensor target_attention(const torch::Tensor& candidate_emb, const torch::Tensor& keys, const torch::Tensor& values,
                                  const torch::Tensor& allowed, const torch::Tensor& context, torch::Tensor* attention);
 
   SequentialRecommenderOptions options_;

@@ -3,6 +3,7 @@
 #include "data/error.h"
 #include "data/formats/safetensors.h"
 #include "tasks/config/config.h"
+#include "tasks/engine/settings.h"
 #include "tasks/recommendation/baselines.h"
 
 #include <filesystem>
@@ -36,20 +37,23 @@ torch::Tensor history_batch(const std::vector<const std::vector<int64_t>*>& hist
   return items;
 }
 
-torch::Tensor feature_batch(const std::vector<const EvalCase*>& cases) {
-  if (cases.empty() || cases.front()->features.empty()) return {};
-  const auto f = static_cast<int64_t>(cases.front()->features.size());
-  torch::Tensor out = torch::zeros({static_cast<int64_t>(cases.size()), f}, torch::kLong);
+torch::Tensor feature_batch(const std::vector<const std::vector<int64_t>*>& rows) {
+  if (rows.empty() || rows.front()->empty()) return {};
+  const auto f = static_cast<int64_t>(rows.front()->size());
+  torch::Tensor out = torch::zeros({static_cast<int64_t>(rows.size()), f}, torch::kLong);
   auto a = out.accessor<int64_t, 2>();
-  for (size_t r = 0; r < cases.size(); ++r)
-    for (int64_t j = 0; j < f && j < static_cast<int64_t>(cases[r]->features.size()); ++j) a[r][j] = cases[r]->features[j];
+  for (size_t r = 0; r < rows.size(); ++r)
+    for (int64_t j = 0; j < f && j < static_cast<int64_t>(rows[r]->size()); ++j) a[r][j] = (*rows[r])[j];
   return out;
 }
 
 CaseScorer RecModel::scorer() {
   return [this](const std::vector<const EvalCase*>& cases) -> torch::Tensor {
-    std::vector<const std::vector<int64_t>*> histories;
-    for (const EvalCase* c : cases) histories.push_back(&c->history);
+    std::vector<const std::vector<int64_t>*> histories, features;
+    for (const EvalCase* c : cases) {
+      histories.push_back(&c->history);
+      features.push_back(&c->features);
+    }
     if (name == "popular") return popularity.unsqueeze(0).expand({static_cast<int64_t>(cases.size()), -1});
     if (name == "item-knn") return knn_scores(similarity, histories);
     net->eval();
@@ -57,9 +61,9 @@ CaseScorer RecModel::scorer() {
     const torch::Tensor items = history_batch(histories, max_length, bert, num_items + 1).to(device);
     const torch::Tensor states = net->encode(items);
     if (name == "context") {
-      torch::Tensor features = feature_batch(cases);
-      if (features.defined()) features = features.to(device);
-      return net->context_scores(items, states, features);
+      torch::Tensor ids = feature_batch(features);
+      if (ids.defined()) ids = ids.to(device);
+      return net->context_scores(items, states, ids);
     }
     return net->all_item_scores(states.select(1, states.size(1) - 1));
   };
@@ -110,8 +114,12 @@ RecModel make_model(const nlohmann::json& config, int64_t num_items, int64_t num
 }
 
 void load_model_weights(RecModel& model, const std::string& run_dir) {
+  if (model.net) {
+    engine::load_run_weights(*model.net, run_dir);
+    return;
+  }
   const std::string path = (fs::path(run_dir) / "model.safetensors").string();
-  if (!fs::exists(path)) fail(run_dir, "no model.safetensors (training did not finish an evaluation)");
+  if (!fs::exists(path)) fail(run_dir, "run has no model.safetensors (training did not reach an evaluation)");
   const formats::SafetensorsFile file = formats::load_safetensors(path);
   auto tensor = [&](const std::string& key) {
     const auto it = file.tensors.find(key);
@@ -119,8 +127,7 @@ void load_model_weights(RecModel& model, const std::string& run_dir) {
     return it->second;
   };
   if (model.name == "popular") model.popularity = tensor("popularity");
-  else if (model.name == "item-knn") model.similarity = tensor("similarity");
-  else formats::load_module_tensors(*model.net, file, path);
+  else model.similarity = tensor("similarity");
 }
 
 }  // namespace attune::recommendation

@@ -41,7 +41,7 @@ void load_model_weights(RecModel& model, const std::string& run_dir);
 // [MASK] (mask_id) after them (bert4rec's query position).
 torch::Tensor history_batch(const std::vector<const std::vector<int64_t>*>& histories, int64_t length, bool with_mask,
                             int64_t mask_id);
-// (B, F) feature ids, or an undefined tensor when the cases have none.
-torch::Tensor feature_batch(const std::vector<const EvalCase*>& cases);
+// (B, F) feature ids of one row per example, or an undefined tensor when they have none.
+torch::Tensor feature_batch(const std::vector<const std::vector<int64_t>*>& rows);
 
 }  // namespace attune::recommendation

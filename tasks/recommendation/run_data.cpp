@@ -43,7 +43,6 @@ RunData build_run_data(const data::InteractionLog& log, const SequenceOptions& o
   RunData data{std::move(built.catalog), std::move(built.sequences), {}};
   if (feature_columns.empty()) return data;
   data.features.columns = feature_columns;
-  data.features.values.push_back("");
   std::vector<size_t> newest(data.catalog.users.size(), log.rows.size());
   for (size_t r = 0; r < log.rows.size(); ++r) {
     const auto it = data.catalog.user_index.find(log.rows[r].user);
@@ -93,9 +92,6 @@ RunData load_run_data(const std::string& run_dir) {
     const nlohmann::json f = io::read_json(features_path);
     try {
       data.features.columns = f.at("columns").get<std::vector<std::string>>();
-      add_value(data.features, "");
-      data.features.values.assign(1, "");
-      data.features.index.clear();
       for (const auto& v : f.at("values")) add_value(data.features, v.get<std::string>());
       data.features.per_user = f.at("users").get<std::vector<std::vector<int64_t>>>();
     } catch (const nlohmann::json::exception& e) {

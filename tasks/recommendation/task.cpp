@@ -14,7 +14,6 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
-#include <unordered_set>
 
 namespace fs = std::filesystem;
 
@@ -247,12 +246,13 @@ void recommend_run(const std::string& run_dir, std::istream& in, const std::stri
     std::vector<const EvalCase*> cases;
     for (const auto& c : chunk) cases.push_back(&c);
     torch::NoGradGuard no_grad;
-    torch::Tensor scores = scorer(cases).to(torch::kCPU, torch::kFloat).clone();
+    torch::Tensor scores = scorer(cases).to(torch::kCPU, torch::kFloat).contiguous().clone();
     const float lowest = std::numeric_limits<float>::lowest();
-    scores.select(1, 0).fill_(lowest);
-    scores.select(1, scores.size(1) - 1).fill_(lowest);
-    for (size_t r = 0; r < chunk.size(); ++r)
-      for (int64_t item : chunk[r].history) scores[r][item] = lowest;
+    auto s = scores.accessor<float, 2>();
+    for (size_t r = 0; r < chunk.size(); ++r) {
+      s[r][0] = s[r][scores.size(1) - 1] = lowest;  // padding and [MASK]
+      for (int64_t item : chunk[r].history) s[r][item] = lowest;
+    }
     const int64_t k = std::min<int64_t>(top_k, catalog.num_items());
     const auto top = scores.topk(k, 1);
     const auto values = std::get<0>(top).accessor<float, 2>();
@@ -273,12 +273,7 @@ void recommend_run(const std::string& run_dir, std::istream& in, const std::stri
     ++number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string where = input_name + ":" + std::to_string(number);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      fail(where, "invalid JSON: " + io::json_parse_reason(e.what()));
-    }
+    const nlohmann::json j = io::parse_json_line(line, where);
     if (!j.is_object()) fail(where, "expected an object with \"user\" or \"history\"");
     EvalCase c;
     if (j.contains("user")) {

@@ -67,25 +67,23 @@ torch::Tensor RecommendationTask::train_loss(const std::vector<int64_t>& batch, 
     }
   }
   inputs = inputs.to(device);
-  targets = targets.to(device);
+  const torch::Tensor targets_on_device = targets.to(device);  // `targets` stays on the CPU for the sampling below
   const torch::Tensor states = model_.net->encode(inputs);
-  const torch::Tensor real = targets.ne(0);
+  const torch::Tensor real = targets_on_device.ne(0);
   if (objective_.loss == "softmax") {
     const torch::Tensor logits = model_.net->all_item_scores(states.index({real}));
-    return torch::nn::functional::cross_entropy(logits, targets.index({real}));
+    return torch::nn::functional::cross_entropy(logits, targets_on_device.index({real}));
   }
   // bce and sampled-softmax: each target against `negatives` items the user never interacted with.
   const int64_t k = objective_.negatives;
   torch::Tensor candidates = torch::zeros({b, t, 1 + k}, torch::kLong);
   auto cand = candidates.accessor<int64_t, 3>();
-  const auto tg_cpu = targets.cpu();
-  auto tgc = tg_cpu.accessor<int64_t, 2>();
   std::uniform_int_distribution<int64_t> pick(1, n);
   for (int64_t r = 0; r < b; ++r) {
     const std::unordered_set<int64_t> seen(train_[batch[r]].begin(), train_[batch[r]].end());
     for (int64_t c = 0; c < t; ++c) {
-      if (tgc[r][c] == 0) continue;
-      cand[r][c][0] = tgc[r][c];
+      if (tg[r][c] == 0) continue;
+      cand[r][c][0] = tg[r][c];
       for (int64_t j = 1; j <= k; ++j) {
         int64_t item = pick(rng);
         // Rejection stays cheap: a user has seen a small share of the catalogue.
@@ -97,11 +95,10 @@ torch::Tensor RecommendationTask::train_loss(const std::vector<int64_t>& batch, 
   candidates = candidates.to(device);
   torch::Tensor features;
   if (!features_.empty() && model_.name == "context") {
-    features = torch::zeros({b, static_cast<int64_t>(features_.front().size())}, torch::kLong);
-    auto f = features.accessor<int64_t, 2>();
-    for (int64_t r = 0; r < b; ++r)
-      for (size_t j = 0; j < features_[batch[r]].size(); ++j) f[r][j] = features_[batch[r]][j];
-    features = features.to(device);
+    std::vector<const std::vector<int64_t>*> rows;
+    for (int64_t u : batch) rows.push_back(&features_[u]);
+    features = feature_batch(rows);
+    if (features.defined()) features = features.to(device);
   }
   const torch::Tensor scores = model_.net->candidate_scores(inputs, states, candidates, features).to(torch::kFloat);
   if (objective_.loss == "sampled-softmax") {
