@@ -28,7 +28,7 @@ data::InteractionColumns columns_of(const nlohmann::json& config) {
   c.item = config::get_string(d, "item_column", "data");
   c.time = config::get_optional_string(d, "time_column", "data");
   c.rating = config::get_optional_string(d, "rating_column", "data");
-  if (!d.at("user_feature_columns").is_array()) fail("data.user_feature_columns", "must be a list of column names");
+  // The config merge has checked it is a list (its default is one).
   for (const auto& f : d.at("user_feature_columns")) {
     if (!f.is_string()) fail("data.user_feature_columns", "must be a list of column names");
     c.features.push_back(f.get<std::string>());

@@ -484,6 +484,11 @@ TEST_CASE("recommendation: train, eval without data, recommend; bad requests exi
   const Result top = run_attune({"recommend", "--run", dir + "/run", "--top-k", "2"}, "{\"history\": [\"m1\"]}\n");
   REQUIRE(top.status == 0);
   CHECK(json::parse(top.out)["items"].size() == 2);
+  const Result to_file = run_attune({"recommend", "--run", dir + "/run", "--top-k", "2", "--output", dir + "/top.jsonl"},
+                                    "{\"history\": [\"m1\"]}\n");
+  REQUIRE(to_file.status == 0);
+  CHECK(to_file.out.empty());
+  CHECK(slurp(dir + "/top.jsonl") == top.out);
   check_user_error(run_attune({"recommend", "--run", dir + "/run"}, "{\"history\": []}\n"),
                    "<stdin>:1: empty history");
   check_user_error(run_attune({"recommend", "--run", dir + "/run", "--top-k", "0"}, ""), "--top-k: must be >= 1");

@@ -220,6 +220,9 @@ TEST_CASE("sasrec learns a known next item; popularity cannot; eval and recommen
   write_text(dir + "/stranger.csv", "user,item,t,age\nu0,m1,5000,old\nnobody,m1,5001,old\n");
   CHECK(error_of([&] { rec::evaluate_run(dir + "/sasrec", dir + "/stranger.csv", {}, "cpu"); }) ==
         dir + "/stranger.csv:3: unknown user 'nobody' (not in the run)");
+  write_text(dir + "/new_item.csv", "user,item,t,age\nu0,m99,5000,old\n");
+  CHECK(error_of([&] { rec::evaluate_run(dir + "/sasrec", dir + "/new_item.csv", {}, "cpu"); }) ==
+        dir + "/new_item.csv:2: unknown item 'm99' (not in the run)");
 
   // recommend: the next item of a history comes first, history items never come back.
   std::istringstream in("{\"history\": [\"m3\", \"m4\", \"m5\"]}\n{\"user\": \"u1\"}\n");
@@ -264,6 +267,21 @@ TEST_CASE("bert4rec and context train on the walks and beat popularity", "[recom
             .rfind("objective.loss: the context model trains with bce or sampled-softmax", 0) == 0);
   CHECK(error_of([&] { train_walks(dir, "sasrec", "bad-feature", {"data.user_feature_columns=[\"height\"]"}); })
             .find("data.user_feature_columns") != std::string::npos);
+  CHECK(error_of([&] { train_walks(dir, "sasrec", "no-ratings", {"data.min_rating=3"}); }) ==
+        "data.min_rating: " + dir + "/walks.csv has no ratings (set data.rating_column)");
+  CHECK(error_of([&] { train_walks(dir, "sasrec", "features-not-names", {"data.user_feature_columns=[\"age\", 3]"}); }) ==
+        "data.user_feature_columns: must be a list of column names");
+
+  // A history request without a user: its features by value; an unknown column fails.
+  auto recommend = [&](const std::string& request) {
+    std::istringstream in(request);
+    std::ostringstream out;
+    rec::recommend_run(dir + "/context", in, "req.jsonl", out, "cpu", 4, 3);
+    return out.str();
+  };
+  CHECK(json::parse(recommend("{\"history\": [\"m1\"], \"features\": {\"age\": \"young\"}}\n"))["items"].size() == 3);
+  CHECK(error_of([&] { recommend("{\"history\": [\"m1\"], \"features\": {\"height\": 3}}\n"); }) ==
+        "req.jsonl:1: missing feature 'age'");
 }
 
 TEST_CASE("an interrupted recommendation run resumes to the same result", "[recommendation]") {
