@@ -40,6 +40,7 @@ struct TokenBatch {
   torch::Tensor input_ids;       // int64 (B, T), T = longest in the batch
   torch::Tensor token_type_ids;  // int64 (B, T)
   torch::Tensor attention_mask;  // int64 (B, T), 1 = real token
+  torch::Tensor context;         // float (B, C) outside context of each example, or undefined
 };
 
 TokenBatch collate(const std::vector<const text::Encoding*>& encodings, int64_t pad_id);

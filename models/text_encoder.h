@@ -15,9 +15,13 @@ struct EncoderOutput {
 
 class TextEncoderImpl : public torch::nn::Module {
  public:
-  // token_type_ids and attention_mask ((B,T) 1/0) may be undefined.
+  // token_type_ids and attention_mask ((B,T) 1/0) may be undefined. context: (B,
+  // context_size()) float, required exactly when context_size() > 0.
   virtual EncoderOutput encode(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,
-                               const torch::Tensor& attention_mask, bool output_attentions) = 0;
+                               const torch::Tensor& attention_mask, bool output_attentions,
+                               const torch::Tensor& context = {}) = 0;
+  // Values per example of the outside context the attention is conditioned on (0: none).
+  virtual int64_t context_size() const { return 0; }
   virtual int64_t hidden_size() const = 0;
   // The fully resolved model config section: make_text_encoder(config(), ...) rebuilds it.
   virtual nlohmann::json config() const = 0;

@@ -60,7 +60,11 @@ torch::Tensor fused_path(const torch::Tensor& q, const torch::Tensor& k, const t
   // Boolean masks go in as additive lowest-value masks so that fully masked rows give the
   // same finite result as the math path (boolean masks there may yield NaN or zeros).
   torch::Tensor additive;
-  if (mask.defined()) additive = mask.scalar_type() == torch::kBool ? to_additive(mask, dtype) : mask.to(dtype);
+  // Additive masks are clamped to the dtype's lowest finite value: float32's lowest rounds
+  // to -inf in bfloat16, and a row of -inf would be NaN.
+  if (mask.defined()) {
+    additive = mask.scalar_type() == torch::kBool ? to_additive(mask, dtype) : mask.to(dtype).clamp_min(lowest_value(dtype));
+  }
   // The kernel's own is_causal aligns keys to the start, and cannot be combined with a mask.
   const bool kernel_causal = causal && !additive.defined() && t == s;
   if (causal && !kernel_causal) {
@@ -137,14 +141,22 @@ torch::Tensor MultiHeadAttentionImpl::split_heads(const torch::Tensor& x) const 
 }
 
 torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& context,
-                                              const torch::Tensor& mask, bool causal, torch::Tensor* weights) {
+                                              const torch::Tensor& mask, bool causal, torch::Tensor* weights,
+                                              const torch::Tensor& query_shift) {
   TORCH_CHECK(x.dim() == 3 && x.size(2) == options_.embed_dim(), "MultiHeadAttention: input must be (B,T,",
               options_.embed_dim(), "), got ", x.sizes());
   const torch::Tensor& source = context.defined() ? context : x;
   TORCH_CHECK(source.dim() == 3 && source.size(0) == x.size(0) && source.size(2) == options_.embed_dim(),
               "MultiHeadAttention: context must be (", x.size(0), ",S,", options_.embed_dim(), "), got ",
               source.sizes());
-  const torch::Tensor q = split_heads(query->forward(x));
+  torch::Tensor projected = query->forward(x);
+  if (query_shift.defined()) {
+    TORCH_CHECK(query_shift.dim() == 2 && query_shift.size(0) == x.size(0) && query_shift.size(1) == options_.embed_dim(),
+                "MultiHeadAttention: query_shift must be (", x.size(0), ",", options_.embed_dim(), "), got ",
+                query_shift.sizes());
+    projected = projected + query_shift.unsqueeze(1).to(projected.scalar_type());
+  }
+  const torch::Tensor q = split_heads(projected);
   torch::Tensor k = split_heads(key->forward(source));
   torch::Tensor v = split_heads(value->forward(source));
   torch::Tensor full_mask = mask;

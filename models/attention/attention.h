@@ -43,9 +43,11 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
  public:
   explicit MultiHeadAttentionImpl(const MultiHeadAttentionOptions& options);
   // x (B,T,E); context (B,S,E) or undefined for self-attention. mask and causal as in
-  // attend(). Returns the merged heads (B,T,E); weights as in attend().
+  // attend(). query_shift (B,E), if defined, is added to every projected query: the scores
+  // gain shift . key / sqrt(D), a term that depends on the keys and the shift alone
+  // (context-conditioned attention). Returns the merged heads (B,T,E); weights as in attend().
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context = {}, const torch::Tensor& mask = {},
-                        bool causal = false, torch::Tensor* weights = nullptr);
+                        bool causal = false, torch::Tensor* weights = nullptr, const torch::Tensor& query_shift = {});
 
   const MultiHeadAttentionOptions& options() const { return options_; }
   // nullptr removes it. Prefix positions are always visible (padding masks are extended).

@@ -23,7 +23,7 @@ int64_t positive_int(const nlohmann::json& v, const std::string& key) {
 void check_spec(const nlohmann::json& spec, const std::string& key) {
   if (spec.is_null()) return;
   if (!spec.is_object() || spec.size() != 1) {
-    fail(key, "a mask is an object with one key: causal, window, dilated, block, global, all, any or not; got " +
+    fail(key, "a mask is an object with one key: causal, window, dilated, block, grid, global, all, any or not; got " +
                   spec.dump());
   }
   const auto& [name, value] = *spec.items().begin();
@@ -38,6 +38,22 @@ void check_spec(const nlohmann::json& spec, const std::string& key) {
     }
     positive_int(value["width"], at + ".width");
     positive_int(value["dilation"], at + ".dilation");
+  } else if (name == "grid") {
+    if (!value.is_object() || !value.contains("side") || !value.contains("radius")) {
+      fail(at, "must be {\"side\": N, \"radius\": R, \"offset\": K} (offset optional, default 0)");
+    }
+    for (const auto& item : value.items()) {
+      if (item.key() != "side" && item.key() != "radius" && item.key() != "offset") {
+        fail(at + "." + item.key(), "unknown key (known: side, radius, offset)");
+      }
+    }
+    positive_int(value["side"], at + ".side");
+    if (!value["radius"].is_number_integer() || value["radius"].get<int64_t>() < 0) {
+      fail(at + ".radius", "must be an integer >= 0, got " + value["radius"].dump());
+    }
+    if (value.contains("offset") && (!value["offset"].is_number_integer() || value["offset"].get<int64_t>() < 0)) {
+      fail(at + ".offset", "must be an integer >= 0, got " + value["offset"].dump());
+    }
   } else if (name == "global") {
     if (!value.is_array() || value.empty()) fail(at, "must be a non-empty list of positions");
     for (const auto& p : value)
@@ -48,7 +64,7 @@ void check_spec(const nlohmann::json& spec, const std::string& key) {
   } else if (name == "not") {
     check_spec(value, at);
   } else {
-    fail(key, "unknown mask '" + name + "' (known: causal, window, dilated, block, global, all, any, not)");
+    fail(key, "unknown mask '" + name + "' (known: causal, window, dilated, block, grid, global, all, any, not)");
   }
 }
 
@@ -59,6 +75,10 @@ torch::Tensor build_spec(const nlohmann::json& spec, int64_t t, int64_t s, const
   if (name == "block") return block_local(t, s, value.get<int64_t>(), device);
   if (name == "dilated") return dilated_window(t, s, value["width"].get<int64_t>(), value["dilation"].get<int64_t>(), device);
   if (name == "global") return global_tokens(t, s, value.get<std::vector<int64_t>>(), device);
+  if (name == "grid") {
+    return grid_window(t, s, value["side"].get<int64_t>(), value["radius"].get<int64_t>(), value.value("offset", int64_t{0}),
+                       device);
+  }
   if (name == "not") return build_spec(value, t, s, device).logical_not();
   torch::Tensor out = build_spec(value[0], t, s, device);
   for (size_t i = 1; i < value.size(); ++i) {
@@ -85,6 +105,22 @@ torch::Tensor block_local(int64_t t, int64_t s, int64_t block, const torch::Devi
   const auto opts = torch::TensorOptions().dtype(torch::kLong).device(device);
   const torch::Tensor q = (torch::arange(t, opts) + (s - t)).div(block, "floor").unsqueeze(1);
   return q.eq(torch::arange(s, opts).div(block, "floor").unsqueeze(0));
+}
+
+torch::Tensor grid_window(int64_t t, int64_t s, int64_t side, int64_t radius, int64_t offset,
+                          const torch::Device& device) {
+  const auto opts = torch::TensorOptions().dtype(torch::kLong).device(device);
+  // Row and column of each position on the grid; -1 (never within reach) off the grid.
+  auto cells = [&](const torch::Tensor& position) {
+    const torch::Tensor cell = position - offset;
+    const torch::Tensor on = cell.ge(0).logical_and(cell.lt(side * side));
+    return std::make_pair(on, cell.clamp_min(0));
+  };
+  const auto [q_on, q_cell] = cells(torch::arange(t, opts) + (s - t));
+  const auto [k_on, k_cell] = cells(torch::arange(s, opts));
+  const torch::Tensor dr = (q_cell.div(side, "floor").unsqueeze(1) - k_cell.div(side, "floor").unsqueeze(0)).abs();
+  const torch::Tensor dc = (q_cell.remainder(side).unsqueeze(1) - k_cell.remainder(side).unsqueeze(0)).abs();
+  return dr.le(radius).logical_and(dc.le(radius)).logical_and(q_on.unsqueeze(1)).logical_and(k_on.unsqueeze(0));
 }
 
 torch::Tensor global_tokens(int64_t t, int64_t s, const std::vector<int64_t>& positions, const torch::Device& device) {

@@ -21,6 +21,12 @@ torch::Tensor dilated_window(int64_t t, int64_t s, int64_t width, int64_t dilati
                              const torch::Device& device = torch::kCPU);
 // Query and key in the same block of `block` positions.
 torch::Tensor block_local(int64_t t, int64_t s, int64_t block, const torch::Device& device = torch::kCPU);
+// Positions offset .. offset + side^2 - 1 are the cells of a side x side grid, row by row
+// (image patches after `offset` leading tokens); a cell sees the cells within `radius`
+// rows and columns of its own. Positions off the grid see and are seen by nothing here:
+// OR it with global_tokens for class tokens.
+torch::Tensor grid_window(int64_t t, int64_t s, int64_t side, int64_t radius, int64_t offset,
+                          const torch::Device& device = torch::kCPU);
 // The listed positions see every key and are seen by every query (rows and columns);
 // OR it with a local mask. Positions outside the sequence are ignored.
 torch::Tensor global_tokens(int64_t t, int64_t s, const std::vector<int64_t>& positions,
@@ -30,7 +36,7 @@ torch::Tensor from_function(int64_t t, int64_t s, const std::function<bool(int64
 
 // A mask described in JSON, checked when parsed (errors name `key`):
 //   {"causal": true} {"window": W} {"dilated": {"width": W, "dilation": D}} {"block": B}
-//   {"global": [positions]} {"all": [specs]} (and) {"any": [specs]} (or) {"not": spec}
+//   {"grid": {"side": N, "radius": R, "offset": K}} {"global": [positions]} {"all": [specs]} (and) {"any": [specs]} (or) {"not": spec}
 //   null: no mask (everything visible)
 class MaskSpec {
  public:

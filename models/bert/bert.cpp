@@ -31,7 +31,8 @@ BertEncoderImpl::BertEncoderImpl(const BertOptions& o) {
                                       .hidden_dropout(o.hidden_dropout_prob())
                                       .attention_dropout(o.attention_probs_dropout_prob())
                                       .layer_norm_eps(o.layer_norm_eps())
-                                      .pre_layer_norm(o.pre_layer_norm()));
+                                      .pre_layer_norm(o.pre_layer_norm())
+                                      .context_size(o.attention().context_size));
     layer->push_back(block);
     layers_.push_back(block);
   }
@@ -42,15 +43,13 @@ BertEncoderImpl::BertEncoderImpl(const BertOptions& o) {
         "final_layer_norm",
         torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.hidden_size()}).eps(o.layer_norm_eps())));
   }
+  extras = EncoderAttention(o.attention(), *this, o.hidden_size(), o.num_attention_heads(), o.num_hidden_layers());
 }
 
-torch::Tensor BertEncoderImpl::forward(torch::Tensor hidden, const torch::Tensor& mask,
-                                       std::vector<torch::Tensor>* attentions) {
-  for (auto& block : layers_) {
-    torch::Tensor weights;
-    hidden = block->forward(hidden, mask, attentions != nullptr ? &weights : nullptr);
-    if (attentions != nullptr) attentions->push_back(weights);
-  }
+torch::Tensor BertEncoderImpl::forward(torch::Tensor hidden, const torch::Tensor& padding,
+                                       std::vector<torch::Tensor>* attentions, const torch::Tensor& context) {
+  const torch::Tensor mask = extras.mask_for(padding, hidden.size(1), hidden.device());
+  hidden = extras.run(layers_, hidden, mask, context, attentions);
   return final_layer_norm ? final_layer_norm->forward(hidden) : hidden;
 }
 
@@ -93,10 +92,17 @@ void BertModelImpl::init_weights() {
       norm->bias.zero_();
     }
   }
+  // The context maps and the relative position bias start at zero (no effect), as their
+  // modules build them; the loop above would have drawn them like the rest.
+  for (auto& item : named_parameters()) {
+    const std::string& name = item.key();
+    if (is_encoder_attention_parameter(name) && name.find("layer_fusion.") == std::string::npos) item.value().zero_();
+  }
 }
 
 BertOutput BertModelImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,
-                                  const torch::Tensor& attention_mask, bool output_attentions) {
+                                  const torch::Tensor& attention_mask, bool output_attentions,
+                                  const torch::Tensor& context) {
   TORCH_CHECK(input_ids.dim() == 2, "BertModel: input_ids must be (batch, length), got ", input_ids.sizes());
   const int64_t length = input_ids.size(1);
   const int64_t past = embeddings->past_length();
@@ -113,14 +119,15 @@ BertOutput BertModelImpl::forward(const torch::Tensor& input_ids, const torch::T
   const torch::Tensor mask = attention_mask.defined() ? padding_mask(attention_mask) : torch::Tensor();
   BertOutput out;
   out.last_hidden_state = encoder->forward(embeddings->forward(input_ids, types), mask,
-                                           output_attentions ? &out.attentions : nullptr);
+                                           output_attentions ? &out.attentions : nullptr, context);
   if (pooler) out.pooler_output = pooler->forward(out.last_hidden_state);
   return out;
 }
 
 EncoderOutput BertModelImpl::encode(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,
-                                    const torch::Tensor& attention_mask, bool output_attentions) {
-  BertOutput out = forward(input_ids, token_type_ids, attention_mask, output_attentions);
+                                    const torch::Tensor& attention_mask, bool output_attentions,
+                                    const torch::Tensor& context) {
+  BertOutput out = forward(input_ids, token_type_ids, attention_mask, output_attentions, context);
   return {std::move(out.last_hidden_state), std::move(out.pooler_output), std::move(out.attentions)};
 }
 

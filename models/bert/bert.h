@@ -37,11 +37,14 @@ TORCH_MODULE(BertEmbeddings);
 class BertEncoderImpl : public torch::nn::Module {
  public:
   explicit BertEncoderImpl(const BertOptions& options);
+  // padding: (B,1,1,T) bool or undefined. context: (B, context_size) when the model has one.
   // Appends one (B,heads,T,T) tensor per layer to attentions when it is not null.
-  torch::Tensor forward(torch::Tensor hidden, const torch::Tensor& mask, std::vector<torch::Tensor>* attentions);
+  torch::Tensor forward(torch::Tensor hidden, const torch::Tensor& padding, std::vector<torch::Tensor>* attentions,
+                        const torch::Tensor& context = {});
 
   torch::nn::ModuleList layer{nullptr};
   torch::nn::LayerNorm final_layer_norm{nullptr};  // pre-LN only
+  EncoderAttention extras;  // layer_fusion / relative_position_bias when configured
 
  private:
   std::vector<TransformerEncoderLayer> layers_;  // typed views of `layer`
@@ -71,10 +74,13 @@ class BertModelImpl : public TextEncoderImpl {
   // input_ids (B,T); token_type_ids (B,T) or undefined (zeros); attention_mask (B,T) 1/0
   // or undefined (all tokens real).
   BertOutput forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids = {},
-                     const torch::Tensor& attention_mask = {}, bool output_attentions = false);
+                     const torch::Tensor& attention_mask = {}, bool output_attentions = false,
+                     const torch::Tensor& context = {});
 
   EncoderOutput encode(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,
-                       const torch::Tensor& attention_mask, bool output_attentions) override;
+                       const torch::Tensor& attention_mask, bool output_attentions,
+                       const torch::Tensor& context = {}) override;
+  int64_t context_size() const override { return options_.attention().context_size; }
   int64_t hidden_size() const override { return options_.hidden_size(); }
   nlohmann::json config() const override;
   const BertOptions& options() const { return options_; }

@@ -17,7 +17,12 @@ const std::vector<std::string>& known_fields() {
       "activation", "dropout", "attention_dropout", "max_length", "pre_layer_norm",
       // Optional, for checkpoints imported from Hugging Face whose values differ from BertConfig's.
       "layer_norm_eps", "type_vocab_size", "pad_token_id"};
-  return fields;
+  static const std::vector<std::string> all = [] {
+    std::vector<std::string> out = fields;
+    out.insert(out.end(), encoder_attention_fields().begin(), encoder_attention_fields().end());
+    return out;
+  }();
+  return all;
 }
 
 }  // namespace
@@ -58,7 +63,8 @@ BertOptions bert_options_from_model_config(const nlohmann::json& cfg, int64_t vo
       .pre_layer_norm(cf::get_bool(cfg, "pre_layer_norm", key, false))
       .layer_norm_eps(cf::get_positive(cfg, "layer_norm_eps", key, BertOptions().layer_norm_eps()))
       .type_vocab_size(cf::get_int(cfg, "type_vocab_size", key, 1, BertOptions().type_vocab_size()))
-      .pad_token_id(cf::get_int(cfg, "pad_token_id", key, 0, BertOptions().pad_token_id()));
+      .pad_token_id(cf::get_int(cfg, "pad_token_id", key, 0, BertOptions().pad_token_id()))
+      .attention(encoder_attention_from_config(cfg, key));
   if (o.hidden_size() % o.num_attention_heads() != 0) {
     fail(key + ".hidden_size", "hidden_size " + std::to_string(o.hidden_size()) + " is not divisible by num_heads " +
                                    std::to_string(o.num_attention_heads()));
@@ -86,6 +92,7 @@ nlohmann::json bert_model_config(const BertOptions& o, const std::string& preset
   if (o.layer_norm_eps() != d.layer_norm_eps()) section["layer_norm_eps"] = o.layer_norm_eps();
   if (o.type_vocab_size() != d.type_vocab_size()) section["type_vocab_size"] = o.type_vocab_size();
   if (o.pad_token_id() != d.pad_token_id()) section["pad_token_id"] = o.pad_token_id();
+  write_encoder_attention(o.attention(), section);
   return section;
 }
 

@@ -1,6 +1,8 @@
 // BERT hyper-parameters, named as Hugging Face's BertConfig, and conversion to and from
 // HF config.json.
 #pragma once
+#include "models/attention/encoder_attention.h"
+
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
@@ -27,6 +29,8 @@ struct BertOptions {
   TORCH_ARG(bool, pre_layer_norm) = false;
   // BertModel's constructor argument in HF, not a config key.
   TORCH_ARG(bool, add_pooling_layer) = true;
+  // Not in BertConfig: attune's attention switches (masks, position bias, layer fusion, context).
+  TORCH_ARG(EncoderAttentionOptions, attention);
 };
 
 // HF config.json ("model_type": "bert", "architectures": ["BertModel"]). pre_layer_norm

@@ -1,5 +1,7 @@
 #include "models/bert/script_export.h"
 
+#include "models/attention/masks.h"
+
 #include <cmath>
 #include <limits>
 
@@ -12,7 +14,7 @@ using script::float_literal;
 // MultiHeadAttentionImpl::forward followed by attend()'s math path: scores scaled by
 // 1/sqrt(D), masked with float32's lowest value (not -inf), softmax, weighted values.
 std::string attention_lines(script::ScriptModuleBuilder& b, MultiHeadAttentionImpl& mha, const std::string& input,
-                            const std::string& out) {
+                            const std::string& out, bool with_bias) {
   const int64_t e = mha.options().embed_dim(), h = mha.options().num_heads(), d = e / h;
   const std::string heads = std::to_string(h) + ", " + std::to_string(d);
   auto split = [&](const std::string& x, const std::string& length) {
@@ -33,16 +35,51 @@ std::string attention_lines(script::ScriptModuleBuilder& b, MultiHeadAttentionIm
     const std::string expand = ".unsqueeze(0).expand(B, " + std::to_string(p) + ", " + std::to_string(e) + ")";
     s += "    k = torch.cat([" + split(key + expand, std::to_string(p)) + ", k], 2)\n";
     s += "    v = torch.cat([" + split(value + expand, std::to_string(p)) + ", v], 2)\n";
-    s += "    keep = torch.cat([keep.new_ones([B, 1, 1, " + std::to_string(p) + "]), keep], -1)\n";
+    // keep is (B,1,1,T), or (B,1,T,T) with an attention mask; the prefix columns are visible.
+    s += "    keep = torch.cat([keep.new_ones([B, 1, keep.size(2), " + std::to_string(p) + "]), keep], -1)\n";
+    if (with_bias) {
+      s += "    bias = torch.cat([bias.new_zeros([bias.size(0), bias.size(1), bias.size(2), " + std::to_string(p) +
+           "]), bias], -1)\n";
+    }
   }
-  s += script::attend_lines("q", "k", "v", "keep", "c", d);
+  s += script::attend_lines("q", "k", "v", "keep", "c", d, with_bias ? "bias" : "");
   s += "    " + out + " = c.transpose(1, 2).reshape(B, T, " + std::to_string(e) + ")\n";
+  return s;
+}
+
+// Lines that narrow `keep` by the model's attention mask and compute its position `bias`
+// (1,H,T,T), as EncoderAttention::mask_for. Masks of self-attention depend on positions
+// only, so the mask over all position embeddings is built once and cut to T.
+std::string switch_lines(script::ScriptModuleBuilder& b, BertModelImpl& model) {
+  const EncoderAttentionOptions& o = model.options().attention();
+  const int64_t positions = model.options().max_position_embeddings();
+  std::string s;
+  if (!o.mask.is_null()) {
+    const torch::Tensor full = masks::MaskSpec(o.mask, "model.attention_mask").build(positions, positions);
+    s += "    keep = keep.logical_and(" + b.tensor("attention_mask_allowed", full, /*parameter=*/false) +
+         "[:T, :T].unsqueeze(0).unsqueeze(0))\n";
+  }
+  if (o.position_bias == "none") return s;
+  s += "    rel = torch.arange(T, device=keep.device).unsqueeze(0) - torch.arange(T, device=keep.device).unsqueeze(1)\n";
+  if (o.position_bias == "alibi") {
+    const std::vector<double> slopes = masks::alibi_slopes(model.options().num_attention_heads());
+    const torch::Tensor t = torch::tensor(slopes, torch::kDouble).to(torch::kFloat).view({-1, 1, 1});
+    const std::string slope = b.tensor("alibi_slopes", t, /*parameter=*/false);
+    s += "    bias = (-" + slope + " * rel.abs().type_as(" + slope + ")).unsqueeze(0)\n";
+  } else {
+    const int64_t m = o.relative_max_distance;
+    const std::string table = b.tensor("relative_position_bias", model.encoder->extras.relative_position_bias->bias->weight);
+    s += "    bias = " + table + "[rel.clamp(-" + std::to_string(m) + ", " + std::to_string(m) + ") + " +
+         std::to_string(m) + "].permute(2, 0, 1).unsqueeze(0)\n";
+  }
   return s;
 }
 
 }  // namespace
 
-torch::jit::Module script_encoder_layer(TransformerEncoderLayerImpl& layer, script::ClassNames& names) {
+torch::jit::Module script_encoder_layer(TransformerEncoderLayerImpl& layer, script::ClassNames& names, bool with_bias) {
+  TORCH_CHECK(!layer.attention->context, "script export: context-conditioned attention needs the context at "
+                                         "inference, which bundles do not take yet");
   script::ScriptModuleBuilder b(names, "TransformerEncoderLayer");
   const Activation activation = parse_activation(layer.options().activation(), "model.activation");
   DenseLayerNormImpl& attn_out = *layer.attention->output;
@@ -51,7 +88,7 @@ torch::jit::Module script_encoder_layer(TransformerEncoderLayerImpl& layer, scri
     return b.linear(*layer.output->dense, "output_dense", script::activation_call(activation, inner));
   };
   std::string s =
-      "def forward(self, x: Tensor, keep: Tensor) -> Tensor:\n"
+      std::string("def forward(self, x: Tensor, keep: Tensor") + (with_bias ? ", bias: Tensor" : "") + ") -> Tensor:\n"
       "    B = x.size(0)\n"
       "    T = x.size(1)\n";
   // Dropout is the identity in eval mode, so the residual sums follow directly.
@@ -59,11 +96,11 @@ torch::jit::Module script_encoder_layer(TransformerEncoderLayerImpl& layer, scri
     // As the attune layer: attention.output.LayerNorm before attention, output.LayerNorm
     // before the feed-forward, no norm after the residual sums.
     s += "    n = " + b.layer_norm(*attn_out.layer_norm, "attention_output_LayerNorm", "x") + "\n";
-    s += attention_lines(b, *layer.attention->self_attention, "n", "a");
+    s += attention_lines(b, *layer.attention->self_attention, "n", "a", with_bias);
     s += "    h = x + " + b.linear(*attn_out.dense, "attention_output_dense", "a") + "\n";
     s += "    return h + " + feed_forward(b.layer_norm(*layer.output->layer_norm, "output_LayerNorm", "h")) + "\n";
   } else {
-    s += attention_lines(b, *layer.attention->self_attention, "x", "a");
+    s += attention_lines(b, *layer.attention->self_attention, "x", "a", with_bias);
     s += "    h = " +
          b.layer_norm(*attn_out.layer_norm, "attention_output_LayerNorm",
                       "x + " + b.linear(*attn_out.dense, "attention_output_dense", "a")) +
@@ -74,12 +111,14 @@ torch::jit::Module script_encoder_layer(TransformerEncoderLayerImpl& layer, scri
 }
 
 torch::jit::Module script_bert(BertModelImpl& model, script::ClassNames& names) {
+  const EncoderAttentionOptions& switches = model.options().attention();
+  const bool with_bias = switches.position_bias != "none";
   // Submodules are defined before the parent, whose source calls their methods.
   std::vector<torch::jit::Module> layers;
   for (const auto& child : model.encoder->layer->children()) {
     auto* layer = child->as<TransformerEncoderLayerImpl>();
     TORCH_CHECK(layer != nullptr, "script export: BERT encoder layer of an unknown type");
-    layers.push_back(script_encoder_layer(*layer, names));
+    layers.push_back(script_encoder_layer(*layer, names, with_bias));
   }
   script::ScriptModuleBuilder b(names, "BertModel");
   BertEmbeddingsImpl& emb = *model.embeddings;
@@ -105,8 +144,22 @@ torch::jit::Module script_bert(BertModelImpl& model, script::ClassNames& names) 
   s += "    h = " + b.layer_norm(*emb.layer_norm, "embeddings_LayerNorm", "e") + "\n";
   // padding_mask(): any dtype, non-zero = real token.
   s += "    keep = attention_mask.ne(0).view(B, 1, 1, T)\n";
+  s += switch_lines(b, model);
+  const std::string bias_arg = with_bias ? ", bias" : "";
+  const bool fusion = static_cast<bool>(model.encoder->extras.layer_fusion);
+  if (fusion) s += "    outputs: List[Tensor] = []\n";
   for (size_t i = 0; i < layers.size(); ++i) {
-    s += "    h = " + b.submodule("layer_" + std::to_string(i), layers[i]) + ".forward(h, keep)\n";
+    s += "    h = " + b.submodule("layer_" + std::to_string(i), layers[i]) + ".forward(h, keep" + bias_arg + ")\n";
+    if (fusion) s += "    outputs.append(h)\n";
+  }
+  if (fusion) {
+    // As CrossLayerFusionImpl::forward.
+    CrossLayerFusionImpl& f = *model.encoder->extras.layer_fusion;
+    const double scale = 1.0 / std::sqrt(static_cast<double>(f.options().hidden_size()));
+    s += "    stacked = torch.stack(outputs, 2)\n";
+    s += "    w = torch.softmax(torch.matmul(stacked, " + b.tensor("layer_fusion_query", f.query) + ") * " +
+         float_literal(scale) + " + " + b.tensor("layer_fusion_layer_bias", f.layer_bias) + ", -1)\n";
+    s += "    h = torch.matmul(w.unsqueeze(2), stacked).squeeze(2)\n";
   }
   if (model.encoder->final_layer_norm) {
     s += "    h = " + b.layer_norm(*model.encoder->final_layer_norm, "encoder_final_layer_norm", "h") + "\n";

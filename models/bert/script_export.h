@@ -12,7 +12,9 @@ namespace attune::models {
 // One encoder block: forward(x: Tensor, keep: Tensor) -> Tensor, with keep the bool
 // (B,1,1,T) padding mask (true = real token). A prefix on its attention (prefix tuning)
 // is exported as buffers prefix_key / prefix_value that every query sees.
-torch::jit::Module script_encoder_layer(TransformerEncoderLayerImpl& layer, script::ClassNames& names);
+// with_bias: forward takes an additive position bias (.,H,T,T) after keep.
+torch::jit::Module script_encoder_layer(TransformerEncoderLayerImpl& layer, script::ClassNames& names,
+                                        bool with_bias = false);
 
 // The whole encoder, with the model's current weights (float32):
 //   forward(input_ids: Tensor, attention_mask: Tensor, token_type_ids: Optional[Tensor]=None)

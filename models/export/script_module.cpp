@@ -41,10 +41,11 @@ std::string activation_call(models::Activation activation, const std::string& x)
 }
 
 std::string attend_lines(const std::string& q, const std::string& k, const std::string& v, const std::string& keep,
-                         const std::string& out, int64_t head_dim) {
+                         const std::string& out, int64_t head_dim, const std::string& bias) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
   const double lowest = std::numeric_limits<float>::lowest();  // exports are float32
-  return "    scores = torch.matmul(" + q + ", " + k + ".transpose(-2, -1)).mul(" + float_literal(scale) + ")\n" +
+  return "    scores = torch.matmul(" + q + ", " + k + ".transpose(-2, -1)).mul(" + float_literal(scale) + ")" +
+         (bias.empty() ? std::string() : " + " + bias) + "\n" +
          "    scores = scores.masked_fill(" + keep + ".logical_not(), " + float_literal(lowest) + ")\n" +
          "    " + out + " = torch.matmul(torch.softmax(scores, -1), " + v + ")\n";
 }

@@ -43,8 +43,9 @@ std::string activation_call(models::Activation activation, const std::string& x)
 // Lines computing `out` (B,H,T,D) = attention of q over k, v (B,H,*,D) as attend()'s math
 // path: scores scaled by 1/sqrt(head_dim), masked with float32's lowest value (not -inf)
 // where the bool `keep` (broadcastable to (B,H,T,S)) is false, softmax, weighted values.
+// bias, if not empty, names an additive (.,H,T,S) position bias added before the masking.
 std::string attend_lines(const std::string& q, const std::string& k, const std::string& v, const std::string& keep,
-                         const std::string& out, int64_t head_dim);
+                         const std::string& out, int64_t head_dim, const std::string& bias = "");
 
 // One scripted module under construction. Tensor names are attune's module paths with
 // '.' replaced by '_' (attribute names cannot hold dots); values are detached float32

@@ -23,6 +23,9 @@ struct TransformerEncoderLayerOptions {
   TORCH_ARG(double, attention_dropout) = 0.1;
   TORCH_ARG(double, layer_norm_eps) = 1e-12;
   TORCH_ARG(bool, pre_layer_norm) = false;  // false: post-LN as in BERT
+  // > 0: the layer takes a (B, context_size) context vector that shifts every query by a
+  // learned linear map of it (attention.context, no bias, zero at start).
+  TORCH_ARG(int64_t, context_size) = 0;
 };
 
 // A projection and the LayerNorm of its residual sum (HF's BertSelfOutput / BertOutput).
@@ -37,9 +40,10 @@ TORCH_MODULE(DenseLayerNorm);
 // HF's BertAttention: "self" (query/key/value) and "output" (dense + LayerNorm).
 class AttentionBlockImpl : public torch::nn::Module {
  public:
-  AttentionBlockImpl(const MultiHeadAttentionOptions& attention, double eps);
+  AttentionBlockImpl(const MultiHeadAttentionOptions& attention, double eps, int64_t context_size = 0);
   MultiHeadAttention self_attention{nullptr};  // registered as "self"
   DenseLayerNorm output{nullptr};
+  Linear context{nullptr};  // context-conditioned attention only
 };
 TORCH_MODULE(AttentionBlock);
 
@@ -55,7 +59,9 @@ class TransformerEncoderLayerImpl : public torch::nn::Module {
  public:
   explicit TransformerEncoderLayerImpl(const TransformerEncoderLayerOptions& options);
   // x (B,T,H); mask as in attend() (e.g. padding_mask()). weights as in attend().
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask = {}, torch::Tensor* weights = nullptr);
+  // context (B, context_size) only when the layer was built with a context size.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask = {}, torch::Tensor* weights = nullptr,
+                        const torch::Tensor& context = {});
 
   const TransformerEncoderLayerOptions& options() const { return options_; }
   AttentionBlock attention{nullptr};

@@ -12,23 +12,39 @@ VisionTransformerImpl::VisionTransformerImpl(const VisionTransformerOptions& opt
       torch::nn::Conv2d(torch::nn::Conv2dOptions(options.channels(), h, options.patch_size()).stride(options.patch_size())));
   cls_token = register_parameter("cls_token", torch::zeros({1, 1, h}));
   position_embeddings = register_parameter("position_embeddings", torch::zeros({1, 1 + num_patches(), h}));
+  TORCH_CHECK(options.pooling() == "cls" || options.pooling() == "mean" || options.pooling() == "attention",
+              "VisionTransformer: unknown pooling '", options.pooling(), "' (known: cls, mean, attention)");
+  TORCH_CHECK(options.attention().context_size == 0, "VisionTransformer: images have no context input");
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < options.num_layers(); ++i) {
-    layers->push_back(TransformerEncoderLayer(TransformerEncoderLayerOptions(h, options.num_heads(), options.mlp_size())
-                                                  .activation("gelu")
-                                                  .hidden_dropout(options.dropout())
-                                                  .attention_dropout(options.attention_dropout())
-                                                  .layer_norm_eps(options.layer_norm_eps())
-                                                  .pre_layer_norm(true)));
+    TransformerEncoderLayer layer(TransformerEncoderLayerOptions(h, options.num_heads(), options.mlp_size())
+                                      .activation("gelu")
+                                      .hidden_dropout(options.dropout())
+                                      .attention_dropout(options.attention_dropout())
+                                      .layer_norm_eps(options.layer_norm_eps())
+                                      .pre_layer_norm(true));
+    layers->push_back(layer);
+    layers_.push_back(layer);
   }
   norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({h}).eps(options.layer_norm_eps())));
   head = register_module("head", torch::nn::Linear(h, options.num_classes()));
-  // timm's initialisation: truncated-normal-like small position and class embeddings.
+  extras = EncoderAttention(options.attention(), *this, h, options.num_heads(), options.num_layers());
+  if (options.pooling() == "attention") attention_query = register_parameter("attention_query", torch::zeros({h}));
+  // timm's default initialisation (init_weights_vit_timm): truncated normal (std 0.02,
+  // cut at +-2 std) for every Linear weight, zero biases; small position and class
+  // embeddings; the patch convolution keeps PyTorch's default.
   torch::NoGradGuard no_grad;
-  position_embeddings.normal_(0.0, 0.02).clamp_(-0.04, 0.04);
-  cls_token.normal_(0.0, 1e-6);
-  head->weight.zero_();
+  auto truncated_normal = [](torch::Tensor& t) { t.normal_(0.0, 0.02).clamp_(-0.04, 0.04); };
+  for (const auto& module : modules(/*include_self=*/false)) {
+    if (auto* linear = module->as<Linear>()) {
+      truncated_normal(linear->weight);
+      if (linear->bias.defined()) linear->bias.zero_();
+    }
+  }
+  truncated_normal(head->weight);
   head->bias.zero_();
+  truncated_normal(position_embeddings);
+  cls_token.normal_(0.0, 1e-6);
 }
 
 int64_t VisionTransformerImpl::num_patches() const {
@@ -44,12 +60,19 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images, std::v
   torch::Tensor x = patch_embedding->forward(images).flatten(2).transpose(1, 2);  // (B, P, H)
   x = torch::cat({cls_token.expand({x.size(0), 1, -1}), x}, 1) + position_embeddings;
   x = torch::dropout(x, options_.dropout(), is_training());
-  for (const auto& layer : *layers) {
-    torch::Tensor w;
-    x = layer->as<TransformerEncoderLayer>()->forward(x, {}, weights ? &w : nullptr);
-    if (weights) weights->push_back(w);
+  x = norm->forward(extras.run(layers_, x, extras.mask_for({}, x.size(1), x.device()), {}, weights));
+  torch::Tensor pooled;
+  regularizer_ = torch::Tensor();
+  if (options_.pooling() == "cls") {
+    pooled = x.select(1, 0);
+  } else if (options_.pooling() == "mean") {
+    pooled = x.narrow(1, 1, x.size(1) - 1).mean(1);
+  } else {
+    AttentionPoolOutput pool = attention_pool(x.narrow(1, 1, x.size(1) - 1), {}, attention_query, options_.attention_pool());
+    pooled = pool.pooled;
+    regularizer_ = pool.regularizer;
   }
-  return head->forward(norm->forward(x).select(1, 0));
+  return head->forward(pooled);
 }
 
 }  // namespace attune::models

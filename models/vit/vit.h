@@ -2,6 +2,8 @@
 // convolution, a class token, learned position embeddings, pre-LN Transformer encoder
 // layers, a final LayerNorm and a linear head on the class token (timm's layout).
 #pragma once
+#include "models/attention/attention_pool.h"
+#include "models/attention/encoder_attention.h"
 #include "models/transformer/encoder_layer.h"
 
 #include <torch/torch.h>
@@ -24,6 +26,11 @@ struct VisionTransformerOptions {
   TORCH_ARG(double, dropout) = 0.0;
   TORCH_ARG(double, attention_dropout) = 0.0;
   TORCH_ARG(double, layer_norm_eps) = 1e-6;  // timm's
+  // "cls": the class token; "mean": the mean of the patch tokens (timm's "avg");
+  // "attention": soft attention pooling over the patch tokens.
+  TORCH_ARG(std::string, pooling) = "cls";
+  TORCH_ARG(AttentionPoolOptions, attention_pool);
+  TORCH_ARG(EncoderAttentionOptions, attention);
 };
 
 class VisionTransformerImpl : public torch::nn::Module {
@@ -34,6 +41,8 @@ class VisionTransformerImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& images, std::vector<torch::Tensor>* weights = nullptr);
   int64_t num_patches() const;
   const VisionTransformerOptions& options() const { return options_; }
+  // Attention pooling's entropy term of the latest forward (undefined otherwise).
+  torch::Tensor regularizer() const { return regularizer_; }
 
   torch::nn::Conv2d patch_embedding{nullptr};
   torch::Tensor cls_token;        // (1, 1, H)
@@ -41,9 +50,13 @@ class VisionTransformerImpl : public torch::nn::Module {
   torch::nn::ModuleList layers{nullptr};
   torch::nn::LayerNorm norm{nullptr};
   torch::nn::Linear head{nullptr};
+  torch::Tensor attention_query;  // (H), attention pooling only
+  EncoderAttention extras;
 
  private:
   VisionTransformerOptions options_;
+  std::vector<TransformerEncoderLayer> layers_;  // typed views of `layers`
+  torch::Tensor regularizer_;
 };
 TORCH_MODULE(VisionTransformer);
 

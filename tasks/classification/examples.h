@@ -15,6 +15,7 @@ struct ColumnSpec {
   std::string text;
   std::string text_pair;  // empty = single text
   std::string label;      // empty = unlabelled (prediction)
+  std::vector<std::string> context;  // numeric columns the attention is conditioned on
 };
 
 struct Examples {
@@ -24,8 +25,14 @@ struct Examples {
   std::vector<std::string> where;         // "file:line" of each example
   std::vector<int64_t> labels;            // class ids once mapped
   std::vector<text::Encoding> encodings;  // once tokenized
+  std::vector<std::vector<float>> context;  // one row of context values per text, or empty
   size_t size() const { return texts.size(); }
 };
+
+// (N, C) float of the examples' context rows; undefined when they have none.
+torch::Tensor context_tensor(const Examples& examples);
+// A context value as read from a table cell or JSON: a finite number, else fail(where).
+float parse_context_value(const std::string& cell, const std::string& column, const std::string& where);
 
 Examples read_examples(const std::string& path, const ColumnSpec& columns);
 

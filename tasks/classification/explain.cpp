@@ -47,6 +47,9 @@ std::string shade(double weight, double most) {
 nlohmann::json explain_text(const std::string& run_dir, const std::string& text, int64_t layer, const std::string& device) {
   LoadedRun run = load_run(run_dir, {}, device);
   TextClassifier& model = run.model.model;
+  if (model->encoder().context_size() > 0) {
+    fail(run_dir, "explain: this run's attention reads context columns, and explain takes a text only for now");
+  }
   const torch::Device dev = model->parameters().front().device();
   const text::Encoding enc = run.tokenizer->encode(text, nullptr, run.max_length);
   const auto t = static_cast<int64_t>(enc.ids.size());

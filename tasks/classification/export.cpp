@@ -95,6 +95,10 @@ ScriptedRun script_run_model(RunModel& run, bool int8) {
 json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8) {
   // The export runs on the CPU: bundles are device-neutral (torch::jit::load places them).
   LoadedRun run = load_run(run_dir, {}, "cpu");
+  if (run.model.model->encoder().context_size() > 0) {
+    fail(run_dir, "export: this run's attention reads context columns, which bundles do not take yet; "
+                  "use attune predict or eval on the run directory");
+  }
   const std::string engine = int8 ? script::use_int8_engine() : "";
   ScriptedRun scripted = script_run_model(run.model, int8);
   const double max_diff =
@@ -222,7 +226,7 @@ serving::Predictor bundle_predictor(const std::string& bundle_dir, const std::st
     Examples chunk;
     for (size_t i = 0; i < inputs.size(); ++i) add_input(chunk, inputs[i], cb->columns, "inputs[" + std::to_string(i) + "]");
     tokenize(chunk, *cb->tokenizer, cb->max_length);
-    const torch::Tensor probs = predict_probabilities(chunk.encodings, cb->tokenizer->pad_id(), batch_size,
+    const torch::Tensor probs = predict_probabilities(chunk, cb->tokenizer->pad_id(), batch_size,
                                                       [&](const data::TokenBatch& tb) { return cb->logits(tb); });
     return prediction_rows(probs, cb->labels);
   };

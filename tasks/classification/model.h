@@ -29,9 +29,9 @@ class TextClassifierImpl : public torch::nn::Module {
  public:
   TextClassifierImpl(std::shared_ptr<models::TextEncoderImpl> encoder, const std::string& encoder_name,
                      const TextClassifierOptions& options);
-  // Logits (B, num_labels).
+  // Logits (B, num_labels). context: (B, encoder().context_size()) when the encoder reads one.
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,
-                        const torch::Tensor& attention_mask);
+                        const torch::Tensor& attention_mask, const torch::Tensor& context = {});
   models::TextEncoderImpl& encoder() { return *encoder_; }
   const TextClassifierOptions& options() const { return options_; }
   models::LinearImpl& classifier() { return *classifier_; }
@@ -40,6 +40,10 @@ class TextClassifierImpl : public torch::nn::Module {
   // (B, T) pooling weights of the latest forward with attention pooling.
   torch::Tensor pooling_weights() const { return pooling_weights_; }
   torch::Tensor attention_query;  // (H), attention pooling only
+  // Context runs: the training set's mean and spread of each context column (buffers,
+  // saved with the weights), so the encoder sees standardised values at every stage.
+  void set_context_stats(const torch::Tensor& context);
+  torch::Tensor context_mean, context_std;
 
  private:
   TextClassifierOptions options_;

@@ -1,5 +1,7 @@
 #include "tasks/classification/run_model.h"
 
+#include "models/attention/encoder_attention.h"
+
 #include "data/error.h"
 #include "data/formats/safetensors.h"
 #include "data/io/files.h"
@@ -23,18 +25,20 @@ nlohmann::json peft_section(const nlohmann::json& config) {
 }
 
 // A masked-LM run has no pooler, as HF's BertForMaskedLM has none: like from_pretrained,
-// the pooler then keeps its fresh initialisation. Any other missing tensor is an error.
+// the pooler then keeps its fresh initialisation. So do the modules of attention switches
+// (layer fusion, relative position bias, context maps) that the init encoder was built
+// without. Any other missing tensor is an error.
 void load_encoder_init(torch::nn::Module& encoder, const formats::SafetensorsFile& init, const std::string& path) {
-  bool missing_only_pooler = false;
+  bool missing_only_fresh = false;
   for (const auto& [name, tensor] : formats::module_tensors(encoder)) {
     if (init.tensors.count(name)) continue;
-    if (name.rfind("pooler.", 0) != 0) {
-      missing_only_pooler = false;
+    if (name.rfind("pooler.", 0) != 0 && !models::is_encoder_attention_parameter(name)) {
+      missing_only_fresh = false;
       break;
     }
-    missing_only_pooler = true;
+    missing_only_fresh = true;
   }
-  if (missing_only_pooler) {
+  if (missing_only_fresh) {
     formats::load_tensor_subset(encoder, init, path);
   } else {
     formats::load_module_tensors(encoder, init, path);
@@ -59,6 +63,16 @@ void check_model_sections(const nlohmann::json& config) {
     peft::resolve(config.at("peft"), "peft");
     if (head.value("pooling", "") == "attention") {
       fail("head.pooling", "attention pooling's query is not a PEFT module yet: use it with full fine-tuning");
+    }
+    // Parameter-free switches (masks, ALiBi) work with PEFT; the others would stay frozen
+    // at their starting values.
+    const models::EncoderAttentionOptions a = models::encoder_attention_from_config(config.at("model"), "model");
+    if (a.layer_fusion) fail("model.layer_fusion", "layer fusion's weights are not a PEFT module yet: use it with full fine-tuning");
+    if (a.position_bias == "relative") {
+      fail("model.position_bias", "the relative position bias is not a PEFT module yet: use alibi, or full fine-tuning");
+    }
+    if (a.context_size > 0) {
+      fail("data.context_columns", "context attention's maps are not a PEFT module yet: use it with full fine-tuning");
     }
   }
 }

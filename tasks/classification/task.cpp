@@ -8,6 +8,7 @@
 #include "data/formats/safetensors.h"
 #include "data/io/files.h"
 #include "data/text/factory.h"
+#include "models/attention/encoder_attention.h"
 #include "models/peft/config.h"
 #include "tasks/config/config.h"
 #include "tasks/engine/settings.h"
@@ -38,12 +39,15 @@ std::vector<int64_t> lengths_of(const std::vector<text::Encoding>& encodings) {
 }
 
 torch::Tensor forward_batch(TextClassifier& model, const data::TokenBatch& tb, const torch::Device& device) {
-  return model->forward(tb.input_ids.to(device), tb.token_type_ids.to(device), tb.attention_mask.to(device));
+  return model->forward(tb.input_ids.to(device), tb.token_type_ids.to(device), tb.attention_mask.to(device),
+                        tb.context.defined() ? tb.context.to(device) : torch::Tensor());
 }
 
-torch::Tensor forward_batch(TextClassifier& model, const std::vector<text::Encoding>& encodings,
-                            const std::vector<int64_t>& batch, int64_t pad_id, const torch::Device& device) {
-  return forward_batch(model, data::collate(pointers(encodings, batch), pad_id), device);
+data::TokenBatch collate_batch(const std::vector<text::Encoding>& encodings, const torch::Tensor& context,
+                               const std::vector<int64_t>& batch, int64_t pad_id) {
+  data::TokenBatch tb = data::collate(pointers(encodings, batch), pad_id);
+  if (context.defined()) tb.context = context.index_select(0, torch::tensor(batch));
+  return tb;
 }
 
 }  // namespace
@@ -55,6 +59,15 @@ ColumnSpec column_spec(const nlohmann::json& config, bool with_label) {
   c.text = config::get_string(d, "text_column", "data");
   c.text_pair = config::get_optional_string(d, "text_pair_column", "data");
   c.label = with_label ? config::get_string(d, "label_column", "data") : "";
+  // Runs written before context columns have no such key.
+  if (d.contains("context_columns") && !d.at("context_columns").is_null()) {
+    const nlohmann::json& names = d.at("context_columns");
+    if (!names.is_array()) fail("data.context_columns", "must be a list of column names, got " + names.dump());
+    for (const auto& n : names) {
+      if (!n.is_string() || n.get<std::string>().empty()) fail("data.context_columns", "must be a list of column names, got " + names.dump());
+      c.context.push_back(n.get<std::string>());
+    }
+  }
   return c;
 }
 
@@ -67,14 +80,20 @@ nlohmann::json default_config() {
   c["run_dir"] = "runs/text-classification";
   c["data"] = {{"train", nullptr},       {"valid", nullptr},          {"test", nullptr},
                {"format", "auto"},       {"text_column", "text"},     {"text_pair_column", nullptr},
-               {"label_column", "label"}, {"max_length", 128},         {"valid_fraction", 0.1}};
+               {"label_column", "label"}, {"max_length", 128},         {"valid_fraction", 0.1},
+               // Numeric columns that condition every layer's attention (context attention).
+               {"context_columns", nlohmann::json::array()}};
   c["tokenizer"] = {{"type", "wordpiece"}, {"vocab", nullptr},     {"model", nullptr},
                     {"vocab_size", 8000},  {"model_type", "unigram"}, {"lowercase", true},
                     {"strip_accents", nullptr}, {"min_frequency", 2}};
   c["model"] = {{"name", "bert"},         {"preset", "mini"},         {"hidden_size", nullptr},
                 {"num_layers", nullptr},  {"num_heads", nullptr},     {"intermediate_size", nullptr},
                 {"activation", "gelu"},   {"dropout", 0.1},           {"attention_dropout", 0.1},
-                {"max_length", 512},      {"pre_layer_norm", false}};
+                {"max_length", 512},      {"pre_layer_norm", false},
+                // Attention switches (see models/attention/encoder_attention.h);
+                // context_size follows data.context_columns.
+                {"attention_mask", nullptr}, {"position_bias", "none"}, {"relative_max_distance", 128},
+                {"layer_fusion", false}, {"context_size", 0}};
   c["head"] = {{"pooling", "mean"},   {"dropout", 0.1},         {"temperature", 1.0},
                {"entropy_weight", 0.0}, {"entropy_target", 0.5}};
   c["peft"] = peft::default_section();
@@ -98,7 +117,8 @@ ClassificationTask::ClassificationTask(TextClassifier model, std::shared_ptr<pef
       batch_size_(batch_size),
       eval_batch_size_(eval_batch_size),
       bucket_(bucket),
-      train_lengths_(lengths_of(train_.encodings)) {}
+      train_lengths_(lengths_of(train_.encodings)),
+      train_context_(context_tensor(train_)) {}
 
 engine::BatchPlan ClassificationTask::train_plan(int64_t epoch, uint64_t seed) {
   return data::make_batches(train_lengths_, batch_size_, /*shuffle=*/true, bucket_,
@@ -106,7 +126,7 @@ engine::BatchPlan ClassificationTask::train_plan(int64_t epoch, uint64_t seed) {
 }
 
 torch::Tensor ClassificationTask::train_loss(const std::vector<int64_t>& batch, const torch::Device& device) {
-  const torch::Tensor logits = forward_batch(model_, train_.encodings, batch, pad_id_, device);
+  const torch::Tensor logits = forward_batch(model_, collate_batch(train_.encodings, train_context_, batch, pad_id_), device);
   std::vector<int64_t> targets;
   for (int64_t i : batch) targets.push_back(train_.labels[i]);
   torch::Tensor loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat), torch::tensor(targets).to(device));
@@ -144,19 +164,21 @@ nlohmann::json ClassificationTask::evaluate(const torch::Device& device) {
   return evaluate_examples(model_, valid_, labels_, pad_id_, eval_batch_size_, device);
 }
 
-torch::Tensor predict_probabilities(TextClassifier& model, const std::vector<text::Encoding>& encodings,
-                                    int64_t pad_id, int64_t batch_size, const torch::Device& device) {
-  return predict_probabilities(encodings, pad_id, batch_size,
+torch::Tensor predict_probabilities(TextClassifier& model, const Examples& examples, int64_t pad_id,
+                                    int64_t batch_size, const torch::Device& device) {
+  return predict_probabilities(examples, pad_id, batch_size,
                                [&](const data::TokenBatch& tb) { return forward_batch(model, tb, device); });
 }
 
-torch::Tensor predict_probabilities(const std::vector<text::Encoding>& encodings, int64_t pad_id, int64_t batch_size,
+torch::Tensor predict_probabilities(const Examples& examples, int64_t pad_id, int64_t batch_size,
                                     const BatchLogits& logits) {
+  const std::vector<text::Encoding>& encodings = examples.encodings;
+  const torch::Tensor context = context_tensor(examples);
   torch::NoGradGuard no_grad;
   const auto batches = data::make_batches(lengths_of(encodings), batch_size, /*shuffle=*/false, /*bucket=*/true, 0);
   torch::Tensor probs;
   for (const auto& batch : batches) {
-    const data::TokenBatch tb = data::collate(pointers(encodings, batch), pad_id);
+    const data::TokenBatch tb = collate_batch(encodings, context, batch, pad_id);
     const torch::Tensor p = torch::softmax(logits(tb).to(torch::kFloat), -1).cpu();
     if (!probs.defined()) probs = torch::zeros({static_cast<int64_t>(encodings.size()), p.size(1)});
     probs.index_copy_(0, torch::tensor(batch), p);
@@ -167,7 +189,7 @@ torch::Tensor predict_probabilities(const std::vector<text::Encoding>& encodings
 nlohmann::json evaluate_examples(TextClassifier& model, const Examples& examples,
                                  const std::vector<std::string>& labels, int64_t pad_id, int64_t batch_size,
                                  const torch::Device& device) {
-  const torch::Tensor probs = predict_probabilities(model, examples.encodings, pad_id, batch_size, device);
+  const torch::Tensor probs = predict_probabilities(model, examples, pad_id, batch_size, device);
   const torch::Tensor truth = torch::tensor(examples.labels);
   const torch::Tensor predicted = probs.argmax(1);
   const double loss =
@@ -199,6 +221,13 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
   const int64_t eval_batch_size = config::get_int(t, "eval_batch_size", "train", 1, 1 << 20);
   const bool bucket = config::get_bool(t, "bucket_by_length", "train");
 
+  // The encoder reads one context value per context column; the attention switches the
+  // user set are kept when an init encoder replaces the model section below.
+  if (!flags.resume) config["model"]["context_size"] = static_cast<int64_t>(columns.context.size());
+  nlohmann::json switches = nlohmann::json::object();
+  for (const auto& key : models::encoder_attention_fields()) {
+    if (config["model"].contains(key)) switches[key] = config["model"][key];
+  }
   // Cheap checks first, so a typo fails before minutes of tokenizer training.
   models::check_text_encoder_config(config.at("model"), "model");
   check_model_sections(config);
@@ -226,6 +255,8 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
     init = load_init_encoder(init_dir);
     // The architecture is the init run's; the user's model section cannot change it.
     config["model"] = init->model_config;
+    config["model"].update(switches);
+    models::check_text_encoder_config(config.at("model"), "model");
     log << "init: encoder and tokenizer from " << init_dir << "\n";
     if (!init->weights.tensors.count("pooler.dense.weight")) log << "init: no pooler there; it starts untrained\n";
   }
@@ -260,6 +291,7 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
   RunModel built = build_run_model(config, tokenizer->vocab_size(), static_cast<int64_t>(labels.size()),
                                    flags.resume && peft_run ? base_path : "", init ? &init->weights : nullptr);
   TextClassifier model = built.model;
+  if (!flags.resume && !columns.context.empty()) model->set_context_stats(context_tensor(train));
   model->to(options.device);
   if (!flags.resume) {
     // The saved config rebuilds exactly this model: presets resolved to sizes, PEFT
@@ -365,7 +397,17 @@ void add_input(Examples& examples, const nlohmann::json& input, const ColumnSpec
     };
     examples.texts.push_back(field(columns.text));
     if (!columns.text_pair.empty()) examples.pairs.push_back(field(columns.text_pair));
+    if (!columns.context.empty()) {
+      std::vector<float> values;
+      for (const auto& name : columns.context) values.push_back(parse_context_value(field(name), name, where));
+      examples.context.push_back(std::move(values));
+    }
   } else if (input.is_string()) {
+    if (!columns.context.empty()) {
+      std::string keys = "'" + columns.text + "'";
+      for (const auto& name : columns.context) keys += ", '" + name + "'";
+      fail(where, "this run's attention reads context columns: give objects with " + keys);
+    }
     if (!columns.text_pair.empty()) {
       fail(where, "this run classifies text pairs: give objects with '" + columns.text + "' and '" + columns.text_pair + "'");
     }
@@ -399,7 +441,7 @@ void predict_lines(std::istream& in, const std::string& input_name, std::ostream
   auto flush = [&]() {
     if (chunk.size() == 0) return;
     tokenize(chunk, tokenizer, max_length);
-    for (const auto& row : prediction_rows(predict_probabilities(chunk.encodings, tokenizer.pad_id(), batch_size, logits), labels)) {
+    for (const auto& row : prediction_rows(predict_probabilities(chunk, tokenizer.pad_id(), batch_size, logits), labels)) {
       out << row.dump() << "\n";
     }
     out.flush();

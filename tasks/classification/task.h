@@ -42,6 +42,7 @@ class ClassificationTask : public engine::TrainTask {
   int64_t pad_id_, batch_size_, eval_batch_size_;
   bool bucket_;
   std::vector<int64_t> train_lengths_;
+  torch::Tensor train_context_;  // (N, C) or undefined
 };
 
 // The columns a run config reads (the label column only when with_label).
@@ -52,10 +53,10 @@ using BatchLogits = std::function<torch::Tensor(const data::TokenBatch& batch)>;
 
 // Class probabilities (N, C) for tokenized examples, in their order. The model must
 // be in eval mode on `device`.
-torch::Tensor predict_probabilities(TextClassifier& model, const std::vector<text::Encoding>& encodings,
-                                    int64_t pad_id, int64_t batch_size, const torch::Device& device);
+torch::Tensor predict_probabilities(TextClassifier& model, const Examples& examples, int64_t pad_id,
+                                    int64_t batch_size, const torch::Device& device);
 // The same batching (length-bucketed, in batches of batch_size) with any model.
-torch::Tensor predict_probabilities(const std::vector<text::Encoding>& encodings, int64_t pad_id, int64_t batch_size,
+torch::Tensor predict_probabilities(const Examples& examples, int64_t pad_id, int64_t batch_size,
                                     const BatchLogits& logits);
 
 // Metrics (with loss) of labelled, tokenized examples.

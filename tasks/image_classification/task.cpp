@@ -44,7 +44,15 @@ models::VisionTransformer make_vit(const nlohmann::json& config, int64_t image_s
   const int64_t hidden = config::get_int(m, "hidden_size", "model", 1, 1 << 16);
   const int64_t heads = config::get_int(m, "num_heads", "model", 1, 1024);
   if (hidden % heads != 0) fail("model.num_heads", "must divide model.hidden_size");
+  const models::EncoderAttentionOptions attention = models::encoder_attention_from_config(m, "model");
+  if (attention.context_size > 0) fail("model.context_size", "images have no context input; leave it 0");
   return models::VisionTransformer(models::VisionTransformerOptions(image_size, patch, classes)
+                                       .pooling(config::get_choice(m, "pooling", "model", {"cls", "mean", "attention"}))
+                                       .attention_pool(models::AttentionPoolOptions()
+                                                           .temperature(config::get_double(m, "pooling_temperature", "model", 1e-3, 1e3))
+                                                           .entropy_weight(config::get_double(m, "entropy_weight", "model", 0.0, 1e3))
+                                                           .entropy_target(config::get_double(m, "entropy_target", "model", 0.0, 1.0)))
+                                       .attention(attention)
                                        .hidden_size(hidden)
                                        .num_heads(heads)
                                        .num_layers(config::get_int(m, "num_layers", "model", 1, 256))
@@ -54,9 +62,13 @@ models::VisionTransformer make_vit(const nlohmann::json& config, int64_t image_s
 }
 
 // uint8 (N, H, W) -> normalized float (N, 1, H, W).
+}  // namespace
+
 torch::Tensor to_input(const torch::Tensor& images, double mean, double std) {
   return (images.to(torch::kFloat).div(255.0).unsqueeze(1) - mean) / std;
 }
+
+namespace {
 
 torch::Tensor logits_of(models::VisionTransformer& model, const torch::Tensor& images, double mean, double std,
                         int64_t batch_size, const torch::Device& device) {
@@ -97,7 +109,10 @@ class ImageTask : public engine::TrainTask {
     const torch::Tensor index = torch::tensor(batch);
     const torch::Tensor images = augment(to_input(train_.images.index_select(0, index), mean_, std_), padding_, flip_, rng);
     const torch::Tensor logits = model_->forward(images.to(device));
-    return torch::nn::functional::cross_entropy(logits.to(torch::kFloat), train_.labels.index_select(0, index).to(device));
+    const torch::Tensor loss =
+        torch::nn::functional::cross_entropy(logits.to(torch::kFloat), train_.labels.index_select(0, index).to(device));
+    const torch::Tensor pooling = model_->regularizer();
+    return pooling.defined() ? loss + pooling : loss;
   }
   nlohmann::json evaluate(const torch::Device& device) override {
     return metrics_of(logits_of(model_, valid_.images, mean_, std_, eval_batch_size_, device), valid_.labels, names_);
@@ -122,17 +137,20 @@ data::ImageSet read_pair(const std::string& pair, const std::string& what) {
   return data::read_idx_images(pair.substr(0, comma), pair.substr(comma + 1));
 }
 
-struct LoadedRun {
-  nlohmann::json config;
-  models::VisionTransformer model{nullptr};
-  std::vector<std::string> names;
-  double mean = 0, std = 1;
-  torch::Device device = torch::kCPU;
-};
+void check_images(const data::ImageSet& set, const ImageRun& run, const std::string& where) {
+  const int64_t size = run.config.at("data").at("image_size").get<int64_t>();
+  if (set.images.size(1) != size || set.images.size(2) != size) {
+    fail(where, "images are " + std::to_string(set.images.size(1)) + "x" + std::to_string(set.images.size(2)) +
+                    ", the run was trained on " + std::to_string(size) + "x" + std::to_string(size));
+  }
+}
 
-LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device) {
+}  // namespace
+
+ImageRun load_image_run(const std::string& run_dir, const std::vector<std::string>& overrides,
+                        const std::string& device) {
   engine::require_run_dir(run_dir);
-  LoadedRun run;
+  ImageRun run;
   run.config = engine::read_run_config(run_dir, overrides);
   const nlohmann::json& d = run.config.at("data");
   const int64_t classes = d.at("num_classes").get<int64_t>();
@@ -147,16 +165,6 @@ LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& o
   return run;
 }
 
-void check_images(const data::ImageSet& set, const LoadedRun& run, const std::string& where) {
-  const int64_t size = run.config.at("data").at("image_size").get<int64_t>();
-  if (set.images.size(1) != size || set.images.size(2) != size) {
-    fail(where, "images are " + std::to_string(set.images.size(1)) + "x" + std::to_string(set.images.size(2)) +
-                    ", the run was trained on " + std::to_string(size) + "x" + std::to_string(size));
-  }
-}
-
-}  // namespace
-
 nlohmann::json default_config() {
   nlohmann::json c = engine::default_run_keys();
   c["task"] = "image-classification";
@@ -166,7 +174,11 @@ nlohmann::json default_config() {
                {"image_size", nullptr},   {"num_classes", nullptr}};
   c["augment"] = {{"crop_padding", 4}, {"horizontal_flip", true}};
   c["model"] = {{"name", "vit"},    {"patch_size", 4},  {"hidden_size", 192}, {"num_layers", 6},
-                {"num_heads", 3},   {"mlp_size", 768},  {"dropout", 0.0},     {"attention_dropout", 0.0}};
+                {"num_heads", 3},   {"mlp_size", 768},  {"dropout", 0.0},     {"attention_dropout", 0.0},
+                {"pooling", "cls"}, {"pooling_temperature", 1.0}, {"entropy_weight", 0.0}, {"entropy_target", 0.5},
+                // Attention switches (see models/attention/encoder_attention.h).
+                {"attention_mask", nullptr}, {"position_bias", "none"}, {"relative_max_distance", 128},
+                {"layer_fusion", false}, {"context_size", 0}};
   c["train"] = engine::default_train_section();
   c["train"]["lr"] = 1e-3;
   c["train"]["weight_decay"] = 0.05;
@@ -239,7 +251,7 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
 
 nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
                             const std::vector<std::string>& overrides, const std::string& device) {
-  LoadedRun run = load_run(run_dir, overrides, device);
+  ImageRun run = load_image_run(run_dir, overrides, device);
   const data::ImageSet set = read_pair(data_path, "--data");
   check_images(set, run, data_path);
   if (set.labels.numel() && set.labels.max().item<int64_t>() >= static_cast<int64_t>(run.names.size())) {
@@ -254,7 +266,7 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_
 
 void predict_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,
                  const std::string& device, int64_t batch_size) {
-  LoadedRun run = load_run(run_dir, {}, device);
+  ImageRun run = load_image_run(run_dir, {}, device);
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const torch::Tensor images = data::parse_idx(bytes, input_name);
   if (images.dim() != 3) fail(input_name, "expected an IDX images file of rank 3 (N, H, W)");

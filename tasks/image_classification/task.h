@@ -1,6 +1,7 @@
 // Image classification as a task: a Vision Transformer trained on IDX image files
 // (Fashion-MNIST, MNIST) with augmentation, evaluated by accuracy and macro F1.
 #pragma once
+#include "models/vit/vit.h"
 #include "tasks/engine/settings.h"
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,18 @@
 #include <vector>
 
 namespace attune::image_classification {
+
+// A trained run ready for inference, on its device in eval mode.
+struct ImageRun {
+  nlohmann::json config;
+  models::VisionTransformer model{nullptr};
+  std::vector<std::string> names;  // class names
+  double mean = 0, std = 1;        // of the training pixels in [0, 1]
+  torch::Device device = torch::kCPU;
+};
+ImageRun load_image_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device);
+// uint8 (N, H, W) -> the model's normalised float input (N, 1, H, W).
+torch::Tensor to_input(const torch::Tensor& images, double mean, double std);
 
 nlohmann::json default_config();
 nlohmann::json train_run(const nlohmann::json& config, const engine::TrainFlags& flags);

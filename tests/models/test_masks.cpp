@@ -34,6 +34,11 @@ TEST_CASE("each mask equals its dense reference, square and with a longer key se
     CHECK(masks::block_local(t, s, 4).equal(dense(t, s, [](int64_t i, int64_t j) { return i / 4 == j / 4; })));
     CHECK(masks::global_tokens(t, s, {0, 8}).equal(
         dense(t, s, [](int64_t i, int64_t j) { return i == 0 || i == 8 || j == 0 || j == 8; })));
+    // A 3x3 grid after one leading token (a class token): row = (p-1)/3, column = (p-1)%3.
+    CHECK(masks::grid_window(t, s, 3, 1, 1).equal(dense(t, s, [](int64_t i, int64_t j) {
+      const bool on = i >= 1 && i <= 9 && j >= 1 && j <= 9;
+      return on && std::abs((i - 1) / 3 - (j - 1) / 3) <= 1 && std::abs((i - 1) % 3 - (j - 1) % 3) <= 1;
+    })));
     CHECK(masks::from_function(t, s, [](int64_t i, int64_t j) { return (i + j) % 2 == 0; })
               .equal(dense(t, s, [](int64_t i, int64_t j) { return (i + j) % 2 == 0; })));
   }
@@ -52,7 +57,13 @@ TEST_CASE("JSON mask specs compose and fail naming the key", "[masks]") {
       masks::dilated_window(5, 5, 1, 2)));
   CHECK(!masks::MaskSpec(nullptr, "m").build(3, 3).defined());
   CHECK(error_of([] { masks::MaskSpec(nlohmann::json::parse(R"({"windows": 2})"), "model.mask"); }) ==
-        "model.mask: unknown mask 'windows' (known: causal, window, dilated, block, global, all, any, not)");
+        "model.mask: unknown mask 'windows' (known: causal, window, dilated, block, grid, global, all, any, not)");
+  CHECK(masks::MaskSpec(nlohmann::json::parse(R"({"grid": {"side": 3, "radius": 0, "offset": 1}})"), "m").build(10, 10).equal(
+      masks::grid_window(10, 10, 3, 0, 1)));
+  CHECK(error_of([] { masks::MaskSpec(nlohmann::json::parse(R"({"grid": {"side": 3, "radius": -1}})"), "m"); }) ==
+        "m.grid.radius: must be an integer >= 0, got -1");
+  CHECK(error_of([] { masks::MaskSpec(nlohmann::json::parse(R"({"grid": {"side": 3, "radius": 1, "rows": 2}})"), "m"); }) ==
+        "m.grid.rows: unknown key (known: side, radius, offset)");
   CHECK(error_of([] { masks::MaskSpec(nlohmann::json::parse(R"({"all": [{"window": 0}]})"), "model.mask"); }) ==
         "model.mask.all[0].window: must be an integer >= 1, got 0");
   CHECK(error_of([] { masks::MaskSpec(nlohmann::json::parse(R"({"dilated": {"width": 2}})"), "m"); }) ==

@@ -25,7 +25,8 @@ int64_t parameter_count(const torch::nn::Module& m) {
 class ConstantEncoder : public TextEncoderImpl {
  public:
   explicit ConstantEncoder(int64_t width) : width_(width) {}
-  EncoderOutput encode(const torch::Tensor& ids, const torch::Tensor&, const torch::Tensor&, bool) override {
+  EncoderOutput encode(const torch::Tensor& ids, const torch::Tensor&, const torch::Tensor&, bool,
+                       const torch::Tensor&) override {
     return {torch::ones({ids.size(0), ids.size(1), width_}), {}, {}};
   }
   int64_t hidden_size() const override { return width_; }

@@ -2,6 +2,7 @@
 
 #include "data/error.h"
 #include "data/formats/safetensors.h"
+#include "tasks/classification/export.h"
 #include "tasks/classification/run_model.h"
 #include "tasks/classification/task.h"
 #include "tasks/config/config.h"
@@ -9,6 +10,7 @@
 #include "tests/common/synthetic.h"
 
 #include <filesystem>
+#include <random>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -253,4 +255,76 @@ TEST_CASE("soft attention pooling: a zero query is the masked mean; temperature;
           c["peft"]["method"] = "lora";
           attune::classification::check_model_sections(c);
         }) == "head.pooling: attention pooling's query is not a PEFT module yet: use it with full fine-tuning");
+}
+
+namespace {
+
+// Topic texts whose label is the sign of a context column, not the topic: only the
+// context can tell the classes apart. A second column is noise.
+void write_context_csv(const std::string& path, int n, uint32_t seed) {
+  attune::testing::write_topics_csv(path + ".topics", n, seed);
+  std::ifstream in(path + ".topics");
+  std::ostringstream all;
+  all << in.rdbuf();
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> normal;
+  std::ofstream out(path);
+  out << "text,label,signal,noise\n";
+  const std::string body = all.str().substr(all.str().find('\n') + 1);
+  size_t at = 0;
+  for (int i = 0; i < n; ++i) {
+    // Each generated row is "...",label\n with no raw newline after the closing quote.
+    const size_t close = body.find("\",", at);
+    const size_t end = body.find('\n', close);
+    const double signal = normal(rng) * 3.0 + 5.0;  // positive and negative around 5, off-centre on purpose
+    out << body.substr(at, close + 1 - at) << "," << (signal > 5.0 ? "up" : "down") << "," << signal << ","
+        << normal(rng) << "\n";
+    at = end + 1;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("context attention learns a label only the context columns carry", "[classification][context]") {
+  const std::string dir = attune::testing::temp_dir("context");
+  write_context_csv(dir + "/train.csv", 400, 11);
+  write_context_csv(dir + "/valid.csv", 80, 12);
+  write_context_csv(dir + "/test.csv", 80, 13);
+  json c = tiny_config(dir, "run");
+  c["data"]["context_columns"] = {"signal", "noise"};
+  c["train"]["epochs"] = 8;
+  std::ostringstream log;
+  const json summary = attune::classification::train_run(c, quiet(log));
+  INFO(log.str());
+  CHECK(summary["test"]["accuracy"].get<double>() > 0.85);
+  const json saved = json::parse(std::ifstream(dir + "/run/config.json"));
+  CHECK(saved["model"]["context_size"] == 2);
+  // Evaluating the run reads the same columns; predictions take them as JSON keys.
+  CHECK(attune::classification::evaluate_run(dir + "/run", dir + "/test.csv", {}, "cpu")["accuracy"] ==
+        summary["test"]["accuracy"]);
+  std::istringstream in("{\"text\": \"bread soup\", \"signal\": 9.5, \"noise\": 0}\n"
+                        "{\"text\": \"bread soup\", \"signal\": \"0.5\", \"noise\": 0}\n");
+  std::ostringstream out;
+  attune::classification::predict_run(dir + "/run", in, "<test>", out, "cpu", 8);
+  std::istringstream lines(out.str());
+  std::string first, second;
+  std::getline(lines, first);
+  std::getline(lines, second);
+  CHECK(json::parse(first)["label"] == "up");
+  CHECK(json::parse(second)["label"] == "down");
+  std::istringstream plain("bread soup\n");
+  CHECK(attune::testing::error_of([&] { attune::classification::predict_run(dir + "/run", plain, "<in>", out, "cpu", 8); }) ==
+        "<in>:1: this run's attention reads context columns: give objects with 'text', 'signal', 'noise'");
+  std::istringstream bad("{\"text\": \"x\", \"signal\": \"high\", \"noise\": 0}\n");
+  CHECK(attune::testing::error_of([&] { attune::classification::predict_run(dir + "/run", bad, "<in>", out, "cpu", 8); }) ==
+        "<in>:1: context column 'signal' must hold a finite number, got 'high'");
+  CHECK(attune::testing::error_of([&] { attune::classification::export_run(dir + "/run", dir + "/bundle", false, false); })
+            .find("reads context columns, which bundles do not take yet") != std::string::npos);
+  // A bad cell fails naming file and line.
+  {
+    std::ofstream broken(dir + "/broken.csv");
+    broken << "text,label,signal,noise\nbread,up,1,2\nsoup,down,n/a,1\n";
+  }
+  CHECK(attune::testing::error_of([&] { attune::classification::evaluate_run(dir + "/run", dir + "/broken.csv", {}, "cpu"); }) ==
+        dir + "/broken.csv:3: context column 'signal' must hold a finite number, got 'n/a'");
 }

@@ -35,10 +35,12 @@ struct Variant {
   bool pre_layer_norm;
   std::string activation;
   json peft = json::object();  // extra keys of the peft section
+  json switches = json::object();  // attention switches of the model section
 };
 
 std::string describe(const Variant& v) {
-  return v.method + " " + v.pooling + (v.pre_layer_norm ? " pre-LN " : " post-LN ") + v.activation + " " + v.peft.dump();
+  return v.method + " " + v.pooling + (v.pre_layer_norm ? " pre-LN " : " post-LN ") + v.activation + " " + v.peft.dump() +
+         " " + v.switches.dump();
 }
 
 // A tiny classifier whose every tensor (adapters included) is moved off its
@@ -51,6 +53,7 @@ RunModel tiny_classifier(const Variant& v, uint64_t seed) {
                 {"num_layers", 2},        {"num_heads", 4},          {"intermediate_size", 32},
                 {"activation", v.activation}, {"dropout", 0.0},      {"attention_dropout", 0.0},
                 {"max_length", 64},       {"pre_layer_norm", v.pre_layer_norm}};
+  c["model"].update(v.switches);
   c["head"] = {{"pooling", v.pooling}, {"dropout", 0.0}};
   if (v.method != "full") {
     json peft = v.peft;
@@ -329,6 +332,39 @@ TEST_CASE("loading a bundle refuses missing, corrupted and unlisted parts with o
   SECTION("not a bundle") {
     CHECK(error_of([&] { attune::bundle::load_bundle(root + "/none"); }) == root + "/none: bundle directory does not exist");
     CHECK(error_of([&] { attune::bundle::load_bundle(root); }) == root + ": not an attune bundle (no manifest.json)");
+  }
+}
+
+}  // namespace attune::export_test
+
+namespace attune::export_test {
+
+TEST_CASE("exported classifiers keep the attention switches: masks, position biases, layer fusion", "[export][switches]") {
+  const json window = {{"attention_mask", {{"window", 2}}}};
+  const json global = {{"attention_mask", {{"any", {{{"block", 3}}, {{"global", {0}}}}}}}};
+  const std::vector<json> switches = {
+      window,
+      global,
+      {{"position_bias", "alibi"}},
+      {{"position_bias", "relative"}, {"relative_max_distance", 3}},
+      {{"layer_fusion", true}},
+      {{"attention_mask", {{"window", 3}}}, {"position_bias", "relative"}, {"relative_max_distance", 5}, {"layer_fusion", true}},
+  };
+  int n = 0;
+  for (const auto& sw : switches) {
+    for (bool pre_ln : {false, true}) {
+      Variant v{"full", n % 2 ? "mean" : "cls", pre_ln, "gelu"};
+      v.switches = sw;
+      CAPTURE(describe(v));
+      CHECK(export_and_compare(v, 400 + n++) < 1e-5);
+    }
+  }
+  // Parameter-free switches work with PEFT, prefix tuning's extra keys included.
+  for (const json& sw : {window, json{{"position_bias", "alibi"}}, global}) {
+    Variant v{"prefix_tuning", "mean", false, "gelu", {{"num_virtual_tokens", 4}}};
+    v.switches = sw;
+    CAPTURE(describe(v));
+    CHECK(export_and_compare(v, 500 + n++) < 1e-5);
   }
 }
 

@@ -4,7 +4,10 @@
 
 #include "models/vit/vit.h"
 #include "tasks/config/config.h"
+#include "data/formats/png.h"
+#include "data/readers/idx.h"
 #include "tasks/image_classification/augment.h"
+#include "tasks/image_classification/explain.h"
 #include "tasks/image_classification/task.h"
 #include "tests/common/errors.h"
 #include "tests/common/synthetic.h"
@@ -123,4 +126,66 @@ TEST_CASE("a ViT learns the bright quadrant; eval and predict read IDX files", "
         }) == dir + "/wide-images," + dir + "/wide-labels: images are 12x12, the run was trained on 8x8");
   CHECK(error_of([&] { attune::image_classification::evaluate_run(dir + "/run", dir + "/test-images", {}, "cpu"); }) ==
         "--data: expected IMAGES,LABELS (two IDX files), got '" + dir + "/test-images'");
+}
+
+TEST_CASE("PNG files match an independent encoding byte for byte; large images span several stored blocks", "[image][png]") {
+  // 2x2 RGB: red, blue / two greys. Reference bytes from Python's zlib and struct.
+  const torch::Tensor rgb = torch::tensor({255, 0, 0, 0, 0, 255, 10, 20, 30, 40, 50, 60}, torch::kByte).view({2, 2, 3});
+  const std::string expected_hex =
+      "89504e470d0a1a0a0000000d4948445200000002000000020802000000fdd49a7300000019494441547801010e00f1ff00ff00000000ff"
+      "000a141e28323c172902d1d457e2320000000049454e44ae426082";
+  std::string hex;
+  for (unsigned char c : attune::formats::encode_png(rgb)) {
+    const char* digits = "0123456789abcdef";
+    hex += digits[c >> 4];
+    hex += digits[c & 15];
+  }
+  CHECK(hex == expected_hex);
+  // 200 x 200 x 3 bytes of rows: more than one 65535-byte stored block.
+  const std::string big = attune::formats::encode_png(torch::randint(0, 256, {200, 200, 3}).to(torch::kByte));
+  CHECK(big.size() > 120000);
+  CHECK(big.substr(big.size() - 12, 4) == std::string("\0\0\0\0", 4));
+  CHECK_THROWS_WITH(attune::formats::encode_png(torch::zeros({2, 2})), Catch::Contains("expected uint8 (H, W, 3)"));
+}
+
+TEST_CASE("explain reads the patch grid of a ViT run and draws each image over its heat map", "[image][explain]") {
+  const std::string dir = attune::testing::temp_dir("image-explain");
+  write_quadrants(dir, "train", 300, 8, 4);
+  json config = attune::image_classification::default_config();
+  attune::config::apply_overrides(config, {"data.train_images=" + dir + "/train-images",
+                                           "data.train_labels=" + dir + "/train-labels", "data.valid_size=50",
+                                           "augment.crop_padding=0", "augment.horizontal_flip=false", "model.patch_size=2",
+                                           "model.hidden_size=16", "model.num_layers=2", "model.num_heads=2",
+                                           "model.mlp_size=32", "model.pooling=mean", "model.layer_fusion=true",
+                                           "model.attention_mask={\"any\": [{\"grid\": {\"side\": 4, \"radius\": 1, \"offset\": 1}}, {\"global\": [0]}]}",
+                                           "train.epochs=1", "train.batch_size=32", "device=cpu", "run_dir=" + dir + "/run"});
+  attune::engine::TrainFlags flags;
+  std::ostringstream log;
+  flags.log = &log;
+  attune::image_classification::train_run(config, flags);
+  const json saved = json::parse(std::ifstream(dir + "/run/config.json"));
+  CHECK(saved["model"]["layer_fusion"] == true);
+  const auto [file, indices] = attune::image_classification::parse_image_input(dir + "/train-images:0,5");
+  CHECK(indices == std::vector<int64_t>{0, 5});
+  const torch::Tensor all = attune::data::read_idx(file);
+  const torch::Tensor images = all.index_select(0, torch::tensor(indices));
+  const json e = attune::image_classification::explain_images(dir + "/run", images, indices, 0, "cpu");
+  CHECK(e["grid"] == 4);
+  REQUIRE(e["images"].size() == 2);
+  CHECK(e["images"][1]["index"] == 5);
+  CHECK(e["images"][0]["heads"].size() == 2);
+  CHECK(e["images"][0]["importance"].size() == 4);
+  double total = 0.0;
+  for (const auto& row : e["images"][0]["importance"])
+    for (double v : row) total += v;
+  CHECK(total > 0.0);
+  CHECK(total <= 1.0 + 1e-6);  // a share of one rollout row
+  const torch::Tensor png = attune::image_classification::explanation_overlay(images, e, 3);
+  CHECK(png.sizes() == std::vector<int64_t>{48, 48, 3});
+  // The top half is the image itself, grey: equal channels.
+  CHECK(png.narrow(0, 0, 24).select(2, 0).equal(png.narrow(0, 0, 24).select(2, 2)));
+  CHECK(error_of([&] { attune::image_classification::explain_images(dir + "/run", images, indices, 2, "cpu"); }) ==
+        "--layer: 2 is outside the model's 2 layers");
+  CHECK(error_of([&] { attune::image_classification::parse_image_input("x.idx:1,b"); }) ==
+        "--input: expected FILE, FILE:INDEX or FILE:I,J,...; 'b' is not an image index");
 }

