@@ -18,4 +18,14 @@ inline std::string error_of(const std::function<void()>& f) {
   return "<no UserError thrown>";
 }
 
+// The message of any exception f throws (a failed TORCH_CHECK included), or "<no exception>".
+inline std::string exception_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "<no exception>";
+}
+
 }  // namespace attune::testing
