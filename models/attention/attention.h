@@ -16,6 +16,9 @@ namespace attune::models {
 // s > t + (S - T), so a query block at the end of a longer (cached) key sequence works.
 // Returns (B,H,T,D). If weights != nullptr it also receives the (B,H,T,S) softmax
 // probabilities (after masking, before dropout); that forces the explicit math path.
+// A query that may see no key at all gets the mean of all values on the math path (as
+// Hugging Face's masking with the lowest value gives) but zeros from the fused CUDA
+// kernels: masks should leave every query at least one key.
 torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                      const torch::Tensor& mask, bool causal, double dropout_p, bool training,
                      torch::Tensor* weights = nullptr);

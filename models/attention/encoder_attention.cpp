@@ -61,7 +61,13 @@ EncoderAttention::EncoderAttention(const EncoderAttentionOptions& options, torch
 torch::Tensor EncoderAttention::mask_for(const torch::Tensor& padding, int64_t t, const torch::Device& device) {
   torch::Tensor allowed = padding;
   const torch::Tensor structure = mask_.build(t, t, device);
-  if (structure.defined()) allowed = allowed.defined() ? allowed.logical_and(structure) : structure;
+  if (structure.defined()) {
+    allowed = allowed.defined() ? allowed.logical_and(structure) : structure;
+    // Every position also sees itself, so no query is left without keys (a padded query
+    // in a window of padding, or a spec that hides a whole row): such rows are the mean
+    // of all values on the math path but zeros in fused CUDA kernels.
+    allowed = allowed.logical_or(torch::eye(t, torch::TensorOptions().dtype(torch::kBool).device(device)));
+  }
   torch::Tensor bias;
   if (options_.position_bias == "alibi") bias = masks::alibi_bias(num_heads_, t, t, device);
   if (relative_position_bias) bias = relative_position_bias->forward(t, t);

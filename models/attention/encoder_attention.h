@@ -1,6 +1,7 @@
 // The attention switches every encoder (BERT, ViT) takes from its model config, and the
 // layer loop that applies them, so each switch works the same in every model:
-//   "attention_mask": a MaskSpec (masks.h), ANDed with the padding mask
+//   "attention_mask": a MaskSpec (masks.h), ANDed with the padding mask; each position
+//                     always sees itself as well
 //   "position_bias": "none" | "alibi" | "relative" (+ "relative_max_distance")
 //   "layer_fusion": true mixes every layer's output per position (layer_fusion.h)
 //   "context_size": N > 0 conditions every layer's attention on a (B, N) context vector
