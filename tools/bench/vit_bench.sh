@@ -8,13 +8,14 @@
 #   tools/bench/vit_bench.sh FASHION_DIR OUT_DIR
 #
 # Env: ATTUNE [build/attune], DEVICE [auto], SEEDS ["1"], EPOCHS [30], PARALLEL [1] runs
-# at a time (accuracy does not depend on it; the times do), ROWS [all rows below].
+# at a time (accuracy does not depend on it; the times do), THREADS [0 = all cores; give
+# parallel runs a share each], ROWS [all rows below].
 # Writes OUT_DIR/<row>-s<seed>/ (runs), OUT_DIR/results.jsonl and OUT_DIR/results.md.
 set -euo pipefail
 data="$1"; out="$2"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 attune="${ATTUNE:-build/attune}"; device="${DEVICE:-auto}"; seeds="${SEEDS:-1}"; epochs="${EPOCHS:-30}"
-parallel="${PARALLEL:-1}"
+parallel="${PARALLEL:-1}"; threads="${THREADS:-0}"  # CPU threads per attune run (0: all cores)
 rows="${ROWS:-timm plain mean-pool attention-pool fusion local relative all}"
 mkdir -p "$out"
 # The class token sees every patch; each patch sees the 5 x 5 patches around it.
@@ -31,7 +32,8 @@ run_row() {  # row seed
   fi
   local args=(--set "data.train_images=$data/train-images-idx3-ubyte" --set "data.train_labels=$data/train-labels-idx1-ubyte"
               --set "data.test_images=$data/t10k-images-idx3-ubyte" --set "data.test_labels=$data/t10k-labels-idx1-ubyte"
-              --set "run_dir=$run" --set "seed=$seed" --set "device=$device" --set "train.epochs=$epochs")
+              --set "run_dir=$run" --set "seed=$seed" --set "device=$device" --set "train.epochs=$epochs"
+              --set "threads=$threads")
   case "$row" in
     plain) ;;
     mean-pool) args+=(--set model.pooling=mean) ;;
