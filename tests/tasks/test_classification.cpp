@@ -50,6 +50,17 @@ void check_equal_weights(const attune::formats::SafetensorsFile& a, const attune
   }
 }
 
+// predict_run's output lines for `input`, parsed.
+std::vector<json> predictions(const std::string& run_dir, const std::string& input) {
+  std::istringstream in(input);
+  std::ostringstream out;
+  attune::classification::predict_run(run_dir, in, "<test>", out, "cpu", 8);
+  std::istringstream lines(out.str());
+  std::vector<json> rows;
+  for (std::string line; std::getline(lines, line);) rows.push_back(json::parse(line));
+  return rows;
+}
+
 attune::engine::TrainFlags quiet(std::ostringstream& log) {
   attune::engine::TrainFlags f;
   f.log = &log;
@@ -74,16 +85,12 @@ TEST_CASE("text classification learns generated topics end to end", "[classifica
   CHECK(again["accuracy"].get<double>() == summary["test"]["accuracy"].get<double>());
   CHECK(again["loss"].get<double>() == Approx(summary["test"]["loss"].get<double>()).epsilon(1e-6));
 
-  std::istringstream in("bread cheese soup dinner\n{\"text\": \"laptop server compiler code\"}\n");
-  std::ostringstream out;
-  attune::classification::predict_run(dir + "/run", in, "<test>", out, "cpu", 8);
-  std::istringstream lines(out.str());
-  std::string first, second;
-  std::getline(lines, first);
-  std::getline(lines, second);
-  CHECK(json::parse(first)["label"] == "food");
-  CHECK(json::parse(second)["label"] == "tech");
-  CHECK(json::parse(second)["probabilities"]["tech"].get<double>() > 0.5);
+  const std::vector<json> rows =
+      predictions(dir + "/run", "bread cheese soup dinner\n{\"text\": \"laptop server compiler code\"}\n");
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0]["label"] == "food");
+  CHECK(rows[1]["label"] == "tech");
+  CHECK(rows[1]["probabilities"]["tech"].get<double>() > 0.5);
 }
 
 TEST_CASE("fixed seeds give the same run twice, and an interrupted run resumes exactly", "[classification][resume]") {
@@ -302,16 +309,13 @@ TEST_CASE("context attention learns a label only the context columns carry", "[c
   // Evaluating the run reads the same columns; predictions take them as JSON keys.
   CHECK(attune::classification::evaluate_run(dir + "/run", dir + "/test.csv", {}, "cpu")["accuracy"] ==
         summary["test"]["accuracy"]);
-  std::istringstream in("{\"text\": \"bread soup\", \"signal\": 9.5, \"noise\": 0}\n"
-                        "{\"text\": \"bread soup\", \"signal\": \"0.5\", \"noise\": 0}\n");
+  const std::vector<json> rows = predictions(dir + "/run",
+                                             "{\"text\": \"bread soup\", \"signal\": 9.5, \"noise\": 0}\n"
+                                             "{\"text\": \"bread soup\", \"signal\": \"0.5\", \"noise\": 0}\n");
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0]["label"] == "up");
+  CHECK(rows[1]["label"] == "down");
   std::ostringstream out;
-  attune::classification::predict_run(dir + "/run", in, "<test>", out, "cpu", 8);
-  std::istringstream lines(out.str());
-  std::string first, second;
-  std::getline(lines, first);
-  std::getline(lines, second);
-  CHECK(json::parse(first)["label"] == "up");
-  CHECK(json::parse(second)["label"] == "down");
   std::istringstream plain("bread soup\n");
   CHECK(attune::testing::error_of([&] { attune::classification::predict_run(dir + "/run", plain, "<in>", out, "cpu", 8); }) ==
         "<in>:1: this run's attention reads context columns: give objects with 'text', 'signal', 'noise'");

@@ -64,19 +64,7 @@ print(json.dumps({"system": "attune", "variant": row, "seed": int(seed), "parame
 PY
 }
 
-jobs_running() { jobs -rp | wc -l; }
-for seed in $seeds; do
-  for row in $rows; do
-    while (( $(jobs_running) >= parallel )); do sleep 2; done
-    echo "== $row seed $seed" >&2
-    run_row "$row" "$seed" &
-  done
-done
-wait
-for seed in $seeds; do
-  for row in $rows; do
-    [[ -s "$out/$row-s$seed.json" ]] && cat "$out/$row-s$seed.json"
-  done
-done > "$out/results.jsonl"
+source "$here/parallel_rows.sh"
+run_all_rows
 python3 "$here/vit_table.py" "$out/results.jsonl" > "$out/results.md"
 cat "$out/results.md"
