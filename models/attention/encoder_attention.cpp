@@ -78,11 +78,7 @@ torch::Tensor EncoderAttention::mask_for(const torch::Tensor& padding, int64_t t
 torch::Tensor EncoderAttention::run(const std::vector<TransformerEncoderLayer>& layers, torch::Tensor hidden,
                                     const torch::Tensor& mask, const torch::Tensor& context,
                                     std::vector<torch::Tensor>* attentions, torch::Tensor* fusion_weights) {
-  TORCH_CHECK(options_.context_size > 0 || !context.defined(),
-              "encoder: a context was given but the model has no context_size (set model.context_size)");
-  TORCH_CHECK(options_.context_size == 0 || context.defined(), "encoder: the model reads a context of ",
-              options_.context_size, " values per example, and none was given");
-  std::vector<torch::Tensor> outputs;
+  std::vector<torch::Tensor> outputs;  // each layer checks the context against its own size
   for (TransformerEncoderLayer block : layers) {  // a holder: copying shares the module
     torch::Tensor weights;
     hidden = block->forward(hidden, mask, attentions != nullptr ? &weights : nullptr, context);

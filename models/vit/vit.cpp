@@ -30,9 +30,9 @@ VisionTransformerImpl::VisionTransformerImpl(const VisionTransformerOptions& opt
   head = register_module("head", torch::nn::Linear(h, options.num_classes()));
   extras = EncoderAttention(options.attention(), *this, h, options.num_heads(), options.num_layers());
   if (options.pooling() == "attention") attention_query = register_parameter("attention_query", torch::zeros({h}));
-  // timm's default initialisation (init_weights_vit_timm): truncated normal (std 0.02,
-  // cut at +-2 std) for every Linear weight, zero biases; small position and class
-  // embeddings; the patch convolution keeps PyTorch's default.
+  // After timm's default initialisation (init_weights_vit_timm): normal with std 0.02 for
+  // every Linear weight, clamped at +-2 std where timm truncates (resamples) instead, zero
+  // biases; small position and class embeddings; the patch convolution keeps PyTorch's default.
   torch::NoGradGuard no_grad;
   auto truncated_normal = [](torch::Tensor& t) { t.normal_(0.0, 0.02).clamp_(-0.04, 0.04); };
   for (const auto& module : modules(/*include_self=*/false)) {

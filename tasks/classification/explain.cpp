@@ -25,6 +25,15 @@ std::string escape_html(const std::string& s) {
   return out;
 }
 
+std::string shade(double weight, double most) {
+  const int alpha = static_cast<int>(255.0 * (most > 0 ? weight / most : 0.0) * 0.85);
+  char color[64];
+  std::snprintf(color, sizeof(color), "rgba(214,39,40,%.3f)", alpha / 255.0);
+  return color;
+}
+
+}  // namespace
+
 nlohmann::json matrix(const torch::Tensor& m) {
   const torch::Tensor c = m.to(torch::kDouble).contiguous();
   nlohmann::json rows = nlohmann::json::array();
@@ -34,15 +43,6 @@ nlohmann::json matrix(const torch::Tensor& m) {
   }
   return rows;
 }
-
-std::string shade(double weight, double most) {
-  const int alpha = static_cast<int>(255.0 * (most > 0 ? weight / most : 0.0) * 0.85);
-  char color[64];
-  std::snprintf(color, sizeof(color), "rgba(214,39,40,%.3f)", alpha / 255.0);
-  return color;
-}
-
-}  // namespace
 
 nlohmann::json explain_text(const std::string& run_dir, const std::string& text, int64_t layer, const std::string& device) {
   LoadedRun run = load_run(run_dir, {}, device);

@@ -2,6 +2,7 @@
 
 #include "data/error.h"
 #include "models/attention/rollout.h"
+#include "tasks/classification/explain.h"
 #include "tasks/classification/task.h"
 #include "tasks/image_classification/task.h"
 
@@ -11,12 +12,7 @@ namespace attune::image_classification {
 namespace {
 
 nlohmann::json grid(const torch::Tensor& values, int64_t side) {
-  const torch::Tensor v = values.to(torch::kDouble).reshape({side, side}).contiguous();
-  nlohmann::json rows = nlohmann::json::array();
-  for (int64_t r = 0; r < side; ++r) {
-    rows.push_back(std::vector<double>(v[r].data_ptr<double>(), v[r].data_ptr<double>() + side));
-  }
-  return rows;
+  return classification::matrix(values.reshape({side, side}));
 }
 
 // The row of a (T, T) attention the classifier reads, over the patches only.
