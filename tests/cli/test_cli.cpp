@@ -459,6 +459,49 @@ TEST_CASE("explain returns per-head attention, rollout and a heat map for one te
   CHECK(html.find("<table>") != std::string::npos);
   check_user_error(run_attune({"explain", "--run", dir + "/run", "--input", "x", "--layer", "5"}),
                    "--layer: 5 is outside the encoder's 1 layers");
+  check_user_error(run_attune({"explain", "--run", dir + "/run", "--input", "x", "--png", dir + "/x.png"}),
+                   "--png: is for image runs; text runs write --html");
+}
+
+TEST_CASE("explain draws an image run's heat maps into a PNG; bad inputs exit 2 with one line", "[cli][explain]") {
+  const std::string dir = attune::testing::temp_dir("cli-explain-image");
+  // 40 random 8x8 images and labels 0..3, as IDX files.
+  auto idx = [](const std::string& path, const std::vector<uint32_t>& dims, const std::vector<uint8_t>& values) {
+    std::string b = {0, 0, 8, static_cast<char>(dims.size())};
+    for (uint32_t d : dims)
+      for (int shift = 24; shift >= 0; shift -= 8) b += static_cast<char>((d >> shift) & 0xFF);
+    b.append(values.begin(), values.end());
+    std::ofstream(path, std::ios::binary) << b;
+  };
+  std::vector<uint8_t> pixels, labels;
+  for (int i = 0; i < 40 * 64; ++i) pixels.push_back(static_cast<uint8_t>((i * 37) % 251));
+  for (int i = 0; i < 40; ++i) labels.push_back(static_cast<uint8_t>(i % 4));
+  idx(dir + "/images", {40, 8, 8}, pixels);
+  idx(dir + "/labels", {40}, labels);
+  REQUIRE(run_attune({"train", "--task", "image-classification", "--set", "run_dir=" + dir + "/run", "--set",
+                      "data.train_images=" + dir + "/images", "--set", "data.train_labels=" + dir + "/labels",
+                      "--set", "data.valid_size=8", "--set", "model.patch_size=4", "--set", "model.hidden_size=8",
+                      "--set", "model.num_layers=1", "--set", "model.num_heads=2", "--set", "model.mlp_size=16",
+                      "--set", "train.epochs=1", "--set", "device=cpu"})
+              .status == 0);
+  const Result r = run_attune({"explain", "--run", dir + "/run", "--input", dir + "/images:1,2", "--png",
+                               dir + "/explain.png", "--scale", "2"});
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const json e = json::parse(r.out);
+  CHECK(e["grid"] == 2);
+  CHECK(e["images"].size() == 2);
+  const std::string png = slurp(dir + "/explain.png");
+  CHECK(png.substr(0, 8) == "\x89PNG\r\n\x1a\n");
+  // IHDR: width 2 images x 8 pixels x scale 2, height 2 x 8 x 2.
+  CHECK(png.substr(16, 8) == std::string("\0\0\0\x20\0\0\0\x20", 8));
+  check_user_error(run_attune({"explain", "--run", dir + "/run", "--input", dir + "/images:40"}),
+                   "--input: image 40 is past the file's 40");
+  check_user_error(run_attune({"explain", "--run", dir + "/run", "--input", dir + "/images", "--html", dir + "/x.html"}),
+                   "--html: is for text runs; image runs write --png");
+  check_user_error(run_attune({"explain", "--run", dir + "/run", "--input", dir + "/images", "--png", dir + "/x.png",
+                               "--scale", "0"}),
+                   "--scale: must be in 1..64, got 0");
 }
 
 TEST_CASE("recommendation: train, eval without data, recommend; bad requests exit 2 with one line",

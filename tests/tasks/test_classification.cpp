@@ -2,6 +2,7 @@
 
 #include "data/error.h"
 #include "data/formats/safetensors.h"
+#include "tasks/classification/explain.h"
 #include "tasks/classification/export.h"
 #include "tasks/classification/run_model.h"
 #include "tasks/classification/task.h"
@@ -324,6 +325,8 @@ TEST_CASE("context attention learns a label only the context columns carry", "[c
         "<in>:1: context column 'signal' must hold a finite number, got 'high'");
   CHECK(attune::testing::error_of([&] { attune::classification::export_run(dir + "/run", dir + "/bundle", false, false); })
             .find("reads context columns, which bundles do not take yet") != std::string::npos);
+  CHECK(attune::testing::error_of([&] { attune::classification::explain_text(dir + "/run", "bread", -1, "cpu"); }) ==
+        dir + "/run: explain: this run's attention reads context columns, and explain takes a text only for now");
   // A bad cell fails naming file and line.
   {
     std::ofstream broken(dir + "/broken.csv");
