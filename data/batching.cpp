@@ -120,6 +120,7 @@ TokenBatch collate(const std::vector<const text::Encoding*>& encodings, int64_t 
       types[i][j] = j < e.type_ids.size() ? e.type_ids[j] : 0;
       mask[i][j] = 1;
     }
+    if (static_cast<int64_t>(e.ids.size()) < t) out.padded = true;
   }
   return out;
 }

@@ -41,6 +41,8 @@ struct TokenBatch {
   torch::Tensor token_type_ids;  // int64 (B, T)
   torch::Tensor attention_mask;  // int64 (B, T), 1 = real token
   torch::Tensor context;         // float (B, C) outside context of each example, or undefined
+  bool padded = false;           // some sequence is shorter than T (known on the host, so
+                                 // models skip the mask, and its cost, when none is)
 };
 
 TokenBatch collate(const std::vector<const text::Encoding*>& encodings, int64_t pad_id);

@@ -70,4 +70,32 @@ class AutocastGuard {
 
 constexpr bool kHasAutocast = ATTUNE_TORCH2;
 
+// True when ATen has the multi-tensor AdamW kernel (at::_fused_adamw_, CPU and CUDA).
+constexpr bool kHasFusedAdamW = ATTUNE_TORCH2;
+
+// One AdamW update of every tensor in the lists, as torch.optim.AdamW(fused=True) does it.
+// state_steps are float32 scalars on the parameters' device, advanced by the kernel.
+inline void fused_adamw(at::TensorList params, at::TensorList grads, at::TensorList exp_avgs,
+                        at::TensorList exp_avg_sqs, at::TensorList state_steps, double lr, double beta1,
+                        double beta2, double weight_decay, double eps) {
+#if ATTUNE_TORCH2
+  at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, /*max_exp_avg_sqs=*/{}, state_steps, lr, beta1, beta2,
+                    weight_decay, eps, /*amsgrad=*/false, /*maximize=*/false);
+#else
+  (void)params; (void)grads; (void)exp_avgs; (void)exp_avg_sqs; (void)state_steps;
+  (void)lr; (void)beta1; (void)beta2; (void)weight_decay; (void)eps;
+  TORCH_CHECK(false, "fused AdamW needs LibTorch 2.x");
+#endif
+}
+
+// Multiplies every tensor by a scalar tensor without reading it back to the host
+// (LibTorch 1.13's _foreach_mul_ takes host scalars only, so it loops there).
+inline void foreach_mul_(at::TensorList tensors, const torch::Tensor& factor) {
+#if ATTUNE_TORCH2
+  at::_foreach_mul_(tensors, factor);
+#else
+  for (const auto& t : tensors) t.mul_(factor);
+#endif
+}
+
 }  // namespace attune::compat

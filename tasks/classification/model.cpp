@@ -46,13 +46,14 @@ torch::Tensor TextClassifierImpl::forward(const torch::Tensor& input_ids, const 
   const torch::Tensor standard = context.defined() ? (context.to(context_mean.device()) - context_mean) / context_std
                                                    : torch::Tensor();
   const models::EncoderOutput out = encoder_->encode(input_ids, token_type_ids, attention_mask, false, standard);
+  const torch::Tensor real = attention_mask.defined() ? attention_mask : torch::ones_like(input_ids);
   torch::Tensor pooled;
   if (options_.pooling() == "cls") {
     TORCH_CHECK(out.pooled.defined(), "cls pooling needs an encoder with a pooler");
     pooled = out.pooled;
   } else if (options_.pooling() == "attention") {
     models::AttentionPoolOutput pool = models::attention_pool(
-        out.hidden, attention_mask.to(torch::kBool), attention_query,
+        out.hidden, real.to(torch::kBool), attention_query,
         models::AttentionPoolOptions()
             .temperature(options_.temperature())
             .entropy_weight(options_.entropy_weight())
@@ -61,7 +62,7 @@ torch::Tensor TextClassifierImpl::forward(const torch::Tensor& input_ids, const 
     pooling_weights_ = pool.weights;
     regularizer_ = pool.regularizer;
   } else {
-    const torch::Tensor mask = attention_mask.unsqueeze(-1).to(out.hidden.dtype());
+    const torch::Tensor mask = real.unsqueeze(-1).to(out.hidden.dtype());
     pooled = (out.hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0);
   }
   return classifier_->forward(dropout_->forward(pooled));

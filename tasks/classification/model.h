@@ -29,7 +29,8 @@ class TextClassifierImpl : public torch::nn::Module {
  public:
   TextClassifierImpl(std::shared_ptr<models::TextEncoderImpl> encoder, const std::string& encoder_name,
                      const TextClassifierOptions& options);
-  // Logits (B, num_labels). context: (B, encoder().context_size()) when the encoder reads one.
+  // Logits (B, num_labels). attention_mask: 1 = real token; undefined = no padding.
+  // context: (B, encoder().context_size()) when the encoder reads one.
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,
                         const torch::Tensor& attention_mask, const torch::Tensor& context = {});
   models::TextEncoderImpl& encoder() { return *encoder_; }

@@ -38,8 +38,11 @@ std::vector<int64_t> lengths_of(const std::vector<text::Encoding>& encodings) {
   return lengths;
 }
 
+// A batch without padding goes in without a mask: attention then runs in the fused flash
+// kernel on CUDA, which any mask rules out.
 torch::Tensor forward_batch(TextClassifier& model, const data::TokenBatch& tb, const torch::Device& device) {
-  return model->forward(tb.input_ids.to(device), tb.token_type_ids.to(device), tb.attention_mask.to(device),
+  return model->forward(tb.input_ids.to(device), tb.token_type_ids.to(device),
+                        tb.padded ? tb.attention_mask.to(device) : torch::Tensor(),
                         tb.context.defined() ? tb.context.to(device) : torch::Tensor());
 }
 

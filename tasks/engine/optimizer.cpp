@@ -1,14 +1,92 @@
 #include "tasks/engine/optimizer.h"
 
 #include "data/error.h"
+#include "models/common/compat.h"
 
 #include <cmath>
+#include <sstream>
+#include <type_traits>
 
 #include <algorithm>
 
 namespace attune::engine {
+namespace {
 
-std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& module, const OptimizerOptions& options) {
+// The optimizer's state is keyed by the parameter's TensorImpl: printed as a string in
+// LibTorch 1.13 (as c10::guts::to_string does), the pointer itself in later versions.
+template <typename Map>
+typename Map::key_type state_key(const Map&, const torch::Tensor& p) {
+  if constexpr (std::is_same_v<typename Map::key_type, std::string>) {
+    std::ostringstream s;
+    s << p.unsafeGetTensorImpl();
+    return s.str();
+  } else {
+    return static_cast<typename Map::key_type>(p.unsafeGetTensorImpl());
+  }
+}
+
+}  // namespace
+
+AdamW::AdamW(std::vector<torch::optim::OptimizerParamGroup> groups, torch::optim::AdamWOptions defaults, bool fused)
+    : torch::optim::AdamW(std::move(groups), std::move(defaults)), fused_(fused && compat::kHasFusedAdamW) {}
+
+torch::Tensor AdamW::step(LossClosure closure) {
+  if (!fused_) return torch::optim::AdamW::step(std::move(closure));
+  TORCH_CHECK(!closure, "AdamW: the fused step takes no closure");
+  torch::NoGradGuard no_grad;
+  for (auto& group : param_groups()) {
+    const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
+    TORCH_CHECK(!o.amsgrad(), "AdamW: the fused step has no amsgrad");
+    // The kernel wants one dtype and device per call; the engine's groups have one each.
+    std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs, steps;
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      TORCH_CHECK(!p.grad().is_sparse(), "AdamW does not support sparse gradients");
+      auto& slot = state_[state_key(state_, p)];
+      if (!slot) {
+        auto fresh = std::make_unique<torch::optim::AdamWParamState>();
+        fresh->step(0);
+        fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        slot = std::move(fresh);
+      }
+      auto& state = static_cast<torch::optim::AdamWParamState&>(*slot);
+      StepScalar& scalar = step_scalars_[p.unsafeGetTensorImpl()];
+      if (scalar.state != &state) {
+        scalar.state = &state;
+        scalar.step = torch::full({}, static_cast<double>(state.step()),
+                                  torch::TensorOptions().dtype(torch::kFloat).device(p.device()));
+      }
+      state.step(state.step() + 1);
+      params.push_back(p);
+      grads.push_back(p.grad());
+      exp_avgs.push_back(state.exp_avg());
+      exp_avg_sqs.push_back(state.exp_avg_sq());
+      steps.push_back(scalar.step);
+    }
+    if (params.empty()) continue;
+    compat::fused_adamw(params, grads, exp_avgs, exp_avg_sqs, steps, o.lr(), std::get<0>(o.betas()),
+                        std::get<1>(o.betas()), o.weight_decay(), o.eps());
+  }
+  return {};
+}
+
+torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : params) {
+    if (p.grad().defined()) grads.push_back(p.grad());
+  }
+  if (grads.empty()) return torch::zeros({});
+  torch::NoGradGuard no_grad;
+  const std::vector<torch::Tensor> norms = at::_foreach_norm(grads, 2);
+  const torch::Tensor total = torch::stack(norms).to(torch::kFloat).norm();
+  // 1e-6 and the clamp are torch.nn.utils.clip_grad_norm_'s, so the two clip alike.
+  const torch::Tensor factor = (max_norm / (total + 1e-6)).clamp_max(1.0);
+  compat::foreach_mul_(grads, factor);
+  return total;
+}
+
+std::unique_ptr<AdamW> make_adamw(torch::nn::Module& module, const OptimizerOptions& options) {
   std::vector<torch::Tensor> decay, no_decay;
   for (const auto& p : module.parameters()) {
     if (!p.requires_grad()) continue;
@@ -22,7 +100,7 @@ std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& module, const
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(decay, group_options(options.weight_decay));
   groups.emplace_back(no_decay, group_options(0.0));
-  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(options.lr));
+  return std::make_unique<AdamW>(std::move(groups), torch::optim::AdamWOptions(options.lr), options.fused);
 }
 
 double linear_schedule(int64_t step, int64_t warmup_steps, int64_t total_steps) {

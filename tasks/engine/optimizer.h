@@ -6,6 +6,8 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 namespace attune::engine {
 
@@ -15,10 +17,37 @@ struct OptimizerOptions {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
+  // One multi-tensor kernel per group (LibTorch 2.x) instead of ~10 kernels per tensor.
+  bool fused = true;
+};
+
+// LibTorch's AdamW whose step runs ATen's fused kernel (torch.optim.AdamW(fused=True))
+// where it exists. The state stays LibTorch's AdamWParamState, so checkpoints read and
+// write the same optimizer.pt either way; without the kernel it is LibTorch's own step.
+class AdamW : public torch::optim::AdamW {
+ public:
+  AdamW(std::vector<torch::optim::OptimizerParamGroup> groups, torch::optim::AdamWOptions defaults, bool fused);
+  torch::Tensor step(LossClosure closure = nullptr) override;
+  bool fused() const { return fused_; }
+
+ private:
+  bool fused_;
+  // The kernel counts steps in float32 device scalars; LibTorch's state counts on the
+  // host. Both advance together; a state replaced by a resume rebuilds its scalar.
+  struct StepScalar {
+    const torch::optim::AdamWParamState* state = nullptr;
+    torch::Tensor step;
+  };
+  std::unordered_map<const void*, StepScalar> step_scalars_;
 };
 
 // Only parameters with requires_grad reach the optimizer (frozen bases stay out).
-std::unique_ptr<torch::optim::AdamW> make_adamw(torch::nn::Module& module, const OptimizerOptions& options);
+std::unique_ptr<AdamW> make_adamw(torch::nn::Module& module, const OptimizerOptions& options);
+
+// Scales the gradients of `params` so that their joint L2 norm is at most max_norm, as
+// torch.nn.utils.clip_grad_norm_ does, and returns that norm before clipping as a device
+// scalar: nothing is read back to the host, so the step does not wait for the GPU.
+torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm);
 
 // Learning-rate multiplier for optimizer step `step` (0-based), as
 // transformers.get_linear_schedule_with_warmup computes it.

@@ -152,51 +152,24 @@ class Loop {
     evaluated_at_current_step_ = false;
     const double lr =
         options_.optimizer.lr * schedule_factor(options_.schedule, state_.global_step, warmup_steps_, total_steps_);
-    set_learning_rate(*optimizer_, lr);
-    optimizer_->zero_grad();
-    int64_t examples = 0;
-    for (int64_t i = begin; i < end; ++i) examples += static_cast<int64_t>(plan[i].size());
-    torch::Tensor step_loss;
-    for (int64_t i = begin; i < end; ++i) {
-      torch::Tensor loss;
-      {
-        compat::AutocastGuard autocast(options_.device, options_.bf16);
-        loss = task_.train_loss(plan[i], options_.device);
-      }
-      // Micro-batches are weighted by size so accumulation equals one large batch.
-      const double weight = static_cast<double>(plan[i].size()) / examples;
-      (loss * weight).backward();
-      const torch::Tensor part = loss.detach().to(torch::kDouble) * weight;
-      step_loss = step_loss.defined() ? step_loss + part : part;
-      window_items_ += task_.batch_size_of(plan[i]);
-    }
-    double grad_norm = -1.0;
-    if (options_.max_grad_norm > 0) {
-      grad_norm = torch::nn::utils::clip_grad_norm_(optimizer_params(), options_.max_grad_norm);
-    }
-    optimizer_->step();
+    StepOutput out = train_step(task_, *optimizer_, options_, plan, begin, end, lr);
     ++state_.global_step;
     task_.after_optimizer_step(state_.global_step, total_steps_);
-    window_loss_ = window_loss_.defined() ? window_loss_ + step_loss : step_loss;
+    window_loss_ = window_loss_.defined() ? window_loss_ + out.loss : out.loss;
+    window_items_ += out.items;
     ++window_steps_;
-    if (!std::isfinite(grad_norm) && grad_norm != -1.0) {
-      out_ << "warning: non-finite gradient norm at step " << state_.global_step << "\n";
-    }
-    if (state_.global_step % options_.log_every == 0 || state_.global_step == total_steps_) log_train(lr, grad_norm);
+    last_grad_norm_ = out.grad_norm;
+    if (state_.global_step % options_.log_every == 0 || state_.global_step == total_steps_) log_train(lr);
     progress_->update(state_.global_step, last_loss_text_);
   }
 
-  std::vector<torch::Tensor> optimizer_params() {
-    std::vector<torch::Tensor> params;
-    for (const auto& group : optimizer_->param_groups()) {
-      for (const auto& p : group.params()) params.push_back(p);
-    }
-    return params;
-  }
-
-  void log_train(double lr, double grad_norm) {
-    // Reading the loss back is the only host synchronisation in the loop.
+  void log_train(double lr) {
+    // Reading the loss and the norm back is the only host synchronisation in the loop.
     const double loss = window_loss_.cpu().item<double>() / window_steps_;
+    const double grad_norm = last_grad_norm_.defined() ? last_grad_norm_.item<double>() : -1.0;
+    if (last_grad_norm_.defined() && !std::isfinite(grad_norm)) {
+      out_ << "warning: non-finite gradient norm at step " << state_.global_step << "\n";
+    }
     const double now = elapsed();
     const double rate = window_items_ / std::max(1e-9, now - window_start_);
     nlohmann::json line = {{"step", state_.global_step},
@@ -206,7 +179,7 @@ class Loop {
                            {"lr", lr},
                            {"items_per_s", rate},
                            {"elapsed_s", now}};
-    if (grad_norm >= 0) line["grad_norm"] = grad_norm;
+    if (last_grad_norm_.defined()) line["grad_norm"] = grad_norm;
     io::append_line(metrics_path_, line.dump());
     last_loss_text_ = "loss=" + format_number(loss);
     window_loss_ = torch::Tensor();
@@ -260,7 +233,7 @@ class Loop {
   const TrainOptions& options_;
   std::shared_ptr<torch::nn::Module> model_;
   std::ostream& out_;
-  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::unique_ptr<AdamW> optimizer_;
   std::unique_ptr<Progress> progress_;
   TrainerState state_;
   std::string metrics_path_;
@@ -268,6 +241,7 @@ class Loop {
   Clock::time_point start_;
   double elapsed_before_ = 0.0;
   torch::Tensor window_loss_;
+  torch::Tensor last_grad_norm_;  // of the latest step, on the device until logged
   int64_t window_steps_ = 0, window_items_ = 0;
   double window_start_ = 0.0;
   std::string last_loss_text_;
@@ -276,7 +250,40 @@ class Loop {
   bool stop_early_ = false;
 };
 
+std::vector<torch::Tensor> optimizer_params(torch::optim::Optimizer& optimizer) {
+  std::vector<torch::Tensor> params;
+  for (const auto& group : optimizer.param_groups()) {
+    for (const auto& p : group.params()) params.push_back(p);
+  }
+  return params;
+}
+
 }  // namespace
+
+StepOutput train_step(TrainTask& task, AdamW& optimizer, const TrainOptions& options, const BatchPlan& plan,
+                      int64_t begin, int64_t end, double lr) {
+  set_learning_rate(optimizer, lr);
+  optimizer.zero_grad();
+  StepOutput out;
+  int64_t examples = 0;
+  for (int64_t i = begin; i < end; ++i) examples += static_cast<int64_t>(plan[i].size());
+  for (int64_t i = begin; i < end; ++i) {
+    torch::Tensor loss;
+    {
+      compat::AutocastGuard autocast(options.device, options.bf16);
+      loss = task.train_loss(plan[i], options.device);
+    }
+    // Micro-batches are weighted by size so accumulation equals one large batch.
+    const double weight = static_cast<double>(plan[i].size()) / examples;
+    (loss * weight).backward();
+    const torch::Tensor part = loss.detach().to(torch::kDouble) * weight;
+    out.loss = out.loss.defined() ? out.loss + part : part;
+    out.items += task.batch_size_of(plan[i]);
+  }
+  if (options.max_grad_norm > 0) out.grad_norm = clip_grad_norm(optimizer_params(optimizer), options.max_grad_norm);
+  optimizer.step();
+  return out;
+}
 
 TrainResult train(TrainTask& task, const TrainOptions& options, bool resume) {
   if (options.grad_accum < 1) fail("train.grad_accum", "must be >= 1");

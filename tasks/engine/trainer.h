@@ -50,4 +50,17 @@ struct TrainResult {
 // would. The best weights are in <run_dir>/model.safetensors on return.
 TrainResult train(TrainTask& task, const TrainOptions& options, bool resume);
 
+// What one optimizer step leaves on the device; nothing of it is read back to the host.
+struct StepOutput {
+  torch::Tensor loss;       // float64 scalar: the mean loss of the step's examples
+  torch::Tensor grad_norm;  // float scalar before clipping; undefined without clipping
+  int64_t items = 0;        // task.batch_size_of summed over the micro-batches
+};
+
+// One optimizer step of train() over the micro-batches plan[begin, end) at rate `lr`:
+// gradients zeroed, forward under autocast, backward weighted by micro-batch size,
+// clipping, the update. `attune bench` times this same function.
+StepOutput train_step(TrainTask& task, AdamW& optimizer, const TrainOptions& options, const BatchPlan& plan,
+                      int64_t begin, int64_t end, double lr);
+
 }  // namespace attune::engine

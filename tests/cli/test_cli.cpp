@@ -819,3 +819,36 @@ TEST_CASE("serve translates with a translation bundle as predict --bundle does",
   ::kill(server.pid, SIGTERM);
 }
 #endif
+
+TEST_CASE("bench times a tiny model's training and inference; bad flags exit 2 with one line", "[cli][bench]") {
+  const std::vector<std::string> tiny_model = {"bench", "--device", "cpu", "--set", "model.preset=tiny", "--seq-len", "16",
+                                               "--batch-size", "4", "--warmup", "1", "--steps", "2", "--repeats", "2",
+                                               "--vocab-size", "100", "--latency-runs", "3"};
+  const Result train = run_attune(tiny_model);
+  REQUIRE(train.status == 0);
+  const nlohmann::json t = nlohmann::json::parse(train.out);
+  CHECK(t["mode"] == "train");
+  CHECK(t["method"] == "full");
+  CHECK(t["parameters"] == t["trainable_parameters"]);
+  CHECK(t["step_ms"]["runs"].size() == 2);
+  CHECK(t["step_ms"]["min"].get<double>() > 0);
+  CHECK(t["tokens_per_s"].get<double>() == Approx(16 * t["samples_per_s"].get<double>()));
+
+  const Result lora = run_attune(concat(tiny_model, {"--set", "peft.method=lora"}));
+  REQUIRE(lora.status == 0);
+  const nlohmann::json l = nlohmann::json::parse(lora.out);
+  CHECK(l["method"] == "lora");
+  CHECK(l["trainable_parameters"].get<int64_t>() < l["parameters"].get<int64_t>() / 10);
+
+  const Result infer = run_attune(concat(tiny_model, {"--mode", "infer"}));
+  REQUIRE(infer.status == 0);
+  const nlohmann::json i = nlohmann::json::parse(infer.out);
+  for (const char* variant : {"eager", "script"}) {
+    CHECK(i[variant]["samples_per_s"].get<double>() > 0);
+    CHECK(i[variant]["latency_ms"]["median"].get<double>() > 0);
+  }
+  check_user_error(run_attune(concat(tiny_model, {"--mode", "fast"})), "--mode: unknown mode 'fast'");
+  check_user_error(run_attune(concat(tiny_model, {"--seq-len", "600"})), "--seq-len: 600 exceeds model.max_length (512)");
+  check_user_error(run_attune(concat(tiny_model, {"--set", "task=translation"})),
+                   "task: attune bench measures text-classification configs, not 'translation'");
+}

@@ -335,3 +335,22 @@ TEST_CASE("context attention learns a label only the context columns carry", "[c
   CHECK(attune::testing::error_of([&] { attune::classification::evaluate_run(dir + "/run", dir + "/broken.csv", {}, "cpu"); }) ==
         dir + "/broken.csv:3: context column 'signal' must hold a finite number, got 'n/a'");
 }
+
+TEST_CASE("a batch without padding runs without a mask and gives the masked logits", "[classification][pooling]") {
+  torch::manual_seed(6);
+  const torch::Tensor ids = torch::randint(5, 50, {3, 9}, torch::kLong);
+  for (const std::string pooling : {"cls", "mean", "attention"}) {
+    json c = attune::classification::default_config();
+    c["model"] = {{"name", "bert"}, {"preset", nullptr}, {"hidden_size", 16}, {"num_layers", 2}, {"num_heads", 2},
+                  {"intermediate_size", 32}, {"max_length", 32}};
+    c["head"]["pooling"] = pooling;
+    auto model = attune::classification::build_run_model(c, 50, 3).model;
+    model->eval();
+    const torch::Tensor with_mask = model->forward(ids, {}, torch::ones_like(ids));
+    CHECK(torch::allclose(model->forward(ids, {}, torch::Tensor()), with_mask, 1e-5, 1e-6));
+  }
+  // collate tells the two kinds of batch apart on the host.
+  attune::text::Encoding a{{5, 6, 7}, {0, 0, 0}}, b{{5, 6}, {0, 0}};
+  CHECK_FALSE(attune::data::collate({&a, &a}, 0).padded);
+  CHECK(attune::data::collate({&a, &b}, 0).padded);
+}

@@ -21,6 +21,7 @@ int tokenize_command(const Args& args);
 int merge_command(const Args& args);
 int convert_command(const Args& args);
 int export_command(const Args& args);
+int bench_command(const Args& args);
 int serve_command(const Args& args);  // only with cpp-httplib (ATTUNE_HAS_SERVE)
 
 // Removes every "--set k=v" / "--set=k=v" from args and returns the overrides, so

@@ -14,6 +14,8 @@
 #   tools/gpu/session.sh vit              Fashion-MNIST ViT variants against timm (vit_bench.sh); ROWS, SEEDS,
 #                                         EPOCHS, PARALLEL [4]; then an explain PNG of the plain run
 #   tools/gpu/session.sh text-enhance     SpamAssassin with and without each enhancement (text_enhance_bench.sh)
+#   tools/gpu/session.sh speed            attune against transformers + PEFT on the BERT-base shape (speed_bench.sh;
+#                                         SEQS, STEPS, REPEATS, ABLATIONS)
 #   tools/gpu/session.sh bundles          torch.jit.load of LibTorch 1.13 bundles in Python, and 2.x bundles
 #                                         back to the CPU machine ($OUT/reverse_bundles.tar.gz; bundle_parity.py)
 #
@@ -144,6 +146,11 @@ case "$stage" in
     timed recommend_bench env ATTUNE=build-cuda/attune DEVICE=cuda SEEDS="${SEEDS:-1}" \
       tools/bench/recommend_bench.sh .data/movielens/ratings.csv "$bench/recommend"
     cp "$bench/recommend/results.jsonl" "$bench/recommend/results.md" "$out/"
+    exit 0
+    ;;
+  speed)
+    timed speed_bench env ATTUNE=build-cuda/attune DEVICE=cuda tools/bench/speed_bench.sh "$bench/speed"
+    cp "$bench/speed/results.jsonl" "$out/speed_results.jsonl"; cp "$bench/speed/results.md" "$out/speed_results.md"
     exit 0
     ;;
   bundles)

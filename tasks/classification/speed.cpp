@@ -1,0 +1,250 @@
+#include "tasks/classification/speed.h"
+
+#include "data/error.h"
+#include "models/common/compat.h"
+#include "tasks/bench/device_memory.h"
+#include "tasks/bundle/bundle.h"
+#include "tasks/classification/export.h"
+#include "models/peft/config.h"
+#include "tasks/classification/run_model.h"
+#include "tasks/classification/task.h"
+#include "tasks/config/config.h"
+#include "tasks/engine/settings.h"
+#include "tasks/engine/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+namespace attune::classification {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+// Distinct batches cycled through, so no step sees the same tokens as the one before.
+constexpr int64_t kDistinctBatches = 8;
+
+double milliseconds_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+json summary(std::vector<double> ms) {
+  std::sort(ms.begin(), ms.end());
+  return {{"median", ms[ms.size() / 2]}, {"min", ms.front()}, {"max", ms.back()}, {"runs", ms}};
+}
+
+// Synthetic examples: uniform token ids (never 0, the pad id), full length, random labels.
+Examples synthetic_examples(int64_t count, const SpeedOptions& o, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int64_t> token(1, o.vocab_size - 1), label(0, o.num_labels - 1);
+  Examples ex;
+  for (int64_t i = 0; i < count; ++i) {
+    // The first example of each batch one token short: every batch then needs a mask.
+    const int64_t length = (o.masked && i % o.batch_size == 0) ? o.seq_len - 1 : o.seq_len;
+    text::Encoding e;
+    for (int64_t j = 0; j < length; ++j) e.ids.push_back(token(rng));
+    e.type_ids.assign(e.ids.size(), 0);
+    ex.texts.emplace_back();
+    ex.where.push_back("synthetic:" + std::to_string(i + 1));
+    ex.labels.push_back(label(rng));
+    ex.encodings.push_back(std::move(e));
+  }
+  return ex;
+}
+
+int64_t count_parameters(torch::nn::Module& m, bool trainable_only) {
+  int64_t n = 0;
+  for (const auto& p : m.parameters()) {
+    if (!trainable_only || p.requires_grad()) n += p.numel();
+  }
+  return n;
+}
+
+// Times `run` (one step or batch) repeats x steps times after the warm-up; the device is
+// drained before each clock reading, never inside a repeat.
+json time_repeats(const SpeedOptions& o, const torch::Device& device, const std::function<void(int64_t)>& run) {
+  int64_t i = 0;
+  for (int64_t w = 0; w < o.warmup; ++w) run(i++);
+  bench::synchronize(device);
+  std::vector<double> per_step;
+  for (int64_t r = 0; r < o.repeats; ++r) {
+    const auto start = Clock::now();
+    for (int64_t s = 0; s < o.steps; ++s) run(i++);
+    bench::synchronize(device);
+    per_step.push_back(milliseconds_since(start) / static_cast<double>(o.steps));
+  }
+  return summary(per_step);
+}
+
+void add_rates(json& record, const json& timing, int64_t batch_size, int64_t seq_len) {
+  const double ms = timing["median"].get<double>();
+  record["samples_per_s"] = 1000.0 * static_cast<double>(batch_size) / ms;
+  record["tokens_per_s"] = 1000.0 * static_cast<double>(batch_size * seq_len) / ms;
+}
+
+void add_memory(json& record, const torch::Device& device) {
+  if (const auto peak = bench::peak_memory(device)) {
+    record["peak_allocated_mib"] = peak->allocated_mib;
+    record["peak_reserved_mib"] = peak->reserved_mib;
+  }
+}
+
+json base_record(const json& config, const SpeedOptions& o, RunModel& run, const torch::Device& device) {
+  const json peft = config.contains("peft") ? config.at("peft") : json();
+  json r = {{"system", "attune"},
+            {"mode", o.mode},
+            {"method", peft::enabled(peft) ? peft.at("method").get<std::string>() : "full"},
+            {"device", device.str()},
+            {"torch_version", bundle::torch_version()},
+            {"bf16", config.at("train").value("bf16", true) && compat::kHasAutocast && device.is_cuda()},
+            {"seq_len", o.seq_len},
+            {"batch_size", o.batch_size},
+            {"vocab_size", o.vocab_size},
+            {"model", run.model->encoder().config()},
+            {"parameters", count_parameters(*run.model, false)},
+            {"trainable_parameters", count_parameters(*run.model, true)},
+            {"steps", o.steps},
+            {"repeats", o.repeats},
+            {"warmup", o.warmup},
+            {"masked", o.masked}};
+  return r;
+}
+
+json train_bench(const json& config, const SpeedOptions& o, const torch::Device& device) {
+  RunModel run = build_run_model(config, o.vocab_size, o.num_labels);
+  run.model->to(device);
+  std::vector<std::string> labels;
+  for (int64_t i = 0; i < o.num_labels; ++i) labels.push_back("label" + std::to_string(i));
+  ClassificationTask task(run.model, run.peft, synthetic_examples(kDistinctBatches * o.batch_size, o, 1), Examples(),
+                          labels, /*pad_id=*/0, o.batch_size, o.batch_size, /*bucket=*/false);
+  engine::TrainOptions options = engine::train_options_from_config(config);
+  options.optimizer.fused = o.fused_optimizer;
+  auto optimizer = engine::make_adamw(*run.model, options.optimizer);
+  const engine::BatchPlan plan = task.train_plan(0, options.seed);
+  run.model->train();
+  json record = base_record(config, o, run, device);
+  record["fused_optimizer"] = optimizer->fused();
+  record["sync_every_step"] = o.sync_every_step;
+  // The speed change this run undoes, for the table of ablations ("" when none).
+  record["ablation"] = !o.fused_optimizer ? "no-fused-optimizer" : o.sync_every_step ? "sync-every-step"
+                       : o.masked       ? "masked"
+                                        : "";
+  bench::reset_peak_memory(device);
+  const json timing = time_repeats(o, device, [&](int64_t i) {
+    const int64_t b = i % static_cast<int64_t>(plan.size());
+    engine::StepOutput out = engine::train_step(task, *optimizer, options, plan, b, b + 1, options.optimizer.lr);
+    if (o.sync_every_step) (void)out.loss.item<double>();
+  });
+  record["step_ms"] = timing;
+  add_rates(record, timing, o.batch_size, o.seq_len);
+  add_memory(record, device);
+  return record;
+}
+
+// Forward passes under the run's precision, as `attune predict` runs them.
+json infer_timings(const SpeedOptions& o, const torch::Device& device, bool bf16,
+                   const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&)>& forward) {
+  torch::NoGradGuard no_grad;
+  compat::AutocastGuard autocast(device, bf16);
+  auto batch = [&](int64_t b) {
+    torch::Tensor ids = torch::randint(1, o.vocab_size, {b, o.seq_len}, torch::TensorOptions().dtype(torch::kLong));
+    return std::make_tuple(ids.to(device), torch::ones_like(ids).to(device), torch::zeros_like(ids).to(device));
+  };
+  std::vector<std::tuple<torch::Tensor, torch::Tensor, torch::Tensor>> big;
+  for (int64_t i = 0; i < kDistinctBatches; ++i) big.push_back(batch(o.batch_size));
+  json r;
+  r["batch_ms"] = time_repeats(o, device, [&](int64_t i) {
+    const auto& [ids, mask, types] = big[i % kDistinctBatches];
+    (void)forward(ids, mask, types);
+  });
+  add_rates(r, r["batch_ms"], o.batch_size, o.seq_len);
+  // Latency: one example at a time, each call waited for as a client would.
+  const auto one = batch(1);
+  for (int64_t w = 0; w < o.warmup; ++w) (void)forward(std::get<0>(one), std::get<1>(one), std::get<2>(one));
+  bench::synchronize(device);
+  std::vector<double> ms;
+  for (int64_t i = 0; i < o.latency_runs; ++i) {
+    const auto start = Clock::now();
+    (void)forward(std::get<0>(one), std::get<1>(one), std::get<2>(one)).to(torch::kCPU);
+    ms.push_back(milliseconds_since(start));
+  }
+  json latency = summary(ms);
+  std::sort(ms.begin(), ms.end());
+  latency["p90"] = ms[static_cast<size_t>(0.9 * static_cast<double>(ms.size() - 1))];
+  latency.erase("runs");
+  r["latency_ms"] = latency;
+  return r;
+}
+
+json infer_bench(const json& config, const SpeedOptions& o, const torch::Device& device) {
+  RunModel run = build_run_model(config, o.vocab_size, o.num_labels);
+  run.model->to(device);
+  run.model->eval();
+  const bool bf16 = config.at("train").value("bf16", true);
+  json record = base_record(config, o, run, device);
+  bench::reset_peak_memory(device);
+  record["eager"] = infer_timings(o, device, bf16, [&](const torch::Tensor& ids, const torch::Tensor& mask,
+                                                       const torch::Tensor& types) {
+    // As forward_batch: a batch without padding goes in without a mask.
+    (void)mask;
+    return run.model->forward(ids, types, torch::Tensor());
+  });
+  add_memory(record["eager"], device);
+  // The bundle's module: what `attune export` writes (adapters merged), on the same device.
+  run.model->to(torch::kCPU);
+  ScriptedRun scripted = script_run_model(run);
+  scripted.module.to(device);
+  bench::reset_peak_memory(device);
+  record["script"] = infer_timings(o, device, bf16, [&](const torch::Tensor& ids, const torch::Tensor& mask,
+                                                        const torch::Tensor& types) {
+    return scripted.module.forward({ids, mask, types}).toTensor();
+  });
+  add_memory(record["script"], device);
+  return record;
+}
+
+}  // namespace
+
+json speed_bench(const json& config, const SpeedOptions& o) {
+  if (config.value("task", "") != "text-classification") {
+    fail("task", "attune bench measures text-classification configs, not '" + config.value("task", "") + "'");
+  }
+  if (o.mode != "train" && o.mode != "infer") fail("--mode", "unknown mode '" + o.mode + "' (known: train, infer, matmul)");
+  if (o.seq_len < 2) fail("--seq-len", "must be at least 2");
+  for (const auto& [flag, value] : {std::pair<const char*, int64_t>{"--batch-size", o.batch_size},
+                                    {"--steps", o.steps}, {"--repeats", o.repeats}, {"--latency-runs", o.latency_runs},
+                                    {"--labels", o.num_labels - 1}, {"--vocab-size", o.vocab_size - 1}}) {
+    if (value < 1) fail(flag, "too small");
+  }
+  if (o.warmup < 0) fail("--warmup", "must be >= 0");
+  const int64_t positions = config.at("model").value("max_length", int64_t{512});
+  if (o.seq_len > positions) {
+    fail("--seq-len", std::to_string(o.seq_len) + " exceeds model.max_length (" + std::to_string(positions) + ")");
+  }
+  const torch::Device device = engine::resolve_device(config::get_string(config, "device", ""), "device");
+  engine::apply_threads(config::get_int(config, "threads", "", 0, 1024));
+  torch::manual_seed(config.value("seed", int64_t{42}));
+  return o.mode == "train" ? train_bench(config, o, device) : infer_bench(config, o, device);
+}
+
+json matmul_rate(const std::string& device_name, int64_t size) {
+  if (size < 16) fail("--matmul-size", "must be at least 16");
+  const torch::Device device = engine::resolve_device(device_name, "device");
+  const auto dtype = device.is_cuda() ? torch::kBFloat16 : torch::kFloat;
+  const auto opts = torch::TensorOptions().dtype(dtype).device(device);
+  const torch::Tensor a = torch::randn({size, size}, opts), b = torch::randn({size, size}, opts);
+  torch::Tensor c = torch::empty({size, size}, opts);
+  SpeedOptions o;
+  o.warmup = 5;
+  o.steps = device.is_cuda() ? 20 : 2;
+  o.repeats = 5;
+  const json timing = time_repeats(o, device, [&](int64_t) { torch::matmul_out(c, a, b); });
+  const double flops = 2.0 * static_cast<double>(size) * static_cast<double>(size) * static_cast<double>(size);
+  // The best repeat: the rate the card can reach, the denominator of utilisation.
+  return {{"system", "attune"}, {"mode", "matmul"}, {"device", device.str()},
+          {"dtype", device.is_cuda() ? "bfloat16" : "float32"}, {"size", size},
+          {"tflops", flops / (timing["min"].get<double>() * 1e-3) / 1e12}, {"ms", timing}};
+}
+
+}  // namespace attune::classification

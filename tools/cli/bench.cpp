@@ -1,0 +1,82 @@
+#include "data/error.h"
+#include "data/io/files.h"
+#include "tasks/classification/speed.h"
+#include "tasks/config/config.h"
+#include "tasks/registry.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/options.h"
+
+#include <iostream>
+
+namespace attune::cli {
+
+int bench_command(const Args& raw_args) {
+  Args args = raw_args;
+  const std::vector<std::string> overrides = take_overrides(args);
+  cxxopts::Options options(
+      "attune bench",
+      "Speed of a text-classification run config's model on synthetic full-length batches, through the code "
+      "`attune train` runs (train: optimizer steps, bf16 autocast on CUDA) or a service runs (infer: eval-mode "
+      "forward and the exported TorchScript; throughput at --batch-size, latency at batch 1); matmul: the "
+      "device's bf16 matrix-multiply rate. Prints one JSON record (tools/bench/speed_bench.sh compares it with "
+      "Hugging Face Transformers + PEFT).");
+  options.add_options()
+      ("c,config", "Run config (JSON); keys not given take text-classification's defaults", cxxopts::value<std::string>())
+      ("set", "Override a config key: --set peft.method=lora (repeatable)", cxxopts::value<std::string>())
+      ("device", "Same as --set device=D", cxxopts::value<std::string>())
+      ("mode", "train, infer or matmul", cxxopts::value<std::string>()->default_value("train"))
+      ("seq-len", "Tokens per sequence", cxxopts::value<int64_t>()->default_value("128"))
+      ("batch-size", "Sequences per batch", cxxopts::value<int64_t>()->default_value("32"))
+      ("warmup", "Untimed steps first", cxxopts::value<int64_t>()->default_value("10"))
+      ("steps", "Timed steps per repeat", cxxopts::value<int64_t>()->default_value("20"))
+      ("repeats", "Repeats (the spread is over them)", cxxopts::value<int64_t>()->default_value("5"))
+      ("latency-runs", "infer: single-example calls timed", cxxopts::value<int64_t>()->default_value("100"))
+      ("vocab-size", "Vocabulary of the synthetic tokens and the model", cxxopts::value<int64_t>()->default_value("30522"))
+      ("labels", "Classes", cxxopts::value<int64_t>()->default_value("2"))
+      ("matmul-size", "matmul: square matrix size", cxxopts::value<int64_t>()->default_value("8192"))
+      ("masked", "Ablation: every batch carries a padding mask (one sequence a token short)",
+       cxxopts::value<bool>()->default_value("false"))
+      ("sync-every-step", "Ablation: read the loss back after every step", cxxopts::value<bool>()->default_value("false"))
+      ("no-fused-optimizer", "Ablation: LibTorch's per-tensor AdamW step", cxxopts::value<bool>()->default_value("false"))
+      ("o,out", "Write the JSON record here (default: stdout)", cxxopts::value<std::string>()->default_value(""));
+  cxxopts::ParseResult parsed;
+  if (!parse_or_help(options, args, parsed)) return 0;
+
+  nlohmann::json user = nlohmann::json::object();
+  std::string source = "--set";
+  if (parsed.count("config")) {
+    source = parsed["config"].as<std::string>();
+    user = io::read_json(source);
+    if (!user.is_object()) fail(source, "a config must be a JSON object");
+  }
+  const std::string task = user.value("task", std::string("text-classification"));
+  nlohmann::json config = config::merge(tasks::find_task(task, source + ": task").default_config(), user, source);
+  config["task"] = task;
+  config::apply_overrides(config, overrides);
+  if (parsed.count("device")) config["device"] = parsed["device"].as<std::string>();
+
+  const std::string mode = parsed["mode"].as<std::string>();
+  nlohmann::json record;
+  if (mode == "matmul") {
+    record = classification::matmul_rate(config.value("device", std::string("auto")), parsed["matmul-size"].as<int64_t>());
+  } else {
+    classification::SpeedOptions o;
+    o.mode = mode;
+    o.seq_len = parsed["seq-len"].as<int64_t>();
+    o.batch_size = parsed["batch-size"].as<int64_t>();
+    o.warmup = parsed["warmup"].as<int64_t>();
+    o.steps = parsed["steps"].as<int64_t>();
+    o.repeats = parsed["repeats"].as<int64_t>();
+    o.latency_runs = parsed["latency-runs"].as<int64_t>();
+    o.vocab_size = parsed["vocab-size"].as<int64_t>();
+    o.num_labels = parsed["labels"].as<int64_t>();
+    o.masked = parsed["masked"].as<bool>();
+    o.sync_every_step = parsed["sync-every-step"].as<bool>();
+    o.fused_optimizer = !parsed["no-fused-optimizer"].as<bool>();
+    record = classification::speed_bench(config, o);
+  }
+  write_output(parsed["out"].as<std::string>(), [&](std::ostream& out) { out << record.dump() << "\n"; });
+  return 0;
+}
+
+}  // namespace attune::cli
