@@ -74,11 +74,13 @@ constexpr bool kHasAutocast = ATTUNE_TORCH2;
 constexpr bool kHasFusedAdamW = ATTUNE_TORCH2;
 
 // One AdamW update of every tensor in the lists, as torch.optim.AdamW(fused=True) does it.
-// state_steps are float32 scalars on the parameters' device, advanced by the kernel.
+// state_steps are float32 scalars on the parameters' device; as in torch.optim, they are
+// advanced here, before the kernel reads them (the kernel itself does not count).
 inline void fused_adamw(at::TensorList params, at::TensorList grads, at::TensorList exp_avgs,
                         at::TensorList exp_avg_sqs, at::TensorList state_steps, double lr, double beta1,
                         double beta2, double weight_decay, double eps) {
 #if ATTUNE_TORCH2
+  at::_foreach_add_(state_steps, 1);
   at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, /*max_exp_avg_sqs=*/{}, state_steps, lr, beta1, beta2,
                     weight_decay, eps, /*amsgrad=*/false, /*maximize=*/false);
 #else

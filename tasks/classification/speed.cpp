@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <random>
 
 namespace attune::classification {
@@ -131,11 +132,17 @@ json train_bench(const json& config, const SpeedOptions& o, const torch::Device&
                        : o.masked       ? "masked"
                                         : "";
   bench::reset_peak_memory(device);
+  torch::Tensor last_loss;
   const json timing = time_repeats(o, device, [&](int64_t i) {
     const int64_t b = i % static_cast<int64_t>(plan.size());
     engine::StepOutput out = engine::train_step(task, *optimizer, options, plan, b, b + 1, options.optimizer.lr);
     if (o.sync_every_step) (void)out.loss.item<double>();
+    last_loss = out.loss;
   });
+  // A step that computes garbage fast is no result: the loss must stay finite.
+  record["final_loss"] = last_loss.item<double>();
+  TORCH_CHECK(std::isfinite(record["final_loss"].get<double>()), "attune bench: the training loss became ",
+              record["final_loss"].get<double>());
   record["step_ms"] = timing;
   add_rates(record, timing, o.batch_size, o.seq_len);
   add_memory(record, device);

@@ -128,10 +128,13 @@ def main():
         batches = host_batches(args, generator, args.batch_size)
         torch.cuda.reset_peak_memory_stats(device) if device.type == "cuda" else None
 
+        last = {}
+
         def step(i):
             ids, mask, types, labels = (t.to(device) for t in batches[i % DISTINCT_BATCHES])
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 loss = model(input_ids=ids, attention_mask=mask, token_type_ids=types, labels=labels).loss
+            last["loss"] = loss.detach()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
@@ -139,6 +142,7 @@ def main():
             optimizer.zero_grad(set_to_none=True)
 
         record["step_ms"] = time_repeats(args, device, step)
+        record["final_loss"] = last["loss"].item()
         add_rates(record, record["step_ms"], args)
         add_memory(record, device)
     else:

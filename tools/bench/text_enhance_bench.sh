@@ -7,12 +7,14 @@
 #
 #   tools/bench/text_enhance_bench.sh SPAM_DIR OUT_DIR
 #
-# Env: ATTUNE [build/attune], DEVICE [auto], SEEDS ["1 2 3"], PARALLEL [1], ROWS [all].
+# Env: ATTUNE [build/attune], DEVICE [auto], SEEDS ["1 2 3"], PARALLEL [1], ROWS [all],
+# THREADS [0 = all cores; give parallel runs a share each].
 # Writes OUT_DIR/<row>-s<seed>/ (runs), OUT_DIR/results.jsonl and OUT_DIR/results.md.
 set -euo pipefail
 data="$1"; out="$2"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 attune="${ATTUNE:-build/attune}"; device="${DEVICE:-auto}"; seeds="${SEEDS:-1 2 3}"; parallel="${PARALLEL:-1}"
+threads="${THREADS:-0}"
 rows="${ROWS:-plain cls-pool attention-pool fusion window alibi relative context}"
 mkdir -p "$out"
 
@@ -20,7 +22,7 @@ run_row() {  # row seed
   local row="$1" seed="$2" run="$out/$1-s$2"
   local t0; t0=$(date +%s.%N)
   local args=(--set "data.train=$data/train.csv" --set "data.valid=$data/valid.csv" --set "data.test=$data/test.csv"
-              --set "run_dir=$run" --set "seed=$seed" --set "device=$device")
+              --set "run_dir=$run" --set "seed=$seed" --set "device=$device" --set "threads=$threads")
   case "$row" in
     plain) ;;
     cls-pool) args+=(--set head.pooling=cls) ;;
