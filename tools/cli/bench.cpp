@@ -42,13 +42,8 @@ int bench_command(const Args& raw_args) {
   cxxopts::ParseResult parsed;
   if (!parse_or_help(options, args, parsed)) return 0;
 
-  nlohmann::json user = nlohmann::json::object();
-  std::string source = "--set";
-  if (parsed.count("config")) {
-    source = parsed["config"].as<std::string>();
-    user = io::read_json(source);
-    if (!user.is_object()) fail(source, "a config must be a JSON object");
-  }
+  std::string source;
+  const nlohmann::json user = read_config_option(parsed, source);
   const std::string task = user.value("task", std::string("text-classification"));
   nlohmann::json config = config::merge(tasks::find_task(task, source + ": task").default_config(), user, source);
   config["task"] = task;

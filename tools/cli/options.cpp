@@ -36,6 +36,15 @@ std::istream& open_input(const std::string& name, std::ifstream& file) {
   return file;
 }
 
+nlohmann::json read_config_option(const cxxopts::ParseResult& parsed, std::string& source) {
+  source = "--set";
+  if (!parsed.count("config")) return nlohmann::json::object();
+  source = parsed["config"].as<std::string>();
+  nlohmann::json user = io::read_json(source);
+  if (!user.is_object()) fail(source, "a config must be a JSON object");
+  return user;
+}
+
 void write_output(const std::string& path, const std::function<void(std::ostream&)>& write) {
   if (path.empty() || path == "-") {
     write(std::cout);

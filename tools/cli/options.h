@@ -2,6 +2,7 @@
 // rejecting stray positional arguments, and --help.
 #pragma once
 #include <cxxopts.hpp>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <functional>
@@ -17,6 +18,10 @@ bool parse_or_help(cxxopts::Options& options, const std::vector<std::string>& ar
 
 // std::cin for "-", else `file` opened on `name` (fails naming it).
 std::istream& open_input(const std::string& name, std::ifstream& file);
+
+// The --config file as a JSON object ({} when not given); `source` becomes the file's
+// name, or "--set" without one, for error messages.
+nlohmann::json read_config_option(const cxxopts::ParseResult& parsed, std::string& source);
 
 // Runs write() on stdout when path is "" or "-"; otherwise into `path`, which appears
 // whole (atomically) when write() returns, and not at all when it fails.

@@ -83,13 +83,8 @@ int run_training(const Args& raw_args, const std::string& default_task, bool tas
     config["run_dir"] = dir;
     flags.resume = true;
   } else {
-    nlohmann::json user = nlohmann::json::object();
-    std::string source = "--set";
-    if (parsed.count("config")) {
-      source = parsed["config"].as<std::string>();
-      user = io::read_json(source);
-      if (!user.is_object()) fail(source, "a config must be a JSON object");
-    }
+    std::string source;
+    const nlohmann::json user = read_config_option(parsed, source);
     const std::string given = task_fixed ? default_task : parsed["task"].as<std::string>();
     const std::string task = user.contains("task") && user["task"].is_string() ? user["task"].get<std::string>() : given;
     if (task_fixed && task != default_task) {
