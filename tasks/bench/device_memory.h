@@ -1,5 +1,6 @@
-// Peak GPU memory of this process, as torch.cuda.max_memory_allocated / _reserved report
-// it, so `attune bench` and its Python peer are measured the same way.
+// What `attune bench` reads from the device: peak GPU memory of this process, as
+// torch.cuda.max_memory_allocated / _reserved report it (so attune and its Python peer
+// are measured the same way), and a wait for queued work before a clock is read.
 #pragma once
 #include <torch/torch.h>
 

@@ -4,6 +4,7 @@
 #include "data/io/files.h"
 #include "data/text/tokenizer.h"
 #include "models/bert/script_export.h"
+#include "models/common/parameters.h"
 #include "tasks/bundle/bundle.h"
 #include "tasks/classification/task.h"
 #include "tasks/config/config.h"
@@ -108,8 +109,7 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
 
   const fs::path tokenizer_dir = fs::path(run_dir) / "tokenizer";
   const ColumnSpec columns = column_spec(run.config, false);
-  int64_t parameters = 0;
-  for (const auto& p : run.model.model->parameters()) parameters += p.numel();
+  const int64_t parameters = models::parameter_count(*run.model.model);
   const int64_t num_labels = static_cast<int64_t>(run.labels.size());
   const json shape = {"batch", "length"};
   json manifest = bundle::base_manifest(kTask);

@@ -2,10 +2,11 @@
 
 #include "data/error.h"
 #include "models/common/compat.h"
+#include "models/common/parameters.h"
+#include "models/peft/config.h"
 #include "tasks/bench/device_memory.h"
 #include "tasks/bundle/bundle.h"
 #include "tasks/classification/export.h"
-#include "models/peft/config.h"
 #include "tasks/classification/run_model.h"
 #include "tasks/classification/task.h"
 #include "tasks/config/config.h"
@@ -54,14 +55,6 @@ Examples synthetic_examples(int64_t count, const SpeedOptions& o, uint64_t seed)
   return ex;
 }
 
-int64_t count_parameters(torch::nn::Module& m, bool trainable_only) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) {
-    if (!trainable_only || p.requires_grad()) n += p.numel();
-  }
-  return n;
-}
-
 // Times `run` (one step or batch) repeats x steps times after the warm-up; the device is
 // drained before each clock reading, never inside a repeat.
 json time_repeats(const SpeedOptions& o, const torch::Device& device, const std::function<void(int64_t)>& run) {
@@ -103,8 +96,8 @@ json base_record(const json& config, const SpeedOptions& o, RunModel& run, const
             {"batch_size", o.batch_size},
             {"vocab_size", o.vocab_size},
             {"model", run.model->encoder().config()},
-            {"parameters", count_parameters(*run.model, false)},
-            {"trainable_parameters", count_parameters(*run.model, true)},
+            {"parameters", models::parameter_count(*run.model)},
+            {"trainable_parameters", models::parameter_count(*run.model, /*trainable_only=*/true)},
             {"steps", o.steps},
             {"repeats", o.repeats},
             {"warmup", o.warmup},

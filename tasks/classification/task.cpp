@@ -1,5 +1,6 @@
 #include "tasks/classification/task.h"
 
+#include "models/common/parameters.h"
 #include "tasks/classification/metrics.h"
 #include "tasks/classification/run_model.h"
 
@@ -315,8 +316,7 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
     }
     io::write_json_atomic((fs::path(run_dir) / "config.json").string(), config);
   }
-  int64_t params = 0;
-  for (const auto& p : model->parameters()) params += p.numel();
+  const int64_t params = models::parameter_count(*model);
   log << "data: " << train.size() << " train / " << valid.size() << " valid examples, " << labels.size()
       << " labels; model: " << params << " parameters on " << options.device << "\n";
   if (peft_run) log << "peft: " << config["peft"]["method"].get<std::string>() << ", " << built.peft->count().describe() << "\n";

@@ -6,6 +6,7 @@
 #include "data/text/hf_tokenizer.h"
 #include "data/text/wordpiece.h"
 #include "models/bert/model_config.h"
+#include "models/common/parameters.h"
 #include "tasks/classification/examples.h"
 #include "tasks/classification/task.h"
 #include "tasks/engine/settings.h"
@@ -24,12 +25,6 @@ void require_empty_output(const std::string& out_dir) {
   if (fs::exists(out_dir) && (!fs::is_directory(out_dir) || !fs::is_empty(out_dir))) {
     fail(out_dir, "output directory exists and is not empty");
   }
-}
-
-int64_t parameter_count(const torch::nn::Module& module) {
-  int64_t n = 0;
-  for (const auto& p : module.parameters()) n += p.numel();
-  return n;
 }
 
 // The classification run config of an imported BertForSequenceClassification: the
@@ -77,7 +72,7 @@ nlohmann::json import_hf(const std::string& hf_dir, const std::string& out_dir, 
   // Last: a directory without config.json is visibly unfinished.
   io::write_json_atomic((out / "config.json").string(), config);
   nlohmann::json summary = {{"from", hf_dir}, {"out", out_dir}, {"architecture", architecture},
-                            {"parameters", parameter_count(*b.module)}};
+                            {"parameters", models::parameter_count(*b.module)}};
   if (!b.labels.empty() && b.architecture == HfBertArchitecture::kSequenceClassification) summary["labels"] = b.labels;
   return summary;
 }
@@ -119,7 +114,7 @@ nlohmann::json export_hf(const std::string& run_dir, const std::string& out_dir,
   return {{"from", run_dir},
           {"out", out_dir},
           {"architecture", models::hf_architecture_name(b.architecture)},
-          {"parameters", parameter_count(*b.module)}};
+          {"parameters", models::parameter_count(*b.module)}};
 }
 
 }  // namespace attune::hf

@@ -4,6 +4,7 @@
 #include "data/formats/safetensors.h"
 #include "data/io/files.h"
 #include "data/readers/idx.h"
+#include "models/common/parameters.h"
 #include "models/vit/vit.h"
 #include "tasks/classification/metrics.h"
 #include "tasks/classification/task.h"
@@ -233,8 +234,7 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
   models::VisionTransformer model = make_vit(config, all.images.size(1), classes);
   model->to(options.device);
   if (!flags.resume) io::write_json_atomic((fs::path(options.run_dir) / "config.json").string(), config);
-  int64_t params = 0;
-  for (const auto& p : model->parameters()) params += p.numel();
+  const int64_t params = models::parameter_count(*model);
   log << "data: " << train.images.size(0) << " train / " << valid.images.size(0) << " valid images, " << classes
       << " classes; model: vit, " << params << " parameters on " << options.device << "\n";
   const double mean = d.at("mean").get<double>(), std = d.at("std").get<double>();

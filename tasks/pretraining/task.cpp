@@ -6,6 +6,7 @@
 #include "data/io/files.h"
 #include "data/text/factory.h"
 #include "models/bert/model_config.h"
+#include "models/common/parameters.h"
 #include "models/registry.h"
 #include "tasks/config/config.h"
 
@@ -236,8 +237,7 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
     config["model"] = model->bert->config();
     io::write_json_atomic((fs::path(run_dir) / "config.json").string(), config);
   }
-  int64_t params = 0;
-  for (const auto& p : model->parameters()) params += p.numel();
+  const int64_t params = models::parameter_count(*model);
   log << "data: " << train.size() << " train / " << valid.size() << " valid blocks of " << max_length << " ("
       << train.tokens() << " / " << valid.tokens() << " tokens); model: " << params << " parameters on "
       << options.device << "\n";

@@ -3,6 +3,7 @@
 #include "data/error.h"
 #include "data/formats/safetensors.h"
 #include "data/io/files.h"
+#include "models/common/parameters.h"
 #include "tasks/config/config.h"
 #include "tasks/recommendation/baselines.h"
 #include "tasks/recommendation/model.h"
@@ -182,8 +183,7 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
     summary["valid"] = rank_all(split.valid, model, config);
   } else {
     model.net->to(options.device);
-    int64_t params = 0;
-    for (const auto& p : model.net->parameters()) params += p.numel();
+    const int64_t params = models::parameter_count(*model.net);
     log << "model: " << model.name << ", " << params << " parameters on " << options.device << "\n";
     summary["parameters"] = params;
     RecommendationTask task(model, split.train, data.features.per_user, split.valid, objective,

@@ -3,6 +3,7 @@
 #include "data/error.h"
 #include "data/io/files.h"
 #include "data/readers/parallel.h"
+#include "models/common/parameters.h"
 #include "models/seq2seq/config.h"
 #include "models/seq2seq/script_export.h"
 #include "tasks/bundle/bundle.h"
@@ -85,8 +86,7 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
 
   const SpecialIds ids = special_ids(*tokenizer);
   const DecodeOptions decode = decode_options(config, ids, /*for_validation=*/false);
-  int64_t parameters = 0;
-  for (const auto& p : model->parameters()) parameters += p.numel();
+  const int64_t parameters = models::parameter_count(*model);
   const models::Seq2SeqOptions& o = model->options();
   json manifest = bundle::base_manifest(kTask);
   manifest["model"] = {{"file", bundle::kModel}, {"format", "torchscript"}, {"dtype", int8 ? "int8-dynamic" : "float32"},

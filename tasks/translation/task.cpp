@@ -5,6 +5,7 @@
 #include "data/formats/safetensors.h"
 #include "data/io/files.h"
 #include "data/text/factory.h"
+#include "models/common/parameters.h"
 #include "models/seq2seq/config.h"
 #include "tasks/config/config.h"
 #include "tasks/translation/translate.h"
@@ -270,8 +271,7 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
     config["model"] = models::seq2seq_model_config(model_options, config.at("model").value("preset", ""));
     io::write_json_atomic((fs::path(run_dir) / "config.json").string(), config);
   }
-  int64_t params = 0;
-  for (const auto& p : model->parameters()) params += p.requires_grad() ? p.numel() : 0;
+  const int64_t params = models::parameter_count(*model, /*trainable_only=*/true);
   int64_t train_tokens = 0;
   for (int64_t l : train.target_lengths()) train_tokens += l;
   log << "data: " << train.size() << " train pairs (" << dropped << " dropped by the length/ratio filters, "

@@ -1,4 +1,5 @@
 #include "models/bert/bert.h"
+#include "models/common/parameters.h"
 #include "models/registry.h"
 #include "tests/catch.h"
 #include "tests/models/reference.h"
@@ -14,12 +15,6 @@ nlohmann::json model_section(const std::string& preset) {
           {"num_layers", nullptr}, {"num_heads", nullptr},    {"intermediate_size", nullptr},
           {"activation", "gelu"}, {"dropout", 0.1},         {"attention_dropout", 0.1},
           {"max_length", 64},     {"pre_layer_norm", false}};
-}
-
-int64_t parameter_count(const torch::nn::Module& m) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
 }
 
 class ConstantEncoder : public TextEncoderImpl {
