@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -41,7 +42,9 @@ std::string quote(const std::string& s) {
 Result run_attune(const std::vector<std::string>& args, const std::string& stdin_text = "") {
   const char* cli = std::getenv("ATTUNE_CLI");
   const std::string exe = cli ? cli : ATTUNE_BINARY_DIR "/attune";
-  const std::string dir = (fs::temp_directory_path() / "attune-cli-io").string();
+  // One directory per test process: two test_cli runs at once (two checkouts) must not
+  // read each other's output.
+  const std::string dir = (fs::temp_directory_path() / ("attune-cli-io-" + std::to_string(getpid()))).string();
   fs::create_directories(dir);
   std::ofstream(dir + "/stdin") << stdin_text;
   std::string cmd = quote(exe);
@@ -851,4 +854,8 @@ TEST_CASE("bench times a tiny model's training and inference; bad flags exit 2 w
   check_user_error(run_attune(concat(tiny_model, {"--seq-len", "600"})), "--seq-len: 600 exceeds model.max_length (512)");
   check_user_error(run_attune(concat(tiny_model, {"--set", "task=translation"})),
                    "task: attune bench measures text-classification configs, not 'translation'");
+  check_user_error(run_attune(concat(tiny_model, {"--steps", "0"})), "--steps: too small");
+  check_user_error(run_attune(concat(tiny_model, {"--warmup", "-1"})), "--warmup: must be >= 0");
+  check_user_error(run_attune({"bench", "--mode", "matmul", "--device", "cpu", "--matmul-size", "8"}),
+                   "--matmul-size: must be at least 16");
 }
