@@ -124,12 +124,15 @@ torch::Tensor grid_window(int64_t t, int64_t s, int64_t side, int64_t radius, in
 }
 
 torch::Tensor global_tokens(int64_t t, int64_t s, const std::vector<int64_t>& positions, const torch::Device& device) {
-  torch::Tensor rows = torch::zeros({t}, torch::kBool), cols = torch::zeros({s}, torch::kBool);
+  // Built on the device from scalars: no host-to-device copy, which a CUDA graph capture forbids.
+  const auto opts = torch::TensorOptions().dtype(torch::kLong).device(device);
+  const torch::Tensor key = torch::arange(s, opts), query = torch::arange(t, opts) + (s - t);
+  torch::Tensor rows = torch::zeros({t}, opts.dtype(torch::kBool)), cols = torch::zeros({s}, opts.dtype(torch::kBool));
   for (int64_t p : positions) {
-    if (p >= 0 && p < s) cols[p] = true;
-    if (p - (s - t) >= 0 && p - (s - t) < t) rows[p - (s - t)] = true;
+    cols = cols.logical_or(key.eq(p));
+    rows = rows.logical_or(query.eq(p));
   }
-  return rows.unsqueeze(1).logical_or(cols.unsqueeze(0)).to(device);
+  return rows.unsqueeze(1).logical_or(cols.unsqueeze(0));
 }
 
 torch::Tensor from_function(int64_t t, int64_t s, const std::function<bool(int64_t, int64_t)>& allowed) {
@@ -166,8 +169,10 @@ std::vector<double> alibi_slopes(int64_t num_heads) {
 }
 
 torch::Tensor alibi_bias(int64_t num_heads, int64_t t, int64_t s, const torch::Device& device) {
+  // One fill per head from host scalars: no host-to-device copy, which a CUDA graph capture forbids.
   const std::vector<double> slopes = alibi_slopes(num_heads);
-  const torch::Tensor slope = torch::tensor(slopes, torch::kDouble).to(torch::kFloat).to(device).view({-1, 1, 1});
+  torch::Tensor slope = torch::empty({num_heads, 1, 1}, torch::TensorOptions().dtype(torch::kFloat).device(device));
+  for (int64_t h = 0; h < num_heads; ++h) slope[h].fill_(static_cast<float>(slopes[h]));
   return -slope * offsets(t, s, device).abs().to(torch::kFloat).unsqueeze(0);
 }
 

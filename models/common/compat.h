@@ -75,9 +75,12 @@ constexpr bool kHasFusedAdamW = ATTUNE_TORCH2;
 
 // One AdamW update of every tensor in the lists, as torch.optim.AdamW(fused=True) does it.
 // state_steps are float32 scalars on the parameters' device; as in torch.optim, they are
-// advanced here, before the kernel reads them (the kernel itself does not count).
+// advanced here, before the kernel reads them (the kernel itself does not count). `lr` is
+// a double, or a float32 device scalar: a captured CUDA graph then follows the schedule,
+// as the scalar is rewritten before each replay.
+template <typename Rate>
 inline void fused_adamw(at::TensorList params, at::TensorList grads, at::TensorList exp_avgs,
-                        at::TensorList exp_avg_sqs, at::TensorList state_steps, double lr, double beta1,
+                        at::TensorList exp_avg_sqs, at::TensorList state_steps, const Rate& lr, double beta1,
                         double beta2, double weight_decay, double eps) {
 #if ATTUNE_TORCH2
   at::_foreach_add_(state_steps, 1);
@@ -87,6 +90,20 @@ inline void fused_adamw(at::TensorList params, at::TensorList grads, at::TensorL
   (void)params; (void)grads; (void)exp_avgs; (void)exp_avg_sqs; (void)state_steps;
   (void)lr; (void)beta1; (void)beta2; (void)weight_decay; (void)eps;
   TORCH_CHECK(false, "fused AdamW needs LibTorch 2.x");
+#endif
+}
+
+// Turns autocast's cache of cast weights on or off and returns the previous setting.
+// CUDA graph capture runs without it, as torch.cuda.graph requires: cached casts made
+// during a capture would live in the graph's memory after it.
+inline bool set_autocast_cache(bool enabled) {
+#if ATTUNE_TORCH2
+  const bool previous = at::autocast::is_autocast_cache_enabled();
+  at::autocast::set_autocast_cache_enabled(enabled);
+  return previous;
+#else
+  (void)enabled;
+  return false;
 #endif
 }
 

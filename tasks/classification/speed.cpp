@@ -11,6 +11,7 @@
 #include "tasks/classification/task.h"
 #include "tasks/config/config.h"
 #include "tasks/engine/settings.h"
+#include "tasks/engine/step_runner.h"
 #include "tasks/engine/trainer.h"
 
 #include <algorithm>
@@ -114,21 +115,26 @@ json train_bench(const json& config, const SpeedOptions& o, const torch::Device&
                           labels, /*pad_id=*/0, o.batch_size, o.batch_size, /*bucket=*/false);
   engine::TrainOptions options = engine::train_options_from_config(config);
   options.optimizer.fused = o.fused_optimizer;
+  options.cuda_graphs = options.cuda_graphs && o.cuda_graphs;
   auto optimizer = engine::make_adamw(*run.model, options.optimizer);
+  engine::StepRunner runner(task, *optimizer, options);
   const engine::BatchPlan plan = task.train_plan(0, options.seed);
   run.model->train();
   json record = base_record(config, o, run, device);
   record["fused_optimizer"] = optimizer->fused();
   record["sync_every_step"] = o.sync_every_step;
+  record["cuda_graphs"] = runner.graphs_on();
+  if (!runner.graphs_off_reason().empty()) record["cuda_graphs_off"] = runner.graphs_off_reason();
   // The speed change this run undoes, for the table of ablations ("" when none).
   record["ablation"] = !o.fused_optimizer ? "no-fused-optimizer" : o.sync_every_step ? "sync-every-step"
                        : o.masked       ? "masked"
+                       : !o.cuda_graphs ? "no-cuda-graphs"
                                         : "";
   bench::reset_peak_memory(device);
   torch::Tensor last_loss;
   const json timing = time_repeats(o, device, [&](int64_t i) {
     const int64_t b = i % static_cast<int64_t>(plan.size());
-    engine::StepOutput out = engine::train_step(task, *optimizer, options, plan, b, b + 1, options.optimizer.lr);
+    engine::StepOutput out = runner.run(plan, b, b + 1, options.optimizer.lr);
     if (o.sync_every_step) (void)out.loss.item<double>();
     last_loss = out.loss;
   });
@@ -137,6 +143,7 @@ json train_bench(const json& config, const SpeedOptions& o, const torch::Device&
   TORCH_CHECK(std::isfinite(record["final_loss"].get<double>()), "attune bench: the training loss became ",
               record["final_loss"].get<double>());
   record["step_ms"] = timing;
+  record["graphs_captured"] = runner.graphs_captured();
   add_rates(record, timing, o.batch_size, o.seq_len);
   add_memory(record, device);
   return record;

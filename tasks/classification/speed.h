@@ -25,6 +25,7 @@ struct SpeedOptions {
   bool masked = false;           // one sequence a token short per batch, so every batch carries a mask
   bool sync_every_step = false;  // read the loss back after every step
   bool fused_optimizer = true;
+  bool cuda_graphs = true;       // false: eager steps even where the config's train.cuda_graphs asks for graphs
 };
 
 // Runs the benchmark on the device `config` names and returns one JSON record: the

@@ -130,10 +130,27 @@ engine::BatchPlan ClassificationTask::train_plan(int64_t epoch, uint64_t seed) {
 }
 
 torch::Tensor ClassificationTask::train_loss(const std::vector<int64_t>& batch, const torch::Device& device) {
-  const torch::Tensor logits = forward_batch(model_, collate_batch(train_.encodings, train_context_, batch, pad_id_), device);
+  return graph_loss(graph_inputs(batch, device));
+}
+
+bool ClassificationTask::supports_cuda_graphs() const {
+  // AdaLoRA's rank allocation reads scores on the host between steps and prunes in place.
+  return !peft_ || !peft_->allocator(peft_->active());
+}
+
+std::vector<torch::Tensor> ClassificationTask::graph_inputs(const std::vector<int64_t>& batch,
+                                                            const torch::Device& device) {
+  const data::TokenBatch tb = collate_batch(train_.encodings, train_context_, batch, pad_id_);
   std::vector<int64_t> targets;
   for (int64_t i : batch) targets.push_back(train_.labels[i]);
-  torch::Tensor loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat), torch::tensor(targets).to(device));
+  return {tb.input_ids.to(device), tb.token_type_ids.to(device), torch::tensor(targets).to(device),
+          tb.padded ? tb.attention_mask.to(device) : torch::Tensor(),
+          tb.context.defined() ? tb.context.to(device) : torch::Tensor()};
+}
+
+torch::Tensor ClassificationTask::graph_loss(const std::vector<torch::Tensor>& in) {
+  const torch::Tensor logits = model_->forward(in[0], in[1], in[3], in[4]);
+  torch::Tensor loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat), in[2]);
   if (peft_) {
     const torch::Tensor reg = peft_->regularizer();
     if (reg.defined()) loss = loss + reg;

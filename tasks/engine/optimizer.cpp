@@ -33,8 +33,33 @@ AdamW::AdamW(std::vector<torch::optim::OptimizerParamGroup> groups, torch::optim
 torch::Tensor AdamW::step(LossClosure closure) {
   if (!fused_) return torch::optim::AdamW::step(std::move(closure));
   TORCH_CHECK(!closure, "AdamW: the fused step takes no closure");
+  if (device_rates_) write_rates();
+  update(/*count_on_host=*/true);
+  return {};
+}
+
+void AdamW::use_device_rates() {
+  TORCH_CHECK(fused_, "AdamW: device rates need the fused step");
+  device_rates_ = true;
+}
+
+void AdamW::write_rates() {
+  rates_.resize(param_groups().size());
+  for (size_t g = 0; g < param_groups().size(); ++g) {
+    const auto& group = param_groups()[g];
+    if (group.params().empty()) continue;
+    if (!rates_[g].defined()) {
+      rates_[g] = torch::empty({}, torch::TensorOptions().dtype(torch::kFloat).device(group.params().front().device()));
+    }
+    rates_[g].fill_(static_cast<const torch::optim::AdamWOptions&>(group.options()).lr());
+  }
+}
+
+std::vector<torch::Tensor> AdamW::update(bool count_on_host) {
   torch::NoGradGuard no_grad;
-  for (auto& group : param_groups()) {
+  std::vector<torch::Tensor> updated;
+  for (size_t g = 0; g < param_groups().size(); ++g) {
+    auto& group = param_groups()[g];
     const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
     TORCH_CHECK(!o.amsgrad(), "AdamW: the fused step has no amsgrad");
     // The kernel wants one dtype and device per call; the engine's groups have one each.
@@ -43,6 +68,11 @@ torch::Tensor AdamW::step(LossClosure closure) {
       if (!p.grad().defined()) continue;
       TORCH_CHECK(!p.grad().is_sparse(), "AdamW does not support sparse gradients");
       auto& slot = state_[state_key(state_, p)];
+      StepScalar& scalar = step_scalars_[p.unsafeGetTensorImpl()];
+      // A capture must find the state in place: tensors made during it would be reset
+      // to their first values by every replay.
+      TORCH_CHECK(count_on_host || (slot && scalar.state == static_cast<const torch::optim::AdamWParamState*>(slot.get())),
+                  "AdamW: a captured step needs the optimizer state of an earlier eager step");
       if (!slot) {
         auto fresh = std::make_unique<torch::optim::AdamWParamState>();
         fresh->step(0);
@@ -51,13 +81,12 @@ torch::Tensor AdamW::step(LossClosure closure) {
         slot = std::move(fresh);
       }
       auto& state = static_cast<torch::optim::AdamWParamState&>(*slot);
-      StepScalar& scalar = step_scalars_[p.unsafeGetTensorImpl()];
       if (scalar.state != &state) {
         scalar.state = &state;
         scalar.step = torch::full({}, static_cast<double>(state.step()),
                                   torch::TensorOptions().dtype(torch::kFloat).device(p.device()));
       }
-      state.step(state.step() + 1);
+      if (count_on_host) state.step(state.step() + 1);
       params.push_back(p);
       grads.push_back(p.grad());
       exp_avgs.push_back(state.exp_avg());
@@ -65,10 +94,31 @@ torch::Tensor AdamW::step(LossClosure closure) {
       steps.push_back(scalar.step);
     }
     if (params.empty()) continue;
-    compat::fused_adamw(params, grads, exp_avgs, exp_avg_sqs, steps, o.lr(), std::get<0>(o.betas()),
-                        std::get<1>(o.betas()), o.weight_decay(), o.eps());
+    const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
+    if (device_rates_) {
+      TORCH_CHECK(g < rates_.size() && rates_[g].defined(), "AdamW: write_rates() before update()");
+      compat::fused_adamw(params, grads, exp_avgs, exp_avg_sqs, steps, rates_[g], beta1, beta2, o.weight_decay(), o.eps());
+    } else {
+      compat::fused_adamw(params, grads, exp_avgs, exp_avg_sqs, steps, o.lr(), beta1, beta2, o.weight_decay(), o.eps());
+    }
+    updated.insert(updated.end(), params.begin(), params.end());
   }
-  return {};
+  return updated;
+}
+
+void AdamW::count_steps(const std::vector<torch::Tensor>& params) {
+  for (const auto& p : params) {
+    auto& state = static_cast<torch::optim::AdamWParamState&>(*state_.at(state_key(state_, p)));
+    state.step(state.step() + 1);
+  }
+}
+
+std::vector<torch::Tensor> parameters_of(const torch::optim::Optimizer& optimizer) {
+  std::vector<torch::Tensor> params;
+  for (const auto& group : optimizer.param_groups()) {
+    for (const auto& p : group.params()) params.push_back(p);
+  }
+  return params;
 }
 
 torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {

@@ -30,8 +30,21 @@ class AdamW : public torch::optim::AdamW {
   torch::Tensor step(LossClosure closure = nullptr) override;
   bool fused() const { return fused_; }
 
+  // The fused step split in the parts a captured CUDA graph separates (fused only):
+  // with device rates, each group's rate is a device scalar that write_rates() sets from
+  // the group's lr outside the graph, before every replay; update() launches the kernels
+  // and is what the graph captures. update(count_on_host = false) leaves LibTorch's host
+  // step counts alone, as a capture runs nothing; count_steps() advances them after a
+  // replay. Both return or take the parameters that had gradients.
+  void use_device_rates();
+  void write_rates();
+  std::vector<torch::Tensor> update(bool count_on_host);
+  void count_steps(const std::vector<torch::Tensor>& params);
+
  private:
   bool fused_;
+  bool device_rates_ = false;
+  std::vector<torch::Tensor> rates_;  // per group, float32 on the group's device
   // The kernel counts steps in float32 device scalars; LibTorch's state counts on the
   // host. Both advance together; a state replaced by a resume rebuilds its scalar.
   struct StepScalar {
@@ -43,6 +56,9 @@ class AdamW : public torch::optim::AdamW {
 
 // Only parameters with requires_grad reach the optimizer (frozen bases stay out).
 std::unique_ptr<AdamW> make_adamw(torch::nn::Module& module, const OptimizerOptions& options);
+
+// Every parameter of every group, in order.
+std::vector<torch::Tensor> parameters_of(const torch::optim::Optimizer& optimizer);
 
 // Scales the gradients of `params` so that their joint L2 norm is at most max_norm, as
 // torch.nn.utils.clip_grad_norm_ does, and returns that norm before clipping as a device

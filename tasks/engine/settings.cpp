@@ -38,7 +38,8 @@ nlohmann::json default_train_section() {
           {"checkpoint_every", 200},
           {"early_stopping_patience", 0},
           {"selection_metric", "macro_f1"},
-          {"bf16", true}};
+          {"bf16", true},
+          {"cuda_graphs", false}};
 }
 
 torch::Device resolve_device(const std::string& name, const std::string& key) {
@@ -91,6 +92,7 @@ TrainOptions train_options_from_config(const nlohmann::json& config) {
   o.higher_is_better = o.selection_metric.find("loss") == std::string::npos &&
                        o.selection_metric.find("perplexity") == std::string::npos;
   o.bf16 = get_bool(t, "bf16", "train");
+  if (t.contains("cuda_graphs")) o.cuda_graphs = get_bool(t, "cuda_graphs", "train");
   return o;
 }
 

@@ -23,6 +23,14 @@ uint64_t batch_seed(const std::vector<int64_t>& batch) {
   return h;
 }
 
+std::vector<torch::Tensor> TrainTask::graph_inputs(const std::vector<int64_t>&, const torch::Device&) {
+  TORCH_CHECK(false, "this task does not support CUDA graphs");
+}
+
+torch::Tensor TrainTask::graph_loss(const std::vector<torch::Tensor>&) {
+  TORCH_CHECK(false, "this task does not support CUDA graphs");
+}
+
 formats::NamedTensors TrainTask::checkpoint_tensors() { return formats::module_tensors(*model()); }
 
 void TrainTask::load_checkpoint_tensors(const formats::SafetensorsFile& file, const std::string& path) {

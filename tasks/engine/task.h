@@ -41,6 +41,18 @@ class TrainTask {
   // `device`; autocast, if any, is already active).
   virtual torch::Tensor train_loss(const std::vector<int64_t>& batch, const torch::Device& device) = 0;
 
+  // CUDA graphs (train.cuda_graphs) capture a step once and replay it for every later
+  // batch of the same shapes. A task opts in by splitting train_loss in two:
+  // graph_inputs, the host part, turns a batch into tensors on `device` (undefined
+  // entries allowed; their shapes and presence choose the graph); graph_loss, the device
+  // part, computes the loss from those tensors (and device tensors the task keeps, if
+  // they stay where they are: a graph reads the addresses it was captured with) with no
+  // host reads or copies.
+  // train_loss(b, d) must equal graph_loss(graph_inputs(b, d)).
+  virtual bool supports_cuda_graphs() const { return false; }
+  virtual std::vector<torch::Tensor> graph_inputs(const std::vector<int64_t>& batch, const torch::Device& device);
+  virtual torch::Tensor graph_loss(const std::vector<torch::Tensor>& inputs);
+
   // Number of real (non-padding) tokens or samples in a batch, for throughput logs.
   virtual int64_t batch_size_of(const std::vector<int64_t>& batch) const { return static_cast<int64_t>(batch.size()); }
 

@@ -6,6 +6,7 @@
 #include "models/common/compat.h"
 #include "tasks/engine/checkpoint.h"
 #include "tasks/engine/progress.h"
+#include "tasks/engine/step_runner.h"
 
 #include <chrono>
 #include <cmath>
@@ -75,6 +76,10 @@ class Loop {
       fs::remove(metrics_path_);
     }
     if (state_.finished) return result(false);
+    runner_ = std::make_unique<StepRunner>(task_, *optimizer_, options_);
+    if (!runner_->graphs_off_reason().empty()) {
+      out_ << "note: train.cuda_graphs is off: " << runner_->graphs_off_reason() << "\n";
+    }
     if (state_.window_steps > 0) {
       window_loss_ = torch::tensor(state_.window_loss_sum, torch::kDouble);
       window_steps_ = state_.window_steps;
@@ -152,7 +157,7 @@ class Loop {
     evaluated_at_current_step_ = false;
     const double lr =
         options_.optimizer.lr * schedule_factor(options_.schedule, state_.global_step, warmup_steps_, total_steps_);
-    StepOutput out = train_step(task_, *optimizer_, options_, plan, begin, end, lr);
+    StepOutput out = runner_->run(plan, begin, end, lr);
     ++state_.global_step;
     task_.after_optimizer_step(state_.global_step, total_steps_);
     window_loss_ = window_loss_.defined() ? window_loss_ + out.loss : out.loss;
@@ -234,6 +239,7 @@ class Loop {
   std::shared_ptr<torch::nn::Module> model_;
   std::ostream& out_;
   std::unique_ptr<AdamW> optimizer_;
+  std::unique_ptr<StepRunner> runner_;
   std::unique_ptr<Progress> progress_;
   TrainerState state_;
   std::string metrics_path_;
@@ -249,14 +255,6 @@ class Loop {
   bool tty_ = false;  // the progress bar holds an open line on a terminal
   bool stop_early_ = false;
 };
-
-std::vector<torch::Tensor> optimizer_params(torch::optim::Optimizer& optimizer) {
-  std::vector<torch::Tensor> params;
-  for (const auto& group : optimizer.param_groups()) {
-    for (const auto& p : group.params()) params.push_back(p);
-  }
-  return params;
-}
 
 }  // namespace
 
@@ -280,7 +278,7 @@ StepOutput train_step(TrainTask& task, AdamW& optimizer, const TrainOptions& opt
     out.loss = out.loss.defined() ? out.loss + part : part;
     out.items += task.batch_size_of(plan[i]);
   }
-  if (options.max_grad_norm > 0) out.grad_norm = clip_grad_norm(optimizer_params(optimizer), options.max_grad_norm);
+  if (options.max_grad_norm > 0) out.grad_norm = clip_grad_norm(parameters_of(optimizer), options.max_grad_norm);
   optimizer.step();
   return out;
 }

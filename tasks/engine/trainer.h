@@ -33,6 +33,7 @@ struct TrainOptions {
   std::string selection_metric = "macro_f1";
   bool higher_is_better = true;
   bool bf16 = true;  // autocast on CUDA with LibTorch 2.x
+  bool cuda_graphs = false;  // replay captured steps (StepRunner); CUDA, LibTorch 2.x, tasks that split their loss
   // Polled after every optimizer step; true saves a checkpoint and returns (Ctrl-C, tests).
   std::function<bool(int64_t global_step)> stop_requested;
   std::ostream* log = nullptr;  // progress and messages; nullptr = std::cerr

@@ -103,16 +103,28 @@ class ImageTask : public engine::TrainTask {
     return engine::shuffled_batches(std::move(all), batch_size_, epoch, seed);
   }
   torch::Tensor train_loss(const std::vector<int64_t>& batch, const torch::Device& device) override {
+    return graph_loss(graph_inputs(batch, device));
+  }
+  bool supports_cuda_graphs() const override { return true; }
+  // {indices into the training set, crop rows, crop columns (both undefined without augmentation)}
+  std::vector<torch::Tensor> graph_inputs(const std::vector<int64_t>& batch, const torch::Device& device) override {
     // The training set lives on the device (Fashion-MNIST is 43 MB as bytes): a batch is
     // gathered, normalised and augmented there, with no host work per image.
-    if (!device_images_.defined() || device_images_.device() != device) {
+    // Compared with the device asked for, not the tensor's: "cuda" is not "cuda:0", and a
+    // copy per step would both cost 43 MB of transfer and move what a captured graph reads.
+    if (!device_images_.defined() || images_device_ != device) {
       device_images_ = train_.images.to(device);
       device_labels_ = train_.labels.to(device);
+      images_device_ = device;
     }
     std::mt19937_64 rng(engine::batch_seed(batch));
-    const torch::Tensor index = torch::tensor(batch).to(device);
-    const torch::Tensor images =
-        augment(to_input(device_images_.index_select(0, index), mean_, std_), padding_, flip_, rng);
+    const int64_t n = static_cast<int64_t>(batch.size());
+    const Crops crops = draw_crops(n, train_.images.size(1), train_.images.size(2), padding_, flip_, rng, device);
+    return {torch::tensor(batch).to(device), crops.rows, crops.cols};
+  }
+  torch::Tensor graph_loss(const std::vector<torch::Tensor>& in) override {
+    const torch::Tensor& index = in[0];
+    const torch::Tensor images = apply_crops(to_input(device_images_.index_select(0, index), mean_, std_), padding_, {in[1], in[2]});
     const torch::Tensor logits = model_->forward(images);
     const torch::Tensor loss =
         torch::nn::functional::cross_entropy(logits.to(torch::kFloat), device_labels_.index_select(0, index));
@@ -127,6 +139,7 @@ class ImageTask : public engine::TrainTask {
   models::VisionTransformer model_;
   data::ImageSet train_, valid_;
   torch::Tensor device_images_, device_labels_;
+  torch::Device images_device_ = torch::kCPU;  // where device_images_ was uploaded for
   std::vector<std::string> names_;
   double mean_, std_;
   int64_t batch_size_, eval_batch_size_, padding_;

@@ -837,9 +837,16 @@ TEST_CASE("bench times a tiny model's training and inference; bad flags exit 2 w
   CHECK(t["step_ms"]["min"].get<double>() > 0);
   CHECK(t["tokens_per_s"].get<double>() == Approx(16 * t["samples_per_s"].get<double>()));
 
-  const Result lora = run_attune(concat(tiny_model, {"--set", "peft.method=lora"}));
+  CHECK(t["cuda_graphs"] == false);
+  CHECK_FALSE(t.contains("cuda_graphs_off"));  // not asked for
+
+  // Graphs asked for on the CPU: eager steps, and the record says why.
+  const Result lora = run_attune(concat(tiny_model, {"--set", "peft.method=lora", "--set", "train.cuda_graphs=true"}));
   REQUIRE(lora.status == 0);
   const nlohmann::json l = nlohmann::json::parse(lora.out);
+  CHECK(l["cuda_graphs"] == false);
+  CHECK(l["cuda_graphs_off"] == "the device is cpu");
+  CHECK(l["graphs_captured"] == 0);
   CHECK(l["method"] == "lora");
   CHECK(l["trainable_parameters"].get<int64_t>() < l["parameters"].get<int64_t>() / 10);
 

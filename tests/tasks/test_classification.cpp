@@ -7,6 +7,8 @@
 #include "tasks/classification/run_model.h"
 #include "tasks/classification/task.h"
 #include "tasks/config/config.h"
+#include "tasks/engine/cuda_graph.h"
+#include "tasks/engine/step_runner.h"
 #include "tests/common/errors.h"
 #include "tests/common/synthetic.h"
 
@@ -353,4 +355,118 @@ TEST_CASE("a batch without padding runs without a mask and gives the masked logi
   attune::text::Encoding a{{5, 6, 7}, {0, 0, 0}}, b{{5, 6}, {0, 0}};
   CHECK_FALSE(attune::data::collate({&a, &a}, 0).padded);
   CHECK(attune::data::collate({&a, &b}, 0).padded);
+}
+
+namespace {
+
+// Sixteen examples: the first eight of one length (a batch without padding), the rest of
+// mixed lengths (a padded batch), so a run of them has two step shapes.
+attune::classification::Examples two_shape_examples() {
+  std::mt19937_64 rng(9);
+  std::uniform_int_distribution<int64_t> token(5, 49);
+  attune::classification::Examples ex;
+  for (int64_t i = 0; i < 16; ++i) {
+    attune::text::Encoding e;
+    const int64_t length = i < 8 ? 10 : 6 + i % 4;
+    for (int64_t j = 0; j < length; ++j) e.ids.push_back(token(rng));
+    e.type_ids.assign(e.ids.size(), 0);
+    ex.texts.emplace_back();
+    ex.where.push_back("gen:" + std::to_string(i + 1));
+    ex.labels.push_back(i % 3);
+    ex.encodings.push_back(std::move(e));
+  }
+  return ex;
+}
+
+struct GraphRig {
+  attune::classification::RunModel run;
+  std::unique_ptr<attune::classification::ClassificationTask> task;
+  std::unique_ptr<attune::engine::AdamW> optimizer;
+  attune::engine::TrainOptions options;
+  std::unique_ptr<attune::engine::StepRunner> runner;
+
+  GraphRig(const torch::Device& device, bool graphs, double dropout, const std::string& peft_method) {
+    json c = attune::classification::default_config();
+    c["model"] = {{"name", "bert"}, {"preset", nullptr}, {"hidden_size", 16}, {"num_layers", 2}, {"num_heads", 2},
+                  {"intermediate_size", 32}, {"max_length", 32}, {"dropout", dropout}, {"attention_dropout", dropout}};
+    c["head"]["dropout"] = dropout;
+    if (!peft_method.empty()) c["peft"] = {{"method", peft_method}, {"r", 4}, {"target_modules", {"query", "value"}}};
+    torch::manual_seed(4);
+    run = attune::classification::build_run_model(c, 50, 3);
+    run.model->to(device);
+    run.model->train();
+    task = std::make_unique<attune::classification::ClassificationTask>(
+        run.model, run.peft, two_shape_examples(), attune::classification::Examples(),
+        std::vector<std::string>{"a", "b", "c"}, 0, 8, 8, false);
+    options.device = device;
+    options.bf16 = false;  // float32 on both paths, so they can be compared closely
+    options.cuda_graphs = graphs;
+    optimizer = attune::engine::make_adamw(*run.model, options.optimizer);
+    runner = std::make_unique<attune::engine::StepRunner>(*task, *optimizer, options);
+  }
+  double step(const attune::engine::BatchPlan& plan, int64_t b, uint64_t seed, double lr) {
+    torch::manual_seed(seed);
+    return runner->run(plan, b, b + 1, lr).loss.item<double>();
+  }
+};
+
+const attune::engine::BatchPlan kTwoShapes = {{0, 1, 2, 3, 4, 5, 6, 7}, {8, 9, 10, 11, 12, 13, 14, 15}};
+
+}  // namespace
+
+TEST_CASE("train.cuda_graphs off the GPU says why and steps as train_step", "[classification][cuda-graph]") {
+  GraphRig graphs(torch::kCPU, true, 0.0, ""), plain(torch::kCPU, false, 0.0, "");
+  CHECK_FALSE(graphs.runner->graphs_on());
+  CHECK(graphs.runner->graphs_off_reason() == "the device is cpu");
+  CHECK(plain.runner->graphs_off_reason().empty());
+  for (int64_t i = 0; i < 4; ++i) CHECK(graphs.step(kTwoShapes, i % 2, i, 1e-3) == plain.step(kTwoShapes, i % 2, i, 1e-3));
+  CHECK(torch::equal(graphs.run.model->parameters()[0], plain.run.model->parameters()[0]));
+}
+
+TEST_CASE("CUDA graphs replay the eager steps: losses, weights, AdamW counts, for each shape", "[classification][cuda-graph]") {
+  if (!torch::cuda::is_available() || !attune::engine::CudaGraph::supported()) {
+    WARN("no CUDA graphs here: the GPU session runs this test");
+    return;
+  }
+  for (const std::string peft : {"", "lora"}) {
+    INFO("peft: " << (peft.empty() ? "none" : peft));
+    GraphRig graphs(torch::kCUDA, true, 0.0, peft), eager(torch::kCUDA, false, 0.0, peft);
+    REQUIRE(graphs.runner->graphs_on());
+    // Shapes alternate; each is eager once, captured on its second step, then replayed.
+    for (int64_t i = 0; i < 8; ++i) {
+      const double lr = 1e-2 * (1.0 - 0.1 * static_cast<double>(i));  // a schedule: the rate must follow it
+      const double a = graphs.step(kTwoShapes, i % 2, i, lr), b = eager.step(kTwoShapes, i % 2, i, lr);
+      INFO("step " << i);
+      CHECK(a == Approx(b).epsilon(1e-5));
+    }
+    CHECK(graphs.runner->graphs_captured() == 2);
+    const auto p = graphs.run.model->named_parameters(), q = eager.run.model->named_parameters();
+    for (const auto& item : p) {
+      INFO(item.key());
+      CHECK(torch::allclose(item.value(), q[item.key()], 1e-4, 1e-6));
+    }
+    // Host step counts (what optimizer.pt saves) advanced once per replay too.
+    CHECK(graphs.optimizer->state().size() == eager.optimizer->state().size());
+    for (const auto& [key, state] : graphs.optimizer->state()) {
+      CHECK(static_cast<const torch::optim::AdamWParamState&>(*state).step() == 8);
+    }
+  }
+}
+
+TEST_CASE("CUDA graphs draw new dropout for every replay, from the step's seed", "[classification][cuda-graph]") {
+  if (!torch::cuda::is_available() || !attune::engine::CudaGraph::supported()) {
+    WARN("no CUDA graphs here: the GPU session runs this test");
+    return;
+  }
+  // lr 0 keeps the weights, so only dropout can change the loss of one batch.
+  GraphRig rig(torch::kCUDA, true, 0.3, "");
+  const attune::engine::BatchPlan one = {{0, 1, 2, 3, 4, 5, 6, 7}};
+  const double eager = rig.step(one, 0, 11, 0.0);
+  const double first = rig.step(one, 0, 11, 0.0);  // captured, then replayed
+  const double again = rig.step(one, 0, 11, 0.0);
+  const double other = rig.step(one, 0, 12, 0.0);
+  REQUIRE(rig.runner->graphs_captured() == 1);
+  CHECK(first == again);
+  CHECK(first != other);
+  CHECK(eager == Approx(first).epsilon(1e-5));
 }

@@ -10,14 +10,18 @@
 #
 #   tools/bench/speed_bench.sh OUT_DIR
 #
+# Training runs attune with CUDA graphs (the config's train.cuda_graphs), the peer, and
+# attune's eager steps (--no-cuda-graphs), config by config; ROUNDS repeats that whole
+# sequence, interleaved, and the table takes each configuration's median run.
+#
 # Env: ATTUNE [build/attune], DEVICE [cuda], SEQS ["128 512"], STEPS [20], REPEATS [5],
-#      ABLATIONS [1], PRESET [base].
+#      ROUNDS [1], ABLATIONS [1], PRESET [base].
 # Writes OUT_DIR/results.jsonl (one record per run), OUT_DIR/results.md (speed_table.py).
 set -euo pipefail
 out="$1"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 attune="${ATTUNE:-build/attune}"; device="${DEVICE:-cuda}"; seqs="${SEQS:-128 512}"
-steps="${STEPS:-20}"; repeats="${REPEATS:-5}"; preset="${PRESET:-base}"
+steps="${STEPS:-20}"; repeats="${REPEATS:-5}"; preset="${PRESET:-base}"; rounds="${ROUNDS:-1}"
 mkdir -p "$out"
 results="$out/results.jsonl"
 : > "$results"
@@ -33,12 +37,16 @@ peer() {  # hf_speed_peer.py arguments...
 lora=(--set peft.method=lora --set peft.r=8 --set peft.lora_alpha=8 --set 'peft.target_modules=["query","value"]')
 
 "$attune" bench --mode matmul --device "$device" >> "$results"
-for seq in $seqs; do
-  echo "== train seq $seq" >&2
-  a_bench --mode train --seq-len "$seq"
-  peer --mode train --method full --seq-len "$seq"
-  a_bench --mode train --seq-len "$seq" "${lora[@]}"
-  peer --mode train --method lora --seq-len "$seq"
+for round in $(seq "$rounds"); do
+  for seq in $seqs; do
+    echo "== round $round: train seq $seq" >&2
+    a_bench --mode train --seq-len "$seq"
+    peer --mode train --method full --seq-len "$seq"
+    a_bench --mode train --seq-len "$seq" --no-cuda-graphs
+    a_bench --mode train --seq-len "$seq" "${lora[@]}"
+    peer --mode train --method lora --seq-len "$seq"
+    a_bench --mode train --seq-len "$seq" "${lora[@]}" --no-cuda-graphs
+  done
 done
 echo "== infer" >&2
 first_seq="${seqs%% *}"

@@ -2,6 +2,7 @@
 """Tables of tools/bench/speed_bench.sh's records: attune against its peer per
 configuration (throughput ratio, step time median and range, peak memory, model-FLOP
 utilisation against the card's measured bf16 matmul rate), inference, and ablations.
+With several rounds (speed_bench.sh ROUNDS), each cell is the run of median throughput.
 
 Model FLOPs per token of a BERT encoder with L layers, hidden H, feed-forward I at
 sequence length T: forward 2*L*(4*H*H + 2*H*I) for the matrices plus 4*L*T*H for the
@@ -30,8 +31,15 @@ def main():
     if matmul:
         print(f"Measured {matmul['dtype']} matmul rate ({matmul['size']}^3, best repeat): {peak:.1f} TFLOP/s\n")
     plain = lambda r: not r.get("ablation")
-    train = [r for r in records if r["mode"] == "train" and plain(r)]
-    keys = sorted({(r["method"], r["seq_len"]) for r in train}, key=lambda k: (k[1], k[0] != "full"))
+    train = [r for r in records if r["mode"] == "train"]
+
+    def pick(system, method, seq, ablation=""):
+        """The record with the median throughput of its configuration, over ROUNDS rounds."""
+        rs = sorted((r for r in train if (r["system"] == "attune") == (system == "attune") and r["method"] == method
+                     and r["seq_len"] == seq and r.get("ablation", "") == ablation), key=lambda r: r["tokens_per_s"])
+        return (rs[len(rs) // 2], len(rs)) if rs else (None, 0)
+
+    keys = sorted({(r["method"], r["seq_len"]) for r in train if plain(r)}, key=lambda k: (k[1], k[0] != "full"))
 
     def mfu(r):
         return f"{100 * r['tokens_per_s'] * flops_per_token(r) / (peak * 1e12):.1f}%" if peak else "-"
@@ -43,15 +51,14 @@ def main():
         s = r["step_ms"]
         return f"{s['median']:.2f} ({s['min']:.2f}-{s['max']:.2f})"
 
-    print("| training | seq | attune tokens/s | peer tokens/s | attune / peer | attune step ms (min-max) "
+    print("| training | seq | runs | attune tokens/s | peer tokens/s | attune / peer | attune step ms (min-max) "
           "| peer step ms (min-max) | attune peak MiB | peer peak MiB | attune MFU | peer MFU |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for method, seq in keys:
-        a = next((r for r in train if r["system"] == "attune" and (r["method"], r["seq_len"]) == (method, seq)), None)
-        p = next((r for r in train if r["system"] != "attune" and (r["method"], r["seq_len"]) == (method, seq)), None)
+        (a, n), (p, _) = pick("attune", method, seq), pick("peer", method, seq)
         if a is None or p is None:
             continue
-        print(f"| {method} | {seq} | {a['tokens_per_s']:.0f} | {p['tokens_per_s']:.0f} | "
+        print(f"| {method} | {seq} | {n} | {a['tokens_per_s']:.0f} | {p['tokens_per_s']:.0f} | "
               f"{a['tokens_per_s'] / p['tokens_per_s']:.2f}x | {step(a)} | {step(p)} | {mem(a)} | {mem(p)} | "
               f"{mfu(a)} | {mfu(p)} |")
     infer = [r for r in records if r["mode"] == "infer"]
@@ -67,18 +74,20 @@ def main():
                     " TorchScript bundle" if variant == "script" else "")
                 print(f"| {name} | {r['seq_len']} | {v['samples_per_s']:.0f} | "
                       f"{v['latency_ms']['median']:.2f} / {v['latency_ms']['p90']:.2f} | {mem(v)} |")
-    ablations = [r for r in records if r["mode"] == "train" and r["system"] == "attune" and not plain(r)]
+    what = {"no-fused-optimizer": "LibTorch's per-tensor AdamW", "sync-every-step": "loss read back every step",
+            "masked": "padding mask on every batch", "no-cuda-graphs": "eager steps, no CUDA graphs"}
+    ablations = sorted({(r["ablation"], r["method"], r["seq_len"]) for r in train if r["system"] == "attune" and not plain(r)},
+                       key=lambda k: (list(what).index(k[0]) if k[0] in what else 99, k[2], k[1] != "full"))
     if ablations:
-        print("\n| attune, full fine-tuning, change undone | seq | tokens/s | step ms (min-max) | vs. all changes |")
-        print("|---|---|---|---|---|")
-        for r in ablations:
-            base = next((b for b in train if b["system"] == "attune" and b["method"] == r["method"]
-                         and b["seq_len"] == r["seq_len"]), None)
-            what = {"no-fused-optimizer": "LibTorch's per-tensor AdamW", "sync-every-step": "loss read back every step",
-                    "masked": "padding mask on every batch"}[r["ablation"]]
+        print("\n| attune, change undone | training | seq | runs | tokens/s | step ms (min-max) | peak MiB "
+              "| vs. all changes | vs. peer |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for ablation, method, seq in ablations:
+            (r, n), (base, _), (p, _) = pick("attune", method, seq, ablation), pick("attune", method, seq), pick("peer", method, seq)
             ratio = f"{r['tokens_per_s'] / base['tokens_per_s']:.2f}x" if base else "-"
-            print(f"| {what} | {r['seq_len']} | {r['tokens_per_s']:.0f} | {step(r)} | {ratio} |")
-
+            peer = f"{r['tokens_per_s'] / p['tokens_per_s']:.2f}x" if p else "-"
+            print(f"| {what.get(ablation, ablation)} | {method} | {seq} | {n} | {r['tokens_per_s']:.0f} | {step(r)} "
+                  f"| {mem(r)} | {ratio} | {peer} |")
 
 if __name__ == "__main__":
     main()

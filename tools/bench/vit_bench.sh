@@ -9,7 +9,8 @@
 #
 # Env: ATTUNE [build/attune], DEVICE [auto], SEEDS ["1"], EPOCHS [30], PARALLEL [1] runs
 # at a time (accuracy does not depend on it; the times do), THREADS [0 = all cores; give
-# parallel runs a share each], ROWS [all rows below].
+# parallel runs a share each], ROWS [all rows below], CUDA_GRAPHS [false] (attune's
+# train.cuda_graphs: captured steps, the same numbers faster).
 # Writes OUT_DIR/<row>-s<seed>/ (runs), OUT_DIR/results.jsonl and OUT_DIR/results.md.
 set -euo pipefail
 data="$1"; out="$2"
@@ -33,7 +34,7 @@ run_row() {  # row seed
   local args=(--set "data.train_images=$data/train-images-idx3-ubyte" --set "data.train_labels=$data/train-labels-idx1-ubyte"
               --set "data.test_images=$data/t10k-images-idx3-ubyte" --set "data.test_labels=$data/t10k-labels-idx1-ubyte"
               --set "run_dir=$run" --set "seed=$seed" --set "device=$device" --set "train.epochs=$epochs"
-              --set "threads=$threads")
+              --set "threads=$threads" --set "train.cuda_graphs=${CUDA_GRAPHS:-false}")
   case "$row" in
     plain) ;;
     mean-pool) args+=(--set model.pooling=mean) ;;

@@ -38,6 +38,8 @@ int bench_command(const Args& raw_args) {
        cxxopts::value<bool>()->default_value("false"))
       ("sync-every-step", "Ablation: read the loss back after every step", cxxopts::value<bool>()->default_value("false"))
       ("no-fused-optimizer", "Ablation: LibTorch's per-tensor AdamW step", cxxopts::value<bool>()->default_value("false"))
+      ("no-cuda-graphs", "Ablation: eager steps where train.cuda_graphs asks for graphs",
+       cxxopts::value<bool>()->default_value("false"))
       ("o,out", "Write the JSON record here (default: stdout)", cxxopts::value<std::string>()->default_value(""));
   cxxopts::ParseResult parsed;
   if (!parse_or_help(options, args, parsed)) return 0;
@@ -68,6 +70,7 @@ int bench_command(const Args& raw_args) {
     o.masked = parsed["masked"].as<bool>();
     o.sync_every_step = parsed["sync-every-step"].as<bool>();
     o.fused_optimizer = !parsed["no-fused-optimizer"].as<bool>();
+    o.cuda_graphs = !parsed["no-cuda-graphs"].as<bool>();
     record = classification::speed_bench(config, o);
   }
   write_output(parsed["out"].as<std::string>(), [&](std::ostream& out) { out << record.dump() << "\n"; });

@@ -16,6 +16,8 @@
 #   tools/gpu/session.sh text-enhance     SpamAssassin with and without each enhancement (text_enhance_bench.sh)
 #   tools/gpu/session.sh speed            attune against transformers + PEFT on the BERT-base shape (speed_bench.sh;
 #                                         SEQS, STEPS, REPEATS, ABLATIONS)
+#   tools/gpu/session.sh graphs           CUDA graph tests, graphs against eager steps in attune bench and a
+#                                         short ViT run (EPOCHS [2])
 #   tools/gpu/session.sh bundles          torch.jit.load of LibTorch 1.13 bundles in Python, and 2.x bundles
 #                                         back to the CPU machine ($OUT/reverse_bundles.tar.gz; bundle_parity.py)
 #
@@ -151,6 +153,32 @@ case "$stage" in
   speed)
     timed speed_bench env ATTUNE=build-cuda/attune DEVICE=cuda tools/bench/speed_bench.sh "$bench/speed"
     cp "$bench/speed/results.jsonl" "$out/speed_results.jsonl"; cp "$bench/speed/results.md" "$out/speed_results.md"
+    exit 0
+    ;;
+  graphs)
+    cmake --build build-cuda -j"$(nproc)" | tail -n 3
+    timed graph_tests bash -c 'build-cuda/test_tasks "[cuda-graph],[optimizer],[image],[classification]" &&
+      build-cuda/test_models "[masks]"'
+    lora=(--set peft.method=lora --set peft.r=8 --set peft.lora_alpha=8 --set 'peft.target_modules=["query","value"]')
+    one_bench() {
+      build-cuda/attune bench --config tools/bench/speed_bert_base.json --seq-len 128 --steps 20 --repeats 3 "$@" |
+        python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); print(r["method"], r["ablation"] or "graphs",
+          "captured", r["graphs_captured"], "ms", round(r["step_ms"]["median"], 2), "tok/s", round(r["tokens_per_s"]),
+          "MiB", round(r["peak_allocated_mib"]), round(r["peak_reserved_mib"]), "loss", round(r["final_loss"], 3))'
+    }
+    for method in full lora; do
+      extra=(); [[ $method == lora ]] && extra=("${lora[@]}")
+      one_bench "${extra[@]}" || true
+      one_bench "${extra[@]}" --no-cuda-graphs || true
+    done 2>&1 | tee "$out/graph_bench.txt"
+    mkdir -p /tmp/fashion
+    for f in .data/fashion-mnist/*.gz; do
+      [[ -f /tmp/fashion/$(basename "$f" .gz) ]] || gunzip -c "$f" > "/tmp/fashion/$(basename "$f" .gz)"
+    done
+    for graphs in true false; do
+      timed "graph_vit_$graphs" env ROWS=plain EPOCHS="${EPOCHS:-2}" CUDA_GRAPHS=$graphs ATTUNE=build-cuda/attune \
+        DEVICE=cuda tools/bench/vit_bench.sh /tmp/fashion "$bench/vit-graphs-$graphs"
+    done
     exit 0
     ;;
   bundles)

@@ -1,0 +1,141 @@
+#include "tasks/engine/step_runner.h"
+
+#include "data/error.h"
+#include "models/common/compat.h"
+#include "tasks/engine/cuda_graph.h"
+
+#include <sstream>
+
+namespace attune::engine {
+namespace {
+
+// The shapes and presence of a step's inputs, and the micro-batch weights baked into it.
+std::string shape_key(const std::vector<std::vector<torch::Tensor>>& inputs, const std::vector<double>& weights) {
+  std::ostringstream key;
+  key << std::hexfloat;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    key << weights[i] << ':';
+    for (const auto& t : inputs[i]) {
+      if (t.defined()) {
+        key << t.scalar_type() << t.sizes() << ';';
+      } else {
+        key << "-;";
+      }
+    }
+    key << '|';
+  }
+  return key.str();
+}
+
+std::string why_graphs_off(const TrainTask& task, const AdamW& optimizer, const TrainOptions& options) {
+  if (!options.cuda_graphs) return "";
+  if (!options.device.is_cuda()) return "the device is " + options.device.str();
+  if (!CudaGraph::supported()) return "this build of LibTorch has no CUDA graphs";
+  if (!optimizer.fused()) return "they need the fused AdamW step";
+  if (!task.supports_cuda_graphs()) return "this task (or its PEFT method) has host work inside the step";
+  return "";
+}
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+}  // namespace
+
+struct StepRunner::Captured {
+  std::unique_ptr<CudaGraph> graph;
+  std::vector<std::vector<torch::Tensor>> inputs;  // static: new batches are copied in
+  std::vector<torch::Tensor> updated;              // parameters whose AdamW steps it counts
+  StepOutput out;                                  // static: rewritten by every replay
+};
+
+StepRunner::StepRunner(TrainTask& task, AdamW& optimizer, const TrainOptions& options)
+    : task_(task), optimizer_(optimizer), options_(options), params_(parameters_of(optimizer)) {
+  off_reason_ = why_graphs_off(task, optimizer, options);
+  graphs_on_ = options.cuda_graphs && off_reason_.empty();
+  if (graphs_on_) optimizer_.use_device_rates();
+}
+
+StepRunner::~StepRunner() = default;
+
+StepOutput StepRunner::run(const BatchPlan& plan, int64_t begin, int64_t end, double lr) {
+  if (!graphs_on_) return train_step(task_, optimizer_, options_, plan, begin, end, lr);
+  set_learning_rate(optimizer_, lr);
+  optimizer_.write_rates();
+  int64_t examples = 0, items = 0;
+  for (int64_t i = begin; i < end; ++i) examples += static_cast<int64_t>(plan[i].size());
+  Inputs inputs;
+  std::vector<double> weights;
+  for (int64_t i = begin; i < end; ++i) {
+    inputs.push_back(task_.graph_inputs(plan[i], options_.device));
+    weights.push_back(static_cast<double>(plan[i].size()) / examples);
+    items += task_.batch_size_of(plan[i]);
+  }
+  const std::string key = shape_key(inputs, weights);
+  Captured* c = nullptr;
+  if (auto found = captured_.find(key); found != captured_.end()) {
+    c = found->second.get();
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      for (size_t j = 0; j < inputs[i].size(); ++j) {
+        if (inputs[i][j].defined()) c->inputs[i][j].copy_(inputs[i][j], /*non_blocking=*/true);
+      }
+    }
+  } else if (seen_.count(key) && captured_.size() < kMaxGraphs) {
+    c = &capture(key, std::move(inputs), weights);  // this batch becomes the graph's input
+  } else {
+    seen_.insert(key);
+    std::vector<torch::Tensor> updated;
+    StepOutput out = step_body(inputs, weights, /*count_on_host=*/true, updated);
+    out.items = items;
+    return out;
+  }
+  c->graph->replay();
+  optimizer_.count_steps(c->updated);
+  // Copies: the next replay rewrites the graph's own outputs.
+  StepOutput out;
+  out.loss = c->out.loss.clone();
+  if (c->out.grad_norm.defined()) out.grad_norm = c->out.grad_norm.clone();
+  out.items = items;
+  return out;
+}
+
+StepOutput StepRunner::step_body(const Inputs& inputs, const std::vector<double>& weights, bool count_on_host,
+                                 std::vector<torch::Tensor>& updated) {
+  // Dropped, as train_step does: backward allocates them anew, where the forward's
+  // activations were, so they cost no memory during the forward. Under capture they are
+  // allocated in the graph's pool, and each replay writes them there again.
+  optimizer_.zero_grad();
+  StepOutput out;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    torch::Tensor loss;
+    {
+      compat::AutocastGuard autocast(options_.device, options_.bf16);
+      loss = task_.graph_loss(inputs[i]);
+    }
+    (loss * weights[i]).backward();
+    const torch::Tensor part = loss.detach().to(torch::kDouble) * weights[i];
+    out.loss = out.loss.defined() ? out.loss + part : part;
+  }
+  if (options_.max_grad_norm > 0) out.grad_norm = clip_grad_norm(params_, options_.max_grad_norm);
+  updated = optimizer_.update(count_on_host);
+  return out;
+}
+
+StepRunner::Captured& StepRunner::capture(const std::string& key, Inputs inputs, const std::vector<double>& weights) {
+  auto c = std::make_unique<Captured>();
+  c->graph = std::make_unique<CudaGraph>(captured_.empty() ? nullptr : captured_.begin()->second->graph.get());
+  c->inputs = std::move(inputs);
+  optimizer_.zero_grad();  // before the capture empties the allocator's cache, so they go back too
+  const bool cache = compat::set_autocast_cache(false);
+  try {
+    c->graph->capture(options_.device, [&] { c->out = step_body(c->inputs, weights, /*count_on_host=*/false, c->updated); });
+  } catch (const c10::Error& e) {
+    compat::set_autocast_cache(cache);
+    fail("train.cuda_graphs", "capturing the training step failed (set it to false to train without graphs): " +
+                                  first_line(e.what_without_backtrace()));
+  }
+  compat::set_autocast_cache(cache);
+  Captured& ref = *c;
+  captured_[key] = std::move(c);
+  return ref;
+}
+
+}  // namespace attune::engine
