@@ -48,7 +48,7 @@ struct StepRunner::Captured {
 };
 
 StepRunner::StepRunner(TrainTask& task, AdamW& optimizer, const TrainOptions& options)
-    : task_(task), optimizer_(optimizer), options_(options), params_(parameters_of(optimizer)) {
+    : task_(task), optimizer_(optimizer), options_(options) {
   off_reason_ = why_graphs_off(task, optimizer, options);
   graphs_on_ = options.cuda_graphs && off_reason_.empty();
   if (graphs_on_) optimizer_.use_device_rates();
@@ -99,22 +99,7 @@ StepOutput StepRunner::run(const BatchPlan& plan, int64_t begin, int64_t end, do
 
 StepOutput StepRunner::step_body(const Inputs& inputs, const std::vector<double>& weights, bool count_on_host,
                                  std::vector<torch::Tensor>& updated) {
-  // Dropped, as train_step does: backward allocates them anew, where the forward's
-  // activations were, so they cost no memory during the forward. Under capture they are
-  // allocated in the graph's pool, and each replay writes them there again.
-  optimizer_.zero_grad();
-  StepOutput out;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    torch::Tensor loss;
-    {
-      compat::AutocastGuard autocast(options_.device, options_.bf16);
-      loss = task_.graph_loss(inputs[i]);
-    }
-    (loss * weights[i]).backward();
-    const torch::Tensor part = loss.detach().to(torch::kDouble) * weights[i];
-    out.loss = out.loss.defined() ? out.loss + part : part;
-  }
-  if (options_.max_grad_norm > 0) out.grad_norm = clip_grad_norm(params_, options_.max_grad_norm);
+  StepOutput out = accumulate_gradients(optimizer_, options_, weights, [&](size_t i) { return task_.graph_loss(inputs[i]); });
   updated = optimizer_.update(count_on_host);
   return out;
 }

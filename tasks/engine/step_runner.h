@@ -37,7 +37,7 @@ class StepRunner {
  private:
   struct Captured;
   using Inputs = std::vector<std::vector<torch::Tensor>>;  // per micro-batch, task.graph_inputs
-  // The step itself on graph inputs: eager (count_on_host) or under capture.
+  // The step on graph inputs: eager (count_on_host) or under capture.
   StepOutput step_body(const Inputs& inputs, const std::vector<double>& weights, bool count_on_host,
                        std::vector<torch::Tensor>& updated);
   Captured& capture(const std::string& key, Inputs inputs, const std::vector<double>& weights);
@@ -45,7 +45,6 @@ class StepRunner {
   TrainTask& task_;
   AdamW& optimizer_;
   const TrainOptions& options_;
-  std::vector<torch::Tensor> params_;
   bool graphs_on_ = false;
   std::string off_reason_;
   std::set<std::string> seen_;  // shapes that ran eagerly once: the next one is captured

@@ -258,27 +258,39 @@ class Loop {
 
 }  // namespace
 
-StepOutput train_step(TrainTask& task, AdamW& optimizer, const TrainOptions& options, const BatchPlan& plan,
-                      int64_t begin, int64_t end, double lr) {
-  set_learning_rate(optimizer, lr);
+StepOutput accumulate_gradients(AdamW& optimizer, const TrainOptions& options, const std::vector<double>& weights,
+                                const std::function<torch::Tensor(size_t)>& loss_of) {
+  // Dropped on LibTorch 2.x (1.13 zeroes them): backward allocates them anew where the
+  // forward's activations were, so they cost no memory during the forward; under a CUDA
+  // graph capture they are allocated in the graph's pool, where every replay writes them.
   optimizer.zero_grad();
   StepOutput out;
-  int64_t examples = 0;
-  for (int64_t i = begin; i < end; ++i) examples += static_cast<int64_t>(plan[i].size());
-  for (int64_t i = begin; i < end; ++i) {
+  for (size_t i = 0; i < weights.size(); ++i) {
     torch::Tensor loss;
     {
       compat::AutocastGuard autocast(options.device, options.bf16);
-      loss = task.train_loss(plan[i], options.device);
+      loss = loss_of(i);
     }
-    // Micro-batches are weighted by size so accumulation equals one large batch.
-    const double weight = static_cast<double>(plan[i].size()) / examples;
-    (loss * weight).backward();
-    const torch::Tensor part = loss.detach().to(torch::kDouble) * weight;
+    (loss * weights[i]).backward();
+    const torch::Tensor part = loss.detach().to(torch::kDouble) * weights[i];
     out.loss = out.loss.defined() ? out.loss + part : part;
-    out.items += task.batch_size_of(plan[i]);
   }
   if (options.max_grad_norm > 0) out.grad_norm = clip_grad_norm(parameters_of(optimizer), options.max_grad_norm);
+  return out;
+}
+
+StepOutput train_step(TrainTask& task, AdamW& optimizer, const TrainOptions& options, const BatchPlan& plan,
+                      int64_t begin, int64_t end, double lr) {
+  set_learning_rate(optimizer, lr);
+  int64_t examples = 0;
+  for (int64_t i = begin; i < end; ++i) examples += static_cast<int64_t>(plan[i].size());
+  // Micro-batches are weighted by size so accumulation equals one large batch.
+  std::vector<double> weights;
+  for (int64_t i = begin; i < end; ++i) weights.push_back(static_cast<double>(plan[i].size()) / examples);
+  StepOutput out = accumulate_gradients(optimizer, options, weights, [&](size_t i) {
+    return task.train_loss(plan[begin + static_cast<int64_t>(i)], options.device);
+  });
+  for (int64_t i = begin; i < end; ++i) out.items += task.batch_size_of(plan[i]);
   optimizer.step();
   return out;
 }

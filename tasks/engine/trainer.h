@@ -58,6 +58,12 @@ struct StepOutput {
   int64_t items = 0;        // task.batch_size_of summed over the micro-batches
 };
 
+// The part of a step before the update, shared by train_step and the CUDA graph runner:
+// gradients dropped, then for each micro-batch i the loss `loss_of(i)` under autocast,
+// backpropagated with weight weights[i], then clipping. `items` is left 0.
+StepOutput accumulate_gradients(AdamW& optimizer, const TrainOptions& options, const std::vector<double>& weights,
+                                const std::function<torch::Tensor(size_t)>& loss_of);
+
 // One optimizer step of train() over the micro-batches plan[begin, end) at rate `lr`:
 // gradients zeroed, forward under autocast, backward weighted by micro-batch size,
 // clipping, the update. `attune bench` times this same function.
