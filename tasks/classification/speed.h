@@ -1,6 +1,6 @@
 // `attune bench` for text classification: the speed of a run config's model on
 // synthetic full-length batches, measured through the code `attune train` runs
-// (ClassificationTask and engine::train_step) and the code a service runs (eval-mode
+// (ClassificationTask and engine::StepRunner) and the code a service runs (eval-mode
 // forward, the exported TorchScript). tools/bench/hf_speed_peer.py measures Hugging Face
 // Transformers + PEFT the same way; tools/bench/speed_bench.sh runs both in one call.
 #pragma once

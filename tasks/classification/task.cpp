@@ -39,12 +39,21 @@ std::vector<int64_t> lengths_of(const std::vector<text::Encoding>& encodings) {
   return lengths;
 }
 
-// A batch without padding goes in without a mask: attention then runs in the fused flash
-// kernel on CUDA, which any mask rules out.
+// The model's inputs on `device`: {ids, token types, mask, context}. A batch without
+// padding goes in without a mask (undefined): attention then runs in the fused flash
+// kernel on CUDA, which any mask rules out. Context is undefined when there is none.
+std::vector<torch::Tensor> model_inputs(const data::TokenBatch& tb, const torch::Device& device) {
+  return {tb.input_ids.to(device), tb.token_type_ids.to(device),
+          tb.padded ? tb.attention_mask.to(device) : torch::Tensor(),
+          tb.context.defined() ? tb.context.to(device) : torch::Tensor()};
+}
+
+torch::Tensor forward_inputs(TextClassifier& model, const std::vector<torch::Tensor>& in) {
+  return model->forward(in[0], in[1], in[2], in[3]);
+}
+
 torch::Tensor forward_batch(TextClassifier& model, const data::TokenBatch& tb, const torch::Device& device) {
-  return model->forward(tb.input_ids.to(device), tb.token_type_ids.to(device),
-                        tb.padded ? tb.attention_mask.to(device) : torch::Tensor(),
-                        tb.context.defined() ? tb.context.to(device) : torch::Tensor());
+  return forward_inputs(model, model_inputs(tb, device));
 }
 
 data::TokenBatch collate_batch(const std::vector<text::Encoding>& encodings, const torch::Tensor& context,
@@ -140,17 +149,16 @@ bool ClassificationTask::supports_cuda_graphs() const {
 
 std::vector<torch::Tensor> ClassificationTask::graph_inputs(const std::vector<int64_t>& batch,
                                                             const torch::Device& device) {
-  const data::TokenBatch tb = collate_batch(train_.encodings, train_context_, batch, pad_id_);
+  std::vector<torch::Tensor> inputs = model_inputs(collate_batch(train_.encodings, train_context_, batch, pad_id_), device);
   std::vector<int64_t> targets;
   for (int64_t i : batch) targets.push_back(train_.labels[i]);
-  return {tb.input_ids.to(device), tb.token_type_ids.to(device), torch::tensor(targets).to(device),
-          tb.padded ? tb.attention_mask.to(device) : torch::Tensor(),
-          tb.context.defined() ? tb.context.to(device) : torch::Tensor()};
+  inputs.push_back(torch::tensor(targets).to(device));
+  return inputs;
 }
 
 torch::Tensor ClassificationTask::graph_loss(const std::vector<torch::Tensor>& in) {
-  const torch::Tensor logits = model_->forward(in[0], in[1], in[3], in[4]);
-  torch::Tensor loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat), in[2]);
+  const torch::Tensor logits = forward_inputs(model_, in);
+  torch::Tensor loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat), in[4]);
   if (peft_) {
     const torch::Tensor reg = peft_->regularizer();
     if (reg.defined()) loss = loss + reg;

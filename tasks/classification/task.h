@@ -28,7 +28,7 @@ class ClassificationTask : public engine::TrainTask {
   engine::BatchPlan train_plan(int64_t epoch, uint64_t seed) override;
   torch::Tensor train_loss(const std::vector<int64_t>& batch, const torch::Device& device) override;
   bool supports_cuda_graphs() const override;
-  // {ids, token types, labels, attention mask (undefined without padding), context (or undefined)}
+  // {ids, token types, attention mask (undefined without padding), context (or undefined), labels}
   std::vector<torch::Tensor> graph_inputs(const std::vector<int64_t>& batch, const torch::Device& device) override;
   torch::Tensor graph_loss(const std::vector<torch::Tensor>& inputs) override;
   int64_t batch_size_of(const std::vector<int64_t>& batch) const override;

@@ -60,13 +60,11 @@ StepOutput StepRunner::run(const BatchPlan& plan, int64_t begin, int64_t end, do
   if (!graphs_on_) return train_step(task_, optimizer_, options_, plan, begin, end, lr);
   set_learning_rate(optimizer_, lr);
   optimizer_.write_rates();
-  int64_t examples = 0, items = 0;
-  for (int64_t i = begin; i < end; ++i) examples += static_cast<int64_t>(plan[i].size());
+  const std::vector<double> weights = micro_batch_weights(plan, begin, end);
+  int64_t items = 0;
   Inputs inputs;
-  std::vector<double> weights;
   for (int64_t i = begin; i < end; ++i) {
     inputs.push_back(task_.graph_inputs(plan[i], options_.device));
-    weights.push_back(static_cast<double>(plan[i].size()) / examples);
     items += task_.batch_size_of(plan[i]);
   }
   const std::string key = shape_key(inputs, weights);

@@ -279,15 +279,18 @@ StepOutput accumulate_gradients(AdamW& optimizer, const TrainOptions& options, c
   return out;
 }
 
+std::vector<double> micro_batch_weights(const BatchPlan& plan, int64_t begin, int64_t end) {
+  int64_t examples = 0;
+  for (int64_t i = begin; i < end; ++i) examples += static_cast<int64_t>(plan[i].size());
+  std::vector<double> weights;
+  for (int64_t i = begin; i < end; ++i) weights.push_back(static_cast<double>(plan[i].size()) / examples);
+  return weights;
+}
+
 StepOutput train_step(TrainTask& task, AdamW& optimizer, const TrainOptions& options, const BatchPlan& plan,
                       int64_t begin, int64_t end, double lr) {
   set_learning_rate(optimizer, lr);
-  int64_t examples = 0;
-  for (int64_t i = begin; i < end; ++i) examples += static_cast<int64_t>(plan[i].size());
-  // Micro-batches are weighted by size so accumulation equals one large batch.
-  std::vector<double> weights;
-  for (int64_t i = begin; i < end; ++i) weights.push_back(static_cast<double>(plan[i].size()) / examples);
-  StepOutput out = accumulate_gradients(optimizer, options, weights, [&](size_t i) {
+  StepOutput out = accumulate_gradients(optimizer, options, micro_batch_weights(plan, begin, end), [&](size_t i) {
     return task.train_loss(plan[begin + static_cast<int64_t>(i)], options.device);
   });
   for (int64_t i = begin; i < end; ++i) out.items += task.batch_size_of(plan[i]);

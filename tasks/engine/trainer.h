@@ -58,6 +58,10 @@ struct StepOutput {
   int64_t items = 0;        // task.batch_size_of summed over the micro-batches
 };
 
+// Each micro-batch of plan[begin, end) weighted by its share of the step's examples, so
+// that accumulating them equals one large batch.
+std::vector<double> micro_batch_weights(const BatchPlan& plan, int64_t begin, int64_t end);
+
 // The part of a step before the update, shared by train_step and the CUDA graph runner:
 // gradients dropped, then for each micro-batch i the loss `loss_of(i)` under autocast,
 // backpropagated with weight weights[i], then clipping. `items` is left 0.
@@ -65,8 +69,8 @@ StepOutput accumulate_gradients(AdamW& optimizer, const TrainOptions& options, c
                                 const std::function<torch::Tensor(size_t)>& loss_of);
 
 // One optimizer step of train() over the micro-batches plan[begin, end) at rate `lr`:
-// gradients zeroed, forward under autocast, backward weighted by micro-batch size,
-// clipping, the update. `attune bench` times this same function.
+// accumulate_gradients, then the update. StepRunner (what train() and `attune bench`
+// call) runs this unless CUDA graphs are on.
 StepOutput train_step(TrainTask& task, AdamW& optimizer, const TrainOptions& options, const BatchPlan& plan,
                       int64_t begin, int64_t end, double lr);
 

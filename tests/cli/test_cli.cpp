@@ -839,6 +839,7 @@ TEST_CASE("bench times a tiny model's training and inference; bad flags exit 2 w
 
   CHECK(t["cuda_graphs"] == false);
   CHECK_FALSE(t.contains("cuda_graphs_off"));  // not asked for
+  CHECK(t["ablation"] == "");
 
   // Graphs asked for on the CPU: eager steps, and the record says why.
   const Result lora = run_attune(concat(tiny_model, {"--set", "peft.method=lora", "--set", "train.cuda_graphs=true"}));
@@ -847,6 +848,9 @@ TEST_CASE("bench times a tiny model's training and inference; bad flags exit 2 w
   CHECK(l["cuda_graphs"] == false);
   CHECK(l["cuda_graphs_off"] == "the device is cpu");
   CHECK(l["graphs_captured"] == 0);
+  const Result eager = run_attune(concat(tiny_model, {"--no-cuda-graphs", "--steps", "1", "--repeats", "1"}));
+  REQUIRE(eager.status == 0);
+  CHECK(nlohmann::json::parse(eager.out)["ablation"] == "no-cuda-graphs");
   CHECK(l["method"] == "lora");
   CHECK(l["trainable_parameters"].get<int64_t>() < l["parameters"].get<int64_t>() / 10);
 

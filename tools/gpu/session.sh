@@ -15,7 +15,7 @@
 #                                         EPOCHS, PARALLEL [4]; then an explain PNG of the plain run
 #   tools/gpu/session.sh text-enhance     SpamAssassin with and without each enhancement (text_enhance_bench.sh)
 #   tools/gpu/session.sh speed            attune against transformers + PEFT on the BERT-base shape (speed_bench.sh;
-#                                         SEQS, STEPS, REPEATS, ABLATIONS)
+#                                         SEQS, STEPS, REPEATS, ROUNDS, ABLATIONS)
 #   tools/gpu/session.sh graphs           CUDA graph tests, graphs against eager steps in attune bench and a
 #                                         short ViT run (EPOCHS [2])
 #   tools/gpu/session.sh bundles          torch.jit.load of LibTorch 1.13 bundles in Python, and 2.x bundles
