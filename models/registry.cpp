@@ -1,8 +1,8 @@
 #include "models/registry.h"
 
-#include "data/error.h"
+#include "core/error.h"
 #include "models/bert/bert.h"
-#include "models/bert/config_fields.h"
+#include "core/config.h"
 #include "models/bert/model_config.h"
 
 #include <map>
@@ -61,7 +61,7 @@ std::string checked_name(const nlohmann::json& model_cfg, const std::string& key
   if (!model_cfg.is_object()) fail(key, "must be a JSON object, got " + model_cfg.dump());
   const auto it = model_cfg.find("name");
   if (it == model_cfg.end() || !it->is_string()) {
-    fail(key + ".name", "must name a model (known: " + config_fields::join(text_encoder_names()) + ")");
+    fail(key + ".name", "must name a model (known: " + config::join(text_encoder_names()) + ")");
   }
   return it->get<std::string>();
 }
@@ -80,7 +80,7 @@ void check_text_encoder_config(const nlohmann::json& model_cfg, const std::strin
     if (found != r.checks.end()) check = found->second;
   }
   if (!known) {
-    fail(key + ".name", "unknown model '" + name + "' (known: " + config_fields::join(text_encoder_names()) + ")");
+    fail(key + ".name", "unknown model '" + name + "' (known: " + config::join(text_encoder_names()) + ")");
   }
   if (check) check(model_cfg, key);
 }
@@ -96,7 +96,7 @@ std::shared_ptr<TextEncoderImpl> make_text_encoder(const nlohmann::json& model_c
     if (found != r.factories.end()) factory = found->second;
   }
   if (!factory) {
-    fail(key + ".name", "unknown model '" + name + "' (known: " + config_fields::join(text_encoder_names()) + ")");
+    fail(key + ".name", "unknown model '" + name + "' (known: " + config::join(text_encoder_names()) + ")");
   }
   return factory(model_cfg, vocab_size, key);
 }

@@ -1,7 +1,7 @@
 #include "tasks/registry.h"
 
-#include "data/error.h"
-#include "data/io/files.h"
+#include "core/error.h"
+#include "core/files.h"
 #include "tasks/classification/export.h"
 #include "tasks/classification/task.h"
 #include "tasks/image_classification/task.h"

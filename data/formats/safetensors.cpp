@@ -1,7 +1,7 @@
 #include "data/formats/safetensors.h"
 
-#include "data/error.h"
-#include "data/io/files.h"
+#include "core/error.h"
+#include "core/files.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,6 +1,6 @@
 #include "data/io/sha256.h"
 
-#include "data/error.h"
+#include "core/error.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,6 +1,6 @@
 #include "data/readers/interactions.h"
 
-#include "data/error.h"
+#include "core/error.h"
 #include "data/readers/parallel.h"
 #include "data/readers/table.h"
 
@@ -43,7 +43,7 @@ InteractionLog read_movielens(const std::string& path, const std::string& sep) {
       if (at == std::string::npos) break;
       from = at + sep.size();
     }
-    const std::string where = path + ":" + std::to_string(line);
+    const std::string where = at_line(path, line);
     if (fields.size() != 4) {
       fail(where, "expected 4 fields (user, item, rating, timestamp) separated by '" + (sep == "\t" ? "\\t" : sep) +
                       "', found " + std::to_string(fields.size()));

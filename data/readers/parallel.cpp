@@ -1,7 +1,7 @@
 #include "data/readers/parallel.h"
 
-#include "data/error.h"
-#include "data/io/files.h"
+#include "core/error.h"
+#include "core/files.h"
 
 #include <nlohmann/json.hpp>
 
@@ -21,7 +21,7 @@ std::ifstream open_text(const std::string& path) {
 
 bool blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
 
-std::string where(const std::string& path, int64_t line) { return path + ":" + std::to_string(line); }
+std::string where(const std::string& path, int64_t line) { return at_line(path, line); }
 
 void check_not_empty(const ParallelText& text, const std::string& path) {
   if (text.size() == 0) fail(path, "no sentence pairs");

@@ -1,7 +1,7 @@
 #include "data/readers/table.h"
 
-#include "data/error.h"
-#include "data/io/files.h"
+#include "core/error.h"
+#include "core/files.h"
 
 #include <nlohmann/json.hpp>
 
@@ -10,7 +10,7 @@
 namespace attune::data {
 namespace {
 
-std::string where_of(const std::string& path, int64_t line) { return path + ":" + std::to_string(line); }
+std::string where_of(const std::string& path, int64_t line) { return at_line(path, line); }
 
 // RFC 4180 with the usual leniencies: CRLF or LF, a quote inside an unquoted field is
 // literal (as Python's csv module reads it), blank lines are skipped.

@@ -1,6 +1,6 @@
 #include "data/text/spm_library.h"
 
-#include "data/error.h"
+#include "core/error.h"
 
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE  // dlmopen

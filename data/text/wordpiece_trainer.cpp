@@ -1,4 +1,4 @@
-#include "data/error.h"
+#include "core/error.h"
 #include "data/text/wordpiece.h"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 #include "models/attention/attention.h"
 
-#include "models/common/compat.h"
+#include "core/compat.h"
 
 #include <cmath>
 #include <limits>

@@ -1,11 +1,10 @@
 #include "models/attention/encoder_attention.h"
 
-#include "data/error.h"
-#include "models/bert/config_fields.h"
+#include "core/error.h"
+#include "core/config.h"
 
 namespace attune::models {
 
-namespace cf = config_fields;
 
 const std::vector<std::string>& encoder_attention_fields() {
   static const std::vector<std::string> fields = {"attention_mask", "position_bias", "relative_max_distance",
@@ -19,13 +18,13 @@ EncoderAttentionOptions encoder_attention_from_config(const nlohmann::json& cfg,
     o.mask = cfg.at("attention_mask");
     masks::MaskSpec(o.mask, key + ".attention_mask");  // checks it
   }
-  o.position_bias = cf::get_string(cfg, "position_bias", key, "none");
+  o.position_bias = config::string_or(cfg, "position_bias", key, "none");
   if (o.position_bias != "none" && o.position_bias != "alibi" && o.position_bias != "relative") {
     fail(key + ".position_bias", "unknown bias '" + o.position_bias + "' (known: none, alibi, relative)");
   }
-  o.relative_max_distance = cf::get_int(cfg, "relative_max_distance", key, 1, 128);
-  o.layer_fusion = cf::get_bool(cfg, "layer_fusion", key, false);
-  o.context_size = cf::get_int(cfg, "context_size", key, 0, 0);
+  o.relative_max_distance = config::int_or(cfg, "relative_max_distance", key, 1, 128);
+  o.layer_fusion = config::bool_or(cfg, "layer_fusion", key, false);
+  o.context_size = config::int_or(cfg, "context_size", key, 0, 0);
   return o;
 }
 

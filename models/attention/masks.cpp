@@ -1,6 +1,6 @@
 #include "models/attention/masks.h"
 
-#include "data/error.h"
+#include "core/error.h"
 
 #include <cmath>
 #include <limits>

@@ -1,7 +1,7 @@
 #include "models/bert/hf_checkpoint.h"
 
-#include "data/error.h"
-#include "data/io/files.h"
+#include "core/error.h"
+#include "core/files.h"
 #include "models/bert/bert.h"
 #include "models/bert/masked_lm.h"
 

@@ -1,13 +1,12 @@
 #include "models/bert/model_config.h"
 
-#include "data/error.h"
-#include "models/bert/config_fields.h"
+#include "core/error.h"
+#include "core/config.h"
 #include "models/bert/presets.h"
 #include "models/transformer/activation.h"
 
 namespace attune::models {
 
-namespace cf = config_fields;
 
 namespace {
 
@@ -28,42 +27,42 @@ const std::vector<std::string>& known_fields() {
 }  // namespace
 
 std::string bert_model_config_preset(const nlohmann::json& model_cfg, const std::string& key) {
-  return cf::get_string(model_cfg, "preset", key, "");
+  return config::string_or(model_cfg, "preset", key, "");
 }
 
 BertOptions bert_options_from_model_config(const nlohmann::json& cfg, int64_t vocab_size, const std::string& key) {
   if (!cfg.is_object()) fail(key, "must be a JSON object, got " + cfg.dump());
   TORCH_CHECK(vocab_size > 0, "bert: vocab_size must be positive, got ", vocab_size);
-  cf::reject_unknown(cfg, known_fields(), key);
+  config::reject_unknown(cfg, known_fields(), key);
 
   const std::string preset = bert_model_config_preset(cfg, key);
-  const auto hidden = cf::optional_int(cfg, "hidden_size", key, 1);
-  const auto layers = cf::optional_int(cfg, "num_layers", key, 1);
-  const auto heads = cf::optional_int(cfg, "num_heads", key, 1);
-  const auto intermediate = cf::optional_int(cfg, "intermediate_size", key, 1);
+  const auto hidden = config::optional_int(cfg, "hidden_size", key, 1);
+  const auto layers = config::optional_int(cfg, "num_layers", key, 1);
+  const auto heads = config::optional_int(cfg, "num_heads", key, 1);
+  const auto intermediate = config::optional_int(cfg, "intermediate_size", key, 1);
 
   BertOptions o;
   if (!preset.empty()) {
     o = bert_preset(preset, vocab_size, key + ".preset");
   } else if (!hidden || !layers || !heads || !intermediate) {
     fail(key + ".preset", "no preset given, so hidden_size, num_layers, num_heads and intermediate_size are all "
-                          "required (presets: " + cf::join(bert_preset_names()) + ")");
+                          "required (presets: " + config::join(bert_preset_names()) + ")");
   }
   o.vocab_size(vocab_size);
   if (hidden) o.hidden_size(*hidden);
   if (layers) o.num_hidden_layers(*layers);
   if (heads) o.num_attention_heads(*heads);
   if (intermediate) o.intermediate_size(*intermediate);
-  const std::string activation = cf::get_string(cfg, "activation", key, "gelu");
+  const std::string activation = config::string_or(cfg, "activation", key, "gelu");
   parse_activation(activation, key + ".activation");
   o.hidden_act(activation)
-      .hidden_dropout_prob(cf::get_rate(cfg, "dropout", key, 0.1))
-      .attention_probs_dropout_prob(cf::get_rate(cfg, "attention_dropout", key, 0.1))
-      .max_position_embeddings(cf::get_int(cfg, "max_length", key, 1, 512))
-      .pre_layer_norm(cf::get_bool(cfg, "pre_layer_norm", key, false))
-      .layer_norm_eps(cf::get_positive(cfg, "layer_norm_eps", key, BertOptions().layer_norm_eps()))
-      .type_vocab_size(cf::get_int(cfg, "type_vocab_size", key, 1, BertOptions().type_vocab_size()))
-      .pad_token_id(cf::get_int(cfg, "pad_token_id", key, 0, BertOptions().pad_token_id()))
+      .hidden_dropout_prob(config::rate_or(cfg, "dropout", key, 0.1))
+      .attention_probs_dropout_prob(config::rate_or(cfg, "attention_dropout", key, 0.1))
+      .max_position_embeddings(config::int_or(cfg, "max_length", key, 1, 512))
+      .pre_layer_norm(config::bool_or(cfg, "pre_layer_norm", key, false))
+      .layer_norm_eps(config::positive_or(cfg, "layer_norm_eps", key, BertOptions().layer_norm_eps()))
+      .type_vocab_size(config::int_or(cfg, "type_vocab_size", key, 1, BertOptions().type_vocab_size()))
+      .pad_token_id(config::int_or(cfg, "pad_token_id", key, 0, BertOptions().pad_token_id()))
       .attention(encoder_attention_from_config(cfg, key));
   if (o.hidden_size() % o.num_attention_heads() != 0) {
     fail(key + ".hidden_size", "hidden_size " + std::to_string(o.hidden_size()) + " is not divisible by num_heads " +

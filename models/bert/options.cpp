@@ -1,12 +1,11 @@
 #include "models/bert/options.h"
 
-#include "data/error.h"
-#include "models/bert/config_fields.h"
+#include "core/error.h"
+#include "core/config.h"
 #include "models/transformer/activation.h"
 
 namespace attune::models {
 
-namespace cf = config_fields;
 
 nlohmann::json bert_options_to_hf_json(const BertOptions& o) {
   return {
@@ -33,35 +32,35 @@ nlohmann::json bert_options_to_hf_json(const BertOptions& o) {
 
 BertOptions bert_options_from_json(const nlohmann::json& config, const std::string& key) {
   if (!config.is_object()) fail(key, "must be a JSON object, got " + config.dump());
-  const std::string model_type = cf::get_string(config, "model_type", key, "bert");
+  const std::string model_type = config::string_or(config, "model_type", key, "bert");
   if (model_type != "bert") fail(key + ".model_type", "expected 'bert', got '" + model_type + "'");
-  const std::string position = cf::get_string(config, "position_embedding_type", key, "absolute");
+  const std::string position = config::string_or(config, "position_embedding_type", key, "absolute");
   if (position != "absolute") {
     fail(key + ".position_embedding_type", "only 'absolute' is supported, got '" + position + "'");
   }
   // Decoder BERTs attend causally and cross-attend; this encoder would silently differ.
-  if (cf::get_bool(config, "is_decoder", key, false)) fail(key + ".is_decoder", "decoder BERT is not supported");
-  if (cf::get_bool(config, "add_cross_attention", key, false)) {
+  if (config::bool_or(config, "is_decoder", key, false)) fail(key + ".is_decoder", "decoder BERT is not supported");
+  if (config::bool_or(config, "add_cross_attention", key, false)) {
     fail(key + ".add_cross_attention", "cross-attention BERT is not supported");
   }
   const BertOptions d;
   BertOptions o;
-  o.vocab_size(cf::get_int(config, "vocab_size", key, 1, d.vocab_size()))
-      .hidden_size(cf::get_int(config, "hidden_size", key, 1, d.hidden_size()))
-      .num_hidden_layers(cf::get_int(config, "num_hidden_layers", key, 1, d.num_hidden_layers()))
-      .num_attention_heads(cf::get_int(config, "num_attention_heads", key, 1, d.num_attention_heads()))
-      .intermediate_size(cf::get_int(config, "intermediate_size", key, 1, d.intermediate_size()))
-      .hidden_act(cf::get_string(config, "hidden_act", key, d.hidden_act()))
-      .hidden_dropout_prob(cf::get_rate(config, "hidden_dropout_prob", key, d.hidden_dropout_prob()))
+  o.vocab_size(config::int_or(config, "vocab_size", key, 1, d.vocab_size()))
+      .hidden_size(config::int_or(config, "hidden_size", key, 1, d.hidden_size()))
+      .num_hidden_layers(config::int_or(config, "num_hidden_layers", key, 1, d.num_hidden_layers()))
+      .num_attention_heads(config::int_or(config, "num_attention_heads", key, 1, d.num_attention_heads()))
+      .intermediate_size(config::int_or(config, "intermediate_size", key, 1, d.intermediate_size()))
+      .hidden_act(config::string_or(config, "hidden_act", key, d.hidden_act()))
+      .hidden_dropout_prob(config::rate_or(config, "hidden_dropout_prob", key, d.hidden_dropout_prob()))
       .attention_probs_dropout_prob(
-          cf::get_rate(config, "attention_probs_dropout_prob", key, d.attention_probs_dropout_prob()))
-      .max_position_embeddings(cf::get_int(config, "max_position_embeddings", key, 1, d.max_position_embeddings()))
-      .type_vocab_size(cf::get_int(config, "type_vocab_size", key, 1, d.type_vocab_size()))
-      .layer_norm_eps(cf::get_positive(config, "layer_norm_eps", key, d.layer_norm_eps()))
-      .pad_token_id(cf::get_int(config, "pad_token_id", key, 0, d.pad_token_id()))
-      .initializer_range(cf::get_positive(config, "initializer_range", key, d.initializer_range()))
-      .pre_layer_norm(cf::get_bool(config, "pre_layer_norm", key, d.pre_layer_norm()))
-      .add_pooling_layer(cf::get_bool(config, "add_pooling_layer", key, d.add_pooling_layer()));
+          config::rate_or(config, "attention_probs_dropout_prob", key, d.attention_probs_dropout_prob()))
+      .max_position_embeddings(config::int_or(config, "max_position_embeddings", key, 1, d.max_position_embeddings()))
+      .type_vocab_size(config::int_or(config, "type_vocab_size", key, 1, d.type_vocab_size()))
+      .layer_norm_eps(config::positive_or(config, "layer_norm_eps", key, d.layer_norm_eps()))
+      .pad_token_id(config::int_or(config, "pad_token_id", key, 0, d.pad_token_id()))
+      .initializer_range(config::positive_or(config, "initializer_range", key, d.initializer_range()))
+      .pre_layer_norm(config::bool_or(config, "pre_layer_norm", key, d.pre_layer_norm()))
+      .add_pooling_layer(config::bool_or(config, "add_pooling_layer", key, d.add_pooling_layer()));
   parse_activation(o.hidden_act(), key + ".hidden_act");
   if (o.hidden_size() % o.num_attention_heads() != 0) {
     fail(key + ".hidden_size", "hidden_size " + std::to_string(o.hidden_size()) +

@@ -1,6 +1,6 @@
 #include "models/export/script_module.h"
 
-#include "data/error.h"
+#include "core/error.h"
 #include "models/peft/linear_adapters.h"
 
 #include <ATen/Context.h>

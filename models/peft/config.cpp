@@ -1,7 +1,7 @@
 #include "models/peft/config.h"
 
-#include "data/error.h"
-#include "models/bert/config_fields.h"
+#include "core/error.h"
+#include "core/config.h"
 #include "models/transformer/activation.h"
 
 #include <algorithm>
@@ -10,7 +10,6 @@
 namespace attune::peft {
 namespace {
 
-namespace cf = models::config_fields;
 using nlohmann::json;
 
 struct Method {
@@ -51,7 +50,7 @@ const std::map<std::string, Method>& methods() {
 
 const Method& method_of(const std::string& name, const std::string& where) {
   const auto it = methods().find(name);
-  if (it == methods().end()) fail(where, "unknown PEFT method '" + name + "' (known: none, " + cf::join(method_names()) + ")");
+  if (it == methods().end()) fail(where, "unknown PEFT method '" + name + "' (known: none, " + config::join(method_names()) + ")");
   return it->second;
 }
 
@@ -93,7 +92,7 @@ bool enabled(const json& section) {
 
 json resolve(const json& section, const std::string& key) {
   if (!section.is_object()) fail(key, "must be an object, got " + section.dump());
-  const std::string name = cf::get_string(section, "method", key, "none");
+  const std::string name = config::string_or(section, "method", key, "none");
   const Method& m = method_of(name, key + ".method");
   json out = m.defaults;
   out["method"] = name;
@@ -105,22 +104,22 @@ json resolve(const json& section, const std::string& key) {
       }
       std::vector<std::string> known = {"method"};
       for (const auto& d : m.defaults.items()) known.push_back(d.key());
-      fail(key + "." + item.key(), "unknown key (known for " + name + ": " + cf::join(known) + ")");
+      fail(key + "." + item.key(), "unknown key (known for " + name + ": " + config::join(known) + ")");
     }
     out[item.key()] = item.value();
   }
   const auto at = [&](const std::string& field) { return key + "." + field; };
   // Validate each value the method takes (reads throw with the key on bad values).
-  if (out.contains("r")) cf::get_int(out, "r", key, 1, 8);
+  if (out.contains("r")) config::int_or(out, "r", key, 1, 8);
   if (out.contains("init_r")) {
-    const int64_t init_r = cf::get_int(out, "init_r", key, 1, 12);
-    const int64_t target_r = cf::get_int(out, "target_r", key, 1, 8);
+    const int64_t init_r = config::int_or(out, "init_r", key, 1, 12);
+    const int64_t target_r = config::int_or(out, "target_r", key, 1, 8);
     if (target_r > init_r) fail(at("target_r"), "must not exceed init_r (" + std::to_string(init_r) + ")");
-    cf::get_int(out, "tinit", key, 0, 0);
-    cf::get_int(out, "tfinal", key, 0, 0);
-    cf::get_int(out, "deltaT", key, 1, 1);
+    config::int_or(out, "tinit", key, 0, 0);
+    config::int_or(out, "tfinal", key, 0, 0);
+    config::int_or(out, "deltaT", key, 1, 1);
     for (const char* beta : {"beta1", "beta2"}) {
-      const double b = cf::get_rate(out, beta, key, 0.85);
+      const double b = config::rate_or(out, beta, key, 0.85);
       if (b <= 0.0) fail(at(beta), "must be in (0, 1)");
     }
     const json& w = out["orth_reg_weight"];
@@ -130,10 +129,10 @@ json resolve(const json& section, const std::string& key) {
     const json& a = out["lora_alpha"];
     if (!a.is_number() || a.get<double>() <= 0) fail(at("lora_alpha"), "must be a positive number, got " + a.dump());
   }
-  if (out.contains("lora_dropout")) cf::get_rate(out, "lora_dropout", key, 0.0);
-  if (out.contains("use_rslora")) cf::get_bool(out, "use_rslora", key, false);
+  if (out.contains("lora_dropout")) config::rate_or(out, "lora_dropout", key, 0.0);
+  if (out.contains("use_rslora")) config::bool_or(out, "use_rslora", key, false);
   if (out.contains("bias")) {
-    const std::string bias = cf::get_string(out, "bias", key, "none");
+    const std::string bias = config::string_or(out, "bias", key, "none");
     if (bias != "none" && bias != "all" && bias != "lora_only") {
       fail(at("bias"), "must be none, all or lora_only, got '" + bias + "'");
     }
@@ -144,19 +143,19 @@ json resolve(const json& section, const std::string& key) {
   if (out.contains("feedforward_modules")) check_targets(out["feedforward_modules"], at("feedforward_modules"), true);
   if (!out["modules_to_save"].is_null()) check_targets(out["modules_to_save"], at("modules_to_save"), false);
   if (out.contains("num_virtual_tokens")) {
-    cf::get_int(out, "num_virtual_tokens", key, 1, 20);
-    cf::get_bool(out, "prefix_projection", key, false);
-    cf::optional_int(out, "encoder_hidden_size", key, 1);
-    const std::string init = cf::get_string(out, "init_weights", key, "");
+    config::int_or(out, "num_virtual_tokens", key, 1, 20);
+    config::bool_or(out, "prefix_projection", key, false);
+    config::optional_int(out, "encoder_hidden_size", key, 1);
+    const std::string init = config::string_or(out, "init_weights", key, "");
     if (!init.empty() && init != "zero") fail(at("init_weights"), "must be null or \"zero\", got '" + init + "'");
   }
   if (out.contains("variant")) {
-    const std::string variant = cf::get_string(out, "variant", key, "houlsby");
+    const std::string variant = config::string_or(out, "variant", key, "houlsby");
     if (variant != "houlsby" && variant != "pfeiffer") {
       fail(at("variant"), "must be houlsby or pfeiffer, got '" + variant + "'");
     }
-    cf::get_int(out, "reduction_factor", key, 1, 16);
-    models::parse_activation(cf::get_string(out, "non_linearity", key, "relu"), at("non_linearity"));
+    config::int_or(out, "reduction_factor", key, 1, 16);
+    models::parse_activation(config::string_or(out, "non_linearity", key, "relu"), at("non_linearity"));
     if (out["target_modules"].is_null()) {
       // Houlsby: after the attention projection and after the feed-forward; Pfeiffer:
       // after the feed-forward only. Both sit before the residual sum and LayerNorm.
@@ -199,7 +198,7 @@ json to_adapter_config(const json& resolved, const std::string& task_type) {
 
 json from_adapter_config(const json& ac, const std::string& path) {
   if (!ac.is_object()) fail(path, "adapter config must be a JSON object");
-  const std::string type = cf::get_string(ac, "peft_type", "", "");
+  const std::string type = config::string_or(ac, "peft_type", "", "");
   if (type.empty()) fail(path, "missing key 'peft_type'");
   std::string name;
   for (const auto& [n, m] : methods()) {
@@ -208,7 +207,7 @@ json from_adapter_config(const json& ac, const std::string& path) {
   if (name.empty()) {
     std::vector<std::string> known;
     for (const auto& [n, m] : methods()) known.push_back(m.peft_type);
-    fail(path + ": peft_type", "'" + type + "' is not supported (supported: " + cf::join(known) + ")");
+    fail(path + ": peft_type", "'" + type + "' is not supported (supported: " + config::join(known) + ")");
   }
   // Options attune does not implement must not be silently dropped.
   for (const char* flag : {"use_dora", "fan_in_fan_out", "use_qalora"}) {

@@ -1,7 +1,7 @@
 #include "models/peft/peft_model.h"
 
-#include "data/error.h"
-#include "data/io/files.h"
+#include "core/error.h"
+#include "core/files.h"
 #include "models/attention/attention.h"
 #include "models/common/positions_after_prefix.h"
 #include "models/peft/config.h"

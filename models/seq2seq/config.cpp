@@ -1,12 +1,11 @@
 #include "models/seq2seq/config.h"
 
-#include "data/error.h"
-#include "models/bert/config_fields.h"
+#include "core/error.h"
+#include "core/config.h"
 #include "models/transformer/activation.h"
 
 namespace attune::models {
 
-namespace cf = config_fields;
 
 namespace {
 
@@ -46,52 +45,52 @@ Seq2SeqOptions seq2seq_preset(const std::string& name, int64_t vocab_size, const
           .num_heads(p.heads).ffn_dim(p.ffn);
     }
   }
-  fail(where, "unknown preset '" + name + "' (known: " + cf::join(seq2seq_preset_names()) + ")");
+  fail(where, "unknown preset '" + name + "' (known: " + config::join(seq2seq_preset_names()) + ")");
 }
 
 Seq2SeqOptions seq2seq_options_from_config(const nlohmann::json& cfg, int64_t vocab_size, int64_t pad_id,
                                            const std::string& key) {
   if (!cfg.is_object()) fail(key, "must be a JSON object, got " + cfg.dump());
-  cf::reject_unknown(cfg, known_fields(), key);
-  const std::string preset = cf::get_string(cfg, "preset", key, "");
-  const auto d = cf::optional_int(cfg, "d_model", key, 1);
-  const auto enc = cf::optional_int(cfg, "encoder_layers", key, 1);
-  const auto dec = cf::optional_int(cfg, "decoder_layers", key, 1);
-  const auto heads = cf::optional_int(cfg, "num_heads", key, 1);
-  const auto ffn = cf::optional_int(cfg, "ffn_dim", key, 1);
+  config::reject_unknown(cfg, known_fields(), key);
+  const std::string preset = config::string_or(cfg, "preset", key, "");
+  const auto d = config::optional_int(cfg, "d_model", key, 1);
+  const auto enc = config::optional_int(cfg, "encoder_layers", key, 1);
+  const auto dec = config::optional_int(cfg, "decoder_layers", key, 1);
+  const auto heads = config::optional_int(cfg, "num_heads", key, 1);
+  const auto ffn = config::optional_int(cfg, "ffn_dim", key, 1);
   Seq2SeqOptions o(vocab_size);
   if (!preset.empty()) {
     o = seq2seq_preset(preset, vocab_size, key + ".preset");
   } else if (!d || !enc || !dec || !heads || !ffn) {
     fail(key + ".preset", "no preset given, so d_model, encoder_layers, decoder_layers, num_heads and ffn_dim are "
-                          "all required (presets: " + cf::join(seq2seq_preset_names()) + ")");
+                          "all required (presets: " + config::join(seq2seq_preset_names()) + ")");
   }
   if (d) o.d_model(*d);
   if (enc) o.encoder_layers(*enc);
   if (dec) o.decoder_layers(*dec);
   if (heads) o.num_heads(*heads);
   if (ffn) o.ffn_dim(*ffn);
-  const std::string activation = cf::get_string(cfg, "activation", key, "relu");
+  const std::string activation = config::string_or(cfg, "activation", key, "relu");
   parse_activation(activation, key + ".activation");
-  const std::string positions = cf::get_string(cfg, "positions", key, "sinusoidal");
-  const std::string init = cf::get_string(cfg, "init", key, "normal");
+  const std::string positions = config::string_or(cfg, "positions", key, "sinusoidal");
+  const std::string init = config::string_or(cfg, "init", key, "normal");
   if (init != "normal" && init != "xavier") fail(key + ".init", "unknown value '" + init + "' (known: normal, xavier)");
   if (positions != "sinusoidal" && positions != "learned") {
     fail(key + ".positions", "unknown value '" + positions + "' (known: sinusoidal, learned)");
   }
   o.activation(activation)
-      .dropout(cf::get_rate(cfg, "dropout", key, 0.1))
-      .attention_dropout(cf::get_rate(cfg, "attention_dropout", key, 0.0))
-      .activation_dropout(cf::get_rate(cfg, "activation_dropout", key, 0.0))
-      .pre_layer_norm(cf::get_bool(cfg, "pre_layer_norm", key, false))
+      .dropout(config::rate_or(cfg, "dropout", key, 0.1))
+      .attention_dropout(config::rate_or(cfg, "attention_dropout", key, 0.0))
+      .activation_dropout(config::rate_or(cfg, "activation_dropout", key, 0.0))
+      .pre_layer_norm(config::bool_or(cfg, "pre_layer_norm", key, false))
       .positions(positions)
-      .max_positions(cf::get_int(cfg, "max_positions", key, 2, 1024))
-      .share_embeddings(cf::get_bool(cfg, "share_embeddings", key, true))
-      .tie_output(cf::get_bool(cfg, "tie_output", key, true))
-      .scale_embedding(cf::get_bool(cfg, "scale_embedding", key, true))
-      .layer_norm_eps(cf::get_positive(cfg, "layer_norm_eps", key, 1e-5))
+      .max_positions(config::int_or(cfg, "max_positions", key, 2, 1024))
+      .share_embeddings(config::bool_or(cfg, "share_embeddings", key, true))
+      .tie_output(config::bool_or(cfg, "tie_output", key, true))
+      .scale_embedding(config::bool_or(cfg, "scale_embedding", key, true))
+      .layer_norm_eps(config::positive_or(cfg, "layer_norm_eps", key, 1e-5))
       .init(init)
-      .init_std(cf::get_positive(cfg, "init_std", key, 0.02))
+      .init_std(config::positive_or(cfg, "init_std", key, 0.02))
       .pad_id(pad_id);
   if (o.d_model() % o.num_heads() != 0) {
     fail(key + ".d_model", "d_model " + std::to_string(o.d_model()) + " is not divisible by num_heads " +

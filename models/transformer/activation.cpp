@@ -1,6 +1,6 @@
 #include "models/transformer/activation.h"
 
-#include "data/error.h"
+#include "core/error.h"
 
 namespace attune::models {
 

@@ -2,10 +2,10 @@
 
 #include "models/export/script_module.h"
 
-#include "data/error.h"
-#include "data/io/files.h"
+#include "core/error.h"
+#include "core/files.h"
 #include "data/io/sha256.h"
-#include "tasks/config/config.h"
+#include "core/config.h"
 #include "tasks/engine/settings.h"
 
 #include <torch/script.h>

@@ -1,8 +1,8 @@
 #include "tasks/classification/examples.h"
 
 #include "data/batching.h"
-#include "data/error.h"
-#include "data/io/files.h"
+#include "core/error.h"
+#include "core/files.h"
 #include "data/readers/table.h"
 
 #include <algorithm>

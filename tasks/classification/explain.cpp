@@ -1,6 +1,6 @@
 #include "tasks/classification/explain.h"
 
-#include "data/error.h"
+#include "core/error.h"
 #include "models/attention/rollout.h"
 #include "tasks/classification/run_model.h"
 #include "tasks/classification/task.h"

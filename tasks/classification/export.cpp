@@ -1,13 +1,13 @@
 #include "tasks/classification/export.h"
 
-#include "data/error.h"
-#include "data/io/files.h"
+#include "core/error.h"
+#include "core/files.h"
 #include "data/text/tokenizer.h"
 #include "models/bert/script_export.h"
 #include "models/common/parameters.h"
 #include "tasks/bundle/bundle.h"
 #include "tasks/classification/task.h"
-#include "tasks/config/config.h"
+#include "core/config.h"
 #include "tasks/engine/settings.h"
 
 #include <filesystem>

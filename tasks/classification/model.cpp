@@ -1,6 +1,6 @@
 #include "tasks/classification/model.h"
 
-#include "data/error.h"
+#include "core/error.h"
 #include "models/attention/attention_pool.h"
 
 namespace attune::classification {

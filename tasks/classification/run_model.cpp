@@ -2,12 +2,12 @@
 
 #include "models/attention/encoder_attention.h"
 
-#include "data/error.h"
+#include "core/error.h"
 #include "data/formats/safetensors.h"
-#include "data/io/files.h"
+#include "core/files.h"
 #include "data/text/factory.h"
 #include "models/peft/config.h"
-#include "tasks/config/config.h"
+#include "core/config.h"
 #include "tasks/engine/settings.h"
 #include "tasks/hf/bert_bundle.h"
 #include "models/bert/model_config.h"

@@ -1,7 +1,7 @@
 #include "tasks/classification/speed.h"
 
-#include "data/error.h"
-#include "models/common/compat.h"
+#include "core/error.h"
+#include "core/compat.h"
 #include "models/common/parameters.h"
 #include "models/peft/config.h"
 #include "tasks/bench/device_memory.h"
@@ -9,7 +9,7 @@
 #include "tasks/classification/export.h"
 #include "tasks/classification/run_model.h"
 #include "tasks/classification/task.h"
-#include "tasks/config/config.h"
+#include "core/config.h"
 #include "tasks/engine/settings.h"
 #include "tasks/engine/step_runner.h"
 #include "tasks/engine/trainer.h"

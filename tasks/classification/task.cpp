@@ -5,13 +5,13 @@
 #include "tasks/classification/run_model.h"
 
 #include "data/batching.h"
-#include "data/error.h"
+#include "core/error.h"
 #include "data/formats/safetensors.h"
-#include "data/io/files.h"
+#include "core/files.h"
 #include "data/text/factory.h"
 #include "models/attention/encoder_attention.h"
 #include "models/peft/config.h"
-#include "tasks/config/config.h"
+#include "core/config.h"
 #include "tasks/engine/settings.h"
 
 #include <filesystem>
@@ -480,7 +480,7 @@ void predict_lines(std::istream& in, const std::string& input_name, std::ostream
   while (std::getline(in, line)) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    const std::string where = input_name + ":" + std::to_string(line_no);
+    const std::string where = at_line(input_name, line_no);
     if (!line.empty() && line[0] == '{') {
       const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
       if (j.is_discarded() || !j.is_object()) fail(where, "invalid JSON line");

@@ -1,8 +1,8 @@
 #include "tasks/engine/checkpoint.h"
 
-#include "data/error.h"
+#include "core/error.h"
 #include "data/formats/safetensors.h"
-#include "data/io/files.h"
+#include "core/files.h"
 
 #include <cstdio>
 #include <filesystem>

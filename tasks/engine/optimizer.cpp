@@ -1,7 +1,7 @@
 #include "tasks/engine/optimizer.h"
 
-#include "data/error.h"
-#include "models/common/compat.h"
+#include "core/error.h"
+#include "core/compat.h"
 
 #include <cmath>
 #include <sstream>

@@ -1,9 +1,9 @@
 #include "tasks/engine/settings.h"
 
-#include "data/error.h"
+#include "core/error.h"
 #include "data/formats/safetensors.h"
-#include "data/io/files.h"
-#include "tasks/config/config.h"
+#include "core/files.h"
+#include "core/config.h"
 
 #include <filesystem>
 #include <limits>

@@ -1,7 +1,7 @@
 #include "tasks/engine/step_runner.h"
 
-#include "data/error.h"
-#include "models/common/compat.h"
+#include "core/error.h"
+#include "core/compat.h"
 #include "tasks/engine/cuda_graph.h"
 
 #include <sstream>

@@ -1,9 +1,9 @@
 #include "tasks/engine/trainer.h"
 
-#include "data/error.h"
+#include "core/error.h"
 #include "data/formats/safetensors.h"
-#include "data/io/files.h"
-#include "models/common/compat.h"
+#include "core/files.h"
+#include "core/compat.h"
 #include "tasks/engine/checkpoint.h"
 #include "tasks/engine/progress.h"
 #include "tasks/engine/step_runner.h"

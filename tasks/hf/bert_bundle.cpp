@@ -1,8 +1,8 @@
 #include "tasks/hf/bert_bundle.h"
 
-#include "data/error.h"
+#include "core/error.h"
 #include "data/formats/safetensors.h"
-#include "data/io/files.h"
+#include "core/files.h"
 #include "data/text/hf_tokenizer.h"
 #include "models/bert/bert.h"
 #include "models/bert/masked_lm.h"

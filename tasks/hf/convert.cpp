@@ -1,8 +1,8 @@
 #include "tasks/hf/convert.h"
 
-#include "data/error.h"
+#include "core/error.h"
 #include "data/formats/safetensors.h"
-#include "data/io/files.h"
+#include "core/files.h"
 #include "data/text/hf_tokenizer.h"
 #include "data/text/wordpiece.h"
 #include "models/bert/model_config.h"

@@ -1,14 +1,14 @@
 #include "tasks/image_classification/task.h"
 
-#include "data/error.h"
+#include "core/error.h"
 #include "data/formats/safetensors.h"
-#include "data/io/files.h"
+#include "core/files.h"
 #include "data/readers/idx.h"
 #include "models/common/parameters.h"
 #include "models/vit/vit.h"
 #include "tasks/classification/metrics.h"
 #include "tasks/classification/task.h"
-#include "tasks/config/config.h"
+#include "core/config.h"
 #include "tasks/engine/task.h"
 #include "tasks/image_classification/augment.h"
 

@@ -1,6 +1,6 @@
 #include "tasks/pretraining/blocks.h"
 
-#include "data/error.h"
+#include "core/error.h"
 
 #include <algorithm>
 #include <filesystem>

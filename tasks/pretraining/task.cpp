@@ -1,14 +1,14 @@
 #include "tasks/pretraining/task.h"
 
 #include "data/batching.h"
-#include "data/error.h"
+#include "core/error.h"
 #include "data/formats/safetensors.h"
-#include "data/io/files.h"
+#include "core/files.h"
 #include "data/text/factory.h"
 #include "models/bert/model_config.h"
 #include "models/common/parameters.h"
 #include "models/registry.h"
-#include "tasks/config/config.h"
+#include "core/config.h"
 
 #include <cmath>
 #include <filesystem>
@@ -313,7 +313,7 @@ void predict_run(const std::string& run_dir, std::istream& in, const std::string
       pos = next + mask.size();
     }
     ids.push_back(tok.sep_id());
-    const std::string where = input_name + ":" + std::to_string(line_no);
+    const std::string where = at_line(input_name, line_no);
     if (static_cast<int64_t>(ids.size()) > max_length) {
       fail(where, std::to_string(ids.size()) + " tokens exceed mlm.max_length " + std::to_string(max_length));
     }

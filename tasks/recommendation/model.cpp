@@ -1,8 +1,8 @@
 #include "tasks/recommendation/model.h"
 
-#include "data/error.h"
+#include "core/error.h"
 #include "data/formats/safetensors.h"
-#include "tasks/config/config.h"
+#include "core/config.h"
 #include "tasks/engine/settings.h"
 #include "tasks/recommendation/baselines.h"
 

@@ -1,7 +1,7 @@
 #include "tasks/recommendation/run_data.h"
 
-#include "data/error.h"
-#include "data/io/files.h"
+#include "core/error.h"
+#include "core/files.h"
 
 #include <filesystem>
 

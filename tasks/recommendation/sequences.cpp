@@ -1,6 +1,6 @@
 #include "tasks/recommendation/sequences.h"
 
-#include "data/error.h"
+#include "core/error.h"
 
 #include <algorithm>
 #include <numeric>

@@ -1,10 +1,10 @@
 #include "tasks/recommendation/task.h"
 
-#include "data/error.h"
+#include "core/error.h"
 #include "data/formats/safetensors.h"
-#include "data/io/files.h"
+#include "core/files.h"
 #include "models/common/parameters.h"
-#include "tasks/config/config.h"
+#include "core/config.h"
 #include "tasks/recommendation/baselines.h"
 #include "tasks/recommendation/model.h"
 #include "tasks/recommendation/ranking.h"

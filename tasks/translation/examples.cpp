@@ -1,6 +1,6 @@
 #include "tasks/translation/examples.h"
 
-#include "data/error.h"
+#include "core/error.h"
 
 #include <algorithm>
 #include <thread>

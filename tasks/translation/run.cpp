@@ -1,7 +1,7 @@
 // Using a trained translation run: attune eval, translate and predict.
-#include "data/error.h"
+#include "core/error.h"
 #include "models/seq2seq/config.h"
-#include "tasks/config/config.h"
+#include "core/config.h"
 #include "tasks/engine/settings.h"
 #include "tasks/translation/task.h"
 #include "tasks/translation/translate.h"

@@ -1,13 +1,13 @@
 #include "tasks/translation/task.h"
 
 #include "data/batching.h"
-#include "data/error.h"
+#include "core/error.h"
 #include "data/formats/safetensors.h"
-#include "data/io/files.h"
+#include "core/files.h"
 #include "data/text/factory.h"
 #include "models/common/parameters.h"
 #include "models/seq2seq/config.h"
-#include "tasks/config/config.h"
+#include "core/config.h"
 #include "tasks/translation/translate.h"
 
 #include <chrono>

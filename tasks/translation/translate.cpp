@@ -1,7 +1,7 @@
 #include "tasks/translation/translate.h"
 
 #include "data/batching.h"
-#include "models/common/compat.h"
+#include "core/compat.h"
 #include "tasks/translation/examples.h"
 #include "tasks/translation/metrics.h"
 

@@ -2,7 +2,7 @@
 // train / eval / predict round trip.
 #include "tests/catch.h"
 
-#include "data/io/files.h"
+#include "core/files.h"
 #include "tests/common/hf_fixture.h"
 #include "tests/common/synthetic.h"
 

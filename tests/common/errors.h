@@ -1,6 +1,6 @@
 // Checking user-facing error messages in tests.
 #pragma once
-#include "data/error.h"
+#include "core/error.h"
 
 #include <functional>
 #include <string>

@@ -1,6 +1,6 @@
 // Tiny generated data sets with known structure, shared by the task and CLI tests.
 #pragma once
-#include "data/io/files.h"
+#include "core/files.h"
 
 #include <cstdint>
 #include <filesystem>

@@ -1,4 +1,4 @@
-#include "data/io/files.h"
+#include "core/files.h"
 #include "data/text/hf_tokenizer.h"
 #include "tests/catch.h"
 #include "tests/common/errors.h"

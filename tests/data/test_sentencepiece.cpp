@@ -1,6 +1,6 @@
 #include "tests/catch.h"
 
-#include "data/error.h"
+#include "core/error.h"
 #include "data/text/sentencepiece.h"
 #include "tests/common/synthetic.h"
 

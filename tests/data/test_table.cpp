@@ -1,7 +1,7 @@
 #include "tests/catch.h"
 #include "tests/common/errors.h"
 
-#include "data/error.h"
+#include "core/error.h"
 #include "data/readers/table.h"
 #include "tests/common/synthetic.h"
 

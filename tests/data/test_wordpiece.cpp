@@ -1,6 +1,6 @@
 #include "tests/catch.h"
 
-#include "data/error.h"
+#include "core/error.h"
 #include "data/text/factory.h"
 #include "data/text/wordpiece.h"
 #include "tests/common/synthetic.h"

@@ -1,7 +1,7 @@
 // Plain-loop and plain-tensor references the models tests compare against, plus a helper
 // for checking UserError messages on Catch2 v2 and v3 alike.
 #pragma once
-#include "data/error.h"
+#include "core/error.h"
 #include "tests/common/errors.h"
 
 #include <torch/torch.h>

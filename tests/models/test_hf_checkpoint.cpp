@@ -1,4 +1,4 @@
-#include "data/io/files.h"
+#include "core/files.h"
 #include "models/bert/hf_checkpoint.h"
 #include "tests/catch.h"
 #include "tests/common/hf_fixture.h"

@@ -1,6 +1,6 @@
 #include "tests/catch.h"
 
-#include "data/error.h"
+#include "core/error.h"
 #include "models/seq2seq/config.h"
 #include "models/seq2seq/transformer.h"
 #include "tests/common/errors.h"

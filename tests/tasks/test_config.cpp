@@ -1,9 +1,9 @@
 #include "tests/catch.h"
 #include "tests/common/errors.h"
 
-#include "data/error.h"
+#include "core/error.h"
 #include "tasks/classification/task.h"
-#include "tasks/config/config.h"
+#include "core/config.h"
 
 using attune::UserError;
 using nlohmann::json;

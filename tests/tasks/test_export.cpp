@@ -3,7 +3,7 @@
 // bundle directory's atomic writing and its checks on load.
 #include "tests/catch.h"
 
-#include "data/io/files.h"
+#include "core/files.h"
 #include "data/io/sha256.h"
 #include "tasks/bundle/bundle.h"
 #include "tasks/classification/export.h"

@@ -1,4 +1,4 @@
-#include "data/io/files.h"
+#include "core/files.h"
 #include "tasks/classification/run_model.h"
 #include "tasks/hf/bert_bundle.h"
 #include "tasks/hf/convert.h"

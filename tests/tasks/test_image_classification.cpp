@@ -3,7 +3,7 @@
 #include "tests/catch.h"
 
 #include "models/vit/vit.h"
-#include "tasks/config/config.h"
+#include "core/config.h"
 #include "data/formats/png.h"
 #include "data/readers/idx.h"
 #include "tasks/image_classification/augment.h"

@@ -1,7 +1,7 @@
 #include "tests/catch.h"
 
 #include "tasks/classification/metrics.h"
-#include "models/common/compat.h"
+#include "core/compat.h"
 #include "tasks/engine/optimizer.h"
 
 #include <sstream>

@@ -1,10 +1,10 @@
 #include "tests/catch.h"
 
-#include "data/error.h"
+#include "core/error.h"
 #include "data/formats/safetensors.h"
 #include "tasks/classification/run_model.h"
 #include "tasks/classification/task.h"
-#include "tasks/config/config.h"
+#include "core/config.h"
 #include "data/text/factory.h"
 #include "tasks/pretraining/task.h"
 #include "tests/common/synthetic.h"

@@ -8,7 +8,7 @@
 #include "tasks/recommendation/ranking.h"
 #include "tasks/recommendation/sequences.h"
 #include "tasks/recommendation/task.h"
-#include "tasks/config/config.h"
+#include "core/config.h"
 #include "tests/common/errors.h"
 #include "tests/common/synthetic.h"
 

@@ -1,10 +1,10 @@
 #include "tests/catch.h"
 
 #include "data/batching.h"
-#include "data/error.h"
+#include "core/error.h"
 #include "data/readers/parallel.h"
 #include "models/seq2seq/transformer.h"
-#include "tasks/config/config.h"
+#include "core/config.h"
 #include "tasks/engine/optimizer.h"
 #include "tasks/translation/decoding.h"
 #include "tasks/translation/task.h"

@@ -1,5 +1,5 @@
-#include "data/error.h"
-#include "data/io/files.h"
+#include "core/error.h"
+#include "core/files.h"
 #include "tasks/engine/settings.h"
 #include "tasks/registry.h"
 #include "tools/cli/commands.h"

@@ -1,5 +1,5 @@
-#include "data/error.h"
-#include "data/io/files.h"
+#include "core/error.h"
+#include "core/files.h"
 #include "data/formats/png.h"
 #include "data/readers/idx.h"
 #include "tasks/classification/explain.h"

@@ -1,4 +1,4 @@
-#include "data/error.h"
+#include "core/error.h"
 #include "tasks/registry.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/options.h"

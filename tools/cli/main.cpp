@@ -1,5 +1,5 @@
 // attune: train, evaluate and run attention models from the command line.
-#include "data/error.h"
+#include "core/error.h"
 #include "tasks/registry.h"
 #include "tools/cli/commands.h"
 

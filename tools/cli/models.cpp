@@ -1,7 +1,7 @@
 // `attune models`: the model presets one can train, and the pretrained runs this user
 // has (run directories under $ATTUNE_MODELS, default ~/.cache/attune/models, and --dir).
-#include "data/error.h"
-#include "data/io/files.h"
+#include "core/error.h"
+#include "core/files.h"
 #include "models/bert/model_config.h"
 #include "models/bert/presets.h"
 #include "tools/cli/commands.h"

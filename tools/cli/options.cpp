@@ -1,7 +1,7 @@
 #include "tools/cli/options.h"
 
-#include "data/error.h"
-#include "data/io/files.h"
+#include "core/error.h"
+#include "core/files.h"
 
 #include <filesystem>
 #include <iostream>

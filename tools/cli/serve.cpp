@@ -1,6 +1,6 @@
 // `attune serve`: a bundle behind an HTTP JSON endpoint (cpp-httplib), with dynamic
 // batching of concurrent requests, /health and Prometheus /metrics.
-#include "data/error.h"
+#include "core/error.h"
 #include "tasks/registry.h"
 #include "tasks/serving/batcher.h"
 #include "tools/cli/commands.h"

@@ -1,4 +1,4 @@
-#include "data/error.h"
+#include "core/error.h"
 #include "data/text/hf_tokenizer.h"
 #include "data/text/sentencepiece.h"
 #include "data/text/tokenizer.h"

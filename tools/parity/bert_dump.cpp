@@ -5,7 +5,7 @@
 // optionally pooler_weight for a bare BertModel), backpropagates the loss transformers
 // would compute, and writes OUT (safetensors): last_hidden_state, pooler_output, logits,
 // loss, and "grad.<name>" for every parameter under transformers' parameter names.
-#include "data/error.h"
+#include "core/error.h"
 #include "data/formats/safetensors.h"
 #include "tasks/hf/bert_bundle.h"
 

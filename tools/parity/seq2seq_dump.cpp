@@ -5,9 +5,9 @@
 // src (B,S) and tgt (B,T) int64. Writes encoder (B,S,E), logits (B,T,V) of a float32
 // eval-mode forward pass, loss (mean cross-entropy of tgt shifted by one), "grad.<name>"
 // of every trainable parameter, and greedy / beam (B,L) decoded ids padded with -1.
-#include "data/error.h"
+#include "core/error.h"
 #include "data/formats/safetensors.h"
-#include "data/io/files.h"
+#include "core/files.h"
 #include "models/seq2seq/config.h"
 #include "models/seq2seq/transformer.h"
 #include "tasks/translation/decoding.h"

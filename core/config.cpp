@@ -1,17 +1,14 @@
-#include "tasks/config/config.h"
+#include "core/config.h"
 
-#include "data/error.h"
+#include "core/error.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <sstream>
 
 namespace attune::config {
 namespace {
-
-std::string join_key(const std::string& prefix, const std::string& key) {
-  return prefix.empty() ? key : prefix + "." + key;
-}
 
 std::string type_name(const nlohmann::json& v) {
   if (v.is_number_integer()) return "an integer";
@@ -40,11 +37,11 @@ std::vector<std::string> keys_of(const nlohmann::json& object) {
 void merge_into(nlohmann::json& target, const nlohmann::json& user, const std::string& prefix,
                 const std::string& source) {
   for (auto it = user.begin(); it != user.end(); ++it) {
-    const std::string key = join_key(prefix, it.key());
+    const std::string key = key_path(prefix, it.key());
     if (!target.contains(it.key())) {
       const std::string guess = nearest(it.key(), keys_of(target));
       fail(source, "unknown config key '" + key + "'" +
-                       (guess.empty() ? std::string() : " (did you mean '" + join_key(prefix, guess) + "'?)"));
+                       (guess.empty() ? std::string() : " (did you mean '" + key_path(prefix, guess) + "'?)"));
     }
     nlohmann::json& slot = target[it.key()];
     if (slot.is_object() && !slot.empty()) {
@@ -59,12 +56,22 @@ void merge_into(nlohmann::json& target, const nlohmann::json& user, const std::s
   }
 }
 
+// Present and not null, or nullptr.
+const nlohmann::json* find_set(const nlohmann::json& section, const std::string& key) {
+  const auto it = section.find(key);
+  return (it == section.end() || it->is_null()) ? nullptr : &*it;
+}
+
 const nlohmann::json& require(const nlohmann::json& section, const std::string& key, const std::string& prefix) {
-  if (!section.contains(key)) fail(join_key(prefix, key), "missing config key");
+  if (!section.contains(key)) fail(key_path(prefix, key), "missing config key");
   return section.at(key);
 }
 
 }  // namespace
+
+std::string key_path(const std::string& prefix, const std::string& key) {
+  return prefix.empty() ? key : prefix + "." + key;
+}
 
 nlohmann::json merge(const nlohmann::json& defaults, const nlohmann::json& user, const std::string& source) {
   if (!user.is_object()) fail(source, "a config must be a JSON object");
@@ -101,9 +108,13 @@ const nlohmann::json& at_path(const nlohmann::json& config, const std::string& d
   return *node;
 }
 
+const nlohmann::json& at_field(const nlohmann::json& section, const std::string& key, const std::string& prefix) {
+  return require(section, key, prefix);
+}
+
 std::string get_string(const nlohmann::json& section, const std::string& key, const std::string& prefix) {
   const auto& v = require(section, key, prefix);
-  if (!v.is_string()) fail(join_key(prefix, key), "expected a string, got " + type_name(v));
+  if (!v.is_string()) fail(key_path(prefix, key), "expected a string, got " + type_name(v));
   return v.get<std::string>();
 }
 
@@ -116,10 +127,10 @@ std::string get_optional_string(const nlohmann::json& section, const std::string
 int64_t get_int(const nlohmann::json& section, const std::string& key, const std::string& prefix, int64_t min,
                 int64_t max) {
   const auto& v = require(section, key, prefix);
-  if (!v.is_number_integer()) fail(join_key(prefix, key), "expected an integer, got " + type_name(v));
+  if (!v.is_number_integer()) fail(key_path(prefix, key), "expected an integer, got " + type_name(v));
   const int64_t x = v.get<int64_t>();
   if (x < min || x > max) {
-    fail(join_key(prefix, key), "value " + std::to_string(x) + " out of range [" + std::to_string(min) + ", " +
+    fail(key_path(prefix, key), "value " + std::to_string(x) + " out of range [" + std::to_string(min) + ", " +
                                     (max == std::numeric_limits<int64_t>::max() ? "inf" : std::to_string(max)) + "]");
   }
   return x;
@@ -128,19 +139,19 @@ int64_t get_int(const nlohmann::json& section, const std::string& key, const std
 double get_double(const nlohmann::json& section, const std::string& key, const std::string& prefix, double min,
                   double max) {
   const auto& v = require(section, key, prefix);
-  if (!v.is_number()) fail(join_key(prefix, key), "expected a number, got " + type_name(v));
+  if (!v.is_number()) fail(key_path(prefix, key), "expected a number, got " + type_name(v));
   const double x = v.get<double>();
   if (!(x >= min && x <= max)) {
     std::ostringstream msg;
     msg << "value " << x << " out of range [" << min << ", " << max << "]";
-    fail(join_key(prefix, key), msg.str());
+    fail(key_path(prefix, key), msg.str());
   }
   return x;
 }
 
 bool get_bool(const nlohmann::json& section, const std::string& key, const std::string& prefix) {
   const auto& v = require(section, key, prefix);
-  if (!v.is_boolean()) fail(join_key(prefix, key), "expected true/false, got " + type_name(v));
+  if (!v.is_boolean()) fail(key_path(prefix, key), "expected true/false, got " + type_name(v));
   return v.get<bool>();
 }
 
@@ -150,7 +161,70 @@ std::string get_choice(const nlohmann::json& section, const std::string& key, co
   if (std::find(choices.begin(), choices.end(), v) != choices.end()) return v;
   std::string known;
   for (const auto& c : choices) known += (known.empty() ? "" : ", ") + c;
-  fail(join_key(prefix, key), "unknown value '" + v + "' (known: " + known + ")");
+  fail(key_path(prefix, key), "unknown value '" + v + "' (known: " + known + ")");
+}
+
+std::optional<int64_t> optional_int(const nlohmann::json& section, const std::string& key, const std::string& prefix,
+                                    int64_t min) {
+  const nlohmann::json* value = find_set(section, key);
+  if (value == nullptr) return std::nullopt;
+  const std::string expected = min == 1 ? "a positive integer" : "an integer >= " + std::to_string(min);
+  if (!value->is_number_integer()) fail(key_path(prefix, key), "must be " + expected + ", got " + value->dump());
+  const int64_t n = value->get<int64_t>();
+  if (n < min) fail(key_path(prefix, key), "must be " + expected + ", got " + std::to_string(n));
+  return n;
+}
+
+int64_t int_or(const nlohmann::json& section, const std::string& key, const std::string& prefix, int64_t min,
+               int64_t fallback) {
+  return optional_int(section, key, prefix, min).value_or(fallback);
+}
+
+double rate_or(const nlohmann::json& section, const std::string& key, const std::string& prefix, double fallback) {
+  const nlohmann::json* value = find_set(section, key);
+  if (value == nullptr) return fallback;
+  if (!value->is_number()) fail(key_path(prefix, key), "must be a number in [0, 1), got " + value->dump());
+  const double rate = value->get<double>();
+  if (!(rate >= 0.0 && rate < 1.0)) fail(key_path(prefix, key), "must be in [0, 1), got " + value->dump());
+  return rate;
+}
+
+double positive_or(const nlohmann::json& section, const std::string& key, const std::string& prefix, double fallback) {
+  const nlohmann::json* value = find_set(section, key);
+  if (value == nullptr) return fallback;
+  if (!value->is_number() || !(value->get<double>() > 0.0) || !std::isfinite(value->get<double>())) {
+    fail(key_path(prefix, key), "must be a positive number, got " + value->dump());
+  }
+  return value->get<double>();
+}
+
+bool bool_or(const nlohmann::json& section, const std::string& key, const std::string& prefix, bool fallback) {
+  const nlohmann::json* value = find_set(section, key);
+  if (value == nullptr) return fallback;
+  if (!value->is_boolean()) fail(key_path(prefix, key), "must be true or false, got " + value->dump());
+  return value->get<bool>();
+}
+
+std::string string_or(const nlohmann::json& section, const std::string& key, const std::string& prefix,
+                      const std::string& fallback) {
+  const nlohmann::json* value = find_set(section, key);
+  if (value == nullptr) return fallback;
+  if (!value->is_string()) fail(key_path(prefix, key), "must be a string, got " + value->dump());
+  return value->get<std::string>();
+}
+
+void reject_unknown(const nlohmann::json& section, const std::vector<std::string>& known, const std::string& prefix) {
+  for (const auto& item : section.items()) {
+    if (std::find(known.begin(), known.end(), item.key()) == known.end()) {
+      fail(key_path(prefix, item.key()), "unknown key (known: " + join(known) + ")");
+    }
+  }
+}
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
 }
 
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates) {

@@ -1,6 +1,6 @@
-#include "data/io/files.h"
+#include "core/files.h"
 
-#include "data/error.h"
+#include "core/error.h"
 
 #include <fcntl.h>
 #include <ftw.h>

@@ -1,8 +1,8 @@
 #include "tests/catch.h"
 #include "tests/common/errors.h"
 
-#include "data/error.h"
-#include "data/io/files.h"
+#include "core/error.h"
+#include "core/files.h"
 #include "tests/common/synthetic.h"
 
 #include <sys/resource.h>
