@@ -1,4 +1,5 @@
 #include "tasks/bundle/bundle.h"
+#include "tasks/engine/run_dir.h"
 
 #include "models/export/script_module.h"
 
@@ -201,7 +202,7 @@ Bundle load_bundle(const std::string& dir) {
 Bundle load_bundle(const std::string& dir, const std::string& task) {
   Bundle b = load_bundle(dir);
   if (manifest_key(b, "task") != task) fail(manifest_path(dir), "task " + b.manifest["task"].dump() + " is not " + task);
-  b.config = io::read_json((fs::path(dir) / "config.json").string());
+  b.config = io::read_json(engine::RunDir(dir).config());
   return b;
 }
 
@@ -216,8 +217,10 @@ void write_run_bundle(const std::string& out_dir, bool overwrite, const json& ma
                       const std::string& run_dir) {
   write_bundle(out_dir, overwrite, manifest, [&](const std::string& dir) {
     module.save((fs::path(dir) / kModel).string());
-    fs::copy(fs::path(run_dir) / "tokenizer", fs::path(dir) / "tokenizer", fs::copy_options::recursive);
-    fs::copy_file(fs::path(run_dir) / "config.json", fs::path(dir) / "config.json");
+    // A bundle keeps the run's config.json and tokenizer/ under the run's names.
+    const engine::RunDir run(run_dir), bundle(dir);
+    fs::copy(run.tokenizer(), bundle.tokenizer(), fs::copy_options::recursive);
+    fs::copy_file(run.config(), bundle.config());
   });
 }
 

@@ -1,4 +1,5 @@
 #include "tasks/classification/export.h"
+#include "tasks/engine/run_dir.h"
 
 #include "core/error.h"
 #include "core/files.h"
@@ -107,7 +108,7 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   // int8 changes the numbers by design (its accuracy is measured by tools/bench/int8_bench.sh).
   TORCH_CHECK(int8 || max_diff < 1e-4, "export: the scripted model differs from the run's by ", max_diff);
 
-  const fs::path tokenizer_dir = fs::path(run_dir) / "tokenizer";
+  const fs::path tokenizer_dir = engine::RunDir(run_dir).tokenizer();
   const ColumnSpec columns = column_spec(run.config, false);
   const int64_t parameters = models::parameter_count(*run.model.model);
   const int64_t num_labels = static_cast<int64_t>(run.labels.size());

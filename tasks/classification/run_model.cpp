@@ -1,4 +1,5 @@
 #include "tasks/classification/run_model.h"
+#include "tasks/engine/run_dir.h"
 
 #include "models/attention/encoder_attention.h"
 
@@ -47,10 +48,6 @@ void load_encoder_init(torch::nn::Module& encoder, const formats::SafetensorsFil
 
 }  // namespace
 
-std::string base_weights_path(const std::string& run_dir) {
-  return (fs::path(run_dir) / "base_model.safetensors").string();
-}
-
 void check_model_sections(const nlohmann::json& config) {
   config::get_choice(config.at("head"), "pooling", "head", {"cls", "mean", "attention"});
   config::get_double(config.at("head"), "dropout", "head", 0.0, 0.99);
@@ -89,17 +86,17 @@ InitEncoder load_init_encoder(const std::string& dir) {
     }
     return init;
   }
-  const fs::path root(dir);
-  const std::string config_path = (root / "config.json").string();
-  if (!fs::is_directory(root)) fail(dir, "init directory does not exist");
+  const engine::RunDir root(dir);
+  const std::string config_path = root.config();
+  if (!fs::is_directory(dir)) fail(dir, "init directory does not exist");
   if (!fs::exists(config_path)) fail(dir, "not an attune run directory (no config.json)");
   const nlohmann::json config = io::read_json(config_path);
   if (!config.contains("model") || !config["model"].is_object()) fail(config_path, "missing key 'model'");
   InitEncoder init;
   init.model_config = config["model"];
   const std::string name = config::get_string(init.model_config, "name", config_path + ": model");
-  init.tokenizer = text::load_tokenizer((root / "tokenizer").string());
-  const std::string weights = (root / "model.safetensors").string();
+  init.tokenizer = text::load_tokenizer(root.tokenizer());
+  const std::string weights = root.weights();
   if (!fs::exists(weights)) fail(dir, "init run has no model.safetensors");
   const formats::SafetensorsFile file = formats::load_safetensors(weights);
   const std::string prefix = name + ".";
@@ -149,17 +146,17 @@ RunModel build_run_model(const nlohmann::json& config, int64_t vocab_size, int64
 LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device,
                    const std::vector<std::string>& extra_adapters) {
   LoadedRun run;
-  run.config = engine::read_run_config(run_dir, overrides);
-  run.tokenizer = text::load_tokenizer((fs::path(run_dir) / "tokenizer").string());
-  run.labels = load_label_map((fs::path(run_dir) / "labels.json").string());
+  run.config = engine::RunDir(run_dir).read_config(overrides);
+  run.tokenizer = text::load_tokenizer(engine::RunDir(run_dir).tokenizer());
+  run.labels = load_label_map(engine::RunDir(run_dir).labels());
   run.max_length = config::get_int(run.config.at("data"), "max_length", "data", 8, 1 << 20);
   const bool peft_run = peft::enabled(peft_section(run.config));
   if (!peft_run) {
     run.model = build_run_model(run.config, run.tokenizer->vocab_size(), static_cast<int64_t>(run.labels.size()));
-    engine::load_run_weights(*run.model.model, run_dir);
+    engine::RunDir(run_dir).load_weights(*run.model.model);
     if (!extra_adapters.empty()) fail(run_dir, "--adapter needs a PEFT run (this run fine-tuned every weight)");
   } else {
-    const std::string base = base_weights_path(run_dir);
+    const std::string base = engine::RunDir(run_dir).base_weights();
     if (!fs::exists(base)) fail(run_dir, "PEFT run has no base_model.safetensors");
     if (!fs::exists(fs::path(run_dir) / "adapter_model.safetensors")) {
       fail(run_dir, "run has no adapter_model.safetensors (training did not reach an evaluation)");

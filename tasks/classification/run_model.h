@@ -57,7 +57,5 @@ struct LoadedRun {
 LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device,
                    const std::vector<std::string>& extra_adapters = {});
 
-// Where a PEFT run keeps its frozen base weights.
-std::string base_weights_path(const std::string& run_dir);
 
 }  // namespace attune::classification

@@ -185,6 +185,11 @@ void ClassificationTask::save_best(const std::string& run_dir) {
   peft_ ? peft_->save_adapter(run_dir, "default", kPeftTaskType) : engine::TrainTask::save_best(run_dir);
 }
 
+void ClassificationTask::load_best(const std::string& run_dir) {
+  // A PEFT run's best adapter is read back with its base by load_run (prepare_run's finish).
+  if (!peft_) engine::TrainTask::load_best(run_dir);
+}
+
 int64_t ClassificationTask::batch_size_of(const std::vector<int64_t>& batch) const {
   return static_cast<int64_t>(batch.size());
 }
@@ -230,12 +235,36 @@ nlohmann::json evaluate_examples(TextClassifier& model, const Examples& examples
   return m;
 }
 
-nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFlags& flags) {
-  nlohmann::json config = config_in;
-  const engine::TrainOptions options = engine::train_options_for(config, flags);
-  std::ostream& log = flags.log ? *flags.log : std::cerr;
-  const std::string run_dir = options.run_dir;
-  if (!flags.resume) engine::prepare_run_dir(run_dir, flags.overwrite);
+void check_run_config(const nlohmann::json& config) {
+  const int64_t max_length = config::get_int(config.at("data"), "max_length", "data", 8, 1 << 20);
+  config::get_double(config.at("data"), "valid_fraction", "data", 0.0, 0.5);
+  column_spec(config, true);
+  const nlohmann::json& t = config.at("train");
+  config::get_int(t, "batch_size", "train", 1, 1 << 20);
+  config::get_int(t, "eval_batch_size", "train", 1, 1 << 20);
+  config::get_bool(t, "bucket_by_length", "train");
+  // Cheap checks first, so a typo fails before minutes of tokenizer training.
+  models::check_text_encoder_config(config.at("model"), "model");
+  check_model_sections(config);
+  const int64_t positions = config.at("model").value("max_length", int64_t{512});
+  if (max_length > positions) {
+    fail("data.max_length", std::to_string(max_length) + " exceeds model.max_length (" + std::to_string(positions) +
+                                " position embeddings)");
+  }
+  const int64_t prefix = peft::prefix_length(config.contains("peft") ? config.at("peft") : nlohmann::json());
+  if (max_length + prefix > positions) {
+    fail("data.max_length", std::to_string(max_length) + " plus peft.num_virtual_tokens " + std::to_string(prefix) +
+                                " exceeds model.max_length (" + std::to_string(positions) +
+                                " position embeddings; the prefix takes the first positions, as in transformers)");
+  }
+}
+
+engine::Prepared prepare_run(engine::Run& run) {
+  nlohmann::json& config = run.config();
+  const engine::TrainOptions& options = run.options();
+  const engine::RunDir& dir = run.dir();
+  std::ostream& log = run.log();
+  const bool resume = run.resuming();
 
   const nlohmann::json& d = config.at("data");
   const ColumnSpec columns = column_spec(config, true);
@@ -252,35 +281,19 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
 
   // The encoder reads one context value per context column; the attention switches the
   // user set are kept when an init encoder replaces the model section below.
-  if (!flags.resume) config["model"]["context_size"] = static_cast<int64_t>(columns.context.size());
+  if (!resume) config["model"]["context_size"] = static_cast<int64_t>(columns.context.size());
   nlohmann::json switches = nlohmann::json::object();
   for (const auto& key : models::encoder_attention_fields()) {
     if (config["model"].contains(key)) switches[key] = config["model"][key];
   }
-  // Cheap checks first, so a typo fails before minutes of tokenizer training.
-  models::check_text_encoder_config(config.at("model"), "model");
-  check_model_sections(config);
-  const int64_t positions = config.at("model").value("max_length", int64_t{512});
-  if (max_length > positions) {
-    fail("data.max_length", std::to_string(max_length) + " exceeds model.max_length (" + std::to_string(positions) +
-                                " position embeddings)");
-  }
-  const int64_t prefix = peft::prefix_length(config.contains("peft") ? config.at("peft") : nlohmann::json());
-  if (max_length + prefix > positions) {
-    fail("data.max_length", std::to_string(max_length) + " plus peft.num_virtual_tokens " + std::to_string(prefix) +
-                                " exceeds model.max_length (" + std::to_string(positions) +
-                                " position embeddings; the prefix takes the first positions, as in transformers)");
-  }
   Examples train = read_examples(train_path, columns);
   Examples valid = valid_path.empty() ? split_off(train, valid_fraction, options.seed) : read_examples(valid_path, columns);
 
-  const std::string tokenizer_dir = (fs::path(run_dir) / "tokenizer").string();
-  const std::string labels_path = (fs::path(run_dir) / "labels.json").string();
   std::unique_ptr<text::Tokenizer> tokenizer;
   std::vector<std::string> labels;
   const std::string init_dir = config::get_optional_string(config, "init", "");
   std::optional<InitEncoder> init;
-  if (!init_dir.empty() && !flags.resume) {
+  if (!init_dir.empty() && !resume) {
     init = load_init_encoder(init_dir);
     // The architecture is the init run's; the user's model section cannot change it.
     config["model"] = init->model_config;
@@ -289,24 +302,22 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
     log << "init: encoder and tokenizer from " << init_dir << "\n";
     if (!init->weights.tensors.count("pooler.dense.weight")) log << "init: no pooler there; it starts untrained\n";
   }
-  if (flags.resume) {
-    tokenizer = text::load_tokenizer(tokenizer_dir);
-    labels = load_label_map(labels_path);
-  } else if (init) {
-    tokenizer = std::move(init->tokenizer);
-    tokenizer->save(tokenizer_dir);
-    labels = build_label_map(train);
-    if (labels.size() < 2) fail(train_path, "needs at least two distinct labels in column '" + columns.label + "'");
-    save_label_map(labels_path, labels);
+  if (resume) {
+    tokenizer = text::load_tokenizer(dir.tokenizer());
+    labels = load_label_map(dir.labels());
   } else {
-    std::vector<std::string> corpus = train.texts;
-    corpus.insert(corpus.end(), train.pairs.begin(), train.pairs.end());
-    log << "tokenizer: " << config.at("tokenizer").value("type", "") << " from " << train_path << "\n";
-    tokenizer = text::make_tokenizer(config.at("tokenizer"), corpus, "tokenizer", tokenizer_dir);
-    tokenizer->save(tokenizer_dir);
+    if (init) {
+      tokenizer = std::move(init->tokenizer);
+    } else {
+      std::vector<std::string> corpus = train.texts;
+      corpus.insert(corpus.end(), train.pairs.begin(), train.pairs.end());
+      log << "tokenizer: " << config.at("tokenizer").value("type", "") << " from " << train_path << "\n";
+      tokenizer = text::make_tokenizer(config.at("tokenizer"), corpus, "tokenizer", dir.tokenizer());
+    }
+    tokenizer->save(dir.tokenizer());
     labels = build_label_map(train);
     if (labels.size() < 2) fail(train_path, "needs at least two distinct labels in column '" + columns.label + "'");
-    save_label_map(labels_path, labels);
+    save_label_map(dir.labels(), labels);
   }
   map_labels(train, labels);
   map_labels(valid, labels);
@@ -315,60 +326,56 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
 
   torch::manual_seed(options.seed);
   const bool peft_run = peft::enabled(config.at("peft"));
-  const std::string base_path = base_weights_path(run_dir);
   // On resume the encoder comes from the run itself (its checkpoint, or for PEFT its base file).
   RunModel built = build_run_model(config, tokenizer->vocab_size(), static_cast<int64_t>(labels.size()),
-                                   flags.resume && peft_run ? base_path : "", init ? &init->weights : nullptr);
+                                   resume && peft_run ? dir.base_weights() : "", init ? &init->weights : nullptr);
   TextClassifier model = built.model;
-  if (!flags.resume && !columns.context.empty()) model->set_context_stats(context_tensor(train));
+  if (!resume && !columns.context.empty()) model->set_context_stats(context_tensor(train));
   model->to(options.device);
-  if (!flags.resume) {
+  if (!resume) {
     // The saved config rebuilds exactly this model: presets resolved to sizes, PEFT
     // defaults filled in.
     config["model"] = model->encoder().config();
     if (peft_run) {
       config["peft"] = built.peft->config("default");
       // The frozen base travels with the run, since only the adapter is trained.
-      nlohmann::json base_only = config;
-      base_only["peft"] = nlohmann::json{{"method", nullptr}};
       built.peft->set_active("");
       formats::NamedTensors base;
       for (auto& [name, t] : formats::module_tensors(*model)) {
         if (name.find(".default.") == std::string::npos && name.rfind("prompt_encoder.", 0) != 0) base.emplace_back(name, t);
       }
-      formats::save_safetensors(base_path, base);
+      formats::save_safetensors(dir.base_weights(), base);
       built.peft->set_active("default");
     }
-    io::write_json_atomic((fs::path(run_dir) / "config.json").string(), config);
+    run.save_config();
   }
   const int64_t params = models::parameter_count(*model);
   log << "data: " << train.size() << " train / " << valid.size() << " valid examples, " << labels.size()
       << " labels; model: " << params << " parameters on " << options.device << "\n";
   if (peft_run) log << "peft: " << config["peft"]["method"].get<std::string>() << ", " << built.peft->count().describe() << "\n";
 
-  ClassificationTask task(model, built.peft, std::move(train), valid, labels, tokenizer->pad_id(), batch_size,
-                          eval_batch_size, bucket);
-  const engine::TrainResult result = engine::train(task, options, flags.resume);
-
-  nlohmann::json summary = {{"run_dir", run_dir}, {"steps", result.global_step}, {"best_step", result.best_step},
-                            {"interrupted", result.interrupted}, {"valid", result.best_metrics}};
-  if (result.interrupted) return summary;
+  engine::Prepared prepared;
+  const int64_t pad_id = tokenizer->pad_id();
+  prepared.trainer = std::make_unique<ClassificationTask>(model, built.peft, std::move(train), valid, labels, pad_id,
+                                                          batch_size, eval_batch_size, bucket);
   if (!test_path.empty()) {
-    Examples test = read_examples(test_path, columns);
-    map_labels(test, labels);
-    tokenize(test, *tokenizer, max_length);
-    if (peft_run) {
-      LoadedRun best = load_run(run_dir, {}, options.device.str());
-      model = best.model.model;
-    } else {
-      const std::string weights = (fs::path(run_dir) / "model.safetensors").string();
-      formats::load_module_tensors(*model, formats::load_safetensors(weights), weights);
-    }
-    model->eval();
-    summary["test"] = evaluate_examples(model, test, labels, tokenizer->pad_id(), eval_batch_size, options.device);
+    std::shared_ptr<text::Tokenizer> shared_tokenizer = std::move(tokenizer);
+    const std::string run_dir = dir.path();
+    const torch::Device device = options.device;
+    prepared.finish = [=](nlohmann::json& summary) mutable {
+      Examples test = read_examples(test_path, columns);
+      map_labels(test, labels);
+      tokenize(test, *shared_tokenizer, max_length);
+      if (peft_run) {
+        // A PEFT run is reloaded as eval loads it: the saved base plus the best adapter.
+        LoadedRun best = load_run(run_dir, {}, device.str());
+        model = best.model.model;
+      }
+      model->eval();
+      summary["test"] = evaluate_examples(model, test, labels, pad_id, eval_batch_size, device);
+    };
   }
-  io::write_json_atomic((fs::path(run_dir) / "results.json").string(), summary);
-  return summary;
+  return prepared;
 }
 
 nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
@@ -400,10 +407,11 @@ nlohmann::json merge_run(const std::string& run_dir, const std::string& out_dir,
   nlohmann::json config = run.config;
   config["peft"] = peft::default_section();
   config["run_dir"] = out_dir;
-  io::write_json_atomic((fs::path(out_dir) / "config.json").string(), config);
-  fs::copy(fs::path(run_dir) / "tokenizer", fs::path(out_dir) / "tokenizer", fs::copy_options::recursive);
-  fs::copy_file(fs::path(run_dir) / "labels.json", fs::path(out_dir) / "labels.json");
-  formats::save_safetensors((fs::path(out_dir) / "model.safetensors").string(), formats::module_tensors(*run.model.model));
+  const engine::RunDir from(run_dir), to(out_dir);
+  io::write_json_atomic(to.config(), config);
+  fs::copy(from.tokenizer(), to.tokenizer(), fs::copy_options::recursive);
+  fs::copy_file(from.labels(), to.labels());
+  to.save_weights(*run.model.model);
   return {{"run_dir", run_dir}, {"out", out_dir}, {"adapter", adapter}, {"method", method},
           {"adapter_params", before.trainable}, {"params", before.total - before.trainable}};
 }

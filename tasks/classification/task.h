@@ -5,7 +5,7 @@
 #include "tasks/classification/examples.h"
 #include "tasks/classification/model.h"
 #include "models/peft/peft_model.h"
-#include "tasks/engine/settings.h"
+#include "tasks/engine/run.h"
 #include "tasks/engine/task.h"
 
 #include <nlohmann/json.hpp>
@@ -37,6 +37,7 @@ class ClassificationTask : public engine::TrainTask {
   formats::NamedTensors checkpoint_tensors() override;
   void load_checkpoint_tensors(const formats::SafetensorsFile& file, const std::string& path) override;
   void save_best(const std::string& run_dir) override;
+  void load_best(const std::string& run_dir) override;
 
  private:
   TextClassifier model_;
@@ -68,9 +69,10 @@ nlohmann::json evaluate_examples(TextClassifier& model, const Examples& examples
                                  const std::vector<std::string>& labels, int64_t pad_id, int64_t batch_size,
                                  const torch::Device& device);
 
-// Trains the run `config` describes (already merged and overridden); returns the
-// summary printed by `attune train`: best validation and test metrics.
-nlohmann::json train_run(const nlohmann::json& config, const engine::TrainFlags& flags);
+// The checks of a run config that need no data (engine::Recipe::check).
+void check_run_config(const nlohmann::json& config);
+// Reads the data, builds the tokenizer and the classifier (engine::Recipe::prepare).
+engine::Prepared prepare_run(engine::Run& run);
 // adapters: extra PEFT adapter directories to load on the run's base; the last is used.
 nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
                             const std::vector<std::string>& overrides, const std::string& device,

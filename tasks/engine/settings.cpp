@@ -1,7 +1,6 @@
 #include "tasks/engine/settings.h"
 
 #include "core/error.h"
-#include "data/formats/safetensors.h"
 #include "core/files.h"
 #include "core/config.h"
 
@@ -96,47 +95,12 @@ TrainOptions train_options_from_config(const nlohmann::json& config) {
   return o;
 }
 
-void prepare_run_dir(const std::string& dir, bool overwrite) {
-  if (fs::exists(dir) && !fs::is_directory(dir)) fail(dir, "run directory path is a file");
-  if (fs::exists(fs::path(dir) / "config.json")) {
-    if (!overwrite) fail(dir, "already holds a run; use --resume to continue it or --overwrite to start over");
-    // Only what a run writes is removed: a run_dir set to a folder with other files keeps them.
-    for (const auto& entry : fs::directory_iterator(dir)) {
-      const std::string name = entry.path().filename().string();
-      const bool ours = name == "config.json" || name == "tokenizer" || name == "labels.json" ||
-                        name == "model.safetensors" || name == "metrics.jsonl" || name == "results.json" ||
-                        name.rfind("checkpoint", 0) == 0;
-      if (ours) io::remove_tree(entry.path().string());
-    }
-  }
-  fs::create_directories(dir);
-}
-
-void require_run_dir(const std::string& dir) {
-  if (!fs::is_directory(dir)) fail(dir, "run directory does not exist");
-  if (!fs::exists(fs::path(dir) / "config.json")) fail(dir, "not an attune run directory (no config.json)");
-}
-
 TrainOptions train_options_for(const nlohmann::json& config, const TrainFlags& flags) {
   TrainOptions options = train_options_from_config(config);
   options.stop_requested = flags.stop_requested;
   options.log = flags.log;
   apply_threads(config::get_int(config, "threads", "", 0, 1024));
   return options;
-}
-
-nlohmann::json read_run_config(const std::string& run_dir, const std::vector<std::string>& overrides) {
-  require_run_dir(run_dir);
-  nlohmann::json config = io::read_json((fs::path(run_dir) / "config.json").string());
-  config::apply_overrides(config, overrides);
-  apply_threads(config::get_int(config, "threads", "", 0, 1024));
-  return config;
-}
-
-void load_run_weights(torch::nn::Module& module, const std::string& run_dir) {
-  const std::string weights = (fs::path(run_dir) / "model.safetensors").string();
-  if (!fs::exists(weights)) fail(run_dir, "run has no model.safetensors (training did not reach an evaluation)");
-  formats::load_module_tensors(module, formats::load_safetensors(weights), weights);
 }
 
 torch::Device run_device(const nlohmann::json& config, const std::string& device_flag) {

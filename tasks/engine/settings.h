@@ -34,18 +34,10 @@ void apply_threads(int64_t threads);
 // Reads and validates the "train" section and the shared keys.
 TrainOptions train_options_from_config(const nlohmann::json& config);
 
-// A fresh run directory: refuses to overwrite a previous run unless asked to.
-void prepare_run_dir(const std::string& dir, bool overwrite);
-// Fails unless `dir` holds a trained run (config.json and model.safetensors).
-void require_run_dir(const std::string& dir);
 
 // The engine options of a run config with the CLI's flags (stop requests, log); the
 // config's thread count takes effect.
 TrainOptions train_options_for(const nlohmann::json& config, const TrainFlags& flags);
-// A trained run's config.json with `overrides` applied; its thread count takes effect.
-nlohmann::json read_run_config(const std::string& run_dir, const std::vector<std::string>& overrides);
-// Loads run_dir/model.safetensors into `module`; fails naming the run if training never wrote it.
-void load_run_weights(torch::nn::Module& module, const std::string& run_dir);
 // The device a loaded run runs on: the --device flag, or the run's own when the flag is empty.
 torch::Device run_device(const nlohmann::json& config, const std::string& device_flag);
 

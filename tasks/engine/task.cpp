@@ -1,9 +1,10 @@
 #include "tasks/engine/task.h"
 
+#include "tasks/engine/run_dir.h"
+
 #include <algorithm>
 #include <random>
 
-#include <filesystem>
 
 namespace attune::engine {
 
@@ -37,9 +38,8 @@ void TrainTask::load_checkpoint_tensors(const formats::SafetensorsFile& file, co
   formats::load_module_tensors(*model(), file, path);
 }
 
-void TrainTask::save_best(const std::string& run_dir) {
-  formats::save_safetensors((std::filesystem::path(run_dir) / "model.safetensors").string(),
-                            formats::module_tensors(*model()));
-}
+void TrainTask::save_best(const std::string& run_dir) { RunDir(run_dir).save_weights(*model()); }
+
+void TrainTask::load_best(const std::string& run_dir) { RunDir(run_dir).load_weights(*model()); }
 
 }  // namespace attune::engine

@@ -69,9 +69,10 @@ class TrainTask {
   virtual formats::NamedTensors checkpoint_tensors();
   virtual void load_checkpoint_tensors(const formats::SafetensorsFile& file, const std::string& path);
 
-  // Writes the weights of a new best evaluation into run_dir. Default:
-  // <run_dir>/model.safetensors with every tensor of model().
+  // Writes the weights of a new best evaluation into run_dir, and reads them back once
+  // training is over. Default: the run's model.safetensors with every tensor of model().
   virtual void save_best(const std::string& run_dir);
+  virtual void load_best(const std::string& run_dir);
 };
 
 }  // namespace attune::engine

@@ -3,9 +3,11 @@
 #include "core/error.h"
 #include "data/formats/safetensors.h"
 #include "core/files.h"
+#include "core/log.h"
 #include "core/compat.h"
 #include "tasks/engine/checkpoint.h"
 #include "tasks/engine/progress.h"
+#include "tasks/engine/run_dir.h"
 #include "tasks/engine/step_runner.h"
 
 #include <chrono>
@@ -45,11 +47,11 @@ std::string format_number(double x) {
 class Loop {
  public:
   Loop(TrainTask& task, const TrainOptions& options)
-      : task_(task), options_(options), model_(task.model()), out_(options.log ? *options.log : std::cerr) {}
+      : task_(task), options_(options), model_(task.model()), out_(options.log ? *options.log : log::out()) {}
 
   TrainResult run(bool resume) {
     fs::create_directories(options_.run_dir);
-    metrics_path_ = (fs::path(options_.run_dir) / "metrics.jsonl").string();
+    metrics_path_ = RunDir(options_.run_dir).metrics();
     optimizer_ = make_adamw(*model_, options_.optimizer);
 
     const int64_t batches_per_epoch = static_cast<int64_t>(task_.train_plan(0, options_.seed).size());

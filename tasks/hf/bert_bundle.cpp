@@ -1,4 +1,5 @@
 #include "tasks/hf/bert_bundle.h"
+#include "tasks/engine/run_dir.h"
 
 #include "core/error.h"
 #include "data/formats/safetensors.h"
@@ -98,12 +99,13 @@ BertBundle from_classification_run(const std::string& dir, const nlohmann::json&
 // encoder tensors, plus "cls.predictions.*" for a masked LM.
 BertBundle from_encoder_dir(const std::string& dir, const nlohmann::json& config, std::ostream& log,
                             bool encoder_only) {
-  const std::string config_path = (fs::path(dir) / "config.json").string();
+  const engine::RunDir run(dir);
+  const std::string config_path = run.config();
   BertBundle b;
-  b.tokenizer = text::load_tokenizer((fs::path(dir) / "tokenizer").string());
+  b.tokenizer = text::load_tokenizer(run.tokenizer());
   b.options = models::bert_options_from_model_config(config["model"], b.tokenizer->vocab_size(), config_path + ": model");
   b.max_length = b.options.max_position_embeddings();
-  const std::string weights = (fs::path(dir) / "model.safetensors").string();
+  const std::string weights = run.weights();
   if (!fs::exists(weights)) fail(dir, "no model.safetensors");
   const formats::SafetensorsFile file = formats::load_safetensors(weights);
   formats::SafetensorsFile encoder = models::strip_prefix(file, "bert.");
@@ -138,7 +140,7 @@ BertBundle from_encoder_dir(const std::string& dir, const nlohmann::json& config
 
 BertBundle load_bert_bundle(const std::string& source, std::ostream& log, bool encoder_only) {
   if (source.rfind("hf:", 0) == 0) return from_hf(source.substr(3), log, encoder_only);
-  const std::string config_path = (fs::path(source) / "config.json").string();
+  const std::string config_path = engine::RunDir(source).config();
   if (!fs::is_directory(source)) fail(source, "directory does not exist");
   if (!fs::exists(config_path)) {
     fail(source, "not an attune directory (no config.json); write hf:" + source + " for a Hugging Face folder");

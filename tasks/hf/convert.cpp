@@ -1,4 +1,5 @@
 #include "tasks/hf/convert.h"
+#include "tasks/engine/run_dir.h"
 
 #include "core/error.h"
 #include "data/formats/safetensors.h"
@@ -50,15 +51,15 @@ nlohmann::json classification_config(const BertBundle& b, const std::string& out
 nlohmann::json import_hf(const std::string& hf_dir, const std::string& out_dir, std::ostream& log) {
   require_empty_output(out_dir);
   BertBundle b = load_bert_bundle("hf:" + hf_dir, log);
-  const fs::path out(out_dir);
-  fs::create_directories(out);
-  b.tokenizer->save((out / "tokenizer").string());
+  const engine::RunDir out(out_dir);
+  fs::create_directories(out_dir);
+  b.tokenizer->save(out.tokenizer());
   const std::string architecture = models::hf_architecture_name(b.architecture);
   nlohmann::json config;
   formats::NamedTensors tensors = formats::module_tensors(*b.module);
   if (b.architecture == HfBertArchitecture::kSequenceClassification) {
     config = classification_config(b, out_dir);
-    classification::save_label_map((out / "labels.json").string(), b.labels);
+    classification::save_label_map(out.labels(), b.labels);
   } else {
     config = {{"architecture", architecture},
               {"source", fs::absolute(hf_dir).lexically_normal().string()},
@@ -68,9 +69,9 @@ nlohmann::json import_hf(const std::string& hf_dir, const std::string& out_dir, 
       for (auto& [name, t] : tensors) name = "bert." + name;
     }
   }
-  formats::save_safetensors((out / "model.safetensors").string(), tensors);
+  formats::save_safetensors(out.weights(), tensors);
   // Last: a directory without config.json is visibly unfinished.
-  io::write_json_atomic((out / "config.json").string(), config);
+  io::write_json_atomic(out.config(), config);
   nlohmann::json summary = {{"from", hf_dir}, {"out", out_dir}, {"architecture", architecture},
                             {"parameters", models::parameter_count(*b.module)}};
   if (!b.labels.empty() && b.architecture == HfBertArchitecture::kSequenceClassification) summary["labels"] = b.labels;

@@ -1,4 +1,5 @@
 #include "tasks/image_classification/task.h"
+#include "tasks/engine/run_dir.h"
 
 #include "core/error.h"
 #include "data/formats/safetensors.h"
@@ -168,13 +169,13 @@ void check_images(const data::ImageSet& set, const ImageRun& run, const std::str
 
 ImageRun load_image_run(const std::string& run_dir, const std::vector<std::string>& overrides,
                         const std::string& device) {
-  engine::require_run_dir(run_dir);
+  engine::RunDir(run_dir).require();
   ImageRun run;
-  run.config = engine::read_run_config(run_dir, overrides);
+  run.config = engine::RunDir(run_dir).read_config(overrides);
   const nlohmann::json& d = run.config.at("data");
   const int64_t classes = d.at("num_classes").get<int64_t>();
   run.model = make_vit(run.config, d.at("image_size").get<int64_t>(), classes);
-  engine::load_run_weights(*run.model, run_dir);
+  engine::RunDir(run_dir).load_weights(*run.model);
   run.names = label_names(run.config, classes);
   run.mean = d.at("mean").get<double>();
   run.std = d.at("std").get<double>();
@@ -210,21 +211,30 @@ nlohmann::json default_config() {
   return c;
 }
 
-nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFlags& flags) {
-  nlohmann::json config = config_in;
-  const engine::TrainOptions options = engine::train_options_for(config, flags);
-  std::ostream& log = flags.log ? *flags.log : std::cerr;
-  nlohmann::json& d = config.at("data");
+void check_run_config(const nlohmann::json& config) {
+  const nlohmann::json& d = config.at("data");
   const std::string train_images = config::get_optional_string(d, "train_images", "data");
   const std::string train_labels = config::get_optional_string(d, "train_labels", "data");
   if (train_images.empty() || train_labels.empty()) fail("data.train_images", "set data.train_images and data.train_labels");
+  config::get_int(d, "valid_size", "data", 1, 1 << 30);
+  config::get_int(config.at("augment"), "crop_padding", "augment", 0, 1024);
+  config::get_bool(config.at("augment"), "horizontal_flip", "augment");
+  config::get_int(config.at("train"), "batch_size", "train", 1, 1 << 20);
+  config::get_int(config.at("train"), "eval_batch_size", "train", 1, 1 << 20);
+}
+
+engine::Prepared prepare_run(engine::Run& run) {
+  nlohmann::json& config = run.config();
+  const engine::TrainOptions& options = run.options();
+  nlohmann::json& d = config.at("data");
+  const std::string train_images = config::get_optional_string(d, "train_images", "data");
+  const std::string train_labels = config::get_optional_string(d, "train_labels", "data");
   const int64_t valid_size = config::get_int(d, "valid_size", "data", 1, 1 << 30);
   const int64_t padding = config::get_int(config.at("augment"), "crop_padding", "augment", 0, 1024);
   const bool flip = config::get_bool(config.at("augment"), "horizontal_flip", "augment");
   const nlohmann::json& t = config.at("train");
   const int64_t batch_size = config::get_int(t, "batch_size", "train", 1, 1 << 20);
   const int64_t eval_batch_size = config::get_int(t, "eval_batch_size", "train", 1, 1 << 20);
-  if (!flags.resume) engine::prepare_run_dir(options.run_dir, flags.overwrite);
 
   data::ImageSet all = data::read_idx_images(train_images, train_labels);
   if (all.images.size(1) != all.images.size(2)) fail(train_images, "images must be square for the ViT's patch grid");
@@ -246,25 +256,26 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
   torch::manual_seed(options.seed);
   models::VisionTransformer model = make_vit(config, all.images.size(1), classes);
   model->to(options.device);
-  if (!flags.resume) io::write_json_atomic((fs::path(options.run_dir) / "config.json").string(), config);
+  if (!run.resuming()) run.save_config();
   const int64_t params = models::parameter_count(*model);
-  log << "data: " << train.images.size(0) << " train / " << valid.images.size(0) << " valid images, " << classes
-      << " classes; model: vit, " << params << " parameters on " << options.device << "\n";
+  run.log() << "data: " << train.images.size(0) << " train / " << valid.images.size(0) << " valid images, " << classes
+            << " classes; model: vit, " << params << " parameters on " << options.device << "\n";
   const double mean = d.at("mean").get<double>(), std = d.at("std").get<double>();
-  ImageTask task(model, std::move(train), valid, names, mean, std, batch_size, eval_batch_size, padding, flip);
-  const engine::TrainResult result = engine::train(task, options, flags.resume);
-  nlohmann::json summary = {{"run_dir", options.run_dir}, {"steps", result.global_step}, {"best_step", result.best_step},
-                            {"interrupted", result.interrupted}, {"valid", result.best_metrics}, {"parameters", params}};
-  if (result.interrupted) return summary;
+  engine::Prepared prepared;
+  prepared.trainer = std::make_unique<ImageTask>(model, std::move(train), valid, names, mean, std, batch_size,
+                                                 eval_batch_size, padding, flip);
+  prepared.summary["parameters"] = params;
   const std::string test_images = config::get_optional_string(d, "test_images", "data");
   if (!test_images.empty()) {
-    const data::ImageSet test = data::read_idx_images(test_images, config::get_string(d, "test_labels", "data"));
-    engine::load_run_weights(*model, options.run_dir);
-    model->eval();
-    summary["test"] = metrics_of(logits_of(model, test.images, mean, std, eval_batch_size, options.device), test.labels, names);
+    const std::string test_labels = config::get_string(d, "test_labels", "data");
+    const torch::Device device = options.device;
+    prepared.finish = [=](nlohmann::json& summary) {
+      const data::ImageSet test = data::read_idx_images(test_images, test_labels);
+      model->eval();
+      summary["test"] = metrics_of(logits_of(model, test.images, mean, std, eval_batch_size, device), test.labels, names);
+    };
   }
-  io::write_json_atomic((fs::path(options.run_dir) / "results.json").string(), summary);
-  return summary;
+  return prepared;
 }
 
 nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,

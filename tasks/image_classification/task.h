@@ -2,7 +2,7 @@
 // (Fashion-MNIST, MNIST) with augmentation, evaluated by accuracy and macro F1.
 #pragma once
 #include "models/vit/vit.h"
-#include "tasks/engine/settings.h"
+#include "tasks/engine/run.h"
 
 #include <nlohmann/json.hpp>
 
@@ -26,7 +26,9 @@ ImageRun load_image_run(const std::string& run_dir, const std::vector<std::strin
 torch::Tensor to_input(const torch::Tensor& images, double mean, double std);
 
 nlohmann::json default_config();
-nlohmann::json train_run(const nlohmann::json& config, const engine::TrainFlags& flags);
+// engine::Recipe's steps: the checks that need no data, then data and model.
+void check_run_config(const nlohmann::json& config);
+engine::Prepared prepare_run(engine::Run& run);
 // data_path: "IMAGES,LABELS" (two IDX files).
 nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
                             const std::vector<std::string>& overrides, const std::string& device);

@@ -1,4 +1,5 @@
 #include "tasks/pretraining/task.h"
+#include "tasks/engine/run_dir.h"
 
 #include "data/batching.h"
 #include "core/error.h"
@@ -185,16 +186,32 @@ nlohmann::json evaluate_blocks(models::BertForMaskedLM& model, const TokenBlocks
           {"blocks", blocks.size()}};
 }
 
-nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFlags& flags) {
-  nlohmann::json config = config_in;
-  const engine::TrainOptions options = engine::train_options_for(config, flags);
-  const int64_t threads = config::get_int(config, "threads", "", 0, 1024);
-  std::ostream& log = flags.log ? *flags.log : std::cerr;
-
-  // Cheap checks first, so a typo fails before minutes of reading and tokenizing.
+void check_run_config(const nlohmann::json& config) {
   const nlohmann::json& d = config.at("data");
   const std::string train_path = config::get_optional_string(d, "train", "data");
   if (train_path.empty()) fail("data.train", "no training text given (set data.train: one paragraph per line)");
+  config::get_optional_string(d, "valid", "data");
+  config::get_double(d, "valid_fraction", "data", 0.0, 0.5);
+  masking_from_config(config);
+  const int64_t max_length = max_length_from_config(config);
+  const nlohmann::json& t = config.at("train");
+  config::get_int(t, "batch_size", "train", 1, 1 << 20);
+  config::get_int(t, "eval_batch_size", "train", 1, 1 << 20);
+  config::get_int(config.at("tokenizer"), "training_lines", "tokenizer", 0, int64_t{1} << 40);
+  const int64_t positions = bert_options(config, 1).max_position_embeddings();
+  if (max_length > positions) {
+    fail("mlm.max_length", std::to_string(max_length) + " exceeds model.max_length (" + std::to_string(positions) +
+                               " position embeddings)");
+  }
+}
+
+engine::Prepared prepare_run(engine::Run& run) {
+  nlohmann::json& config = run.config();
+  const engine::TrainOptions& options = run.options();
+  const int64_t threads = config::get_int(config, "threads", "", 0, 1024);
+  std::ostream& log = run.log();
+  const nlohmann::json& d = config.at("data");
+  const std::string train_path = config::get_optional_string(d, "train", "data");
   const std::string valid_path = config::get_optional_string(d, "valid", "data");
   const double valid_fraction = config::get_double(d, "valid_fraction", "data", 0.0, 0.5);
   const MaskingOptions masking = masking_from_config(config);
@@ -203,21 +220,14 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
   const int64_t batch_size = config::get_int(t, "batch_size", "train", 1, 1 << 20);
   const int64_t eval_batch_size = config::get_int(t, "eval_batch_size", "train", 1, 1 << 20);
   const int64_t training_lines = config::get_int(config.at("tokenizer"), "training_lines", "tokenizer", 0, int64_t{1} << 40);
-  const int64_t positions = bert_options(config, 1).max_position_embeddings();
-  if (max_length > positions) {
-    fail("mlm.max_length", std::to_string(max_length) + " exceeds model.max_length (" + std::to_string(positions) +
-                               " position embeddings)");
-  }
-  const std::string run_dir = options.run_dir;
   std::vector<std::string> train_lines = read_lines(train_path);
   std::vector<std::string> valid_lines = valid_path.empty()
                                              ? split_off_valid(train_lines, valid_fraction, options.seed, train_path)
                                              : read_lines(valid_path);
-  if (!flags.resume) engine::prepare_run_dir(run_dir, flags.overwrite);
 
-  const std::string tokenizer_dir = (fs::path(run_dir) / "tokenizer").string();
+  const std::string tokenizer_dir = run.dir().tokenizer();
   std::unique_ptr<text::Tokenizer> tokenizer;
-  if (flags.resume) {
+  if (run.resuming()) {
     tokenizer = text::load_tokenizer(tokenizer_dir);
   } else {
     log << "tokenizer: " << config.at("tokenizer").value("type", "") << " from " << train_path << "\n";
@@ -232,23 +242,20 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
   torch::manual_seed(options.seed);
   models::BertForMaskedLM model = build_model(config, tokenizer->vocab_size());
   model->to(options.device);
-  if (!flags.resume) {
+  if (!run.resuming()) {
     // The saved config rebuilds exactly this model, and is what "init" hands to fine-tuning.
     config["model"] = model->bert->config();
-    io::write_json_atomic((fs::path(run_dir) / "config.json").string(), config);
+    run.save_config();
   }
   const int64_t params = models::parameter_count(*model);
   log << "data: " << train.size() << " train / " << valid.size() << " valid blocks of " << max_length << " ("
       << train.tokens() << " / " << valid.tokens() << " tokens); model: " << params << " parameters on "
       << options.device << "\n";
 
-  MaskedLmTask task(model, std::move(train), std::move(valid), token_flags(*tokenizer), masking, batch_size,
-                    eval_batch_size);
-  const engine::TrainResult result = engine::train(task, options, flags.resume);
-  nlohmann::json summary = {{"run_dir", run_dir}, {"steps", result.global_step}, {"best_step", result.best_step},
-                            {"interrupted", result.interrupted}, {"valid", result.best_metrics}};
-  if (!result.interrupted) io::write_json_atomic((fs::path(run_dir) / "results.json").string(), summary);
-  return summary;
+  engine::Prepared prepared;
+  prepared.trainer = std::make_unique<MaskedLmTask>(model, std::move(train), std::move(valid), token_flags(*tokenizer),
+                                                    masking, batch_size, eval_batch_size);
+  return prepared;
 }
 
 namespace {
@@ -262,10 +269,10 @@ struct LoadedMlm {
 
 LoadedMlm load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device) {
   LoadedMlm run;
-  run.config = engine::read_run_config(run_dir, overrides);
-  run.tokenizer = text::load_tokenizer((fs::path(run_dir) / "tokenizer").string());
+  run.config = engine::RunDir(run_dir).read_config(overrides);
+  run.tokenizer = text::load_tokenizer(engine::RunDir(run_dir).tokenizer());
   run.model = build_model(run.config, run.tokenizer->vocab_size());
-  engine::load_run_weights(*run.model, run_dir);
+  engine::RunDir(run_dir).load_weights(*run.model);
   run.device = engine::run_device(run.config, device);
   run.model->to(run.device);
   run.model->eval();

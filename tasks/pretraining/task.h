@@ -5,7 +5,7 @@
 // "bert.*" tensors of model.safetensors are the encoder.
 #pragma once
 #include "models/bert/masked_lm.h"
-#include "tasks/engine/settings.h"
+#include "tasks/engine/run.h"
 #include "tasks/engine/task.h"
 #include "tasks/pretraining/blocks.h"
 #include "tasks/pretraining/masking.h"
@@ -47,9 +47,9 @@ class MaskedLmTask : public engine::TrainTask {
 nlohmann::json evaluate_blocks(models::BertForMaskedLM& model, const TokenBlocks& blocks, const TokenFlags& flags,
                                const MaskingOptions& masking, int64_t batch_size, const torch::Device& device);
 
-// Trains the run `config` describes (already merged and overridden); returns the
-// summary `attune pretrain` prints.
-nlohmann::json train_run(const nlohmann::json& config, const engine::TrainFlags& flags);
+// engine::Recipe's steps: the checks that need no data, then data and model.
+void check_run_config(const nlohmann::json& config);
+engine::Prepared prepare_run(engine::Run& run);
 // Metrics of a trained run on a text file (one paragraph per line).
 nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
                             const std::vector<std::string>& overrides, const std::string& device);

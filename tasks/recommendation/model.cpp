@@ -1,4 +1,5 @@
 #include "tasks/recommendation/model.h"
+#include "tasks/engine/run_dir.h"
 
 #include "core/error.h"
 #include "data/formats/safetensors.h"
@@ -115,10 +116,10 @@ RecModel make_model(const nlohmann::json& config, int64_t num_items, int64_t num
 
 void load_model_weights(RecModel& model, const std::string& run_dir) {
   if (model.net) {
-    engine::load_run_weights(*model.net, run_dir);
+    engine::RunDir(run_dir).load_weights(*model.net);
     return;
   }
-  const std::string path = (fs::path(run_dir) / "model.safetensors").string();
+  const std::string path = engine::RunDir(run_dir).weights();
   if (!fs::exists(path)) fail(run_dir, "run has no model.safetensors (training did not reach an evaluation)");
   const formats::SafetensorsFile file = formats::load_safetensors(path);
   auto tensor = [&](const std::string& key) {

@@ -1,4 +1,5 @@
 #include "tasks/recommendation/task.h"
+#include "tasks/engine/run_dir.h"
 
 #include "core/error.h"
 #include "data/formats/safetensors.h"
@@ -88,9 +89,9 @@ struct LoadedRun {
 };
 
 LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device) {
-  engine::require_run_dir(run_dir);
+  engine::RunDir(run_dir).require();
   LoadedRun run;
-  run.config = engine::read_run_config(run_dir, overrides);
+  run.config = engine::RunDir(run_dir).read_config(overrides);
   run.data = load_run_data(run_dir);
   run.model = make_model(run.config, run.data.catalog.num_items(), run.data.features.num_values());
   load_model_weights(run.model, run_dir);
@@ -132,24 +133,28 @@ nlohmann::json default_config() {
   return c;
 }
 
-nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFlags& flags) {
-  nlohmann::json config = config_in;
-  const engine::TrainOptions options = engine::train_options_for(config, flags);
-  std::ostream& log = flags.log ? *flags.log : std::cerr;
-  const std::string run_dir = options.run_dir;
+void check_run_config(const nlohmann::json& config) {
   const std::string path = config::get_optional_string(config.at("data"), "interactions", "data");
   if (path.empty()) fail("data.interactions", "no interaction log given (set data.interactions)");
-  // Cheap checks first.
   check_model_config(config);
-  const Objective objective = objective_of(config);
+  objective_of(config);
   protocol_of(config);
+  columns_of(config);
+  sequence_options(config);
+}
+
+engine::Prepared prepare_run(engine::Run& run) {
+  const nlohmann::json& config = run.config();
+  const engine::TrainOptions& options = run.options();
+  const std::string run_dir = run.dir().path();
+  const std::string path = config::get_optional_string(config.at("data"), "interactions", "data");
+  const Objective objective = objective_of(config);
   const data::InteractionColumns columns = columns_of(config);
   const SequenceOptions seq_options = sequence_options(config);
-  if (!flags.resume) engine::prepare_run_dir(run_dir, flags.overwrite);
 
   const auto t0 = std::chrono::steady_clock::now();
   RunData data;
-  if (flags.resume) {
+  if (run.resuming()) {
     data = load_run_data(run_dir);
   } else {
     const data::InteractionLog interactions = data::read_interactions(path, columns, "data");
@@ -158,50 +163,48 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
     }
     data = build_run_data(interactions, seq_options, columns.features);
     save_run_data(run_dir, data);
-    io::write_json_atomic((fs::path(run_dir) / "config.json").string(), config);
+    run.save_config();
   }
   LeaveOneOut split = leave_one_out(data.sequences);
   attach_features(split.valid, data.features);
   attach_features(split.test, data.features);
   int64_t interactions = 0;
   for (const auto& s : data.sequences) interactions += static_cast<int64_t>(s.size());
-  log << "data: " << data.catalog.users.size() << " users, " << data.catalog.num_items() << " items, " << interactions
-      << " interactions; " << split.valid.size() << " valid / " << split.test.size() << " test cases (leave-one-out)\n";
+  run.log() << "data: " << data.catalog.users.size() << " users, " << data.catalog.num_items() << " items, "
+            << interactions << " interactions; " << split.valid.size() << " valid / " << split.test.size()
+            << " test cases (leave-one-out)\n";
   if (split.valid.empty()) fail(path, "no user has three or more interactions: nothing to evaluate");
 
   torch::manual_seed(options.seed);
-  RecModel model = make_model(config, data.catalog.num_items(), data.features.num_values());
-  model.device = options.device;
-  nlohmann::json summary = {{"run_dir", run_dir},
-                            {"model", model.name},
-                            {"users", data.catalog.users.size()},
-                            {"items", data.catalog.num_items()},
-                            {"interactions", interactions}};
-  if (is_baseline(model.name)) {
-    fit_baseline(model, split, config);
-    formats::save_safetensors((fs::path(run_dir) / "model.safetensors").string(), model.tensors());
-    summary["valid"] = rank_all(split.valid, model, config);
+  // Shared by the trainer (which holds a reference) and the finish step.
+  auto model = std::make_shared<RecModel>(make_model(config, data.catalog.num_items(), data.features.num_values()));
+  model->device = options.device;
+  engine::Prepared prepared;
+  prepared.summary = {{"model", model->name},
+                      {"users", data.catalog.users.size()},
+                      {"items", data.catalog.num_items()},
+                      {"interactions", interactions}};
+  if (is_baseline(model->name)) {
+    fit_baseline(*model, split, config);
+    formats::save_safetensors(run.dir().weights(), model->tensors());
+    prepared.summary["valid"] = rank_all(split.valid, *model, config);
   } else {
-    model.net->to(options.device);
-    const int64_t params = models::parameter_count(*model.net);
-    log << "model: " << model.name << ", " << params << " parameters on " << options.device << "\n";
-    summary["parameters"] = params;
-    RecommendationTask task(model, split.train, data.features.per_user, split.valid, objective,
-                            config::get_int(config.at("train"), "batch_size", "train", 1, 1 << 20), eval_batch(config));
-    const engine::TrainResult result = engine::train(task, options, flags.resume);
-    summary["steps"] = result.global_step;
-    summary["best_step"] = result.best_step;
-    summary["interrupted"] = result.interrupted;
-    summary["valid"] = result.best_metrics;
-    if (result.interrupted) return summary;
-    load_model_weights(model, run_dir);
-    model.net->eval();
+    model->net->to(options.device);
+    const int64_t params = models::parameter_count(*model->net);
+    run.log() << "model: " << model->name << ", " << params << " parameters on " << options.device << "\n";
+    prepared.summary["parameters"] = params;
+    prepared.trainer = std::make_unique<RecommendationTask>(
+        *model, split.train, data.features.per_user, split.valid, objective,
+        config::get_int(config.at("train"), "batch_size", "train", 1, 1 << 20), eval_batch(config));
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  summary["train_seconds"] = seconds;
-  summary["test"] = rank_all(split.test, model, config);
-  io::write_json_atomic((fs::path(run_dir) / "results.json").string(), summary);
-  return summary;
+  const std::vector<EvalCase> test = std::move(split.test);
+  const nlohmann::json saved = config;
+  prepared.finish = [model, test, saved, t0](nlohmann::json& summary) {
+    if (model->net) model->net->eval();
+    summary["train_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    summary["test"] = rank_all(test, *model, saved);
+  };
+  return prepared;
 }
 
 nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,

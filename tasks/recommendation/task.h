@@ -1,7 +1,7 @@
 // Next-item recommendation as a task: train a run on an interaction log (leave-one-out
 // split), evaluate it by ranking, and recommend the top items for histories.
 #pragma once
-#include "tasks/engine/settings.h"
+#include "tasks/engine/run.h"
 
 #include <nlohmann/json.hpp>
 
@@ -14,9 +14,11 @@ namespace attune::recommendation {
 
 nlohmann::json default_config();
 
-// Summary: the data's size, best validation and test metrics (full ranking, and the
-// sampled protocol when eval.protocol asks for it), training time and throughput.
-nlohmann::json train_run(const nlohmann::json& config, const engine::TrainFlags& flags);
+// engine::Recipe's steps: the checks that need no data, then data and model. The
+// summary holds the data's size, best validation and test metrics (full ranking, and
+// the sampled protocol when configured).
+void check_run_config(const nlohmann::json& config);
+engine::Prepared prepare_run(engine::Run& run);
 
 // data_path "" = the run's own test cases. Otherwise an interaction log (the run's
 // columns) of later interactions of known users: each is a case whose history is the

@@ -1,5 +1,6 @@
 // Using a trained translation run: attune eval, translate and predict.
 #include "core/error.h"
+#include "tasks/engine/run_dir.h"
 #include "models/seq2seq/config.h"
 #include "core/config.h"
 #include "tasks/engine/settings.h"
@@ -14,12 +15,12 @@ namespace attune::translation {
 
 LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device) {
   LoadedRun run;
-  run.config = engine::read_run_config(run_dir, overrides);
-  const std::string tokenizer_dir = (fs::path(run_dir) / "tokenizer").string();
+  run.config = engine::RunDir(run_dir).read_config(overrides);
+  const std::string tokenizer_dir = engine::RunDir(run_dir).tokenizer();
   run.tokenizer = as_sentencepiece(text::load_tokenizer(tokenizer_dir), tokenizer_dir);
   run.model = models::Seq2SeqTransformer(models::seq2seq_options_from_config(
       run.config.at("model"), run.tokenizer->vocab_size(), run.tokenizer->pad_id(), "model"));
-  engine::load_run_weights(*run.model, run_dir);
+  engine::RunDir(run_dir).load_weights(*run.model);
   run.device = engine::run_device(run.config, device);
   run.model->to(run.device);
   run.model->eval();
@@ -50,13 +51,6 @@ void translate_run(const std::string& run_dir, std::istream& in, std::ostream& o
     out << t << "\n";
   }
   out.flush();
-}
-
-void predict_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,
-                 const std::string& device, int64_t batch_size) {
-  (void)input_name;
-  (void)batch_size;  // batches are cut by tokens (train.eval_max_tokens)
-  translate_run(run_dir, in, out, device, {});
 }
 
 }  // namespace attune::translation

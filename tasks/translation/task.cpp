@@ -1,4 +1,5 @@
 #include "tasks/translation/task.h"
+#include "tasks/engine/run_dir.h"
 
 #include "data/batching.h"
 #include "core/error.h"
@@ -204,18 +205,9 @@ nlohmann::json TranslationTask::evaluate(const torch::Device& device) {
   return m;
 }
 
-nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFlags& flags) {
-  nlohmann::json config = config_in;
-  const engine::TrainOptions options = engine::train_options_for(config, flags);
-  const int64_t threads = get_int(config, "threads", "", 0, 1024);
-  std::ostream& log = flags.log ? *flags.log : std::cerr;
+namespace {
 
-  // Cheap checks first, so a typo fails before minutes of reading and tokenizing.
-  const nlohmann::json& d = config.at("data");
-  if (d.at("train").is_null()) fail("data.train", "no training data given (a TSV/JSONL path or {source, target})");
-  const std::string source_key = config::get_string(d, "source_key", "data");
-  const std::string target_key = config::get_string(d, "target_key", "data");
-  const LengthFilter limits = length_filter(config);
+TranslationSettings settings_of(const nlohmann::json& config) {
   const nlohmann::json& t = config.at("train");
   TranslationSettings settings;
   settings.max_tokens = get_int(t, "max_tokens", "train", 1, 1 << 30);
@@ -223,16 +215,43 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
   settings.eval_max_tokens = get_int(t, "eval_max_tokens", "train", 1, 1 << 30);
   settings.eval_max_sentences = get_int(t, "eval_max_sentences", "train", 0, 1 << 30);
   settings.bf16 = config::get_bool(t, "bf16", "train");
+  return settings;
+}
+
+}  // namespace
+
+void check_run_config(const nlohmann::json& config) {
+  // Cheap checks first, so a typo fails before minutes of reading and tokenizing.
+  const nlohmann::json& d = config.at("data");
+  if (d.at("train").is_null()) fail("data.train", "no training data given (a TSV/JSONL path or {source, target})");
+  config::get_string(d, "source_key", "data");
+  config::get_string(d, "target_key", "data");
+  const LengthFilter limits = length_filter(config);
+  const TranslationSettings settings = settings_of(config);
   const nlohmann::json& tok = config.at("tokenizer");
   if (tok.value("type", "") != "sentencepiece") {
     fail("tokenizer.type", "translation needs a sentencepiece tokenizer (it detokenizes its output)");
   }
   check_lengths(limits, models::seq2seq_options_from_config(config.at("model"), 16, 0, "model"));
   decode_options(config, {}, false);
-  if (settings.eval_max_sentences > 0 && options.selection_metric != "bleu" && options.selection_metric != "chrf" &&
-      options.selection_metric != "loss" && options.selection_metric != "perplexity") {
-    fail("train.selection_metric", "'" + options.selection_metric + "' is not a validation metric (bleu, chrf, loss, perplexity)");
+  const std::string metric = config::get_string(config.at("train"), "selection_metric", "train");
+  if (settings.eval_max_sentences > 0 && metric != "bleu" && metric != "chrf" && metric != "loss" &&
+      metric != "perplexity") {
+    fail("train.selection_metric", "'" + metric + "' is not a validation metric (bleu, chrf, loss, perplexity)");
   }
+}
+
+engine::Prepared prepare_run(engine::Run& run) {
+  nlohmann::json& config = run.config();
+  const engine::TrainOptions& options = run.options();
+  const int64_t threads = get_int(config, "threads", "", 0, 1024);
+  std::ostream& log = run.log();
+  const nlohmann::json& d = config.at("data");
+  const std::string source_key = config::get_string(d, "source_key", "data");
+  const std::string target_key = config::get_string(d, "target_key", "data");
+  const LengthFilter limits = length_filter(config);
+  TranslationSettings settings = settings_of(config);
+  const nlohmann::json& tok = config.at("tokenizer");
 
   data::ParallelText train_text = read_parallel_spec(d.at("train"), "data.train", source_key, target_key);
   data::ParallelText valid_text =
@@ -241,12 +260,10 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
           : read_parallel_spec(d.at("valid"), "data.valid", source_key, target_key);
   data::ParallelText test_text;
   if (!d.at("test").is_null()) test_text = read_parallel_spec(d.at("test"), "data.test", source_key, target_key);
-  const std::string run_dir = options.run_dir;
-  if (!flags.resume) engine::prepare_run_dir(run_dir, flags.overwrite);
 
-  const std::string tokenizer_dir = (fs::path(run_dir) / "tokenizer").string();
+  const std::string tokenizer_dir = run.dir().tokenizer();
   std::shared_ptr<text::SentencePieceTokenizer> tokenizer;
-  if (flags.resume) {
+  if (run.resuming()) {
     tokenizer = as_sentencepiece(text::load_tokenizer(tokenizer_dir), tokenizer_dir);
   } else {
     log << "tokenizer: joint sentencepiece from " << d.at("train").dump() << "\n";
@@ -267,9 +284,9 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
   torch::manual_seed(options.seed);
   models::Seq2SeqTransformer model(model_options);
   model->to(options.device);
-  if (!flags.resume) {
+  if (!run.resuming()) {
     config["model"] = models::seq2seq_model_config(model_options, config.at("model").value("preset", ""));
-    io::write_json_atomic((fs::path(run_dir) / "config.json").string(), config);
+    run.save_config();
   }
   const int64_t params = models::parameter_count(*model, /*trainable_only=*/true);
   int64_t train_tokens = 0;
@@ -278,20 +295,19 @@ nlohmann::json train_run(const nlohmann::json& config_in, const engine::TrainFla
       << train_tokens << " target tokens), " << valid.size() << " valid; vocabulary " << tokenizer->vocab_size()
       << "; model: " << params << " parameters on " << options.device << "\n";
 
-  const int64_t train_pairs = train.size();
-  TranslationTask task(model, tokenizer, std::move(train), std::move(valid), settings);
-  const engine::TrainResult result = engine::train(task, options, flags.resume);
-  nlohmann::json summary = {{"run_dir", run_dir},         {"steps", result.global_step},
-                            {"best_step", result.best_step}, {"interrupted", result.interrupted},
-                            {"train_pairs", train_pairs},   {"dropped_pairs", dropped},
-                            {"valid", result.best_metrics}};
-  if (!result.interrupted && test_text.size() > 0) {
-    engine::load_run_weights(*model, run_dir);
-    model->eval();
-    summary["test"] = evaluate_text(model, *tokenizer, test_text, config, options.device, "");
+  engine::Prepared prepared;
+  prepared.summary["train_pairs"] = train.size();
+  prepared.summary["dropped_pairs"] = dropped;
+  prepared.trainer = std::make_unique<TranslationTask>(model, tokenizer, std::move(train), std::move(valid), settings);
+  if (test_text.size() > 0) {
+    const nlohmann::json saved = config;
+    const torch::Device device = options.device;
+    prepared.finish = [=](nlohmann::json& summary) {
+      model->eval();
+      summary["test"] = evaluate_text(model, *tokenizer, test_text, saved, device, "");
+    };
   }
-  if (!result.interrupted) io::write_json_atomic((fs::path(run_dir) / "results.json").string(), summary);
-  return summary;
+  return prepared;
 }
 
 }  // namespace attune::translation

@@ -4,7 +4,7 @@
 // translations; used through attune translate / eval.
 #pragma once
 #include "models/seq2seq/transformer.h"
-#include "tasks/engine/settings.h"
+#include "tasks/engine/run.h"
 #include "tasks/engine/task.h"
 #include "tasks/translation/decoding.h"
 #include "tasks/translation/examples.h"
@@ -59,7 +59,9 @@ nlohmann::json evaluate_text(models::Seq2SeqTransformer& model, const text::Sent
                              const data::ParallelText& text, const nlohmann::json& config, const torch::Device& device,
                              const std::string& output_path);
 
-nlohmann::json train_run(const nlohmann::json& config, const engine::TrainFlags& flags);
+// engine::Recipe's steps: the checks that need no data, then data and model.
+void check_run_config(const nlohmann::json& config);
+engine::Prepared prepare_run(engine::Run& run);
 
 // A trained run as eval, translate and export use it: config (with overrides), the
 // SentencePiece tokenizer, and the model with its weights, in eval mode on `device`.
@@ -78,8 +80,5 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_
 // One translation a line, in input order; overrides apply to the run's config (decode.*).
 void translate_run(const std::string& run_dir, std::istream& in, std::ostream& out, const std::string& device,
                    const std::vector<std::string>& overrides);
-// translate_run without overrides (attune predict).
-void predict_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,
-                 const std::string& device, int64_t batch_size);
 
 }  // namespace attune::translation

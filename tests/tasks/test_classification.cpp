@@ -1,4 +1,5 @@
 #include "tests/catch.h"
+#include "tasks/registry.h"
 
 #include "core/error.h"
 #include "data/formats/safetensors.h"
@@ -75,7 +76,7 @@ attune::engine::TrainFlags quiet(std::ostringstream& log) {
 TEST_CASE("text classification learns generated topics end to end", "[classification]") {
   const std::string dir = make_data("learn");
   std::ostringstream log;
-  const json summary = attune::classification::train_run(tiny_config(dir, "run"), quiet(log));
+  const json summary = attune::tasks::train(tiny_config(dir, "run"), quiet(log));
   INFO(log.str());
   CHECK(summary["test"]["accuracy"].get<double>() > 0.9);
   CHECK(summary["valid"]["accuracy"].get<double>() > 0.9);
@@ -99,20 +100,20 @@ TEST_CASE("text classification learns generated topics end to end", "[classifica
 TEST_CASE("fixed seeds give the same run twice, and an interrupted run resumes exactly", "[classification][resume]") {
   const std::string dir = make_data("resume");
   std::ostringstream log;
-  attune::classification::train_run(tiny_config(dir, "a"), quiet(log));
-  attune::classification::train_run(tiny_config(dir, "b"), quiet(log));
+  attune::tasks::train(tiny_config(dir, "a"), quiet(log));
+  attune::tasks::train(tiny_config(dir, "b"), quiet(log));
   check_equal_weights(weights(dir + "/a"), weights(dir + "/b"));
 
   // Stop after step 9 (mid-epoch, between checkpoints at 7 and the epoch end), then resume.
   auto flags = quiet(log);
   flags.stop_requested = [](int64_t step) { return step == 9; };
-  const json stopped = attune::classification::train_run(tiny_config(dir, "c"), flags);
+  const json stopped = attune::tasks::train(tiny_config(dir, "c"), flags);
   CHECK(stopped["interrupted"] == true);
   CHECK(stopped["steps"] == 9);
   auto resume = quiet(log);
   resume.resume = true;
   json saved = json::parse(std::ifstream(dir + "/c/config.json"));
-  const json resumed = attune::classification::train_run(saved, resume);
+  const json resumed = attune::tasks::train(saved, resume);
   CHECK(resumed["interrupted"] == false);
   check_equal_weights(weights(dir + "/a"), weights(dir + "/c"));
   // The last checkpoint (final weights, not only the best) matches too.
@@ -138,7 +139,7 @@ TEST_CASE("training refuses bad data with errors naming file and line", "[classi
   std::ostringstream log;
   auto error_of = [&](json c) -> std::string {
     try {
-      attune::classification::train_run(c, quiet(log));
+      attune::tasks::train(c, quiet(log));
     } catch (const attune::UserError& e) {
       return e.what();
     }
@@ -175,7 +176,7 @@ TEST_CASE("training refuses bad data with errors naming file and line", "[classi
     // A finished run is not overwritten by accident.
     json c = tiny_config(dir, "r6");
     c["train"]["epochs"] = 1;
-    attune::classification::train_run(c, quiet(log));
+    attune::tasks::train(c, quiet(log));
     CHECK(error_of(c).find("already holds a run") != std::string::npos);
   }
 }
@@ -189,7 +190,7 @@ TEST_CASE("a PEFT run saves only its adapter, resumes exactly, and evaluates fro
                                         "peft.target_modules=[\"query\",\"value\",\"dense\"]", "train.epochs=3"});
     return c;
   };
-  const json full = attune::classification::train_run(lora("a"), quiet(log));
+  const json full = attune::tasks::train(lora("a"), quiet(log));
   INFO(log.str());
   for (const char* f : {"adapter_config.json", "adapter_model.safetensors", "base_model.safetensors"}) {
     CHECK(fs::exists(fs::path(dir) / "a" / f));
@@ -203,10 +204,10 @@ TEST_CASE("a PEFT run saves only its adapter, resumes exactly, and evaluates fro
 
   auto flags = quiet(log);
   flags.stop_requested = [](int64_t step) { return step == 9; };
-  attune::classification::train_run(lora("c"), flags);
+  attune::tasks::train(lora("c"), flags);
   auto resume = quiet(log);
   resume.resume = true;
-  attune::classification::train_run(json::parse(std::ifstream(dir + "/c/config.json")), resume);
+  attune::tasks::train(json::parse(std::ifstream(dir + "/c/config.json")), resume);
   const auto a = attune::formats::load_safetensors(dir + "/a/adapter_model.safetensors");
   const auto c = attune::formats::load_safetensors(dir + "/c/adapter_model.safetensors");
   REQUIRE(a.names == c.names);
@@ -304,7 +305,7 @@ TEST_CASE("context attention learns a label only the context columns carry", "[c
   c["data"]["context_columns"] = {"signal", "noise"};
   c["train"]["epochs"] = 8;
   std::ostringstream log;
-  const json summary = attune::classification::train_run(c, quiet(log));
+  const json summary = attune::tasks::train(c, quiet(log));
   INFO(log.str());
   CHECK(summary["test"]["accuracy"].get<double>() > 0.85);
   const json saved = json::parse(std::ifstream(dir + "/run/config.json"));

@@ -1,6 +1,7 @@
 // Image classification: augmentation, the ViT's shapes, and a run end to end on
 // generated images whose class is the bright quadrant.
 #include "tests/catch.h"
+#include "tasks/registry.h"
 
 #include "models/vit/vit.h"
 #include "core/config.h"
@@ -103,7 +104,7 @@ TEST_CASE("a ViT learns the bright quadrant; eval and predict read IDX files", "
   attune::engine::TrainFlags flags;
   std::ostringstream log;
   flags.log = &log;
-  const json summary = attune::image_classification::train_run(config, flags);
+  const json summary = attune::tasks::train(config, flags);
   INFO(summary.dump());
   CHECK(summary["test"]["accuracy"].get<double>() > 0.9);
   const json again = attune::image_classification::evaluate_run(dir + "/run", dir + "/test-images," + dir + "/test-labels",
@@ -162,7 +163,7 @@ TEST_CASE("explain reads the patch grid of a ViT run and draws each image over i
   attune::engine::TrainFlags flags;
   std::ostringstream log;
   flags.log = &log;
-  attune::image_classification::train_run(config, flags);
+  attune::tasks::train(config, flags);
   const json saved = json::parse(std::ifstream(dir + "/run/config.json"));
   CHECK(saved["model"]["layer_fusion"] == true);
   const auto [file, indices] = attune::image_classification::parse_image_input(dir + "/train-images:0,5");

@@ -1,4 +1,5 @@
 #include "tests/catch.h"
+#include "tasks/registry.h"
 
 #include "core/error.h"
 #include "data/formats/safetensors.h"
@@ -204,7 +205,7 @@ TEST_CASE("blocks pack paragraphs as [CLS] pieces [SEP] of max_length", "[mlm]")
 TEST_CASE("masked-LM pretraining lowers held-out loss and resumes exactly", "[mlm][resume]") {
   const std::string dir = mlm_text("mlm-train");
   std::ostringstream log;
-  const json a = pt::train_run(mlm_config(dir, "a"), mlm_quiet(log));
+  const json a = attune::tasks::train(mlm_config(dir, "a"), mlm_quiet(log));
   INFO(log.str());
   CHECK(a["interrupted"] == false);
   const std::vector<json> evals = mlm_valid_evals(dir + "/a/metrics.jsonl");
@@ -231,12 +232,12 @@ TEST_CASE("masked-LM pretraining lowers held-out loss and resumes exactly", "[ml
   // Stop mid-epoch between checkpoints, resume, and end exactly where run a ended.
   auto flags = mlm_quiet(log);
   flags.stop_requested = [](int64_t step) { return step == 9; };
-  const json stopped = pt::train_run(mlm_config(dir, "b"), flags);
+  const json stopped = attune::tasks::train(mlm_config(dir, "b"), flags);
   CHECK(stopped["interrupted"] == true);
   auto resume = mlm_quiet(log);
   resume.resume = true;
   json config = json::parse(std::ifstream(dir + "/b/config.json"));
-  const json resumed = pt::train_run(config, resume);
+  const json resumed = attune::tasks::train(config, resume);
   CHECK(resumed["steps"] == a["steps"]);
   const auto last = [](const std::string& run) {
     std::vector<fs::path> cps;
@@ -260,7 +261,7 @@ TEST_CASE("a classification run with init = an mlm run starts from its encoder a
   std::ostringstream log;
   json pre = mlm_config(dir, "pre");
   pre["train"]["epochs"] = 1;
-  pt::train_run(pre, mlm_quiet(log));
+  attune::tasks::train(pre, mlm_quiet(log));
   attune::testing::write_topics_csv(dir + "/cls_train.csv", 60, 1);
   attune::testing::write_topics_csv(dir + "/cls_valid.csv", 20, 2);
 
@@ -270,7 +271,7 @@ TEST_CASE("a classification run with init = an mlm run starts from its encoder a
           "data.valid=" + dir + "/cls_valid.csv", "data.max_length=24", "train.epochs=1", "train.batch_size=16",
           "train.lr=0", "train.warmup_ratio=0"});
   INFO(log.str());
-  attune::classification::train_run(c, mlm_quiet(log));
+  attune::tasks::train(c, mlm_quiet(log));
   // lr = 0: the saved encoder is exactly what init loaded.
   const auto mlm = attune::formats::load_safetensors(dir + "/pre/model.safetensors");
   const auto cls = attune::formats::load_safetensors(dir + "/cls/model.safetensors");
@@ -293,7 +294,7 @@ TEST_CASE("a classification run with init = an mlm run starts from its encoder a
   for (const auto& name : mlm.names) half.emplace_back(name, mlm.tensors.at(name).to(torch::kBFloat16));
   attune::formats::save_safetensors(dir + "/pre/model.safetensors", half);
   attune::config::apply_overrides(c, {"run_dir=" + dir + "/cls16"});
-  attune::classification::train_run(c, mlm_quiet(log));
+  attune::tasks::train(c, mlm_quiet(log));
   const auto cls16 = attune::formats::load_safetensors(dir + "/cls16/model.safetensors");
   const torch::Tensor w = cls16.tensors.at("bert.embeddings.word_embeddings.weight");
   CHECK(w.scalar_type() == torch::kFloat);
@@ -307,7 +308,7 @@ TEST_CASE("pretraining config errors name the key", "[mlm][errors]") {
     json c = mlm_config(dir, "r");
     attune::config::apply_overrides(c, overrides);
     try {
-      pt::train_run(c, mlm_quiet(log));
+      attune::tasks::train(c, mlm_quiet(log));
     } catch (const attune::UserError& e) {
       return e.what();
     }

@@ -1,6 +1,7 @@
 // Recommendation: interaction logs to sequences, the split, ranking metrics, baselines,
 // and a run end to end on generated histories with a known next item.
 #include "tests/catch.h"
+#include "tasks/registry.h"
 
 #include "data/readers/interactions.h"
 #include "tasks/recommendation/baselines.h"
@@ -67,7 +68,7 @@ json train_walks(const std::string& dir, const std::string& model, const std::st
   flags.overwrite = !flags.resume;
   std::ostringstream log;
   flags.log = &log;
-  return rec::train_run(config, flags);
+  return attune::tasks::train(config, flags);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "tests/catch.h"
+#include "tasks/registry.h"
 
 #include "data/batching.h"
 #include "core/error.h"
@@ -206,7 +207,7 @@ TEST_CASE("a tiny transformer learns a word-for-word translation, then translate
   std::ostringstream log;
   attune::engine::TrainFlags flags;
   flags.log = &log;
-  const json summary = tr::train_run(tiny_config(dir), flags);
+  const json summary = attune::tasks::train(tiny_config(dir), flags);
   INFO(log.str());
   CHECK_FALSE(summary["interrupted"].get<bool>());
   CHECK(summary["train_pairs"] == 3000);
@@ -241,14 +242,14 @@ TEST_CASE("a tiny transformer learns a word-for-word translation, then translate
   json c = tiny_config(dir);
   c["run_dir"] = dir + "/bad";
   c["tokenizer"]["model"] = dir + "/no-such.model";
-  CHECK(error_of([&] { tr::train_run(c, flags); }) == dir + "/no-such.model: cannot open file");
+  CHECK(error_of([&] { attune::tasks::train(c, flags); }) == dir + "/no-such.model: cannot open file");
   c = tiny_config(dir);
   c["run_dir"] = dir + "/bad";
   c["tokenizer"]["type"] = "wordpiece";
-  CHECK(error_of([&] { tr::train_run(c, flags); }) ==
+  CHECK(error_of([&] { attune::tasks::train(c, flags); }) ==
         "tokenizer.type: translation needs a sentencepiece tokenizer (it detokenizes its output)");
   c = tiny_config(dir);
   c["run_dir"] = dir + "/bad";
   c["data"]["max_source_tokens"] = 100;
-  CHECK(error_of([&] { tr::train_run(c, flags); }).rfind("data.max_source_tokens: ", 0) == 0);
+  CHECK(error_of([&] { attune::tasks::train(c, flags); }).rfind("data.max_source_tokens: ", 0) == 0);
 }

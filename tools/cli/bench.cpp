@@ -1,7 +1,6 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "tasks/classification/speed.h"
-#include "core/config.h"
 #include "tasks/registry.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/options.h"
@@ -46,10 +45,7 @@ int bench_command(const Args& raw_args) {
 
   std::string source;
   const nlohmann::json user = read_config_option(parsed, source);
-  const std::string task = user.value("task", std::string("text-classification"));
-  nlohmann::json config = config::merge(tasks::find_task(task, source + ": task").default_config(), user, source);
-  config["task"] = task;
-  config::apply_overrides(config, overrides);
+  nlohmann::json config = tasks::train_config(user, source, "text-classification", overrides);
   if (parsed.count("device")) config["device"] = parsed["device"].as<std::string>();
 
   const std::string mode = parsed["mode"].as<std::string>();
@@ -57,7 +53,7 @@ int bench_command(const Args& raw_args) {
   if (mode == "matmul") {
     record = classification::matmul_rate(config.value("device", std::string("auto")), parsed["matmul-size"].as<int64_t>());
   } else {
-    classification::SpeedOptions o;
+    tasks::BenchOptions o;
     o.mode = mode;
     o.seq_len = parsed["seq-len"].as<int64_t>();
     o.batch_size = parsed["batch-size"].as<int64_t>();
@@ -71,7 +67,7 @@ int bench_command(const Args& raw_args) {
     o.sync_every_step = parsed["sync-every-step"].as<bool>();
     o.fused_optimizer = !parsed["no-fused-optimizer"].as<bool>();
     o.cuda_graphs = !parsed["no-cuda-graphs"].as<bool>();
-    record = classification::speed_bench(config, o);
+    record = tasks::find_task(config.value("task", ""), "task").bench(config, o);
   }
   write_output(parsed["out"].as<std::string>(), [&](std::ostream& out) { out << record.dump() << "\n"; });
   return 0;

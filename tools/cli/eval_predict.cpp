@@ -14,11 +14,9 @@ namespace fs = std::filesystem;
 namespace attune::cli {
 namespace {
 
-std::vector<std::string> adapters_of(const cxxopts::ParseResult& parsed, const tasks::TaskEntry& task) {
+std::vector<std::string> adapters_of(const cxxopts::ParseResult& parsed, const tasks::Task& task) {
   if (!parsed.count("adapter")) return {};
-  if (!task.evaluate_with_adapters || !task.predict_with_adapters) {
-    fail("--adapter", "task '" + task.name + "' has no PEFT adapters");
-  }
+  if (!task.has_adapters()) fail("--adapter", "task '" + task.name() + "' has no PEFT adapters");
   return parsed["adapter"].as<std::vector<std::string>>();
 }
 
@@ -40,12 +38,10 @@ int eval_command(const Args& raw_args) {
   if (!parse_or_help(options, args, parsed)) return 0;
   if (!parsed.count("run")) fail("attune eval", "--run DIR is required");
   const std::string run_dir = parsed["run"].as<std::string>();
-  const tasks::TaskEntry& task = tasks::task_of_run(run_dir);
-  if (!parsed.count("data") && !task.evaluates_own_split) fail("attune eval", "--data FILE is required");
-  const std::vector<std::string> adapters = adapters_of(parsed, task);
-  const std::string data = parsed.count("data") ? parsed["data"].as<std::string>() : "", device = parsed["device"].as<std::string>();
-  const nlohmann::json metrics = adapters.empty() ? task.evaluate(run_dir, data, overrides, device)
-                                                  : task.evaluate_with_adapters(run_dir, data, overrides, device, adapters);
+  const tasks::Task& task = tasks::task_of_run(run_dir);
+  if (!parsed.count("data") && !task.evaluates_own_split()) fail("attune eval", "--data FILE is required");
+  const tasks::RunRequest run{run_dir, parsed["device"].as<std::string>(), overrides, adapters_of(parsed, task)};
+  const nlohmann::json metrics = task.evaluate(run, parsed.count("data") ? parsed["data"].as<std::string>() : "");
   std::cout << metrics.dump(2) << std::endl;
   return 0;
 }
@@ -73,7 +69,7 @@ int predict_command(const Args& args) {
   const int64_t batch_size = parsed["batch-size"].as<int64_t>();
   if (batch_size < 1) fail("--batch-size", "must be >= 1");
   const std::string run_dir = from_bundle ? parsed["bundle"].as<std::string>() : parsed["run"].as<std::string>();
-  const tasks::TaskEntry& task = from_bundle ? tasks::task_of_bundle(run_dir) : tasks::task_of_run(run_dir);
+  const tasks::Task& task = from_bundle ? tasks::task_of_bundle(run_dir) : tasks::task_of_run(run_dir);
 
   const std::string input = parsed["input"].as<std::string>();
   std::ifstream in_file;
@@ -84,15 +80,13 @@ int predict_command(const Args& args) {
     out_file.open(output);
     if (!out_file) fail(output, "cannot write file");
   }
-  const std::vector<std::string> adapters = adapters_of(parsed, task);
   std::ostream& out = output == "-" ? std::cout : out_file;
-  const std::string name = input == "-" ? "<stdin>" : input, device = parsed["device"].as<std::string>();
+  tasks::PredictStreams streams{in, input == "-" ? "<stdin>" : input, out, batch_size};
+  const std::string device = parsed["device"].as<std::string>();
   if (from_bundle) {
-    task.predict_bundle(run_dir, in, name, out, device, batch_size);
-  } else if (adapters.empty()) {
-    task.predict(run_dir, in, name, out, device, batch_size);
+    task.predict_bundle(run_dir, device, streams);
   } else {
-    task.predict_with_adapters(run_dir, in, name, out, device, batch_size, adapters);
+    task.predict(tasks::RunRequest{run_dir, device, {}, adapters_of(parsed, task)}, streams);
   }
   return 0;
 }

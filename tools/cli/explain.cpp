@@ -1,17 +1,9 @@
 #include "core/error.h"
-#include "core/files.h"
-#include "data/formats/png.h"
-#include "data/readers/idx.h"
-#include "tasks/classification/explain.h"
-#include "tasks/image_classification/explain.h"
-#include "tasks/engine/settings.h"
+#include "tasks/registry.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/options.h"
 
-#include <filesystem>
 #include <iostream>
-
-namespace fs = std::filesystem;
 
 namespace attune::cli {
 
@@ -36,35 +28,14 @@ int explain_command(const Args& args) {
   if (!parsed.count("run")) fail("attune explain", "--run DIR is required");
   if (!parsed.count("input")) fail("attune explain", "--input TEXT is required");
   const std::string run_dir = parsed["run"].as<std::string>();
-  engine::require_run_dir(run_dir);
-  const std::string task = io::read_json((fs::path(run_dir) / "config.json").string()).value("task", "");
-  const std::string input = parsed["input"].as<std::string>();
-  const int64_t layer = parsed["layer"].as<int64_t>();
-  const std::string device = parsed["device"].as<std::string>();
-  if (task == "image-classification") {
-    if (parsed.count("html")) fail("--html", "is for text runs; image runs write --png");
-    const auto [file, indices] = image_classification::parse_image_input(input);
-    const torch::Tensor all = data::parse_idx(io::read_file(file), file);
-    if (all.dim() != 3) fail(file, "expected an IDX images file of rank 3 (N, H, W)");
-    for (int64_t i : indices) {
-      if (i >= all.size(0)) fail("--input", "image " + std::to_string(i) + " is past the file's " + std::to_string(all.size(0)));
-    }
-    const torch::Tensor images = all.index_select(0, torch::tensor(indices));
-    const nlohmann::json e = image_classification::explain_images(run_dir, images, indices, layer, device);
-    if (parsed.count("png")) {
-      const int64_t scale = parsed["scale"].as<int64_t>();
-      if (scale < 1 || scale > 64) fail("--scale", "must be in 1..64, got " + std::to_string(scale));
-      formats::write_png(parsed["png"].as<std::string>(), image_classification::explanation_overlay(images, e, scale));
-    }
-    write_output(parsed["output"].as<std::string>(), [&](std::ostream& out) { out << e.dump() << "\n"; });
-    return 0;
-  }
-  if (task != "text-classification") {
-    fail(run_dir, "attune explain reads text- and image-classification runs; this run's task is '" + task + "'");
-  }
-  if (parsed.count("png")) fail("--png", "is for image runs; text runs write --html");
-  const nlohmann::json e = classification::explain_text(run_dir, input, layer, device);
-  if (parsed.count("html")) io::write_file_atomic(parsed["html"].as<std::string>(), classification::explanation_html(e));
+  const tasks::Task& task = tasks::task_of_run(run_dir);
+  tasks::ExplainRequest request;
+  request.input = parsed["input"].as<std::string>();
+  request.layer = parsed["layer"].as<int64_t>();
+  if (parsed.count("html")) request.html_path = parsed["html"].as<std::string>();
+  if (parsed.count("png")) request.png_path = parsed["png"].as<std::string>();
+  request.scale = parsed["scale"].as<int64_t>();
+  const nlohmann::json e = task.explain(tasks::RunRequest{run_dir, parsed["device"].as<std::string>(), {}, {}}, request);
   write_output(parsed["output"].as<std::string>(), [&](std::ostream& out) { out << e.dump() << "\n"; });
   return 0;
 }

@@ -28,8 +28,8 @@ int export_command(const Args& args) {
   if (!parsed.count("run")) fail("attune export", "--run DIR is required");
   if (!parsed.count("out")) fail("attune export", "--out DIR is required");
   const std::string run_dir = parsed["run"].as<std::string>();
-  const tasks::TaskEntry& task = tasks::task_of_run(run_dir);
-  if (!task.export_bundle) fail("attune export", "task '" + task.name + "' cannot be exported yet");
+  const tasks::Task& task = tasks::task_of_run(run_dir);
+  if (!task.exports()) fail("attune export", "task '" + task.name() + "' cannot be exported yet");
   std::cout << task.export_bundle(run_dir, parsed["out"].as<std::string>(), parsed["overwrite"].as<bool>(),
                                     parsed["int8"].as<bool>()).dump(2)
             << std::endl;

@@ -44,7 +44,7 @@ void print_usage(std::ostream& out) {
       << "usage: attune <command> [options]   (attune <command> --help lists every option)\n\ncommands:\n";
   for (const auto& [name, cmd] : commands()) out << "  " << name << std::string(10 - name.size(), ' ') << cmd.summary << "\n";
   out << "\ntasks:\n";
-  for (const auto& t : attune::tasks::all_tasks()) out << "  " << t.name << ": " << t.description << "\n";
+  for (const auto* t : attune::tasks::all_tasks()) out << "  " << t->name() << ": " << t->description() << "\n";
 }
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }

@@ -21,11 +21,11 @@ int merge_command(const Args& args) {
   if (!parsed.count("run")) fail("attune merge", "--run DIR is required");
   if (!parsed.count("out")) fail("attune merge", "--out DIR is required");
   const std::string run_dir = parsed["run"].as<std::string>();
-  const tasks::TaskEntry& task = tasks::task_of_run(run_dir);
-  if (!task.merge) fail("attune merge", "task '" + task.name + "' has no PEFT adapters to merge");
-  std::vector<std::string> adapters;
-  if (parsed.count("adapter")) adapters = parsed["adapter"].as<std::vector<std::string>>();
-  std::cout << task.merge(run_dir, parsed["out"].as<std::string>(), adapters).dump(2) << std::endl;
+  const tasks::Task& task = tasks::task_of_run(run_dir);
+  if (!task.has_adapters()) fail("attune merge", "task '" + task.name() + "' has no PEFT adapters to merge");
+  tasks::RunRequest run{run_dir, "cpu", {}, {}};
+  if (parsed.count("adapter")) run.adapters = parsed["adapter"].as<std::vector<std::string>>();
+  std::cout << task.merge(run, parsed["out"].as<std::string>()).dump(2) << std::endl;
   return 0;
 }
 

@@ -2,6 +2,7 @@
 // has (run directories under $ATTUNE_MODELS, default ~/.cache/attune/models, and --dir).
 #include "core/error.h"
 #include "core/files.h"
+#include "tasks/engine/run_dir.h"
 #include "models/bert/model_config.h"
 #include "models/bert/presets.h"
 #include "tools/cli/commands.h"
@@ -64,11 +65,11 @@ nlohmann::json headline_metrics(const nlohmann::json& results) {
 }
 
 std::optional<nlohmann::json> describe_run(const fs::path& dir) {
-  const fs::path config_path = dir / "config.json";
-  if (!fs::exists(config_path) || !fs::exists(dir / "model.safetensors")) return std::nullopt;
+  const engine::RunDir run_dir(dir.string());
+  if (!fs::exists(run_dir.config()) || !fs::exists(run_dir.weights())) return std::nullopt;
   nlohmann::json config;
   try {
-    config = io::read_json(config_path.string());
+    config = io::read_json(run_dir.config());
   } catch (const UserError&) {
     return std::nullopt;  // not ours, or damaged: a listing should not stop on it
   }
@@ -80,10 +81,9 @@ std::optional<nlohmann::json> describe_run(const fs::path& dir) {
                         {"preset", model.contains("preset") ? model["preset"] : nlohmann::json(nullptr)},
                         {"layers", model.value("num_layers", int64_t{0})},
                         {"hidden", model.value("hidden_size", int64_t{0})}};
-  const fs::path results = dir / "results.json";
-  if (fs::exists(results)) {
+  if (fs::exists(run_dir.results())) {
     try {
-      run["metrics"] = headline_metrics(io::read_json(results.string()));
+      run["metrics"] = headline_metrics(io::read_json(run_dir.results()));
     } catch (const UserError&) {
     }
   }

@@ -1,15 +1,11 @@
 #include "core/error.h"
-#include "core/files.h"
-#include "tasks/engine/settings.h"
-#include "tasks/recommendation/task.h"
+#include "tasks/registry.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/options.h"
 
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 
-namespace fs = std::filesystem;
 
 namespace attune::cli {
 
@@ -30,10 +26,10 @@ int recommend_command(const Args& args) {
   if (!parse_or_help(options, args, parsed)) return 0;
   if (!parsed.count("run")) fail("attune recommend", "--run DIR is required");
   const std::string run_dir = parsed["run"].as<std::string>();
-  engine::require_run_dir(run_dir);
-  const std::string config_path = (fs::path(run_dir) / "config.json").string();
-  const std::string task = io::read_json(config_path).value("task", "");
-  if (task != "recommendation") fail(run_dir, "not a recommendation run (its config.json has task '" + task + "')");
+  const tasks::Task& task = tasks::task_of_run(run_dir);
+  if (task.name() != "recommendation") {
+    fail(run_dir, "not a recommendation run (its config.json has task '" + task.name() + "')");
+  }
   const int64_t top_k = parsed["top-k"].as<int64_t>(), batch = parsed["batch-size"].as<int64_t>();
   if (top_k < 1) fail("--top-k", "must be >= 1");
   if (batch < 1) fail("--batch-size", "must be >= 1");
@@ -41,9 +37,10 @@ int recommend_command(const Args& args) {
   std::ifstream file;
   std::istream& in = open_input(input, file);
   const std::string name = input == "-" ? "<stdin>" : input;
-  const std::string device = parsed["device"].as<std::string>();
+  const tasks::RunRequest run{run_dir, parsed["device"].as<std::string>(), {}, {}};
   write_output(parsed.count("output") ? parsed["output"].as<std::string>() : "", [&](std::ostream& out) {
-    recommendation::recommend_run(run_dir, in, name, out, device, batch, top_k);
+    tasks::PredictStreams streams{in, name, out, batch, top_k};
+    task.predict(run, streams);
   });
   return 0;
 }

@@ -134,8 +134,7 @@ int serve_command(const Args& args) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   const std::string bundle_dir = parsed["bundle"].as<std::string>();
-  const tasks::TaskEntry& task = tasks::task_of_bundle(bundle_dir);
-  if (!task.serve_bundle) fail(bundle_dir, "task '" + task.name + "' cannot be served yet");
+  const tasks::Task& task = tasks::task_of_bundle(bundle_dir);
   const serving::Predictor predictor = task.serve_bundle(bundle_dir, parsed["device"].as<std::string>(), max_batch);
   serving::DynamicBatcher batcher(predictor.run, serving::BatcherOptions()
                                                       .max_batch(max_batch)

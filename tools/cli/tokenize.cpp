@@ -1,4 +1,5 @@
 #include "core/error.h"
+#include "tasks/engine/run_dir.h"
 #include "data/text/hf_tokenizer.h"
 #include "data/text/sentencepiece.h"
 #include "data/text/tokenizer.h"
@@ -29,7 +30,9 @@ int tokenize_command(const Args& args) {
   if (!parse_or_help(options, args, parsed)) return 0;
   if (!parsed.count("tokenizer")) fail("attune tokenize", "--tokenizer DIR is required");
   std::string dir = parsed["tokenizer"].as<std::string>();
-  if (fs::exists(fs::path(dir) / "tokenizer" / "tokenizer.json")) dir = (fs::path(dir) / "tokenizer").string();
+  // A run directory stands for its tokenizer.
+  const std::string run_tokenizer = engine::RunDir(dir).tokenizer();
+  if (fs::exists(fs::path(run_tokenizer) / "tokenizer.json")) dir = run_tokenizer;
   std::unique_ptr<text::Tokenizer> tokenizer;
   if (dir.rfind("hf:", 0) == 0) {
     tokenizer = text::load_hf_bert_tokenizer(dir.substr(3)).tokenizer;

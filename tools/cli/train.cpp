@@ -1,16 +1,12 @@
 #include "core/error.h"
 #include "core/files.h"
-#include "core/config.h"
 #include "tasks/registry.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/options.h"
 
 #include <atomic>
 #include <csignal>
-#include <filesystem>
 #include <iostream>
-
-namespace fs = std::filesystem;
 
 namespace attune::cli {
 namespace {
@@ -77,9 +73,9 @@ int run_training(const Args& raw_args, const std::string& default_task, bool tas
       fail("--resume", "a resumed run keeps its saved config; only --device may be given");
     }
     const std::string dir = parsed["resume"].as<std::string>();
-    const std::string path = (fs::path(dir) / "config.json").string();
-    if (!fs::exists(path)) fail(dir, "not an attune run directory (no config.json)");
-    config = io::read_json(path);
+    const engine::RunDir run_dir(dir);
+    run_dir.require();
+    config = io::read_json(run_dir.config());
     config["run_dir"] = dir;
     flags.resume = true;
   } else {
@@ -90,20 +86,17 @@ int run_training(const Args& raw_args, const std::string& default_task, bool tas
     if (task_fixed && task != default_task) {
       fail(source + ": task", command + " runs the " + default_task + " task, not '" + task + "' (use attune train)");
     }
-    config = config::merge(tasks::find_task(task, source + ": task").default_config(), user, source);
-    config["task"] = task;
     if (parsed.count("run-dir")) overrides.push_back("run_dir=" + parsed["run-dir"].as<std::string>());
     if (!task_fixed && parsed.count("init")) overrides.push_back("init=" + parsed["init"].as<std::string>());
-    config::apply_overrides(config, overrides);
+    config = tasks::train_config(user, source, task, overrides);
   }
   if (parsed.count("device")) config["device"] = parsed["device"].as<std::string>();
   flags.overwrite = parsed["overwrite"].as<bool>();
   flags.stop_requested = [](int64_t) { return g_interrupted.load(); };
 
-  const tasks::TaskEntry& task = tasks::find_task(config.value("task", ""), "task");
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
-  const nlohmann::json summary = task.train(config, flags);
+  const nlohmann::json summary = tasks::train(config, flags);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   std::cout << summary.dump(2) << std::endl;

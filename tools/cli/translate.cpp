@@ -1,15 +1,11 @@
 #include "core/error.h"
-#include "core/files.h"
-#include "tasks/engine/settings.h"
-#include "tasks/translation/task.h"
+#include "tasks/registry.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/options.h"
 
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 
-namespace fs = std::filesystem;
 
 namespace attune::cli {
 
@@ -30,21 +26,20 @@ int translate_command(const Args& raw_args) {
   if (!parse_or_help(options, args, parsed)) return 0;
   if (!parsed.count("run")) fail("attune translate", "--run DIR is required");
   const std::string run_dir = parsed["run"].as<std::string>();
-  engine::require_run_dir(run_dir);
-  const std::string config_path = (fs::path(run_dir) / "config.json").string();
-  if (io::read_json(config_path).value("task", "") != "translation") {
-    fail(run_dir, "not a translation run (its config.json has task '" +
-                      io::read_json(config_path).value("task", "") + "')");
-  }
+  const tasks::Task& task = tasks::task_of_run(run_dir);
+  if (task.name() != "translation") fail(run_dir, "not a translation run (its config.json has task '" + task.name() + "')");
   if (parsed.count("beam")) overrides.push_back("decode.beam_size=" + std::to_string(parsed["beam"].as<int64_t>()));
   if (parsed.count("length-penalty")) {
     overrides.push_back("decode.length_penalty=" + std::to_string(parsed["length-penalty"].as<double>()));
   }
   std::ifstream file;
-  std::istream& in = open_input(parsed["input"].as<std::string>(), file);
-  const std::string device = parsed["device"].as<std::string>();
-  write_output(parsed.count("output") ? parsed["output"].as<std::string>() : "",
-               [&](std::ostream& out) { translation::translate_run(run_dir, in, out, device, overrides); });
+  const std::string input = parsed["input"].as<std::string>();
+  std::istream& in = open_input(input, file);
+  const tasks::RunRequest run{run_dir, parsed["device"].as<std::string>(), overrides, {}};
+  write_output(parsed.count("output") ? parsed["output"].as<std::string>() : "", [&](std::ostream& out) {
+    tasks::PredictStreams streams{in, input == "-" ? "<stdin>" : input, out};
+    task.predict(run, streams);
+  });
   return 0;
 }
 

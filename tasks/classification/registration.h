@@ -1,0 +1,11 @@
+// The text-classification task, as the task registry holds it.
+#pragma once
+#include "tasks/task.h"
+
+#include <memory>
+
+namespace attune::classification {
+
+std::unique_ptr<tasks::Task> make_task();
+
+}  // namespace attune::classification

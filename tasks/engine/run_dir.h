@@ -1,0 +1,50 @@
+// The run directory contract: the one place that spells the names of a run's files.
+//
+//   config.json        the complete run config (defaults merged, presets resolved)
+//   model.safetensors  the best weights (a PEFT run: adapter files, plus base_model.safetensors)
+//   tokenizer/         the run's tokenizer, as text::load_tokenizer reads it
+//   labels.json        class names in id order (classification)
+//   metrics.jsonl      one line per log step and evaluation
+//   results.json       the summary of a finished run (best validation, test metrics)
+//   checkpoint.json, checkpoint-NNNNNNNN/   resumable state (tasks/engine/checkpoint.h)
+// A task may add files of its own (RunDir::file), which --overwrite leaves alone.
+#pragma once
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace attune::engine {
+
+class RunDir {
+ public:
+  explicit RunDir(std::string path);
+
+  const std::string& path() const { return path_; }
+  std::string config() const;
+  std::string weights() const;
+  std::string base_weights() const;  // the frozen base of a PEFT run
+  std::string tokenizer() const;
+  std::string labels() const;
+  std::string metrics() const;
+  std::string results() const;
+  // A task's own file in the run directory.
+  std::string file(const std::string& name) const;
+
+  // Makes a directory for a fresh run: refuses to replace a run unless `overwrite`,
+  // and then removes only what a run writes (a run_dir shared with other files keeps them).
+  void prepare_fresh(bool overwrite) const;
+  // Fails unless the directory holds a run (config.json).
+  void require() const;
+  // config.json with `overrides` (--set) applied; its thread count takes effect.
+  nlohmann::json read_config(const std::vector<std::string>& overrides = {}) const;
+  // Loads the best weights into `module`; fails naming the run if training never wrote them.
+  void load_weights(torch::nn::Module& module) const;
+  void save_weights(torch::nn::Module& module) const;
+
+ private:
+  std::string path_;
+};
+
+}  // namespace attune::engine

@@ -1,0 +1,30 @@
+#include "tasks/pretraining/registration.h"
+
+#include "tasks/pretraining/task.h"
+
+namespace attune::pretraining {
+namespace {
+
+class MaskedLanguageModel : public tasks::Task {
+ public:
+  std::string name() const override { return "mlm"; }
+  std::string description() const override {
+    return "masked-language-model pretraining of a BERT encoder on plain text (an init for fine-tuning)";
+  }
+  nlohmann::json default_config() const override { return pretraining::default_config(); }
+  void check(const nlohmann::json& config) const override { check_run_config(config); }
+  engine::Prepared prepare(engine::Run& run) const override { return prepare_run(run); }
+
+  nlohmann::json evaluate(const tasks::RunRequest& run, const std::string& data_path) const override {
+    return evaluate_run(run.run_dir, data_path, run.overrides, run.device);
+  }
+  void predict(const tasks::RunRequest& run, tasks::PredictStreams& io) const override {
+    predict_run(run.run_dir, io.in, io.input_name, io.out, run.device, io.batch_size);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<tasks::Task> make_task() { return std::make_unique<MaskedLanguageModel>(); }
+
+}  // namespace attune::pretraining

@@ -1,0 +1,31 @@
+#include "tasks/task.h"
+
+#include "core/error.h"
+
+namespace attune::tasks {
+
+nlohmann::json Task::merge(const RunRequest& run, const std::string&) const {
+  fail(run.run_dir, "task '" + name() + "' has no PEFT adapters to merge");
+}
+
+nlohmann::json Task::export_bundle(const std::string& run_dir, const std::string&, bool, bool) const {
+  fail(run_dir, "task '" + name() + "' cannot be exported yet");
+}
+
+void Task::predict_bundle(const std::string& bundle_dir, const std::string&, PredictStreams&) const {
+  fail(bundle_dir, "task '" + name() + "' has no bundle predictor");
+}
+
+serving::Predictor Task::serve_bundle(const std::string& bundle_dir, const std::string&, int64_t) const {
+  fail(bundle_dir, "task '" + name() + "' cannot be served yet");
+}
+
+nlohmann::json Task::explain(const RunRequest& run, const ExplainRequest&) const {
+  fail(run.run_dir, "attune explain reads text- and image-classification runs; this run's task is '" + name() + "'");
+}
+
+nlohmann::json Task::bench(const nlohmann::json&, const BenchOptions&) const {
+  fail("task", "attune bench measures text-classification models, not '" + name() + "'");
+}
+
+}  // namespace attune::tasks

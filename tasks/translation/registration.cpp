@@ -1,0 +1,45 @@
+#include "tasks/translation/registration.h"
+
+#include "tasks/translation/export.h"
+#include "tasks/translation/task.h"
+
+namespace attune::translation {
+namespace {
+
+class Translation : public tasks::Task {
+ public:
+  std::string name() const override { return "translation"; }
+  std::string description() const override {
+    return "Transformer encoder-decoder translation with a joint SentencePiece vocabulary";
+  }
+  nlohmann::json default_config() const override { return translation::default_config(); }
+  void check(const nlohmann::json& config) const override { check_run_config(config); }
+  engine::Prepared prepare(engine::Run& run) const override { return prepare_run(run); }
+
+  nlohmann::json evaluate(const tasks::RunRequest& run, const std::string& data_path) const override {
+    return evaluate_run(run.run_dir, data_path, run.overrides, run.device);
+  }
+  // One translation a line; batches are cut by tokens (train.eval_max_tokens), and
+  // run.overrides set the decoding (attune translate --beam: decode.beam_size).
+  void predict(const tasks::RunRequest& run, tasks::PredictStreams& io) const override {
+    translate_run(run.run_dir, io.in, io.out, run.device, run.overrides);
+  }
+  bool exports() const override { return true; }
+  nlohmann::json export_bundle(const std::string& run_dir, const std::string& out_dir, bool overwrite,
+                               bool int8) const override {
+    return export_run(run_dir, out_dir, overwrite, int8);
+  }
+  void predict_bundle(const std::string& bundle_dir, const std::string& device, tasks::PredictStreams& io) const override {
+    translation::predict_bundle(bundle_dir, io.in, io.input_name, io.out, device, io.batch_size);
+  }
+  serving::Predictor serve_bundle(const std::string& bundle_dir, const std::string& device,
+                                  int64_t batch_size) const override {
+    return bundle_predictor(bundle_dir, device, batch_size);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<tasks::Task> make_task() { return std::make_unique<Translation>(); }
+
+}  // namespace attune::translation
