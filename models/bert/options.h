@@ -1,7 +1,7 @@
 // BERT hyper-parameters, named as Hugging Face's BertConfig, and conversion to and from
 // HF config.json.
 #pragma once
-#include "models/attention/encoder_attention.h"
+#include "models/transformer/encoder_attention.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>

@@ -3,7 +3,7 @@
 // layers, a final LayerNorm and a linear head on the class token (timm's layout).
 #pragma once
 #include "models/attention/attention_pool.h"
-#include "models/attention/encoder_attention.h"
+#include "models/transformer/encoder_attention.h"
 #include "models/transformer/encoder_layer.h"
 
 #include <torch/torch.h>

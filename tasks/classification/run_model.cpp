@@ -1,7 +1,9 @@
 #include "tasks/classification/run_model.h"
+
+#include "tasks/classification/examples.h"
 #include "tasks/engine/run_dir.h"
 
-#include "models/attention/encoder_attention.h"
+#include "models/transformer/encoder_attention.h"
 
 #include "core/error.h"
 #include "data/formats/safetensors.h"
@@ -10,7 +12,7 @@
 #include "models/peft/config.h"
 #include "core/config.h"
 #include "tasks/engine/settings.h"
-#include "tasks/hf/bert_bundle.h"
+#include "tasks/classification/hf_bundle.h"
 #include "models/bert/model_config.h"
 
 #include <filesystem>

@@ -9,7 +9,7 @@
 #include "data/formats/safetensors.h"
 #include "core/files.h"
 #include "data/text/factory.h"
-#include "models/attention/encoder_attention.h"
+#include "models/transformer/encoder_attention.h"
 #include "models/peft/config.h"
 #include "core/config.h"
 #include "tasks/engine/settings.h"
@@ -103,7 +103,7 @@ nlohmann::json default_config() {
                 {"num_layers", nullptr},  {"num_heads", nullptr},     {"intermediate_size", nullptr},
                 {"activation", "gelu"},   {"dropout", 0.1},           {"attention_dropout", 0.1},
                 {"max_length", 512},      {"pre_layer_norm", false},
-                // Attention switches (see models/attention/encoder_attention.h);
+                // Attention switches (see models/transformer/encoder_attention.h);
                 // context_size follows data.context_columns.
                 {"attention_mask", nullptr}, {"position_bias", "none"}, {"relative_max_distance", 128},
                 {"layer_fusion", false}, {"context_size", 0}};

@@ -1,5 +1,7 @@
 #include "tasks/engine/settings.h"
 
+#include "tasks/engine/train_config.h"
+
 #include "core/error.h"
 #include "core/files.h"
 #include "core/config.h"
@@ -12,34 +14,9 @@ namespace fs = std::filesystem;
 
 namespace attune::engine {
 
-nlohmann::json default_run_keys() {
-  return {{"run_dir", "runs/latest"}, {"seed", 42}, {"device", "auto"}, {"threads", 0}};
-}
+nlohmann::json default_run_keys() { return config::defaults<RunKeys>(); }
 
-nlohmann::json default_train_section() {
-  return {{"epochs", 3},
-          {"max_steps", 0},
-          {"batch_size", 32},
-          {"eval_batch_size", 64},
-          {"grad_accum", 1},
-          {"lr", 5e-4},
-          {"weight_decay", 0.01},
-          {"warmup_ratio", 0.1},
-          {"warmup_steps", 0},
-          {"schedule", "linear"},
-          {"adam_beta1", 0.9},
-          {"adam_beta2", 0.999},
-          {"adam_eps", 1e-8},
-          {"max_grad_norm", 1.0},
-          {"bucket_by_length", true},
-          {"log_every", 20},
-          {"eval_every", 0},
-          {"checkpoint_every", 200},
-          {"early_stopping_patience", 0},
-          {"selection_metric", "macro_f1"},
-          {"bf16", true},
-          {"cuda_graphs", false}};
-}
+nlohmann::json default_train_section() { return config::defaults<TrainConfig>(); }
 
 torch::Device resolve_device(const std::string& name, const std::string& key) {
   if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
@@ -62,36 +39,35 @@ void apply_threads(int64_t threads) {
 }
 
 TrainOptions train_options_from_config(const nlohmann::json& config) {
-  using namespace attune::config;
-  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-  const nlohmann::json& t = at_path(config, "train");
+  // The run keys sit beside the task's own sections; "train" may hold the task's keys too.
+  const RunKeys run = config::parse<RunKeys>(config, "", config::UnknownKeys::kIgnore);
+  const TrainConfig t = config::parse<TrainConfig>(config::at_path(config, "train"), "train", config::UnknownKeys::kIgnore);
   TrainOptions o;
-  o.run_dir = get_string(config, "run_dir", "");
-  o.seed = static_cast<uint64_t>(get_int(config, "seed", "", 0, kMax));
-  o.device = resolve_device(get_string(config, "device", ""), "device");
-  o.epochs = get_int(t, "epochs", "train", 1, 100000);
-  o.max_steps = get_int(t, "max_steps", "train", 0, kMax);
-  o.grad_accum = get_int(t, "grad_accum", "train", 1, 4096);
-  o.optimizer.lr = get_double(t, "lr", "train", 0.0, 10.0);
-  o.optimizer.weight_decay = get_double(t, "weight_decay", "train", 0.0, 10.0);
-  o.optimizer.beta1 = get_double(t, "adam_beta1", "train", 0.0, 0.999999);
-  o.optimizer.beta2 = get_double(t, "adam_beta2", "train", 0.0, 0.999999);
-  o.optimizer.eps = get_double(t, "adam_eps", "train", 0.0, 1.0);
-  o.warmup_ratio = get_double(t, "warmup_ratio", "train", 0.0, 1.0);
-  // Configs saved before these keys existed still resume with their old behaviour.
-  if (t.contains("warmup_steps")) o.warmup_steps = get_int(t, "warmup_steps", "train", 0, kMax);
-  if (t.contains("schedule")) o.schedule = parse_schedule(get_string(t, "schedule", "train"), "train.schedule");
-  o.max_grad_norm = get_double(t, "max_grad_norm", "train", 0.0, 1e9);
-  o.log_every = get_int(t, "log_every", "train", 1, kMax);
-  o.eval_every = get_int(t, "eval_every", "train", 0, kMax);
-  o.checkpoint_every = get_int(t, "checkpoint_every", "train", 0, kMax);
-  o.early_stopping_patience = get_int(t, "early_stopping_patience", "train", 0, kMax);
-  o.selection_metric = get_string(t, "selection_metric", "train");
+  o.run_dir = run.run_dir;
+  o.seed = static_cast<uint64_t>(run.seed);
+  o.device = resolve_device(run.device, "device");
+  o.epochs = t.epochs;
+  o.max_steps = t.max_steps;
+  o.grad_accum = t.grad_accum;
+  o.optimizer.lr = t.lr;
+  o.optimizer.weight_decay = t.weight_decay;
+  o.optimizer.beta1 = t.adam_beta1;
+  o.optimizer.beta2 = t.adam_beta2;
+  o.optimizer.eps = t.adam_eps;
+  o.warmup_ratio = t.warmup_ratio;
+  o.warmup_steps = t.warmup_steps;
+  o.schedule = parse_schedule(t.schedule, "train.schedule");
+  o.max_grad_norm = t.max_grad_norm;
+  o.log_every = t.log_every;
+  o.eval_every = t.eval_every;
+  o.checkpoint_every = t.checkpoint_every;
+  o.early_stopping_patience = t.early_stopping_patience;
+  o.selection_metric = t.selection_metric;
   // Losses and perplexities are minimised; everything else (accuracy, F1, ...) maximised.
   o.higher_is_better = o.selection_metric.find("loss") == std::string::npos &&
                        o.selection_metric.find("perplexity") == std::string::npos;
-  o.bf16 = get_bool(t, "bf16", "train");
-  if (t.contains("cuda_graphs")) o.cuda_graphs = get_bool(t, "cuda_graphs", "train");
+  o.bf16 = t.bf16;
+  o.cuda_graphs = t.cuda_graphs;
   return o;
 }
 

@@ -196,7 +196,7 @@ nlohmann::json default_config() {
   c["model"] = {{"name", "vit"},    {"patch_size", 4},  {"hidden_size", 192}, {"num_layers", 6},
                 {"num_heads", 3},   {"mlp_size", 768},  {"dropout", 0.0},     {"attention_dropout", 0.0},
                 {"pooling", "cls"}, {"pooling_temperature", 1.0}, {"entropy_weight", 0.0}, {"entropy_target", 0.5},
-                // Attention switches (see models/attention/encoder_attention.h).
+                // Attention switches (see models/transformer/encoder_attention.h).
                 {"attention_mask", nullptr}, {"position_bias", "none"}, {"relative_max_distance", 128},
                 {"layer_fusion", false}, {"context_size", 0}};
   c["train"] = engine::default_train_section();
@@ -269,7 +269,7 @@ engine::Prepared prepare_run(engine::Run& run) {
   if (!test_images.empty()) {
     const std::string test_labels = config::get_string(d, "test_labels", "data");
     const torch::Device device = options.device;
-    prepared.finish = [=](nlohmann::json& summary) {
+    prepared.finish = [=](nlohmann::json& summary) mutable {
       const data::ImageSet test = data::read_idx_images(test_images, test_labels);
       model->eval();
       summary["test"] = metrics_of(logits_of(model, test.images, mean, std, eval_batch_size, device), test.labels, names);

@@ -302,7 +302,7 @@ engine::Prepared prepare_run(engine::Run& run) {
   if (test_text.size() > 0) {
     const nlohmann::json saved = config;
     const torch::Device device = options.device;
-    prepared.finish = [=](nlohmann::json& summary) {
+    prepared.finish = [=](nlohmann::json& summary) mutable {
       model->eval();
       summary["test"] = evaluate_text(model, *tokenizer, test_text, saved, device, "");
     };

@@ -4,7 +4,7 @@
 #include "tests/catch.h"
 
 #include "models/attention/attention.h"
-#include "models/attention/encoder_attention.h"
+#include "models/transformer/encoder_attention.h"
 #include "models/attention/layer_fusion.h"
 #include "models/attention/masks.h"
 #include "models/bert/bert.h"

@@ -1,5 +1,5 @@
 #include "core/error.h"
-#include "tasks/hf/convert.h"
+#include "tasks/classification/hf_convert.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/options.h"
 

@@ -1,5 +1,5 @@
 // attune_bert_dump MODEL INPUTS OUT: the parity scripts' window into attune. Loads MODEL
-// ("hf:DIR" or an attune directory, see tasks/hf/bert_bundle.h), runs one float32
+// ("hf:DIR" or an attune directory, see tasks/classification/hf_bundle.h), runs one float32
 // forward pass in eval mode (no dropout) on the tensors of INPUTS (safetensors:
 // input_ids, token_type_ids, attention_mask, and labels for heads, hidden_weight and
 // optionally pooler_weight for a bare BertModel), backpropagates the loss transformers
@@ -7,7 +7,7 @@
 // loss, and "grad.<name>" for every parameter under transformers' parameter names.
 #include "core/error.h"
 #include "data/formats/safetensors.h"
-#include "tasks/hf/bert_bundle.h"
+#include "tasks/classification/hf_bundle.h"
 
 #include <iostream>
 

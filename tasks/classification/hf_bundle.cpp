@@ -1,4 +1,4 @@
-#include "tasks/hf/bert_bundle.h"
+#include "tasks/classification/hf_bundle.h"
 #include "tasks/engine/run_dir.h"
 
 #include "core/error.h"

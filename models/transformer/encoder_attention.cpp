@@ -1,4 +1,4 @@
-#include "models/attention/encoder_attention.h"
+#include "models/transformer/encoder_attention.h"
 
 #include "core/error.h"
 #include "core/config.h"

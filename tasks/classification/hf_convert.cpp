@@ -1,4 +1,4 @@
-#include "tasks/hf/convert.h"
+#include "tasks/classification/hf_convert.h"
 #include "tasks/engine/run_dir.h"
 
 #include "core/error.h"
@@ -11,7 +11,7 @@
 #include "tasks/classification/examples.h"
 #include "tasks/classification/task.h"
 #include "tasks/engine/settings.h"
-#include "tasks/hf/bert_bundle.h"
+#include "tasks/classification/hf_bundle.h"
 
 #include <filesystem>
 
