@@ -3,6 +3,7 @@
 #include "tests/catch.h"
 
 #include "core/files.h"
+#include "tests/common/cli.h"
 #include "tests/common/hf_fixture.h"
 #include "tests/common/synthetic.h"
 
@@ -19,44 +20,12 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+using attune::testing::Result;
+using attune::testing::run_attune;
+using attune::testing::quote;
+using attune::testing::slurp;
+
 namespace {
-
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-Result run_attune(const std::vector<std::string>& args, const std::string& stdin_text = "") {
-  const char* cli = std::getenv("ATTUNE_CLI");
-  const std::string exe = cli ? cli : ATTUNE_BINARY_DIR "/attune";
-  // One directory per test process: two test_cli runs at once (two checkouts) must not
-  // read each other's output.
-  const std::string dir = (fs::temp_directory_path() / ("attune-cli-io-" + std::to_string(getpid()))).string();
-  fs::create_directories(dir);
-  std::ofstream(dir + "/stdin") << stdin_text;
-  std::string cmd = quote(exe);
-  for (const auto& a : args) cmd += " " + quote(a);
-  cmd += " <" + dir + "/stdin >" + dir + "/stdout 2>" + dir + "/stderr";
-  const int raw = std::system(cmd.c_str());
-  Result r;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-  r.out = slurp(dir + "/stdout");
-  r.err = slurp(dir + "/stderr");
-  return r;
-}
 
 // A user error: exit status 2, and stderr ends with exactly one error line, which
 // contains `needle` (progress lines may precede it).

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# One device call of a refactor's side-by-side check: the old tree (a `git archive` of the
+# old commit, carried in .base/) and this tree are built against the GPU machine's LibTorch,
+# then, each step once per warm machine (a cut call goes on where it stopped):
+#   fixtures  tools/ci/make_run_fixtures.sh with the OLD binary ($OUT/run_fixtures.tar.gz)
+#   same      tools/ci/same_weights.sh with both binaries, side by side ($OUT/same_{old,new}.txt)
+#   parity    the HF BERT, sentencepiece and PEFT parity scripts with both builds ($OUT/parity_*.txt)
+# Usage: tools/gpu/refactor_check.sh [STEP...]   (default: all three); .data/ and .deb/ as session.sh.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+out="${OUT:-/tmp/attune-out}"; mkdir -p "$out"
+state=/tmp/attune-refactor; mkdir -p "$state"
+deps=/tmp/attune-deps; mkdir -p "$deps"
+for deb in .deb/*.deb; do dpkg -x "$deb" "$deps"; done
+export LD_LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+torch_prefix="$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')"
+generator="Unix Makefiles"; keep_going=-k
+command -v ninja >/dev/null && { generator=Ninja; keep_going="-k 0"; }
+build() {  # TREE: configures and builds the CLI and the BERT dump of TREE/build-cuda with half the cores; a target that
+           # fails is reported, the others are still built
+  local log="$out/build_$(basename "$1").txt"
+  cmake -S "$1" -B "$1/build-cuda" -G "$generator" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr" -DICU_ROOT="$deps/usr" >/dev/null
+  cmake --build "$1/build-cuda" -j"$(( $(nproc) / 2 ))" --target attune attune_bert_dump -- $keep_going >"$log" 2>&1 ||
+    { grep -m 20 -B 2 -A 10 'error' "$log" || tail -n 30 "$log"; }
+}
+t0=$(date +%s)
+if [[ ! -x .base/build-cuda/attune || ! -x build-cuda/attune ]]; then
+  build "$root/.base" & old=$!
+  build "$root" & new=$!
+  wait $old; wait $new
+  echo "builds: $(( $(date +%s) - t0 )) s"
+fi
+spam="$root/.data/spam_assassin"
+steps=("${@:-fixtures same parity}"); steps=(${steps[*]})
+for step in "${steps[@]}"; do
+  [[ -f "$state/$step.done" ]] && { cp "$state/$step".* "$out/" 2>/dev/null || true; continue; }
+  t=$(date +%s)
+  ( case "$step" in
+    fixtures)
+      tools/ci/make_run_fixtures.sh .base/build-cuda/attune /tmp/attune-fixtures | tee "$out/fixtures.txt"
+      tar czf "$out/run_fixtures.tar.gz" -C /tmp attune-fixtures
+      cp "$out/run_fixtures.tar.gz" "$state/fixtures.tar.gz"
+      ;;
+    same)
+      tools/ci/same_weights.sh .base/build-cuda/attune /tmp/same-old "$spam" .data/movielens >"$out/same_old.txt" &
+      tools/ci/same_weights.sh build-cuda/attune /tmp/same-new "$spam" .data/movielens >"$out/same_new.txt"
+      wait $!
+      paste "$out/same_old.txt" "$out/same_new.txt"
+      cp "$out"/same_*.txt "$state/"
+      ;;
+    parity)
+      for tree in .base .; do
+        name=old; [[ $tree == . ]] && name=new
+        ( cd "$tree" &&
+          python3 tools/parity/hf_bert_parity.py build-cuda "/tmp/hfp-$name" &&
+          python3 tools/parity/sentencepiece_parity.py build-cuda "$spam/train.csv" "/tmp/spp-$name" &&
+          python3 tools/parity/peft_parity.py build-cuda/attune "/tmp/pp-$name" "$spam" ) >"$out/parity_$name.txt" 2>&1 &
+      done
+      wait
+      tail -n 12 "$out"/parity_*.txt
+      cp "$out"/parity_*.txt "$state/"
+      ;;
+  esac ) && touch "$state/$step.done" || echo "$step FAILED"
+  echo "$step: $(( $(date +%s) - t )) s"
+done
