@@ -8,6 +8,10 @@
 #include <memory>
 #include <string>
 
+namespace attune::script {
+class ScriptModuleBuilder;
+}
+
 namespace attune::models {
 
 // One PEFT method's change to one Linear layer (LoRA, AdaLoRA, IA3, bottleneck adapter).
@@ -21,6 +25,12 @@ class LinearAdapterImpl : public torch::nn::Module {
   virtual bool mergeable() const { return false; }
   // Folds the adapter into (weight, bias) in place, or takes it back out (reverse).
   virtual void merge(torch::Tensor& weight, torch::Tensor& bias, bool reverse) {}
+  // The adapted output as TorchScript (models/export): an expression of `y`, the scripted
+  // base projection of the layer exported as `name`; "" when only merging can export it.
+  virtual std::string script_output(script::ScriptModuleBuilder& builder, const std::string& name,
+                                    const std::string& y) {
+    return "";
+  }
 };
 
 class LinearImpl : public torch::nn::Module {

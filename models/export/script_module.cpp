@@ -1,7 +1,6 @@
 #include "models/export/script_module.h"
 
 #include "core/error.h"
-#include "models/peft/linear_adapters.h"
 
 #include <ATen/Context.h>
 #include <ATen/core/dispatch/Dispatcher.h>
@@ -149,15 +148,10 @@ std::string ScriptModuleBuilder::linear(models::LinearImpl& layer, const std::st
   }
   const std::string& active = layer.active_adapter();
   if (active.empty() || layer.merged()) return y;
-  auto* bottleneck = dynamic_cast<peft::BottleneckAdapterImpl*>(layer.adapter(active).get());
-  TORCH_CHECK(bottleneck != nullptr, "script export: layer '", name, "' has an unmerged adapter '", active,
+  const std::string out = layer.adapter(active)->script_output(*this, name, y);
+  TORCH_CHECK(!out.empty(), "script export: layer '", name, "' has an unmerged adapter '", active,
               "' that only merging can export (PeftModel::merge_and_unload)");
-  // y + up(act(down(y))) as BottleneckAdapterImpl::adapt_output: a method, since y is used twice.
-  const std::string method = "bottleneck_" + attribute_name(name + "_bottleneck");
-  const std::string down = linear(*bottleneck->down, name + "_bottleneck_down", "y");
-  const std::string up = linear(*bottleneck->up, name + "_bottleneck_up", activation_call(bottleneck->activation(), down));
-  add_method("def " + method + "(self, y: Tensor) -> Tensor:\n    return y + " + up + "\n");
-  return "self." + method + "(" + y + ")";
+  return out;
 }
 
 std::string ScriptModuleBuilder::layer_norm(torch::nn::LayerNormImpl& norm, const std::string& name,

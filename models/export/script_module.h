@@ -58,10 +58,9 @@ class ScriptModuleBuilder {
   std::string tensor(const std::string& name, const torch::Tensor& value, bool parameter = true);
   // The expression for layer(x): the layer's weight and bias applied with the kernels
   // LinearImpl::forward uses (torch::nn::functional::linear's: addmm for 2-d inputs, matmul
-  // then the bias otherwise), plus the residual up(act(down(y))) of its active bottleneck
-  // adapter when it has one. Every
-  // exporter goes through here, so every Linear exports adapters the same way. Other
-  // unmerged adapters are a bug of the caller (merge them first).
+  // then the bias otherwise), plus its active adapter's script_output() when it has one
+  // unmerged. Every exporter goes through here, so every Linear exports adapters the same
+  // way. An unmerged adapter without a script form is a bug of the caller (merge it first).
   std::string linear(models::LinearImpl& layer, const std::string& name, const std::string& x);
   std::string layer_norm(torch::nn::LayerNormImpl& norm, const std::string& name, const std::string& x);
   std::string embedding(torch::nn::EmbeddingImpl& table, const std::string& name, const std::string& ids);
@@ -73,10 +72,11 @@ class ScriptModuleBuilder {
   // Compiles the methods and `source` (e.g. the forward) and returns the module in eval
   // mode. Generated code that does not compile is a bug: c10::Error with the message.
   torch::jit::Module build(const std::string& source);
-
- private:
+  // `name` as a unique attribute or method name ('.' and '-' become '_'); registers it,
+  // so a second use of a name is an error.
   std::string attribute_name(const std::string& name);
 
+ private:
   bool dynamic_int8_;
   bool uses_quantized_ = false;
   torch::jit::Module module_;

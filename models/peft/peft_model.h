@@ -1,11 +1,11 @@
 // Parameter-efficient fine-tuning of any attune model: attaches named adapters of one
-// of the methods in config.h to a model's layers (found by their module paths, as
-// Hugging Face PEFT finds them), freezes everything else, switches adapters by name,
-// saves and loads PEFT's adapter files, and merges adapters into the base weights.
+// of the registered methods (registry.h) to a model, freezes everything else, switches
+// adapters by name, saves and loads PEFT's adapter files, and merges adapters into the
+// base weights. Everything here is the same for every method; what differs is the
+// method's (method.h).
 #pragma once
 #include "data/formats/safetensors.h"
-#include "models/peft/adalora_allocator.h"
-#include "models/peft/prefix.h"
+#include "models/peft/method.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -52,12 +52,16 @@ class PeftModel {
   formats::NamedTensors state_tensors() const;
   void load_state_tensors(const formats::SafetensorsFile& file, const std::string& path);
 
-  // AdaLoRA's orthogonality term (weighted), undefined for other methods.
+  // The active method's loss term (AdaLoRA's weighted orthogonality), undefined for none.
   torch::Tensor regularizer() const;
   // Call after every optimizer step; global_step counts from 1.
   void after_optimizer_step(int64_t global_step, int64_t total_steps);
+  // False when the active method works on the host between steps (AdaLoRA).
+  bool capturable() const;
   const RankAllocator* allocator(const std::string& name) const;
 
+  // Whether the adapter folds into the base weights (Method::mergeable).
+  bool mergeable(const std::string& name) const;
   // Folds the active adapter into the base weights and removes every adapter, leaving
   // a plain model with the base's tensor names. Methods that are not linear in the
   // weights (bottleneck adapters, prefix tuning) fail.
@@ -66,21 +70,15 @@ class PeftModel {
  private:
   struct Adapter {
     nlohmann::json config;
-    std::vector<std::pair<std::string, models::LinearImpl*>> layers;  // path, layer
-    PrefixEncoder prefix{nullptr};
-    std::unique_ptr<RankAllocator> allocator;
+    const Method* method = nullptr;
+    std::unique_ptr<Attachment> parts;
     std::vector<std::string> owned;                 // base tensors it trains (module_tensors names)
     std::map<std::string, torch::Tensor> stash;     // their values while the adapter is inactive
   };
   Adapter& adapter(const std::string& name);
   const Adapter& adapter(const std::string& name) const;
-  void attach_linear_adapters(const std::string& name, Adapter& a, const std::string& key);
-  void attach_prefix(const std::string& name, Adapter& a, const std::string& key);
   void own_tensors(Adapter& a, const std::string& key);
   void refresh_trainable();
-  // Hands each attention layer its slice of `prefix` (or removes it: an empty holder) and
-  // moves the real tokens' positions past it.
-  void set_prefix_everywhere(const PrefixEncoder& prefix);
   // Maps each PEFT file key of adapter `name` to its live tensor.
   std::vector<std::pair<std::string, torch::Tensor>> file_keys(const std::string& name);
 

@@ -21,9 +21,6 @@ namespace {
 
 const char* kTask = "text-classification";
 
-// Methods whose adapters are not linear in the base weights stay adapters in the script.
-bool scripted_as_adapter(const std::string& method) { return method == "bottleneck" || method == "prefix_tuning"; }
-
 std::vector<std::string> files_under(const fs::path& root, const std::string& prefix) {
   std::vector<std::string> out = io::list_files(root.string());
   for (auto& f : out) f = prefix + f;
@@ -84,7 +81,8 @@ ScriptedRun script_run_model(RunModel& run, bool int8) {
   if (run.peft && !run.peft->active().empty()) {
     const std::string method = run.peft->config(run.peft->active()).at("method").get<std::string>();
     out.peft["method"] = method;
-    if (!scripted_as_adapter(method)) {
+    // Adapters that are not linear in the base weights stay adapters in the script.
+    if (run.peft->mergeable(run.peft->active())) {
       run.peft->merge_and_unload();
       out.peft["merged"] = true;
     }

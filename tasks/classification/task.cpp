@@ -143,8 +143,7 @@ torch::Tensor ClassificationTask::train_loss(const std::vector<int64_t>& batch, 
 }
 
 bool ClassificationTask::supports_cuda_graphs() const {
-  // AdaLoRA's rank allocation reads scores on the host between steps and prunes in place.
-  return !peft_ || !peft_->allocator(peft_->active());
+  return !peft_ || peft_->capturable();
 }
 
 std::vector<torch::Tensor> ClassificationTask::graph_inputs(const std::vector<int64_t>& batch,

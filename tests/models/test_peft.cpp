@@ -1,5 +1,7 @@
 #include "models/bert/bert.h"
+#include "models/peft/adalora/allocator.h"
 #include "models/peft/config.h"
+#include "models/peft/lora/layer.h"
 #include "models/peft/peft_model.h"
 #include "tests/catch.h"
 #include "tests/common/synthetic.h"

@@ -3,7 +3,8 @@
 #include "tests/catch.h"
 
 #include "models/bert/script_export.h"
-#include "models/peft/linear_adapters.h"
+#include "models/peft/bottleneck/layer.h"
+#include "models/peft/lora/layer.h"
 
 #include <torch/script.h>
 

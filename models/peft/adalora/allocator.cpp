@@ -1,4 +1,4 @@
-#include "models/peft/adalora_allocator.h"
+#include "models/peft/adalora/allocator.h"
 
 #include <array>
 #include <cmath>

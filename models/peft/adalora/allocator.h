@@ -4,7 +4,7 @@
 // per module between tinit and total - tfinal; the least important triplets are pruned by
 // zeroing E. Also the orthogonality regulariser on A and B.
 #pragma once
-#include "models/peft/linear_adapters.h"
+#include "models/peft/adalora/layer.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>

@@ -1,4 +1,4 @@
-#include "models/peft/prefix.h"
+#include "models/peft/prefix/encoder.h"
 
 namespace attune::peft {
 

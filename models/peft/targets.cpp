@@ -1,0 +1,71 @@
+#include "models/peft/targets.h"
+
+#include "core/error.h"
+
+namespace attune::peft {
+
+ModuleMatcher::ModuleMatcher(const nlohmann::json& targets, const std::string& where) : targets_(targets) {
+  if (targets.is_string()) {
+    try {
+      regex_ = std::regex(targets.get<std::string>(), std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      fail(where, "invalid regular expression '" + targets.get<std::string>() + "': " + e.what());
+    }
+  }
+}
+
+bool ModuleMatcher::operator()(const std::string& path) const {
+  if (targets_.is_null()) return false;
+  if (targets_.is_string()) return std::regex_match(path, regex_);
+  for (const auto& t : targets_) {
+    const std::string name = t.get<std::string>();
+    const std::string suffix = "." + name;
+    const bool ends = path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+    if (path == name || ends) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> linear_adapter_paths(torch::nn::Module& root) {
+  std::vector<std::string> paths;
+  for (const auto& item : root.named_modules("", false)) {
+    if (auto* linear = item.value()->as<models::LinearImpl>()) {
+      for (const auto& [n, ad] : linear->adapters()) paths.push_back(item.key() + "." + n);
+    }
+  }
+  return paths;
+}
+
+AdaptedLayers adapt_linear_layers(torch::nn::Module& root, const std::string& name, const nlohmann::json& c,
+                                  const std::string& key, const LayerFactory& make) {
+  const ModuleMatcher targets(c.at("target_modules"), key + ".target_modules");
+  const ModuleMatcher keep(c.value("modules_to_save", nlohmann::json()), key + ".modules_to_save");
+  const torch::Device device = root.parameters().empty() ? torch::Device(torch::kCPU) : root.parameters().front().device();
+  const auto starts_with = [](const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; };
+  const std::vector<std::string> inside = linear_adapter_paths(root);  // never targets themselves
+  AdaptedLayers layers;
+  for (const auto& item : root.named_modules("", false)) {
+    const std::string& path = item.key();
+    auto* linear = item.value()->as<models::LinearImpl>();
+    if (linear == nullptr || !targets(path) || keep(path) || starts_with(path, kPromptEncoder)) continue;
+    bool nested = false;
+    for (const auto& p : inside) nested = nested || path == p || starts_with(path, p + ".");
+    if (nested) continue;
+    std::shared_ptr<models::LinearAdapterImpl> module =
+        make(path, linear->options.in_features(), linear->options.out_features());
+    module->to(device);
+    linear->add_adapter(name, module);
+    layers.emplace_back(path, linear);
+  }
+  if (layers.empty()) {
+    std::string example;
+    for (const auto& item : root.named_modules("", false)) {
+      if (example.empty() && item.value()->as<models::LinearImpl>()) example = item.key();
+    }
+    fail(key + ".target_modules", c.at("target_modules").dump() + " matches no linear layer of the model" +
+                                      (example.empty() ? "" : " (paths look like '" + example + "')"));
+  }
+  return layers;
+}
+
+}  // namespace attune::peft

@@ -1,0 +1,40 @@
+// Which modules a PEFT section names, and adapters on the linear layers it targets.
+#pragma once
+#include "models/peft/method.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <regex>
+#include <string>
+
+namespace attune::peft {
+
+// PEFT's rule: a list matches a path equal to an entry or ending in "." + entry; a
+// string is a regular expression the whole path must match; null matches nothing.
+class ModuleMatcher {
+ public:
+  ModuleMatcher(const nlohmann::json& targets, const std::string& where);
+  bool operator()(const std::string& path) const;
+
+ private:
+  nlohmann::json targets_;
+  std::regex regex_;
+};
+
+// Module paths of the adapters attached to the model's linear layers (any adapter name).
+std::vector<std::string> linear_adapter_paths(torch::nn::Module& root);
+
+// Makes the adapter of one targeted layer: (module path, in_features, out_features).
+using LayerFactory =
+    std::function<std::shared_ptr<models::LinearAdapterImpl>(const std::string& path, int64_t in, int64_t out)>;
+
+// Adds adapter `name` to every linear layer the section's target_modules match, except
+// modules_to_save and the layers inside adapters, on the model's device; fails at
+// key.target_modules when none matches.
+AdaptedLayers adapt_linear_layers(torch::nn::Module& root, const std::string& name, const nlohmann::json& resolved,
+                                  const std::string& key, const LayerFactory& make);
+
+}  // namespace attune::peft
