@@ -10,16 +10,6 @@
 namespace attune::config {
 namespace {
 
-std::string type_name(const nlohmann::json& v) {
-  if (v.is_number_integer()) return "an integer";
-  if (v.is_number()) return "a number";
-  if (v.is_string()) return "a string";
-  if (v.is_boolean()) return "true/false";
-  if (v.is_array()) return "a list";
-  if (v.is_object()) return "an object";
-  return "null";
-}
-
 bool compatible(const nlohmann::json& default_value, const nlohmann::json& value) {
   if (default_value.is_null() || value.is_null()) return true;
   if (default_value.is_number() && value.is_number()) {
@@ -68,6 +58,16 @@ const nlohmann::json& require(const nlohmann::json& section, const std::string& 
 }
 
 }  // namespace
+
+std::string type_name(const nlohmann::json& v) {
+  if (v.is_number_integer()) return "an integer";
+  if (v.is_number()) return "a number";
+  if (v.is_string()) return "a string";
+  if (v.is_boolean()) return "true/false";
+  if (v.is_array()) return "a list";
+  if (v.is_object()) return "an object";
+  return "null";
+}
 
 std::string key_path(const std::string& prefix, const std::string& key) {
   return prefix.empty() ? key : prefix + "." + key;

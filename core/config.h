@@ -61,6 +61,9 @@ std::string join(const std::vector<std::string>& names);
 // "prefix.key", or "key" at the top level.
 std::string key_path(const std::string& prefix, const std::string& key);
 
+// What a value is, for "expected X, got Y" errors: "an integer", "a string", "null", ...
+std::string type_name(const nlohmann::json& v);
+
 // The candidate closest to `word` by edit distance, or "" when none is close.
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates);
 

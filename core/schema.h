@@ -46,7 +46,7 @@ class Schema {
   Schema& integer(const std::string& key, int64_t T::*member, int64_t min, int64_t max, const std::string& help) {
     return add(key, help, [member](const T& t) { return nlohmann::json(t.*member); },
                [member, min, max](T& t, const nlohmann::json& v, const std::string& path) {
-                 if (!v.is_number_integer()) fail(path, "expected an integer, got " + describe_type(v));
+                 if (!v.is_number_integer()) fail(path, "expected an integer, got " + type_name(v));
                  const int64_t x = v.get<int64_t>();
                  if (x < min || x > max) {
                    fail(path, "value " + std::to_string(x) + " out of range [" + std::to_string(min) + ", " +
@@ -59,7 +59,7 @@ class Schema {
   Schema& number(const std::string& key, double T::*member, double min, double max, const std::string& help) {
     return add(key, help, [member](const T& t) { return nlohmann::json(t.*member); },
                [member, min, max](T& t, const nlohmann::json& v, const std::string& path) {
-                 if (!v.is_number()) fail(path, "expected a number, got " + describe_type(v));
+                 if (!v.is_number()) fail(path, "expected a number, got " + type_name(v));
                  const double x = v.get<double>();
                  if (!(x >= min && x <= max)) {
                    std::ostringstream msg;
@@ -73,7 +73,7 @@ class Schema {
   Schema& boolean(const std::string& key, bool T::*member, const std::string& help) {
     return add(key, help, [member](const T& t) { return nlohmann::json(t.*member); },
                [member](T& t, const nlohmann::json& v, const std::string& path) {
-                 if (!v.is_boolean()) fail(path, "expected true/false, got " + describe_type(v));
+                 if (!v.is_boolean()) fail(path, "expected true/false, got " + type_name(v));
                  t.*member = v.get<bool>();
                });
   }
@@ -81,7 +81,7 @@ class Schema {
   Schema& string(const std::string& key, std::string T::*member, const std::string& help) {
     return add(key, help, [member](const T& t) { return nlohmann::json(t.*member); },
                [member](T& t, const nlohmann::json& v, const std::string& path) {
-                 if (!v.is_string()) fail(path, "expected a string, got " + describe_type(v));
+                 if (!v.is_string()) fail(path, "expected a string, got " + type_name(v));
                  t.*member = v.get<std::string>();
                });
   }
@@ -95,7 +95,7 @@ class Schema {
                    t.*member = "";
                    return;
                  }
-                 if (!v.is_string()) fail(path, "expected a string, got " + describe_type(v));
+                 if (!v.is_string()) fail(path, "expected a string, got " + type_name(v));
                  t.*member = v.get<std::string>();
                });
   }
@@ -104,7 +104,7 @@ class Schema {
                  const std::string& help) {
     return add(key, help + " (" + join(choices) + ")", [member](const T& t) { return nlohmann::json(t.*member); },
                [member, choices](T& t, const nlohmann::json& v, const std::string& path) {
-                 if (!v.is_string()) fail(path, "expected a string, got " + describe_type(v));
+                 if (!v.is_string()) fail(path, "expected a string, got " + type_name(v));
                  const std::string s = v.get<std::string>();
                  if (std::find(choices.begin(), choices.end(), s) == choices.end()) {
                    fail(path, "unknown value '" + s + "' (known: " + join(choices) + ")");
@@ -113,19 +113,19 @@ class Schema {
                });
   }
 
+  // A switch that may be left to a default rule: null reads as -1, false as 0, true as 1.
+  Schema& tristate(const std::string& key, int T::*member, const std::string& help) {
+    return add(key, help,
+               [member](const T& t) { return t.*member < 0 ? nlohmann::json() : nlohmann::json(t.*member == 1); },
+               [member](T& t, const nlohmann::json& v, const std::string& path) {
+                 if (!v.is_null() && !v.is_boolean()) fail(path, "expected true/false or null");
+                 t.*member = v.is_null() ? -1 : (v.get<bool>() ? 1 : 0);
+               });
+  }
+
   const std::vector<Field>& fields() const { return fields_; }
 
  private:
-  static std::string describe_type(const nlohmann::json& v) {
-    if (v.is_number_integer()) return "an integer";
-    if (v.is_number()) return "a number";
-    if (v.is_string()) return "a string";
-    if (v.is_boolean()) return "true/false";
-    if (v.is_array()) return "a list";
-    if (v.is_object()) return "an object";
-    return "null";
-  }
-
   Schema& add(const std::string& key, const std::string& help, std::function<nlohmann::json(const T&)> write,
               std::function<void(T&, const nlohmann::json&, const std::string&)> read) {
     fields_.push_back({key, help, std::move(write), std::move(read)});
@@ -150,6 +150,16 @@ template <typename T>
 nlohmann::json to_json(const T& value) {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& f : schema_of<T>().fields()) out[f.key] = f.write(value);
+  return out;
+}
+
+// The section's JSON restricted to `keys`: a task that uses part of a shared section
+// shows (and accepts) only that part.
+template <typename T>
+nlohmann::json to_json(const T& value, const std::vector<std::string>& keys) {
+  const nlohmann::json all = to_json(value);
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& key : keys) out[key] = all.at(key);
   return out;
 }
 

@@ -25,7 +25,7 @@ nlohmann::json Task::explain(const RunRequest& run, const ExplainRequest&) const
 }
 
 nlohmann::json Task::bench(const nlohmann::json&, const BenchOptions&) const {
-  fail("task", "attune bench measures text-classification models, not '" + name() + "'");
+  fail("task", "attune bench measures text-classification configs, not '" + name() + "'");
 }
 
 }  // namespace attune::tasks

@@ -2,14 +2,16 @@
 // vocabulary or model, or trains one on the training texts.
 #pragma once
 #include "data/text/tokenizer.h"
+#include "data/text/tokenizer_config.h"
 
-#include <nlohmann/json.hpp>
+#include <memory>
+#include <string>
+#include <vector>
 
 namespace attune::text {
 
-// key names the section in errors ("tokenizer"). Training a SentencePiece model
-// writes into work_dir.
-std::unique_ptr<Tokenizer> make_tokenizer(const nlohmann::json& cfg, const std::vector<std::string>& training_texts,
-                                          const std::string& key, const std::string& work_dir);
+// Training a SentencePiece model writes into work_dir.
+std::unique_ptr<Tokenizer> make_tokenizer(const TokenizerConfig& config, const std::vector<std::string>& training_texts,
+                                          const std::string& work_dir);
 
 }  // namespace attune::text

@@ -96,9 +96,7 @@ nlohmann::json default_config() {
                {"label_column", "label"}, {"max_length", 128},         {"valid_fraction", 0.1},
                // Numeric columns that condition every layer's attention (context attention).
                {"context_columns", nlohmann::json::array()}};
-  c["tokenizer"] = {{"type", "wordpiece"}, {"vocab", nullptr},     {"model", nullptr},
-                    {"vocab_size", 8000},  {"model_type", "unigram"}, {"lowercase", true},
-                    {"strip_accents", nullptr}, {"min_frequency", 2}};
+  c["tokenizer"] = config::to_json(text::TokenizerConfig{}, text::wordpiece_task_keys());
   c["model"] = {{"name", "bert"},         {"preset", "mini"},         {"hidden_size", nullptr},
                 {"num_layers", nullptr},  {"num_heads", nullptr},     {"intermediate_size", nullptr},
                 {"activation", "gelu"},   {"dropout", 0.1},           {"attention_dropout", 0.1},
@@ -243,6 +241,7 @@ void check_run_config(const nlohmann::json& config) {
   config::get_int(t, "eval_batch_size", "train", 1, 1 << 20);
   config::get_bool(t, "bucket_by_length", "train");
   // Cheap checks first, so a typo fails before minutes of tokenizer training.
+  config::parse<text::TokenizerConfig>(config.at("tokenizer"), "tokenizer");
   models::check_text_encoder_config(config.at("model"), "model");
   check_model_sections(config);
   const int64_t positions = config.at("model").value("max_length", int64_t{512});
@@ -310,8 +309,9 @@ engine::Prepared prepare_run(engine::Run& run) {
     } else {
       std::vector<std::string> corpus = train.texts;
       corpus.insert(corpus.end(), train.pairs.begin(), train.pairs.end());
-      log << "tokenizer: " << config.at("tokenizer").value("type", "") << " from " << train_path << "\n";
-      tokenizer = text::make_tokenizer(config.at("tokenizer"), corpus, "tokenizer", dir.tokenizer());
+      const auto tok = config::parse<text::TokenizerConfig>(config.at("tokenizer"), "tokenizer");
+      log << "tokenizer: " << tok.type << " from " << train_path << "\n";
+      tokenizer = text::make_tokenizer(tok, corpus, dir.tokenizer());
     }
     tokenizer->save(dir.tokenizer());
     labels = build_label_map(train);

@@ -17,12 +17,20 @@ void Run::save_config() const { io::write_json_atomic(dir_.config(), config_); }
 
 nlohmann::json Run::execute(const Recipe& recipe) {
   recipe.check(config_);
+  std::string replaced;
   if (resuming()) {
     dir_.require();
   } else {
-    dir_.prepare_fresh(flags_.overwrite);
+    replaced = dir_.prepare_fresh(flags_.overwrite);
   }
-  Prepared prepared = recipe.prepare(*this);
+  Prepared prepared;
+  try {
+    prepared = recipe.prepare(*this);
+  } catch (...) {
+    dir_.restore_replaced(replaced);
+    throw;
+  }
+  dir_.discard_replaced(replaced);
   nlohmann::json summary = prepared.summary;
   summary["run_dir"] = dir_.path();
   if (prepared.trainer) {

@@ -13,10 +13,13 @@ namespace fs = std::filesystem;
 namespace attune::engine {
 namespace {
 
+// Where --overwrite keeps the replaced run until the new one has checked its input.
+constexpr const char* kReplaced = ".replaced-run";
+
 // What a run writes, and so what --overwrite may remove.
 bool written_by_run(const std::string& name) {
-  for (const char* ours : {"config.json", "tokenizer", "labels.json", "model.safetensors", "metrics.jsonl",
-                           "results.json"}) {
+  for (const char* ours : {"config.json", "tokenizer", "labels.json", "model.safetensors", "base_model.safetensors",
+                           "adapter_config.json", "adapter_model.safetensors", "metrics.jsonl", "results.json"}) {
     if (name == ours) return true;
   }
   return name.rfind("checkpoint", 0) == 0;
@@ -35,15 +38,34 @@ std::string RunDir::labels() const { return file("labels.json"); }
 std::string RunDir::metrics() const { return file("metrics.jsonl"); }
 std::string RunDir::results() const { return file("results.json"); }
 
-void RunDir::prepare_fresh(bool overwrite) const {
+std::string RunDir::prepare_fresh(bool overwrite) const {
   if (fs::exists(path_) && !fs::is_directory(path_)) fail(path_, "run directory path is a file");
+  std::string aside;
   if (fs::exists(config())) {
     if (!overwrite) fail(path_, "already holds a run; use --resume to continue it or --overwrite to start over");
+    aside = file(kReplaced);
+    io::remove_tree(aside);  // left by a process that was killed while it prepared
+    fs::create_directories(aside);
     for (const auto& entry : fs::directory_iterator(path_)) {
-      if (written_by_run(entry.path().filename().string())) io::remove_tree(entry.path().string());
+      const std::string name = entry.path().filename().string();
+      if (written_by_run(name)) fs::rename(entry.path(), fs::path(aside) / name);
     }
   }
   fs::create_directories(path_);
+  return aside;
+}
+
+void RunDir::restore_replaced(const std::string& aside) const {
+  if (aside.empty() || !fs::is_directory(aside)) return;
+  for (const auto& entry : fs::directory_iterator(path_)) {
+    if (written_by_run(entry.path().filename().string())) io::remove_tree(entry.path().string());
+  }
+  for (const auto& entry : fs::directory_iterator(aside)) fs::rename(entry.path(), fs::path(path_) / entry.path().filename());
+  io::remove_tree(aside);
+}
+
+void RunDir::discard_replaced(const std::string& aside) const {
+  if (!aside.empty()) io::remove_tree(aside);
 }
 
 void RunDir::require() const {

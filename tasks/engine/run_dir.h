@@ -32,9 +32,14 @@ class RunDir {
   // A task's own file in the run directory.
   std::string file(const std::string& name) const;
 
-  // Makes a directory for a fresh run: refuses to replace a run unless `overwrite`,
-  // and then removes only what a run writes (a run_dir shared with other files keeps them).
-  void prepare_fresh(bool overwrite) const;
+  // Makes a directory for a fresh run. A run already there is refused unless `overwrite`,
+  // and then only what a run writes is set aside (a run_dir shared with other files keeps
+  // them), in a folder that is returned ("" when there was no run): the new run's input is
+  // checked only after this, and bad input must not cost the user the old run.
+  std::string prepare_fresh(bool overwrite) const;
+  // The run set aside back in place of whatever the new one wrote so far.
+  void restore_replaced(const std::string& aside) const;
+  void discard_replaced(const std::string& aside) const;
   // Fails unless the directory holds a run (config.json).
   void require() const;
   // config.json with `overrides` (--set) applied; its thread count takes effect.

@@ -99,9 +99,10 @@ nlohmann::json default_config() {
   c["data"] = {{"train", nullptr}, {"valid", nullptr}, {"valid_fraction", 0.01}};
   // training_lines: the vocabulary is learned from at most this many lines, evenly
   // spaced through the training file (0 = all).
-  c["tokenizer"] = {{"type", "wordpiece"}, {"vocab", nullptr},     {"model", nullptr},
-                    {"vocab_size", 16000}, {"model_type", "unigram"}, {"lowercase", true},
-                    {"strip_accents", nullptr}, {"min_frequency", 2}, {"training_lines", 200000}};
+  text::TokenizerConfig tokenizer;
+  tokenizer.vocab_size = 16000;
+  tokenizer.training_lines = 200000;
+  c["tokenizer"] = config::to_json(tokenizer);
   c["model"] = {{"name", "bert"},         {"preset", "mini"},         {"hidden_size", nullptr},
                 {"num_layers", nullptr},  {"num_heads", nullptr},     {"intermediate_size", nullptr},
                 {"activation", "gelu"},   {"dropout", 0.1},           {"attention_dropout", 0.1},
@@ -197,7 +198,7 @@ void check_run_config(const nlohmann::json& config) {
   const nlohmann::json& t = config.at("train");
   config::get_int(t, "batch_size", "train", 1, 1 << 20);
   config::get_int(t, "eval_batch_size", "train", 1, 1 << 20);
-  config::get_int(config.at("tokenizer"), "training_lines", "tokenizer", 0, int64_t{1} << 40);
+  config::parse<text::TokenizerConfig>(config.at("tokenizer"), "tokenizer");
   const int64_t positions = bert_options(config, 1).max_position_embeddings();
   if (max_length > positions) {
     fail("mlm.max_length", std::to_string(max_length) + " exceeds model.max_length (" + std::to_string(positions) +
@@ -219,7 +220,7 @@ engine::Prepared prepare_run(engine::Run& run) {
   const nlohmann::json& t = config.at("train");
   const int64_t batch_size = config::get_int(t, "batch_size", "train", 1, 1 << 20);
   const int64_t eval_batch_size = config::get_int(t, "eval_batch_size", "train", 1, 1 << 20);
-  const int64_t training_lines = config::get_int(config.at("tokenizer"), "training_lines", "tokenizer", 0, int64_t{1} << 40);
+  const auto tok = config::parse<text::TokenizerConfig>(config.at("tokenizer"), "tokenizer");
   std::vector<std::string> train_lines = read_lines(train_path);
   std::vector<std::string> valid_lines = valid_path.empty()
                                              ? split_off_valid(train_lines, valid_fraction, options.seed, train_path)
@@ -230,9 +231,8 @@ engine::Prepared prepare_run(engine::Run& run) {
   if (run.resuming()) {
     tokenizer = text::load_tokenizer(tokenizer_dir);
   } else {
-    log << "tokenizer: " << config.at("tokenizer").value("type", "") << " from " << train_path << "\n";
-    tokenizer = text::make_tokenizer(config.at("tokenizer"), sample_lines(train_lines, training_lines), "tokenizer",
-                                     tokenizer_dir);
+    log << "tokenizer: " << tok.type << " from " << train_path << "\n";
+    tokenizer = text::make_tokenizer(tok, sample_lines(train_lines, tok.training_lines), tokenizer_dir);
     tokenizer->save(tokenizer_dir);
   }
   TokenBlocks train(train_lines, *tokenizer, max_length, threads);

@@ -122,8 +122,10 @@ nlohmann::json default_config() {
                {"valid_fraction", 0.01},    {"source_key", "src"},        {"target_key", "tgt"},
                {"max_source_tokens", 128},  {"max_target_tokens", 128},   {"max_length_ratio", 3.0}};
   // A joint vocabulary learned from both sides of the training data, or a given .model.
-  c["tokenizer"] = {{"type", "sentencepiece"}, {"model", nullptr}, {"vocab_size", 8000},
-                    {"model_type", "unigram"}, {"training_lines", 400000}};
+  text::TokenizerConfig tokenizer;
+  tokenizer.type = "sentencepiece";
+  tokenizer.training_lines = 400000;
+  c["tokenizer"] = config::to_json(tokenizer, {"type", "model", "vocab_size", "model_type", "training_lines"});
   c["model"] = models::seq2seq_default_config("transformer-small");
   c["train"] = engine::default_train_section();
   c["train"].erase("bucket_by_length");  // token batches are always bucketed
@@ -228,8 +230,7 @@ void check_run_config(const nlohmann::json& config) {
   config::get_string(d, "target_key", "data");
   const LengthFilter limits = length_filter(config);
   const TranslationSettings settings = settings_of(config);
-  const nlohmann::json& tok = config.at("tokenizer");
-  if (tok.value("type", "") != "sentencepiece") {
+  if (config::parse<text::TokenizerConfig>(config.at("tokenizer"), "tokenizer").type != "sentencepiece") {
     fail("tokenizer.type", "translation needs a sentencepiece tokenizer (it detokenizes its output)");
   }
   check_lengths(limits, models::seq2seq_options_from_config(config.at("model"), 16, 0, "model"));
@@ -251,7 +252,7 @@ engine::Prepared prepare_run(engine::Run& run) {
   const std::string target_key = config::get_string(d, "target_key", "data");
   const LengthFilter limits = length_filter(config);
   TranslationSettings settings = settings_of(config);
-  const nlohmann::json& tok = config.at("tokenizer");
+  const auto tok = config::parse<text::TokenizerConfig>(config.at("tokenizer"), "tokenizer");
 
   data::ParallelText train_text = read_parallel_spec(d.at("train"), "data.train", source_key, target_key);
   data::ParallelText valid_text =
@@ -267,9 +268,8 @@ engine::Prepared prepare_run(engine::Run& run) {
     tokenizer = as_sentencepiece(text::load_tokenizer(tokenizer_dir), tokenizer_dir);
   } else {
     log << "tokenizer: joint sentencepiece from " << d.at("train").dump() << "\n";
-    const int64_t training_lines = get_int(tok, "training_lines", "tokenizer", 0, int64_t{1} << 40);
-    tokenizer = as_sentencepiece(
-        text::make_tokenizer(tok, sample_lines(train_text, training_lines), "tokenizer", tokenizer_dir), "tokenizer");
+    tokenizer = as_sentencepiece(text::make_tokenizer(tok, sample_lines(train_text, tok.training_lines), tokenizer_dir),
+                                 "tokenizer");
     tokenizer->save(tokenizer_dir);
   }
   const SpecialIds ids = special_ids(*tokenizer);

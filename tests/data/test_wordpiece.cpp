@@ -114,23 +114,36 @@ TEST_CASE("the WordPiece trainer is deterministic, reaches its size, and round-t
   for (const auto& t : texts) CHECK(loaded->encode_plain(t) == a->encode_plain(t));
 }
 
-TEST_CASE("the tokenizer factory validates its config section", "[wordpiece][errors]") {
-  nlohmann::json cfg = {{"type", "wordpiece"}, {"vocab", nullptr},        {"model", nullptr},
-                        {"vocab_size", 50},    {"model_type", "unigram"}, {"lowercase", true},
-                        {"strip_accents", nullptr}, {"min_frequency", 2}};
+TEST_CASE("the tokenizer section is typed: defaults, checks and a round trip", "[wordpiece][errors]") {
+  nlohmann::json cfg = config::to_json(text::TokenizerConfig{});
+  CHECK(cfg["type"] == "wordpiece");
+  CHECK(cfg["vocab"].is_null());
+  CHECK(cfg["strip_accents"].is_null());
+  CHECK(config::to_json(config::parse<text::TokenizerConfig>(cfg, "tokenizer")) == cfg);
+  cfg["strip_accents"] = false;
+  CHECK(config::parse<text::TokenizerConfig>(cfg, "tokenizer").strip_accents == 0);
+  CHECK(config::to_json(config::parse<text::TokenizerConfig>(cfg, "tokenizer")) == cfg);
   auto error_of = [&](const nlohmann::json& c) -> std::string {
     try {
-      text::make_tokenizer(c, {"hello world"}, "tokenizer", testing::temp_dir("factory"));
+      text::make_tokenizer(config::parse<text::TokenizerConfig>(c, "tokenizer"), {"hello world"},
+                           testing::temp_dir("factory"));
     } catch (const UserError& e) {
       return e.what();
     }
     return "<no error>";
   };
+  cfg["vocab_size"] = 50;
   CHECK(error_of(cfg) == "tokenizer.vocab_size: value 50 out of range [100, 4194304]");
   cfg["vocab_size"] = 200;
   cfg["type"] = "bpe";
-  CHECK(error_of(cfg) == "tokenizer.type: unknown tokenizer 'bpe' (known: wordpiece, sentencepiece)");
+  CHECK(error_of(cfg) == "tokenizer.type: unknown value 'bpe' (known: wordpiece, sentencepiece)");
   cfg["type"] = "wordpiece";
+  cfg["strip_accents"] = "yes";
+  CHECK(error_of(cfg) == "tokenizer.strip_accents: expected true/false or null");
+  cfg["strip_accents"] = nullptr;
+  cfg["min_frequencies"] = 2;
+  CHECK(error_of(cfg) == "tokenizer.min_frequencies: unknown config key (did you mean 'tokenizer.min_frequency'?)");
+  cfg.erase("min_frequencies");
   cfg["vocab"] = "/nonexistent/vocab.txt";
   CHECK(error_of(cfg).find("/nonexistent/vocab.txt: cannot open") == 0);
 }

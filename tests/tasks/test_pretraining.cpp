@@ -184,7 +184,9 @@ TEST_CASE("masks are a function of the seeds only", "[mlm][masking]") {
 TEST_CASE("blocks pack paragraphs as [CLS] pieces [SEP] of max_length", "[mlm]") {
   const std::string dir = mlm_text("mlm-blocks");
   json c = mlm_config(dir, "unused");
-  auto tok = attune::text::make_tokenizer(c["tokenizer"], pt::read_lines(dir + "/train.txt"), "tokenizer", dir + "/tok");
+  auto tok = attune::text::make_tokenizer(
+      attune::config::parse<attune::text::TokenizerConfig>(c["tokenizer"], "tokenizer"), pt::read_lines(dir + "/train.txt"),
+      dir + "/tok");
   const std::vector<std::string> lines = {"the cat purrs in the kitchen.", "the dog barks in the garden.",
                                           "the old horse gallops in the stable."};
   const pt::TokenBlocks blocks(lines, *tok, 8, 1);

@@ -194,6 +194,20 @@ TEST_CASE("a task registered from outside trains, evaluates and predicts through
   // The lifecycle guards are the engine's: a second fresh run there is refused.
   CHECK(attune::testing::error_of([&] { tasks::train(config, flags); }) ==
         dir + "/run: already holds a run; use --resume to continue it or --overwrite to start over");
+  // An --overwrite whose input is bad leaves the run it would have replaced as it was.
+  const std::string weights_before = attune::io::read_file(run.weights());
+  std::ofstream(dir + "/bad.txt") << "0.1 0.2 1\nnot a point\n";
+  const json bad = tasks::train_config(user, "toy.json", "toy-plane", {"run_dir=" + dir + "/run", "data.train=" + dir + "/bad.txt"});
+  flags.overwrite = true;
+  CHECK(attune::testing::error_of([&] { tasks::train(bad, flags); }) == dir + "/bad.txt:2: expected 'x y label'");
+  CHECK(attune::io::read_json(run.config())["data"]["train"] == dir + "/train.txt");
+  CHECK(attune::io::read_file(run.weights()) == weights_before);
+  CHECK(attune::io::read_json(run.results()) == summary);
+  CHECK_FALSE(std::filesystem::exists(dir + "/run/.replaced-run"));
+  // A good one replaces it.
+  const json replaced = tasks::train(config, flags);
+  CHECK(attune::io::read_json(run.results()) == replaced);
+  CHECK_FALSE(std::filesystem::exists(dir + "/run/.replaced-run"));
 }
 
 TEST_CASE("the registry refuses a taken name and names the known tasks", "[registry]") {
