@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One device call of a refactor's side-by-side check: the old tree (a `git archive` of the
-# old commit, carried in .base/) and this tree are built against the GPU machine's LibTorch,
+# old commit: `mkdir .base && git archive OLD | tar x -C .base`, carried) and this tree are built
+# against the GPU machine's LibTorch,
 # then, each step once per warm machine (a cut call goes on where it stopped):
 #   fixtures  tools/ci/make_run_fixtures.sh with the OLD binary ($OUT/run_fixtures.tar.gz)
 #   same      tools/ci/same_weights.sh with both binaries, side by side ($OUT/same_{old,new}.txt)
