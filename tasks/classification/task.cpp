@@ -12,6 +12,7 @@
 #include "models/transformer/encoder_attention.h"
 #include "models/peft/config.h"
 #include "core/config.h"
+#include "tasks/engine/train_config.h"
 #include "tasks/engine/settings.h"
 
 #include <filesystem>
@@ -236,11 +237,7 @@ void check_run_config(const nlohmann::json& config) {
   const int64_t max_length = config::get_int(config.at("data"), "max_length", "data", 8, 1 << 20);
   config::get_double(config.at("data"), "valid_fraction", "data", 0.0, 0.5);
   column_spec(config, true);
-  const nlohmann::json& t = config.at("train");
-  config::get_int(t, "batch_size", "train", 1, 1 << 20);
-  config::get_int(t, "eval_batch_size", "train", 1, 1 << 20);
-  config::get_bool(t, "bucket_by_length", "train");
-  // Cheap checks first, so a typo fails before minutes of tokenizer training.
+  // Cheap checks first (the train section was checked when the run read its options), so a typo fails before minutes of tokenizer training.
   config::parse<text::TokenizerConfig>(config.at("tokenizer"), "tokenizer");
   models::check_text_encoder_config(config.at("model"), "model");
   check_model_sections(config);
@@ -272,10 +269,10 @@ engine::Prepared prepare_run(engine::Run& run) {
   const std::string test_path = config::get_optional_string(d, "test", "data");
   const int64_t max_length = config::get_int(d, "max_length", "data", 8, 1 << 20);
   const double valid_fraction = config::get_double(d, "valid_fraction", "data", 0.0, 0.5);
-  const nlohmann::json& t = config.at("train");
-  const int64_t batch_size = config::get_int(t, "batch_size", "train", 1, 1 << 20);
-  const int64_t eval_batch_size = config::get_int(t, "eval_batch_size", "train", 1, 1 << 20);
-  const bool bucket = config::get_bool(t, "bucket_by_length", "train");
+  const engine::TrainConfig t = engine::train_section(config);
+  const int64_t batch_size = t.batch_size;
+  const int64_t eval_batch_size = t.eval_batch_size;
+  const bool bucket = t.bucket_by_length;
 
   // The encoder reads one context value per context column; the attention switches the
   // user set are kept when an init encoder replaces the model section below.
@@ -386,7 +383,7 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_
   if (examples.size() == 0) fail(data_path, "no examples");
   map_labels(examples, run.labels);
   tokenize(examples, *run.tokenizer, run.max_length);
-  const int64_t batch_size = config::get_int(run.config.at("train"), "eval_batch_size", "train", 1, 1 << 20);
+  const int64_t batch_size = engine::train_section(run.config).eval_batch_size;
   const torch::Device dev = model->parameters().front().device();
   nlohmann::json m = evaluate_examples(model, examples, run.labels, run.tokenizer->pad_id(), batch_size, dev);
   m["data"] = data_path;

@@ -41,7 +41,7 @@ void apply_threads(int64_t threads) {
 TrainOptions train_options_from_config(const nlohmann::json& config) {
   // The run keys sit beside the task's own sections; "train" may hold the task's keys too.
   const RunKeys run = config::parse<RunKeys>(config, "", config::UnknownKeys::kIgnore);
-  const TrainConfig t = config::parse<TrainConfig>(config::at_path(config, "train"), "train", config::UnknownKeys::kIgnore);
+  const TrainConfig t = train_section(config);
   TrainOptions o;
   o.run_dir = run.run_dir;
   o.seed = static_cast<uint64_t>(run.seed);

@@ -43,4 +43,8 @@ void TrainConfig::describe(config::Schema<TrainConfig>& s) {
       .boolean("cuda_graphs", &TrainConfig::cuda_graphs, "capture each step shape once and replay it (CUDA)");
 }
 
+TrainConfig train_section(const nlohmann::json& run_config) {
+  return config::parse<TrainConfig>(config::at_path(run_config, "train"), "train", config::UnknownKeys::kIgnore);
+}
+
 }  // namespace attune::engine

@@ -43,4 +43,7 @@ struct TrainConfig {
   static void describe(config::Schema<TrainConfig>& s);
 };
 
+// The "train" section of a run config, typed; a task's own keys there are left to the task.
+TrainConfig train_section(const nlohmann::json& run_config);
+
 }  // namespace attune::engine

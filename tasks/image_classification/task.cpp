@@ -1,4 +1,5 @@
 #include "tasks/image_classification/task.h"
+#include "tasks/engine/train_config.h"
 #include "tasks/engine/run_dir.h"
 
 #include "core/error.h"
@@ -219,8 +220,6 @@ void check_run_config(const nlohmann::json& config) {
   config::get_int(d, "valid_size", "data", 1, 1 << 30);
   config::get_int(config.at("augment"), "crop_padding", "augment", 0, 1024);
   config::get_bool(config.at("augment"), "horizontal_flip", "augment");
-  config::get_int(config.at("train"), "batch_size", "train", 1, 1 << 20);
-  config::get_int(config.at("train"), "eval_batch_size", "train", 1, 1 << 20);
 }
 
 engine::Prepared prepare_run(engine::Run& run) {
@@ -232,9 +231,9 @@ engine::Prepared prepare_run(engine::Run& run) {
   const int64_t valid_size = config::get_int(d, "valid_size", "data", 1, 1 << 30);
   const int64_t padding = config::get_int(config.at("augment"), "crop_padding", "augment", 0, 1024);
   const bool flip = config::get_bool(config.at("augment"), "horizontal_flip", "augment");
-  const nlohmann::json& t = config.at("train");
-  const int64_t batch_size = config::get_int(t, "batch_size", "train", 1, 1 << 20);
-  const int64_t eval_batch_size = config::get_int(t, "eval_batch_size", "train", 1, 1 << 20);
+  const engine::TrainConfig t = engine::train_section(config);
+  const int64_t batch_size = t.batch_size;
+  const int64_t eval_batch_size = t.eval_batch_size;
 
   data::ImageSet all = data::read_idx_images(train_images, train_labels);
   if (all.images.size(1) != all.images.size(2)) fail(train_images, "images must be square for the ViT's patch grid");
@@ -287,7 +286,7 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_
     fail(data_path, "label " + std::to_string(set.labels.max().item<int64_t>()) + " is beyond the run's " +
                         std::to_string(run.names.size()) + " classes");
   }
-  const int64_t batch = config::get_int(run.config.at("train"), "eval_batch_size", "train", 1, 1 << 20);
+  const int64_t batch = engine::train_section(run.config).eval_batch_size;
   nlohmann::json m = metrics_of(logits_of(run.model, set.images, run.mean, run.std, batch, run.device), set.labels, run.names);
   m["data"] = data_path;
   return m;

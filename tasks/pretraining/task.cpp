@@ -1,4 +1,5 @@
 #include "tasks/pretraining/task.h"
+#include "tasks/engine/train_config.h"
 #include "tasks/engine/run_dir.h"
 
 #include "data/batching.h"
@@ -195,9 +196,6 @@ void check_run_config(const nlohmann::json& config) {
   config::get_double(d, "valid_fraction", "data", 0.0, 0.5);
   masking_from_config(config);
   const int64_t max_length = max_length_from_config(config);
-  const nlohmann::json& t = config.at("train");
-  config::get_int(t, "batch_size", "train", 1, 1 << 20);
-  config::get_int(t, "eval_batch_size", "train", 1, 1 << 20);
   config::parse<text::TokenizerConfig>(config.at("tokenizer"), "tokenizer");
   const int64_t positions = bert_options(config, 1).max_position_embeddings();
   if (max_length > positions) {
@@ -217,9 +215,9 @@ engine::Prepared prepare_run(engine::Run& run) {
   const double valid_fraction = config::get_double(d, "valid_fraction", "data", 0.0, 0.5);
   const MaskingOptions masking = masking_from_config(config);
   const int64_t max_length = max_length_from_config(config);
-  const nlohmann::json& t = config.at("train");
-  const int64_t batch_size = config::get_int(t, "batch_size", "train", 1, 1 << 20);
-  const int64_t eval_batch_size = config::get_int(t, "eval_batch_size", "train", 1, 1 << 20);
+  const engine::TrainConfig t = engine::train_section(config);
+  const int64_t batch_size = t.batch_size;
+  const int64_t eval_batch_size = t.eval_batch_size;
   const auto tok = config::parse<text::TokenizerConfig>(config.at("tokenizer"), "tokenizer");
   std::vector<std::string> train_lines = read_lines(train_path);
   std::vector<std::string> valid_lines = valid_path.empty()
@@ -286,7 +284,7 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_
   LoadedMlm run = load_run(run_dir, overrides, device);
   const TokenBlocks blocks(read_lines(data_path), *run.tokenizer, max_length_from_config(run.config),
                            config::get_int(run.config, "threads", "", 0, 1024));
-  const int64_t batch_size = config::get_int(run.config.at("train"), "eval_batch_size", "train", 1, 1 << 20);
+  const int64_t batch_size = engine::train_section(run.config).eval_batch_size;
   nlohmann::json m = evaluate_blocks(run.model, blocks, token_flags(*run.tokenizer), masking_from_config(run.config),
                                      batch_size, run.device);
   m["data"] = data_path;

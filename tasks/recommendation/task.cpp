@@ -1,4 +1,5 @@
 #include "tasks/recommendation/task.h"
+#include "tasks/engine/train_config.h"
 #include "tasks/engine/run_dir.h"
 
 #include "core/error.h"
@@ -64,7 +65,7 @@ std::string protocol_of(const nlohmann::json& config) {
 }
 
 int64_t eval_batch(const nlohmann::json& config) {
-  return config::get_int(config.at("train"), "eval_batch_size", "train", 1, 1 << 20);
+  return engine::train_section(config).eval_batch_size;
 }
 
 // Full ranking always; the sampled protocol besides it when the config asks for it.
@@ -195,7 +196,7 @@ engine::Prepared prepare_run(engine::Run& run) {
     prepared.summary["parameters"] = params;
     prepared.trainer = std::make_unique<RecommendationTask>(
         *model, split.train, data.features.per_user, split.valid, objective,
-        config::get_int(config.at("train"), "batch_size", "train", 1, 1 << 20), eval_batch(config));
+        engine::train_section(config).batch_size, eval_batch(config));
   }
   const std::vector<EvalCase> test = std::move(split.test);
   const nlohmann::json saved = config;
