@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -46,28 +47,98 @@ class Schema {
   Schema& integer(const std::string& key, int64_t T::*member, int64_t min, int64_t max, const std::string& help) {
     return add(key, help, [member](const T& t) { return nlohmann::json(t.*member); },
                [member, min, max](T& t, const nlohmann::json& v, const std::string& path) {
-                 if (!v.is_number_integer()) fail(path, "expected an integer, got " + type_name(v));
-                 const int64_t x = v.get<int64_t>();
-                 if (x < min || x > max) {
-                   fail(path, "value " + std::to_string(x) + " out of range [" + std::to_string(min) + ", " +
-                                  (max == std::numeric_limits<int64_t>::max() ? "inf" : std::to_string(max)) + "]");
-                 }
-                 t.*member = x;
+                 t.*member = read_integer(v, path, min, max);
                });
   }
 
   Schema& number(const std::string& key, double T::*member, double min, double max, const std::string& help) {
     return add(key, help, [member](const T& t) { return nlohmann::json(t.*member); },
                [member, min, max](T& t, const nlohmann::json& v, const std::string& path) {
-                 if (!v.is_number()) fail(path, "expected a number, got " + type_name(v));
-                 const double x = v.get<double>();
-                 if (!(x >= min && x <= max)) {
-                   std::ostringstream msg;
-                   msg << "value " << x << " out of range [" << min << ", " << max << "]";
-                   fail(path, msg.str());
-                 }
-                 t.*member = x;
+                 t.*member = read_number(v, path, min, max);
                });
+  }
+
+  // A probability in [0, 1): dropout rates.
+  Schema& rate(const std::string& key, double T::*member, const std::string& help) {
+    return add(key, help, [member](const T& t) { return nlohmann::json(t.*member); },
+               [member](T& t, const nlohmann::json& v, const std::string& path) { t.*member = read_rate(v, path); });
+  }
+
+  Schema& optional_rate(const std::string& key, std::optional<double> T::*member, const std::string& help) {
+    return add(key, help, [member](const T& t) { return t.*member ? nlohmann::json(*(t.*member)) : nlohmann::json(); },
+               [member](T& t, const nlohmann::json& v, const std::string& path) {
+                 if (v.is_null()) {
+                   t.*member = std::nullopt;
+                 } else {
+                   t.*member = read_rate(v, path);
+                 }
+               });
+  }
+
+  // A size or number that may be left unset (null): a preset or the data supplies it.
+  Schema& optional_integer(const std::string& key, std::optional<int64_t> T::*member, int64_t min, int64_t max,
+                           const std::string& help) {
+    return add(key, help, [member](const T& t) { return t.*member ? nlohmann::json(*(t.*member)) : nlohmann::json(); },
+               [member, min, max](T& t, const nlohmann::json& v, const std::string& path) {
+                 if (v.is_null()) {
+                   t.*member = std::nullopt;
+                 } else {
+                   t.*member = read_integer(v, path, min, max);
+                 }
+               });
+  }
+
+  Schema& optional_number(const std::string& key, std::optional<double> T::*member, double min, double max,
+                          const std::string& help) {
+    return add(key, help, [member](const T& t) { return t.*member ? nlohmann::json(*(t.*member)) : nlohmann::json(); },
+               [member, min, max](T& t, const nlohmann::json& v, const std::string& path) {
+                 if (v.is_null()) {
+                   t.*member = std::nullopt;
+                 } else {
+                   t.*member = read_number(v, path, min, max);
+                 }
+               });
+  }
+
+  // A list of non-empty strings (column names, class names); null reads as empty.
+  Schema& string_list(const std::string& key, std::vector<std::string> T::*member, const std::string& help) {
+    return add(key, help, [member](const T& t) { return nlohmann::json(t.*member); },
+               [member](T& t, const nlohmann::json& v, const std::string& path) {
+                 std::vector<std::string> out;
+                 if (!v.is_null() && !v.is_array()) fail(path, "expected a list of names, got " + type_name(v));
+                 for (const auto& item : v.is_null() ? nlohmann::json::array() : v) {
+                   if (!item.is_string() || item.get<std::string>().empty()) {
+                     fail(path, "expected a list of names, got " + v.dump());
+                   }
+                   out.push_back(item.get<std::string>());
+                 }
+                 t.*member = std::move(out);
+               });
+  }
+
+  // A value with a structure of its own (an attention mask spec), checked by `check`.
+  Schema& json(const std::string& key, nlohmann::json T::*member,
+               std::function<void(const nlohmann::json&, const std::string& path)> check, const std::string& help) {
+    return add(key, help, [member](const T& t) { return t.*member; },
+               [member, check](T& t, const nlohmann::json& v, const std::string& path) {
+                 check(v, path);
+                 t.*member = v;
+               });
+  }
+
+  // The keys of a struct that several sections share (the attention switches of every
+  // encoder), flat in this section.
+  template <typename U>
+  Schema& embed(U T::*member) {
+    const Schema<U> inner = schema_of_embedded<U>();
+    for (const auto& f : inner.fields()) {
+      add(f.key, f.help, [member, write = f.write](const T& t) { return write(t.*member); },
+          [member, read = f.read](T& t, const nlohmann::json& v, const std::string& path) { read(t.*member, v, path); });
+    }
+    for (const auto& rule : inner.rules()) {
+      rules_.push_back([member, rule](const T& t, const std::string& prefix) { rule(t.*member, prefix); });
+    }
+    return *this;
   }
 
   Schema& boolean(const std::string& key, bool T::*member, const std::string& help) {
@@ -123,7 +194,15 @@ class Schema {
                });
   }
 
+  // A rule across keys (hidden_size divisible by num_heads), run after the keys are read;
+  // it fails naming the key at fault.
+  Schema& check(std::function<void(const T&, const std::string& prefix)> rule) {
+    rules_.push_back(std::move(rule));
+    return *this;
+  }
+
   const std::vector<Field>& fields() const { return fields_; }
+  const std::vector<std::function<void(const T&, const std::string&)>>& rules() const { return rules_; }
 
  private:
   Schema& add(const std::string& key, const std::string& help, std::function<nlohmann::json(const T&)> write,
@@ -132,7 +211,47 @@ class Schema {
     return *this;
   }
 
+  static int64_t read_integer(const nlohmann::json& v, const std::string& path, int64_t min, int64_t max) {
+    if (!v.is_number_integer()) fail(path, "expected an integer, got " + type_name(v));
+    const int64_t x = v.get<int64_t>();
+    if (x < min || x > max) {
+      fail(path, "value " + std::to_string(x) + " out of range [" + std::to_string(min) + ", " +
+                     (max == std::numeric_limits<int64_t>::max() ? "inf" : std::to_string(max)) + "]");
+    }
+    return x;
+  }
+
+  static double read_number(const nlohmann::json& v, const std::string& path, double min, double max) {
+    if (!v.is_number()) fail(path, "expected a number, got " + type_name(v));
+    const double x = v.get<double>();
+    if (!(x >= min && x <= max)) {
+      std::ostringstream msg;
+      msg << "value " << x << " out of range [" << min << ", " << max << "]";
+      fail(path, msg.str());
+    }
+    return x;
+  }
+
+  static double read_rate(const nlohmann::json& v, const std::string& path) {
+    if (!v.is_number()) fail(path, "expected a number, got " + type_name(v));
+    const double x = v.get<double>();
+    if (!(x >= 0.0 && x < 1.0)) {
+      std::ostringstream msg;
+      msg << "value " << x << " out of range [0, 1)";
+      fail(path, msg.str());
+    }
+    return x;
+  }
+
+  template <typename U>
+  static Schema<U> schema_of_embedded() {
+    Schema<U> s;
+    U::describe(s);
+    return s;
+  }
+
   std::vector<Field> fields_;
+  std::vector<std::function<void(const T&, const std::string&)>> rules_;
 };
 
 template <typename T>
@@ -177,6 +296,15 @@ std::vector<std::string> help_lines(const std::string& prefix) {
   return lines;
 }
 
+// Appends help_lines for the keys a task shows of the section (those in `shown`, its
+// default JSON), for `attune config --keys`.
+template <typename T>
+void append_help(std::vector<std::string>& lines, const std::string& prefix, const nlohmann::json& shown) {
+  for (const auto& f : schema_of<T>().fields()) {
+    if (shown.contains(f.key)) lines.push_back(key_path(prefix, f.key) + ": " + f.help);
+  }
+}
+
 // Reads a section. A key that is absent keeps its default (configs saved before the key
 // existed still load); an unknown key fails with the nearest known one, unless `unknown`
 // lets the task's own keys pass.
@@ -199,6 +327,7 @@ T parse(const nlohmann::json& section, const std::string& prefix, UnknownKeys un
     const auto it = section.find(f.key);
     if (it != section.end()) f.read(value, *it, key_path(prefix, f.key));
   }
+  for (const auto& rule : schema_of<T>().rules()) rule(value, prefix);
   return value;
 }
 

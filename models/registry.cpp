@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "models/bert/bert.h"
 #include "core/config.h"
+#include "core/schema.h"
 #include "models/bert/model_config.h"
 
 #include <map>
@@ -12,8 +13,8 @@ namespace attune::models {
 namespace {
 
 std::shared_ptr<TextEncoderImpl> make_bert(const nlohmann::json& cfg, int64_t vocab_size, const std::string& key) {
-  const BertOptions options = bert_options_from_model_config(cfg, vocab_size, key);
-  return std::make_shared<BertModelImpl>(options, bert_model_config_preset(cfg, key));
+  const BertModelConfig section = parse_bert_model_config(cfg, key);
+  return std::make_shared<BertModelImpl>(bert_options(section, vocab_size, key), section.preset);
 }
 
 struct Registry {
@@ -31,7 +32,6 @@ Registry& registry() {
     r->factories["bert"] = make_bert;
     r->checks["bert"] = [](const nlohmann::json& cfg, const std::string& key) {
       bert_options_from_model_config(cfg, /*vocab_size=*/1, key);
-      bert_model_config_preset(cfg, key);
     };
     return r;
   }();

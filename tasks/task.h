@@ -65,6 +65,9 @@ class Task : public engine::Recipe {
   virtual std::string description() const = 0;
   // Every key a run config of this task may set, with its default.
   virtual nlohmann::json default_config() const = 0;
+  // One line per key of the default config, "section.key: help", from the same typed
+  // sections that parse it (attune config --keys); empty for a task without them.
+  virtual std::vector<std::string> config_help() const { return {}; }
 
   // Metrics of a trained run on a labelled file ("" = the run's own held-out cases,
   // where evaluates_own_split()).

@@ -1,97 +1,109 @@
 #include "models/bert/model_config.h"
 
 #include "core/error.h"
-#include "core/config.h"
+#include "core/schema.h"
 #include "models/bert/presets.h"
 #include "models/transformer/activation.h"
 
 namespace attune::models {
 
-
-namespace {
-
-const std::vector<std::string>& known_fields() {
-  static const std::vector<std::string> fields = {
-      "name",       "preset",  "hidden_size",       "num_layers", "num_heads",     "intermediate_size",
-      "activation", "dropout", "attention_dropout", "max_length", "pre_layer_norm",
-      // Optional, for checkpoints imported from Hugging Face whose values differ from BertConfig's.
-      "layer_norm_eps", "type_vocab_size", "pad_token_id"};
-  static const std::vector<std::string> all = [] {
-    std::vector<std::string> out = fields;
-    out.insert(out.end(), encoder_attention_fields().begin(), encoder_attention_fields().end());
-    return out;
-  }();
-  return all;
+void BertModelConfig::describe(config::Schema<BertModelConfig>& s) {
+  using C = BertModelConfig;
+  s.choice("name", &C::name, {"bert"}, "the encoder");
+  s.optional_string("preset", &C::preset, "named sizes (" + config::join(bert_preset_names()) + "); null: give every size");
+  s.optional_integer("hidden_size", &C::hidden_size, 1, 1 << 16, "width; null: the preset's");
+  s.optional_integer("num_layers", &C::num_layers, 1, 1024, "layers; null: the preset's");
+  s.optional_integer("num_heads", &C::num_heads, 1, 1024, "attention heads; null: the preset's");
+  s.optional_integer("intermediate_size", &C::intermediate_size, 1, 1 << 20, "feed-forward width; null: the preset's");
+  s.string("activation", &C::activation, "feed-forward activation (gelu, relu, gelu_new, ...)");
+  s.rate("dropout", &C::dropout, "hidden dropout");
+  s.rate("attention_dropout", &C::attention_dropout, "attention-probability dropout");
+  s.integer("max_length", &C::max_length, 1, 1 << 20, "position embeddings");
+  s.boolean("pre_layer_norm", &C::pre_layer_norm, "pre-LN layers plus a final layer norm");
+  s.optional_number("layer_norm_eps", &C::layer_norm_eps, 1e-300, 1.0, "layer norm epsilon; null: BertConfig's 1e-12");
+  s.optional_integer("type_vocab_size", &C::type_vocab_size, 1, 1 << 20, "token type embeddings; null: BertConfig's 2");
+  s.optional_integer("pad_token_id", &C::pad_token_id, 0, 1LL << 40, "id of the padding token; null: BertConfig's 0");
+  s.embed(&C::attention);
+  s.check([](const C& c, const std::string& key) {
+    parse_activation(c.activation, config::key_path(key, "activation"));
+    if (c.preset.empty() && (!c.hidden_size || !c.num_layers || !c.num_heads || !c.intermediate_size)) {
+      fail(config::key_path(key, "preset"),
+           "no preset given, so hidden_size, num_layers, num_heads and intermediate_size are all required (presets: " +
+               config::join(bert_preset_names()) + ")");
+    }
+  });
 }
 
-}  // namespace
-
-std::string bert_model_config_preset(const nlohmann::json& model_cfg, const std::string& key) {
-  return config::string_or(model_cfg, "preset", key, "");
-}
-
-BertOptions bert_options_from_model_config(const nlohmann::json& cfg, int64_t vocab_size, const std::string& key) {
-  if (!cfg.is_object()) fail(key, "must be a JSON object, got " + cfg.dump());
-  TORCH_CHECK(vocab_size > 0, "bert: vocab_size must be positive, got ", vocab_size);
-  config::reject_unknown(cfg, known_fields(), key);
-
-  const std::string preset = bert_model_config_preset(cfg, key);
-  const auto hidden = config::optional_int(cfg, "hidden_size", key, 1);
-  const auto layers = config::optional_int(cfg, "num_layers", key, 1);
-  const auto heads = config::optional_int(cfg, "num_heads", key, 1);
-  const auto intermediate = config::optional_int(cfg, "intermediate_size", key, 1);
-
-  BertOptions o;
-  if (!preset.empty()) {
-    o = bert_preset(preset, vocab_size, key + ".preset");
-  } else if (!hidden || !layers || !heads || !intermediate) {
-    fail(key + ".preset", "no preset given, so hidden_size, num_layers, num_heads and intermediate_size are all "
-                          "required (presets: " + config::join(bert_preset_names()) + ")");
+std::vector<std::string> bert_model_keys(bool attention_switches) {
+  std::vector<std::string> keys;
+  const auto& switches = encoder_attention_fields();
+  for (const auto& f : config::schema_of<BertModelConfig>().fields()) {
+    const bool optional = f.key == "layer_norm_eps" || f.key == "type_vocab_size" || f.key == "pad_token_id";
+    const bool is_switch = std::find(switches.begin(), switches.end(), f.key) != switches.end();
+    if (!optional && (attention_switches || !is_switch)) keys.push_back(f.key);
   }
+  return keys;
+}
+
+BertModelConfig parse_bert_model_config(const nlohmann::json& model_cfg, const std::string& key) {
+  if (!model_cfg.is_object()) fail(key, "must be a JSON object, got " + model_cfg.dump());
+  return config::parse<BertModelConfig>(model_cfg, key);
+}
+
+BertOptions bert_options(const BertModelConfig& c, int64_t vocab_size, const std::string& key) {
+  TORCH_CHECK(vocab_size > 0, "bert: vocab_size must be positive, got ", vocab_size);
+  BertOptions o;
+  if (!c.preset.empty()) o = bert_preset(c.preset, vocab_size, config::key_path(key, "preset"));
   o.vocab_size(vocab_size);
-  if (hidden) o.hidden_size(*hidden);
-  if (layers) o.num_hidden_layers(*layers);
-  if (heads) o.num_attention_heads(*heads);
-  if (intermediate) o.intermediate_size(*intermediate);
-  const std::string activation = config::string_or(cfg, "activation", key, "gelu");
-  parse_activation(activation, key + ".activation");
-  o.hidden_act(activation)
-      .hidden_dropout_prob(config::rate_or(cfg, "dropout", key, 0.1))
-      .attention_probs_dropout_prob(config::rate_or(cfg, "attention_dropout", key, 0.1))
-      .max_position_embeddings(config::int_or(cfg, "max_length", key, 1, 512))
-      .pre_layer_norm(config::bool_or(cfg, "pre_layer_norm", key, false))
-      .layer_norm_eps(config::positive_or(cfg, "layer_norm_eps", key, BertOptions().layer_norm_eps()))
-      .type_vocab_size(config::int_or(cfg, "type_vocab_size", key, 1, BertOptions().type_vocab_size()))
-      .pad_token_id(config::int_or(cfg, "pad_token_id", key, 0, BertOptions().pad_token_id()))
-      .attention(encoder_attention_from_config(cfg, key));
+  if (c.hidden_size) o.hidden_size(*c.hidden_size);
+  if (c.num_layers) o.num_hidden_layers(*c.num_layers);
+  if (c.num_heads) o.num_attention_heads(*c.num_heads);
+  if (c.intermediate_size) o.intermediate_size(*c.intermediate_size);
+  const BertOptions d;
+  o.hidden_act(c.activation)
+      .hidden_dropout_prob(c.dropout)
+      .attention_probs_dropout_prob(c.attention_dropout)
+      .max_position_embeddings(c.max_length)
+      .pre_layer_norm(c.pre_layer_norm)
+      .layer_norm_eps(c.layer_norm_eps.value_or(d.layer_norm_eps()))
+      .type_vocab_size(c.type_vocab_size.value_or(d.type_vocab_size()))
+      .pad_token_id(c.pad_token_id.value_or(d.pad_token_id()))
+      .attention(c.attention);
   if (o.hidden_size() % o.num_attention_heads() != 0) {
-    fail(key + ".hidden_size", "hidden_size " + std::to_string(o.hidden_size()) + " is not divisible by num_heads " +
-                                   std::to_string(o.num_attention_heads()));
+    fail(config::key_path(key, "hidden_size"), "hidden_size " + std::to_string(o.hidden_size()) +
+                                                   " is not divisible by num_heads " +
+                                                   std::to_string(o.num_attention_heads()));
   }
   return o;
 }
 
+BertOptions bert_options_from_model_config(const nlohmann::json& model_cfg, int64_t vocab_size, const std::string& key) {
+  return bert_options(parse_bert_model_config(model_cfg, key), vocab_size, key);
+}
+
 nlohmann::json bert_model_config(const BertOptions& o, const std::string& preset) {
-  nlohmann::json section = {
-      {"name", "bert"},
-      {"preset", preset.empty() ? nlohmann::json(nullptr) : nlohmann::json(preset)},
-      {"hidden_size", o.hidden_size()},
-      {"num_layers", o.num_hidden_layers()},
-      {"num_heads", o.num_attention_heads()},
-      {"intermediate_size", o.intermediate_size()},
-      {"activation", o.hidden_act()},
-      {"dropout", o.hidden_dropout_prob()},
-      {"attention_dropout", o.attention_probs_dropout_prob()},
-      {"max_length", o.max_position_embeddings()},
-      {"pre_layer_norm", o.pre_layer_norm()},
-  };
-  // Written only when they differ from BertConfig's defaults, so attune's own runs keep
-  // their short model section.
+  BertModelConfig c;
+  c.preset = preset;
+  c.hidden_size = o.hidden_size();
+  c.num_layers = o.num_hidden_layers();
+  c.num_heads = o.num_attention_heads();
+  c.intermediate_size = o.intermediate_size();
+  c.activation = o.hidden_act();
+  c.dropout = o.hidden_dropout_prob();
+  c.attention_dropout = o.attention_probs_dropout_prob();
+  c.max_length = o.max_position_embeddings();
+  c.pre_layer_norm = o.pre_layer_norm();
+  // Only values that differ from BertConfig's, so attune's own runs keep their short section.
   const BertOptions d;
-  if (o.layer_norm_eps() != d.layer_norm_eps()) section["layer_norm_eps"] = o.layer_norm_eps();
-  if (o.type_vocab_size() != d.type_vocab_size()) section["type_vocab_size"] = o.type_vocab_size();
-  if (o.pad_token_id() != d.pad_token_id()) section["pad_token_id"] = o.pad_token_id();
-  write_encoder_attention(o.attention(), section);
+  if (o.layer_norm_eps() != d.layer_norm_eps()) c.layer_norm_eps = o.layer_norm_eps();
+  if (o.type_vocab_size() != d.type_vocab_size()) c.type_vocab_size = o.type_vocab_size();
+  if (o.pad_token_id() != d.pad_token_id()) c.pad_token_id = o.pad_token_id();
+  c.attention = o.attention();
+  nlohmann::json section = config::to_json(c);
+  for (const char* key : {"layer_norm_eps", "type_vocab_size", "pad_token_id"}) {
+    if (section.at(key).is_null()) section.erase(key);
+  }
+  drop_default_encoder_attention(section);
   return section;
 }
 

@@ -1,7 +1,7 @@
 #include "models/seq2seq/config.h"
 
 #include "core/error.h"
-#include "core/config.h"
+#include "core/schema.h"
 #include "models/transformer/activation.h"
 
 namespace attune::models {
@@ -19,15 +19,6 @@ const std::vector<Preset>& presets() {
                                         {"transformer-small", 512, 6, 4, 1024},
                                         {"transformer-base", 512, 6, 8, 2048}};
   return p;
-}
-
-const std::vector<std::string>& known_fields() {
-  static const std::vector<std::string> f = {
-      "name",       "preset",            "d_model",        "encoder_layers",   "decoder_layers",  "num_heads",
-      "ffn_dim",    "activation",        "dropout",        "attention_dropout", "activation_dropout",
-      "pre_layer_norm", "positions",     "max_positions",  "share_embeddings", "tie_output",      "scale_embedding",
-      "layer_norm_eps", "init", "init_std"};
-  return f;
 }
 
 }  // namespace
@@ -48,55 +39,82 @@ Seq2SeqOptions seq2seq_preset(const std::string& name, int64_t vocab_size, const
   fail(where, "unknown preset '" + name + "' (known: " + config::join(seq2seq_preset_names()) + ")");
 }
 
-Seq2SeqOptions seq2seq_options_from_config(const nlohmann::json& cfg, int64_t vocab_size, int64_t pad_id,
-                                           const std::string& key) {
-  if (!cfg.is_object()) fail(key, "must be a JSON object, got " + cfg.dump());
-  config::reject_unknown(cfg, known_fields(), key);
-  const std::string preset = config::string_or(cfg, "preset", key, "");
-  const auto d = config::optional_int(cfg, "d_model", key, 1);
-  const auto enc = config::optional_int(cfg, "encoder_layers", key, 1);
-  const auto dec = config::optional_int(cfg, "decoder_layers", key, 1);
-  const auto heads = config::optional_int(cfg, "num_heads", key, 1);
-  const auto ffn = config::optional_int(cfg, "ffn_dim", key, 1);
+void Seq2SeqModelConfig::describe(config::Schema<Seq2SeqModelConfig>& s) {
+  using C = Seq2SeqModelConfig;
+  s.choice("name", &C::name, {"transformer"}, "the encoder-decoder");
+  s.optional_string("preset", &C::preset, "named sizes (" + config::join(seq2seq_preset_names()) + "); null: give every size");
+  s.optional_integer("d_model", &C::d_model, 1, 1 << 16, "width; null: the preset's");
+  s.optional_integer("encoder_layers", &C::encoder_layers, 1, 1024, "encoder layers; null: the preset's");
+  s.optional_integer("decoder_layers", &C::decoder_layers, 1, 1024, "decoder layers; null: the preset's");
+  s.optional_integer("num_heads", &C::num_heads, 1, 1024, "attention heads; null: the preset's");
+  s.optional_integer("ffn_dim", &C::ffn_dim, 1, 1 << 20, "feed-forward width; null: the preset's");
+  s.optional_string("activation", &C::activation, "feed-forward activation; null: relu");
+  s.optional_rate("dropout", &C::dropout, "hidden dropout; null: 0.1");
+  s.optional_rate("attention_dropout", &C::attention_dropout, "attention-probability dropout; null: 0");
+  s.optional_rate("activation_dropout", &C::activation_dropout, "dropout after the feed-forward activation; null: 0");
+  s.tristate("pre_layer_norm", &C::pre_layer_norm, "pre-LN layers; null: false (post-LN, as the paper)");
+  s.optional_string("positions", &C::positions, "sinusoidal or learned; null: sinusoidal");
+  s.optional_integer("max_positions", &C::max_positions, 2, 1 << 20, "positions per side; null: 1024");
+  s.tristate("share_embeddings", &C::share_embeddings, "one embedding for both sides; null: true");
+  s.tristate("tie_output", &C::tie_output, "output projection tied to the embedding; null: true");
+  s.tristate("scale_embedding", &C::scale_embedding, "embeddings scaled by sqrt(d_model); null: true");
+  s.optional_number("layer_norm_eps", &C::layer_norm_eps, 1e-300, 1.0, "layer norm epsilon; null: 1e-5");
+  s.optional_string("init", &C::init, "normal or xavier; null: normal");
+  s.optional_number("init_std", &C::init_std, 1e-300, 1e3, "std of the normal initialisation; null: 0.02");
+  s.check([](const C& c, const std::string& key) {
+    if (!c.activation.empty()) parse_activation(c.activation, config::key_path(key, "activation"));
+    if (!c.init.empty() && c.init != "normal" && c.init != "xavier") {
+      fail(config::key_path(key, "init"), "unknown value '" + c.init + "' (known: normal, xavier)");
+    }
+    if (!c.positions.empty() && c.positions != "sinusoidal" && c.positions != "learned") {
+      fail(config::key_path(key, "positions"), "unknown value '" + c.positions + "' (known: sinusoidal, learned)");
+    }
+    if (c.preset.empty() && (!c.d_model || !c.encoder_layers || !c.decoder_layers || !c.num_heads || !c.ffn_dim)) {
+      fail(config::key_path(key, "preset"),
+           "no preset given, so d_model, encoder_layers, decoder_layers, num_heads and ffn_dim are all required "
+           "(presets: " + config::join(seq2seq_preset_names()) + ")");
+    }
+  });
+}
+
+Seq2SeqModelConfig parse_seq2seq_model_config(const nlohmann::json& model_cfg, const std::string& key) {
+  if (!model_cfg.is_object()) fail(key, "must be a JSON object, got " + model_cfg.dump());
+  return config::parse<Seq2SeqModelConfig>(model_cfg, key);
+}
+
+Seq2SeqOptions seq2seq_options(const Seq2SeqModelConfig& c, int64_t vocab_size, int64_t pad_id, const std::string& key) {
   Seq2SeqOptions o(vocab_size);
-  if (!preset.empty()) {
-    o = seq2seq_preset(preset, vocab_size, key + ".preset");
-  } else if (!d || !enc || !dec || !heads || !ffn) {
-    fail(key + ".preset", "no preset given, so d_model, encoder_layers, decoder_layers, num_heads and ffn_dim are "
-                          "all required (presets: " + config::join(seq2seq_preset_names()) + ")");
-  }
-  if (d) o.d_model(*d);
-  if (enc) o.encoder_layers(*enc);
-  if (dec) o.decoder_layers(*dec);
-  if (heads) o.num_heads(*heads);
-  if (ffn) o.ffn_dim(*ffn);
-  const std::string activation = config::string_or(cfg, "activation", key, "relu");
-  parse_activation(activation, key + ".activation");
-  const std::string positions = config::string_or(cfg, "positions", key, "sinusoidal");
-  const std::string init = config::string_or(cfg, "init", key, "normal");
-  if (init != "normal" && init != "xavier") fail(key + ".init", "unknown value '" + init + "' (known: normal, xavier)");
-  if (positions != "sinusoidal" && positions != "learned") {
-    fail(key + ".positions", "unknown value '" + positions + "' (known: sinusoidal, learned)");
-  }
-  o.activation(activation)
-      .dropout(config::rate_or(cfg, "dropout", key, 0.1))
-      .attention_dropout(config::rate_or(cfg, "attention_dropout", key, 0.0))
-      .activation_dropout(config::rate_or(cfg, "activation_dropout", key, 0.0))
-      .pre_layer_norm(config::bool_or(cfg, "pre_layer_norm", key, false))
-      .positions(positions)
-      .max_positions(config::int_or(cfg, "max_positions", key, 2, 1024))
-      .share_embeddings(config::bool_or(cfg, "share_embeddings", key, true))
-      .tie_output(config::bool_or(cfg, "tie_output", key, true))
-      .scale_embedding(config::bool_or(cfg, "scale_embedding", key, true))
-      .layer_norm_eps(config::positive_or(cfg, "layer_norm_eps", key, 1e-5))
-      .init(init)
-      .init_std(config::positive_or(cfg, "init_std", key, 0.02))
+  if (!c.preset.empty()) o = seq2seq_preset(c.preset, vocab_size, config::key_path(key, "preset"));
+  if (c.d_model) o.d_model(*c.d_model);
+  if (c.encoder_layers) o.encoder_layers(*c.encoder_layers);
+  if (c.decoder_layers) o.decoder_layers(*c.decoder_layers);
+  if (c.num_heads) o.num_heads(*c.num_heads);
+  if (c.ffn_dim) o.ffn_dim(*c.ffn_dim);
+  auto flag = [](int value, bool fallback) { return value < 0 ? fallback : value == 1; };
+  o.activation(c.activation.empty() ? "relu" : c.activation)
+      .dropout(c.dropout.value_or(0.1))
+      .attention_dropout(c.attention_dropout.value_or(0.0))
+      .activation_dropout(c.activation_dropout.value_or(0.0))
+      .pre_layer_norm(flag(c.pre_layer_norm, false))
+      .positions(c.positions.empty() ? "sinusoidal" : c.positions)
+      .max_positions(c.max_positions.value_or(1024))
+      .share_embeddings(flag(c.share_embeddings, true))
+      .tie_output(flag(c.tie_output, true))
+      .scale_embedding(flag(c.scale_embedding, true))
+      .layer_norm_eps(c.layer_norm_eps.value_or(1e-5))
+      .init(c.init.empty() ? "normal" : c.init)
+      .init_std(c.init_std.value_or(0.02))
       .pad_id(pad_id);
   if (o.d_model() % o.num_heads() != 0) {
-    fail(key + ".d_model", "d_model " + std::to_string(o.d_model()) + " is not divisible by num_heads " +
-                               std::to_string(o.num_heads()));
+    fail(config::key_path(key, "d_model"), "d_model " + std::to_string(o.d_model()) + " is not divisible by num_heads " +
+                                               std::to_string(o.num_heads()));
   }
   return o;
+}
+
+Seq2SeqOptions seq2seq_options_from_config(const nlohmann::json& cfg, int64_t vocab_size, int64_t pad_id,
+                                           const std::string& key) {
+  return seq2seq_options(parse_seq2seq_model_config(cfg, key), vocab_size, pad_id, key);
 }
 
 nlohmann::json seq2seq_model_config(const Seq2SeqOptions& o, const std::string& preset) {
@@ -123,11 +141,9 @@ nlohmann::json seq2seq_model_config(const Seq2SeqOptions& o, const std::string& 
 }
 
 nlohmann::json seq2seq_default_config(const std::string& preset) {
-  nlohmann::json c = {{"name", "transformer"}, {"preset", preset}};
-  for (const std::string& f : known_fields()) {
-    if (!c.contains(f)) c[f] = nullptr;
-  }
-  return c;
+  Seq2SeqModelConfig c;
+  c.preset = preset;
+  return config::to_json(c);
 }
 
 }  // namespace attune::models

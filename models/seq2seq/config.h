@@ -6,8 +6,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
+
+namespace attune::config {
+template <typename T>
+class Schema;
+}
 
 namespace attune::models {
 
@@ -16,8 +22,36 @@ namespace attune::models {
 Seq2SeqOptions seq2seq_preset(const std::string& name, int64_t vocab_size, const std::string& where);
 std::vector<std::string> seq2seq_preset_names();
 
-// Null or absent fields come from the preset; explicit ones override it. Invalid values
-// fail(key + ".<field>", ...).
+// The model section, typed. Null (nullopt, "", -1) fields come from the preset, or from
+// Seq2SeqOptions' defaults; explicit ones override it.
+struct Seq2SeqModelConfig {
+  std::string name = "transformer";
+  std::string preset;  // "": every size given
+  std::optional<int64_t> d_model;
+  std::optional<int64_t> encoder_layers;
+  std::optional<int64_t> decoder_layers;
+  std::optional<int64_t> num_heads;
+  std::optional<int64_t> ffn_dim;
+  std::string activation;
+  std::optional<double> dropout;
+  std::optional<double> attention_dropout;
+  std::optional<double> activation_dropout;
+  int pre_layer_norm = -1;
+  std::string positions;
+  std::optional<int64_t> max_positions;
+  int share_embeddings = -1;
+  int tie_output = -1;
+  int scale_embedding = -1;
+  std::optional<double> layer_norm_eps;
+  std::string init;
+  std::optional<double> init_std;
+  static void describe(config::Schema<Seq2SeqModelConfig>& s);
+};
+
+// Reads and checks a model section; fails(key + ".<field>", ...).
+Seq2SeqModelConfig parse_seq2seq_model_config(const nlohmann::json& model_cfg, const std::string& key);
+Seq2SeqOptions seq2seq_options(const Seq2SeqModelConfig& config, int64_t vocab_size, int64_t pad_id,
+                               const std::string& key);
 Seq2SeqOptions seq2seq_options_from_config(const nlohmann::json& model_cfg, int64_t vocab_size, int64_t pad_id,
                                            const std::string& key);
 // The section fully resolved (no nulls), so the saved config rebuilds exactly this model.

@@ -1,39 +1,39 @@
 #include "models/transformer/encoder_attention.h"
 
 #include "core/error.h"
-#include "core/config.h"
+#include "core/schema.h"
 
 namespace attune::models {
 
 
+void EncoderAttentionOptions::describe(config::Schema<EncoderAttentionOptions>& s) {
+  using O = EncoderAttentionOptions;
+  s.json("attention_mask", &O::mask,
+         [](const nlohmann::json& v, const std::string& path) { masks::MaskSpec(v, path); },
+         "a mask spec (window, dilation, global tokens, ...) ANDed with the padding mask; null = padding only");
+  s.choice("position_bias", &O::position_bias, {"none", "alibi", "relative"}, "a bias added to attention scores");
+  s.integer("relative_max_distance", &O::relative_max_distance, 1, 1 << 20, "buckets of the relative position bias");
+  s.boolean("layer_fusion", &O::layer_fusion, "mix every layer's output per position");
+  s.integer("context_size", &O::context_size, 0, 1 << 20, "numeric context inputs that condition each layer's attention");
+}
+
 const std::vector<std::string>& encoder_attention_fields() {
-  static const std::vector<std::string> fields = {"attention_mask", "position_bias", "relative_max_distance",
-                                                  "layer_fusion", "context_size"};
+  static const std::vector<std::string> fields = [] {
+    std::vector<std::string> keys;
+    for (const auto& f : config::schema_of<EncoderAttentionOptions>().fields()) keys.push_back(f.key);
+    return keys;
+  }();
   return fields;
 }
 
-EncoderAttentionOptions encoder_attention_from_config(const nlohmann::json& cfg, const std::string& key) {
-  EncoderAttentionOptions o;
-  if (cfg.contains("attention_mask")) {
-    o.mask = cfg.at("attention_mask");
-    masks::MaskSpec(o.mask, key + ".attention_mask");  // checks it
+void drop_default_encoder_attention(nlohmann::json& section) {
+  const EncoderAttentionOptions o = config::parse<EncoderAttentionOptions>(section, "model", config::UnknownKeys::kIgnore);
+  const nlohmann::json defaults = config::defaults<EncoderAttentionOptions>();
+  for (const auto& key : encoder_attention_fields()) {
+    if (section.contains(key) && section.at(key) == defaults.at(key)) section.erase(key);
   }
-  o.position_bias = config::string_or(cfg, "position_bias", key, "none");
-  if (o.position_bias != "none" && o.position_bias != "alibi" && o.position_bias != "relative") {
-    fail(key + ".position_bias", "unknown bias '" + o.position_bias + "' (known: none, alibi, relative)");
-  }
-  o.relative_max_distance = config::int_or(cfg, "relative_max_distance", key, 1, 128);
-  o.layer_fusion = config::bool_or(cfg, "layer_fusion", key, false);
-  o.context_size = config::int_or(cfg, "context_size", key, 0, 0);
-  return o;
-}
-
-void write_encoder_attention(const EncoderAttentionOptions& o, nlohmann::json& section) {
-  if (!o.mask.is_null()) section["attention_mask"] = o.mask;
-  if (o.position_bias != "none") section["position_bias"] = o.position_bias;
-  if (o.position_bias == "relative") section["relative_max_distance"] = o.relative_max_distance;
-  if (o.layer_fusion) section["layer_fusion"] = true;
-  if (o.context_size > 0) section["context_size"] = o.context_size;
+  // The distance means nothing without the relative bias.
+  if (o.position_bias != "relative") section.erase("relative_max_distance");
 }
 
 bool is_encoder_attention_parameter(const std::string& name) {

@@ -16,22 +16,28 @@
 #include <string>
 #include <vector>
 
+namespace attune::config {
+template <typename T>
+class Schema;
+}
+
 namespace attune::models {
 
+// Typed, as a part of each encoder's model section (config::Schema::embed).
 struct EncoderAttentionOptions {
   nlohmann::json mask;  // null: padding only
   std::string position_bias = "none";
   int64_t relative_max_distance = 128;
   bool layer_fusion = false;
   int64_t context_size = 0;
+  static void describe(config::Schema<EncoderAttentionOptions>& s);
 };
 
-// The config keys above; they belong in each encoder's list of known model keys.
+// The config keys above.
 const std::vector<std::string>& encoder_attention_fields();
-// Absent or null keys keep the defaults; bad values fail naming key + "." + field.
-EncoderAttentionOptions encoder_attention_from_config(const nlohmann::json& cfg, const std::string& key);
-// Adds the non-default switches to a model section (defaults stay out, keeping old configs short).
-void write_encoder_attention(const EncoderAttentionOptions& options, nlohmann::json& section);
+// Drops the switches left at their defaults from a written model section, keeping saved
+// configs as short as those written before the switches existed.
+void drop_default_encoder_attention(nlohmann::json& section);
 // Parameter names these switches add ("layer_fusion.", "relative_position_bias." and each
 // layer's "attention.context."): a checkpoint from before them (or from Hugging Face) lacks them.
 bool is_encoder_attention_parameter(const std::string& name);

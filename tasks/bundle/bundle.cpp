@@ -8,6 +8,7 @@
 #include "data/io/sha256.h"
 #include "core/config.h"
 #include "tasks/engine/settings.h"
+#include "tasks/engine/train_config.h"
 
 #include <torch/script.h>
 #include <torch/version.h>
@@ -207,7 +208,7 @@ Bundle load_bundle(const std::string& dir, const std::string& task) {
 }
 
 torch::Device place_bundle(Bundle& bundle, const std::string& device_flag) {
-  engine::apply_threads(config::get_int(bundle.config, "threads", "", 0, 1024));
+  engine::apply_threads(engine::run_keys(bundle.config).threads);
   const torch::Device device = engine::run_device(bundle.config, device_flag);
   bundle.module.to(device);
   return device;

@@ -15,6 +15,7 @@ class TextClassification : public tasks::Task {
   std::string name() const override { return "text-classification"; }
   std::string description() const override { return "sequence (or sequence-pair) classification of text"; }
   nlohmann::json default_config() const override { return classification::default_config(); }
+  std::vector<std::string> config_help() const override { return classification::config_help(); }
   void check(const nlohmann::json& config) const override { check_run_config(config); }
   engine::Prepared prepare(engine::Run& run) const override { return prepare_run(run); }
 

@@ -23,10 +23,6 @@ namespace fs = std::filesystem;
 namespace attune::classification {
 namespace {
 
-nlohmann::json peft_section(const nlohmann::json& config) {
-  return config.contains("peft") ? config.at("peft") : nlohmann::json();
-}
-
 // A masked-LM run has no pooler, as HF's BertForMaskedLM has none: like from_pretrained,
 // the pooler then keeps its fresh initialisation. So do the modules of attention switches
 // (layer fusion, relative position bias, context maps) that the init encoder was built
@@ -49,32 +45,6 @@ void load_encoder_init(torch::nn::Module& encoder, const formats::SafetensorsFil
 }
 
 }  // namespace
-
-void check_model_sections(const nlohmann::json& config) {
-  config::get_choice(config.at("head"), "pooling", "head", {"cls", "mean", "attention"});
-  config::get_double(config.at("head"), "dropout", "head", 0.0, 0.99);
-  // Runs written before attention pooling have no such keys; their defaults apply.
-  const nlohmann::json& head = config.at("head");
-  if (head.contains("temperature")) config::get_double(head, "temperature", "head", 1e-3, 1e3);
-  if (head.contains("entropy_weight")) config::get_double(head, "entropy_weight", "head", 0.0, 1e3);
-  if (head.contains("entropy_target")) config::get_double(head, "entropy_target", "head", 0.0, 1.0);
-  if (peft::enabled(peft_section(config))) {
-    peft::resolve(config.at("peft"), "peft");
-    if (head.value("pooling", "") == "attention") {
-      fail("head.pooling", "attention pooling's query is not a PEFT module yet: use it with full fine-tuning");
-    }
-    // Parameter-free switches (masks, ALiBi) work with PEFT; the others would stay frozen
-    // at their starting values.
-    const models::EncoderAttentionOptions a = models::encoder_attention_from_config(config.at("model"), "model");
-    if (a.layer_fusion) fail("model.layer_fusion", "layer fusion's weights are not a PEFT module yet: use it with full fine-tuning");
-    if (a.position_bias == "relative") {
-      fail("model.position_bias", "the relative position bias is not a PEFT module yet: use alibi, or full fine-tuning");
-    }
-    if (a.context_size > 0) {
-      fail("data.context_columns", "context attention's maps are not a PEFT module yet: use it with full fine-tuning");
-    }
-  }
-}
 
 InitEncoder load_init_encoder(const std::string& dir) {
   if (dir.rfind("hf:", 0) == 0) {
@@ -116,27 +86,23 @@ InitEncoder load_init_encoder(const std::string& dir) {
   return init;
 }
 
-RunModel build_run_model(const nlohmann::json& config, int64_t vocab_size, int64_t num_labels,
+RunModel build_run_model(const Config& config, int64_t vocab_size, int64_t num_labels,
                          const std::string& base_weights, const formats::SafetensorsFile* encoder_init) {
-  const nlohmann::json& head = config.at("head");
-  auto encoder = models::make_text_encoder(config.at("model"), vocab_size, "model");
-  if (encoder_init != nullptr) {
-    load_encoder_init(*encoder, *encoder_init, config.value("init", std::string("init")) + "/model.safetensors");
-  }
+  auto encoder = models::make_text_encoder(config.model, vocab_size, "model");
+  if (encoder_init != nullptr) load_encoder_init(*encoder, *encoder_init, config.init + "/model.safetensors");
   TextClassifierOptions options(num_labels);
-  options.pooling(config::get_choice(head, "pooling", "head", {"cls", "mean", "attention"}))
-      .dropout(config::get_double(head, "dropout", "head", 0.0, 0.99))
-      .temperature(head.value("temperature", 1.0))
-      .entropy_weight(head.value("entropy_weight", 0.0))
-      .entropy_target(head.value("entropy_target", 0.5));
+  options.pooling(config.head.pooling)
+      .dropout(config.head.dropout)
+      .temperature(config.head.temperature)
+      .entropy_weight(config.head.entropy_weight)
+      .entropy_target(config.head.entropy_target);
   RunModel run;
-  run.model = TextClassifier(encoder, config::get_string(config.at("model"), "name", "model"), options);
-  const nlohmann::json section = peft_section(config);
-  if (!peft::enabled(section)) return run;
+  run.model = TextClassifier(encoder, config.model.at("name").get<std::string>(), options);
+  if (!peft_enabled(config)) return run;
   if (!base_weights.empty()) {
     formats::load_module_tensors(*run.model, formats::load_safetensors(base_weights), base_weights);
   }
-  nlohmann::json resolved = peft::resolve(section, "peft");
+  nlohmann::json resolved = config.peft;
   nlohmann::json keep = resolved["modules_to_save"].is_null() ? nlohmann::json::array() : resolved["modules_to_save"];
   if (std::find(keep.begin(), keep.end(), "classifier") == keep.end()) keep.push_back("classifier");
   resolved["modules_to_save"] = keep;
@@ -149,12 +115,13 @@ LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& o
                    const std::vector<std::string>& extra_adapters) {
   LoadedRun run;
   run.config = engine::RunDir(run_dir).read_config(overrides);
+  run.typed = parse_config(run.config);
   run.tokenizer = text::load_tokenizer(engine::RunDir(run_dir).tokenizer());
   run.labels = load_label_map(engine::RunDir(run_dir).labels());
-  run.max_length = config::get_int(run.config.at("data"), "max_length", "data", 8, 1 << 20);
-  const bool peft_run = peft::enabled(peft_section(run.config));
+  run.max_length = run.typed.data.max_length;
+  const bool peft_run = peft_enabled(run.typed);
   if (!peft_run) {
-    run.model = build_run_model(run.config, run.tokenizer->vocab_size(), static_cast<int64_t>(run.labels.size()));
+    run.model = build_run_model(run.typed, run.tokenizer->vocab_size(), static_cast<int64_t>(run.labels.size()));
     engine::RunDir(run_dir).load_weights(*run.model.model);
     if (!extra_adapters.empty()) fail(run_dir, "--adapter needs a PEFT run (this run fine-tuned every weight)");
   } else {
@@ -164,8 +131,8 @@ LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& o
       fail(run_dir, "run has no adapter_model.safetensors (training did not reach an evaluation)");
     }
     // The base alone, then the run's adapter exactly as it was saved.
-    nlohmann::json base_config = run.config;
-    base_config["peft"] = nlohmann::json{{"method", nullptr}};
+    Config base_config = run.typed;
+    base_config.peft = nlohmann::json{{"method", nullptr}};
     run.model = build_run_model(base_config, run.tokenizer->vocab_size(), static_cast<int64_t>(run.labels.size()));
     formats::load_module_tensors(*run.model.model, formats::load_safetensors(base), base);
     run.model.peft = std::make_shared<peft::PeftModel>(run.model.model.ptr());

@@ -4,6 +4,7 @@
 #include "data/text/tokenizer.h"
 #include "data/formats/safetensors.h"
 #include "models/peft/peft_model.h"
+#include "tasks/classification/config.h"
 #include "tasks/classification/model.h"
 
 #include <nlohmann/json.hpp>
@@ -22,14 +23,11 @@ struct RunModel {
   std::shared_ptr<peft::PeftModel> peft;  // null for full fine-tuning
 };
 
-// Checks the "head" and "peft" sections without building anything.
-void check_model_sections(const nlohmann::json& config);
-
 // Builds the classifier of `config` (random weights). With a "peft" method, the base is
 // loaded from base_weights when given, and adapter "default" is attached: the
 // classifier head is always among its modules_to_save, as PEFT does for SEQ_CLS.
 // encoder_init: pretrained encoder weights (see load_init_encoder) loaded before any adapter.
-RunModel build_run_model(const nlohmann::json& config, int64_t vocab_size, int64_t num_labels,
+RunModel build_run_model(const Config& config, int64_t vocab_size, int64_t num_labels,
                          const std::string& base_weights = "", const formats::SafetensorsFile* encoder_init = nullptr);
 
 // A run to start from ("init": an attune run directory, e.g. a pretraining or another
@@ -46,6 +44,7 @@ InitEncoder load_init_encoder(const std::string& dir);
 // Everything a trained run needs at inference time.
 struct LoadedRun {
   nlohmann::json config;
+  Config typed;
   std::unique_ptr<text::Tokenizer> tokenizer;
   std::vector<std::string> labels;
   RunModel model;

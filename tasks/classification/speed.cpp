@@ -85,14 +85,13 @@ void add_memory(json& record, const torch::Device& device) {
   }
 }
 
-json base_record(const json& config, const SpeedOptions& o, RunModel& run, const torch::Device& device) {
-  const json peft = config.contains("peft") ? config.at("peft") : json();
+json base_record(const Config& config, const SpeedOptions& o, RunModel& run, const torch::Device& device) {
   json r = {{"system", "attune"},
             {"mode", o.mode},
-            {"method", peft::enabled(peft) ? peft.at("method").get<std::string>() : "full"},
+            {"method", peft_enabled(config) ? config.peft.at("method").get<std::string>() : "full"},
             {"device", device.str()},
             {"torch_version", bundle::torch_version()},
-            {"bf16", config.at("train").value("bf16", true) && compat::kHasAutocast && device.is_cuda()},
+            {"bf16", config.train.bf16 && compat::kHasAutocast && device.is_cuda()},
             {"seq_len", o.seq_len},
             {"batch_size", o.batch_size},
             {"vocab_size", o.vocab_size},
@@ -107,7 +106,8 @@ json base_record(const json& config, const SpeedOptions& o, RunModel& run, const
 }
 
 json train_bench(const json& config, const SpeedOptions& o, const torch::Device& device) {
-  RunModel run = build_run_model(config, o.vocab_size, o.num_labels);
+  const Config typed = parse_config(config);
+  RunModel run = build_run_model(typed, o.vocab_size, o.num_labels);
   run.model->to(device);
   std::vector<std::string> labels;
   for (int64_t i = 0; i < o.num_labels; ++i) labels.push_back("label" + std::to_string(i));
@@ -120,7 +120,7 @@ json train_bench(const json& config, const SpeedOptions& o, const torch::Device&
   engine::StepRunner runner(task, *optimizer, options);
   const engine::BatchPlan plan = task.train_plan(0, options.seed);
   run.model->train();
-  json record = base_record(config, o, run, device);
+  json record = base_record(typed, o, run, device);
   record["fused_optimizer"] = optimizer->fused();
   record["sync_every_step"] = o.sync_every_step;
   record["cuda_graphs"] = runner.graphs_on();
@@ -184,11 +184,11 @@ json infer_timings(const SpeedOptions& o, const torch::Device& device, bool bf16
   return r;
 }
 
-json infer_bench(const json& config, const SpeedOptions& o, const torch::Device& device) {
+json infer_bench(const Config& config, const SpeedOptions& o, const torch::Device& device) {
   RunModel run = build_run_model(config, o.vocab_size, o.num_labels);
   run.model->to(device);
   run.model->eval();
-  const bool bf16 = config.at("train").value("bf16", true);
+  const bool bf16 = config.train.bf16;
   json record = base_record(config, o, run, device);
   bench::reset_peak_memory(device);
   record["eager"] = infer_timings(o, device, bf16, [&](const torch::Tensor& ids, const torch::Tensor& mask,
@@ -225,14 +225,15 @@ json speed_bench(const json& config, const SpeedOptions& o) {
     if (value < 1) fail(flag, "too small");
   }
   if (o.warmup < 0) fail("--warmup", "must be >= 0");
-  const int64_t positions = config.at("model").value("max_length", int64_t{512});
+  const Config typed = parse_config(config);
+  const int64_t positions = typed.model.value("max_length", int64_t{512});
   if (o.seq_len > positions) {
     fail("--seq-len", std::to_string(o.seq_len) + " exceeds model.max_length (" + std::to_string(positions) + ")");
   }
-  const torch::Device device = engine::resolve_device(config::get_string(config, "device", ""), "device");
-  engine::apply_threads(config::get_int(config, "threads", "", 0, 1024));
-  torch::manual_seed(config.value("seed", int64_t{42}));
-  return o.mode == "train" ? train_bench(config, o, device) : infer_bench(config, o, device);
+  const torch::Device device = engine::resolve_device(typed.run.device, "device");
+  engine::apply_threads(typed.run.threads);
+  torch::manual_seed(typed.run.seed);
+  return o.mode == "train" ? train_bench(config, o, device) : infer_bench(typed, o, device);
 }
 
 json matmul_rate(const std::string& device_name, int64_t size) {

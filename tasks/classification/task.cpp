@@ -12,6 +12,7 @@
 #include "models/transformer/encoder_attention.h"
 #include "models/peft/config.h"
 #include "core/config.h"
+#include "tasks/classification/config.h"
 #include "tasks/engine/train_config.h"
 #include "tasks/engine/settings.h"
 
@@ -67,54 +68,7 @@ data::TokenBatch collate_batch(const std::vector<text::Encoding>& encodings, con
 }  // namespace
 
 ColumnSpec column_spec(const nlohmann::json& config, bool with_label) {
-  const nlohmann::json& d = config.at("data");
-  ColumnSpec c;
-  c.format = config::get_string(d, "format", "data");
-  c.text = config::get_string(d, "text_column", "data");
-  c.text_pair = config::get_optional_string(d, "text_pair_column", "data");
-  c.label = with_label ? config::get_string(d, "label_column", "data") : "";
-  // Runs written before context columns have no such key.
-  if (d.contains("context_columns") && !d.at("context_columns").is_null()) {
-    const nlohmann::json& names = d.at("context_columns");
-    if (!names.is_array()) fail("data.context_columns", "must be a list of column names, got " + names.dump());
-    for (const auto& n : names) {
-      if (!n.is_string() || n.get<std::string>().empty()) fail("data.context_columns", "must be a list of column names, got " + names.dump());
-      c.context.push_back(n.get<std::string>());
-    }
-  }
-  return c;
-}
-
-nlohmann::json default_config() {
-  nlohmann::json c = engine::default_run_keys();
-  c["task"] = "text-classification";
-  // An attune run directory, or hf:DIR (a Hugging Face BERT checkpoint folder), whose
-  // encoder and tokenizer the model starts from.
-  c["init"] = nullptr;
-  c["run_dir"] = "runs/text-classification";
-  c["data"] = {{"train", nullptr},       {"valid", nullptr},          {"test", nullptr},
-               {"format", "auto"},       {"text_column", "text"},     {"text_pair_column", nullptr},
-               {"label_column", "label"}, {"max_length", 128},         {"valid_fraction", 0.1},
-               // Numeric columns that condition every layer's attention (context attention).
-               {"context_columns", nlohmann::json::array()}};
-  c["tokenizer"] = config::to_json(text::TokenizerConfig{}, text::wordpiece_task_keys());
-  c["model"] = {{"name", "bert"},         {"preset", "mini"},         {"hidden_size", nullptr},
-                {"num_layers", nullptr},  {"num_heads", nullptr},     {"intermediate_size", nullptr},
-                {"activation", "gelu"},   {"dropout", 0.1},           {"attention_dropout", 0.1},
-                {"max_length", 512},      {"pre_layer_norm", false},
-                // Attention switches (see models/transformer/encoder_attention.h);
-                // context_size follows data.context_columns.
-                {"attention_mask", nullptr}, {"position_bias", "none"}, {"relative_max_distance", 128},
-                {"layer_fusion", false}, {"context_size", 0}};
-  c["head"] = {{"pooling", "mean"},   {"dropout", 0.1},         {"temperature", 1.0},
-               {"entropy_weight", 0.0}, {"entropy_target", 0.5}};
-  c["peft"] = peft::default_section();
-  c["train"] = engine::default_train_section();
-  // Models trained from scratch need a higher rate and more passes than the
-  // fine-tuning defaults of the engine.
-  c["train"]["lr"] = 1e-3;
-  c["train"]["epochs"] = 5;
-  return c;
+  return column_spec(config::parse<DataConfig>(config.at("data"), "data"), with_label);
 }
 
 ClassificationTask::ClassificationTask(TextClassifier model, std::shared_ptr<peft::PeftModel> peft, Examples train,
@@ -234,24 +188,9 @@ nlohmann::json evaluate_examples(TextClassifier& model, const Examples& examples
 }
 
 void check_run_config(const nlohmann::json& config) {
-  const int64_t max_length = config::get_int(config.at("data"), "max_length", "data", 8, 1 << 20);
-  config::get_double(config.at("data"), "valid_fraction", "data", 0.0, 0.5);
-  column_spec(config, true);
-  // Cheap checks first (the train section was checked when the run read its options), so a typo fails before minutes of tokenizer training.
-  config::parse<text::TokenizerConfig>(config.at("tokenizer"), "tokenizer");
-  models::check_text_encoder_config(config.at("model"), "model");
-  check_model_sections(config);
-  const int64_t positions = config.at("model").value("max_length", int64_t{512});
-  if (max_length > positions) {
-    fail("data.max_length", std::to_string(max_length) + " exceeds model.max_length (" + std::to_string(positions) +
-                                " position embeddings)");
-  }
-  const int64_t prefix = peft::prefix_length(config.contains("peft") ? config.at("peft") : nlohmann::json());
-  if (max_length + prefix > positions) {
-    fail("data.max_length", std::to_string(max_length) + " plus peft.num_virtual_tokens " + std::to_string(prefix) +
-                                " exceeds model.max_length (" + std::to_string(positions) +
-                                " position embeddings; the prefix takes the first positions, as in transformers)");
-  }
+  // Cheap checks, so a typo fails before minutes of tokenizer training.
+  const Config c = parse_config(config);
+  if (c.data.train.empty()) fail("data.train", "no training file given (set data.train)");
 }
 
 engine::Prepared prepare_run(engine::Run& run) {
@@ -261,39 +200,36 @@ engine::Prepared prepare_run(engine::Run& run) {
   std::ostream& log = run.log();
   const bool resume = run.resuming();
 
-  const nlohmann::json& d = config.at("data");
-  const ColumnSpec columns = column_spec(config, true);
-  const std::string train_path = config::get_optional_string(d, "train", "data");
-  if (train_path.empty()) fail("data.train", "no training file given (set data.train)");
-  const std::string valid_path = config::get_optional_string(d, "valid", "data");
-  const std::string test_path = config::get_optional_string(d, "test", "data");
-  const int64_t max_length = config::get_int(d, "max_length", "data", 8, 1 << 20);
-  const double valid_fraction = config::get_double(d, "valid_fraction", "data", 0.0, 0.5);
-  const engine::TrainConfig t = engine::train_section(config);
-  const int64_t batch_size = t.batch_size;
-  const int64_t eval_batch_size = t.eval_batch_size;
-  const bool bucket = t.bucket_by_length;
+  Config c = parse_config(config);
+  const ColumnSpec columns = column_spec(c.data, true);
+  const std::string& train_path = c.data.train;
+  const std::string& test_path = c.data.test;
+  const int64_t max_length = c.data.max_length;
 
   // The encoder reads one context value per context column; the attention switches the
   // user set are kept when an init encoder replaces the model section below.
-  if (!resume) config["model"]["context_size"] = static_cast<int64_t>(columns.context.size());
+  if (!resume) {
+    config["model"]["context_size"] = static_cast<int64_t>(columns.context.size());
+    c.model = config["model"];
+  }
   nlohmann::json switches = nlohmann::json::object();
   for (const auto& key : models::encoder_attention_fields()) {
     if (config["model"].contains(key)) switches[key] = config["model"][key];
   }
   Examples train = read_examples(train_path, columns);
-  Examples valid = valid_path.empty() ? split_off(train, valid_fraction, options.seed) : read_examples(valid_path, columns);
+  Examples valid = c.data.valid.empty() ? split_off(train, c.data.valid_fraction, options.seed)
+                                        : read_examples(c.data.valid, columns);
 
   std::unique_ptr<text::Tokenizer> tokenizer;
   std::vector<std::string> labels;
-  const std::string init_dir = config::get_optional_string(config, "init", "");
+  const std::string init_dir = c.init;
   std::optional<InitEncoder> init;
   if (!init_dir.empty() && !resume) {
     init = load_init_encoder(init_dir);
     // The architecture is the init run's; the user's model section cannot change it.
     config["model"] = init->model_config;
     config["model"].update(switches);
-    models::check_text_encoder_config(config.at("model"), "model");
+    c = parse_config(config);
     log << "init: encoder and tokenizer from " << init_dir << "\n";
     if (!init->weights.tensors.count("pooler.dense.weight")) log << "init: no pooler there; it starts untrained\n";
   }
@@ -306,9 +242,8 @@ engine::Prepared prepare_run(engine::Run& run) {
     } else {
       std::vector<std::string> corpus = train.texts;
       corpus.insert(corpus.end(), train.pairs.begin(), train.pairs.end());
-      const auto tok = config::parse<text::TokenizerConfig>(config.at("tokenizer"), "tokenizer");
-      log << "tokenizer: " << tok.type << " from " << train_path << "\n";
-      tokenizer = text::make_tokenizer(tok, corpus, dir.tokenizer());
+      log << "tokenizer: " << c.tokenizer.type << " from " << train_path << "\n";
+      tokenizer = text::make_tokenizer(c.tokenizer, corpus, dir.tokenizer());
     }
     tokenizer->save(dir.tokenizer());
     labels = build_label_map(train);
@@ -321,9 +256,9 @@ engine::Prepared prepare_run(engine::Run& run) {
   tokenize(valid, *tokenizer, max_length);
 
   torch::manual_seed(options.seed);
-  const bool peft_run = peft::enabled(config.at("peft"));
+  const bool peft_run = peft_enabled(c);
   // On resume the encoder comes from the run itself (its checkpoint, or for PEFT its base file).
-  RunModel built = build_run_model(config, tokenizer->vocab_size(), static_cast<int64_t>(labels.size()),
+  RunModel built = build_run_model(c, tokenizer->vocab_size(), static_cast<int64_t>(labels.size()),
                                    resume && peft_run ? dir.base_weights() : "", init ? &init->weights : nullptr);
   TextClassifier model = built.model;
   if (!resume && !columns.context.empty()) model->set_context_stats(context_tensor(train));
@@ -353,7 +288,8 @@ engine::Prepared prepare_run(engine::Run& run) {
   engine::Prepared prepared;
   const int64_t pad_id = tokenizer->pad_id();
   prepared.trainer = std::make_unique<ClassificationTask>(model, built.peft, std::move(train), valid, labels, pad_id,
-                                                          batch_size, eval_batch_size, bucket);
+                                                          c.train.batch_size, c.train.eval_batch_size,
+                                                          c.train.bucket_by_length);
   if (!test_path.empty()) {
     std::shared_ptr<text::Tokenizer> shared_tokenizer = std::move(tokenizer);
     const std::string run_dir = dir.path();
@@ -368,7 +304,7 @@ engine::Prepared prepare_run(engine::Run& run) {
         model = best.model.model;
       }
       model->eval();
-      summary["test"] = evaluate_examples(model, test, labels, pad_id, eval_batch_size, device);
+      summary["test"] = evaluate_examples(model, test, labels, pad_id, c.train.eval_batch_size, device);
     };
   }
   return prepared;
@@ -379,11 +315,11 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_
                             const std::vector<std::string>& adapters) {
   LoadedRun run = load_run(run_dir, overrides, device, adapters);
   TextClassifier& model = run.model.model;
-  Examples examples = read_examples(data_path, column_spec(run.config, true));
+  Examples examples = read_examples(data_path, column_spec(run.typed.data, true));
   if (examples.size() == 0) fail(data_path, "no examples");
   map_labels(examples, run.labels);
   tokenize(examples, *run.tokenizer, run.max_length);
-  const int64_t batch_size = engine::train_section(run.config).eval_batch_size;
+  const int64_t batch_size = run.typed.train.eval_batch_size;
   const torch::Device dev = model->parameters().front().device();
   nlohmann::json m = evaluate_examples(model, examples, run.labels, run.tokenizer->pad_id(), batch_size, dev);
   m["data"] = data_path;
@@ -417,7 +353,7 @@ void predict_run(const std::string& run_dir, std::istream& in, const std::string
   LoadedRun run = load_run(run_dir, {}, device, adapters);
   TextClassifier& model = run.model.model;
   const torch::Device dev = model->parameters().front().device();
-  predict_lines(in, input_name, out, column_spec(run.config, false), *run.tokenizer, run.max_length, run.labels,
+  predict_lines(in, input_name, out, column_spec(run.typed.data, false), *run.tokenizer, run.max_length, run.labels,
                 batch_size, [&](const data::TokenBatch& tb) { return forward_batch(model, tb, dev); });
 }
 

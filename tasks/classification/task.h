@@ -2,6 +2,7 @@
 // user does with it: train a run, evaluate a run on a labelled file, predict labels.
 #pragma once
 #include "data/batching.h"
+#include "tasks/classification/config.h"
 #include "tasks/classification/examples.h"
 #include "tasks/classification/model.h"
 #include "models/peft/peft_model.h"
@@ -15,8 +16,6 @@
 #include <ostream>
 
 namespace attune::classification {
-
-nlohmann::json default_config();
 
 class ClassificationTask : public engine::TrainTask {
  public:

@@ -5,6 +5,7 @@
 #include "core/files.h"
 #include "data/formats/safetensors.h"
 #include "tasks/engine/settings.h"
+#include "tasks/engine/train_config.h"
 
 #include <filesystem>
 
@@ -77,7 +78,7 @@ nlohmann::json RunDir::read_config(const std::vector<std::string>& overrides) co
   require();
   nlohmann::json config = io::read_json(this->config());
   config::apply_overrides(config, overrides);
-  apply_threads(config::get_int(config, "threads", "", 0, 1024));
+  apply_threads(run_keys(config).threads);
   return config;
 }
 

@@ -40,7 +40,7 @@ void apply_threads(int64_t threads) {
 
 TrainOptions train_options_from_config(const nlohmann::json& config) {
   // The run keys sit beside the task's own sections; "train" may hold the task's keys too.
-  const RunKeys run = config::parse<RunKeys>(config, "", config::UnknownKeys::kIgnore);
+  const RunKeys run = run_keys(config);
   const TrainConfig t = train_section(config);
   TrainOptions o;
   o.run_dir = run.run_dir;
@@ -75,7 +75,7 @@ TrainOptions train_options_for(const nlohmann::json& config, const TrainFlags& f
   TrainOptions options = train_options_from_config(config);
   options.stop_requested = flags.stop_requested;
   options.log = flags.log;
-  apply_threads(config::get_int(config, "threads", "", 0, 1024));
+  apply_threads(run_keys(config).threads);
   return options;
 }
 

@@ -47,4 +47,15 @@ TrainConfig train_section(const nlohmann::json& run_config) {
   return config::parse<TrainConfig>(config::at_path(run_config, "train"), "train", config::UnknownKeys::kIgnore);
 }
 
+std::vector<std::string> engine_help(const nlohmann::json& defaults) {
+  std::vector<std::string> lines;
+  config::append_help<RunKeys>(lines, "", defaults);
+  config::append_help<TrainConfig>(lines, "train", defaults.at("train"));
+  return lines;
+}
+
+RunKeys run_keys(const nlohmann::json& run_config) {
+  return config::parse<RunKeys>(run_config, "", config::UnknownKeys::kIgnore);
+}
+
 }  // namespace attune::engine

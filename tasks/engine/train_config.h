@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace attune::engine {
 
@@ -45,5 +46,10 @@ struct TrainConfig {
 
 // The "train" section of a run config, typed; a task's own keys there are left to the task.
 TrainConfig train_section(const nlohmann::json& run_config);
+// Help lines of the run keys and the train section a task's defaults show.
+std::vector<std::string> engine_help(const nlohmann::json& defaults);
+
+// The top-level run keys of a run config, typed; the task's sections are left to the task.
+RunKeys run_keys(const nlohmann::json& run_config);
 
 }  // namespace attune::engine

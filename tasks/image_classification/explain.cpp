@@ -34,7 +34,7 @@ torch::Tensor heat_colors(const torch::Tensor& v) {
 nlohmann::json explain_images(const std::string& run_dir, const torch::Tensor& images,
                               const std::vector<int64_t>& indices, int64_t layer, const std::string& device) {
   ImageRun run = load_image_run(run_dir, {}, device);
-  const int64_t size = run.config.at("data").at("image_size").get<int64_t>();
+  const int64_t size = run.typed.data.image_size.value_or(0);
   if (images.dim() != 3 || images.size(1) != size || images.size(2) != size) {
     fail("--input", "images must be " + std::to_string(size) + "x" + std::to_string(size) + " as the run's, got " +
                         std::to_string(images.size(1)) + "x" + std::to_string(images.size(2)));

@@ -17,6 +17,7 @@ class ImageClassification : public tasks::Task {
     return "image classification with a Vision Transformer on IDX images (Fashion-MNIST)";
   }
   nlohmann::json default_config() const override { return image_classification::default_config(); }
+  std::vector<std::string> config_help() const override { return image_classification::config_help(); }
   void check(const nlohmann::json& config) const override { check_run_config(config); }
   engine::Prepared prepare(engine::Run& run) const override { return prepare_run(run); }
 

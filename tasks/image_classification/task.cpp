@@ -11,6 +11,7 @@
 #include "tasks/classification/metrics.h"
 #include "tasks/classification/task.h"
 #include "core/config.h"
+#include "tasks/image_classification/config.h"
 #include "tasks/engine/task.h"
 #include "tasks/image_classification/augment.h"
 
@@ -29,44 +30,36 @@ torch::Tensor to_input(const torch::Tensor& images, double mean, double std) {
 
 namespace {
 
-std::vector<std::string> label_names(const nlohmann::json& config, int64_t classes) {
-  const nlohmann::json& names = config.at("data").at("labels");
-  if (names.is_null()) {
+std::vector<std::string> label_names(const DataConfig& data, int64_t classes) {
+  if (data.labels.is_null()) {
     std::vector<std::string> out;
     for (int64_t c = 0; c < classes; ++c) out.push_back(std::to_string(c));
     return out;
   }
-  if (!names.is_array() || static_cast<int64_t>(names.size()) != classes) {
+  if (static_cast<int64_t>(data.labels.size()) != classes) {
     fail("data.labels", "must list " + std::to_string(classes) + " class names (one per label value)");
   }
-  return names.get<std::vector<std::string>>();
+  return data.labels.get<std::vector<std::string>>();
 }
 
-models::VisionTransformer make_vit(const nlohmann::json& config, int64_t image_size, int64_t classes) {
-  const nlohmann::json& m = config.at("model");
-  config::get_choice(m, "name", "model", {"vit"});
-  const int64_t patch = config::get_int(m, "patch_size", "model", 1, 1024);
-  if (image_size % patch != 0) {
-    fail("model.patch_size", std::to_string(patch) + " does not divide the image size " + std::to_string(image_size));
+models::VisionTransformer make_vit(const VitConfig& m, int64_t image_size, int64_t classes) {
+  if (image_size % m.patch_size != 0) {
+    fail("model.patch_size",
+         std::to_string(m.patch_size) + " does not divide the image size " + std::to_string(image_size));
   }
-  const int64_t hidden = config::get_int(m, "hidden_size", "model", 1, 1 << 16);
-  const int64_t heads = config::get_int(m, "num_heads", "model", 1, 1024);
-  if (hidden % heads != 0) fail("model.num_heads", "must divide model.hidden_size");
-  const models::EncoderAttentionOptions attention = models::encoder_attention_from_config(m, "model");
-  if (attention.context_size > 0) fail("model.context_size", "images have no context input; leave it 0");
-  return models::VisionTransformer(models::VisionTransformerOptions(image_size, patch, classes)
-                                       .pooling(config::get_choice(m, "pooling", "model", {"cls", "mean", "attention"}))
+  return models::VisionTransformer(models::VisionTransformerOptions(image_size, m.patch_size, classes)
+                                       .pooling(m.pooling)
                                        .attention_pool(models::AttentionPoolOptions()
-                                                           .temperature(config::get_double(m, "pooling_temperature", "model", 1e-3, 1e3))
-                                                           .entropy_weight(config::get_double(m, "entropy_weight", "model", 0.0, 1e3))
-                                                           .entropy_target(config::get_double(m, "entropy_target", "model", 0.0, 1.0)))
-                                       .attention(attention)
-                                       .hidden_size(hidden)
-                                       .num_heads(heads)
-                                       .num_layers(config::get_int(m, "num_layers", "model", 1, 256))
-                                       .mlp_size(config::get_int(m, "mlp_size", "model", 1, 1 << 20))
-                                       .dropout(config::get_double(m, "dropout", "model", 0.0, 0.95))
-                                       .attention_dropout(config::get_double(m, "attention_dropout", "model", 0.0, 0.95)));
+                                                           .temperature(m.pooling_temperature)
+                                                           .entropy_weight(m.entropy_weight)
+                                                           .entropy_target(m.entropy_target))
+                                       .attention(m.attention)
+                                       .hidden_size(m.hidden_size)
+                                       .num_heads(m.num_heads)
+                                       .num_layers(m.num_layers)
+                                       .mlp_size(m.mlp_size)
+                                       .dropout(m.dropout)
+                                       .attention_dropout(m.attention_dropout));
 }
 
 torch::Tensor logits_of(models::VisionTransformer& model, const torch::Tensor& images, double mean, double std,
@@ -159,7 +152,7 @@ data::ImageSet read_pair(const std::string& pair, const std::string& what) {
 }
 
 void check_images(const data::ImageSet& set, const ImageRun& run, const std::string& where) {
-  const int64_t size = run.config.at("data").at("image_size").get<int64_t>();
+  const int64_t size = run.typed.data.image_size.value_or(0);
   if (set.images.size(1) != size || set.images.size(2) != size) {
     fail(where, "images are " + std::to_string(set.images.size(1)) + "x" + std::to_string(set.images.size(2)) +
                     ", the run was trained on " + std::to_string(size) + "x" + std::to_string(size));
@@ -173,67 +166,37 @@ ImageRun load_image_run(const std::string& run_dir, const std::vector<std::strin
   engine::RunDir(run_dir).require();
   ImageRun run;
   run.config = engine::RunDir(run_dir).read_config(overrides);
-  const nlohmann::json& d = run.config.at("data");
-  const int64_t classes = d.at("num_classes").get<int64_t>();
-  run.model = make_vit(run.config, d.at("image_size").get<int64_t>(), classes);
+  run.typed = parse_config(run.config);
+  const DataConfig& d = run.typed.data;
+  if (!d.num_classes || !d.image_size || !d.mean || !d.std) fail(run_dir, "config.json's data section lacks what training fills in");
+  run.model = make_vit(run.typed.model, *d.image_size, *d.num_classes);
   engine::RunDir(run_dir).load_weights(*run.model);
-  run.names = label_names(run.config, classes);
-  run.mean = d.at("mean").get<double>();
-  run.std = d.at("std").get<double>();
+  run.names = label_names(d, *d.num_classes);
+  run.mean = *d.mean;
+  run.std = *d.std;
   run.device = engine::run_device(run.config, device);
   run.model->to(run.device);
   run.model->eval();
   return run;
 }
 
-nlohmann::json default_config() {
-  nlohmann::json c = engine::default_run_keys();
-  c["task"] = "image-classification";
-  c["run_dir"] = "runs/image-classification";
-  c["data"] = {{"train_images", nullptr}, {"train_labels", nullptr}, {"test_images", nullptr}, {"test_labels", nullptr},
-               {"valid_size", 5000},      {"labels", nullptr},       {"mean", nullptr},        {"std", nullptr},
-               {"image_size", nullptr},   {"num_classes", nullptr}};
-  c["augment"] = {{"crop_padding", 4}, {"horizontal_flip", true}};
-  c["model"] = {{"name", "vit"},    {"patch_size", 4},  {"hidden_size", 192}, {"num_layers", 6},
-                {"num_heads", 3},   {"mlp_size", 768},  {"dropout", 0.0},     {"attention_dropout", 0.0},
-                {"pooling", "cls"}, {"pooling_temperature", 1.0}, {"entropy_weight", 0.0}, {"entropy_target", 0.5},
-                // Attention switches (see models/transformer/encoder_attention.h).
-                {"attention_mask", nullptr}, {"position_bias", "none"}, {"relative_max_distance", 128},
-                {"layer_fusion", false}, {"context_size", 0}};
-  c["train"] = engine::default_train_section();
-  c["train"]["lr"] = 1e-3;
-  c["train"]["weight_decay"] = 0.05;
-  c["train"]["epochs"] = 30;
-  c["train"]["batch_size"] = 128;
-  c["train"]["eval_batch_size"] = 512;
-  c["train"]["warmup_ratio"] = 0.05;
-  c["train"]["schedule"] = "cosine";
-  c["train"]["selection_metric"] = "accuracy";
-  return c;
-}
-
 void check_run_config(const nlohmann::json& config) {
-  const nlohmann::json& d = config.at("data");
-  const std::string train_images = config::get_optional_string(d, "train_images", "data");
-  const std::string train_labels = config::get_optional_string(d, "train_labels", "data");
-  if (train_images.empty() || train_labels.empty()) fail("data.train_images", "set data.train_images and data.train_labels");
-  config::get_int(d, "valid_size", "data", 1, 1 << 30);
-  config::get_int(config.at("augment"), "crop_padding", "augment", 0, 1024);
-  config::get_bool(config.at("augment"), "horizontal_flip", "augment");
+  const Config c = parse_config(config);
+  if (c.data.train_images.empty() || c.data.train_labels.empty()) {
+    fail("data.train_images", "set data.train_images and data.train_labels");
+  }
 }
 
 engine::Prepared prepare_run(engine::Run& run) {
   nlohmann::json& config = run.config();
+  Config c = parse_config(config);
   const engine::TrainOptions& options = run.options();
   nlohmann::json& d = config.at("data");
-  const std::string train_images = config::get_optional_string(d, "train_images", "data");
-  const std::string train_labels = config::get_optional_string(d, "train_labels", "data");
-  const int64_t valid_size = config::get_int(d, "valid_size", "data", 1, 1 << 30);
-  const int64_t padding = config::get_int(config.at("augment"), "crop_padding", "augment", 0, 1024);
-  const bool flip = config::get_bool(config.at("augment"), "horizontal_flip", "augment");
-  const engine::TrainConfig t = engine::train_section(config);
-  const int64_t batch_size = t.batch_size;
-  const int64_t eval_batch_size = t.eval_batch_size;
+  const std::string& train_images = c.data.train_images;
+  const std::string& train_labels = c.data.train_labels;
+  const int64_t valid_size = c.data.valid_size;
+  const int64_t batch_size = c.train.batch_size;
+  const int64_t eval_batch_size = c.train.eval_batch_size;
 
   data::ImageSet all = data::read_idx_images(train_images, train_labels);
   if (all.images.size(1) != all.images.size(2)) fail(train_images, "images must be square for the ViT's patch grid");
@@ -244,29 +207,31 @@ engine::Prepared prepare_run(engine::Run& run) {
   const torch::Tensor order = torch::randperm(all.images.size(0), gen, torch::kLong);
   data::ImageSet valid = take(all, order.narrow(0, 0, valid_size));
   data::ImageSet train = take(all, order.narrow(0, valid_size, all.images.size(0) - valid_size));
-  if (d.at("mean").is_null() || d.at("std").is_null()) {
+  if (!c.data.mean || !c.data.std) {
     const torch::Tensor pixels = train.images.to(torch::kDouble).div(255.0);
     d["mean"] = pixels.mean().item<double>();
     d["std"] = pixels.std().item<double>();
   }
   d["image_size"] = all.images.size(1);
   d["num_classes"] = classes;
-  const std::vector<std::string> names = label_names(config, classes);
+  c = parse_config(config);
+  const std::vector<std::string> names = label_names(c.data, classes);
   torch::manual_seed(options.seed);
-  models::VisionTransformer model = make_vit(config, all.images.size(1), classes);
+  models::VisionTransformer model = make_vit(c.model, all.images.size(1), classes);
   model->to(options.device);
   if (!run.resuming()) run.save_config();
   const int64_t params = models::parameter_count(*model);
   run.log() << "data: " << train.images.size(0) << " train / " << valid.images.size(0) << " valid images, " << classes
             << " classes; model: vit, " << params << " parameters on " << options.device << "\n";
-  const double mean = d.at("mean").get<double>(), std = d.at("std").get<double>();
+  const double mean = *c.data.mean, std = *c.data.std;
   engine::Prepared prepared;
   prepared.trainer = std::make_unique<ImageTask>(model, std::move(train), valid, names, mean, std, batch_size,
-                                                 eval_batch_size, padding, flip);
+                                                 eval_batch_size, c.augment.crop_padding, c.augment.horizontal_flip);
   prepared.summary["parameters"] = params;
-  const std::string test_images = config::get_optional_string(d, "test_images", "data");
+  const std::string test_images = c.data.test_images;
   if (!test_images.empty()) {
-    const std::string test_labels = config::get_string(d, "test_labels", "data");
+    if (c.data.test_labels.empty()) fail("data.test_labels", "test_images needs its labels file");
+    const std::string test_labels = c.data.test_labels;
     const torch::Device device = options.device;
     prepared.finish = [=](nlohmann::json& summary) mutable {
       const data::ImageSet test = data::read_idx_images(test_images, test_labels);
@@ -286,7 +251,7 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_
     fail(data_path, "label " + std::to_string(set.labels.max().item<int64_t>()) + " is beyond the run's " +
                         std::to_string(run.names.size()) + " classes");
   }
-  const int64_t batch = engine::train_section(run.config).eval_batch_size;
+  const int64_t batch = run.typed.train.eval_batch_size;
   nlohmann::json m = metrics_of(logits_of(run.model, set.images, run.mean, run.std, batch, run.device), set.labels, run.names);
   m["data"] = data_path;
   return m;

@@ -3,6 +3,7 @@
 #pragma once
 #include "models/vit/vit.h"
 #include "tasks/engine/run.h"
+#include "tasks/image_classification/config.h"
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +17,7 @@ namespace attune::image_classification {
 // A trained run ready for inference, on its device in eval mode.
 struct ImageRun {
   nlohmann::json config;
+  Config typed;
   models::VisionTransformer model{nullptr};
   std::vector<std::string> names;  // class names
   double mean = 0, std = 1;        // of the training pixels in [0, 1]
@@ -25,7 +27,6 @@ ImageRun load_image_run(const std::string& run_dir, const std::vector<std::strin
 // uint8 (N, H, W) -> the model's normalised float input (N, 1, H, W).
 torch::Tensor to_input(const torch::Tensor& images, double mean, double std);
 
-nlohmann::json default_config();
 // engine::Recipe's steps: the checks that need no data, then data and model.
 void check_run_config(const nlohmann::json& config);
 engine::Prepared prepare_run(engine::Run& run);

@@ -12,6 +12,7 @@ class MaskedLanguageModel : public tasks::Task {
     return "masked-language-model pretraining of a BERT encoder on plain text (an init for fine-tuning)";
   }
   nlohmann::json default_config() const override { return pretraining::default_config(); }
+  std::vector<std::string> config_help() const override { return pretraining::config_help(); }
   void check(const nlohmann::json& config) const override { check_run_config(config); }
   engine::Prepared prepare(engine::Run& run) const override { return prepare_run(run); }
 

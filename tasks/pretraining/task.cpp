@@ -11,6 +11,7 @@
 #include "models/common/parameters.h"
 #include "models/registry.h"
 #include "core/config.h"
+#include "tasks/pretraining/config.h"
 
 #include <cmath>
 #include <filesystem>
@@ -43,29 +44,8 @@ Scored score_blocks(models::BertForMaskedLM& model, const TokenBlocks& blocks, c
   return s;
 }
 
-MaskingOptions masking_from_config(const nlohmann::json& config) {
-  const nlohmann::json& m = config.at("mlm");
-  const double p = config::get_double(m, "mlm_probability", "mlm", 0.0, 1.0);
-  if (p <= 0.0 || p >= 1.0) fail("mlm.mlm_probability", "must be in (0, 1), got " + std::to_string(p));
-  return MaskingOptions().probability(p).whole_word(config::get_bool(m, "whole_word_masking", "mlm"));
-}
-
-int64_t max_length_from_config(const nlohmann::json& config) {
-  // [CLS] and [SEP] take two positions; fewer than 6 pieces a block is not a context.
-  return config::get_int(config.at("mlm"), "max_length", "mlm", 8, 1 << 20);
-}
-
-// The masked-LM head exists for BERT only; other encoders fail early and clearly.
-models::BertOptions bert_options(const nlohmann::json& config, int64_t vocab_size) {
-  const nlohmann::json& model = config.at("model");
-  models::check_text_encoder_config(model, "model");
-  if (model.value("name", "") != "bert") fail("model.name", "mlm pretraining needs a bert model (it has the MLM head)");
-  return models::bert_options_from_model_config(model, vocab_size, "model");
-}
-
-models::BertForMaskedLM build_model(const nlohmann::json& config, int64_t vocab_size) {
-  return models::BertForMaskedLM(bert_options(config, vocab_size),
-                                 models::bert_model_config_preset(config.at("model"), "model"));
+models::BertForMaskedLM build_model(const models::BertModelConfig& model, int64_t vocab_size) {
+  return models::BertForMaskedLM(models::bert_options(model, vocab_size, "model"), model.preset);
 }
 
 // Every k-th line, so a vocabulary can be learned from a large corpus in seconds.
@@ -92,34 +72,6 @@ std::vector<std::string> split_off_valid(std::vector<std::string>& train, double
 }
 
 }  // namespace
-
-nlohmann::json default_config() {
-  nlohmann::json c = engine::default_run_keys();
-  c["task"] = "mlm";
-  c["run_dir"] = "runs/mlm";
-  c["data"] = {{"train", nullptr}, {"valid", nullptr}, {"valid_fraction", 0.01}};
-  // training_lines: the vocabulary is learned from at most this many lines, evenly
-  // spaced through the training file (0 = all).
-  text::TokenizerConfig tokenizer;
-  tokenizer.vocab_size = 16000;
-  tokenizer.training_lines = 200000;
-  c["tokenizer"] = config::to_json(tokenizer);
-  c["model"] = {{"name", "bert"},         {"preset", "mini"},         {"hidden_size", nullptr},
-                {"num_layers", nullptr},  {"num_heads", nullptr},     {"intermediate_size", nullptr},
-                {"activation", "gelu"},   {"dropout", 0.1},           {"attention_dropout", 0.1},
-                {"max_length", 512},      {"pre_layer_norm", false}};
-  c["mlm"] = {{"mlm_probability", 0.15}, {"whole_word_masking", false}, {"max_length", 128}};
-  c["train"] = engine::default_train_section();
-  c["train"].erase("bucket_by_length");  // blocks all have max_length tokens
-  c["train"]["epochs"] = 1;
-  c["train"]["batch_size"] = 64;
-  c["train"]["eval_batch_size"] = 128;
-  c["train"]["warmup_ratio"] = 0.06;
-  c["train"]["checkpoint_every"] = 500;
-  c["train"]["log_every"] = 50;
-  c["train"]["selection_metric"] = "loss";
-  return c;
-}
 
 MaskedLmTask::MaskedLmTask(models::BertForMaskedLM model, TokenBlocks train, TokenBlocks valid, TokenFlags flags,
                            MaskingOptions masking, int64_t batch_size, int64_t eval_batch_size)
@@ -189,39 +141,24 @@ nlohmann::json evaluate_blocks(models::BertForMaskedLM& model, const TokenBlocks
 }
 
 void check_run_config(const nlohmann::json& config) {
-  const nlohmann::json& d = config.at("data");
-  const std::string train_path = config::get_optional_string(d, "train", "data");
-  if (train_path.empty()) fail("data.train", "no training text given (set data.train: one paragraph per line)");
-  config::get_optional_string(d, "valid", "data");
-  config::get_double(d, "valid_fraction", "data", 0.0, 0.5);
-  masking_from_config(config);
-  const int64_t max_length = max_length_from_config(config);
-  config::parse<text::TokenizerConfig>(config.at("tokenizer"), "tokenizer");
-  const int64_t positions = bert_options(config, 1).max_position_embeddings();
-  if (max_length > positions) {
-    fail("mlm.max_length", std::to_string(max_length) + " exceeds model.max_length (" + std::to_string(positions) +
-                               " position embeddings)");
-  }
+  const Config c = parse_config(config);
+  if (c.data.train.empty()) fail("data.train", "no training text given (set data.train: one paragraph per line)");
 }
 
 engine::Prepared prepare_run(engine::Run& run) {
   nlohmann::json& config = run.config();
+  const Config c = parse_config(config);
   const engine::TrainOptions& options = run.options();
-  const int64_t threads = config::get_int(config, "threads", "", 0, 1024);
+  const int64_t threads = c.run.threads;
   std::ostream& log = run.log();
-  const nlohmann::json& d = config.at("data");
-  const std::string train_path = config::get_optional_string(d, "train", "data");
-  const std::string valid_path = config::get_optional_string(d, "valid", "data");
-  const double valid_fraction = config::get_double(d, "valid_fraction", "data", 0.0, 0.5);
-  const MaskingOptions masking = masking_from_config(config);
-  const int64_t max_length = max_length_from_config(config);
-  const engine::TrainConfig t = engine::train_section(config);
-  const int64_t batch_size = t.batch_size;
-  const int64_t eval_batch_size = t.eval_batch_size;
-  const auto tok = config::parse<text::TokenizerConfig>(config.at("tokenizer"), "tokenizer");
+  const std::string& train_path = c.data.train;
+  const std::string& valid_path = c.data.valid;
+  const MaskingOptions masking = masking_options(c.mlm);
+  const int64_t max_length = c.mlm.max_length;
+  const auto& tok = c.tokenizer;
   std::vector<std::string> train_lines = read_lines(train_path);
   std::vector<std::string> valid_lines = valid_path.empty()
-                                             ? split_off_valid(train_lines, valid_fraction, options.seed, train_path)
+                                             ? split_off_valid(train_lines, c.data.valid_fraction, options.seed, train_path)
                                              : read_lines(valid_path);
 
   const std::string tokenizer_dir = run.dir().tokenizer();
@@ -238,7 +175,7 @@ engine::Prepared prepare_run(engine::Run& run) {
   std::vector<std::string>().swap(train_lines);
 
   torch::manual_seed(options.seed);
-  models::BertForMaskedLM model = build_model(config, tokenizer->vocab_size());
+  models::BertForMaskedLM model = build_model(c.model, tokenizer->vocab_size());
   model->to(options.device);
   if (!run.resuming()) {
     // The saved config rebuilds exactly this model, and is what "init" hands to fine-tuning.
@@ -252,7 +189,7 @@ engine::Prepared prepare_run(engine::Run& run) {
 
   engine::Prepared prepared;
   prepared.trainer = std::make_unique<MaskedLmTask>(model, std::move(train), std::move(valid), token_flags(*tokenizer),
-                                                    masking, batch_size, eval_batch_size);
+                                                    masking, c.train.batch_size, c.train.eval_batch_size);
   return prepared;
 }
 
@@ -260,6 +197,7 @@ namespace {
 
 struct LoadedMlm {
   nlohmann::json config;
+  Config typed;
   std::unique_ptr<text::Tokenizer> tokenizer;
   models::BertForMaskedLM model{nullptr};
   torch::Device device = torch::kCPU;
@@ -268,8 +206,9 @@ struct LoadedMlm {
 LoadedMlm load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device) {
   LoadedMlm run;
   run.config = engine::RunDir(run_dir).read_config(overrides);
+  run.typed = parse_config(run.config);
   run.tokenizer = text::load_tokenizer(engine::RunDir(run_dir).tokenizer());
-  run.model = build_model(run.config, run.tokenizer->vocab_size());
+  run.model = build_model(run.typed.model, run.tokenizer->vocab_size());
   engine::RunDir(run_dir).load_weights(*run.model);
   run.device = engine::run_device(run.config, device);
   run.model->to(run.device);
@@ -282,11 +221,9 @@ LoadedMlm load_run(const std::string& run_dir, const std::vector<std::string>& o
 nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
                             const std::vector<std::string>& overrides, const std::string& device) {
   LoadedMlm run = load_run(run_dir, overrides, device);
-  const TokenBlocks blocks(read_lines(data_path), *run.tokenizer, max_length_from_config(run.config),
-                           config::get_int(run.config, "threads", "", 0, 1024));
-  const int64_t batch_size = engine::train_section(run.config).eval_batch_size;
-  nlohmann::json m = evaluate_blocks(run.model, blocks, token_flags(*run.tokenizer), masking_from_config(run.config),
-                                     batch_size, run.device);
+  const TokenBlocks blocks(read_lines(data_path), *run.tokenizer, run.typed.mlm.max_length, run.typed.run.threads);
+  nlohmann::json m = evaluate_blocks(run.model, blocks, token_flags(*run.tokenizer), masking_options(run.typed.mlm),
+                                     run.typed.train.eval_batch_size, run.device);
   m["data"] = data_path;
   return m;
 }
@@ -295,7 +232,7 @@ void predict_run(const std::string& run_dir, std::istream& in, const std::string
                  const std::string& device, int64_t batch_size) {
   LoadedMlm run = load_run(run_dir, {}, device);
   const text::Tokenizer& tok = *run.tokenizer;
-  const int64_t max_length = max_length_from_config(run.config);
+  const int64_t max_length = run.typed.mlm.max_length;
   const std::string mask = "[MASK]";
   torch::NoGradGuard no_grad;
   std::string line;

@@ -7,6 +7,7 @@
 #include "models/bert/masked_lm.h"
 #include "tasks/engine/run.h"
 #include "tasks/engine/task.h"
+#include "tasks/pretraining/config.h"
 #include "tasks/pretraining/blocks.h"
 #include "tasks/pretraining/masking.h"
 
@@ -16,8 +17,6 @@
 #include <ostream>
 
 namespace attune::pretraining {
-
-nlohmann::json default_config();
 
 class MaskedLmTask : public engine::TrainTask {
  public:

@@ -3,7 +3,6 @@
 
 #include "core/error.h"
 #include "data/formats/safetensors.h"
-#include "core/config.h"
 #include "tasks/engine/settings.h"
 #include "tasks/recommendation/baselines.h"
 
@@ -76,40 +75,21 @@ std::vector<std::pair<std::string, torch::Tensor>> RecModel::tensors() {
   return formats::module_tensors(*net);
 }
 
-void check_model_config(const nlohmann::json& config) {
-  const nlohmann::json& m = config.at("model");
-  const std::string name = config::get_choice(m, "name", "model", model_names());
-  if (is_baseline(name)) {
-    config::get_int(m, "neighbors", "model", 0, 1 << 30);
-    return;
-  }
-  const int64_t hidden = config::get_int(m, "hidden_size", "model", 1, 1 << 16);
-  const int64_t heads = config::get_int(m, "num_heads", "model", 1, 1024);
-  if (hidden % heads != 0) fail("model.num_heads", "must divide model.hidden_size (" + std::to_string(hidden) + ")");
-  config::get_int(m, "num_layers", "model", 1, 64);
-  config::get_int(m, "intermediate_size", "model", 1, 1 << 20);
-  config::get_double(m, "dropout", "model", 0.0, 0.95);
-  config::get_double(m, "mask_probability", "model", 0.01, 0.9);
-  config::get_int(config.at("data"), "max_history", "data", 2, 4096);
-}
-
-RecModel make_model(const nlohmann::json& config, int64_t num_items, int64_t num_feature_values) {
-  check_model_config(config);
-  const nlohmann::json& m = config.at("model");
+RecModel make_model(const Config& config, int64_t num_items, int64_t num_feature_values) {
+  const ModelConfig& m = config.model;
   RecModel model;
-  model.name = m.at("name").get<std::string>();
+  model.name = m.name;
   model.num_items = num_items;
   if (is_baseline(model.name)) return model;
   // bert4rec reads the history plus its [MASK] query position.
-  model.max_length = m.at("name") == "bert4rec" ? config.at("data").at("max_history").get<int64_t>() + 1
-                                                : config.at("data").at("max_history").get<int64_t>();
+  model.max_length = m.name == "bert4rec" ? config.data.max_history + 1 : config.data.max_history;
   model.net = models::SequentialRecommender(models::SequentialRecommenderOptions(num_items, model.max_length)
                                                 .kind(model.name)
-                                                .hidden_size(m.at("hidden_size").get<int64_t>())
-                                                .num_layers(m.at("num_layers").get<int64_t>())
-                                                .num_heads(m.at("num_heads").get<int64_t>())
-                                                .intermediate_size(m.at("intermediate_size").get<int64_t>())
-                                                .dropout(m.at("dropout").get<double>())
+                                                .hidden_size(m.hidden_size)
+                                                .num_layers(m.num_layers)
+                                                .num_heads(m.num_heads)
+                                                .intermediate_size(m.intermediate_size)
+                                                .dropout(m.dropout)
                                                 .num_feature_values(model.name == "context" ? num_feature_values : 0));
   return model;
 }

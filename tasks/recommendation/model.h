@@ -2,6 +2,7 @@
 // tensors, or a sequential recommender module; and the input tensors the module reads.
 #pragma once
 #include "models/recommender/recommender.h"
+#include "tasks/recommendation/config.h"
 #include "tasks/recommendation/ranking.h"
 
 #include <torch/torch.h>
@@ -30,10 +31,8 @@ struct RecModel {
   std::vector<std::pair<std::string, torch::Tensor>> tensors();
 };
 
-// From the run config's "model" and "data" sections (key prefix for errors: "model").
-RecModel make_model(const nlohmann::json& config, int64_t num_items, int64_t num_feature_values);
-// Checks the model section without building anything.
-void check_model_config(const nlohmann::json& config);
+// From the run config's "model" and "data" sections.
+RecModel make_model(const Config& config, int64_t num_items, int64_t num_feature_values);
 // Loads model.safetensors of a run into a model made by make_model.
 void load_model_weights(RecModel& model, const std::string& run_dir);
 

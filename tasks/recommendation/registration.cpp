@@ -12,6 +12,7 @@ class Recommendation : public tasks::Task {
     return "next-item recommendation from user histories (sasrec, bert4rec, context; popular and item-knn baselines)";
   }
   nlohmann::json default_config() const override { return recommendation::default_config(); }
+  std::vector<std::string> config_help() const override { return recommendation::config_help(); }
   void check(const nlohmann::json& config) const override { check_run_config(config); }
   engine::Prepared prepare(engine::Run& run) const override { return prepare_run(run); }
 

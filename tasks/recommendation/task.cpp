@@ -23,68 +23,25 @@ namespace fs = std::filesystem;
 namespace attune::recommendation {
 namespace {
 
-data::InteractionColumns columns_of(const nlohmann::json& config) {
-  const nlohmann::json& d = config.at("data");
-  data::InteractionColumns c;
-  c.format = config::get_string(d, "format", "data");
-  c.user = config::get_string(d, "user_column", "data");
-  c.item = config::get_string(d, "item_column", "data");
-  c.time = config::get_optional_string(d, "time_column", "data");
-  c.rating = config::get_optional_string(d, "rating_column", "data");
-  // The config merge has checked it is a list (its default is one).
-  for (const auto& f : d.at("user_feature_columns")) {
-    if (!f.is_string()) fail("data.user_feature_columns", "must be a list of column names");
-    c.features.push_back(f.get<std::string>());
-  }
-  return c;
-}
-
-SequenceOptions sequence_options(const nlohmann::json& config) {
-  const nlohmann::json& d = config.at("data");
-  SequenceOptions o;
-  o.k_core = config::get_int(d, "k_core", "data", 1, 1 << 20);
-  if (!d.at("min_rating").is_null()) o.min_rating = config::get_double(d, "min_rating", "data", -1e300, 1e300);
-  return o;
-}
-
-Objective objective_of(const nlohmann::json& config) {
-  Objective o;
-  const nlohmann::json& obj = config.at("objective");
-  o.loss = config::get_choice(obj, "loss", "objective", {"bce", "sampled-softmax", "softmax"});
-  o.negatives = config::get_int(obj, "negatives", "objective", 1, 10000);
-  o.mask_probability = config::get_double(config.at("model"), "mask_probability", "model", 0.01, 0.9);
-  if (o.loss == "softmax" && config.at("model").at("name") == "context") {
-    fail("objective.loss", "the context model trains with bce or sampled-softmax: a softmax over every item would run "
-                           "target attention for every item at every history position");
-  }
-  return o;
-}
-
-std::string protocol_of(const nlohmann::json& config) {
-  return config::get_choice(config.at("eval"), "protocol", "eval", protocols());
-}
-
-int64_t eval_batch(const nlohmann::json& config) {
-  return engine::train_section(config).eval_batch_size;
-}
-
 // Full ranking always; the sampled protocol besides it when the config asks for it.
-nlohmann::json rank_all(const std::vector<EvalCase>& cases, RecModel& model, const nlohmann::json& config) {
-  nlohmann::json m = rank_cases(cases, model.scorer(), model.num_items, eval_batch(config), "full", 0);
-  if (protocol_of(config) == "sampled100") {
-    m["sampled100"] = rank_cases(cases, model.scorer(), model.num_items, eval_batch(config), "sampled100",
-                                 config.at("seed").get<uint64_t>());
+nlohmann::json rank_all(const std::vector<EvalCase>& cases, RecModel& model, const Config& config) {
+  const int64_t batch = config.train.eval_batch_size;
+  nlohmann::json m = rank_cases(cases, model.scorer(), model.num_items, batch, "full", 0);
+  if (config.eval.protocol == "sampled100") {
+    m["sampled100"] = rank_cases(cases, model.scorer(), model.num_items, batch, "sampled100",
+                                 static_cast<uint64_t>(config.run.seed));
   }
   return m;
 }
 
-void fit_baseline(RecModel& model, const LeaveOneOut& split, const nlohmann::json& config) {
+void fit_baseline(RecModel& model, const LeaveOneOut& split, const Config& config) {
   if (model.name == "popular") model.popularity = popularity(split.train, model.num_items);
-  else model.similarity = item_similarity(split.train, model.num_items, config.at("model").at("neighbors").get<int64_t>());
+  else model.similarity = item_similarity(split.train, model.num_items, config.model.neighbors);
 }
 
 struct LoadedRun {
   nlohmann::json config;
+  Config typed;
   RunData data;
   RecModel model;
 };
@@ -93,8 +50,9 @@ LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& o
   engine::RunDir(run_dir).require();
   LoadedRun run;
   run.config = engine::RunDir(run_dir).read_config(overrides);
+  run.typed = parse_config(run.config);
   run.data = load_run_data(run_dir);
-  run.model = make_model(run.config, run.data.catalog.num_items(), run.data.features.num_values());
+  run.model = make_model(run.typed, run.data.catalog.num_items(), run.data.features.num_values());
   load_model_weights(run.model, run_dir);
   run.model.device = engine::run_device(run.config, device);
   if (run.model.net) {
@@ -106,52 +64,19 @@ LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& o
 
 }  // namespace
 
-nlohmann::json default_config() {
-  nlohmann::json c = engine::default_run_keys();
-  c["task"] = "recommendation";
-  c["run_dir"] = "runs/recommendation";
-  c["data"] = {{"interactions", nullptr}, {"format", "auto"},        {"user_column", "user"},
-               {"item_column", "item"},   {"time_column", nullptr},  {"rating_column", nullptr},
-               {"min_rating", nullptr},   {"k_core", 5},             {"max_history", 50},
-               {"user_feature_columns", nlohmann::json::array()}};
-  c["model"] = {{"name", "sasrec"},       {"hidden_size", 64}, {"num_layers", 2},          {"num_heads", 2},
-                {"intermediate_size", 256}, {"dropout", 0.2},   {"mask_probability", 0.2}, {"neighbors", 0}};
-  c["objective"] = {{"loss", "bce"}, {"negatives", 1}};
-  c["eval"] = {{"protocol", "full"}};
-  c["train"] = engine::default_train_section();
-  c["train"]["lr"] = 1e-3;
-  c["train"]["weight_decay"] = 0.0;
-  c["train"]["epochs"] = 200;
-  c["train"]["batch_size"] = 128;
-  c["train"]["eval_batch_size"] = 256;
-  c["train"]["warmup_ratio"] = 0.0;
-  c["train"]["schedule"] = "constant";
-  c["train"]["eval_every"] = 0;
-  // Validation on one item per user is noisy: stopping early on it cut sasrec short on
-  // MovieLens (README); the best epoch is kept either way.
-  c["train"]["early_stopping_patience"] = 0;
-  c["train"]["selection_metric"] = "ndcg@10";
-  return c;
-}
-
 void check_run_config(const nlohmann::json& config) {
-  const std::string path = config::get_optional_string(config.at("data"), "interactions", "data");
-  if (path.empty()) fail("data.interactions", "no interaction log given (set data.interactions)");
-  check_model_config(config);
-  objective_of(config);
-  protocol_of(config);
-  columns_of(config);
-  sequence_options(config);
+  const Config c = parse_config(config);
+  if (c.data.interactions.empty()) fail("data.interactions", "no interaction log given (set data.interactions)");
 }
 
 engine::Prepared prepare_run(engine::Run& run) {
-  const nlohmann::json& config = run.config();
+  const Config c = parse_config(run.config());
   const engine::TrainOptions& options = run.options();
   const std::string run_dir = run.dir().path();
-  const std::string path = config::get_optional_string(config.at("data"), "interactions", "data");
-  const Objective objective = objective_of(config);
-  const data::InteractionColumns columns = columns_of(config);
-  const SequenceOptions seq_options = sequence_options(config);
+  const std::string& path = c.data.interactions;
+  const Objective objective = objective_of(c);
+  const data::InteractionColumns columns = interaction_columns(c.data);
+  const SequenceOptions seq_options = sequence_options(c.data);
 
   const auto t0 = std::chrono::steady_clock::now();
   RunData data;
@@ -159,7 +84,7 @@ engine::Prepared prepare_run(engine::Run& run) {
     data = load_run_data(run_dir);
   } else {
     const data::InteractionLog interactions = data::read_interactions(path, columns, "data");
-    if (!interactions.has_rating && !config.at("data").at("min_rating").is_null()) {
+    if (!interactions.has_rating && c.data.min_rating) {
       fail("data.min_rating", path + " has no ratings (set data.rating_column)");
     }
     data = build_run_data(interactions, seq_options, columns.features);
@@ -178,7 +103,7 @@ engine::Prepared prepare_run(engine::Run& run) {
 
   torch::manual_seed(options.seed);
   // Shared by the trainer (which holds a reference) and the finish step.
-  auto model = std::make_shared<RecModel>(make_model(config, data.catalog.num_items(), data.features.num_values()));
+  auto model = std::make_shared<RecModel>(make_model(c, data.catalog.num_items(), data.features.num_values()));
   model->device = options.device;
   engine::Prepared prepared;
   prepared.summary = {{"model", model->name},
@@ -186,9 +111,9 @@ engine::Prepared prepare_run(engine::Run& run) {
                       {"items", data.catalog.num_items()},
                       {"interactions", interactions}};
   if (is_baseline(model->name)) {
-    fit_baseline(*model, split, config);
+    fit_baseline(*model, split, c);
     formats::save_safetensors(run.dir().weights(), model->tensors());
-    prepared.summary["valid"] = rank_all(split.valid, *model, config);
+    prepared.summary["valid"] = rank_all(split.valid, *model, c);
   } else {
     model->net->to(options.device);
     const int64_t params = models::parameter_count(*model->net);
@@ -196,10 +121,10 @@ engine::Prepared prepare_run(engine::Run& run) {
     prepared.summary["parameters"] = params;
     prepared.trainer = std::make_unique<RecommendationTask>(
         *model, split.train, data.features.per_user, split.valid, objective,
-        engine::train_section(config).batch_size, eval_batch(config));
+        c.train.batch_size, c.train.eval_batch_size);
   }
   const std::vector<EvalCase> test = std::move(split.test);
-  const nlohmann::json saved = config;
+  const Config saved = c;
   prepared.finish = [model, test, saved, t0](nlohmann::json& summary) {
     if (model->net) model->net->eval();
     summary["train_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -215,7 +140,7 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_
   if (data_path.empty()) {
     cases = leave_one_out(run.data.sequences).test;
   } else {
-    const data::InteractionLog log = data::read_interactions(data_path, columns_of(run.config), "data");
+    const data::InteractionLog log = data::read_interactions(data_path, interaction_columns(run.typed.data), "data");
     std::vector<std::vector<int64_t>> histories = run.data.sequences;
     std::vector<size_t> order(log.rows.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -233,7 +158,7 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_
     if (cases.empty()) fail(data_path, "no interactions");
   }
   attach_features(cases, run.data.features);
-  nlohmann::json m = rank_all(cases, run.model, run.config);
+  nlohmann::json m = rank_all(cases, run.model, run.typed);
   m["data"] = data_path.empty() ? "the run's test cases (leave-one-out)" : data_path;
   m["model"] = run.model.name;
   return m;

@@ -2,6 +2,7 @@
 // split), evaluate it by ranking, and recommend the top items for histories.
 #pragma once
 #include "tasks/engine/run.h"
+#include "tasks/recommendation/config.h"
 
 #include <nlohmann/json.hpp>
 
@@ -11,8 +12,6 @@
 #include <vector>
 
 namespace attune::recommendation {
-
-nlohmann::json default_config();
 
 // engine::Recipe's steps: the checks that need no data, then data and model. The
 // summary holds the data's size, best validation and test metrics (full ranking, and

@@ -86,21 +86,27 @@ PairExamples tokenize_pairs(const data::ParallelText& text, const text::Sentence
   return out;
 }
 
+void check_parallel_spec(const nlohmann::json& spec, const std::string& key) {
+  if (spec.is_null() || spec.is_string()) return;
+  if (!spec.is_object()) {
+    fail(key, "expected a path (TSV or JSONL) or {\"source\": path, \"target\": path}, got " + spec.dump());
+  }
+  for (const char* field : {"source", "target"}) {
+    if (!spec.contains(field) || !spec[field].is_string()) {
+      fail(key + "." + field, "expected a path (two aligned files: {\"source\": ..., \"target\": ...})");
+    }
+  }
+  for (const auto& item : spec.items()) {
+    if (item.key() != "source" && item.key() != "target") fail(key + "." + item.key(), "unknown key (known: source, target)");
+  }
+}
+
 data::ParallelText read_parallel_spec(const nlohmann::json& spec, const std::string& key,
                                       const std::string& source_key, const std::string& target_key) {
+  check_parallel_spec(spec, key);
+  if (spec.is_null()) fail(key, "no data given (a TSV/JSONL path or {source, target})");
   if (spec.is_string()) return data::read_parallel(spec.get<std::string>(), source_key, target_key);
-  if (spec.is_object()) {
-    for (const char* field : {"source", "target"}) {
-      if (!spec.contains(field) || !spec[field].is_string()) {
-        fail(key + "." + field, "expected a path (two aligned files: {\"source\": ..., \"target\": ...})");
-      }
-    }
-    for (const auto& item : spec.items()) {
-      if (item.key() != "source" && item.key() != "target") fail(key + "." + item.key(), "unknown key (known: source, target)");
-    }
-    return data::read_parallel_files(spec["source"].get<std::string>(), spec["target"].get<std::string>());
-  }
-  fail(key, "expected a path (TSV or JSONL) or {\"source\": path, \"target\": path}, got " + spec.dump());
+  return data::read_parallel_files(spec["source"].get<std::string>(), spec["target"].get<std::string>());
 }
 
 PairBatch collate_pairs(const PairExamples& examples, const std::vector<int64_t>& batch, const SpecialIds& ids) {

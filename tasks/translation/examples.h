@@ -49,6 +49,8 @@ PairExamples tokenize_pairs(const data::ParallelText& text, const text::Sentence
 
 // A data spec of a run config: a path (TSV, or JSONL by extension, read with
 // source_key/target_key) or {"source": path, "target": path} for two aligned files.
+// Fails naming `key` unless spec is null, a path or {"source": path, "target": path}.
+void check_parallel_spec(const nlohmann::json& spec, const std::string& key);
 data::ParallelText read_parallel_spec(const nlohmann::json& spec, const std::string& key,
                                       const std::string& source_key, const std::string& target_key);
 

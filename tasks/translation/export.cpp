@@ -74,7 +74,6 @@ void ScriptStepModel::select(const torch::Tensor& rows) {
 json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8) {
   // The export runs on the CPU: bundles are device-neutral (torch::jit::load places them).
   LoadedRun run = load_run(run_dir, {}, "cpu");
-  const json& config = run.config;
   const auto& tokenizer = run.tokenizer;
   models::Seq2SeqTransformer& model = run.model;
   script::ClassNames names;
@@ -85,7 +84,7 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   TORCH_CHECK(int8 || max_diff < 1e-4, "export: the scripted model differs from the run's by ", max_diff);
 
   const SpecialIds ids = special_ids(*tokenizer);
-  const DecodeOptions decode = decode_options(config, ids, /*for_validation=*/false);
+  const DecodeOptions decode = decode_options(run.typed.decode, ids, /*for_validation=*/false);
   const int64_t parameters = models::parameter_count(*model);
   const models::Seq2SeqOptions& o = model->options();
   json manifest = bundle::base_manifest(kTask);
@@ -139,9 +138,9 @@ std::shared_ptr<TranslationBundle> load_translation_bundle(const std::string& bu
   }
   const std::string tokenizer_dir = bundle::bundle_path(tb->b, "tokenizer", "tokenizer.dir");
   tb->tokenizer = as_sentencepiece(text::load_tokenizer(tokenizer_dir), tokenizer_dir);
-  const json& config = tb->b.config;
-  tb->decode = decode_options(config, special_ids(*tb->tokenizer), /*for_validation=*/false);
-  tb->max_tokens = config::get_int(config.at("train"), "eval_max_tokens", "train", 1, 1 << 30);
+  const Config config = parse_config(tb->b.config);
+  tb->decode = decode_options(config.decode, special_ids(*tb->tokenizer), /*for_validation=*/false);
+  tb->max_tokens = config.translation_train.eval_max_tokens;
   tb->device = bundle::place_bundle(tb->b, device);
   return tb;
 }

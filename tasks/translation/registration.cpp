@@ -13,6 +13,7 @@ class Translation : public tasks::Task {
     return "Transformer encoder-decoder translation with a joint SentencePiece vocabulary";
   }
   nlohmann::json default_config() const override { return translation::default_config(); }
+  std::vector<std::string> config_help() const override { return translation::config_help(); }
   void check(const nlohmann::json& config) const override { check_run_config(config); }
   engine::Prepared prepare(engine::Run& run) const override { return prepare_run(run); }
 

@@ -16,10 +16,11 @@ namespace attune::translation {
 LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device) {
   LoadedRun run;
   run.config = engine::RunDir(run_dir).read_config(overrides);
+  run.typed = parse_config(run.config);
   const std::string tokenizer_dir = engine::RunDir(run_dir).tokenizer();
   run.tokenizer = as_sentencepiece(text::load_tokenizer(tokenizer_dir), tokenizer_dir);
-  run.model = models::Seq2SeqTransformer(models::seq2seq_options_from_config(
-      run.config.at("model"), run.tokenizer->vocab_size(), run.tokenizer->pad_id(), "model"));
+  run.model = models::Seq2SeqTransformer(
+      models::seq2seq_options(run.typed.model, run.tokenizer->vocab_size(), run.tokenizer->pad_id(), "model"));
   engine::RunDir(run_dir).load_weights(*run.model);
   run.device = engine::run_device(run.config, device);
   run.model->to(run.device);
@@ -30,12 +31,9 @@ LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& o
 nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
                             const std::vector<std::string>& overrides, const std::string& device) {
   LoadedRun run = load_run(run_dir, overrides, device);
-  const nlohmann::json& d = run.config.at("data");
-  const data::ParallelText text = read_parallel_spec(nlohmann::json(data_path), "--data",
-                                                     config::get_string(d, "source_key", "data"),
-                                                     config::get_string(d, "target_key", "data"));
-  const std::string output = config::get_optional_string(run.config.at("decode"), "output", "decode");
-  nlohmann::json m = evaluate_text(run.model, *run.tokenizer, text, run.config, run.device, output);
+  const DataConfig& d = run.typed.data;
+  const data::ParallelText text = read_parallel_spec(nlohmann::json(data_path), "--data", d.source_key, d.target_key);
+  nlohmann::json m = evaluate_text(run.model, *run.tokenizer, text, run.typed, run.device, run.typed.decode.output);
   m["data"] = data_path;
   return m;
 }
@@ -44,9 +42,9 @@ void translate_run(const std::string& run_dir, std::istream& in, std::ostream& o
                    const std::vector<std::string>& overrides) {
   LoadedRun run = load_run(run_dir, overrides, device);
   const std::vector<std::string> lines = data::read_text_lines(in);
-  const DecodeOptions o = decode_options(run.config, special_ids(*run.tokenizer), /*for_validation=*/false);
-  const int64_t max_tokens = config::get_int(run.config.at("train"), "eval_max_tokens", "train", 1, 1 << 30);
-  const bool bf16 = config::get_bool(run.config.at("train"), "bf16", "train");
+  const DecodeOptions o = decode_options(run.typed.decode, special_ids(*run.tokenizer), /*for_validation=*/false);
+  const int64_t max_tokens = run.typed.translation_train.eval_max_tokens;
+  const bool bf16 = run.typed.train.bf16;
   for (const std::string& t : translate_lines(run.model, *run.tokenizer, lines, o, max_tokens, run.device, bf16)) {
     out << t << "\n";
   }

@@ -9,6 +9,7 @@
 #include "models/common/parameters.h"
 #include "models/seq2seq/config.h"
 #include "core/config.h"
+#include "tasks/translation/config.h"
 #include "tasks/translation/translate.h"
 
 #include <chrono>
@@ -20,27 +21,6 @@ namespace fs = std::filesystem;
 
 namespace attune::translation {
 namespace {
-
-using config::get_double;
-using config::get_int;
-
-// The model's positions must hold the longest kept source (+ EOS) and target (+ BOS).
-void check_lengths(const LengthFilter& limits, const models::Seq2SeqOptions& o) {
-  if (limits.max_source_tokens + 1 > o.max_positions() || limits.max_target_tokens + 1 > o.max_positions()) {
-    fail("data.max_source_tokens", "source/target limits (" + std::to_string(limits.max_source_tokens) + ", " +
-                                       std::to_string(limits.max_target_tokens) + ") plus EOS/BOS exceed model.max_positions (" +
-                                       std::to_string(o.max_positions()) + ")");
-  }
-}
-
-LengthFilter length_filter(const nlohmann::json& config) {
-  const nlohmann::json& d = config.at("data");
-  LengthFilter f;
-  f.max_source_tokens = get_int(d, "max_source_tokens", "data", 1, 1 << 20);
-  f.max_target_tokens = get_int(d, "max_target_tokens", "data", 1, 1 << 20);
-  f.max_ratio = get_double(d, "max_length_ratio", "data", 1.0, 1e9);
-  return f;
-}
 
 std::vector<std::string> sample_lines(const data::ParallelText& text, int64_t limit) {
   // Source and target lines of evenly spaced pairs: the vocabulary is joint.
@@ -76,26 +56,13 @@ data::ParallelText split_off_valid(data::ParallelText& train, double fraction, u
 
 }  // namespace
 
-DecodeOptions decode_options(const nlohmann::json& config, const SpecialIds& ids, bool for_validation) {
-  const nlohmann::json& d = config.at("decode");
-  DecodeOptions o;
-  o.beam_size = get_int(d, for_validation ? "eval_beam_size" : "beam_size", "decode", 1, 256);
-  o.length_penalty = get_double(d, "length_penalty", "decode", 0.0, 10.0);
-  o.max_length_ratio = get_double(d, "max_length_ratio", "decode", 0.0, 100.0);
-  o.max_length_extra = get_int(d, "max_length_extra", "decode", 0, 1 << 20);
-  o.bos_id = ids.bos;
-  o.eos_id = ids.eos;
-  o.pad_id = ids.pad;
-  return o;
-}
-
 nlohmann::json evaluate_text(models::Seq2SeqTransformer& model, const text::SentencePieceTokenizer& tokenizer,
-                             const data::ParallelText& text, const nlohmann::json& config, const torch::Device& device,
+                             const data::ParallelText& text, const Config& config, const torch::Device& device,
                              const std::string& output_path) {
-  const DecodeOptions decode = decode_options(config, special_ids(tokenizer), /*for_validation=*/false);
-  const int64_t max_tokens = get_int(config.at("train"), "eval_max_tokens", "train", 1, 1 << 30);
+  const DecodeOptions decode = decode_options(config.decode, special_ids(tokenizer), /*for_validation=*/false);
+  const int64_t max_tokens = config.translation_train.eval_max_tokens;
   const auto start = std::chrono::steady_clock::now();
-  const bool bf16 = config::get_bool(config.at("train"), "bf16", "train");
+  const bool bf16 = config.train.bf16;
   const std::vector<std::string> hypotheses =
       translate_lines(model, tokenizer, text.source, decode, max_tokens, device, bf16);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -110,41 +77,6 @@ nlohmann::json evaluate_text(models::Seq2SeqTransformer& model, const text::Sent
   m["seconds"] = seconds;
   m["sentences_per_s"] = static_cast<double>(text.size()) / std::max(1e-9, seconds);
   return m;
-}
-
-nlohmann::json default_config() {
-  nlohmann::json c = engine::default_run_keys();
-  c["task"] = "translation";
-  c["run_dir"] = "runs/translation";
-  // train/valid/test: a TSV ("source<TAB>target") or JSONL path, or {"source": path,
-  // "target": path}; without valid, valid_fraction of train is held out.
-  c["data"] = {{"train", nullptr},          {"valid", nullptr},           {"test", nullptr},
-               {"valid_fraction", 0.01},    {"source_key", "src"},        {"target_key", "tgt"},
-               {"max_source_tokens", 128},  {"max_target_tokens", 128},   {"max_length_ratio", 3.0}};
-  // A joint vocabulary learned from both sides of the training data, or a given .model.
-  text::TokenizerConfig tokenizer;
-  tokenizer.type = "sentencepiece";
-  tokenizer.training_lines = 400000;
-  c["tokenizer"] = config::to_json(tokenizer, {"type", "model", "vocab_size", "model_type", "training_lines"});
-  c["model"] = models::seq2seq_default_config("transformer-small");
-  c["train"] = engine::default_train_section();
-  c["train"].erase("bucket_by_length");  // token batches are always bucketed
-  c["train"]["epochs"] = 20;
-  c["train"]["max_tokens"] = 4096;
-  c["train"]["label_smoothing"] = 0.1;
-  c["train"]["lr"] = 7e-4;
-  c["train"]["schedule"] = "inverse_sqrt";
-  c["train"]["warmup_steps"] = 1000;
-  c["train"]["adam_beta2"] = 0.98;
-  c["train"]["weight_decay"] = 0.0001;
-  c["train"]["eval_max_tokens"] = 8192;
-  c["train"]["eval_max_sentences"] = 500;
-  c["train"]["selection_metric"] = "bleu";
-  c["train"]["checkpoint_every"] = 1000;
-  c["train"]["log_every"] = 100;
-  c["decode"] = {{"beam_size", 4},      {"length_penalty", 1.0}, {"max_length_ratio", 1.5},
-                 {"max_length_extra", 10}, {"eval_beam_size", 1}, {"output", nullptr}};
-  return c;
 }
 
 TranslationTask::TranslationTask(models::Seq2SeqTransformer model,
@@ -209,14 +141,13 @@ nlohmann::json TranslationTask::evaluate(const torch::Device& device) {
 
 namespace {
 
-TranslationSettings settings_of(const nlohmann::json& config) {
-  const nlohmann::json& t = config.at("train");
+TranslationSettings settings_of(const Config& config) {
   TranslationSettings settings;
-  settings.max_tokens = get_int(t, "max_tokens", "train", 1, 1 << 30);
-  settings.label_smoothing = get_double(t, "label_smoothing", "train", 0.0, 0.999);
-  settings.eval_max_tokens = get_int(t, "eval_max_tokens", "train", 1, 1 << 30);
-  settings.eval_max_sentences = get_int(t, "eval_max_sentences", "train", 0, 1 << 30);
-  settings.bf16 = config::get_bool(t, "bf16", "train");
+  settings.max_tokens = config.translation_train.max_tokens;
+  settings.label_smoothing = config.translation_train.label_smoothing;
+  settings.eval_max_tokens = config.translation_train.eval_max_tokens;
+  settings.eval_max_sentences = config.translation_train.eval_max_sentences;
+  settings.bf16 = config.train.bf16;
   return settings;
 }
 
@@ -224,50 +155,34 @@ TranslationSettings settings_of(const nlohmann::json& config) {
 
 void check_run_config(const nlohmann::json& config) {
   // Cheap checks first, so a typo fails before minutes of reading and tokenizing.
-  const nlohmann::json& d = config.at("data");
-  if (d.at("train").is_null()) fail("data.train", "no training data given (a TSV/JSONL path or {source, target})");
-  config::get_string(d, "source_key", "data");
-  config::get_string(d, "target_key", "data");
-  const LengthFilter limits = length_filter(config);
-  const TranslationSettings settings = settings_of(config);
-  if (config::parse<text::TokenizerConfig>(config.at("tokenizer"), "tokenizer").type != "sentencepiece") {
-    fail("tokenizer.type", "translation needs a sentencepiece tokenizer (it detokenizes its output)");
-  }
-  check_lengths(limits, models::seq2seq_options_from_config(config.at("model"), 16, 0, "model"));
-  decode_options(config, {}, false);
-  const std::string metric = config::get_string(config.at("train"), "selection_metric", "train");
-  if (settings.eval_max_sentences > 0 && metric != "bleu" && metric != "chrf" && metric != "loss" &&
-      metric != "perplexity") {
-    fail("train.selection_metric", "'" + metric + "' is not a validation metric (bleu, chrf, loss, perplexity)");
-  }
+  const Config c = parse_config(config);
+  if (c.data.train.is_null()) fail("data.train", "no training data given (a TSV/JSONL path or {source, target})");
 }
 
 engine::Prepared prepare_run(engine::Run& run) {
   nlohmann::json& config = run.config();
+  const Config c = parse_config(config);
   const engine::TrainOptions& options = run.options();
-  const int64_t threads = get_int(config, "threads", "", 0, 1024);
+  const int64_t threads = c.run.threads;
   std::ostream& log = run.log();
-  const nlohmann::json& d = config.at("data");
-  const std::string source_key = config::get_string(d, "source_key", "data");
-  const std::string target_key = config::get_string(d, "target_key", "data");
-  const LengthFilter limits = length_filter(config);
-  TranslationSettings settings = settings_of(config);
-  const auto tok = config::parse<text::TokenizerConfig>(config.at("tokenizer"), "tokenizer");
+  const DataConfig& d = c.data;
+  const LengthFilter limits = length_filter(d);
+  TranslationSettings settings = settings_of(c);
+  const auto& tok = c.tokenizer;
 
-  data::ParallelText train_text = read_parallel_spec(d.at("train"), "data.train", source_key, target_key);
-  data::ParallelText valid_text =
-      d.at("valid").is_null()
-          ? split_off_valid(train_text, get_double(d, "valid_fraction", "data", 0.0, 0.5), options.seed)
-          : read_parallel_spec(d.at("valid"), "data.valid", source_key, target_key);
+  data::ParallelText train_text = read_parallel_spec(d.train, "data.train", d.source_key, d.target_key);
+  data::ParallelText valid_text = d.valid.is_null()
+                                      ? split_off_valid(train_text, d.valid_fraction, options.seed)
+                                      : read_parallel_spec(d.valid, "data.valid", d.source_key, d.target_key);
   data::ParallelText test_text;
-  if (!d.at("test").is_null()) test_text = read_parallel_spec(d.at("test"), "data.test", source_key, target_key);
+  if (!d.test.is_null()) test_text = read_parallel_spec(d.test, "data.test", d.source_key, d.target_key);
 
   const std::string tokenizer_dir = run.dir().tokenizer();
   std::shared_ptr<text::SentencePieceTokenizer> tokenizer;
   if (run.resuming()) {
     tokenizer = as_sentencepiece(text::load_tokenizer(tokenizer_dir), tokenizer_dir);
   } else {
-    log << "tokenizer: joint sentencepiece from " << d.at("train").dump() << "\n";
+    log << "tokenizer: joint sentencepiece from " << d.train.dump() << "\n";
     tokenizer = as_sentencepiece(text::make_tokenizer(tok, sample_lines(train_text, tok.training_lines), tokenizer_dir),
                                  "tokenizer");
     tokenizer->save(tokenizer_dir);
@@ -277,15 +192,14 @@ engine::Prepared prepare_run(engine::Run& run) {
   PairExamples train = tokenize_pairs(train_text, *tokenizer, limits, /*filter=*/true, &dropped, threads);
   PairExamples valid = tokenize_pairs(valid_text, *tokenizer, limits, /*filter=*/false, nullptr, threads);
   if (train.size() == 0) fail("data.train", "every pair was removed by the length and ratio filters");
-  settings.eval_decode = decode_options(config, ids, /*for_validation=*/true);
+  settings.eval_decode = decode_options(c.decode, ids, /*for_validation=*/true);
 
-  const models::Seq2SeqOptions model_options =
-      models::seq2seq_options_from_config(config.at("model"), tokenizer->vocab_size(), ids.pad, "model");
+  const models::Seq2SeqOptions model_options = models::seq2seq_options(c.model, tokenizer->vocab_size(), ids.pad, "model");
   torch::manual_seed(options.seed);
   models::Seq2SeqTransformer model(model_options);
   model->to(options.device);
   if (!run.resuming()) {
-    config["model"] = models::seq2seq_model_config(model_options, config.at("model").value("preset", ""));
+    config["model"] = models::seq2seq_model_config(model_options, c.model.preset);
     run.save_config();
   }
   const int64_t params = models::parameter_count(*model, /*trainable_only=*/true);
@@ -300,7 +214,7 @@ engine::Prepared prepare_run(engine::Run& run) {
   prepared.summary["dropped_pairs"] = dropped;
   prepared.trainer = std::make_unique<TranslationTask>(model, tokenizer, std::move(train), std::move(valid), settings);
   if (test_text.size() > 0) {
-    const nlohmann::json saved = config;
+    const Config saved = c;
     const torch::Device device = options.device;
     prepared.finish = [=](nlohmann::json& summary) mutable {
       model->eval();

@@ -6,6 +6,7 @@
 #include "models/seq2seq/transformer.h"
 #include "tasks/engine/run.h"
 #include "tasks/engine/task.h"
+#include "tasks/translation/config.h"
 #include "tasks/translation/decoding.h"
 #include "tasks/translation/examples.h"
 
@@ -16,8 +17,6 @@
 #include <ostream>
 
 namespace attune::translation {
-
-nlohmann::json default_config();
 
 struct TranslationSettings {
   int64_t max_tokens = 4096;      // padded tokens a training batch
@@ -50,13 +49,10 @@ class TranslationTask : public engine::TrainTask {
 torch::Tensor sequence_loss(models::Seq2SeqTransformer& model, const PairBatch& batch, double smoothing,
                             const torch::Device& device);
 
-// The config's decode section (eval_beam_size instead of beam_size for validation).
-DecodeOptions decode_options(const nlohmann::json& config, const SpecialIds& ids, bool for_validation);
-
 // BLEU/chrF (and speed) of translating `text` with the config's decode section; writes
 // the translations to output_path unless it is empty.
 nlohmann::json evaluate_text(models::Seq2SeqTransformer& model, const text::SentencePieceTokenizer& tokenizer,
-                             const data::ParallelText& text, const nlohmann::json& config, const torch::Device& device,
+                             const data::ParallelText& text, const Config& config, const torch::Device& device,
                              const std::string& output_path);
 
 // engine::Recipe's steps: the checks that need no data, then data and model.
@@ -67,6 +63,7 @@ engine::Prepared prepare_run(engine::Run& run);
 // SentencePiece tokenizer, and the model with its weights, in eval mode on `device`.
 struct LoadedRun {
   nlohmann::json config;
+  Config typed;
   std::shared_ptr<text::SentencePieceTokenizer> tokenizer;
   models::Seq2SeqTransformer model{nullptr};
   torch::Device device = torch::kCPU;

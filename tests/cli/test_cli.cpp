@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,6 +72,34 @@ TEST_CASE("attune --help and <cmd> --help list commands and options with default
   const Result config = run_attune({"config"});
   CHECK(json::parse(config.out)["train"]["lr"].is_number());
   check_user_error(run_attune({"bogus"}), "unknown command 'bogus'");
+}
+
+TEST_CASE("attune config --keys explains every key of every task's defaults", "[cli][config]") {
+  for (const char* task : {"text-classification", "image-classification", "translation", "recommendation", "mlm"}) {
+    INFO(task);
+    const json defaults = json::parse(run_attune({"config", "--task", task}).out);
+    const Result keys = run_attune({"config", "--task", task, "--keys"});
+    REQUIRE(keys.status == 0);
+    std::set<std::string> explained;
+    std::istringstream lines(keys.out);
+    for (std::string line; std::getline(lines, line);) {
+      const size_t colon = line.find(": ");
+      REQUIRE(colon != std::string::npos);
+      CHECK(line.size() > colon + 4);  // a help text, not an empty one
+      explained.insert(line.substr(0, colon));
+    }
+    for (const auto& item : defaults.items()) {
+      if (item.key() == "task" || item.key() == "peft") continue;  // peft: by method, docs/peft.md
+      if (!item.value().is_object()) {
+        CHECK(explained.count(item.key()) == 1);
+        continue;
+      }
+      for (const auto& inner : item.value().items()) {
+        INFO(item.key() + "." + inner.key());
+        CHECK(explained.count(item.key() + "." + inner.key()) == 1);
+      }
+    }
+  }
 }
 
 TEST_CASE("train, eval and predict a tiny run through the CLI", "[cli]") {

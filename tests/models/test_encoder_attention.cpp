@@ -211,7 +211,7 @@ TEST_CASE("the switches are read from and written back to model configs, and che
   CHECK(!bert_model_config(BertOptions(), "").contains("layer_fusion"));  // defaults stay out
   cfg["position_bias"] = "rotary";
   CHECK(error_of([&] { bert_options_from_model_config(cfg, 100, "model"); }) ==
-        "model.position_bias: unknown bias 'rotary' (known: none, alibi, relative)");
+        "model.position_bias: unknown value 'rotary' (known: none, alibi, relative)");
   cfg["position_bias"] = "none";
   cfg["attention_mask"] = {{"window", -1}};
   CHECK(error_of([&] { bert_options_from_model_config(cfg, 100, "model"); }) ==

@@ -235,7 +235,8 @@ TEST_CASE("soft attention pooling: a zero query is the masked mean; temperature;
                   {"attention_dropout", 0.0}, {"max_length", 32},     {"pre_layer_norm", false}};
     c["head"] = {{"pooling", pooling}, {"dropout", 0.0}, {"temperature", 0.5}, {"entropy_weight", entropy_weight},
                  {"entropy_target", 0.5}};
-    return attune::classification::build_run_model(c, 50, 3).model;
+    c["data"]["max_length"] = 32;
+    return attune::classification::build_run_model(attune::classification::parse_config(c), 50, 3).model;
   };
   auto mean = make("mean", 0.0);
   auto attention = make("attention", 0.1);
@@ -264,7 +265,7 @@ TEST_CASE("soft attention pooling: a zero query is the masked mean; temperature;
           json c = attune::classification::default_config();
           c["head"]["pooling"] = "attention";
           c["peft"]["method"] = "lora";
-          attune::classification::check_model_sections(c);
+          attune::classification::parse_config(c);
         }) == "head.pooling: attention pooling's query is not a PEFT module yet: use it with full fine-tuning");
 }
 
@@ -347,7 +348,8 @@ TEST_CASE("a batch without padding runs without a mask and gives the masked logi
     c["model"] = {{"name", "bert"}, {"preset", nullptr}, {"hidden_size", 16}, {"num_layers", 2}, {"num_heads", 2},
                   {"intermediate_size", 32}, {"max_length", 32}};
     c["head"]["pooling"] = pooling;
-    auto model = attune::classification::build_run_model(c, 50, 3).model;
+    c["data"]["max_length"] = 32;
+    auto model = attune::classification::build_run_model(attune::classification::parse_config(c), 50, 3).model;
     model->eval();
     const torch::Tensor with_mask = model->forward(ids, {}, torch::ones_like(ids));
     CHECK(torch::allclose(model->forward(ids, {}, torch::Tensor()), with_mask, 1e-5, 1e-6));
@@ -393,7 +395,8 @@ struct GraphRig {
     c["head"]["dropout"] = dropout;
     if (!peft_method.empty()) c["peft"] = {{"method", peft_method}, {"r", 4}, {"target_modules", {"query", "value"}}};
     torch::manual_seed(4);
-    run = attune::classification::build_run_model(c, 50, 3);
+    c["data"]["max_length"] = 32;
+    run = attune::classification::build_run_model(attune::classification::parse_config(c), 50, 3);
     run.model->to(device);
     run.model->train();
     task = std::make_unique<attune::classification::ClassificationTask>(

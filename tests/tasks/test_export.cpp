@@ -60,7 +60,8 @@ RunModel tiny_classifier(const Variant& v, uint64_t seed) {
     peft["method"] = v.method;
     c["peft"] = peft;
   }
-  RunModel run = attune::classification::build_run_model(c, kVocab, 3);
+  c["data"]["max_length"] = 32;
+  RunModel run = attune::classification::build_run_model(attune::classification::parse_config(c), kVocab, 3);
   torch::NoGradGuard no_grad;
   for (auto& p : run.model->parameters()) p.add_(torch::randn_like(p) * 0.2);
   run.model->eval();

@@ -107,9 +107,12 @@ TEST_CASE("init=hf:DIR and a converted encoder start a classifier from the same 
     CHECK(torch::equal(converted.weights.tensors.at(name.substr(5)), t));
   }
   // The pooler the checkpoint lacks starts fresh instead of failing the load.
-  nlohmann::json config = nlohmann::json::parse(R"({"head": {"pooling": "cls", "dropout": 0.1}})");
+  nlohmann::json config = classification::default_config();
+  config["head"] = {{"pooling", "cls"}, {"dropout", 0.1}};
+  config["data"]["max_length"] = 16;
   config["model"] = direct.model_config;
-  const classification::RunModel model = classification::build_run_model(config, 41, 2, "", &direct.weights);
+  const classification::RunModel model =
+      classification::build_run_model(classification::parse_config(config), 41, 2, "", &direct.weights);
   CHECK(torch::equal(model.model->named_parameters()["bert.embeddings.word_embeddings.weight"],
                      direct.weights.tensors.at("embeddings.word_embeddings.weight")));
 }

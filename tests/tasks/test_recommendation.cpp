@@ -271,7 +271,7 @@ TEST_CASE("bert4rec and context train on the walks and beat popularity", "[recom
   CHECK(error_of([&] { train_walks(dir, "sasrec", "no-ratings", {"data.min_rating=3"}); }) ==
         "data.min_rating: " + dir + "/walks.csv has no ratings (set data.rating_column)");
   CHECK(error_of([&] { train_walks(dir, "sasrec", "features-not-names", {"data.user_feature_columns=[\"age\", 3]"}); }) ==
-        "data.user_feature_columns: must be a list of column names");
+        "data.user_feature_columns: expected a list of names, got [\"age\",3]");
 
   // A history request without a user: its features by value; an unknown column fails.
   auto recommend = [&](const std::string& request) {

@@ -93,10 +93,17 @@ int predict_command(const Args& args) {
 
 int config_command(const Args& args) {
   cxxopts::Options options("attune config", "Print a task's complete default config (every key a run config may set).");
-  options.add_options()("task", "Task", cxxopts::value<std::string>()->default_value("text-classification"));
+  options.add_options()("task", "Task", cxxopts::value<std::string>()->default_value("text-classification"))(
+      "keys", "Print one line per key instead: its path and what it does");
   cxxopts::ParseResult parsed;
   if (!parse_or_help(options, args, parsed)) return 0;
-  std::cout << tasks::find_task(parsed["task"].as<std::string>(), "--task").default_config().dump(2) << std::endl;
+  const tasks::Task& task = tasks::find_task(parsed["task"].as<std::string>(), "--task");
+  if (parsed.count("keys")) {
+    for (const std::string& line : task.config_help()) std::cout << line << "\n";
+    std::cout.flush();
+    return 0;
+  }
+  std::cout << task.default_config().dump(2) << std::endl;
   return 0;
 }
 
