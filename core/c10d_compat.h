@@ -27,6 +27,7 @@
 #endif
 #if defined(ATTUNE_C10D_NCCL) && defined(USE_C10D_NCCL)
 #define ATTUNE_HAS_NCCL 1
+#include <c10/cuda/CUDAFunctions.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
@@ -81,14 +82,17 @@ inline c10::intrusive_ptr<Collectives> gloo_group(const c10::intrusive_ptr<c10d:
 #endif
 }
 
+// NCCL on `device`, which becomes this thread's current device: NCCL's barrier (and any
+// work without a tensor) runs on the current device, which must be this rank's GPU.
 inline c10::intrusive_ptr<Collectives> nccl_group(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
-                                                  std::chrono::milliseconds timeout) {
+                                                  std::chrono::milliseconds timeout, const torch::Device& device) {
 #ifdef ATTUNE_HAS_NCCL
+  c10::cuda::set_device(device.index());
   auto options = c10d::ProcessGroupNCCL::Options::create();
   options->timeout = timeout;
   return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, size, options);
 #else
-  (void)store; (void)rank; (void)size; (void)timeout;
+  (void)store; (void)rank; (void)size; (void)timeout; (void)device;
   TORCH_CHECK(false, "this build has no NCCL");
 #endif
 }

@@ -170,7 +170,7 @@ std::shared_ptr<Distributed> Distributed::connect(const Rendezvous& where, const
   auto prefixed = c10::make_intrusive<c10d::PrefixStore>("attune/pg", g.store);
   try {
     if (cuda) {
-      g.collectives = compat::nccl_group(prefixed, where.rank, where.world_size, options.timeout);
+      g.collectives = compat::nccl_group(prefixed, where.rank, where.world_size, options.timeout, options.device);
     } else {
       const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
       g.collectives = compat::gloo_group(prefixed, where.rank, where.world_size, options.timeout, interface ? interface : "");
