@@ -144,7 +144,6 @@ int run_training(const Args& raw_args, const std::string& default_task, bool tas
   flags.overwrite = parsed["overwrite"].as<bool>();
   flags.stop_requested = [](int64_t) { return g_interrupted.load(); };
 
-  const std::chrono::milliseconds timeout = dist_timeout(parsed);
   if (parsed.count("nproc-per-node")) {
     if (std::getenv("WORLD_SIZE")) {
       fail("--nproc-per-node", "WORLD_SIZE is set: a launcher (torchrun?) already started this process; drop --nproc-per-node");
@@ -166,7 +165,7 @@ int run_training(const Args& raw_args, const std::string& default_task, bool tas
   static std::ostream discard(nullptr);
   if (const auto where = engine::rendezvous_from_env([](const char* name) { return std::getenv(name); })) {
     engine::DistributedOptions dist;
-    dist.timeout = timeout;
+    dist.timeout = dist_timeout(parsed);
     dist.device = engine::resolve_device(config.value("device", "auto"), "device");
     // One GPU per worker on its node.
     if (dist.device.is_cuda()) {
@@ -199,7 +198,8 @@ int run_training(const Args& raw_args, const std::string& default_task, bool tas
   }
   if (summary.value("interrupted", false)) {
     std::cerr << "interrupted at step " << summary.value("steps", 0) << "; checkpoint saved. Continue with: " << command << " --resume "
-              << config.value("run_dir", "") << "\n";
+              << config.value("run_dir", "")
+              << (flags.distributed ? " (under the same launcher, with as many ranks)" : "") << "\n";
     return 130;
   }
   return 0;
