@@ -336,6 +336,8 @@ StepOutput accumulate_gradients(AdamW& optimizer, const TrainOptions& options, c
       compat::AutocastGuard autocast(options.device, options.bf16);
       loss = loss_of(i);
     }
+    // The last backward of the step overlaps with the gradient sums (GradReducer).
+    if (reducer && i + 1 == weights.size()) reducer->arm();
     (loss * weights[i]).backward();
     const torch::Tensor part = loss.detach().to(torch::kDouble) * weights[i];
     out.loss = out.loss.defined() ? out.loss + part : part;

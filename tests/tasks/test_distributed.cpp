@@ -114,6 +114,17 @@ TEST_CASE("the reducer sums gradients over a Gloo group; a gradient missing ever
       CHECK(reducer.buckets() == 2);
       reducer.reduce();
       for (auto& p : params) grads[rank].push_back(p.grad());
+
+      // Armed before a backward, the buckets start as their gradients arrive, in order.
+      std::vector<torch::Tensor> used = {torch::ones({3}).requires_grad_(), torch::ones({40}).requires_grad_()};
+      engine::GradReducer during(*group, used, /*bucket_bytes=*/40 * 4);
+      used[0].mutable_grad() = torch::full({3}, 10.0);  // an earlier micro-batch's, accumulated on
+      during.arm();
+      ((used[0] * (rank + 1)).sum() + (used[1] * (rank + 1)).sum()).backward();
+      during.reduce();
+      CHECK(during.overlapped() == 2);
+      CHECK(torch::equal(used[0].grad(), torch::full({3}, 23.0)));
+      CHECK(torch::equal(used[1].grad(), torch::full({40}, 3.0)));
       texts[rank] = group->broadcast_string(rank == 0 ? "from rank 0" : "ignored");
       any[rank] = group->any(rank == 1);
       group->barrier();
