@@ -2,7 +2,7 @@
 # Installs the Debian packages attune builds and runs with, skipping those present.
 set -euo pipefail
 packages=(build-essential cmake ninja-build ccache pkg-config
-          libtorch-dev libopenblas0-openmp libsentencepiece-dev nlohmann-json3-dev libcxxopts-dev catch2 libicu-dev libcpp-httplib-dev
+          libtorch-dev libgloo-dev libopenblas0-openmp libsentencepiece-dev nlohmann-json3-dev libcxxopts-dev catch2 libicu-dev libcpp-httplib-dev
           gettext)  # gettext: msgunfmt for tools/data/fetch_en_de.sh
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()

@@ -23,7 +23,8 @@ nlohmann::json TrainerState::to_json() const {
           {"finished", finished},
           {"window_loss_sum", window_loss_sum},
           {"window_steps", window_steps},
-          {"elapsed_s", elapsed_s}};
+          {"elapsed_s", elapsed_s},
+          {"world_size", world_size}};
 }
 
 TrainerState TrainerState::from_json(const nlohmann::json& j, const std::string& path) {
@@ -41,6 +42,7 @@ TrainerState TrainerState::from_json(const nlohmann::json& j, const std::string&
     s.window_loss_sum = j.at("window_loss_sum").get<double>();
     s.window_steps = j.at("window_steps").get<int64_t>();
     s.elapsed_s = j.at("elapsed_s").get<double>();
+    s.world_size = j.value("world_size", int64_t{1});  // absent before data-parallel training
     return s;
   } catch (const nlohmann::json::exception& e) {
     fail(path, std::string("corrupt trainer state: ") + e.what());

@@ -47,10 +47,17 @@ class Run {
   // config: complete (task defaults merged, overrides applied). Its thread count takes effect.
   Run(nlohmann::json config, const TrainFlags& flags);
 
+  ~Run();
+  Run(const Run&) = delete;
+  Run& operator=(const Run&) = delete;
+
+  // The directory the task prepares in. Data-parallel ranks other than 0 prepare a fresh
+  // copy of the run in a scratch directory of their own (removed at the end), so that
+  // rank 0 alone writes the run directory; the engine then reads its checkpoint from there.
   const RunDir& dir() const { return dir_; }
   nlohmann::json& config() { return config_; }
   const TrainOptions& options() const { return options_; }
-  bool resuming() const { return flags_.resume; }
+  bool resuming() const { return flags_.resume && scratch_.empty(); }
   std::ostream& log() const;
 
   // Writes config.json; what a fresh run saves rebuilds exactly its model.
@@ -65,6 +72,7 @@ class Run {
   nlohmann::json config_;
   TrainFlags flags_;
   TrainOptions options_;
+  std::string scratch_;  // ranks other than 0: their private directory
   RunDir dir_;
 };
 

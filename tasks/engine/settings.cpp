@@ -75,7 +75,15 @@ TrainOptions train_options_for(const nlohmann::json& config, const TrainFlags& f
   TrainOptions options = train_options_from_config(config);
   options.stop_requested = flags.stop_requested;
   options.log = flags.log;
-  apply_threads(run_keys(config).threads);
+  options.distributed = flags.distributed;
+  const int64_t threads = run_keys(config).threads;
+  if (threads == 0 && flags.distributed) {
+    // "Every core" is shared by the workers on this host.
+    const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
+    apply_threads(std::max<int64_t>(1, cores / flags.distributed->rendezvous().local_world_size));
+  } else {
+    apply_threads(threads);
+  }
   return options;
 }
 

@@ -18,6 +18,8 @@ struct TrainFlags {
   bool overwrite = false;
   std::function<bool(int64_t global_step)> stop_requested;
   std::ostream* log = nullptr;
+  // This process's data-parallel group (join_from_environment); null when it runs alone.
+  std::shared_ptr<Distributed> distributed;
 };
 
 // Defaults of the shared top-level keys and of the "train" section.

@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/compat.h"
 #include "tasks/engine/cuda_graph.h"
+#include "tasks/engine/grad_reducer.h"
 
 #include <sstream>
 
@@ -30,6 +31,7 @@ std::string shape_key(const std::vector<std::vector<torch::Tensor>>& inputs, con
 std::string why_graphs_off(const TrainTask& task, const AdamW& optimizer, const TrainOptions& options) {
   if (!options.cuda_graphs) return "";
   if (!options.device.is_cuda()) return "the device is " + options.device.str();
+  if (options.distributed) return "data-parallel steps are not captured yet";
   if (!CudaGraph::supported()) return "this build of LibTorch has no CUDA graphs";
   if (!optimizer.fused()) return "they need the fused AdamW step";
   if (!task.supports_cuda_graphs()) return "this task (or its PEFT method) has host work inside the step";
@@ -52,12 +54,13 @@ StepRunner::StepRunner(TrainTask& task, AdamW& optimizer, const TrainOptions& op
   off_reason_ = why_graphs_off(task, optimizer, options);
   graphs_on_ = options.cuda_graphs && off_reason_.empty();
   if (graphs_on_) optimizer_.use_device_rates();
+  if (options.distributed) reducer_ = std::make_unique<GradReducer>(*options.distributed, parameters_of(optimizer));
 }
 
 StepRunner::~StepRunner() = default;
 
 StepOutput StepRunner::run(const BatchPlan& plan, int64_t begin, int64_t end, double lr) {
-  if (!graphs_on_) return train_step(task_, optimizer_, options_, plan, begin, end, lr);
+  if (!graphs_on_) return train_step(task_, optimizer_, options_, plan, begin, end, lr, reducer_.get());
   set_learning_rate(optimizer_, lr);
   optimizer_.write_rates();
   const std::vector<double> weights = micro_batch_weights(plan, begin, end);

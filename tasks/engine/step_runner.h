@@ -44,6 +44,7 @@ class StepRunner {
 
   TrainTask& task_;
   AdamW& optimizer_;
+  std::unique_ptr<GradReducer> reducer_;  // data-parallel runs only
   const TrainOptions& options_;
   bool graphs_on_ = false;
   std::string off_reason_;

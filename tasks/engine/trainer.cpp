@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/compat.h"
 #include "tasks/engine/checkpoint.h"
+#include "tasks/engine/grad_reducer.h"
 #include "tasks/engine/progress.h"
 #include "tasks/engine/run_dir.h"
 #include "tasks/engine/step_runner.h"
@@ -44,19 +45,33 @@ std::string format_number(double x) {
   return s.str();
 }
 
+// Where ranks other than 0 write their progress: nowhere.
+std::ostream& discard() {
+  static std::ostream sink(nullptr);
+  return sink;
+}
+
 class Loop {
  public:
   Loop(TrainTask& task, const TrainOptions& options)
-      : task_(task), options_(options), model_(task.model()), out_(options.log ? *options.log : log::out()) {}
+      : task_(task),
+        options_(options),
+        model_(task.model()),
+        group_(options.distributed.get()),
+        main_(!group_ || group_->is_main()),
+        world_(group_ ? group_->world_size() : 1),
+        out_(!main_ ? discard() : options.log ? *options.log : log::out()) {}
 
   TrainResult run(bool resume) {
-    fs::create_directories(options_.run_dir);
+    // Rank 0 alone writes the run directory; the others only read a checkpoint from it.
+    if (main_) fs::create_directories(options_.run_dir);
     metrics_path_ = RunDir(options_.run_dir).metrics();
     optimizer_ = make_adamw(*model_, options_.optimizer);
 
     const int64_t batches_per_epoch = static_cast<int64_t>(task_.train_plan(0, options_.seed).size());
     if (batches_per_epoch == 0) fail("data.train", "no training batches");
-    steps_per_epoch_ = (batches_per_epoch + options_.grad_accum - 1) / options_.grad_accum;
+    const int64_t batches_per_step = options_.grad_accum * world_;
+    steps_per_epoch_ = (batches_per_epoch + batches_per_step - 1) / batches_per_step;
     total_steps_ = options_.epochs * steps_per_epoch_;
     if (options_.max_steps > 0) total_steps_ = std::min(total_steps_, options_.max_steps);
     warmup_steps_ = options_.warmup_steps > 0 ? options_.warmup_steps
@@ -69,14 +84,24 @@ class Loop {
           *checkpoint,
           [&](const formats::SafetensorsFile& file, const std::string& path) { task_.load_checkpoint_tensors(file, path); },
           *optimizer_, options_.device);
+      if (state_.world_size != world_) {
+        fail(options_.run_dir, "its checkpoint was written by " + std::to_string(state_.world_size) +
+                                   " rank(s); resume it with as many (this run has " + std::to_string(world_) + ")");
+      }
       // Lines logged after the checkpoint are replayed by this run.
-      io::truncate_jsonl_after(metrics_path_, [&](const nlohmann::json& line) {
-        return !line.contains("step") || line["step"].get<int64_t>() <= state_.global_step;
-      });
+      if (main_) {
+        io::truncate_jsonl_after(metrics_path_, [&](const nlohmann::json& line) {
+          return !line.contains("step") || line["step"].get<int64_t>() <= state_.global_step;
+        });
+      } else {
+        state_.window_loss_sum = 0.0;  // the saved sum is the whole group's: counted once, on rank 0
+      }
       out_ << "resuming " << options_.run_dir << " at step " << state_.global_step << "/" << total_steps_ << "\n";
-    } else {
+    } else if (main_) {
       fs::remove(metrics_path_);
     }
+    state_.world_size = world_;
+    if (group_) broadcast_model();
     if (state_.finished) return result(false);
     runner_ = std::make_unique<StepRunner>(task_, *optimizer_, options_);
     if (!runner_->graphs_off_reason().empty()) {
@@ -89,7 +114,7 @@ class Loop {
     stop_early_ = options_.early_stopping_patience > 0 &&
                   state_.evals_without_improvement >= options_.early_stopping_patience;
 
-    tty_ = options_.log == nullptr && io::is_tty(2);
+    tty_ = main_ && options_.log == nullptr && io::is_tty(2);
     progress_ = std::make_unique<Progress>("train", total_steps_, out_, tty_);
     start_ = Clock::now();
     elapsed_before_ = state_.elapsed_s;
@@ -101,12 +126,37 @@ class Loop {
       state_.finished = true;
       if (!evaluated_at_current_step_) evaluate();
     }
-    save_checkpoint(options_.run_dir, task_.checkpoint_tensors(), *optimizer_, state_);
+    if (main_) save_checkpoint(options_.run_dir, task_.checkpoint_tensors(), *optimizer_, state_);
     return result(interrupted);
   }
 
  private:
   double elapsed() const { return elapsed_before_ + seconds_since(start_); }
+
+  // Every rank starts from rank 0's weights, whatever its own initialisation drew.
+  void broadcast_model() {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> tensors;
+    for (const auto& p : model_->parameters()) tensors.push_back(p);
+    for (const auto& b : model_->buffers()) tensors.push_back(b);
+    for (auto& t : tensors) {
+      std::vector<torch::Tensor> one = {t.is_contiguous() ? t : t.contiguous()};
+      group_->broadcast(one);
+      if (!one[0].is_same(t)) t.copy_(one[0]);
+    }
+  }
+
+  // The training loss summed since the last log line, over every rank (this rank's part
+  // is its share of each step's mean), with the items behind it.
+  std::pair<double, int64_t> window_totals() {
+    const double loss = window_loss_.defined() ? window_loss_.cpu().item<double>() : 0.0;
+    if (!group_) return {loss, window_items_};
+    std::vector<torch::Tensor> t = {torch::tensor({loss, static_cast<double>(window_items_)}, torch::kDouble)
+                                        .to(options_.device)};
+    group_->all_reduce_sum(t);
+    const torch::Tensor back = t[0].cpu();
+    return {back[0].item<double>(), static_cast<int64_t>(back[1].item<double>())};
+  }
 
   TrainResult result(bool interrupted) const {
     TrainResult r;
@@ -126,7 +176,7 @@ class Loop {
       bool epoch_done = false;
       while (!epoch_done) {
         if (state_.global_step >= total_steps_ || stop_early_) return true;
-        const int64_t end = std::min(batches, state_.batch_in_epoch + options_.grad_accum);
+        const int64_t end = std::min(batches, state_.batch_in_epoch + options_.grad_accum * world_);
         step(plan, state_.batch_in_epoch, end);
         epoch_done = end == batches;
         // A checkpoint taken at the end of an epoch points at the start of the next.
@@ -143,19 +193,24 @@ class Loop {
 
   // Checkpoints and honours stop requests after an optimizer step.
   bool after_step() {
-    const bool stop = options_.stop_requested && options_.stop_requested(state_.global_step);
+    bool stop = options_.stop_requested && options_.stop_requested(state_.global_step);
+    // A signal reaches the ranks at different steps; they must all stop at the same one.
+    if (group_ && options_.stop_requested) stop = group_->any(stop);
     const bool periodic = options_.checkpoint_every > 0 && state_.global_step % options_.checkpoint_every == 0;
     if (stop || periodic || evaluated_at_current_step_) {
       state_.elapsed_s = elapsed();
-      state_.window_loss_sum = window_loss_.defined() ? window_loss_.item<double>() : 0.0;
+      state_.window_loss_sum = window_totals().first;
       state_.window_steps = window_steps_;
-      save_checkpoint(options_.run_dir, task_.checkpoint_tensors(), *optimizer_, state_);
+      if (main_) save_checkpoint(options_.run_dir, task_.checkpoint_tensors(), *optimizer_, state_);
     }
     return !stop;
   }
 
   void step(const BatchPlan& plan, int64_t begin, int64_t end) {
-    seed_step(options_.seed, state_.global_step);
+    // Ranks draw different dropout masks for their different examples; rank 0 draws what
+    // a single process draws.
+    seed_step(options_.seed ^ (static_cast<uint64_t>(group_ ? group_->rank() : 0) * 0x632BE59BD9B4E019ULL),
+              state_.global_step);
     evaluated_at_current_step_ = false;
     const double lr =
         options_.optimizer.lr * schedule_factor(options_.schedule, state_.global_step, warmup_steps_, total_steps_);
@@ -172,13 +227,14 @@ class Loop {
 
   void log_train(double lr) {
     // Reading the loss and the norm back is the only host synchronisation in the loop.
-    const double loss = window_loss_.cpu().item<double>() / window_steps_;
+    const auto [loss_sum, items] = window_totals();
+    const double loss = loss_sum / window_steps_;
     const double grad_norm = last_grad_norm_.defined() ? last_grad_norm_.item<double>() : -1.0;
     if (last_grad_norm_.defined() && !std::isfinite(grad_norm)) {
       out_ << "warning: non-finite gradient norm at step " << state_.global_step << "\n";
     }
     const double now = elapsed();
-    const double rate = window_items_ / std::max(1e-9, now - window_start_);
+    const double rate = items / std::max(1e-9, now - window_start_);
     nlohmann::json line = {{"step", state_.global_step},
                            {"epoch", static_cast<double>(state_.global_step) / steps_per_epoch_},
                            {"split", "train"},
@@ -187,7 +243,7 @@ class Loop {
                            {"items_per_s", rate},
                            {"elapsed_s", now}};
     if (last_grad_norm_.defined()) line["grad_norm"] = grad_norm;
-    io::append_line(metrics_path_, line.dump());
+    if (main_) io::append_line(metrics_path_, line.dump());
     last_loss_text_ = "loss=" + format_number(loss);
     window_loss_ = torch::Tensor();
     window_steps_ = 0;
@@ -204,6 +260,10 @@ class Loop {
       metrics = task_.evaluate(options_.device);
       model_->train();
     }
+    // Every rank evaluates the whole validation split (the same weights give the same
+    // metrics as one process); rank 0's copy decides for all, so that selection and early
+    // stopping cannot diverge by a rounding difference.
+    if (group_) metrics = nlohmann::json::parse(group_->broadcast_string(metrics.dump()));
     evaluated_at_current_step_ = true;
     if (!metrics.contains(options_.selection_metric) || !metrics[options_.selection_metric].is_number()) {
       fail("train.selection_metric", "evaluation has no metric '" + options_.selection_metric + "'");
@@ -216,14 +276,14 @@ class Loop {
                            {"split", "valid"},
                            {"elapsed_s", elapsed()}};
     line.update(metrics);
-    io::append_line(metrics_path_, line.dump());
+    if (main_) io::append_line(metrics_path_, line.dump());
     if (improved) {
       state_.has_best = true;
       state_.best_metric = value;
       state_.best_step = state_.global_step;
       state_.best_metrics = metrics;
       state_.evals_without_improvement = 0;
-      task_.save_best(options_.run_dir);
+      if (main_) task_.save_best(options_.run_dir);
     } else {
       ++state_.evals_without_improvement;
       if (options_.early_stopping_patience > 0 &&
@@ -239,6 +299,9 @@ class Loop {
   TrainTask& task_;
   const TrainOptions& options_;
   std::shared_ptr<torch::nn::Module> model_;
+  Distributed* group_;  // null: this process alone
+  bool main_;           // rank 0, or alone: writes the run directory and the progress
+  int64_t world_;
   std::ostream& out_;
   std::unique_ptr<AdamW> optimizer_;
   std::unique_ptr<StepRunner> runner_;
@@ -261,7 +324,7 @@ class Loop {
 }  // namespace
 
 StepOutput accumulate_gradients(AdamW& optimizer, const TrainOptions& options, const std::vector<double>& weights,
-                                const std::function<torch::Tensor(size_t)>& loss_of) {
+                                const std::function<torch::Tensor(size_t)>& loss_of, GradReducer* reducer) {
   // Dropped on LibTorch 2.x (1.13 zeroes them): backward allocates them anew where the
   // forward's activations were, so they cost no memory during the forward; under a CUDA
   // graph capture they are allocated in the graph's pool, where every replay writes them.
@@ -273,10 +336,15 @@ StepOutput accumulate_gradients(AdamW& optimizer, const TrainOptions& options, c
       compat::AutocastGuard autocast(options.device, options.bf16);
       loss = loss_of(i);
     }
+    // The last backward of the step overlaps with the gradient sums (GradReducer).
+    if (reducer && i + 1 == weights.size()) reducer->arm();
     (loss * weights[i]).backward();
     const torch::Tensor part = loss.detach().to(torch::kDouble) * weights[i];
     out.loss = out.loss.defined() ? out.loss + part : part;
   }
+  // A rank left without batches at the end of an epoch still takes part in the sum.
+  if (!out.loss.defined()) out.loss = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(options.device));
+  if (reducer) reducer->reduce();
   if (options.max_grad_norm > 0) out.grad_norm = clip_grad_norm(parameters_of(optimizer), options.max_grad_norm);
   return out;
 }
@@ -289,13 +357,30 @@ std::vector<double> micro_batch_weights(const BatchPlan& plan, int64_t begin, in
   return weights;
 }
 
+std::vector<int64_t> rank_micro_batches(int64_t begin, int64_t end, int rank, int world) {
+  std::vector<int64_t> mine;
+  for (int64_t i = begin + rank; i < end; i += world) mine.push_back(i);
+  return mine;
+}
+
+std::vector<double> rank_micro_batch_weights(const BatchPlan& plan, int64_t begin, int64_t end,
+                                             const std::vector<int64_t>& mine) {
+  int64_t examples = 0;
+  for (int64_t i = begin; i < end; ++i) examples += static_cast<int64_t>(plan[i].size());
+  std::vector<double> weights;
+  for (int64_t i : mine) weights.push_back(static_cast<double>(plan[i].size()) / examples);
+  return weights;
+}
+
 StepOutput train_step(TrainTask& task, AdamW& optimizer, const TrainOptions& options, const BatchPlan& plan,
-                      int64_t begin, int64_t end, double lr) {
+                      int64_t begin, int64_t end, double lr, GradReducer* reducer) {
   set_learning_rate(optimizer, lr);
-  StepOutput out = accumulate_gradients(optimizer, options, micro_batch_weights(plan, begin, end), [&](size_t i) {
-    return task.train_loss(plan[begin + static_cast<int64_t>(i)], options.device);
-  });
-  for (int64_t i = begin; i < end; ++i) out.items += task.batch_size_of(plan[i]);
+  const Distributed* group = options.distributed.get();
+  const std::vector<int64_t> mine = rank_micro_batches(begin, end, group ? group->rank() : 0, group ? group->world_size() : 1);
+  StepOutput out = accumulate_gradients(
+      optimizer, options, rank_micro_batch_weights(plan, begin, end, mine),
+      [&](size_t i) { return task.train_loss(plan[mine[i]], options.device); }, reducer);
+  for (int64_t i : mine) out.items += task.batch_size_of(plan[i]);
   optimizer.step();
   return out;
 }

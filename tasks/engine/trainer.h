@@ -2,6 +2,7 @@
 // accumulation and clipping, periodic evaluation with best-model selection and
 // early stopping, checkpoints that resume exactly, metrics.jsonl and progress.
 #pragma once
+#include "tasks/engine/distributed.h"
 #include "tasks/engine/optimizer.h"
 #include "tasks/engine/task.h"
 
@@ -37,6 +38,9 @@ struct TrainOptions {
   // Polled after every optimizer step; true saves a checkpoint and returns (Ctrl-C, tests).
   std::function<bool(int64_t global_step)> stop_requested;
   std::ostream* log = nullptr;  // progress and messages; nullptr = std::cerr
+  // Data-parallel training (docs/distributed.md); null = this process alone. A step then
+  // spans grad_accum x world_size batches of the plan, each rank computing its share.
+  std::shared_ptr<Distributed> distributed;
 };
 
 struct TrainResult {
@@ -62,16 +66,29 @@ struct StepOutput {
 // that accumulating them equals one large batch.
 std::vector<double> micro_batch_weights(const BatchPlan& plan, int64_t begin, int64_t end);
 
+// The micro-batches of plan[begin, end) that `rank` of `world` ranks computes: every
+// world-th from begin + rank, so N ranks x batch B read what 1 rank x batch N*B reads.
+std::vector<int64_t> rank_micro_batches(int64_t begin, int64_t end, int rank, int world);
+
+// Their weights: each batch's share of the examples of all of plan[begin, end), so that
+// the gradients summed over the ranks are those of the whole step's mean loss.
+std::vector<double> rank_micro_batch_weights(const BatchPlan& plan, int64_t begin, int64_t end,
+                                             const std::vector<int64_t>& mine);
+
+class GradReducer;
+
 // The part of a step before the update, shared by train_step and the CUDA graph runner:
 // gradients dropped, then for each micro-batch i the loss `loss_of(i)` under autocast,
-// backpropagated with weight weights[i], then clipping. `items` is left 0.
+// backpropagated with weight weights[i], then (data-parallel) the sum over the ranks,
+// then clipping. `items` is left 0.
 StepOutput accumulate_gradients(AdamW& optimizer, const TrainOptions& options, const std::vector<double>& weights,
-                                const std::function<torch::Tensor(size_t)>& loss_of);
+                                const std::function<torch::Tensor(size_t)>& loss_of, GradReducer* reducer = nullptr);
 
-// One optimizer step of train() over the micro-batches plan[begin, end) at rate `lr`:
+// One optimizer step of train() over the micro-batches plan[begin, end) at rate `lr`
+// (data-parallel: this rank's share of them, and `reducer` sums the gradients):
 // accumulate_gradients, then the update. StepRunner (what train() and `attune bench`
-// call) runs this unless CUDA graphs are on.
+// call) runs this unless CUDA graphs are on. `loss` and `items` are this rank's part.
 StepOutput train_step(TrainTask& task, AdamW& optimizer, const TrainOptions& options, const BatchPlan& plan,
-                      int64_t begin, int64_t end, double lr);
+                      int64_t begin, int64_t end, double lr, GradReducer* reducer = nullptr);
 
 }  // namespace attune::engine

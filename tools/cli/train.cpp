@@ -1,10 +1,15 @@
 #include "core/error.h"
 #include "core/files.h"
+#include "tasks/engine/distributed.h"
+#include "tasks/engine/launch.h"
+#include "tasks/engine/settings.h"
 #include "tasks/registry.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/options.h"
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <csignal>
 #include <iostream>
 
@@ -41,6 +46,45 @@ std::vector<std::string> take_overrides(Args& args) {
 
 namespace {
 
+// The launcher's own flags: its workers get every other argument as given.
+const std::vector<std::string> kLauncherFlags = {"--nproc-per-node", "--nnodes", "--node-rank", "--master-addr",
+                                                 "--master-port"};
+
+Args worker_args(const Args& raw) {
+  Args kept;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    bool dropped = false;
+    for (const auto& flag : kLauncherFlags) {
+      if (raw[i] == flag) {
+        ++i;  // and its value
+        dropped = true;
+      } else if (raw[i].rfind(flag + "=", 0) == 0) {
+        dropped = true;
+      }
+      if (dropped) break;
+    }
+    if (!dropped) kept.push_back(raw[i]);
+  }
+  return kept;
+}
+
+std::chrono::milliseconds dist_timeout(const cxxopts::ParseResult& parsed) {
+  double seconds = 300;
+  std::string where = "--dist-timeout";
+  if (parsed.count("dist-timeout")) {
+    seconds = parsed["dist-timeout"].as<double>();
+  } else if (const char* env = std::getenv("ATTUNE_DIST_TIMEOUT")) {
+    where = "ATTUNE_DIST_TIMEOUT";
+    try {
+      seconds = std::stod(env);
+    } catch (const std::exception&) {
+      fail(where, std::string("expected seconds, got '") + env + "'");
+    }
+  }
+  if (!(seconds > 0)) fail(where, "must be > 0 seconds");
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
 // `attune train` and `attune pretrain` differ only in their default task (and pretrain
 // runs nothing but the mlm task).
 int run_training(const Args& raw_args, const std::string& default_task, bool task_fixed) {
@@ -62,7 +106,13 @@ int run_training(const Args& raw_args, const std::string& default_task, bool tas
       ("run-dir", "Same as --set run_dir=DIR", cxxopts::value<std::string>())
       ("device", "Same as --set device=D (auto, cpu, cuda, cuda:N)", cxxopts::value<std::string>())
       ("resume", "Continue the interrupted run in DIR with its saved config", cxxopts::value<std::string>())
-      ("overwrite", "Replace an existing run in the run directory", cxxopts::value<bool>()->default_value("false"));
+      ("overwrite", "Replace an existing run in the run directory", cxxopts::value<bool>()->default_value("false"))
+      ("nproc-per-node", "Data-parallel: start N workers on this node (as torchrun does; see docs/distributed.md)", cxxopts::value<int>())
+      ("nnodes", "Data-parallel: nodes taking part, each running this command with its --node-rank", cxxopts::value<int>()->default_value("1"))
+      ("node-rank", "Data-parallel: this node's index, 0 on the node of --master-addr", cxxopts::value<int>()->default_value("0"))
+      ("master-addr", "Data-parallel: address of node 0, where rank 0 serves the rendezvous", cxxopts::value<std::string>()->default_value("127.0.0.1"))
+      ("master-port", "Data-parallel: rendezvous port (default: a free one; required with --nnodes > 1)", cxxopts::value<int>()->default_value("0"))
+      ("dist-timeout", "Data-parallel: seconds before a missing or stalled rank stops the others (default 300, or ATTUNE_DIST_TIMEOUT)", cxxopts::value<double>());
   cxxopts::ParseResult parsed;
   if (!parse_or_help(options, args, parsed)) return 0;
 
@@ -94,11 +144,45 @@ int run_training(const Args& raw_args, const std::string& default_task, bool tas
   flags.overwrite = parsed["overwrite"].as<bool>();
   flags.stop_requested = [](int64_t) { return g_interrupted.load(); };
 
+  if (parsed.count("nproc-per-node")) {
+    if (std::getenv("WORLD_SIZE")) {
+      fail("--nproc-per-node", "WORLD_SIZE is set: a launcher (torchrun?) already started this process; drop --nproc-per-node");
+    }
+    engine::LaunchOptions launch;
+    launch.nproc_per_node = parsed["nproc-per-node"].as<int>();
+    launch.nnodes = parsed["nnodes"].as<int>();
+    launch.node_rank = parsed["node-rank"].as<int>();
+    launch.master_addr = parsed["master-addr"].as<std::string>();
+    launch.master_port = parsed["master-port"].as<int>();
+    launch.args = worker_args(raw_args);
+    return engine::launch_workers(launch);
+  }
+  for (const auto& flag : kLauncherFlags) {
+    if (flag != "--nproc-per-node" && parsed.count(flag.substr(2))) {
+      fail(flag, "only with --nproc-per-node");
+    }
+  }
+  static std::ostream discard(nullptr);
+  if (const auto where = engine::rendezvous_from_env([](const char* name) { return std::getenv(name); })) {
+    engine::DistributedOptions dist;
+    dist.timeout = dist_timeout(parsed);
+    dist.device = engine::resolve_device(config.value("device", "auto"), "device");
+    // One GPU per worker on its node.
+    if (dist.device.is_cuda()) {
+      dist.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(where->local_rank));
+      config["device"] = dist.device.str();
+    }
+    flags.distributed = engine::Distributed::connect(*where, engine::fingerprint_of(config), dist);
+    if (!flags.distributed->is_main()) flags.log = &discard;
+  }
+  const bool main_rank = !flags.distributed || flags.distributed->is_main();
+
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
   const nlohmann::json summary = tasks::train(config, flags);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
+  if (!main_rank) return summary.value("interrupted", false) ? 130 : 0;
   std::cout << summary.dump(2) << std::endl;
   for (const char* split : {"valid", "test"}) {
     if (!summary.contains(split) || !summary[split].contains("accuracy")) continue;
@@ -114,7 +198,8 @@ int run_training(const Args& raw_args, const std::string& default_task, bool tas
   }
   if (summary.value("interrupted", false)) {
     std::cerr << "interrupted at step " << summary.value("steps", 0) << "; checkpoint saved. Continue with: " << command << " --resume "
-              << config.value("run_dir", "") << "\n";
+              << config.value("run_dir", "")
+              << (flags.distributed ? " (under the same launcher, with as many ranks)" : "") << "\n";
     return 130;
   }
   return 0;

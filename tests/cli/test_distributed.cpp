@@ -1,0 +1,309 @@
+// Data-parallel training on c10d (Gloo, CPU) with 2 real worker processes: N ranks x
+// batch B train exactly what 1 rank x batch N*B trains, the three launchers reach the
+// same rendezvous, and a lost worker stops the others with its rank named.
+#include "tests/catch.h"
+
+#include "data/formats/safetensors.h"
+#include "tests/common/cli.h"
+#include "tests/common/processes.h"
+#include "tests/common/synthetic.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+using attune::testing::Process;
+using attune::testing::Result;
+using attune::testing::run_attune;
+using attune::testing::spawn_attune;
+using attune::testing::wait_for;
+
+// Named, not anonymous: the unity build compiles this file with test_cli.cpp, which has its own concat.
+namespace ddp_cli {
+
+std::vector<std::string> plus_args(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// A tiny text classifier without dropout and without length bucketing (which would
+// order B-batches differently from 2B-batches), 20 steps, evaluated once at the end so
+// that model.safetensors holds the final weights. AdamW's eps is 1e-5: attention's key
+// biases have a gradient that is zero in exact arithmetic (softmax ignores a constant
+// shift), so theirs is rounding noise of ~1e-10 that differs with the summation order,
+// and eps 1e-8 would scale it up to lr-sized steps (1e-3 apart after 20 steps, whether
+// the batch is split over ranks or over grad_accum in one process).
+std::vector<std::string> text_run(const std::string& dir, const std::string& run, int batch) {
+  return {"train", "--set", "run_dir=" + dir + "/" + run, "--set", "device=cpu", "--set", "threads=1",
+          "--set", "data.train=" + dir + "/train.csv", "--set", "data.max_length=24", "--set",
+          "tokenizer.vocab_size=120", "--set", "model.hidden_size=32", "--set", "model.num_layers=1", "--set",
+          "model.num_heads=2", "--set", "model.intermediate_size=64", "--set", "model.dropout=0", "--set",
+          "model.attention_dropout=0", "--set", "head.dropout=0", "--set", "train.bucket_by_length=false",
+          "--set", "train.epochs=50", "--set", "train.max_steps=20", "--set", "train.eval_every=20", "--set",
+          "train.lr=5e-3", "--set", "train.adam_eps=1e-5", "--set", "train.batch_size=" + std::to_string(batch)};
+}
+
+std::vector<std::string> recommendation_run(const std::string& dir, const std::string& run, int batch) {
+  return {"train", "--task", "recommendation", "--set", "run_dir=" + dir + "/" + run, "--set", "device=cpu",
+          "--set", "threads=1", "--set", "data.interactions=" + dir + "/log.csv", "--set", "data.time_column=t",
+          "--set", "model.hidden_size=16", "--set", "model.num_layers=1", "--set", "model.intermediate_size=32",
+          "--set", "model.dropout=0", "--set", "objective.loss=softmax", "--set", "train.max_steps=20", "--set",
+          "train.eval_every=20", "--set", "train.lr=1e-2", "--set", "train.adam_eps=1e-5", "--set",
+          "train.batch_size=" + std::to_string(batch)};
+}
+
+// Every user has 10 interactions, so every training sequence has as many targets: the
+// loss (a mean over targets) then weighs a batch by its users, as the engine does.
+void write_interactions(const std::string& path) {
+  std::ofstream log(path);
+  log << "user,item,t\n";
+  for (int u = 0; u < 48; ++u)
+    for (int i = 0; i < 10; ++i) log << "u" << u << ",m" << (u * 3 + i * 7) % 20 << "," << i << "\n";
+}
+
+std::map<std::string, std::string> torchrun_env(int rank, int world, int port) {
+  return {{"RANK", std::to_string(rank)}, {"LOCAL_RANK", std::to_string(rank)}, {"WORLD_SIZE", std::to_string(world)},
+          {"LOCAL_WORLD_SIZE", std::to_string(world)}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port)}};
+}
+
+// srun's variables; the master is the first host of a compressed node list, and the
+// port derives from the job id.
+std::map<std::string, std::string> slurm_env(int rank, int world, int port) {
+  return {{"SLURM_PROCID", std::to_string(rank)}, {"SLURM_LOCALID", std::to_string(rank)},
+          {"SLURM_NTASKS", std::to_string(world)}, {"SLURM_JOB_NODELIST", "127.0.0.[1-4,9]"},
+          {"SLURM_JOB_ID", std::to_string(port - 15000 + 20000 * 7)}, {"SLURM_JOB_NUM_NODES", "1"}};
+}
+
+// Runs `args` as `world` workers under `env_of(rank, world, port)`; returns their statuses.
+std::vector<Process> run_workers(const std::vector<std::string>& args, int world,
+                                 const std::function<std::map<std::string, std::string>(int, int, int)>& env_of,
+                                 const std::string& logs, std::chrono::milliseconds timeout = 120s) {
+  const int port = attune::testing::free_port_in(15000, 35000);
+  REQUIRE(port > 0);
+  std::vector<Process> workers;
+  for (int r = 0; r < world; ++r) workers.push_back(spawn_attune(args, env_of(r, world, port), logs + "-rank" + std::to_string(r)));
+  for (auto& w : workers) wait_for(w, timeout);
+  return workers;
+}
+
+void require_success(const std::vector<Process>& workers) {
+  for (size_t r = 0; r < workers.size(); ++r) {
+    INFO("rank " << r << " stderr: " << workers[r].err());
+    REQUIRE(workers[r].status == 0);
+  }
+}
+
+void require_success(const Result& r) {
+  INFO("stderr: " << r.err);
+  REQUIRE(r.status == 0);
+}
+
+// The largest difference between two weight files' tensors (they must have the same names).
+double max_difference(const std::string& a, const std::string& b) {
+  const auto fa = attune::formats::load_safetensors(a);
+  const auto fb = attune::formats::load_safetensors(b);
+  REQUIRE(fa.names == fb.names);
+  REQUIRE(!fa.names.empty());
+  double worst = 0.0;
+  for (const auto& name : fa.names) {
+    const torch::Tensor x = fa.tensors.at(name).to(torch::kDouble), y = fb.tensors.at(name).to(torch::kDouble);
+    REQUIRE(x.sizes() == y.sizes());
+    worst = std::max(worst, (x - y).abs().max().item<double>());
+  }
+  return worst;
+}
+
+int count_lines(const std::string& path) {
+  std::ifstream in(path);
+  int n = 0;
+  for (std::string line; std::getline(in, line);) ++n;
+  return n;
+}
+
+}  // namespace ddp_cli
+
+using namespace ddp_cli;
+
+TEST_CASE("2 ranks x batch B train as 1 rank x batch 2B, under each launcher", "[cli][distributed]") {
+  const std::string dir = attune::testing::temp_dir("ddp-text");
+  attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
+  require_success(run_attune(text_run(dir, "one", 16)));
+
+  const auto workers = run_workers(text_run(dir, "torchrun", 8), 2, torchrun_env, dir + "/torchrun");
+  require_success(workers);
+  CHECK(json::parse(workers[0].out())["steps"] == 20);
+  CHECK(workers[1].out().empty());  // rank 0 alone reports
+  const double torchrun = max_difference(dir + "/one/model.safetensors", dir + "/torchrun/model.safetensors");
+  CHECK(torchrun < 1e-5);
+  // They differ at all, or the comparison would prove nothing: 1 rank x batch 8 is another run.
+  require_success(run_attune(text_run(dir, "one-small", 8)));
+  CHECK(max_difference(dir + "/one/model.safetensors", dir + "/one-small/model.safetensors") > 1e-3);
+
+  // Rank 0 alone writes: the metrics of the group, one line per log step and evaluation.
+  const std::string metrics = attune::testing::slurp(dir + "/torchrun/metrics.jsonl");
+  CHECK(count_lines(dir + "/torchrun/metrics.jsonl") == count_lines(dir + "/one/metrics.jsonl"));
+  CHECK(fs::exists(dir + "/torchrun/results.json"));
+
+  const auto slurm = run_workers(text_run(dir, "slurm", 8), 2, slurm_env, dir + "/slurm");
+  require_success(slurm);
+  CHECK(max_difference(dir + "/torchrun/model.safetensors", dir + "/slurm/model.safetensors") == 0.0);
+
+  const Result spawned = run_attune(plus_args(text_run(dir, "spawn", 8), {"--nproc-per-node", "2"}));
+  require_success(spawned);
+  CHECK(spawned.err.find("attune: launched ranks 0-1 of 2") != std::string::npos);
+  CHECK(max_difference(dir + "/torchrun/model.safetensors", dir + "/spawn/model.safetensors") == 0.0);
+  CHECK(json::parse(spawned.out)["steps"] == 20);
+}
+
+TEST_CASE("2 ranks x batch B train as 1 rank x batch 2B with LoRA and grad_accum", "[cli][distributed][peft]") {
+  const std::string dir = attune::testing::temp_dir("ddp-lora");
+  attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
+  const std::vector<std::string> lora = {"--set", "peft.method=lora", "--set", "train.lr=1e-2"};
+  require_success(run_attune(plus_args(text_run(dir, "one", 16), lora)));
+  require_success(run_attune(plus_args(plus_args(text_run(dir, "two", 8), lora), {"--nproc-per-node", "2"})));
+  CHECK(max_difference(dir + "/one/adapter_model.safetensors", dir + "/two/adapter_model.safetensors") < 1e-5);
+  // grad_accum 2 on 2 ranks of batch 4 is 1 rank x batch 16 too.
+  require_success(run_attune(plus_args(plus_args(text_run(dir, "accum", 4), lora),
+                                    {"--set", "train.grad_accum=2", "--nproc-per-node", "2"})));
+  CHECK(max_difference(dir + "/one/adapter_model.safetensors", dir + "/accum/adapter_model.safetensors") < 1e-5);
+}
+
+TEST_CASE("2 ranks x batch B train as 1 rank x batch 2B for recommendation", "[cli][distributed][recommendation]") {
+  const std::string dir = attune::testing::temp_dir("ddp-rec");
+  write_interactions(dir + "/log.csv");
+  require_success(run_attune(recommendation_run(dir, "one", 16)));
+  require_success(run_attune(plus_args(recommendation_run(dir, "two", 8), {"--nproc-per-node", "2"})));
+  CHECK(max_difference(dir + "/one/model.safetensors", dir + "/two/model.safetensors") < 1e-5);
+  require_success(run_attune(recommendation_run(dir, "one-small", 8)));
+  CHECK(max_difference(dir + "/one/model.safetensors", dir + "/one-small/model.safetensors") > 1e-3);
+}
+
+TEST_CASE("a killed worker stops the other within the timeout, naming its rank; --resume continues exactly",
+          "[cli][distributed][faults]") {
+  const std::string dir = attune::testing::temp_dir("ddp-kill");
+  attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
+  const std::vector<std::string> longer = {"--set", "train.max_steps=300", "--set", "train.eval_every=300",
+                                           "--set", "train.log_every=1", "--set", "train.checkpoint_every=10",
+                                           "--dist-timeout", "20"};
+  const auto killed_run = plus_args(text_run(dir, "killed", 8), longer);
+
+  SECTION("under torchrun's variables, the surviving worker names the rank") {
+    const int port = attune::testing::free_port_in(15000, 35000);
+    Process rank0 = spawn_attune(killed_run, torchrun_env(0, 2, port), dir + "/w0");
+    Process rank1 = spawn_attune(killed_run, torchrun_env(1, 2, port), dir + "/w1");
+    const auto started = std::chrono::steady_clock::now();
+    while (count_lines(dir + "/killed/metrics.jsonl") < 15 && std::chrono::steady_clock::now() - started < 60s) {
+      std::this_thread::sleep_for(2ms);
+    }
+    REQUIRE(count_lines(dir + "/killed/metrics.jsonl") >= 15);
+    ::kill(rank1.pid, SIGKILL);
+    const auto killed = std::chrono::steady_clock::now();
+    wait_for(rank1, 10s);
+    fs::remove_all(fs::temp_directory_path() / ("attune-rank1-" + std::to_string(rank1.pid)));  // a killed rank's scratch
+    const int status = wait_for(rank0, 30s);
+    INFO("rank 0 stderr: " << rank0.err());
+    CHECK(status != 0);
+    CHECK(status != -1);  // it exited on its own, before the test's deadline
+    CHECK(std::chrono::steady_clock::now() - killed < 25s);
+    CHECK(rank0.err().find("rank 1 stopped") != std::string::npos);
+  }
+
+  SECTION("under attune's launcher, which names the rank; then --resume with 2 ranks ends as an uninterrupted run") {
+    Process launcher = spawn_attune(plus_args(killed_run, {"--nproc-per-node", "2"}), {}, dir + "/launcher");
+    const auto started = std::chrono::steady_clock::now();
+    while (count_lines(dir + "/killed/metrics.jsonl") < 15 && std::chrono::steady_clock::now() - started < 60s) {
+      std::this_thread::sleep_for(2ms);
+    }
+    REQUIRE(count_lines(dir + "/killed/metrics.jsonl") >= 15);
+    std::smatch pids;
+    const std::string launched = launcher.err();
+    REQUIRE(std::regex_search(launched, pids, std::regex("as pids (\\d+) (\\d+)")));
+    ::kill(std::stoi(pids[2].str()), SIGKILL);
+    const int status = wait_for(launcher, 30s);
+    fs::remove_all(fs::temp_directory_path() / ("attune-rank1-" + pids[2].str()));  // a killed rank's scratch
+    INFO("launcher stderr: " << launcher.err());
+    CHECK(status != 0);
+    CHECK(status != -1);
+    CHECK(launcher.err().find("rank 1: (pid " + pids[2].str() + ") was killed by signal 9") != std::string::npos);
+
+    require_success(run_attune({"train", "--resume", dir + "/killed", "--nproc-per-node", "2"}));
+    require_success(run_attune(plus_args(plus_args(text_run(dir, "whole", 8), longer), {"--nproc-per-node", "2"})));
+    CHECK(max_difference(dir + "/whole/model.safetensors", dir + "/killed/model.safetensors") == 0.0);
+    CHECK(count_lines(dir + "/whole/metrics.jsonl") == count_lines(dir + "/killed/metrics.jsonl"));
+  }
+}
+
+TEST_CASE("data-parallel bad input: one line naming the variable, flag or rank; non-zero exit",
+          "[cli][distributed][errors]") {
+  const std::string dir = attune::testing::temp_dir("ddp-errors");
+  attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
+  const auto args = plus_args(text_run(dir, "run", 8), {"--dist-timeout", "10"});
+  auto last_line = [](const std::string& err) {
+    const auto start = err.rfind('\n', err.size() - 2);
+    return err.substr(start == std::string::npos ? 0 : start + 1);
+  };
+
+  // A rank whose config differs is refused at the rendezvous, on both sides.
+  const int port = attune::testing::free_port_in(15000, 35000);
+  Process rank0 = spawn_attune(args, torchrun_env(0, 2, port), dir + "/d0");
+  Process rank1 = spawn_attune(plus_args(args, {"--set", "train.lr=1e-3"}), torchrun_env(1, 2, port), dir + "/d1");
+  wait_for(rank0, 60s);
+  wait_for(rank1, 60s);
+  CHECK(rank0.status == 2);
+  CHECK(rank1.status == 2);
+  CHECK(last_line(rank0.err()).find("rank 1's config differs from rank 0's") != std::string::npos);
+  CHECK(last_line(rank1.err()).find("rank 1's config differs from rank 0's") != std::string::npos);
+  CHECK(!fs::exists(dir + "/run/metrics.jsonl"));
+
+  // A rank that never arrives: rank 0 names it after the timeout.
+  Process alone = spawn_attune(plus_args(text_run(dir, "alone", 8), {"--dist-timeout", "2"}),
+                               torchrun_env(0, 2, attune::testing::free_port_in(15000, 35000)), dir + "/alone");
+  CHECK(wait_for(alone, 60s) == 2);
+  CHECK(last_line(alone.err()).find("attune: error: rank 1: did not join the rendezvous") == 0);
+
+  Process bad_rank = spawn_attune(args, {{"WORLD_SIZE", "2"}, {"RANK", "two"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", "1234"}},
+                                  dir + "/bad");
+  CHECK(wait_for(bad_rank, 60s) == 2);
+  CHECK(last_line(bad_rank.err()).find("attune: error: RANK: expected a number in [0, 1], got 'two'") == 0);
+
+  Process no_port = spawn_attune(args, {{"WORLD_SIZE", "2"}, {"RANK", "0"}, {"MASTER_ADDR", "127.0.0.1"}}, dir + "/noport");
+  CHECK(wait_for(no_port, 60s) == 2);
+  CHECK(last_line(no_port.err()).find("attune: error: MASTER_PORT: not set") == 0);
+
+  Process nested = spawn_attune(plus_args(args, {"--nproc-per-node", "2"}), torchrun_env(0, 2, 1234), dir + "/nested");
+  CHECK(wait_for(nested, 60s) == 2);
+  CHECK(last_line(nested.err()).find("attune: error: --nproc-per-node: WORLD_SIZE is set") == 0);
+
+  {
+    // A port in use on the master, and a master nobody serves.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    REQUIRE(::listen(fd, 1) == 0);
+    socklen_t length = sizeof(addr);
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0);
+    const int busy = ntohs(addr.sin_port);
+    Process taken = spawn_attune(plus_args(text_run(dir, "taken", 8), {"--dist-timeout", "3"}), torchrun_env(0, 2, busy), dir + "/taken");
+    CHECK(wait_for(taken, 60s) == 2);
+    CHECK(last_line(taken.err()).find("attune: error: MASTER_PORT: rank 0 cannot serve the rendezvous on 127.0.0.1:" +
+                                      std::to_string(busy)) == 0);
+    ::close(fd);
+    Process unreachable = spawn_attune(plus_args(text_run(dir, "unreachable", 8), {"--dist-timeout", "2"}),
+                                       torchrun_env(1, 2, busy), dir + "/unreachable");
+    CHECK(wait_for(unreachable, 60s) == 2);
+    CHECK(last_line(unreachable.err()).find("attune: error: MASTER_ADDR: rank 1 cannot reach the rendezvous at 127.0.0.1:" +
+                                            std::to_string(busy) + " within 2 s") == 0);
+  }
+
+  const Result no_launcher = run_attune(plus_args(args, {"--nnodes", "2"}));
+  CHECK(no_launcher.status == 2);
+  CHECK(no_launcher.err.find("--nnodes: only with --nproc-per-node") != std::string::npos);
+}

@@ -1,0 +1,167 @@
+// The data-parallel engine's parts without a training run: launcher environments,
+// Slurm host lists, each rank's share of a step, and the gradient reducer on a real
+// 2-rank Gloo group (two threads of this process).
+#include "tests/catch.h"
+
+#include "core/error.h"
+#include "tests/common/errors.h"
+#include "tasks/engine/distributed.h"
+#include "tasks/engine/grad_reducer.h"
+#include "tasks/engine/launch.h"
+#include "tasks/engine/rendezvous.h"
+#include "tasks/engine/trainer.h"
+
+#include <map>
+#include <thread>
+
+using namespace attune;
+using engine::Rendezvous;
+
+namespace ddp_unit {
+
+engine::EnvLookup env_of(const std::map<std::string, std::string>& vars) {
+  return [vars](const char* name) -> const char* {
+    const auto it = vars.find(name);
+    return it == vars.end() ? nullptr : it->second.c_str();
+  };
+}
+
+}  // namespace ddp_unit
+
+using ddp_unit::env_of;
+using attune::testing::error_of;
+
+TEST_CASE("Slurm host lists expand in order with their zero padding", "[distributed]") {
+  using V = std::vector<std::string>;
+  CHECK(engine::expand_hostlist("gpu[01-03,07],login1") == V{"gpu01", "gpu02", "gpu03", "gpu07", "login1"});
+  CHECK(engine::expand_hostlist("node7") == V{"node7"});
+  CHECK(engine::expand_hostlist("r[1-2]-n[8-9]") == V{"r1-n8", "r1-n9", "r2-n8", "r2-n9"});
+  CHECK(engine::expand_hostlist("a[9-10]") == V{"a9", "a10"});
+  CHECK(error_of([] { engine::expand_hostlist("gpu[3-1]"); }).find("SLURM_JOB_NODELIST: descending range") == 0);
+  CHECK(error_of([] { engine::expand_hostlist("gpu[1-2"); }).find("SLURM_JOB_NODELIST: unbalanced '['") == 0);
+  CHECK(error_of([] { engine::expand_hostlist("gpu[x]"); }).find("SLURM_JOB_NODELIST: expected a number") == 0);
+}
+
+TEST_CASE("the rendezvous comes from torchrun's variables, else Slurm's, else there is none", "[distributed]") {
+  CHECK(!engine::rendezvous_from_env(env_of({})));
+  CHECK(!engine::rendezvous_from_env(env_of({{"WORLD_SIZE", "1"}, {"RANK", "0"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "1"}})));
+  CHECK(!engine::rendezvous_from_env(env_of({{"SLURM_NTASKS", "1"}, {"SLURM_PROCID", "0"}})));
+
+  const auto t = engine::rendezvous_from_env(env_of({{"WORLD_SIZE", "8"}, {"RANK", "5"}, {"LOCAL_RANK", "1"},
+                                                     {"LOCAL_WORLD_SIZE", "4"}, {"MASTER_ADDR", "node0"},
+                                                     {"MASTER_PORT", "29500"}, {"SLURM_NTASKS", "2"}, {"SLURM_PROCID", "1"}}));
+  REQUIRE(t);
+  CHECK(t->launcher == "torchrun");
+  CHECK((t->rank == 5 && t->world_size == 8 && t->local_rank == 1 && t->local_world_size == 4));
+  CHECK((t->master_addr == "node0" && t->master_port == 29500));
+
+  const auto s = engine::rendezvous_from_env(env_of({{"SLURM_NTASKS", "8"}, {"SLURM_PROCID", "6"}, {"SLURM_LOCALID", "2"},
+                                                     {"SLURM_JOB_NUM_NODES", "2"}, {"SLURM_JOB_NODELIST", "gpu[07-08]"},
+                                                     {"SLURM_JOB_ID", "123456"}}));
+  REQUIRE(s);
+  CHECK(s->launcher == "slurm");
+  CHECK((s->rank == 6 && s->world_size == 8 && s->local_rank == 2 && s->local_world_size == 4));
+  CHECK((s->master_addr == "gpu07" && s->master_port == 15000 + 123456 % 20000));
+
+  CHECK(error_of([] { engine::rendezvous_from_env(env_of({{"WORLD_SIZE", "2"}, {"RANK", "2"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "1"}})); })
+            .find("RANK: expected a number in [0, 1], got '2'") == 0);
+  CHECK(error_of([] { engine::rendezvous_from_env(env_of({{"WORLD_SIZE", "2"}, {"RANK", "1"}, {"MASTER_PORT", "1"}})); })
+            .find("MASTER_ADDR: not set") == 0);
+  CHECK(error_of([] { engine::rendezvous_from_env(env_of({{"WORLD_SIZE", "2"}, {"RANK", "1"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "70000"}})); })
+            .find("MASTER_PORT: expected a number in [1, 65535]") == 0);
+  CHECK(error_of([] { engine::rendezvous_from_env(env_of({{"SLURM_NTASKS", "2"}, {"SLURM_PROCID", "0"}, {"SLURM_LOCALID", "0"}})); })
+            .find("SLURM_JOB_NODELIST: not set") == 0);
+}
+
+TEST_CASE("each rank takes every world-th batch of a step, weighted by its share of the step's examples", "[distributed]") {
+  const engine::BatchPlan plan = {{0, 1, 2, 3}, {4, 5, 6, 7}, {8, 9, 10, 11}, {12, 13}, {14}};
+  CHECK(engine::rank_micro_batches(0, 4, 0, 2) == std::vector<int64_t>{0, 2});
+  CHECK(engine::rank_micro_batches(0, 4, 1, 2) == std::vector<int64_t>{1, 3});
+  CHECK(engine::rank_micro_batches(4, 5, 1, 2).empty());  // the epoch's last step leaves rank 1 without a batch
+  const auto w0 = engine::rank_micro_batch_weights(plan, 0, 4, {0, 2});
+  const auto w1 = engine::rank_micro_batch_weights(plan, 0, 4, {1, 3});
+  CHECK(w0 == std::vector<double>{4.0 / 14, 4.0 / 14});
+  CHECK(w1 == std::vector<double>{4.0 / 14, 2.0 / 14});
+  // One rank is the old single-process weighting exactly.
+  CHECK(engine::rank_micro_batch_weights(plan, 0, 4, engine::rank_micro_batches(0, 4, 0, 1)) ==
+        engine::micro_batch_weights(plan, 0, 4));
+}
+
+TEST_CASE("the reducer sums gradients over a Gloo group; a gradient missing everywhere stays missing", "[distributed]") {
+  const int port = engine::free_port("127.0.0.1");
+  engine::DistributedOptions options;
+  options.timeout = std::chrono::seconds(20);
+  std::vector<std::vector<torch::Tensor>> grads(2);
+  std::vector<std::string> errors(2);
+  std::vector<std::string> texts(2);
+  std::vector<bool> any(2);
+  auto rank_main = [&](int rank) {
+    try {
+      Rendezvous where;
+      where.rank = rank;
+      where.world_size = 2;
+      where.master_addr = "127.0.0.1";
+      where.master_port = static_cast<uint16_t>(port);
+      where.launcher = "test";
+      const auto group = engine::Distributed::connect(where, engine::Fingerprint{"c", "x", "d"}, options);
+      // a: both ranks; b: rank 0 only; c: nobody; d: large enough for a second bucket.
+      std::vector<torch::Tensor> params = {torch::zeros({3}).requires_grad_(), torch::zeros({2, 2}).requires_grad_(),
+                                           torch::zeros({2}).requires_grad_(), torch::zeros({40}).requires_grad_()};
+      params[0].mutable_grad() = torch::full({3}, rank + 1.0);
+      if (rank == 0) params[1].mutable_grad() = torch::ones({2, 2});
+      params[3].mutable_grad() = torch::arange(40, torch::kFloat) * (rank + 1);
+      engine::GradReducer reducer(*group, params, /*bucket_bytes=*/40 * 4);
+      CHECK(reducer.buckets() == 2);
+      reducer.reduce();
+      for (auto& p : params) grads[rank].push_back(p.grad());
+
+      // Armed before a backward, the buckets start as their gradients arrive, in order.
+      std::vector<torch::Tensor> used = {torch::ones({3}).requires_grad_(), torch::ones({40}).requires_grad_()};
+      engine::GradReducer during(*group, used, /*bucket_bytes=*/40 * 4);
+      used[0].mutable_grad() = torch::full({3}, 10.0);  // an earlier micro-batch's, accumulated on
+      during.arm();
+      ((used[0] * (rank + 1)).sum() + (used[1] * (rank + 1)).sum()).backward();
+      during.reduce();
+      CHECK(during.overlapped() == 2);
+      CHECK(torch::equal(used[0].grad(), torch::full({3}, 23.0)));
+      CHECK(torch::equal(used[1].grad(), torch::full({40}, 3.0)));
+      texts[rank] = group->broadcast_string(rank == 0 ? "from rank 0" : "ignored");
+      any[rank] = group->any(rank == 1);
+      group->barrier();
+    } catch (const std::exception& e) {
+      errors[rank] = e.what();
+    }
+  };
+  std::thread r0(rank_main, 0), r1(rank_main, 1);
+  r0.join();
+  r1.join();
+  INFO(errors[0] << " | " << errors[1]);
+  REQUIRE((errors[0].empty() && errors[1].empty()));
+  for (int r = 0; r < 2; ++r) {
+    CHECK(torch::equal(grads[r][0], torch::full({3}, 3.0)));
+    CHECK(torch::equal(grads[r][1], torch::ones({2, 2})));
+    CHECK(!grads[r][2].defined());
+    CHECK(torch::equal(grads[r][3], torch::arange(40, torch::kFloat) * 3));
+    CHECK(texts[r] == "from rank 0");
+    CHECK(any[r]);
+  }
+}
+
+TEST_CASE("ranks with different fingerprints are refused at the rendezvous, naming what differs", "[distributed]") {
+  const int port = engine::free_port("127.0.0.1");
+  engine::DistributedOptions options;
+  options.timeout = std::chrono::seconds(20);
+  std::vector<std::string> errors(2);
+  auto rank_main = [&](int rank) {
+    Rendezvous where;
+    where.rank = rank;
+    where.world_size = 2;
+    where.master_addr = "127.0.0.1";
+    where.master_port = static_cast<uint16_t>(port);
+    errors[rank] = error_of([&] { engine::Distributed::connect(where, engine::Fingerprint{"c", rank ? "y" : "x", "d"}, options); });
+  };
+  std::thread r0(rank_main, 0), r1(rank_main, 1);
+  r0.join();
+  r1.join();
+  for (int r = 0; r < 2; ++r) CHECK(errors[r].find("rendezvous: rank 1's attune executable differs from rank 0's") == 0);
+}
