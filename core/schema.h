@@ -65,39 +65,23 @@ class Schema {
   }
 
   Schema& optional_rate(const std::string& key, std::optional<double> T::*member, const std::string& help) {
-    return add(key, help, [member](const T& t) { return t.*member ? nlohmann::json(*(t.*member)) : nlohmann::json(); },
-               [member](T& t, const nlohmann::json& v, const std::string& path) {
-                 if (v.is_null()) {
-                   t.*member = std::nullopt;
-                 } else {
-                   t.*member = read_rate(v, path);
-                 }
-               });
+    return optional(key, member, help,
+                    [](const nlohmann::json& v, const std::string& path) { return read_rate(v, path); });
   }
 
   // A size or number that may be left unset (null): a preset or the data supplies it.
   Schema& optional_integer(const std::string& key, std::optional<int64_t> T::*member, int64_t min, int64_t max,
                            const std::string& help) {
-    return add(key, help, [member](const T& t) { return t.*member ? nlohmann::json(*(t.*member)) : nlohmann::json(); },
-               [member, min, max](T& t, const nlohmann::json& v, const std::string& path) {
-                 if (v.is_null()) {
-                   t.*member = std::nullopt;
-                 } else {
-                   t.*member = read_integer(v, path, min, max);
-                 }
-               });
+    return optional(key, member, help, [min, max](const nlohmann::json& v, const std::string& path) {
+      return read_integer(v, path, min, max);
+    });
   }
 
   Schema& optional_number(const std::string& key, std::optional<double> T::*member, double min, double max,
                           const std::string& help) {
-    return add(key, help, [member](const T& t) { return t.*member ? nlohmann::json(*(t.*member)) : nlohmann::json(); },
-               [member, min, max](T& t, const nlohmann::json& v, const std::string& path) {
-                 if (v.is_null()) {
-                   t.*member = std::nullopt;
-                 } else {
-                   t.*member = read_number(v, path, min, max);
-                 }
-               });
+    return optional(key, member, help, [min, max](const nlohmann::json& v, const std::string& path) {
+      return read_number(v, path, min, max);
+    });
   }
 
   // A list of non-empty strings (column names, class names); null reads as empty.
@@ -209,6 +193,19 @@ class Schema {
               std::function<void(T&, const nlohmann::json&, const std::string&)> read) {
     fields_.push_back({key, help, std::move(write), std::move(read)});
     return *this;
+  }
+
+  // null reads as nullopt and writes back as null; any other value goes through `read`.
+  template <typename V, typename Read>
+  Schema& optional(const std::string& key, std::optional<V> T::*member, const std::string& help, Read read) {
+    return add(key, help, [member](const T& t) { return t.*member ? nlohmann::json(*(t.*member)) : nlohmann::json(); },
+               [member, read](T& t, const nlohmann::json& v, const std::string& path) {
+                 if (v.is_null()) {
+                   t.*member = std::nullopt;
+                 } else {
+                   t.*member = read(v, path);
+                 }
+               });
   }
 
   static int64_t read_integer(const nlohmann::json& v, const std::string& path, int64_t min, int64_t max) {

@@ -10,6 +10,7 @@
 #include "tasks/classification/run_model.h"
 #include "tasks/classification/task.h"
 #include "core/config.h"
+#include "tasks/engine/distributed.h"
 #include "tasks/engine/settings.h"
 #include "tasks/engine/step_runner.h"
 #include "tasks/engine/trainer.h"
@@ -114,6 +115,8 @@ json train_bench(const json& config, const SpeedOptions& o, const torch::Device&
   ClassificationTask task(run.model, run.peft, synthetic_examples(kDistinctBatches * o.batch_size, o, 1), Examples(),
                           labels, /*pad_id=*/0, o.batch_size, o.batch_size, /*bucket=*/false);
   engine::TrainOptions options = engine::train_options_from_config(config);
+  options.distributed = o.distributed;
+  const int64_t world = o.distributed ? o.distributed->world_size() : 1;
   options.optimizer.fused = o.fused_optimizer;
   options.cuda_graphs = options.cuda_graphs && o.cuda_graphs;
   auto optimizer = engine::make_adamw(*run.model, options.optimizer);
@@ -133,8 +136,9 @@ json train_bench(const json& config, const SpeedOptions& o, const torch::Device&
   bench::reset_peak_memory(device);
   torch::Tensor last_loss;
   const json timing = time_repeats(o, device, [&](int64_t i) {
-    const int64_t b = i % static_cast<int64_t>(plan.size());
-    engine::StepOutput out = runner.run(plan, b, b + 1, options.optimizer.lr);
+    // A step spans one batch per rank, as in attune train; each rank computes its own.
+    const int64_t b = (i * world) % static_cast<int64_t>(plan.size());
+    engine::StepOutput out = runner.run(plan, b, b + world, options.optimizer.lr);
     if (o.sync_every_step) (void)out.loss.item<double>();
     last_loss = out.loss;
   });
@@ -144,7 +148,9 @@ json train_bench(const json& config, const SpeedOptions& o, const torch::Device&
               record["final_loss"].get<double>());
   record["step_ms"] = timing;
   record["graphs_captured"] = runner.graphs_captured();
-  add_rates(record, timing, o.batch_size, o.seq_len);
+  add_rates(record, timing, o.batch_size, o.seq_len);  // per rank, so per GPU
+  record["world_size"] = world;
+  if (world > 1) record["global_tokens_per_s"] = record["tokens_per_s"].get<double>() * static_cast<double>(world);
   add_memory(record, device);
   return record;
 }
@@ -218,6 +224,11 @@ json speed_bench(const json& config, const SpeedOptions& o) {
     fail("task", "attune bench measures text-classification configs, not '" + config.value("task", "") + "'");
   }
   if (o.mode != "train" && o.mode != "infer") fail("--mode", "unknown mode '" + o.mode + "' (known: train, infer, matmul)");
+  if (o.distributed && o.mode != "train") fail("--mode", "only train steps are data-parallel; run " + o.mode + " alone");
+  if (o.distributed && kDistinctBatches % o.distributed->world_size() != 0) {
+    fail("WORLD_SIZE", "attune bench runs 1, 2, 4 or 8 ranks (its " + std::to_string(kDistinctBatches) +
+                           " distinct batches are shared out evenly)");
+  }
   if (o.seq_len < 2) fail("--seq-len", "must be at least 2");
   for (const auto& [flag, value] : {std::pair<const char*, int64_t>{"--batch-size", o.batch_size},
                                     {"--steps", o.steps}, {"--repeats", o.repeats}, {"--latency-runs", o.latency_runs},

@@ -2,6 +2,7 @@
 
 #include "core/c10d_compat.h"
 #include "core/error.h"
+#include "tasks/engine/settings.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -303,9 +304,17 @@ void Distributed::barrier() {
   }
 }
 
-std::shared_ptr<Distributed> join_from_environment(const nlohmann::json& config, const DistributedOptions& options) {
+std::shared_ptr<Distributed> join_from_environment(nlohmann::json& config, std::chrono::milliseconds timeout) {
   const std::optional<Rendezvous> where = rendezvous_from_env([](const char* name) { return std::getenv(name); });
   if (!where) return nullptr;
+  DistributedOptions options;
+  options.timeout = timeout;
+  options.device = resolve_device(config.value("device", "auto"), "device");
+  // One GPU per worker on its node.
+  if (options.device.is_cuda()) {
+    options.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(where->local_rank));
+    config["device"] = options.device.str();
+  }
   return Distributed::connect(*where, fingerprint_of(config), options);
 }
 

@@ -96,7 +96,9 @@ class Distributed::Pending {
 };
 
 // The group of this process, from the launcher's environment (rendezvous_from_env);
-// null when it runs alone. `config` is the run config every rank must share.
-std::shared_ptr<Distributed> join_from_environment(const nlohmann::json& config, const DistributedOptions& options);
+// null when it runs alone. `config` is the run config every rank must share; its device
+// decides the backend, and on CUDA each worker takes its node's GPU LOCAL_RANK, written
+// back into config["device"].
+std::shared_ptr<Distributed> join_from_environment(nlohmann::json& config, std::chrono::milliseconds timeout);
 
 }  // namespace attune::engine

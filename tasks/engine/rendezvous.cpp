@@ -99,7 +99,10 @@ std::optional<Rendezvous> rendezvous_from_env(const EnvLookup& env) {
     r.local_world_size = static_cast<int>(count_or(env, "LOCAL_WORLD_SIZE", 1, 1, 65536));
     r.master_addr = need(env, "MASTER_ADDR", why);
     r.master_port = static_cast<uint16_t>(parse_count("MASTER_PORT", need(env, "MASTER_PORT", why), 1, 65535));
-    if (r.world_size == 1) return std::nullopt;
+    // A world of one trains alone, unless asked to keep the group and its gradient sums
+    // (to measure what they cost: docs/distributed.md).
+    const char* keep = env("ATTUNE_GROUP_OF_ONE");
+    if (r.world_size == 1 && !(keep && std::string(keep) == "1")) return std::nullopt;
     return r;
   }
   const char* tasks = env("SLURM_NTASKS");

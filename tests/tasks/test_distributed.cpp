@@ -46,6 +46,11 @@ TEST_CASE("the rendezvous comes from torchrun's variables, else Slurm's, else th
   CHECK(!engine::rendezvous_from_env(env_of({})));
   CHECK(!engine::rendezvous_from_env(env_of({{"WORLD_SIZE", "1"}, {"RANK", "0"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "1"}})));
   CHECK(!engine::rendezvous_from_env(env_of({{"SLURM_NTASKS", "1"}, {"SLURM_PROCID", "0"}})));
+  // ... unless a group of one is asked for, to measure the gradient sums' cost.
+  const auto one = engine::rendezvous_from_env(env_of(
+      {{"WORLD_SIZE", "1"}, {"RANK", "0"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "1"}, {"ATTUNE_GROUP_OF_ONE", "1"}}));
+  REQUIRE(one);
+  CHECK(one->world_size == 1);
 
   const auto t = engine::rendezvous_from_env(env_of({{"WORLD_SIZE", "8"}, {"RANK", "5"}, {"LOCAL_RANK", "1"},
                                                      {"LOCAL_WORLD_SIZE", "4"}, {"MASTER_ADDR", "node0"},

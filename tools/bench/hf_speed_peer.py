@@ -9,11 +9,17 @@ schedule stepped every step, zero_grad(set_to_none=True). Inference: eval mode,
 no_grad, bf16 autocast; throughput at --batch-size and latency at batch 1 (each call
 waited for). Prints one JSON record with attune bench's keys.
 
+Under torchrun (WORLD_SIZE set) the train steps are PyTorch DDP's (NCCL, one GPU per
+rank, 25 MB buckets, batch_size per rank), as `attune bench` under torchrun; with
+WORLD_SIZE=1 the model is wrapped all the same when ATTUNE_GROUP_OF_ONE=1, so that the
+reducer's cost at world size 1 compares with attune's. Rank 0 prints the record.
+
 usage: hf_speed_peer.py --mode train|infer [--method full|lora] [--seq-len 128] [--batch-size 32]
                         [--warmup 10] [--steps 20] [--repeats 5] [--latency-runs 100] [--preset base]
 """
 import argparse
 import json
+import os
 import time
 
 import torch
@@ -90,7 +96,18 @@ def main():
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--device", default="cuda")
     args = p.parse_args()
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    data_parallel = world > 1 or (world == 1 and "WORLD_SIZE" in os.environ and os.environ.get("ATTUNE_GROUP_OF_ONE") == "1")
     device = torch.device(args.device)
+    if data_parallel:
+        if args.mode != "train":
+            raise SystemExit("--mode: only train steps are data-parallel; run infer alone")
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        if device.type == "cuda":
+            device = torch.device("cuda", local_rank)
+            torch.cuda.set_device(device)
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo", device_id=device
+                                             if device.type == "cuda" else None)
     torch.manual_seed(42)
     layers, hidden, heads = PRESETS[args.preset]
     config = BertConfig(vocab_size=args.vocab_size, hidden_size=hidden, num_hidden_layers=layers,
@@ -102,6 +119,9 @@ def main():
         model = get_peft_model(model, LoraConfig(task_type="SEQ_CLS", r=8, lora_alpha=8, lora_dropout=0.0,
                                                  target_modules=["query", "value"]))
     model.to(device)
+    if data_parallel:
+        model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None, bucket_cap_mb=25)
     bf16 = device.type == "cuda"
     record = {"system": "hf", "mode": args.mode, "method": args.method, "device": str(device),
               "torch_version": torch.__version__, "transformers_version": transformers.__version__,
@@ -111,7 +131,8 @@ def main():
               "parameters": sum(t.numel() for t in model.parameters()),
               "trainable_parameters": sum(t.numel() for t in model.parameters() if t.requires_grad),
               "steps": args.steps, "repeats": args.repeats, "warmup": args.warmup, "masked": False,
-              "attn_implementation": model.config._attn_implementation}
+              "attn_implementation": (model.module if data_parallel else model).config._attn_implementation,
+              "world_size": world if data_parallel else 1}
     generator = torch.Generator().manual_seed(1)
     if args.mode == "train":
         if args.method == "lora":
@@ -143,7 +164,9 @@ def main():
 
         record["step_ms"] = time_repeats(args, device, step)
         record["final_loss"] = last["loss"].item()
-        add_rates(record, record["step_ms"], args)
+        add_rates(record, record["step_ms"], args)  # per rank, so per GPU
+        if world > 1:
+            record["global_tokens_per_s"] = record["tokens_per_s"] * world
         add_memory(record, device)
     else:
         model.eval()
@@ -172,6 +195,10 @@ def main():
         eager["latency_ms"] = latency
         add_memory(eager, device)
         record["eager"] = eager
+    if data_parallel:
+        torch.distributed.destroy_process_group()
+        if int(os.environ.get("RANK", "0")) != 0:
+            return
     print(json.dumps(record))
 
 

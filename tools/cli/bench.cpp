@@ -1,6 +1,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "tasks/classification/speed.h"
+#include "tasks/engine/distributed.h"
 #include "tasks/registry.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/options.h"
@@ -67,7 +68,10 @@ int bench_command(const Args& raw_args) {
     o.sync_every_step = parsed["sync-every-step"].as<bool>();
     o.fused_optimizer = !parsed["no-fused-optimizer"].as<bool>();
     o.cuda_graphs = !parsed["no-cuda-graphs"].as<bool>();
+    // Under torchrun (or srun): data-parallel steps, as attune train runs them.
+    o.distributed = engine::join_from_environment(config, dist_timeout(parsed));
     record = tasks::find_task(config.value("task", ""), "task").bench(config, o);
+    if (o.distributed && !o.distributed->is_main()) return 0;
   }
   write_output(parsed["out"].as<std::string>(), [&](std::ostream& out) { out << record.dump() << "\n"; });
   return 0;

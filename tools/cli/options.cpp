@@ -3,6 +3,8 @@
 #include "core/error.h"
 #include "core/files.h"
 
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -53,6 +55,23 @@ void write_output(const std::string& path, const std::function<void(std::ostream
   std::ostringstream text;
   write(text);
   io::write_file_atomic(path, text.str());
+}
+
+std::chrono::milliseconds dist_timeout(const cxxopts::ParseResult& parsed) {
+  double seconds = 300;
+  std::string where = "--dist-timeout";
+  if (parsed.count("dist-timeout") > 0) {
+    seconds = parsed["dist-timeout"].as<double>();
+  } else if (const char* env = std::getenv("ATTUNE_DIST_TIMEOUT")) {
+    where = "ATTUNE_DIST_TIMEOUT";
+    try {
+      seconds = std::stod(env);
+    } catch (const std::exception&) {
+      fail(where, std::string("expected seconds, got '") + env + "'");
+    }
+  }
+  if (!(seconds > 0)) fail(where, "must be > 0 seconds");
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
 }  // namespace attune::cli

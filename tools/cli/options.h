@@ -4,6 +4,7 @@
 #include <cxxopts.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <fstream>
 #include <functional>
 #include <istream>
@@ -26,5 +27,9 @@ nlohmann::json read_config_option(const cxxopts::ParseResult& parsed, std::strin
 // Runs write() on stdout when path is "" or "-"; otherwise into `path`, which appears
 // whole (atomically) when write() returns, and not at all when it fails.
 void write_output(const std::string& path, const std::function<void(std::ostream&)>& write);
+
+// How long a data-parallel rendezvous and collective wait for a peer: --dist-timeout when
+// the command has it, else ATTUNE_DIST_TIMEOUT, else 300 s.
+std::chrono::milliseconds dist_timeout(const cxxopts::ParseResult& parsed);
 
 }  // namespace attune::cli

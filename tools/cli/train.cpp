@@ -68,22 +68,6 @@ Args worker_args(const Args& raw) {
   return kept;
 }
 
-std::chrono::milliseconds dist_timeout(const cxxopts::ParseResult& parsed) {
-  double seconds = 300;
-  std::string where = "--dist-timeout";
-  if (parsed.count("dist-timeout")) {
-    seconds = parsed["dist-timeout"].as<double>();
-  } else if (const char* env = std::getenv("ATTUNE_DIST_TIMEOUT")) {
-    where = "ATTUNE_DIST_TIMEOUT";
-    try {
-      seconds = std::stod(env);
-    } catch (const std::exception&) {
-      fail(where, std::string("expected seconds, got '") + env + "'");
-    }
-  }
-  if (!(seconds > 0)) fail(where, "must be > 0 seconds");
-  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-}
 
 // `attune train` and `attune pretrain` differ only in their default task (and pretrain
 // runs nothing but the mlm task).
@@ -163,18 +147,8 @@ int run_training(const Args& raw_args, const std::string& default_task, bool tas
     }
   }
   static std::ostream discard(nullptr);
-  if (const auto where = engine::rendezvous_from_env([](const char* name) { return std::getenv(name); })) {
-    engine::DistributedOptions dist;
-    dist.timeout = dist_timeout(parsed);
-    dist.device = engine::resolve_device(config.value("device", "auto"), "device");
-    // One GPU per worker on its node.
-    if (dist.device.is_cuda()) {
-      dist.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(where->local_rank));
-      config["device"] = dist.device.str();
-    }
-    flags.distributed = engine::Distributed::connect(*where, engine::fingerprint_of(config), dist);
-    if (!flags.distributed->is_main()) flags.log = &discard;
-  }
+  flags.distributed = engine::join_from_environment(config, dist_timeout(parsed));
+  if (flags.distributed && !flags.distributed->is_main()) flags.log = &discard;
   const bool main_rank = !flags.distributed || flags.distributed->is_main();
 
   std::signal(SIGINT, on_interrupt);
