@@ -15,8 +15,12 @@ torch_prefix="$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 generator="Unix Makefiles"
 command -v ninja >/dev/null && generator=Ninja
 start=$(date +%s)
+# NCCL's header comes with PyTorch's pip packages (nvidia-nccl), not with the CUDA toolkit.
+nccl=()
+nccl_include="$(python3 -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "include"))' 2>/dev/null || true)"
+[[ -f "$nccl_include/nccl.h" ]] && nccl=(-DATTUNE_NCCL_INCLUDE_DIR="$nccl_include")
 cmake -S . -B build-cuda -G "$generator" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr" -DICU_ROOT="$deps/usr" >/dev/null
+  -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr" -DICU_ROOT="$deps/usr" "${nccl[@]}" | grep 'c10d' || true
 cmake --build build-cuda -j"$(nproc)"
 echo "build: $(( $(date +%s) - start )) s"
 python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))'
