@@ -304,6 +304,8 @@ void Distributed::barrier() {
   }
 }
 
+bool has_gloo() { return compat::kHasGloo; }
+
 std::shared_ptr<Distributed> join_from_environment(nlohmann::json& config, std::chrono::milliseconds timeout) {
   const std::optional<Rendezvous> where = rendezvous_from_env([](const char* name) { return std::getenv(name); });
   if (!where) return nullptr;

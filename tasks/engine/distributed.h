@@ -95,6 +95,10 @@ class Distributed::Pending {
   std::unique_ptr<Work> work_;
 };
 
+// True when this build forms CPU groups: Gloo's headers were found at build time (a pip
+// PyTorch's LibTorch has none; Debian's with libgloo-dev has them).
+bool has_gloo();
+
 // The group of this process, from the launcher's environment (rendezvous_from_env);
 // null when it runs alone. `config` is the run config every rank must share; its device
 // decides the backend, and on CUDA each worker takes its node's GPU LOCAL_RANK, written

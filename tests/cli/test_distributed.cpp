@@ -4,6 +4,7 @@
 #include "tests/catch.h"
 
 #include "data/formats/safetensors.h"
+#include "tasks/engine/distributed.h"
 #include "tests/common/cli.h"
 #include "tests/common/processes.h"
 #include "tests/common/synthetic.h"
@@ -131,6 +132,10 @@ int count_lines(const std::string& path) {
 using namespace ddp_cli;
 
 TEST_CASE("2 ranks x batch B train as 1 rank x batch 2B, under each launcher", "[cli][distributed]") {
+  if (!attune::engine::has_gloo()) {
+    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
+    return;
+  }
   const std::string dir = attune::testing::temp_dir("ddp-text");
   attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
   require_success(run_attune(text_run(dir, "one", 16)));
@@ -162,6 +167,10 @@ TEST_CASE("2 ranks x batch B train as 1 rank x batch 2B, under each launcher", "
 }
 
 TEST_CASE("2 ranks x batch B train as 1 rank x batch 2B with LoRA and grad_accum", "[cli][distributed][peft]") {
+  if (!attune::engine::has_gloo()) {
+    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
+    return;
+  }
   const std::string dir = attune::testing::temp_dir("ddp-lora");
   attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
   const std::vector<std::string> lora = {"--set", "peft.method=lora", "--set", "train.lr=1e-2"};
@@ -175,6 +184,10 @@ TEST_CASE("2 ranks x batch B train as 1 rank x batch 2B with LoRA and grad_accum
 }
 
 TEST_CASE("2 ranks x batch B train as 1 rank x batch 2B for recommendation", "[cli][distributed][recommendation]") {
+  if (!attune::engine::has_gloo()) {
+    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
+    return;
+  }
   const std::string dir = attune::testing::temp_dir("ddp-rec");
   write_interactions(dir + "/log.csv");
   require_success(run_attune(recommendation_run(dir, "one", 16)));
@@ -186,6 +199,10 @@ TEST_CASE("2 ranks x batch B train as 1 rank x batch 2B for recommendation", "[c
 
 TEST_CASE("a killed worker stops the other within the timeout, naming its rank; --resume continues exactly",
           "[cli][distributed][faults]") {
+  if (!attune::engine::has_gloo()) {
+    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
+    return;
+  }
   const std::string dir = attune::testing::temp_dir("ddp-kill");
   attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
   const std::vector<std::string> longer = {"--set", "train.max_steps=300", "--set", "train.eval_every=300",
@@ -241,6 +258,10 @@ TEST_CASE("a killed worker stops the other within the timeout, naming its rank; 
 
 TEST_CASE("data-parallel bad input: one line naming the variable, flag or rank; non-zero exit",
           "[cli][distributed][errors]") {
+  if (!attune::engine::has_gloo()) {
+    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
+    return;
+  }
   const std::string dir = attune::testing::temp_dir("ddp-errors");
   attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
   const auto args = plus_args(text_run(dir, "run", 8), {"--dist-timeout", "10"});
