@@ -146,36 +146,46 @@ int64_t ClassificationTask::batch_size_of(const std::vector<int64_t>& batch) con
   return static_cast<int64_t>(batch.size());
 }
 
-nlohmann::json ClassificationTask::evaluate(const torch::Device& device) {
-  return evaluate_examples(model_, valid_, labels_, pad_id_, eval_batch_size_, device);
+nlohmann::json ClassificationTask::evaluate(const torch::Device& device, const engine::EvalShard& shard) {
+  return evaluate_examples(model_, valid_, labels_, pad_id_, eval_batch_size_, device, shard);
 }
 
 torch::Tensor predict_probabilities(TextClassifier& model, const Examples& examples, int64_t pad_id,
-                                    int64_t batch_size, const torch::Device& device) {
-  return predict_probabilities(examples, pad_id, batch_size,
-                               [&](const data::TokenBatch& tb) { return forward_batch(model, tb, device); });
+                                    int64_t batch_size, const torch::Device& device, const engine::EvalShard& shard,
+                                    int64_t classes) {
+  return predict_probabilities(
+      examples, pad_id, batch_size, [&](const data::TokenBatch& tb) { return forward_batch(model, tb, device); },
+      shard, classes);
 }
 
 torch::Tensor predict_probabilities(const Examples& examples, int64_t pad_id, int64_t batch_size,
-                                    const BatchLogits& logits) {
+                                    const BatchLogits& logits, const engine::EvalShard& shard, int64_t classes) {
   const std::vector<text::Encoding>& encodings = examples.encodings;
   const torch::Tensor context = context_tensor(examples);
   torch::NoGradGuard no_grad;
   const auto batches = data::make_batches(lengths_of(encodings), batch_size, /*shuffle=*/false, /*bucket=*/true, 0);
+  const auto n = static_cast<int64_t>(encodings.size());
   torch::Tensor probs;
-  for (const auto& batch : batches) {
-    const data::TokenBatch tb = collate_batch(encodings, context, batch, pad_id);
+  if (classes > 0 && shard.world() > 1) probs = torch::zeros({n, classes});
+  for (size_t b = 0; b < batches.size(); ++b) {
+    if (!shard.owns(static_cast<int64_t>(b))) continue;
+    const data::TokenBatch tb = collate_batch(encodings, context, batches[b], pad_id);
     const torch::Tensor p = torch::softmax(logits(tb).to(torch::kFloat), -1).cpu();
-    if (!probs.defined()) probs = torch::zeros({static_cast<int64_t>(encodings.size()), p.size(1)});
-    probs.index_copy_(0, torch::tensor(batch), p);
+    if (!probs.defined()) probs = torch::zeros({n, p.size(1)});
+    probs.index_copy_(0, torch::tensor(batches[b]), p);
+  }
+  if (shard.world() > 1) {
+    TORCH_CHECK(probs.defined(), "predict_probabilities: a sharded call needs the number of classes");
+    probs = shard.combine(probs);
   }
   return probs;
 }
 
 nlohmann::json evaluate_examples(TextClassifier& model, const Examples& examples,
                                  const std::vector<std::string>& labels, int64_t pad_id, int64_t batch_size,
-                                 const torch::Device& device) {
-  const torch::Tensor probs = predict_probabilities(model, examples, pad_id, batch_size, device);
+                                 const torch::Device& device, const engine::EvalShard& shard) {
+  const torch::Tensor probs = predict_probabilities(model, examples, pad_id, batch_size, device, shard,
+                                                    static_cast<int64_t>(labels.size()));
   const torch::Tensor truth = torch::tensor(examples.labels);
   const torch::Tensor predicted = probs.argmax(1);
   const double loss =

@@ -31,7 +31,7 @@ class ClassificationTask : public engine::TrainTask {
   std::vector<torch::Tensor> graph_inputs(const std::vector<int64_t>& batch, const torch::Device& device) override;
   torch::Tensor graph_loss(const std::vector<torch::Tensor>& inputs) override;
   int64_t batch_size_of(const std::vector<int64_t>& batch) const override;
-  nlohmann::json evaluate(const torch::Device& device) override;
+  nlohmann::json evaluate(const torch::Device& device, const engine::EvalShard& shard) override;
   void after_optimizer_step(int64_t global_step, int64_t total_steps) override;
   formats::NamedTensors checkpoint_tensors() override;
   void load_checkpoint_tensors(const formats::SafetensorsFile& file, const std::string& path) override;
@@ -56,17 +56,20 @@ ColumnSpec column_spec(const nlohmann::json& config, bool with_label);
 using BatchLogits = std::function<torch::Tensor(const data::TokenBatch& batch)>;
 
 // Class probabilities (N, C) for tokenized examples, in their order. The model must
-// be in eval mode on `device`.
+// be in eval mode on `device`. Sharded, this rank computes its batches and the rows come
+// together on every rank; `classes` (C) is then needed for a rank that owns no batch.
 torch::Tensor predict_probabilities(TextClassifier& model, const Examples& examples, int64_t pad_id,
-                                    int64_t batch_size, const torch::Device& device);
+                                    int64_t batch_size, const torch::Device& device,
+                                    const engine::EvalShard& shard = {}, int64_t classes = 0);
 // The same batching (length-bucketed, in batches of batch_size) with any model.
 torch::Tensor predict_probabilities(const Examples& examples, int64_t pad_id, int64_t batch_size,
-                                    const BatchLogits& logits);
+                                    const BatchLogits& logits, const engine::EvalShard& shard = {},
+                                    int64_t classes = 0);
 
 // Metrics (with loss) of labelled, tokenized examples.
 nlohmann::json evaluate_examples(TextClassifier& model, const Examples& examples,
                                  const std::vector<std::string>& labels, int64_t pad_id, int64_t batch_size,
-                                 const torch::Device& device);
+                                 const torch::Device& device, const engine::EvalShard& shard = {});
 
 // The checks of a run config that need no data (engine::Recipe::check).
 void check_run_config(const nlohmann::json& config);

@@ -57,6 +57,8 @@ class Distributed {
   int local_rank() const { return where_.local_rank; }
   const Rendezvous& rendezvous() const { return where_; }
   bool is_main() const { return where_.rank == 0; }
+  // Where the collectives run (NCCL's tensors must be on this GPU).
+  const torch::Device& device() const { return options_.device; }
 
   // In place, on every rank; all ranks call them in the same order.
   void broadcast(std::vector<torch::Tensor>& tensors, int root = 0);

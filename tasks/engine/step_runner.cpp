@@ -31,7 +31,6 @@ std::string shape_key(const std::vector<std::vector<torch::Tensor>>& inputs, con
 std::string why_graphs_off(const TrainTask& task, const AdamW& optimizer, const TrainOptions& options) {
   if (!options.cuda_graphs) return "";
   if (!options.device.is_cuda()) return "the device is " + options.device.str();
-  if (options.distributed) return "data-parallel steps are not captured yet";
   if (!CudaGraph::supported()) return "this build of LibTorch has no CUDA graphs";
   if (!optimizer.fused()) return "they need the fused AdamW step";
   if (!task.supports_cuda_graphs()) return "this task (or its PEFT method) has host work inside the step";
@@ -46,6 +45,7 @@ struct StepRunner::Captured {
   std::unique_ptr<CudaGraph> graph;
   std::vector<std::vector<torch::Tensor>> inputs;  // static: new batches are copied in
   std::vector<torch::Tensor> updated;              // parameters whose AdamW steps it counts
+  std::vector<torch::Tensor> grads;                // data-parallel: where backward writes each gradient
   StepOutput out;                                  // static: rewritten by every replay
 };
 
@@ -63,10 +63,13 @@ StepOutput StepRunner::run(const BatchPlan& plan, int64_t begin, int64_t end, do
   if (!graphs_on_) return train_step(task_, optimizer_, options_, plan, begin, end, lr, reducer_.get());
   set_learning_rate(optimizer_, lr);
   optimizer_.write_rates();
-  const std::vector<double> weights = micro_batch_weights(plan, begin, end);
+  const Distributed* group = options_.distributed.get();
+  const std::vector<int64_t> mine =
+      rank_micro_batches(begin, end, group ? group->rank() : 0, group ? group->world_size() : 1);
+  const std::vector<double> weights = rank_micro_batch_weights(plan, begin, end, mine);
   int64_t items = 0;
   Inputs inputs;
-  for (int64_t i = begin; i < end; ++i) {
+  for (int64_t i : mine) {
     inputs.push_back(task_.graph_inputs(plan[i], options_.device));
     items += task_.batch_size_of(plan[i]);
   }
@@ -79,30 +82,49 @@ StepOutput StepRunner::run(const BatchPlan& plan, int64_t begin, int64_t end, do
         if (inputs[i][j].defined()) c->inputs[i][j].copy_(inputs[i][j], /*non_blocking=*/true);
       }
     }
-  } else if (seen_.count(key) && captured_.size() < kMaxGraphs) {
+  } else if (!inputs.empty() && seen_.count(key) && captured_.size() < kMaxGraphs) {
     c = &capture(key, std::move(inputs), weights);  // this batch becomes the graph's input
   } else {
     seen_.insert(key);
     std::vector<torch::Tensor> updated;
     StepOutput out = step_body(inputs, weights, /*count_on_host=*/true, updated);
+    if (reducer_) finish_outside(out);
     out.items = items;
     return out;
   }
   c->graph->replay();
-  optimizer_.count_steps(c->updated);
   // Copies: the next replay rewrites the graph's own outputs.
   StepOutput out;
   out.loss = c->out.loss.clone();
-  if (c->out.grad_norm.defined()) out.grad_norm = c->out.grad_norm.clone();
+  if (reducer_) {
+    // Another graph's capture or an eager step may have replaced the gradients since.
+    const std::vector<torch::Tensor> params = parameters_of(optimizer_);
+    for (size_t i = 0; i < params.size(); ++i) params[i].mutable_grad() = c->grads[i];
+    finish_outside(out);
+  } else {
+    optimizer_.count_steps(c->updated);
+    if (c->out.grad_norm.defined()) out.grad_norm = c->out.grad_norm.clone();
+  }
   out.items = items;
   return out;
 }
 
 StepOutput StepRunner::step_body(const Inputs& inputs, const std::vector<double>& weights, bool count_on_host,
                                  std::vector<torch::Tensor>& updated) {
-  StepOutput out = accumulate_gradients(optimizer_, options_, weights, [&](size_t i) { return task_.graph_loss(inputs[i]); });
-  updated = optimizer_.update(count_on_host);
+  // Data-parallel, the step ends with backward: a collective is not captured (NCCL's
+  // work objects and the timeout watchdog live on the host), so the sum, the clipping
+  // and the update follow each replay (finish_outside).
+  const bool whole = !reducer_;
+  StepOutput out = accumulate_gradients(
+      optimizer_, options_, weights, [&](size_t i) { return task_.graph_loss(inputs[i]); }, nullptr, whole);
+  if (whole) updated = optimizer_.update(count_on_host);
   return out;
+}
+
+void StepRunner::finish_outside(StepOutput& out) {
+  reducer_->reduce();
+  if (options_.max_grad_norm > 0) out.grad_norm = clip_grad_norm(parameters_of(optimizer_), options_.max_grad_norm);
+  optimizer_.update(/*count_on_host=*/true);
 }
 
 StepRunner::Captured& StepRunner::capture(const std::string& key, Inputs inputs, const std::vector<double>& weights) {
@@ -119,6 +141,9 @@ StepRunner::Captured& StepRunner::capture(const std::string& key, Inputs inputs,
                                   first_line(e.what_without_backtrace()));
   }
   compat::set_autocast_cache(cache);
+  if (reducer_) {
+    for (const auto& p : parameters_of(optimizer_)) c->grads.push_back(p.grad());
+  }
   Captured& ref = *c;
   captured_[key] = std::move(c);
   return ref;

@@ -3,7 +3,9 @@
 // runs eagerly, the second is captured as one CUDA graph (forward, backward, clipping
 // and the fused AdamW update), and every later batch of that shape is copied into the
 // graph's inputs and replayed with a single launch: the host no longer issues the
-// step's ~1,000 kernels one by one, which bounds short-sequence steps.
+// step's ~1,000 kernels one by one, which bounds short-sequence steps. Data-parallel, a
+// graph holds forward and backward of this rank's micro-batches; the gradient sum, the
+// clipping and the update run after each replay.
 #pragma once
 #include "tasks/engine/trainer.h"
 
@@ -41,6 +43,8 @@ class StepRunner {
   StepOutput step_body(const Inputs& inputs, const std::vector<double>& weights, bool count_on_host,
                        std::vector<torch::Tensor>& updated);
   Captured& capture(const std::string& key, Inputs inputs, const std::vector<double>& weights);
+  // Data-parallel: the sum over the ranks, clipping and the update after a step's backward.
+  void finish_outside(StepOutput& out);
 
   TrainTask& task_;
   AdamW& optimizer_;

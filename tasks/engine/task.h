@@ -3,6 +3,7 @@
 // checkpoints, resume, logging and progress; a task owns data, model and metrics.
 #pragma once
 #include "data/formats/safetensors.h"
+#include "tasks/engine/eval_shard.h"
 
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
@@ -57,8 +58,10 @@ class TrainTask {
   virtual int64_t batch_size_of(const std::vector<int64_t>& batch) const { return static_cast<int64_t>(batch.size()); }
 
   // Metrics on the validation split (model in eval mode, no grad). Must contain the
-  // selection metric named in TrainOptions::selection_metric.
-  virtual nlohmann::json evaluate(const torch::Device& device) = 0;
+  // selection metric named in TrainOptions::selection_metric. In a data-parallel run
+  // every rank calls it: each computes the batches `shard` owns and combines the parts
+  // (EvalShard), so that all get the metrics one process would.
+  virtual nlohmann::json evaluate(const torch::Device& device, const EvalShard& shard) = 0;
 
   // Called after every optimizer step (global_step counts from 1); AdaLoRA's rank
   // allocation hangs here.

@@ -146,16 +146,28 @@ class Loop {
     }
   }
 
+  struct WindowTotals {
+    double loss = 0.0;
+    int64_t items = 0;
+    bool stop = false;  // some rank asked to stop
+  };
   // The training loss summed since the last log line, over every rank (this rank's part
-  // is its share of each step's mean), with the items behind it.
-  std::pair<double, int64_t> window_totals() {
-    const double loss = window_loss_.defined() ? window_loss_.cpu().item<double>() : 0.0;
-    if (!group_) return {loss, window_items_};
-    std::vector<torch::Tensor> t = {torch::tensor({loss, static_cast<double>(window_items_)}, torch::kDouble)
-                                        .to(options_.device)};
+  // is its share of each step's mean), with the items behind it and the ranks' stop votes.
+  WindowTotals window_totals() {
+    WindowTotals totals;
+    totals.loss = window_loss_.defined() ? window_loss_.cpu().item<double>() : 0.0;
+    totals.items = window_items_;
+    totals.stop = stop_pending_;
+    if (!group_) return totals;
+    std::vector<torch::Tensor> t = {
+        torch::tensor({totals.loss, static_cast<double>(totals.items), totals.stop ? 1.0 : 0.0}, torch::kDouble)
+            .to(options_.device)};
     group_->all_reduce_sum(t);
     const torch::Tensor back = t[0].cpu();
-    return {back[0].item<double>(), static_cast<int64_t>(back[1].item<double>())};
+    totals.loss = back[0].item<double>();
+    totals.items = static_cast<int64_t>(back[1].item<double>());
+    totals.stop = back[2].item<double>() > 0.0;
+    return totals;
   }
 
   TrainResult result(bool interrupted) const {
@@ -191,15 +203,26 @@ class Loop {
     return true;
   }
 
+  // Whether to stop now. A signal reaches the ranks at different steps, and they must all
+  // stop at the same one, so a group agrees on it; but a vote is a collective that the host
+  // waits for, which drains the queue of launched kernels, so it is held only every
+  // kStopVoteEvery steps, or rides on a log step's sums.
+  bool stop_now() {
+    if (!options_.stop_requested) return false;
+    stop_pending_ = stop_pending_ || options_.stop_requested(state_.global_step);
+    if (!group_) return stop_pending_;
+    if (stop_voted_at_ == state_.global_step) return stop_agreed_;
+    if (state_.global_step % kStopVoteEvery != 0) return false;
+    return group_->any(stop_pending_);
+  }
+
   // Checkpoints and honours stop requests after an optimizer step.
   bool after_step() {
-    bool stop = options_.stop_requested && options_.stop_requested(state_.global_step);
-    // A signal reaches the ranks at different steps; they must all stop at the same one.
-    if (group_ && options_.stop_requested) stop = group_->any(stop);
+    const bool stop = stop_now();
     const bool periodic = options_.checkpoint_every > 0 && state_.global_step % options_.checkpoint_every == 0;
     if (stop || periodic || evaluated_at_current_step_) {
       state_.elapsed_s = elapsed();
-      state_.window_loss_sum = window_totals().first;
+      state_.window_loss_sum = window_totals().loss;
       state_.window_steps = window_steps_;
       if (main_) save_checkpoint(options_.run_dir, task_.checkpoint_tensors(), *optimizer_, state_);
     }
@@ -227,8 +250,12 @@ class Loop {
 
   void log_train(double lr) {
     // Reading the loss and the norm back is the only host synchronisation in the loop.
-    const auto [loss_sum, items] = window_totals();
-    const double loss = loss_sum / window_steps_;
+    if (options_.stop_requested) stop_pending_ = stop_pending_ || options_.stop_requested(state_.global_step);
+    const WindowTotals totals = window_totals();
+    stop_voted_at_ = state_.global_step;
+    stop_agreed_ = totals.stop;
+    const int64_t items = totals.items;
+    const double loss = totals.loss / window_steps_;
     const double grad_norm = last_grad_norm_.defined() ? last_grad_norm_.item<double>() : -1.0;
     if (last_grad_norm_.defined() && !std::isfinite(grad_norm)) {
       out_ << "warning: non-finite gradient norm at step " << state_.global_step << "\n";
@@ -257,12 +284,11 @@ class Loop {
       model_->eval();
       torch::NoGradGuard no_grad;
       compat::AutocastGuard autocast(options_.device, options_.bf16);
-      metrics = task_.evaluate(options_.device);
+      metrics = task_.evaluate(options_.device, EvalShard(group_));
       model_->train();
     }
-    // Every rank evaluates the whole validation split (the same weights give the same
-    // metrics as one process); rank 0's copy decides for all, so that selection and early
-    // stopping cannot diverge by a rounding difference.
+    // Every rank holds the metrics of the whole validation split; rank 0's copy decides
+    // for all all the same, so that selection and early stopping can never diverge.
     if (group_) metrics = nlohmann::json::parse(group_->broadcast_string(metrics.dump()));
     evaluated_at_current_step_ = true;
     if (!metrics.contains(options_.selection_metric) || !metrics[options_.selection_metric].is_number()) {
@@ -319,12 +345,16 @@ class Loop {
   bool evaluated_at_current_step_ = false;
   bool tty_ = false;  // the progress bar holds an open line on a terminal
   bool stop_early_ = false;
+  static constexpr int64_t kStopVoteEvery = 10;
+  bool stop_pending_ = false;  // asked to stop, on this rank
+  int64_t stop_voted_at_ = -1;  // the step of the last vote on a log step, and its outcome
+  bool stop_agreed_ = false;
 };
 
 }  // namespace
 
 StepOutput accumulate_gradients(AdamW& optimizer, const TrainOptions& options, const std::vector<double>& weights,
-                                const std::function<torch::Tensor(size_t)>& loss_of, GradReducer* reducer) {
+                                const std::function<torch::Tensor(size_t)>& loss_of, GradReducer* reducer, bool clip) {
   // Dropped on LibTorch 2.x (1.13 zeroes them): backward allocates them anew where the
   // forward's activations were, so they cost no memory during the forward; under a CUDA
   // graph capture they are allocated in the graph's pool, where every replay writes them.
@@ -345,7 +375,7 @@ StepOutput accumulate_gradients(AdamW& optimizer, const TrainOptions& options, c
   // A rank left without batches at the end of an epoch still takes part in the sum.
   if (!out.loss.defined()) out.loss = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(options.device));
   if (reducer) reducer->reduce();
-  if (options.max_grad_norm > 0) out.grad_norm = clip_grad_norm(parameters_of(optimizer), options.max_grad_norm);
+  if (clip && options.max_grad_norm > 0) out.grad_norm = clip_grad_norm(parameters_of(optimizer), options.max_grad_norm);
   return out;
 }
 

@@ -80,9 +80,11 @@ class GradReducer;
 // The part of a step before the update, shared by train_step and the CUDA graph runner:
 // gradients dropped, then for each micro-batch i the loss `loss_of(i)` under autocast,
 // backpropagated with weight weights[i], then (data-parallel) the sum over the ranks,
-// then clipping. `items` is left 0.
+// then clipping unless `clip` is false (a captured data-parallel step sums and clips
+// after the graph). `items` is left 0.
 StepOutput accumulate_gradients(AdamW& optimizer, const TrainOptions& options, const std::vector<double>& weights,
-                                const std::function<torch::Tensor(size_t)>& loss_of, GradReducer* reducer = nullptr);
+                                const std::function<torch::Tensor(size_t)>& loss_of, GradReducer* reducer = nullptr,
+                                bool clip = true);
 
 // One optimizer step of train() over the micro-batches plan[begin, end) at rate `lr`
 // (data-parallel: this rank's share of them, and `reducer` sums the gradients):

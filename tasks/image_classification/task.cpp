@@ -62,16 +62,27 @@ models::VisionTransformer make_vit(const VitConfig& m, int64_t image_size, int64
                                        .attention_dropout(m.attention_dropout));
 }
 
+// Sharded, each rank computes its batches and every rank gets all the rows; `classes` is
+// the width of a rank's part when it owns no batch.
 torch::Tensor logits_of(models::VisionTransformer& model, const torch::Tensor& images, double mean, double std,
-                        int64_t batch_size, const torch::Device& device) {
+                        int64_t batch_size, const torch::Device& device, const engine::EvalShard& shard = {},
+                        int64_t classes = 0) {
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> out;
+  torch::Tensor out;
+  if (shard.world() > 1) out = torch::zeros({images.size(0), classes});
+  std::vector<torch::Tensor> parts;
   for (int64_t from = 0; from < images.size(0); from += batch_size) {
+    if (!shard.owns(from / batch_size)) continue;
     const int64_t n = std::min(batch_size, images.size(0) - from);
     // The bytes go to the device, a quarter of the float copy.
-    out.push_back(model->forward(to_input(images.narrow(0, from, n).to(device), mean, std)).to(torch::kFloat).cpu());
+    const torch::Tensor logits = model->forward(to_input(images.narrow(0, from, n).to(device), mean, std)).to(torch::kFloat).cpu();
+    if (out.defined()) {
+      out.narrow(0, from, n).copy_(logits);
+    } else {
+      parts.push_back(logits);
+    }
   }
-  return torch::cat(out);
+  return out.defined() ? shard.combine(out) : torch::cat(parts);
 }
 
 nlohmann::json metrics_of(const torch::Tensor& logits, const torch::Tensor& labels, const std::vector<std::string>& names) {
@@ -126,8 +137,10 @@ class ImageTask : public engine::TrainTask {
     const torch::Tensor pooling = model_->regularizer();
     return pooling.defined() ? loss + pooling : loss;
   }
-  nlohmann::json evaluate(const torch::Device& device) override {
-    return metrics_of(logits_of(model_, valid_.images, mean_, std_, eval_batch_size_, device), valid_.labels, names_);
+  nlohmann::json evaluate(const torch::Device& device, const engine::EvalShard& shard) override {
+    return metrics_of(logits_of(model_, valid_.images, mean_, std_, eval_batch_size_, device, shard,
+                                static_cast<int64_t>(names_.size())),
+                      valid_.labels, names_);
   }
 
  private:

@@ -105,17 +105,19 @@ int64_t MaskedLmTask::batch_size_of(const std::vector<int64_t>& batch) const {
   return tokens;
 }
 
-nlohmann::json MaskedLmTask::evaluate(const torch::Device& device) {
-  return evaluate_blocks(model_, valid_, flags_, masking_, eval_batch_size_, device);
+nlohmann::json MaskedLmTask::evaluate(const torch::Device& device, const engine::EvalShard& shard) {
+  return evaluate_blocks(model_, valid_, flags_, masking_, eval_batch_size_, device, shard);
 }
 
 nlohmann::json evaluate_blocks(models::BertForMaskedLM& model, const TokenBlocks& blocks, const TokenFlags& flags,
-                               const MaskingOptions& masking, int64_t batch_size, const torch::Device& device) {
+                               const MaskingOptions& masking, int64_t batch_size, const torch::Device& device,
+                               const engine::EvalShard& shard) {
   torch::NoGradGuard no_grad;
-  torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device));
-  torch::Tensor correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(device));
-  int64_t tokens = 0;
+  // Per batch: the summed loss of its masked tokens, how many it got right, and how many.
+  const int64_t batches = (blocks.size() + batch_size - 1) / batch_size;
+  engine::PerBatchSums sums(batches, 3, device);
   for (int64_t begin = 0; begin < blocks.size(); begin += batch_size) {
+    if (!shard.owns(begin / batch_size)) continue;
     std::vector<int64_t> batch;
     std::vector<uint64_t> seeds;
     for (int64_t b = begin; b < std::min(blocks.size(), begin + batch_size); ++b) {
@@ -125,17 +127,18 @@ nlohmann::json evaluate_blocks(models::BertForMaskedLM& model, const TokenBlocks
     const Scored s = score_blocks(model, blocks, batch, seeds, flags, masking, device);
     if (s.targets.numel() == 0) continue;
     const torch::Tensor logits = s.logits.to(torch::kFloat);
-    loss_sum += torch::nn::functional::cross_entropy(
-                    logits, s.targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .to(torch::kDouble);
-    correct += (logits.argmax(1) == s.targets).sum();
-    tokens += s.targets.numel();
+    const torch::Tensor loss = torch::nn::functional::cross_entropy(
+        logits, s.targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    sums.set(begin / batch_size, torch::stack({loss.to(torch::kDouble), (logits.argmax(1) == s.targets).sum().to(torch::kDouble),
+                                               torch::tensor(static_cast<double>(s.targets.numel()), torch::kDouble).to(device)}));
   }
+  const std::vector<double> total = sums.total(shard);
+  const auto tokens = static_cast<int64_t>(total[2]);
   if (tokens == 0) fail("data.valid", "no token was selected for masking in the held-out text (too little text)");
-  const double loss = loss_sum.item<double>() / tokens;
+  const double loss = total[0] / tokens;
   return {{"loss", loss},
           {"perplexity", std::exp(loss)},
-          {"masked_accuracy", static_cast<double>(correct.item<int64_t>()) / tokens},
+          {"masked_accuracy", total[1] / tokens},
           {"masked_tokens", tokens},
           {"blocks", blocks.size()}};
 }

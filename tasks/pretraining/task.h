@@ -28,7 +28,7 @@ class MaskedLmTask : public engine::TrainTask {
   engine::BatchPlan train_plan(int64_t epoch, uint64_t seed) override;
   torch::Tensor train_loss(const std::vector<int64_t>& batch, const torch::Device& device) override;
   int64_t batch_size_of(const std::vector<int64_t>& batch) const override;  // tokens
-  nlohmann::json evaluate(const torch::Device& device) override;
+  nlohmann::json evaluate(const torch::Device& device, const engine::EvalShard& shard) override;
 
  private:
   models::BertForMaskedLM model_;
@@ -44,7 +44,8 @@ class MaskedLmTask : public engine::TrainTask {
 // seed, epoch or batch size), so numbers of different runs and checkpoints compare:
 // loss (mean cross-entropy per masked token), perplexity = exp(loss), masked_accuracy.
 nlohmann::json evaluate_blocks(models::BertForMaskedLM& model, const TokenBlocks& blocks, const TokenFlags& flags,
-                               const MaskingOptions& masking, int64_t batch_size, const torch::Device& device);
+                               const MaskingOptions& masking, int64_t batch_size, const torch::Device& device,
+                               const engine::EvalShard& shard = {});
 
 // engine::Recipe's steps: the checks that need no data, then data and model.
 void check_run_config(const nlohmann::json& config);

@@ -13,12 +13,14 @@ const std::vector<std::string>& protocols() {
 }
 
 nlohmann::json rank_cases(const std::vector<EvalCase>& cases, const CaseScorer& scorer, int64_t num_items,
-                          int64_t batch_size, const std::string& protocol, uint64_t seed) {
+                          int64_t batch_size, const std::string& protocol, uint64_t seed,
+                          const engine::EvalShard& shard) {
   TORCH_CHECK(protocol == "full" || protocol == "sampled100", "rank_cases: unknown protocol ", protocol);
   torch::NoGradGuard no_grad;
   const int64_t width = num_items + 2;
   std::mt19937_64 rng(seed);
-  RankingMetrics metrics;
+  // The target's rank in each case (0 where another rank scores it, until combined).
+  torch::Tensor ranks = torch::zeros({static_cast<int64_t>(cases.size())}, torch::kLong);
   for (size_t from = 0; from < cases.size(); from += static_cast<size_t>(batch_size)) {
     std::vector<const EvalCase*> batch;
     for (size_t i = from; i < std::min(cases.size(), from + static_cast<size_t>(batch_size)); ++i) batch.push_back(&cases[i]);
@@ -50,10 +52,14 @@ nlohmann::json rank_cases(const std::vector<EvalCase>& cases, const CaseScorer& 
       }
       ex[r][c.target] = false;
     }
-    const torch::Tensor ranks = target_ranks(scorer(batch).cpu(), torch::tensor(targets), excluded).to(torch::kLong);
-    const auto rk = ranks.accessor<int64_t, 1>();
-    for (int64_t r = 0; r < b; ++r) metrics.add(rk[r]);
+    if (!shard.owns(static_cast<int64_t>(from) / batch_size)) continue;
+    ranks.narrow(0, static_cast<int64_t>(from), b)
+        .copy_(target_ranks(scorer(batch).cpu(), torch::tensor(targets), excluded).to(torch::kLong));
   }
+  ranks = shard.combine(ranks).contiguous();
+  RankingMetrics metrics;
+  const auto rk = ranks.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < ranks.size(0); ++i) metrics.add(rk[i]);
   return metrics.result(protocol);
 }
 

@@ -112,8 +112,8 @@ torch::Tensor RecommendationTask::train_loss(const std::vector<int64_t>& batch, 
   return per.index({real}).mean();
 }
 
-nlohmann::json RecommendationTask::evaluate(const torch::Device& device) {
-  return rank_cases(valid_, model_.scorer(), model_.num_items, eval_batch_size_, "full", 0);
+nlohmann::json RecommendationTask::evaluate(const torch::Device& device, const engine::EvalShard& shard) {
+  return rank_cases(valid_, model_.scorer(), model_.num_items, eval_batch_size_, "full", 0, shard);
 }
 
 }  // namespace attune::recommendation

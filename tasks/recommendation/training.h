@@ -29,7 +29,7 @@ class RecommendationTask : public engine::TrainTask {
   engine::BatchPlan train_plan(int64_t epoch, uint64_t seed) override;
   torch::Tensor train_loss(const std::vector<int64_t>& batch, const torch::Device& device) override;
   int64_t batch_size_of(const std::vector<int64_t>& batch) const override;
-  nlohmann::json evaluate(const torch::Device& device) override;
+  nlohmann::json evaluate(const torch::Device& device, const engine::EvalShard& shard) override;
 
  private:
   RecModel& model_;

@@ -112,17 +112,23 @@ int64_t TranslationTask::batch_size_of(const std::vector<int64_t>& batch) const 
   return tokens;
 }
 
-nlohmann::json TranslationTask::evaluate(const torch::Device& device) {
+nlohmann::json TranslationTask::evaluate(const torch::Device& device, const engine::EvalShard& shard) {
   torch::NoGradGuard no_grad;
-  torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device));
-  int64_t tokens = 0;
-  for (const auto& batch : data::make_token_batches(valid_.source_lengths(), valid_.target_lengths(),
-                                                    settings_.eval_max_tokens, false, 0)) {
-    const PairBatch b = collate_pairs(valid_, batch, ids_);
-    loss_sum += sequence_loss(model_, b, 0.0, device).to(torch::kDouble) * static_cast<double>(b.target_tokens);
-    tokens += b.target_tokens;
+  const auto batches =
+      data::make_token_batches(valid_.source_lengths(), valid_.target_lengths(), settings_.eval_max_tokens, false, 0);
+  // Per batch: the summed loss of its target tokens, and their number.
+  engine::PerBatchSums sums(static_cast<int64_t>(batches.size()), 2, device);
+  for (size_t i = 0; i < batches.size(); ++i) {
+    if (!shard.owns(static_cast<int64_t>(i))) continue;
+    const PairBatch b = collate_pairs(valid_, batches[i], ids_);
+    const double tokens = static_cast<double>(b.target_tokens);
+    sums.set(static_cast<int64_t>(i),
+             torch::stack({sequence_loss(model_, b, 0.0, device).to(torch::kDouble) * tokens,
+                           torch::tensor(tokens, torch::kDouble).to(device)}));
   }
-  const double loss = loss_sum.item<double>() / std::max<int64_t>(1, tokens);
+  const std::vector<double> total = sums.total(shard);
+  const auto tokens = static_cast<int64_t>(total[1]);
+  const double loss = total[0] / std::max<int64_t>(1, tokens);
   nlohmann::json m = {{"loss", loss}, {"perplexity", std::exp(loss)}, {"tokens", tokens}};
   const int64_t n = std::min(valid_.size(), settings_.eval_max_sentences);
   if (n > 0) {
@@ -130,7 +136,7 @@ nlohmann::json TranslationTask::evaluate(const torch::Device& device) {
     const std::vector<std::string> refs(valid_.target_text.begin(), valid_.target_text.begin() + n);
     const nlohmann::json s = score_translations(
         translate_lines(model_, *tokenizer_, sources, settings_.eval_decode, settings_.eval_max_tokens, device,
-                        settings_.bf16),
+                        settings_.bf16, shard),
         refs);
     m["bleu"] = s["bleu"];
     m["chrf"] = s["chrf"];

@@ -11,7 +11,8 @@ namespace attune::translation {
 
 std::vector<std::string> translate_lines(StepModel& model, const text::SentencePieceTokenizer& tokenizer,
                                          const std::vector<std::string>& lines, const DecodeOptions& options,
-                                         int64_t max_tokens, const torch::Device& device, bool bf16) {
+                                         int64_t max_tokens, const torch::Device& device, bool bf16,
+                                         const engine::EvalShard& shard) {
   torch::NoGradGuard no_grad;
   compat::AutocastGuard autocast(device, bf16);
   const SpecialIds ids = special_ids(tokenizer);
@@ -30,7 +31,10 @@ std::vector<std::string> translate_lines(StepModel& model, const text::SentenceP
   }
   std::vector<std::string> out(lines.size());
   const int64_t budget = std::max<int64_t>(1, max_tokens / std::max<int64_t>(1, options.beam_size));
-  for (const auto& batch : data::make_token_batches(lengths, lengths, budget, /*shuffle=*/false, 0)) {
+  const auto batches = data::make_token_batches(lengths, lengths, budget, /*shuffle=*/false, 0);
+  for (size_t b = 0; b < batches.size(); ++b) {
+    if (!shard.owns(static_cast<int64_t>(b))) continue;
+    const auto& batch = batches[b];
     int64_t width = 1;
     for (int64_t j : batch) width = std::max<int64_t>(width, lengths[j]);
     torch::Tensor src = torch::full({static_cast<int64_t>(batch.size()), width}, ids.pad, torch::kLong);
@@ -41,15 +45,16 @@ std::vector<std::string> translate_lines(StepModel& model, const text::SentenceP
     const auto generated = generate(model, src.to(device), options);
     for (size_t r = 0; r < batch.size(); ++r) out[todo[batch[r]]] = tokenizer.decode(generated[r]);
   }
-  return out;
+  return shard.combine(std::move(out));
 }
 
 std::vector<std::string> translate_lines(models::Seq2SeqTransformer& model,
                                          const text::SentencePieceTokenizer& tokenizer,
                                          const std::vector<std::string>& lines, const DecodeOptions& options,
-                                         int64_t max_tokens, const torch::Device& device, bool bf16) {
+                                         int64_t max_tokens, const torch::Device& device, bool bf16,
+                                         const engine::EvalShard& shard) {
   TransformerStepModel step(model, options.use_cache);
-  return translate_lines(step, tokenizer, lines, options, max_tokens, device, bf16);
+  return translate_lines(step, tokenizer, lines, options, max_tokens, device, bf16, shard);
 }
 
 nlohmann::json score_translations(const std::vector<std::string>& hypotheses,

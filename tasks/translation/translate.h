@@ -3,6 +3,7 @@
 #pragma once
 #include "data/text/sentencepiece.h"
 #include "models/seq2seq/transformer.h"
+#include "tasks/engine/eval_shard.h"
 #include "tasks/translation/decoding.h"
 
 #include <nlohmann/json.hpp>
@@ -14,15 +15,18 @@ namespace attune::translation {
 
 // Empty (blank) lines translate to empty lines. Sources longer than the model's
 // positions allow are cut. max_tokens bounds source tokens x beam a batch. bf16: autocast
-// on CUDA (LibTorch 2.x), as training uses.
+// on CUDA (LibTorch 2.x), as training uses. Sharded, each rank decodes its batches and
+// every rank gets all the translations.
 std::vector<std::string> translate_lines(StepModel& model, const text::SentencePieceTokenizer& tokenizer,
                                          const std::vector<std::string>& lines, const DecodeOptions& options,
-                                         int64_t max_tokens, const torch::Device& device, bool bf16 = false);
+                                         int64_t max_tokens, const torch::Device& device, bool bf16 = false,
+                                         const engine::EvalShard& shard = {});
 // The same with attune's model (options.use_cache applies).
 std::vector<std::string> translate_lines(models::Seq2SeqTransformer& model,
                                          const text::SentencePieceTokenizer& tokenizer,
                                          const std::vector<std::string>& lines, const DecodeOptions& options,
-                                         int64_t max_tokens, const torch::Device& device, bool bf16 = false);
+                                         int64_t max_tokens, const torch::Device& device, bool bf16 = false,
+                                         const engine::EvalShard& shard = {});
 
 // {"bleu", "chrf", "bleu_details": {...}, "sentences"} with sacreBLEU's defaults.
 nlohmann::json score_translations(const std::vector<std::string>& hypotheses,

@@ -127,6 +127,45 @@ int count_lines(const std::string& path) {
   return n;
 }
 
+// The metrics of a run's last evaluation, without the time it took.
+json last_evaluation(const std::string& run_dir) {
+  std::ifstream in(run_dir + "/metrics.jsonl");
+  json last;
+  for (std::string line; std::getline(in, line);) {
+    const json m = json::parse(line);
+    if (m.value("split", "") == "valid") last = m;
+  }
+  REQUIRE(last.is_object());
+  last.erase("elapsed_s");
+  return last;
+}
+
+// One step whose rate is zero (warm-up longer than the run), then an evaluation: the
+// weights are the initial ones, the same on every rank and in one process, so a sharded
+// evaluation must give one process's metrics bit for bit.
+const std::vector<std::string> kFrozen = {"--set", "train.max_steps=1", "--set", "train.warmup_steps=10",
+                                          "--set", "train.eval_every=1"};
+
+// 2 ranks against 1: the same weights after 20 steps (up to the summation order), and
+// with frozen weights the very same evaluation.
+void check_data_parallel(const std::string& dir, const std::function<std::vector<std::string>(const std::string&)>& run,
+                         const std::vector<std::string>& one, const std::string& weights, double tolerance = 1e-5) {
+  require_success(run_attune(plus_args(run("one"), one)));
+  require_success(run_attune(plus_args(run("two"), {"--nproc-per-node", "2"})));
+  CHECK(max_difference(dir + "/one/" + weights, dir + "/two/" + weights) < tolerance);
+  require_success(run_attune(plus_args(plus_args(run("one-frozen"), one), kFrozen)));
+  require_success(run_attune(plus_args(plus_args(run("two-frozen"), kFrozen), {"--nproc-per-node", "2"})));
+  CHECK(last_evaluation(dir + "/one-frozen") == last_evaluation(dir + "/two-frozen"));
+}
+
+void write_idx(const std::string& path, const std::vector<uint32_t>& dims, const std::vector<uint8_t>& values) {
+  std::string b = {0, 0, 8, static_cast<char>(dims.size())};
+  for (uint32_t d : dims)
+    for (int shift = 24; shift >= 0; shift -= 8) b += static_cast<char>((d >> shift) & 0xFF);
+  b.append(values.begin(), values.end());
+  std::ofstream(path, std::ios::binary) << b;
+}
+
 }  // namespace ddp_cli
 
 using namespace ddp_cli;
@@ -195,6 +234,139 @@ TEST_CASE("2 ranks x batch B train as 1 rank x batch 2B for recommendation", "[c
   CHECK(max_difference(dir + "/one/model.safetensors", dir + "/two/model.safetensors") < 1e-5);
   require_success(run_attune(recommendation_run(dir, "one-small", 8)));
   CHECK(max_difference(dir + "/one/model.safetensors", dir + "/one-small/model.safetensors") > 1e-3);
+}
+
+// Losses that are means over tokens (MLM, translation) are not the mean of two half
+// batches' means, in DDP as here; what must hold is that 2 ranks x batch B compute what
+// 1 rank x batch B x grad_accum 2 does: the same micro-batches, the same weighting.
+TEST_CASE("every task trains data-parallel as one process does, and evaluates sharded to one process's metrics",
+          "[cli][distributed]") {
+  if (!attune::engine::has_gloo()) {
+    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
+    return;
+  }
+  const std::vector<std::string> accumulate = {"--set", "train.grad_accum=2"};
+
+  SECTION("text classification, with its validation split in batches the ranks share unevenly") {
+    const std::string dir = attune::testing::temp_dir("ddp-eval-text");
+    attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
+    check_data_parallel(
+        dir, [&](const std::string& run) { return plus_args(text_run(dir, run, 8), {"--set", "train.eval_batch_size=3"}); },
+        {"--set", "train.batch_size=16"}, "model.safetensors");
+  }
+  SECTION("AdaLoRA: its rank allocation agrees across ranks") {
+    const std::string dir = attune::testing::temp_dir("ddp-eval-adalora");
+    attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
+    check_data_parallel(
+        dir,
+        [&](const std::string& run) {
+          return plus_args(text_run(dir, run, 8), {"--set", "peft.method=adalora", "--set", "peft.init_r=4", "--set",
+                                                   "peft.target_r=2", "--set", "train.lr=1e-2"});
+        },
+        {"--set", "train.batch_size=16"}, "adapter_model.safetensors");
+    CHECK(json::parse(attune::testing::slurp(dir + "/one/adapter_config.json"))["rank_pattern"] ==
+          json::parse(attune::testing::slurp(dir + "/two/adapter_config.json"))["rank_pattern"]);
+  }
+  SECTION("recommendation") {
+    const std::string dir = attune::testing::temp_dir("ddp-eval-rec");
+    write_interactions(dir + "/log.csv");
+    check_data_parallel(
+        dir, [&](const std::string& run) { return plus_args(recommendation_run(dir, run, 8), {"--set", "train.eval_batch_size=5"}); },
+        accumulate, "model.safetensors");
+  }
+  SECTION("MLM pretraining") {
+    const std::string dir = attune::testing::temp_dir("ddp-eval-mlm");
+    attune::testing::write_sentences(dir + "/train.txt", 120, 1);
+    attune::testing::write_sentences(dir + "/valid.txt", 30, 2);
+    check_data_parallel(
+        dir,
+        [&](const std::string& run) {
+          return std::vector<std::string>{
+              "pretrain", "--set", "run_dir=" + dir + "/" + run, "--set", "device=cpu", "--set", "threads=1",
+              "--set", "data.train=" + dir + "/train.txt", "--set", "data.valid=" + dir + "/valid.txt", "--set",
+              "tokenizer.vocab_size=200", "--set", "model.preset=null", "--set", "model.hidden_size=32", "--set",
+              "model.num_layers=1", "--set", "model.num_heads=2", "--set", "model.intermediate_size=64", "--set",
+              "model.dropout=0", "--set", "model.attention_dropout=0", "--set", "mlm.max_length=32", "--set",
+              "train.max_steps=20", "--set", "train.eval_every=20", "--set", "train.batch_size=4", "--set",
+              "train.eval_batch_size=3", "--set", "train.adam_eps=1e-5"};
+        },
+        accumulate, "model.safetensors");
+  }
+  SECTION("translation, with its BLEU from translations the ranks share") {
+    const std::string dir = attune::testing::temp_dir("ddp-eval-mt");
+    attune::testing::write_number_pairs(dir + "/train.tsv", 200, 1);
+    attune::testing::write_number_pairs(dir + "/valid.tsv", 20, 2);
+    check_data_parallel(
+        dir,
+        [&](const std::string& run) {
+          return std::vector<std::string>{
+              "train", "--task", "translation", "--set", "run_dir=" + dir + "/" + run, "--set", "device=cpu", "--set",
+              "threads=1", "--set", "data.train=" + dir + "/train.tsv", "--set", "data.valid=" + dir + "/valid.tsv",
+              "--set", "tokenizer.vocab_size=100", "--set", "model.preset=transformer-tiny", "--set", "model.dropout=0",
+              "--set", "train.max_steps=20", "--set", "train.eval_every=20", "--set", "train.max_tokens=200", "--set",
+              "train.eval_max_tokens=60", "--set", "train.eval_max_sentences=20", "--set", "train.adam_eps=1e-5"};
+        },
+        accumulate, "model.safetensors");
+    CHECK(last_evaluation(dir + "/two-frozen").contains("bleu"));
+  }
+  SECTION("image classification, with random crops and flips") {
+    const std::string dir = attune::testing::temp_dir("ddp-eval-image");
+    std::vector<uint8_t> pixels, labels;
+    for (int i = 0; i < 80 * 64; ++i) pixels.push_back(static_cast<uint8_t>((i * 37) % 251));
+    for (int i = 0; i < 80; ++i) labels.push_back(static_cast<uint8_t>(i % 4));
+    write_idx(dir + "/images", {80, 8, 8}, pixels);
+    write_idx(dir + "/labels", {80}, labels);
+    check_data_parallel(
+        dir,
+        [&](const std::string& run) {
+          return std::vector<std::string>{
+              "train", "--task", "image-classification", "--set", "run_dir=" + dir + "/" + run, "--set", "device=cpu",
+              "--set", "threads=1", "--set", "data.train_images=" + dir + "/images", "--set",
+              "data.train_labels=" + dir + "/labels", "--set", "data.valid_size=14", "--set", "model.patch_size=4",
+              "--set", "model.hidden_size=8", "--set", "model.num_layers=1", "--set", "model.num_heads=2", "--set",
+              "model.mlp_size=16", "--set", "model.dropout=0", "--set", "augment.crop_padding=1", "--set",
+              "augment.horizontal_flip=true", "--set", "train.max_steps=20", "--set", "train.eval_every=20",
+              "--set", "train.batch_size=4", "--set", "train.eval_batch_size=3", "--set", "train.adam_eps=1e-5"};
+        },
+        accumulate, "model.safetensors");
+  }
+}
+
+TEST_CASE("a signal to one rank stops every rank at the same step; --resume continues exactly",
+          "[cli][distributed][faults]") {
+  if (!attune::engine::has_gloo()) {
+    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
+    return;
+  }
+  const std::string dir = attune::testing::temp_dir("ddp-signal");
+  attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
+  const std::vector<std::string> longer = {"--set", "train.max_steps=200", "--set", "train.eval_every=200",
+                                           "--set", "train.log_every=7", "--set", "train.checkpoint_every=1000",
+                                           "--dist-timeout", "20"};
+  const int port = attune::testing::free_port_in(15000, 35000);
+  const auto run = plus_args(text_run(dir, "stopped", 8), longer);
+  Process rank0 = spawn_attune(run, torchrun_env(0, 2, port), dir + "/s0");
+  Process rank1 = spawn_attune(run, torchrun_env(1, 2, port), dir + "/s1");
+  const auto started = std::chrono::steady_clock::now();
+  while (count_lines(dir + "/stopped/metrics.jsonl") < 2 && std::chrono::steady_clock::now() - started < 60s) {
+    std::this_thread::sleep_for(2ms);
+  }
+  REQUIRE(count_lines(dir + "/stopped/metrics.jsonl") >= 2);
+  ::kill(rank1.pid, SIGTERM);
+  wait_for(rank0, 30s);
+  wait_for(rank1, 30s);
+  INFO("rank 0 stderr: " << rank0.err() << "\nrank 1 stderr: " << rank1.err());
+  CHECK(rank0.status == 130);
+  CHECK(rank1.status == 130);
+  std::smatch step;
+  const std::string said = rank0.err();
+  REQUIRE(std::regex_search(said, step, std::regex("interrupted at step (\\d+)")));
+  CHECK(std::stoi(step[1].str()) < 200);
+
+  require_success(run_attune({"train", "--resume", dir + "/stopped", "--nproc-per-node", "2"}));
+  require_success(run_attune(plus_args(plus_args(text_run(dir, "whole", 8), longer), {"--nproc-per-node", "2"})));
+  CHECK(max_difference(dir + "/whole/model.safetensors", dir + "/stopped/model.safetensors") == 0.0);
+  CHECK(count_lines(dir + "/whole/metrics.jsonl") == count_lines(dir + "/stopped/metrics.jsonl"));
 }
 
 TEST_CASE("a killed worker stops the other within the timeout, naming its rank; --resume continues exactly",

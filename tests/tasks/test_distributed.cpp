@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "tests/common/errors.h"
 #include "tasks/engine/distributed.h"
+#include "tasks/engine/eval_shard.h"
 #include "tasks/engine/grad_reducer.h"
 #include "tasks/engine/launch.h"
 #include "tasks/engine/rendezvous.h"
@@ -153,6 +154,72 @@ TEST_CASE("the reducer sums gradients over a Gloo group; a gradient missing ever
     CHECK(torch::equal(grads[r][3], torch::arange(40, torch::kFloat) * 3));
     CHECK(texts[r] == "from rank 0");
     CHECK(any[r]);
+  }
+}
+
+TEST_CASE("a sharded evaluation deals out the batches and puts every rank's part together on all", "[distributed]") {
+  const engine::EvalShard alone;
+  CHECK(alone.owns(0));
+  CHECK(alone.owns(7));
+  const torch::Tensor x = torch::arange(6, torch::kDouble);
+  CHECK(alone.combine(x).is_same(x));
+  if (!attune::engine::has_gloo()) {
+    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
+    return;
+  }
+  const int port = engine::free_port("127.0.0.1");
+  engine::DistributedOptions options;
+  options.timeout = std::chrono::seconds(20);
+  std::vector<std::string> errors(2);
+  std::vector<std::vector<bool>> owned(2);
+  std::vector<torch::Tensor> floats(2), longs(2);
+  std::vector<std::vector<std::string>> texts(2);
+  std::vector<std::vector<double>> sums(2);
+  auto rank_main = [&](int rank) {
+    try {
+      Rendezvous where;
+      where.rank = rank;
+      where.world_size = 2;
+      where.master_addr = "127.0.0.1";
+      where.master_port = static_cast<uint16_t>(port);
+      where.launcher = "test";
+      const auto group = engine::Distributed::connect(where, engine::Fingerprint{"c", "x", "d"}, options);
+      const engine::EvalShard shard(group.get());
+      for (int b = 0; b < 5; ++b) owned[rank].push_back(shard.owns(b));
+      // Row b belongs to batch b; each rank fills the rows of its batches.
+      torch::Tensor f = torch::zeros({5, 2}, torch::kFloat), l = torch::zeros({5}, torch::kLong);
+      std::vector<std::string> t(5);
+      engine::PerBatchSums per_batch(5, 2, torch::kCPU);
+      for (int b = 0; b < 5; ++b) {
+        if (!shard.owns(b)) continue;
+        f[b] = torch::tensor({b + 0.25f, -1.0f * b});
+        l[b] = 10 * b + 1;
+        t[b] = b == 3 ? "" : "text " + std::to_string(b);
+        per_batch.set(b, torch::tensor({0.1 * (b + 1), 1.0}, torch::kDouble));
+      }
+      floats[rank] = shard.combine(f);
+      longs[rank] = shard.combine(l);
+      texts[rank] = shard.combine(t);
+      sums[rank] = per_batch.total(shard);
+    } catch (const std::exception& e) {
+      errors[rank] = e.what();
+    }
+  };
+  std::thread r0(rank_main, 0), r1(rank_main, 1);
+  r0.join();
+  r1.join();
+  INFO(errors[0] << " | " << errors[1]);
+  REQUIRE((errors[0].empty() && errors[1].empty()));
+  CHECK(owned[0] == std::vector<bool>{true, false, true, false, true});
+  CHECK(owned[1] == std::vector<bool>{false, true, false, true, false});
+  double expected = 0.0;
+  for (int b = 0; b < 5; ++b) expected += 0.1 * (b + 1);  // in batch order, as one process adds them
+  for (int r = 0; r < 2; ++r) {
+    CHECK(floats[r].scalar_type() == torch::kFloat);
+    CHECK(torch::equal(floats[r].select(1, 0), torch::arange(5, torch::kFloat) + 0.25f));
+    CHECK(torch::equal(longs[r], torch::arange(5, torch::kLong) * 10 + 1));
+    CHECK(texts[r] == std::vector<std::string>{"text 0", "text 1", "text 2", "", "text 4"});
+    CHECK(sums[r] == std::vector<double>{expected, 5.0});
   }
 }
 

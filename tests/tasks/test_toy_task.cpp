@@ -75,7 +75,7 @@ class PlaneTrainer : public engine::TrainTask {
     return torch::nn::functional::cross_entropy(model_->forward(train_.xy.index_select(0, index).to(device)),
                                                 train_.labels.index_select(0, index).to(device));
   }
-  json evaluate(const torch::Device&) override { return {{"accuracy", accuracy(model_, valid_)}}; }
+  json evaluate(const torch::Device&, const engine::EvalShard&) override { return {{"accuracy", accuracy(model_, valid_)}}; }
 
  private:
   torch::nn::Linear model_;

@@ -34,7 +34,7 @@ class LinearTask : public attune::engine::TrainTask {
     const auto idx = torch::tensor(batch);
     return torch::mse_loss(model_->forward(x_.index_select(0, idx)), y_.index_select(0, idx));
   }
-  json evaluate(const torch::Device&) override {
+  json evaluate(const torch::Device&, const attune::engine::EvalShard&) override {
     const double score = evals_ < scores_.size() ? scores_[evals_] : 0.0;
     ++evals_;
     return {{"score", score}, {"mse", torch::mse_loss(model_->forward(x_), y_).item<double>()}};
