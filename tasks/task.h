@@ -58,6 +58,7 @@ struct BenchOptions {
   bool sync_every_step = false;  // read the loss back after every step
   bool fused_optimizer = true;
   bool cuda_graphs = true;       // false: eager steps even where the config's train.cuda_graphs asks for graphs
+  bool graph_collectives = true;  // false: data-parallel gradient sums outside the captured graphs
   // Under a launcher (docs/distributed.md): each rank times its share of data-parallel
   // steps of batch_size per rank, gradients summed as `attune train` sums them.
   std::shared_ptr<engine::Distributed> distributed;

@@ -119,6 +119,7 @@ json train_bench(const json& config, const SpeedOptions& o, const torch::Device&
   const int64_t world = o.distributed ? o.distributed->world_size() : 1;
   options.optimizer.fused = o.fused_optimizer;
   options.cuda_graphs = options.cuda_graphs && o.cuda_graphs;
+  options.graph_collectives = o.graph_collectives;
   auto optimizer = engine::make_adamw(*run.model, options.optimizer);
   engine::StepRunner runner(task, *optimizer, options);
   const engine::BatchPlan plan = task.train_plan(0, options.seed);
@@ -132,6 +133,7 @@ json train_bench(const json& config, const SpeedOptions& o, const torch::Device&
   record["ablation"] = !o.fused_optimizer ? "no-fused-optimizer" : o.sync_every_step ? "sync-every-step"
                        : o.masked       ? "masked"
                        : !o.cuda_graphs ? "no-cuda-graphs"
+                       : o.distributed && !o.graph_collectives ? "sums-outside-graphs"
                                         : "";
   bench::reset_peak_memory(device);
   torch::Tensor last_loss;

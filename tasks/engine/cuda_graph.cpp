@@ -44,7 +44,10 @@ void CudaGraph::capture(const torch::Device& device, const std::function<void()>
   at::cuda::clearCublasWorkspaces();
   c10::cuda::CUDACachingAllocator::emptyCache();
   c10::cuda::CUDAStreamGuard stream_guard(c10::cuda::getStreamFromPool(/*isHighPriority=*/false, index));
-  impl_->graph.capture_begin(impl_->pool);
+  // Thread-local: a data-parallel step captures NCCL's kernels while NCCL's watchdog
+  // thread queries the events of earlier collectives, which a global capture forbids (as
+  // torch.compile's CUDA graphs capture).
+  impl_->graph.capture_begin(impl_->pool, cudaStreamCaptureModeThreadLocal);
   try {
     work();
   } catch (...) {

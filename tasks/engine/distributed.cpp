@@ -267,6 +267,14 @@ Distributed::Pending::~Pending() = default;
 
 void Distributed::Pending::wait() {
   try {
+    // ProcessGroupNCCL's wait with a timeout blocks the host until the sum is done, which
+    // would drain the queue of kernels launched ahead at every bucket of every step.
+    // Without one it only orders the current stream after the sum, as DDP waits; NCCL's
+    // watchdog, created with the same timeout, ends a collective that hangs.
+    if (owner_.options_.device.is_cuda()) {
+      work_->work->wait();
+      return;
+    }
     wait_for(work_->work, owner_.options_.timeout);
   } catch (const UserError&) {
     throw;

@@ -81,7 +81,14 @@ void GradReducer::fill_from_grads(Bucket& b) {
     }
     flags.push_back(grad.defined() ? 1.0f : 0.0f);
   }
-  b.flat.narrow(0, b.elements, static_cast<int64_t>(flags.size())).copy_(torch::tensor(flags).to(b.flat.scalar_type()));
+  if (flags != b.local_flags || !b.flags_on_device.defined()) {
+    TORCH_CHECK(!capturing_, "a CUDA graph captured a step whose parameters without a gradient differ from its eager "
+                             "step's; the step is not the same every time");
+    b.local_flags = flags;
+    b.flags_on_device = torch::tensor(flags).to(b.flat.device(), b.flat.scalar_type());
+    b.summed_flags.clear();
+  }
+  b.flat.narrow(0, b.elements, static_cast<int64_t>(flags.size())).copy_(b.flags_on_device);
   b.complete = std::find(flags.begin(), flags.end(), 0.0f) == flags.end();
 }
 
@@ -101,12 +108,17 @@ void GradReducer::reduce() {
   for (auto& b : buckets_) {
     b.work->wait();
     b.work.reset();
-    torch::Tensor present;
-    if (!b.complete) present = b.flat.narrow(0, b.elements, static_cast<int64_t>(b.members.size())).to(torch::kCPU, torch::kFloat);
+    if (!b.complete && !capturing_) {
+      const torch::Tensor present =
+          b.flat.narrow(0, b.elements, static_cast<int64_t>(b.members.size())).to(torch::kCPU, torch::kFloat).contiguous();
+      b.summed_flags.assign(present.data_ptr<float>(), present.data_ptr<float>() + present.numel());
+    }
+    TORCH_CHECK(b.complete || b.summed_flags.size() == b.members.size(),
+                "a CUDA graph captured a step with a missing gradient before an eager step had one");
     for (size_t j = 0; j < b.members.size(); ++j) {
       torch::Tensor& p = parameters_[b.members[j]];
       const torch::Tensor summed = b.flat.narrow(0, b.offsets[j], p.numel()).view(p.sizes());
-      if (present.defined() && present[static_cast<int64_t>(j)].item<float>() == 0.0f) continue;
+      if (!b.complete && b.summed_flags[j] == 0.0f) continue;
       if (p.grad().defined()) {
         p.mutable_grad().copy_(summed);
       } else {

@@ -39,6 +39,12 @@ class GradReducer {
   // it there too.
   void reduce();
 
+  // While a CUDA graph captures a step, nothing may cross between host and device: the
+  // presence flags of a bucket with a missing gradient are then those its last eager step
+  // uploaded and read (a captured step replays the same backward, so the same gradients
+  // are missing; a different pattern fails instead).
+  void set_capturing(bool capturing) { capturing_ = capturing; }
+
   size_t buckets() const { return buckets_.size(); }
   // Buckets started while backward still ran, over all steps so far.
   int64_t overlapped() const { return overlapped_; }
@@ -52,6 +58,9 @@ class GradReducer {
     size_t waiting = 0;            // members whose gradient has not arrived in this backward
     bool complete = false;         // every member had a gradient: no flag needs reading
     std::unique_ptr<Distributed::Pending> work;
+    std::vector<float> local_flags;  // this rank's presence flags as last uploaded
+    torch::Tensor flags_on_device;   // ... and on the bucket's device
+    std::vector<float> summed_flags;  // the group's, as last read back (0: no rank had it)
   };
   void on_gradient(size_t parameter, const torch::Tensor& grad);
   void start_ready();           // the next buckets in order whose gradients are all in
@@ -65,6 +74,7 @@ class GradReducer {
   std::vector<unsigned> hooks_;
   std::mutex mutex_;  // hooks of CUDA parameters run on autograd's device threads
   bool armed_ = false;
+  bool capturing_ = false;
   size_t next_ = 0;   // the next bucket to start
   int64_t overlapped_ = 0;
 };

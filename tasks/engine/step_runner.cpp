@@ -88,7 +88,7 @@ StepOutput StepRunner::run(const BatchPlan& plan, int64_t begin, int64_t end, do
     seen_.insert(key);
     std::vector<torch::Tensor> updated;
     StepOutput out = step_body(inputs, weights, /*count_on_host=*/true, updated);
-    if (reducer_) finish_outside(out);
+    if (sums_outside()) finish_outside(out);
     out.items = items;
     return out;
   }
@@ -96,7 +96,7 @@ StepOutput StepRunner::run(const BatchPlan& plan, int64_t begin, int64_t end, do
   // Copies: the next replay rewrites the graph's own outputs.
   StepOutput out;
   out.loss = c->out.loss.clone();
-  if (reducer_) {
+  if (sums_outside()) {
     // Another graph's capture or an eager step may have replaced the gradients since.
     const std::vector<torch::Tensor> params = parameters_of(optimizer_);
     for (size_t i = 0; i < params.size(); ++i) params[i].mutable_grad() = c->grads[i];
@@ -111,12 +111,13 @@ StepOutput StepRunner::run(const BatchPlan& plan, int64_t begin, int64_t end, do
 
 StepOutput StepRunner::step_body(const Inputs& inputs, const std::vector<double>& weights, bool count_on_host,
                                  std::vector<torch::Tensor>& updated) {
-  // Data-parallel, the step ends with backward: a collective is not captured (NCCL's
-  // work objects and the timeout watchdog live on the host), so the sum, the clipping
-  // and the update follow each replay (finish_outside).
-  const bool whole = !reducer_;
+  // Data-parallel, the graph holds the gradient sums too (NCCL's kernels are captured
+  // and replayed with the step), or it ends with backward and they follow each replay
+  // (finish_outside).
+  const bool whole = !sums_outside();
   StepOutput out = accumulate_gradients(
-      optimizer_, options_, weights, [&](size_t i) { return task_.graph_loss(inputs[i]); }, nullptr, whole);
+      optimizer_, options_, weights, [&](size_t i) { return task_.graph_loss(inputs[i]); },
+      whole ? reducer_.get() : nullptr, whole);
   if (whole) updated = optimizer_.update(count_on_host);
   return out;
 }
@@ -133,15 +134,18 @@ StepRunner::Captured& StepRunner::capture(const std::string& key, Inputs inputs,
   c->inputs = std::move(inputs);
   optimizer_.zero_grad();  // before the capture empties the allocator's cache, so they go back too
   const bool cache = compat::set_autocast_cache(false);
+  if (reducer_) reducer_->set_capturing(true);
   try {
     c->graph->capture(options_.device, [&] { c->out = step_body(c->inputs, weights, /*count_on_host=*/false, c->updated); });
   } catch (const c10::Error& e) {
+    if (reducer_) reducer_->set_capturing(false);
     compat::set_autocast_cache(cache);
     fail("train.cuda_graphs", "capturing the training step failed (set it to false to train without graphs): " +
                                   first_line(e.what_without_backtrace()));
   }
+  if (reducer_) reducer_->set_capturing(false);
   compat::set_autocast_cache(cache);
-  if (reducer_) {
+  if (sums_outside()) {
     for (const auto& p : parameters_of(optimizer_)) c->grads.push_back(p.grad());
   }
   Captured& ref = *c;

@@ -4,8 +4,8 @@
 // and the fused AdamW update), and every later batch of that shape is copied into the
 // graph's inputs and replayed with a single launch: the host no longer issues the
 // step's ~1,000 kernels one by one, which bounds short-sequence steps. Data-parallel, a
-// graph holds forward and backward of this rank's micro-batches; the gradient sum, the
-// clipping and the update run after each replay.
+// graph holds this rank's micro-batches and the gradient sums (NCCL's kernels), or with
+// graph_collectives off, forward and backward only, the rest running after each replay.
 #pragma once
 #include "tasks/engine/trainer.h"
 
@@ -43,7 +43,9 @@ class StepRunner {
   StepOutput step_body(const Inputs& inputs, const std::vector<double>& weights, bool count_on_host,
                        std::vector<torch::Tensor>& updated);
   Captured& capture(const std::string& key, Inputs inputs, const std::vector<double>& weights);
-  // Data-parallel: the sum over the ranks, clipping and the update after a step's backward.
+  // Data-parallel with TrainOptions::graph_collectives off: the sum over the ranks,
+  // clipping and the update after a step's backward, outside the graph.
+  bool sums_outside() const { return reducer_ && !options_.graph_collectives; }
   void finish_outside(StepOutput& out);
 
   TrainTask& task_;

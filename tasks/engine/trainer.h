@@ -35,6 +35,10 @@ struct TrainOptions {
   bool higher_is_better = true;
   bool bf16 = true;  // autocast on CUDA with LibTorch 2.x
   bool cuda_graphs = false;  // replay captured steps (StepRunner); CUDA, LibTorch 2.x, tasks that split their loss
+  // Data-parallel with graphs: the gradient sums captured in the graph (NCCL's kernels
+  // replayed with the step), or false: the graph ends with backward and the sums, the
+  // clipping and the update run after each replay (an ablation, docs/distributed.md).
+  bool graph_collectives = true;
   // Polled after every optimizer step; true saves a checkpoint and returns (Ctrl-C, tests).
   std::function<bool(int64_t global_step)> stop_requested;
   std::ostream* log = nullptr;  // progress and messages; nullptr = std::cerr

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Data-parallel training speed (issue 24): attune's data-parallel steps against PyTorch
 # DDP under Hugging Face Transformers (+ PEFT), side by side in one call, on the BERT-base
-# shape of speed_bench.sh (sequence classification, bf16 autocast, fused AdamW, eager
-# steps: data-parallel steps are not captured in CUDA graphs). For each batch size per GPU
+# shape of speed_bench.sh (sequence classification, bf16 autocast, fused AdamW; attune's
+# steps eager, and with GRAPHS=1 also captured in CUDA graphs, launches tagged "+graphs",
+# the gradient sums in the graph, and "+graphs-outside", the sums after each replay).
+# For each batch size per GPU
 # (B32 and B128 at sequence length 128) and method (full, LoRA r=8 on query and value):
 #   world 1  alone: no process group
 #   world 1  group: one rank under torchrun with ATTUNE_GROUP_OF_ONE=1, so the process
@@ -13,14 +15,14 @@
 #   tools/bench/ddp_bench.sh OUT_DIR
 #
 # Env: ATTUNE [build/attune], BATCHES ["32 128"], SEQ [128], METHODS ["full lora"],
-#      NPROCS [""], STEPS [20], REPEATS [5], ROUNDS [2], PRESET [base].
+#      NPROCS [""], STEPS [20], REPEATS [5], ROUNDS [2], PRESET [base], GRAPHS [0].
 # Writes OUT_DIR/results.jsonl (one record per run, with "launch") and OUT_DIR/results.md.
 set -euo pipefail
 out="$1"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 attune="$(realpath "${ATTUNE:-build/attune}")"
 batches="${BATCHES:-32 128}"; seq="${SEQ:-128}"; methods="${METHODS:-full lora}"; nprocs="${NPROCS:-}"
-steps="${STEPS:-20}"; repeats="${REPEATS:-5}"; rounds="${ROUNDS:-2}"; preset="${PRESET:-base}"
+steps="${STEPS:-20}"; repeats="${REPEATS:-5}"; rounds="${ROUNDS:-2}"; preset="${PRESET:-base}"; graphs="${GRAPHS:-0}"
 mkdir -p "$out"
 results="$out/results.jsonl"
 : > "$results"
@@ -53,11 +55,19 @@ for round in $(seq "$rounds"); do
       [[ "$method" == lora ]] && a_args+=("${lora[@]}")
       p_args=("$here/hf_speed_peer.py" --device cuda --preset "$preset" --mode train --method "$method"
               --seq-len "$seq" --batch-size "$batch" --steps "$steps" --repeats "$repeats")
+      g_args=()  # the same without --no-cuda-graphs: bench captures by default
+      for a in "${a_args[@]}"; do [[ "$a" == --no-cuda-graphs ]] || g_args+=("$a"); done
       record alone "$attune" "${a_args[@]}"
+      [[ "$graphs" == 1 ]] && record alone+graphs "$attune" "${g_args[@]}"
       record alone python3 "${p_args[@]}"
       for n in 1 $nprocs; do
         # shellcheck disable=SC2046
         record "torchrun-$n" $(launcher "$n") --no-python "$attune" "${a_args[@]}"
+        # shellcheck disable=SC2046
+        [[ "$graphs" == 1 ]] && record "torchrun-$n+graphs" $(launcher "$n") --no-python "$attune" "${g_args[@]}"
+        # shellcheck disable=SC2046
+        [[ "$graphs" == 1 ]] && record "torchrun-$n+graphs-outside" $(launcher "$n") --no-python "$attune" \
+          "${g_args[@]}" --sums-outside-graphs
         # shellcheck disable=SC2046
         record "torchrun-$n" $(launcher "$n") "${p_args[@]}"
       done

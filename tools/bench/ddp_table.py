@@ -2,7 +2,9 @@
 """The table of tools/bench/ddp_bench.sh: training tokens/s per GPU of attune and of the
 peer (PyTorch DDP + transformers) at each point (batch per GPU, method, launch), the
 median over rounds, with the cost of the process group at world size 1 (group / alone)
-and attune's ratio to the peer.
+and attune's ratio to the peer. A "+graphs" launch (attune with CUDA graphs; "+graphs-outside":
+the gradient sums after each replay instead of in the graph) is set against the peer's
+launch of the same name without it, and against attune's "alone+graphs".
 
 usage: ddp_table.py results.jsonl
 """
@@ -24,9 +26,10 @@ def main():
           "| attune vs alone | peer vs alone | runs |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for b, s, m, launch in points:
+        peer_launch = launch.split("+")[0]
         a = med.get((b, s, m, launch, "attune"))
-        p = med.get((b, s, m, launch, "hf"))
-        a0 = med.get((b, s, m, "alone", "attune"))
+        p = med.get((b, s, m, peer_launch, "hf"))
+        a0 = med.get((b, s, m, "alone+graphs" if "+graphs" in launch else "alone", "attune"))
         p0 = med.get((b, s, m, "alone", "hf"))
         n = len(runs.get((b, s, m, launch, "attune"), []))
 
@@ -34,8 +37,8 @@ def main():
             return "-" if x is None else spec.format(x)
 
         ratio = a / p if a and p else None
-        a_rel = a / a0 if a and a0 and launch != "alone" else None
-        p_rel = p / p0 if p and p0 and launch != "alone" else None
+        a_rel = a / a0 if a and a0 and not launch.startswith("alone") else None
+        p_rel = p / p0 if p and p0 and not launch.startswith("alone") else None
         print(f"| {b} | {s} | {m} | {launch} | {fmt(a)} | {fmt(p)} | {fmt(ratio, '{:.3f}')} "
               f"| {fmt(a_rel, '{:.3f}')} | {fmt(p_rel, '{:.3f}')} | {n} |")
 

@@ -40,6 +40,8 @@ int bench_command(const Args& raw_args) {
       ("no-fused-optimizer", "Ablation: LibTorch's per-tensor AdamW step", cxxopts::value<bool>()->default_value("false"))
       ("no-cuda-graphs", "Ablation: eager steps where train.cuda_graphs asks for graphs",
        cxxopts::value<bool>()->default_value("false"))
+      ("sums-outside-graphs", "Ablation, data-parallel: gradient sums after each replay, not in the graph",
+       cxxopts::value<bool>()->default_value("false"))
       ("o,out", "Write the JSON record here (default: stdout)", cxxopts::value<std::string>()->default_value(""));
   cxxopts::ParseResult parsed;
   if (!parse_or_help(options, args, parsed)) return 0;
@@ -68,6 +70,7 @@ int bench_command(const Args& raw_args) {
     o.sync_every_step = parsed["sync-every-step"].as<bool>();
     o.fused_optimizer = !parsed["no-fused-optimizer"].as<bool>();
     o.cuda_graphs = !parsed["no-cuda-graphs"].as<bool>();
+    o.graph_collectives = !parsed["sums-outside-graphs"].as<bool>();
     // Under torchrun (or srun): data-parallel steps, as attune train runs them.
     o.distributed = engine::join_from_environment(config, dist_timeout(parsed));
     record = tasks::find_task(config.value("task", ""), "task").bench(config, o);
