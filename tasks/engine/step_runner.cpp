@@ -4,6 +4,7 @@
 #include "core/compat.h"
 #include "tasks/engine/cuda_graph.h"
 #include "tasks/engine/grad_reducer.h"
+#include "tasks/engine/zero.h"
 
 #include <sstream>
 
@@ -55,12 +56,15 @@ StepRunner::StepRunner(TrainTask& task, AdamW& optimizer, const TrainOptions& op
   graphs_on_ = options.cuda_graphs && off_reason_.empty();
   if (graphs_on_) optimizer_.use_device_rates();
   if (options.distributed) reducer_ = std::make_unique<GradReducer>(*options.distributed, parameters_of(optimizer));
+  if (options.distributed && options.zero == 1) {
+    sharded_ = std::make_unique<ShardedOptimizerState>(*options.distributed, optimizer);
+  }
 }
 
 StepRunner::~StepRunner() = default;
 
 StepOutput StepRunner::run(const BatchPlan& plan, int64_t begin, int64_t end, double lr) {
-  if (!graphs_on_) return train_step(task_, optimizer_, options_, plan, begin, end, lr, reducer_.get());
+  if (!graphs_on_) return train_step(task_, optimizer_, options_, plan, begin, end, lr, reducer_.get(), sharded_.get());
   set_learning_rate(optimizer_, lr);
   optimizer_.write_rates();
   const std::vector<double> weights = micro_batch_weights(plan, begin, end);
