@@ -86,6 +86,21 @@ void add_memory(json& record, const torch::Device& device) {
   }
 }
 
+// AdamW's state bytes of this rank, and under a launcher every rank's state and peak GPU
+// memory (collective), so that ZeRO's saving per GPU is read off one record.
+void add_optimizer_memory(json& record, const engine::AdamW& optimizer, engine::StepRunner& runner,
+                          engine::Distributed* group, const torch::Device& device) {
+  record["zero"] = runner.sharded_state() ? 1 : 0;
+  record["optimizer_state_bytes"] = optimizer.state_bytes();
+  if (!group) return;
+  const auto as_integers = [](const std::vector<double>& v) { return std::vector<int64_t>(v.begin(), v.end()); };
+  record["optimizer_state_bytes_per_rank"] = as_integers(group->gather_numbers(static_cast<double>(optimizer.state_bytes())));
+  if (const auto peak = bench::peak_memory(device)) {
+    record["peak_allocated_mib_per_rank"] = group->gather_numbers(peak->allocated_mib);
+    record["peak_reserved_mib_per_rank"] = group->gather_numbers(peak->reserved_mib);
+  }
+}
+
 json base_record(const Config& config, const SpeedOptions& o, RunModel& run, const torch::Device& device) {
   json r = {{"system", "attune"},
             {"mode", o.mode},
@@ -154,6 +169,7 @@ json train_bench(const json& config, const SpeedOptions& o, const torch::Device&
   record["world_size"] = world;
   if (world > 1) record["global_tokens_per_s"] = record["tokens_per_s"].get<double>() * static_cast<double>(world);
   add_memory(record, device);
+  add_optimizer_memory(record, *optimizer, runner, o.distributed.get(), device);
   return record;
 }
 

@@ -302,6 +302,37 @@ bool Distributed::any(bool flag) {
   return t[0].cpu().item<float>() > 0.0f;
 }
 
+std::vector<double> Distributed::gather_numbers(double value) {
+  torch::Tensor slots = torch::zeros({world_size()}, torch::kDouble);
+  slots[rank()] = value;
+  std::vector<torch::Tensor> t = {slots.to(options_.device)};
+  all_reduce_sum(t);
+  const torch::Tensor back = t[0].cpu();
+  return {back.data_ptr<double>(), back.data_ptr<double>() + world_size()};
+}
+
+void Distributed::send(torch::Tensor& tensor, int to) {
+  std::vector<torch::Tensor> one = {tensor};
+  try {
+    wait_for(group_->collectives->send(one, to, /*tag=*/0), options_.timeout);
+  } catch (const UserError&) {
+    throw;
+  } catch (const std::exception& e) {
+    lost("send to rank " + std::to_string(to), e.what());
+  }
+}
+
+void Distributed::recv(torch::Tensor& tensor, int from) {
+  std::vector<torch::Tensor> one = {tensor};
+  try {
+    wait_for(group_->collectives->recv(one, from, /*tag=*/0), options_.timeout);
+  } catch (const UserError&) {
+    throw;
+  } catch (const std::exception& e) {
+    lost("receive from rank " + std::to_string(from), e.what());
+  }
+}
+
 void Distributed::barrier() {
   try {
     wait_for(group_->collectives->barrier(c10d::BarrierOptions()), options_.timeout);

@@ -68,6 +68,11 @@ class Distributed {
   std::unique_ptr<Pending> all_reduce_sum_async(torch::Tensor& flat);
   std::string broadcast_string(const std::string& text, int root = 0);
   bool any(bool flag);  // true on every rank when it is true on one
+  // Every rank's `value`, indexed by rank, on every rank.
+  std::vector<double> gather_numbers(double value);
+  // From one rank to another (ZeRO's shards to rank 0); each returns once its side is done.
+  void send(torch::Tensor& tensor, int to);
+  void recv(torch::Tensor& tensor, int from);
   void barrier();
 
  private:

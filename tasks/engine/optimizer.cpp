@@ -113,6 +113,32 @@ void AdamW::count_steps(const std::vector<torch::Tensor>& params) {
   }
 }
 
+torch::optim::AdamWParamState* AdamW::state_of(const torch::Tensor& p) {
+  const auto found = state_.find(state_key(state_, p));
+  return found == state_.end() ? nullptr : static_cast<torch::optim::AdamWParamState*>(found->second.get());
+}
+
+void AdamW::set_state_of(const torch::Tensor& p, std::unique_ptr<torch::optim::AdamWParamState> state) {
+  state_[state_key(state_, p)] = std::move(state);
+}
+
+void AdamW::drop_state_of(const torch::Tensor& p) {
+  state_.erase(state_key(state_, p));
+  // A later state of this parameter may reuse the freed address: its scalar must not match.
+  step_scalars_.erase(p.unsafeGetTensorImpl());
+}
+
+int64_t AdamW::state_bytes() const {
+  int64_t bytes = 0;
+  for (const auto& [key, slot] : state_) {
+    const auto& s = static_cast<const torch::optim::AdamWParamState&>(*slot);
+    for (const torch::Tensor& t : {s.exp_avg(), s.exp_avg_sq(), s.max_exp_avg_sq()}) {
+      if (t.defined()) bytes += static_cast<int64_t>(t.nbytes());
+    }
+  }
+  return bytes;
+}
+
 std::vector<torch::Tensor> parameters_of(const torch::optim::Optimizer& optimizer) {
   std::vector<torch::Tensor> params;
   for (const auto& group : optimizer.param_groups()) {

@@ -41,6 +41,14 @@ class AdamW : public torch::optim::AdamW {
   std::vector<torch::Tensor> update(bool count_on_host);
   void count_steps(const std::vector<torch::Tensor>& params);
 
+  // One parameter's state, as ZeRO moves its shards (tasks/engine/zero.h): null before
+  // the parameter's first update.
+  torch::optim::AdamWParamState* state_of(const torch::Tensor& p);
+  void set_state_of(const torch::Tensor& p, std::unique_ptr<torch::optim::AdamWParamState> state);
+  void drop_state_of(const torch::Tensor& p);
+  // Bytes of the exp_avg and exp_avg_sq this process holds: AdamW's memory beside the model's.
+  int64_t state_bytes() const;
+
  private:
   bool fused_;
   bool device_rates_ = false;

@@ -68,6 +68,7 @@ TrainOptions train_options_from_config(const nlohmann::json& config) {
                        o.selection_metric.find("perplexity") == std::string::npos;
   o.bf16 = t.bf16;
   o.cuda_graphs = t.cuda_graphs;
+  o.zero = static_cast<int>(t.zero);
   return o;
 }
 

@@ -4,6 +4,7 @@
 #include "core/compat.h"
 #include "tasks/engine/cuda_graph.h"
 #include "tasks/engine/grad_reducer.h"
+#include "tasks/engine/zero.h"
 
 #include <sstream>
 
@@ -32,6 +33,7 @@ std::string why_graphs_off(const TrainTask& task, const AdamW& optimizer, const 
   if (!options.cuda_graphs) return "";
   if (!options.device.is_cuda()) return "the device is " + options.device.str();
   if (!CudaGraph::supported()) return "this build of LibTorch has no CUDA graphs";
+  if (options.distributed && options.zero == 1) return "train.zero shards the update over the ranks, which is not captured";
   if (!optimizer.fused()) return "they need the fused AdamW step";
   if (!task.supports_cuda_graphs()) return "this task (or its PEFT method) has host work inside the step";
   return "";
@@ -55,12 +57,15 @@ StepRunner::StepRunner(TrainTask& task, AdamW& optimizer, const TrainOptions& op
   graphs_on_ = options.cuda_graphs && off_reason_.empty();
   if (graphs_on_) optimizer_.use_device_rates();
   if (options.distributed) reducer_ = std::make_unique<GradReducer>(*options.distributed, parameters_of(optimizer));
+  if (options.distributed && options.zero == 1) {
+    sharded_ = std::make_unique<ShardedOptimizerState>(*options.distributed, optimizer);
+  }
 }
 
 StepRunner::~StepRunner() = default;
 
 StepOutput StepRunner::run(const BatchPlan& plan, int64_t begin, int64_t end, double lr) {
-  if (!graphs_on_) return train_step(task_, optimizer_, options_, plan, begin, end, lr, reducer_.get());
+  if (!graphs_on_) return train_step(task_, optimizer_, options_, plan, begin, end, lr, reducer_.get(), sharded_.get());
   set_learning_rate(optimizer_, lr);
   optimizer_.write_rates();
   const Distributed* group = options_.distributed.get();

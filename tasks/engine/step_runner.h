@@ -31,6 +31,8 @@ class StepRunner {
   // Why train.cuda_graphs was asked for but is off; "" otherwise.
   const std::string& graphs_off_reason() const { return off_reason_; }
   int64_t graphs_captured() const { return static_cast<int64_t>(captured_.size()); }
+  // AdamW's state sharded over the ranks (train.zero = 1 in a group); null otherwise.
+  ShardedOptimizerState* sharded_state() { return sharded_.get(); }
 
   // Graphs kept at most; later shapes run eagerly. They share one memory pool, so the
   // cost is their launch structures, not a copy of the activations each.
@@ -51,6 +53,7 @@ class StepRunner {
   TrainTask& task_;
   AdamW& optimizer_;
   std::unique_ptr<GradReducer> reducer_;  // data-parallel runs only
+  std::unique_ptr<ShardedOptimizerState> sharded_;
   const TrainOptions& options_;
   bool graphs_on_ = false;
   std::string off_reason_;

@@ -41,6 +41,7 @@ struct TrainConfig {
   std::string selection_metric = "macro_f1";
   bool bf16 = true;
   bool cuda_graphs = false;
+  int64_t zero = 0;
   static void describe(config::Schema<TrainConfig>& s);
 };
 

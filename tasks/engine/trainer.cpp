@@ -10,12 +10,15 @@
 #include "tasks/engine/progress.h"
 #include "tasks/engine/run_dir.h"
 #include "tasks/engine/step_runner.h"
+#include "tasks/engine/zero.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <numeric>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -126,7 +129,7 @@ class Loop {
       state_.finished = true;
       if (!evaluated_at_current_step_) evaluate();
     }
-    if (main_) save_checkpoint(options_.run_dir, task_.checkpoint_tensors(), *optimizer_, state_);
+    save();
     return result(interrupted);
   }
 
@@ -144,6 +147,31 @@ class Loop {
       group_->broadcast(one);
       if (!one[0].is_same(t)) t.copy_(one[0]);
     }
+  }
+
+  // AdamW's state sharded over the ranks (train.zero = 1); null otherwise.
+  ShardedOptimizerState* sharded() const { return runner_ ? runner_->sharded_state() : nullptr; }
+
+  // Rank 0 writes the checkpoint; under ZeRO it first collects the other ranks' shards of
+  // the optimizer state (every rank reaches this point at the same step), so that the
+  // checkpoint is the one an unsharded run writes, and drops them again afterwards.
+  void save() {
+    if (sharded()) sharded()->gather_to_main();
+    if (main_) save_checkpoint(options_.run_dir, task_.checkpoint_tensors(), *optimizer_, state_);
+    if (sharded()) sharded()->drop_foreign_state();
+  }
+
+  // One line per run: the optimizer memory ZeRO saves, measured on every rank once the
+  // first step has made the state. "Unsharded" is what every rank holds without ZeRO.
+  void report_sharded_state() {
+    const std::vector<double> bytes = group_->gather_numbers(static_cast<double>(optimizer_->state_bytes()));
+    const double largest = *std::max_element(bytes.begin(), bytes.end());
+    const double all = std::accumulate(bytes.begin(), bytes.end(), 0.0);
+    const auto mib = [](double b) { return format_number(b / (1 << 20)); };
+    out_ << (tty_ ? "\n" : "") << "zero: AdamW state per rank " << mib(largest) << " MiB (" << mib(all)
+         << " MiB unsharded; bytes by rank:";
+    for (double b : bytes) out_ << " " << static_cast<int64_t>(b);
+    out_ << ")\n";
   }
 
   struct WindowTotals {
@@ -176,6 +204,7 @@ class Loop {
     r.global_step = state_.global_step;
     r.best_step = state_.best_step;
     r.best_metrics = state_.best_metrics;
+    r.optimizer_state_bytes = optimizer_->state_bytes();
     return r;
   }
 
@@ -224,7 +253,7 @@ class Loop {
       state_.elapsed_s = elapsed();
       state_.window_loss_sum = window_totals().loss;
       state_.window_steps = window_steps_;
-      if (main_) save_checkpoint(options_.run_dir, task_.checkpoint_tensors(), *optimizer_, state_);
+      save();
     }
     return !stop;
   }
@@ -238,6 +267,10 @@ class Loop {
     const double lr =
         options_.optimizer.lr * schedule_factor(options_.schedule, state_.global_step, warmup_steps_, total_steps_);
     StepOutput out = runner_->run(plan, begin, end, lr);
+    if (sharded() && !reported_sharded_state_) {
+      report_sharded_state();
+      reported_sharded_state_ = true;
+    }
     ++state_.global_step;
     task_.after_optimizer_step(state_.global_step, total_steps_);
     window_loss_ = window_loss_.defined() ? window_loss_ + out.loss : out.loss;
@@ -349,6 +382,7 @@ class Loop {
   bool stop_pending_ = false;  // asked to stop, on this rank
   int64_t stop_voted_at_ = -1;  // the step of the last vote on a log step, and its outcome
   bool stop_agreed_ = false;
+  bool reported_sharded_state_ = false;
 };
 
 }  // namespace
@@ -403,7 +437,8 @@ std::vector<double> rank_micro_batch_weights(const BatchPlan& plan, int64_t begi
 }
 
 StepOutput train_step(TrainTask& task, AdamW& optimizer, const TrainOptions& options, const BatchPlan& plan,
-                      int64_t begin, int64_t end, double lr, GradReducer* reducer) {
+                      int64_t begin, int64_t end, double lr, GradReducer* reducer,
+                      ShardedOptimizerState* sharded) {
   set_learning_rate(optimizer, lr);
   const Distributed* group = options.distributed.get();
   const std::vector<int64_t> mine = rank_micro_batches(begin, end, group ? group->rank() : 0, group ? group->world_size() : 1);
@@ -411,7 +446,11 @@ StepOutput train_step(TrainTask& task, AdamW& optimizer, const TrainOptions& opt
       optimizer, options, rank_micro_batch_weights(plan, begin, end, mine),
       [&](size_t i) { return task.train_loss(plan[mine[i]], options.device); }, reducer);
   for (int64_t i : mine) out.items += task.batch_size_of(plan[i]);
-  optimizer.step();
+  if (sharded) {
+    sharded->step();
+  } else {
+    optimizer.step();
+  }
   return out;
 }
 

@@ -45,6 +45,9 @@ struct TrainOptions {
   // Data-parallel training (docs/distributed.md); null = this process alone. A step then
   // spans grad_accum x world_size batches of the plan, each rank computing its share.
   std::shared_ptr<Distributed> distributed;
+  // ZeRO stage: 1 shards AdamW's state over `distributed`'s ranks (tasks/engine/zero.h);
+  // without a group it changes nothing.
+  int zero = 0;
 };
 
 struct TrainResult {
@@ -52,6 +55,7 @@ struct TrainResult {
   int64_t global_step = 0;
   int64_t best_step = -1;
   nlohmann::json best_metrics;  // validation metrics of the weights in model.safetensors
+  int64_t optimizer_state_bytes = 0;  // AdamW's state held by this process at the end (its shard under ZeRO)
 };
 
 // Trains `task.model()` (already on options.device). With `resume`, continues from
@@ -80,6 +84,7 @@ std::vector<double> rank_micro_batch_weights(const BatchPlan& plan, int64_t begi
                                              const std::vector<int64_t>& mine);
 
 class GradReducer;
+class ShardedOptimizerState;
 
 // The part of a step before the update, shared by train_step and the CUDA graph runner:
 // gradients dropped, then for each micro-batch i the loss `loss_of(i)` under autocast,
@@ -92,9 +97,11 @@ StepOutput accumulate_gradients(AdamW& optimizer, const TrainOptions& options, c
 
 // One optimizer step of train() over the micro-batches plan[begin, end) at rate `lr`
 // (data-parallel: this rank's share of them, and `reducer` sums the gradients):
-// accumulate_gradients, then the update. StepRunner (what train() and `attune bench`
+// accumulate_gradients, then the update (under ZeRO, `sharded` updates this rank's
+// parameters and sends them to the others). StepRunner (what train() and `attune bench`
 // call) runs this unless CUDA graphs are on. `loss` and `items` are this rank's part.
 StepOutput train_step(TrainTask& task, AdamW& optimizer, const TrainOptions& options, const BatchPlan& plan,
-                      int64_t begin, int64_t end, double lr, GradReducer* reducer = nullptr);
+                      int64_t begin, int64_t end, double lr, GradReducer* reducer = nullptr,
+                      ShardedOptimizerState* sharded = nullptr);
 
 }  // namespace attune::engine

@@ -838,14 +838,22 @@ TEST_CASE("bench times a tiny model's training and inference; bad flags exit 2 w
   CHECK(t["cuda_graphs"] == false);
   CHECK_FALSE(t.contains("cuda_graphs_off"));  // not asked for
   CHECK(t["ablation"] == "");
+  // AdamW's state: at most 8 bytes per trainable fp32 parameter (none for one without a gradient).
+  CHECK(t["zero"] == 0);
+  CHECK(t["optimizer_state_bytes"].get<int64_t>() > 0);
+  CHECK(t["optimizer_state_bytes"].get<int64_t>() <= 8 * t["trainable_parameters"].get<int64_t>());
+  CHECK_FALSE(t.contains("optimizer_state_bytes_per_rank"));
 
-  // Graphs asked for on the CPU: eager steps, and the record says why.
-  const Result lora = run_attune(concat(tiny_model, {"--set", "peft.method=lora", "--set", "train.cuda_graphs=true"}));
+  // Graphs asked for on the CPU: eager steps, and the record says why. train.zero=1 in a
+  // process alone has no rank to shard with: it changes nothing.
+  const Result lora = run_attune(concat(tiny_model, {"--set", "peft.method=lora", "--set", "train.cuda_graphs=true",
+                                                     "--set", "train.zero=1"}));
   REQUIRE(lora.status == 0);
   const nlohmann::json l = nlohmann::json::parse(lora.out);
   CHECK(l["cuda_graphs"] == false);
   CHECK(l["cuda_graphs_off"] == "the device is cpu");
   CHECK(l["graphs_captured"] == 0);
+  CHECK(l["zero"] == 0);
   const Result eager = run_attune(concat(tiny_model, {"--no-cuda-graphs", "--steps", "1", "--repeats", "1"}));
   REQUIRE(eager.status == 0);
   CHECK(nlohmann::json::parse(eager.out)["ablation"] == "no-cuda-graphs");

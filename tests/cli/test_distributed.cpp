@@ -166,6 +166,18 @@ void write_idx(const std::string& path, const std::vector<uint32_t>& dims, const
   std::ofstream(path, std::ios::binary) << b;
 }
 
+// The bytes of AdamW's state by rank in the line rank 0 logs under train.zero=1; empty
+// without that line.
+std::vector<int64_t> zero_state_bytes(const std::string& err) {
+  std::smatch m;
+  const std::regex line("zero: AdamW state per rank [0-9.e+-]+ MiB \\([0-9.e+-]+ MiB unsharded; bytes by rank:([0-9 ]+)\\)");
+  if (!std::regex_search(err, m, line)) return {};
+  std::istringstream in(m[1].str());
+  std::vector<int64_t> bytes;
+  for (int64_t b; in >> b;) bytes.push_back(b);
+  return bytes;
+}
+
 }  // namespace ddp_cli
 
 using namespace ddp_cli;
@@ -499,4 +511,87 @@ TEST_CASE("data-parallel bad input: one line naming the variable, flag or rank; 
   const Result no_launcher = run_attune(plus_args(args, {"--nnodes", "2"}));
   CHECK(no_launcher.status == 2);
   CHECK(no_launcher.err.find("--nnodes: only with --nproc-per-node") != std::string::npos);
+}
+
+TEST_CASE("train.zero=1: 2 ranks hold half of AdamW's state each and train the weights they train without it",
+          "[cli][distributed][zero]") {
+  if (!attune::engine::has_gloo()) {
+    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
+    return;
+  }
+  const std::string dir = attune::testing::temp_dir("ddp-zero");
+  attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
+  // 32 positions, not 512: a table of 512 would hold more than half of this tiny model's
+  // parameters, and a tensor is never split between ranks.
+  const std::vector<std::string> two = {"--set", "model.max_length=32", "--nproc-per-node", "2"};
+  const std::vector<std::string> zero = {"--set", "train.zero=1"};
+
+  const Result plain = run_attune(plus_args(text_run(dir, "plain", 8), two));
+  const Result sharded = run_attune(plus_args(plus_args(text_run(dir, "zero", 8), zero), two));
+  require_success(plain);
+  require_success(sharded);
+  CHECK(max_difference(dir + "/plain/model.safetensors", dir + "/zero/model.safetensors") == 0.0);
+
+  // Each rank holds its shard: the two are disjoint, add up to the state an unsharded rank
+  // holds, and split it about evenly.
+  const int64_t unsharded = json::parse(plain.out)["optimizer_state_bytes"].get<int64_t>();
+  const std::vector<int64_t> bytes = zero_state_bytes(sharded.err);
+  INFO("zero run stderr: " << sharded.err);
+  REQUIRE(bytes.size() == 2);
+  CHECK(bytes[0] + bytes[1] == unsharded);
+  CHECK(std::max(bytes[0], bytes[1]) < 0.6 * static_cast<double>(unsharded));
+  // At the end rank 0 holds its own shard again, after writing the whole state.
+  CHECK(json::parse(sharded.out)["optimizer_state_bytes"].get<int64_t>() == bytes[0]);
+  CHECK(zero_state_bytes(plain.err).empty());
+
+  // With LoRA only the adapters (and the classifier) have a state to shard.
+  const std::vector<std::string> lora = {"--set", "peft.method=lora", "--set", "train.lr=1e-2"};
+  const Result lora_plain = run_attune(plus_args(plus_args(text_run(dir, "lora-plain", 8), lora), two));
+  const Result lora_zero = run_attune(plus_args(plus_args(plus_args(text_run(dir, "lora-zero", 8), lora), zero), two));
+  require_success(lora_plain);
+  require_success(lora_zero);
+  CHECK(max_difference(dir + "/lora-plain/adapter_model.safetensors", dir + "/lora-zero/adapter_model.safetensors") == 0.0);
+  const std::vector<int64_t> lora_bytes = zero_state_bytes(lora_zero.err);
+  REQUIRE(lora_bytes.size() == 2);
+  CHECK(lora_bytes[0] + lora_bytes[1] == json::parse(lora_plain.out)["optimizer_state_bytes"].get<int64_t>());
+  CHECK(lora_bytes[0] + lora_bytes[1] < unsharded / 2);
+}
+
+TEST_CASE("train.zero=1: a run killed midway resumes from its checkpoint to the weights of an uninterrupted one",
+          "[cli][distributed][zero][faults]") {
+  if (!attune::engine::has_gloo()) {
+    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
+    return;
+  }
+  const std::string dir = attune::testing::temp_dir("ddp-zero-kill");
+  attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
+  const std::vector<std::string> longer = {"--set", "train.zero=1", "--set", "train.max_steps=150", "--set",
+                                           "train.eval_every=150", "--set", "train.log_every=1", "--set",
+                                           "train.checkpoint_every=10", "--dist-timeout", "20", "--nproc-per-node", "2"};
+  Process launcher = spawn_attune(plus_args(text_run(dir, "killed", 8), longer), {}, dir + "/launcher");
+  const auto started = std::chrono::steady_clock::now();
+  while (count_lines(dir + "/killed/metrics.jsonl") < 25 && std::chrono::steady_clock::now() - started < 60s) {
+    std::this_thread::sleep_for(2ms);
+  }
+  REQUIRE(count_lines(dir + "/killed/metrics.jsonl") >= 25);
+  std::smatch pids;
+  const std::string launched = launcher.err();
+  REQUIRE(std::regex_search(launched, pids, std::regex("as pids (\\d+) (\\d+)")));
+  ::kill(std::stoi(pids[2].str()), SIGKILL);
+  const int status = wait_for(launcher, 30s);
+  fs::remove_all(fs::temp_directory_path() / ("attune-rank1-" + pids[2].str()));  // a killed rank's scratch
+  INFO("launcher stderr: " << launcher.err());
+  REQUIRE(status != 0);
+  REQUIRE(status != -1);
+  // Killed midway: the checkpoint it resumes from is one of the periodic ones.
+  const json latest = json::parse(attune::testing::slurp(dir + "/killed/checkpoint.json"));
+  CHECK(latest["global_step"].get<int64_t>() >= 20);
+  CHECK(latest["global_step"].get<int64_t>() < 150);
+
+  const Result resumed = run_attune({"train", "--resume", dir + "/killed", "--nproc-per-node", "2"});
+  require_success(resumed);
+  CHECK(zero_state_bytes(resumed.err).size() == 2);
+  require_success(run_attune(plus_args(text_run(dir, "whole", 8), longer)));
+  CHECK(max_difference(dir + "/whole/model.safetensors", dir + "/killed/model.safetensors") == 0.0);
+  CHECK(count_lines(dir + "/whole/metrics.jsonl") == count_lines(dir + "/killed/metrics.jsonl"));
 }

@@ -11,8 +11,11 @@
 #include "tasks/engine/launch.h"
 #include "tasks/engine/rendezvous.h"
 #include "tasks/engine/trainer.h"
+#include "tasks/engine/zero.h"
 
+#include <filesystem>
 #include <map>
+#include <numeric>
 #include <thread>
 
 using namespace attune;
@@ -27,9 +30,33 @@ engine::EnvLookup env_of(const std::map<std::string, std::string>& vars) {
   };
 }
 
+// A module whose parameters are copies of `values`: its optimizer groups them as training does.
+struct GivenParameters : torch::nn::Module {
+  explicit GivenParameters(const std::vector<torch::Tensor>& values) {
+    for (size_t i = 0; i < values.size(); ++i) register_parameter("p" + std::to_string(i), values[i].clone());
+  }
+};
+
+// The summed gradient of parameter k at step s: the same on every rank, as after GradReducer.
+torch::Tensor summed_gradient(const torch::Tensor& p, size_t k, int s) {
+  return torch::sin(torch::arange(p.numel(), torch::kFloat).view(p.sizes()) * 0.37 + static_cast<double>(k) + 1.3 * s);
+}
+
+engine::Rendezvous local_rendezvous(int rank, int world, int port) {
+  Rendezvous where;
+  where.rank = rank;
+  where.world_size = world;
+  where.master_addr = "127.0.0.1";
+  where.master_port = static_cast<uint16_t>(port);
+  where.launcher = "test";
+  return where;
+}
+
 }  // namespace ddp_unit
 
 using ddp_unit::env_of;
+using ddp_unit::GivenParameters;
+using ddp_unit::summed_gradient;
 using attune::testing::error_of;
 
 TEST_CASE("Slurm host lists expand in order with their zero padding", "[distributed]") {
@@ -244,4 +271,186 @@ TEST_CASE("ranks with different fingerprints are refused at the rendezvous, nami
   r0.join();
   r1.join();
   for (int r = 0; r < 2; ++r) CHECK(errors[r].find("rendezvous: rank 1's attune executable differs from rank 0's") == 0);
+}
+
+TEST_CASE("ZeRO's partition owns every parameter once, balances elements and is a function of the sizes", "[distributed][zero]") {
+  const std::vector<int64_t> sizes = {100, 10, 10, 50, 40, 5};
+  const engine::ZeroPartition two(sizes, 2);
+  // Largest first, each to the lighter rank (ties to rank 0): 100->0, 50->1, 40->1, 10->1, 10->0, 5->1.
+  CHECK(two.owned_by(0) == std::vector<size_t>{0, 2});
+  CHECK(two.owned_by(1) == std::vector<size_t>{1, 3, 4, 5});
+  CHECK(two.elements_of(0) == 110);
+  CHECK(two.elements_of(1) == 105);
+
+  // Sizes like a transformer's (embeddings, square and wide matrices, vectors), over 1 to 8 ranks.
+  std::vector<int64_t> model = {30522 * 768, 512 * 768, 2 * 768, 768, 768};
+  for (int layer = 0; layer < 12; ++layer) {
+    for (int64_t n : {768 * 768, 768, 768 * 768, 768, 768 * 768, 768, 768 * 768, 768, 768, 768, 768 * 3072, 3072,
+                      3072 * 768, 768, 768, 768}) {
+      model.push_back(n);
+    }
+  }
+  const int64_t total = std::accumulate(model.begin(), model.end(), int64_t{0});
+  std::vector<int64_t> by_size = model;
+  std::sort(by_size.rbegin(), by_size.rend());
+  for (int world = 1; world <= 8; ++world) {
+    INFO("world " << world);
+    const engine::ZeroPartition p(model, world);
+    std::vector<int> times_owned(model.size(), 0);
+    int64_t sum = 0, heaviest = 0;
+    for (int r = 0; r < world; ++r) {
+      int64_t elements = 0;
+      for (size_t k : p.owned_by(r)) {
+        ++times_owned[k];
+        CHECK(p.owner(k) == r);
+        elements += model[k];
+      }
+      CHECK(std::is_sorted(p.owned_by(r).begin(), p.owned_by(r).end()));
+      CHECK(elements == p.elements_of(r));
+      sum += elements;
+      heaviest = std::max(heaviest, elements);
+    }
+    CHECK(std::all_of(times_owned.begin(), times_owned.end(), [](int n) { return n == 1; }));
+    CHECK(sum == total);
+    // A rank held at most an even share when it got its last parameter, so none exceeds
+    // that by more than the second largest parameter, unless it holds the largest alone.
+    CHECK(heaviest <= std::max(total / world + by_size[1], by_size[0]));
+    const engine::ZeroPartition again(model, world);
+    for (int r = 0; r < world; ++r) CHECK(again.owned_by(r) == p.owned_by(r));
+  }
+  // More ranks than parameters: some own nothing.
+  const engine::ZeroPartition wide({7, 3}, 4);
+  CHECK(wide.owned_by(0) == std::vector<size_t>{0});
+  CHECK(wide.owned_by(1) == std::vector<size_t>{1});
+  CHECK((wide.owned_by(2).empty() && wide.owned_by(3).empty()));
+}
+
+TEST_CASE("ZeRO stage 1 on a Gloo group: each rank keeps its shard of AdamW's state, the weights are an unsharded "
+          "AdamW's, and rank 0 gathers the whole state for a checkpoint",
+          "[distributed][zero]") {
+  if (!attune::engine::has_gloo()) {
+    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
+    return;
+  }
+  torch::manual_seed(5);
+  // p5 never gets a gradient: AdamW makes no state for it, on any rank.
+  const std::vector<torch::Tensor> values = {torch::randn({16, 8}), torch::randn({8}), torch::randn({8, 4}),
+                                             torch::randn({4}),     torch::randn({6}), torch::randn({3, 3})};
+  engine::OptimizerOptions adam;
+  adam.lr = 1e-2;
+  adam.weight_decay = 0.1;
+  constexpr int kSteps = 3;
+  auto train = [&](torch::nn::Module& model, engine::AdamW& optimizer, const std::function<void()>& update) {
+    const torch::Tensor never = model.named_parameters()["p5"];
+    const auto params = engine::parameters_of(optimizer);
+    for (int s = 0; s < kSteps; ++s) {
+      for (size_t k = 0; k < params.size(); ++k) {
+        if (!params[k].is_same(never)) params[k].mutable_grad() = summed_gradient(params[k], k, s);
+      }
+      update();
+    }
+    return params;
+  };
+  GivenParameters reference_model(values);
+  auto reference = engine::make_adamw(reference_model, adam);
+  const auto expected = train(reference_model, *reference, [&] { reference->step(); });
+
+  const std::string checkpoint = (std::filesystem::temp_directory_path() / "attune-test-zero-optimizer.pt").string();
+  const int port = engine::free_port("127.0.0.1");
+  engine::DistributedOptions options;
+  options.timeout = std::chrono::seconds(20);
+  struct Seen {
+    std::vector<torch::Tensor> weights;
+    std::vector<bool> has_state, has_grad;
+    std::vector<size_t> owned;
+    int64_t shard_bytes = 0, gathered_bytes = 0, dropped_bytes = 0;
+    std::string error;
+  };
+  std::vector<Seen> seen(2);
+  auto rank_main = [&](int rank) {
+    Seen& me = seen[rank];
+    try {
+      const auto group = engine::Distributed::connect(ddp_unit::local_rendezvous(rank, 2, port),
+                                                      engine::Fingerprint{"c", "x", "d"}, options);
+      GivenParameters model(values);
+      auto optimizer = engine::make_adamw(model, adam);
+      // Buckets of 64 floats: several per owner, and one tensor larger than a bucket.
+      engine::ShardedOptimizerState sharded(*group, *optimizer, /*bucket_bytes=*/64 * 4);
+      const auto params = train(model, *optimizer, [&] { sharded.step(); });
+      me.owned = sharded.partition().owned_by(rank);
+      for (const auto& p : params) {
+        me.weights.push_back(p.detach().clone());
+        me.has_state.push_back(optimizer->state_of(p) != nullptr);
+        me.has_grad.push_back(p.grad().defined());
+      }
+      me.shard_bytes = optimizer->state_bytes();
+      sharded.gather_to_main();
+      me.gathered_bytes = optimizer->state_bytes();
+      if (rank == 0) {
+        torch::serialize::OutputArchive archive;
+        optimizer->save(archive);
+        archive.save_to(checkpoint);
+      }
+      sharded.drop_foreign_state();
+      me.dropped_bytes = optimizer->state_bytes();
+      group->barrier();
+    } catch (const std::exception& e) {
+      me.error = e.what();
+    }
+  };
+  std::thread r0(rank_main, 0), r1(rank_main, 1);
+  r0.join();
+  r1.join();
+  INFO(seen[0].error << " | " << seen[1].error);
+  REQUIRE((seen[0].error.empty() && seen[1].error.empty()));
+
+  const size_t n = expected.size();
+  for (int r = 0; r < 2; ++r) {
+    for (size_t k = 0; k < n; ++k) {
+      INFO("rank " << r << ", parameter " << k);
+      CHECK(torch::equal(seen[r].weights[k], expected[k].detach()));
+      // Stage 1 shards no gradient: every rank gets them all back after the step.
+      CHECK(seen[r].has_grad[k] == expected[k].grad().defined());
+    }
+  }
+  std::vector<size_t> all = seen[0].owned;
+  all.insert(all.end(), seen[1].owned.begin(), seen[1].owned.end());
+  std::sort(all.begin(), all.end());
+  std::vector<size_t> each(n);
+  std::iota(each.begin(), each.end(), size_t{0});
+  CHECK(all == each);
+  for (size_t k = 0; k < n; ++k) {
+    // A state on exactly its owner (none at all for the parameter without a gradient).
+    const bool updated = reference->state_of(expected[k]) != nullptr;
+    const int owner = std::count(seen[0].owned.begin(), seen[0].owned.end(), k) ? 0 : 1;
+    CHECK(seen[owner].has_state[k] == updated);
+    CHECK_FALSE(seen[1 - owner].has_state[k]);
+  }
+  const int64_t unsharded = reference->state_bytes();
+  CHECK(unsharded > 0);
+  CHECK(seen[0].shard_bytes + seen[1].shard_bytes == unsharded);
+  CHECK(seen[0].shard_bytes < unsharded);
+  CHECK(seen[1].shard_bytes < unsharded);
+  CHECK(seen[0].gathered_bytes == unsharded);
+  CHECK(seen[1].gathered_bytes == seen[1].shard_bytes);
+  CHECK(seen[0].dropped_bytes == seen[0].shard_bytes);
+
+  // What rank 0 wrote is an unsharded optimizer's state: it loads into one as is.
+  GivenParameters loaded_model(values);
+  auto loaded = engine::make_adamw(loaded_model, adam);
+  torch::serialize::InputArchive archive;
+  archive.load_from(checkpoint);
+  loaded->load(archive);
+  std::filesystem::remove(checkpoint);
+  const auto loaded_params = engine::parameters_of(*loaded);
+  for (size_t k = 0; k < n; ++k) {
+    INFO("parameter " << k);
+    const auto* want = reference->state_of(expected[k]);
+    const auto* got = loaded->state_of(loaded_params[k]);
+    REQUIRE((want == nullptr) == (got == nullptr));
+    if (!want) continue;
+    CHECK(got->step() == want->step());
+    CHECK(torch::equal(got->exp_avg(), want->exp_avg()));
+    CHECK(torch::equal(got->exp_avg_sq(), want->exp_avg_sq()));
+  }
 }

@@ -42,11 +42,17 @@ TEST_CASE("every task's train section round-trips through TrainConfig", "[config
 
 TEST_CASE("a config saved before newer train keys existed still parses, with their defaults", "[config]") {
   json old = attune::tasks::find_task("text-classification", "task").default_config();
-  for (const char* key : {"warmup_steps", "schedule", "cuda_graphs"}) old["train"].erase(key);
+  for (const char* key : {"warmup_steps", "schedule", "cuda_graphs", "zero"}) old["train"].erase(key);
   const engine::TrainOptions o = engine::train_options_from_config(old);
   CHECK(o.warmup_steps == 0);
   CHECK(o.schedule == engine::Schedule::kLinear);
   CHECK_FALSE(o.cuda_graphs);
+  CHECK(o.zero == 0);
+  old["train"]["zero"] = 1;
+  CHECK(engine::train_options_from_config(old).zero == 1);
+  old["train"]["zero"] = 2;
+  CHECK(error_of([&] { engine::train_options_from_config(old); }) == "train.zero: value 2 out of range [0, 1]");
+  old["train"].erase("zero");
   old["train"]["epochs"] = 0;
   CHECK(error_of([&] { engine::train_options_from_config(old); }) == "train.epochs: value 0 out of range [1, 100000]");
   old["train"]["epochs"] = 1;
