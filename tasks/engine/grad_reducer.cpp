@@ -1,11 +1,14 @@
 #include "tasks/engine/grad_reducer.h"
 
+#include "core/error.h"
+
 #include <algorithm>
+#include <sstream>
 
 namespace attune::engine {
 
 GradReducer::GradReducer(Distributed& group, std::vector<torch::Tensor> parameters, int64_t bucket_bytes)
-    : group_(group), parameters_(std::move(parameters)), place_(parameters_.size()) {
+    : group_(group), parameters_(std::move(parameters)), place_(parameters_.size()), unused_(parameters_.size(), 0) {
   for (size_t k = parameters_.size(); k-- > 0;) {
     const torch::Tensor& p = parameters_[k];
     const bool fits = !buckets_.empty() && buckets_.back().flat.scalar_type() == p.scalar_type() &&
@@ -42,6 +45,13 @@ void GradReducer::arm() {
 void GradReducer::on_gradient(size_t parameter, const torch::Tensor& grad) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!armed_) return;
+  if (unused_[parameter]) {
+    std::ostringstream shape;
+    shape << parameters_[parameter].sizes();
+    fail("train", "parameter " + std::to_string(parameter) + " of " + std::to_string(parameters_.size()) + " (shape " +
+                      shape.str() + ") got a gradient, but none in the first step on any rank: data-parallel steps must "
+                      "train the same parameters every time");
+  }
   const auto [bucket, member] = place_[parameter];
   Bucket& b = buckets_[bucket];
   if (b.work) return;  // already started (a parameter reached twice cannot happen for leaves; be safe)
@@ -76,10 +86,10 @@ void GradReducer::fill_from_grads(Bucket& b) {
     const torch::Tensor grad = p.grad();
     if (grad.defined()) {
       slice.copy_(grad.reshape({-1}));
-    } else {
-      slice.zero_();
+    } else if (!unused_[b.members[j]]) {
+      slice.zero_();  // an unused parameter's slot is zero on every rank since the first step
     }
-    flags.push_back(grad.defined() ? 1.0f : 0.0f);
+    flags.push_back(grad.defined() || unused_[b.members[j]] ? 1.0f : 0.0f);
   }
   if (flags != b.local_flags || !b.flags_on_device.defined()) {
     TORCH_CHECK(!capturing_, "a CUDA graph captured a step whose parameters without a gradient differ from its eager "
@@ -118,15 +128,23 @@ void GradReducer::reduce() {
     for (size_t j = 0; j < b.members.size(); ++j) {
       torch::Tensor& p = parameters_[b.members[j]];
       const torch::Tensor summed = b.flat.narrow(0, b.offsets[j], p.numel()).view(p.sizes());
-      if (!b.complete && b.summed_flags[j] == 0.0f) continue;
+      if (unused_[b.members[j]]) continue;
+      if (!b.complete && b.summed_flags[j] == 0.0f) {
+        if (!learned_) {
+          unused_[b.members[j]] = 1;
+          ++b.unused;
+        }
+        continue;
+      }
       if (p.grad().defined()) {
         p.mutable_grad().copy_(summed);
       } else {
         p.mutable_grad() = summed.clone();
       }
     }
-    b.waiting = b.members.size();
+    b.waiting = b.members.size() - b.unused;
   }
+  learned_ = true;
   next_ = 0;
 }
 

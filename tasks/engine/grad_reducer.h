@@ -9,6 +9,11 @@
 // starts at once. Buckets start strictly in order (reverse parameter order, roughly the
 // order backward reaches them), because every rank must issue the same collectives in the
 // same order; a bucket whose parameters got no gradient in that backward starts after it.
+//
+// As DDP's static_graph, the first step also learns which parameters no rank gives a
+// gradient (a pooler that mean pooling never reads): later steps do not wait for them,
+// so their buckets still start during backward and no rank has to read presence flags
+// back to the host. Such a parameter getting a gradient later fails the run.
 #pragma once
 #include "tasks/engine/distributed.h"
 
@@ -61,6 +66,7 @@ class GradReducer {
     std::vector<float> local_flags;  // this rank's presence flags as last uploaded
     torch::Tensor flags_on_device;   // ... and on the bucket's device
     std::vector<float> summed_flags;  // the group's, as last read back (0: no rank had it)
+    size_t unused = 0;               // members no rank gave a gradient in the first step
   };
   void on_gradient(size_t parameter, const torch::Tensor& grad);
   void start_ready();           // the next buckets in order whose gradients are all in
@@ -75,6 +81,8 @@ class GradReducer {
   std::mutex mutex_;  // hooks of CUDA parameters run on autograd's device threads
   bool armed_ = false;
   bool capturing_ = false;
+  bool learned_ = false;       // the first reduce() has found the unused parameters
+  std::vector<char> unused_;   // per parameter
   size_t next_ = 0;   // the next bucket to start
   int64_t overlapped_ = 0;
 };

@@ -152,6 +152,20 @@ TEST_CASE("the reducer sums gradients over a Gloo group; a gradient missing ever
       reducer.reduce();
       for (auto& p : params) grads[rank].push_back(p.grad());
 
+      // c had no gradient anywhere: later steps do not wait for it, so both buckets start
+      // during backward; given a gradient after all, it fails the run.
+      for (auto& p : params) p.mutable_grad() = torch::Tensor();
+      reducer.arm();
+      ((params[0] * (rank + 1)).sum() + params[1].sum() + params[3].sum()).backward();
+      reducer.reduce();
+      CHECK(reducer.overlapped() == 2);
+      CHECK(torch::equal(params[0].grad(), torch::full({3}, 3.0)));
+      CHECK(torch::equal(params[1].grad(), torch::full({2, 2}, 2.0)));
+      CHECK(!params[2].grad().defined());
+      reducer.arm();
+      CHECK_THROWS_WITH((params[2].sum() + params[0].sum()).backward(),
+                        Catch::Matchers::Contains("parameter 2 of 4 (shape [2]) got a gradient, but none in the first step"));
+
       // Armed before a backward, the buckets start as their gradients arrive, in order.
       std::vector<torch::Tensor> used = {torch::ones({3}).requires_grad_(), torch::ones({40}).requires_grad_()};
       engine::GradReducer during(*group, used, /*bucket_bytes=*/40 * 4);
