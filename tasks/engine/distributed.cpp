@@ -199,6 +199,16 @@ void Distributed::start_heartbeat() {
   });
 }
 
+void Distributed::guarded(const std::string& operation, const std::function<void()>& collective) {
+  try {
+    collective();
+  } catch (const UserError&) {
+    throw;
+  } catch (const std::exception& e) {
+    lost(operation, e.what());
+  }
+}
+
 void Distributed::lost(const std::string& operation, const std::string& detail) {
   std::string cause;
   try {
@@ -234,13 +244,7 @@ void Distributed::broadcast(std::vector<torch::Tensor>& tensors, int root) {
   o.rootRank = root;
   for (auto& t : tensors) {
     std::vector<torch::Tensor> one = {t};
-    try {
-      wait_for(group_->collectives->broadcast(one, o), options_.timeout);
-    } catch (const UserError&) {
-      throw;
-    } catch (const std::exception& e) {
-      lost("broadcast", e.what());
-    }
+    guarded("broadcast", [&] { wait_for(group_->collectives->broadcast(one, o), options_.timeout); });
   }
 }
 
@@ -266,21 +270,17 @@ Distributed::Pending::Pending(Distributed& owner, std::unique_ptr<Work> work) : 
 Distributed::Pending::~Pending() = default;
 
 void Distributed::Pending::wait() {
-  try {
+  owner_.guarded("all-reduce", [&] {
     // ProcessGroupNCCL's wait with a timeout blocks the host until the sum is done, which
     // would drain the queue of kernels launched ahead at every bucket of every step.
     // Without one it only orders the current stream after the sum, as DDP waits; NCCL's
     // watchdog, created with the same timeout, ends a collective that hangs.
     if (owner_.options_.device.is_cuda()) {
       work_->work->wait();
-      return;
+    } else {
+      wait_for(work_->work, owner_.options_.timeout);
     }
-    wait_for(work_->work, owner_.options_.timeout);
-  } catch (const UserError&) {
-    throw;
-  } catch (const std::exception& e) {
-    owner_.lost("all-reduce", e.what());
-  }
+  });
 }
 
 std::string Distributed::broadcast_string(const std::string& message, int root) {
@@ -313,34 +313,18 @@ std::vector<double> Distributed::gather_numbers(double value) {
 
 void Distributed::send(torch::Tensor& tensor, int to) {
   std::vector<torch::Tensor> one = {tensor};
-  try {
-    wait_for(group_->collectives->send(one, to, /*tag=*/0), options_.timeout);
-  } catch (const UserError&) {
-    throw;
-  } catch (const std::exception& e) {
-    lost("send to rank " + std::to_string(to), e.what());
-  }
+  guarded("send to rank " + std::to_string(to),
+          [&] { wait_for(group_->collectives->send(one, to, /*tag=*/0), options_.timeout); });
 }
 
 void Distributed::recv(torch::Tensor& tensor, int from) {
   std::vector<torch::Tensor> one = {tensor};
-  try {
-    wait_for(group_->collectives->recv(one, from, /*tag=*/0), options_.timeout);
-  } catch (const UserError&) {
-    throw;
-  } catch (const std::exception& e) {
-    lost("receive from rank " + std::to_string(from), e.what());
-  }
+  guarded("receive from rank " + std::to_string(from),
+          [&] { wait_for(group_->collectives->recv(one, from, /*tag=*/0), options_.timeout); });
 }
 
 void Distributed::barrier() {
-  try {
-    wait_for(group_->collectives->barrier(c10d::BarrierOptions()), options_.timeout);
-  } catch (const UserError&) {
-    throw;
-  } catch (const std::exception& e) {
-    lost("barrier", e.what());
-  }
+  guarded("barrier", [&] { wait_for(group_->collectives->barrier(c10d::BarrierOptions()), options_.timeout); });
 }
 
 bool has_gloo() { return compat::kHasGloo; }

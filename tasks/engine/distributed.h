@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -80,6 +81,8 @@ class Distributed {
   void start_heartbeat();
   // Turns a failed collective into one line that names the lost rank(s).
   [[noreturn]] void lost(const std::string& operation, const std::string& detail);
+  // Runs `collective` (start it and wait), turning its failure into lost(operation, ...).
+  void guarded(const std::string& operation, const std::function<void()>& collective);
   friend class Pending;
 
   struct Group;

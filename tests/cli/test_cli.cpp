@@ -4,6 +4,7 @@
 
 #include "core/files.h"
 #include "tests/common/cli.h"
+#include "tests/common/processes.h"
 #include "tests/common/hf_fixture.h"
 #include "tests/common/synthetic.h"
 
@@ -721,6 +722,15 @@ TEST_CASE("serve answers concurrent requests as predict --bundle does, refuses b
   const Server server = start_server(dir + "/bundle", dir);
   const int port = server.port, pid = server.pid;
   const std::string log = server.log;
+  {
+    // A port that a server listens on is refused, not shared with it (a second server
+    // that started would run until killed at the deadline: -1).
+    attune::testing::Process second = attune::testing::spawn_attune(
+        {"serve", "--bundle", dir + "/bundle", "--port", std::to_string(port)}, {}, dir + "/second");
+    CHECK(attune::testing::wait_for(second, std::chrono::seconds(60)) == 2);
+    CHECK(second.err().find("attune: error: --port: cannot listen on 127.0.0.1:" + std::to_string(port)) !=
+          std::string::npos);
+  }
 
   std::atomic<int> wrong{0}, failed{0};
   std::vector<std::thread> clients;

@@ -178,6 +178,24 @@ std::vector<int64_t> zero_state_bytes(const std::string& err) {
   return bytes;
 }
 
+// Once `metrics` has `lines` lines, kills rank 1 of the run `launcher` started (attune's
+// own launcher, which prints the pids) with SIGKILL; returns the launcher's exit status
+// (-1: it did not exit in time) and the killed pid.
+std::pair<int, std::string> kill_rank1_of(Process& launcher, const std::string& metrics, int lines) {
+  const auto started = std::chrono::steady_clock::now();
+  while (count_lines(metrics) < lines && std::chrono::steady_clock::now() - started < 60s) {
+    std::this_thread::sleep_for(2ms);
+  }
+  REQUIRE(count_lines(metrics) >= lines);
+  std::smatch pids;
+  const std::string launched = launcher.err();
+  REQUIRE(std::regex_search(launched, pids, std::regex("as pids (\\d+) (\\d+)")));
+  ::kill(std::stoi(pids[2].str()), SIGKILL);
+  const int status = wait_for(launcher, 30s);
+  fs::remove_all(fs::temp_directory_path() / ("attune-rank1-" + pids[2].str()));  // a killed rank's scratch
+  return {status, pids[2].str()};
+}
+
 }  // namespace ddp_cli
 
 using namespace ddp_cli;
@@ -417,21 +435,11 @@ TEST_CASE("a killed worker stops the other within the timeout, naming its rank; 
 
   SECTION("under attune's launcher, which names the rank; then --resume with 2 ranks ends as an uninterrupted run") {
     Process launcher = spawn_attune(plus_args(killed_run, {"--nproc-per-node", "2"}), {}, dir + "/launcher");
-    const auto started = std::chrono::steady_clock::now();
-    while (count_lines(dir + "/killed/metrics.jsonl") < 15 && std::chrono::steady_clock::now() - started < 60s) {
-      std::this_thread::sleep_for(2ms);
-    }
-    REQUIRE(count_lines(dir + "/killed/metrics.jsonl") >= 15);
-    std::smatch pids;
-    const std::string launched = launcher.err();
-    REQUIRE(std::regex_search(launched, pids, std::regex("as pids (\\d+) (\\d+)")));
-    ::kill(std::stoi(pids[2].str()), SIGKILL);
-    const int status = wait_for(launcher, 30s);
-    fs::remove_all(fs::temp_directory_path() / ("attune-rank1-" + pids[2].str()));  // a killed rank's scratch
+    const auto [status, pid] = kill_rank1_of(launcher, dir + "/killed/metrics.jsonl", 15);
     INFO("launcher stderr: " << launcher.err());
     CHECK(status != 0);
     CHECK(status != -1);
-    CHECK(launcher.err().find("rank 1: (pid " + pids[2].str() + ") was killed by signal 9") != std::string::npos);
+    CHECK(launcher.err().find("rank 1: (pid " + pid + ") was killed by signal 9") != std::string::npos);
 
     require_success(run_attune({"train", "--resume", dir + "/killed", "--nproc-per-node", "2"}));
     require_success(run_attune(plus_args(plus_args(text_run(dir, "whole", 8), longer), {"--nproc-per-node", "2"})));
@@ -569,17 +577,7 @@ TEST_CASE("train.zero=1: a run killed midway resumes from its checkpoint to the 
                                            "train.eval_every=150", "--set", "train.log_every=1", "--set",
                                            "train.checkpoint_every=10", "--dist-timeout", "20", "--nproc-per-node", "2"};
   Process launcher = spawn_attune(plus_args(text_run(dir, "killed", 8), longer), {}, dir + "/launcher");
-  const auto started = std::chrono::steady_clock::now();
-  while (count_lines(dir + "/killed/metrics.jsonl") < 25 && std::chrono::steady_clock::now() - started < 60s) {
-    std::this_thread::sleep_for(2ms);
-  }
-  REQUIRE(count_lines(dir + "/killed/metrics.jsonl") >= 25);
-  std::smatch pids;
-  const std::string launched = launcher.err();
-  REQUIRE(std::regex_search(launched, pids, std::regex("as pids (\\d+) (\\d+)")));
-  ::kill(std::stoi(pids[2].str()), SIGKILL);
-  const int status = wait_for(launcher, 30s);
-  fs::remove_all(fs::temp_directory_path() / ("attune-rank1-" + pids[2].str()));  // a killed rank's scratch
+  const int status = kill_rank1_of(launcher, dir + "/killed/metrics.jsonl", 25).first;
   INFO("launcher stderr: " << launcher.err());
   REQUIRE(status != 0);
   REQUIRE(status != -1);

@@ -52,6 +52,28 @@ engine::Rendezvous local_rendezvous(int rank, int world, int port) {
   return where;
 }
 
+// Runs body(rank, group) as ranks 0 and 1 on two threads of this process, joined into
+// one Gloo group; returns each rank's error ("" when none).
+std::vector<std::string> on_two_ranks(const std::function<void(int rank, engine::Distributed& group)>& body) {
+  const int port = engine::free_port("127.0.0.1");
+  engine::DistributedOptions options;
+  options.timeout = std::chrono::seconds(20);
+  std::vector<std::string> errors(2);
+  auto rank_main = [&](int rank) {
+    try {
+      const auto group =
+          engine::Distributed::connect(local_rendezvous(rank, 2, port), engine::Fingerprint{"c", "x", "d"}, options);
+      body(rank, *group);
+    } catch (const std::exception& e) {
+      errors[rank] = e.what();
+    }
+  };
+  std::thread r0(rank_main, 0), r1(rank_main, 1);
+  r0.join();
+  r1.join();
+  return errors;
+}
+
 }  // namespace ddp_unit
 
 using ddp_unit::env_of;
@@ -125,67 +147,49 @@ TEST_CASE("the reducer sums gradients over a Gloo group; a gradient missing ever
     WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
     return;
   }
-  const int port = engine::free_port("127.0.0.1");
-  engine::DistributedOptions options;
-  options.timeout = std::chrono::seconds(20);
   std::vector<std::vector<torch::Tensor>> grads(2);
-  std::vector<std::string> errors(2);
   std::vector<std::string> texts(2);
   std::vector<bool> any(2);
-  auto rank_main = [&](int rank) {
-    try {
-      Rendezvous where;
-      where.rank = rank;
-      where.world_size = 2;
-      where.master_addr = "127.0.0.1";
-      where.master_port = static_cast<uint16_t>(port);
-      where.launcher = "test";
-      const auto group = engine::Distributed::connect(where, engine::Fingerprint{"c", "x", "d"}, options);
-      // a: both ranks; b: rank 0 only; c: nobody; d: large enough for a second bucket.
-      std::vector<torch::Tensor> params = {torch::zeros({3}).requires_grad_(), torch::zeros({2, 2}).requires_grad_(),
-                                           torch::zeros({2}).requires_grad_(), torch::zeros({40}).requires_grad_()};
-      params[0].mutable_grad() = torch::full({3}, rank + 1.0);
-      if (rank == 0) params[1].mutable_grad() = torch::ones({2, 2});
-      params[3].mutable_grad() = torch::arange(40, torch::kFloat) * (rank + 1);
-      engine::GradReducer reducer(*group, params, /*bucket_bytes=*/40 * 4);
-      CHECK(reducer.buckets() == 2);
-      reducer.reduce();
-      for (auto& p : params) grads[rank].push_back(p.grad());
+  const std::vector<std::string> errors = ddp_unit::on_two_ranks([&](int rank, engine::Distributed& group) {
+    // a: both ranks; b: rank 0 only; c: nobody; d: large enough for a second bucket.
+    std::vector<torch::Tensor> params = {torch::zeros({3}).requires_grad_(), torch::zeros({2, 2}).requires_grad_(),
+                                         torch::zeros({2}).requires_grad_(), torch::zeros({40}).requires_grad_()};
+    params[0].mutable_grad() = torch::full({3}, rank + 1.0);
+    if (rank == 0) params[1].mutable_grad() = torch::ones({2, 2});
+    params[3].mutable_grad() = torch::arange(40, torch::kFloat) * (rank + 1);
+    engine::GradReducer reducer(group, params, /*bucket_bytes=*/40 * 4);
+    CHECK(reducer.buckets() == 2);
+    reducer.reduce();
+    for (auto& p : params) grads[rank].push_back(p.grad());
 
-      // c had no gradient anywhere: later steps do not wait for it, so both buckets start
-      // during backward; given a gradient after all, it fails the run.
-      for (auto& p : params) p.mutable_grad() = torch::Tensor();
-      reducer.arm();
-      ((params[0] * (rank + 1)).sum() + params[1].sum() + params[3].sum()).backward();
-      reducer.reduce();
-      CHECK(reducer.overlapped() == 2);
-      CHECK(torch::equal(params[0].grad(), torch::full({3}, 3.0)));
-      CHECK(torch::equal(params[1].grad(), torch::full({2, 2}, 2.0)));
-      CHECK(!params[2].grad().defined());
-      reducer.arm();
-      CHECK_THROWS_WITH((params[2].sum() + params[0].sum()).backward(),
-                        Catch::Matchers::Contains("parameter 2 of 4 (shape [2]) got a gradient, but none in the first step"));
+    // c had no gradient anywhere: later steps do not wait for it, so both buckets start
+    // during backward; given a gradient after all, it fails the run.
+    for (auto& p : params) p.mutable_grad() = torch::Tensor();
+    reducer.arm();
+    ((params[0] * (rank + 1)).sum() + params[1].sum() + params[3].sum()).backward();
+    reducer.reduce();
+    CHECK(reducer.overlapped() == 2);
+    CHECK(torch::equal(params[0].grad(), torch::full({3}, 3.0)));
+    CHECK(torch::equal(params[1].grad(), torch::full({2, 2}, 2.0)));
+    CHECK(!params[2].grad().defined());
+    reducer.arm();
+    CHECK_THROWS_WITH((params[2].sum() + params[0].sum()).backward(),
+                      Catch::Matchers::Contains("parameter 2 of 4 (shape [2]) got a gradient, but none in the first step"));
 
-      // Armed before a backward, the buckets start as their gradients arrive, in order.
-      std::vector<torch::Tensor> used = {torch::ones({3}).requires_grad_(), torch::ones({40}).requires_grad_()};
-      engine::GradReducer during(*group, used, /*bucket_bytes=*/40 * 4);
-      used[0].mutable_grad() = torch::full({3}, 10.0);  // an earlier micro-batch's, accumulated on
-      during.arm();
-      ((used[0] * (rank + 1)).sum() + (used[1] * (rank + 1)).sum()).backward();
-      during.reduce();
-      CHECK(during.overlapped() == 2);
-      CHECK(torch::equal(used[0].grad(), torch::full({3}, 23.0)));
-      CHECK(torch::equal(used[1].grad(), torch::full({40}, 3.0)));
-      texts[rank] = group->broadcast_string(rank == 0 ? "from rank 0" : "ignored");
-      any[rank] = group->any(rank == 1);
-      group->barrier();
-    } catch (const std::exception& e) {
-      errors[rank] = e.what();
-    }
-  };
-  std::thread r0(rank_main, 0), r1(rank_main, 1);
-  r0.join();
-  r1.join();
+    // Armed before a backward, the buckets start as their gradients arrive, in order.
+    std::vector<torch::Tensor> used = {torch::ones({3}).requires_grad_(), torch::ones({40}).requires_grad_()};
+    engine::GradReducer during(group, used, /*bucket_bytes=*/40 * 4);
+    used[0].mutable_grad() = torch::full({3}, 10.0);  // an earlier micro-batch's, accumulated on
+    during.arm();
+    ((used[0] * (rank + 1)).sum() + (used[1] * (rank + 1)).sum()).backward();
+    during.reduce();
+    CHECK(during.overlapped() == 2);
+    CHECK(torch::equal(used[0].grad(), torch::full({3}, 23.0)));
+    CHECK(torch::equal(used[1].grad(), torch::full({40}, 3.0)));
+    texts[rank] = group.broadcast_string(rank == 0 ? "from rank 0" : "ignored");
+    any[rank] = group.any(rank == 1);
+    group.barrier();
+  });
   INFO(errors[0] << " | " << errors[1]);
   REQUIRE((errors[0].empty() && errors[1].empty()));
   for (int r = 0; r < 2; ++r) {
@@ -208,47 +212,29 @@ TEST_CASE("a sharded evaluation deals out the batches and puts every rank's part
     WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
     return;
   }
-  const int port = engine::free_port("127.0.0.1");
-  engine::DistributedOptions options;
-  options.timeout = std::chrono::seconds(20);
-  std::vector<std::string> errors(2);
   std::vector<std::vector<bool>> owned(2);
   std::vector<torch::Tensor> floats(2), longs(2);
   std::vector<std::vector<std::string>> texts(2);
   std::vector<std::vector<double>> sums(2);
-  auto rank_main = [&](int rank) {
-    try {
-      Rendezvous where;
-      where.rank = rank;
-      where.world_size = 2;
-      where.master_addr = "127.0.0.1";
-      where.master_port = static_cast<uint16_t>(port);
-      where.launcher = "test";
-      const auto group = engine::Distributed::connect(where, engine::Fingerprint{"c", "x", "d"}, options);
-      const engine::EvalShard shard(group.get());
-      for (int b = 0; b < 5; ++b) owned[rank].push_back(shard.owns(b));
-      // Row b belongs to batch b; each rank fills the rows of its batches.
-      torch::Tensor f = torch::zeros({5, 2}, torch::kFloat), l = torch::zeros({5}, torch::kLong);
-      std::vector<std::string> t(5);
-      engine::PerBatchSums per_batch(5, 2, torch::kCPU);
-      for (int b = 0; b < 5; ++b) {
-        if (!shard.owns(b)) continue;
-        f[b] = torch::tensor({b + 0.25f, -1.0f * b});
-        l[b] = 10 * b + 1;
-        t[b] = b == 3 ? "" : "text " + std::to_string(b);
-        per_batch.set(b, torch::tensor({0.1 * (b + 1), 1.0}, torch::kDouble));
-      }
-      floats[rank] = shard.combine(f);
-      longs[rank] = shard.combine(l);
-      texts[rank] = shard.combine(t);
-      sums[rank] = per_batch.total(shard);
-    } catch (const std::exception& e) {
-      errors[rank] = e.what();
+  const std::vector<std::string> errors = ddp_unit::on_two_ranks([&](int rank, engine::Distributed& group) {
+    const engine::EvalShard shard(&group);
+    for (int b = 0; b < 5; ++b) owned[rank].push_back(shard.owns(b));
+    // Row b belongs to batch b; each rank fills the rows of its batches.
+    torch::Tensor f = torch::zeros({5, 2}, torch::kFloat), l = torch::zeros({5}, torch::kLong);
+    std::vector<std::string> t(5);
+    engine::PerBatchSums per_batch(5, 2, torch::kCPU);
+    for (int b = 0; b < 5; ++b) {
+      if (!shard.owns(b)) continue;
+      f[b] = torch::tensor({b + 0.25f, -1.0f * b});
+      l[b] = 10 * b + 1;
+      t[b] = b == 3 ? "" : "text " + std::to_string(b);
+      per_batch.set(b, torch::tensor({0.1 * (b + 1), 1.0}, torch::kDouble));
     }
-  };
-  std::thread r0(rank_main, 0), r1(rank_main, 1);
-  r0.join();
-  r1.join();
+    floats[rank] = shard.combine(f);
+    longs[rank] = shard.combine(l);
+    texts[rank] = shard.combine(t);
+    sums[rank] = per_batch.total(shard);
+  });
   INFO(errors[0] << " | " << errors[1]);
   REQUIRE((errors[0].empty() && errors[1].empty()));
   CHECK(owned[0] == std::vector<bool>{true, false, true, false, true});
@@ -370,53 +356,40 @@ TEST_CASE("ZeRO stage 1 on a Gloo group: each rank keeps its shard of AdamW's st
   const auto expected = train(reference_model, *reference, [&] { reference->step(); });
 
   const std::string checkpoint = (std::filesystem::temp_directory_path() / "attune-test-zero-optimizer.pt").string();
-  const int port = engine::free_port("127.0.0.1");
-  engine::DistributedOptions options;
-  options.timeout = std::chrono::seconds(20);
   struct Seen {
     std::vector<torch::Tensor> weights;
     std::vector<bool> has_state, has_grad;
     std::vector<size_t> owned;
     int64_t shard_bytes = 0, gathered_bytes = 0, dropped_bytes = 0;
-    std::string error;
   };
   std::vector<Seen> seen(2);
-  auto rank_main = [&](int rank) {
+  const std::vector<std::string> errors = ddp_unit::on_two_ranks([&](int rank, engine::Distributed& group) {
     Seen& me = seen[rank];
-    try {
-      const auto group = engine::Distributed::connect(ddp_unit::local_rendezvous(rank, 2, port),
-                                                      engine::Fingerprint{"c", "x", "d"}, options);
-      GivenParameters model(values);
-      auto optimizer = engine::make_adamw(model, adam);
-      // Buckets of 64 floats: several per owner, and one tensor larger than a bucket.
-      engine::ShardedOptimizerState sharded(*group, *optimizer, /*bucket_bytes=*/64 * 4);
-      const auto params = train(model, *optimizer, [&] { sharded.step(); });
-      me.owned = sharded.partition().owned_by(rank);
-      for (const auto& p : params) {
-        me.weights.push_back(p.detach().clone());
-        me.has_state.push_back(optimizer->state_of(p) != nullptr);
-        me.has_grad.push_back(p.grad().defined());
-      }
-      me.shard_bytes = optimizer->state_bytes();
-      sharded.gather_to_main();
-      me.gathered_bytes = optimizer->state_bytes();
-      if (rank == 0) {
-        torch::serialize::OutputArchive archive;
-        optimizer->save(archive);
-        archive.save_to(checkpoint);
-      }
-      sharded.drop_foreign_state();
-      me.dropped_bytes = optimizer->state_bytes();
-      group->barrier();
-    } catch (const std::exception& e) {
-      me.error = e.what();
+    GivenParameters model(values);
+    auto optimizer = engine::make_adamw(model, adam);
+    // Buckets of 64 floats: several per owner, and one tensor larger than a bucket.
+    engine::ShardedOptimizerState sharded(group, *optimizer, /*bucket_bytes=*/64 * 4);
+    const auto params = train(model, *optimizer, [&] { sharded.step(); });
+    me.owned = sharded.partition().owned_by(rank);
+    for (const auto& p : params) {
+      me.weights.push_back(p.detach().clone());
+      me.has_state.push_back(optimizer->state_of(p) != nullptr);
+      me.has_grad.push_back(p.grad().defined());
     }
-  };
-  std::thread r0(rank_main, 0), r1(rank_main, 1);
-  r0.join();
-  r1.join();
-  INFO(seen[0].error << " | " << seen[1].error);
-  REQUIRE((seen[0].error.empty() && seen[1].error.empty()));
+    me.shard_bytes = optimizer->state_bytes();
+    sharded.gather_to_main();
+    me.gathered_bytes = optimizer->state_bytes();
+    if (rank == 0) {
+      torch::serialize::OutputArchive archive;
+      optimizer->save(archive);
+      archive.save_to(checkpoint);
+    }
+    sharded.drop_foreign_state();
+    me.dropped_bytes = optimizer->state_bytes();
+    group.barrier();
+  });
+  INFO(errors[0] << " | " << errors[1]);
+  REQUIRE((errors[0].empty() && errors[1].empty()));
 
   const size_t n = expected.size();
   for (int r = 0; r < 2; ++r) {

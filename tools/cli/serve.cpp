@@ -197,6 +197,14 @@ int serve_command(const Args& args) {
     reply_error(res, 500, "internal error");
   });
 
+  // cpp-httplib's default sets SO_REUSEPORT, with which a second server binds a port that
+  // one already listens on and the kernel splits the connections between the two (maybe
+  // with different models). SO_REUSEADDR alone still allows a restart while the old
+  // server's connections linger in TIME_WAIT, and a busy port is an error.
+  server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
+  });
   const std::string host = parsed["host"].as<std::string>();
   int bound = port;
   if (port == 0) {
