@@ -178,15 +178,20 @@ std::vector<int64_t> zero_state_bytes(const std::string& err) {
   return bytes;
 }
 
+// Waits (a minute at most) until the file at `path` has `lines` lines.
+void wait_for_lines(const std::string& path, int lines) {
+  const auto started = std::chrono::steady_clock::now();
+  while (count_lines(path) < lines && std::chrono::steady_clock::now() - started < 60s) {
+    std::this_thread::sleep_for(2ms);
+  }
+  REQUIRE(count_lines(path) >= lines);
+}
+
 // Once `metrics` has `lines` lines, kills rank 1 of the run `launcher` started (attune's
 // own launcher, which prints the pids) with SIGKILL; returns the launcher's exit status
 // (-1: it did not exit in time) and the killed pid.
 std::pair<int, std::string> kill_rank1_of(Process& launcher, const std::string& metrics, int lines) {
-  const auto started = std::chrono::steady_clock::now();
-  while (count_lines(metrics) < lines && std::chrono::steady_clock::now() - started < 60s) {
-    std::this_thread::sleep_for(2ms);
-  }
-  REQUIRE(count_lines(metrics) >= lines);
+  wait_for_lines(metrics, lines);
   std::smatch pids;
   const std::string launched = launcher.err();
   REQUIRE(std::regex_search(launched, pids, std::regex("as pids (\\d+) (\\d+)")));
@@ -377,11 +382,7 @@ TEST_CASE("a signal to one rank stops every rank at the same step; --resume cont
   const auto run = plus_args(text_run(dir, "stopped", 8), longer);
   Process rank0 = spawn_attune(run, torchrun_env(0, 2, port), dir + "/s0");
   Process rank1 = spawn_attune(run, torchrun_env(1, 2, port), dir + "/s1");
-  const auto started = std::chrono::steady_clock::now();
-  while (count_lines(dir + "/stopped/metrics.jsonl") < 2 && std::chrono::steady_clock::now() - started < 60s) {
-    std::this_thread::sleep_for(2ms);
-  }
-  REQUIRE(count_lines(dir + "/stopped/metrics.jsonl") >= 2);
+  wait_for_lines(dir + "/stopped/metrics.jsonl", 2);
   ::kill(rank1.pid, SIGTERM);
   wait_for(rank0, 30s);
   wait_for(rank1, 30s);
@@ -416,11 +417,7 @@ TEST_CASE("a killed worker stops the other within the timeout, naming its rank; 
     const int port = attune::testing::free_port_in(15000, 35000);
     Process rank0 = spawn_attune(killed_run, torchrun_env(0, 2, port), dir + "/w0");
     Process rank1 = spawn_attune(killed_run, torchrun_env(1, 2, port), dir + "/w1");
-    const auto started = std::chrono::steady_clock::now();
-    while (count_lines(dir + "/killed/metrics.jsonl") < 15 && std::chrono::steady_clock::now() - started < 60s) {
-      std::this_thread::sleep_for(2ms);
-    }
-    REQUIRE(count_lines(dir + "/killed/metrics.jsonl") >= 15);
+    wait_for_lines(dir + "/killed/metrics.jsonl", 15);
     ::kill(rank1.pid, SIGKILL);
     const auto killed = std::chrono::steady_clock::now();
     wait_for(rank1, 10s);
