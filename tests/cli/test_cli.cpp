@@ -766,6 +766,23 @@ TEST_CASE("serve answers concurrent requests as predict --bundle does, refuses b
   CHECK(failed == 0);
   CHECK(wrong == 0);
 
+  // 128 clients connecting at once, each with 12 requests on its connection: no request
+  // may fail to connect or to read (the listen backlog and connection reuse of issue 25).
+  std::atomic<int> lost{0};
+  std::vector<std::thread> burst;
+  for (int c = 0; c < 128; ++c) {
+    burst.emplace_back([&, c] {
+      httplib::Client client("127.0.0.1", port);
+      client.set_keep_alive(true);
+      for (int r = 0; r < 12; ++r) {
+        const auto res = client.Post("/predict", json{{"input", texts[(c + r) % texts.size()]}}.dump(), "application/json");
+        if (!res || res->status != 200) ++lost;
+      }
+    });
+  }
+  for (auto& t : burst) t.join();
+  CHECK(lost == 0);
+
   httplib::Client client("127.0.0.1", port);
   const std::vector<std::pair<std::string, std::string>> bad = {
       {"not json", "body: not valid JSON"},
@@ -790,7 +807,7 @@ TEST_CASE("serve answers concurrent requests as predict --bundle does, refuses b
   CHECK(json::parse(health->body)["model"]["labels"] == json({"food", "sport", "tech"}));
   const auto metrics = client.Get("/metrics");
   REQUIRE(metrics);
-  CHECK(metrics->body.find("attune_requests_total 120") != std::string::npos);
+  CHECK(metrics->body.find("attune_requests_total " + std::to_string(120 + 128 * 12)) != std::string::npos);
   CHECK(metrics->body.find("attune_client_errors_total 6") != std::string::npos);
 
   ::kill(pid, SIGTERM);

@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
   std::mutex mutex;
   std::vector<double> latencies;
   std::map<int, int64_t> statuses;
+  std::map<std::string, int64_t> error_kinds;
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
   std::vector<std::thread> clients;
@@ -94,6 +95,7 @@ int main(int argc, char** argv) {
       client.set_read_timeout(60, 0);
       std::vector<double> mine;
       std::map<int, int64_t> my_statuses;
+      std::map<std::string, int64_t> my_errors;  // transport errors by kind (Read, Write, Connection...)
       for (int64_t r; (r = next++) < total && std::chrono::steady_clock::now() < deadline;) {
         nlohmann::json inputs = nlohmann::json::array();
         std::vector<size_t> index;
@@ -106,6 +108,7 @@ int main(int argc, char** argv) {
         mine.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         if (!res) {
           ++transport_errors;
+          ++my_errors[httplib::to_string(res.error())];
           continue;
         }
         ++my_statuses[res->status];
@@ -122,6 +125,7 @@ int main(int argc, char** argv) {
       std::lock_guard<std::mutex> lock(mutex);
       latencies.insert(latencies.end(), mine.begin(), mine.end());
       for (const auto& [s, n] : my_statuses) statuses[s] += n;
+      for (const auto& [e, n] : my_errors) error_kinds[e] += n;
     });
   }
   for (auto& t : clients) t.join();
@@ -131,7 +135,7 @@ int main(int argc, char** argv) {
   const auto sent = static_cast<int64_t>(latencies.size());
   const nlohmann::json report = {
       {"concurrency", concurrency}, {"per_request", per_request}, {"requests", sent},
-      {"statuses", status_counts}, {"transport_errors", transport_errors.load()},
+      {"statuses", status_counts}, {"transport_errors", transport_errors.load()}, {"transport_error_kinds", error_kinds},
       {"checked", !expected.empty()}, {"wrong_outputs", wrong.load()}, {"seconds", elapsed},
       {"requests_per_s", sent / elapsed}, {"inputs_per_s", sent * per_request / elapsed},
       {"p50_ms", 1e3 * quantile(latencies, 0.5)}, {"p90_ms", 1e3 * quantile(latencies, 0.9)},

@@ -7,11 +7,13 @@
 #include "tools/cli/options.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <iostream>
+#include <limits>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -110,7 +112,7 @@ int serve_command(const Args& args) {
       ("max-wait-ms", "How long a request waits for others to fill a batch", cxxopts::value<double>()->default_value("2"))
       ("max-queue", "Inputs waiting before requests are refused with 503", cxxopts::value<int64_t>()->default_value("4096"))
       ("max-inputs", "Inputs allowed in one request", cxxopts::value<int64_t>()->default_value("256"))
-      ("threads", "HTTP worker threads (concurrent connections)", cxxopts::value<int>()->default_value("64"))
+      ("threads", "HTTP worker threads: connections served at once (a client beyond them waits for one to close)", cxxopts::value<int>()->default_value("512"))
       ("device", "Device (auto, cpu, cuda); default: the device in the bundle's config.json", cxxopts::value<std::string>()->default_value(""));
   cxxopts::ParseResult parsed;
   if (!parse_or_help(options, args, parsed)) return 0;
@@ -201,10 +203,15 @@ int serve_command(const Args& args) {
   // one already listens on and the kernel splits the connections between the two (maybe
   // with different models). SO_REUSEADDR alone still allows a restart while the old
   // server's connections linger in TIME_WAIT, and a busy port is an error.
-  server.set_socket_options([](socket_t sock) {
+  socket_t listening = -1;
+  server.set_socket_options([&listening](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
+    listening = sock;
   });
+  // A connection served 5 requests is closed by default, so busy clients reconnect all
+  // the time; one kept open serves until it idles.
+  server.set_keep_alive_max_count(std::numeric_limits<int>::max());
   const std::string host = parsed["host"].as<std::string>();
   int bound = port;
   if (port == 0) {
@@ -213,6 +220,11 @@ int serve_command(const Args& args) {
     bound = -1;
   }
   if (bound < 0) fail("--port", "cannot listen on " + host + ":" + std::to_string(port));
+  // Debian's cpp-httplib is a compiled library that listens with a backlog of 5: a burst
+  // of new connections overflows it, and the kernel drops their SYNs, which clients see
+  // as a stall of a second or more. Listening again on the socket raises it (Linux caps
+  // it at net.core.somaxconn).
+  if (listening >= 0) ::listen(listening, 4096);
   std::atomic<bool> signalled{false};
   std::thread stopper([&] {
     int signal = 0;
