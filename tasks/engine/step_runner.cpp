@@ -52,11 +52,11 @@ struct StepRunner::Captured {
 };
 
 StepRunner::StepRunner(TrainTask& task, AdamW& optimizer, const TrainOptions& options)
-    : task_(task), optimizer_(optimizer), options_(options) {
+    : task_(task), optimizer_(optimizer), params_(parameters_of(optimizer)), options_(options) {
   off_reason_ = why_graphs_off(task, optimizer, options);
   graphs_on_ = options.cuda_graphs && off_reason_.empty();
   if (graphs_on_) optimizer_.use_device_rates();
-  if (options.distributed) reducer_ = std::make_unique<GradReducer>(*options.distributed, parameters_of(optimizer));
+  if (options.distributed) reducer_ = std::make_unique<GradReducer>(*options.distributed, params_);
   if (options.distributed && options.zero == 1) {
     sharded_ = std::make_unique<ShardedOptimizerState>(*options.distributed, optimizer);
   }
@@ -68,9 +68,7 @@ StepOutput StepRunner::run(const BatchPlan& plan, int64_t begin, int64_t end, do
   if (!graphs_on_) return train_step(task_, optimizer_, options_, plan, begin, end, lr, reducer_.get(), sharded_.get());
   set_learning_rate(optimizer_, lr);
   optimizer_.write_rates();
-  const Distributed* group = options_.distributed.get();
-  const std::vector<int64_t> mine =
-      rank_micro_batches(begin, end, group ? group->rank() : 0, group ? group->world_size() : 1);
+  const std::vector<int64_t> mine = rank_micro_batches(begin, end, options_.distributed.get());
   const std::vector<double> weights = rank_micro_batch_weights(plan, begin, end, mine);
   int64_t items = 0;
   Inputs inputs;
@@ -103,8 +101,7 @@ StepOutput StepRunner::run(const BatchPlan& plan, int64_t begin, int64_t end, do
   out.loss = c->out.loss.clone();
   if (sums_outside()) {
     // Another graph's capture or an eager step may have replaced the gradients since.
-    const std::vector<torch::Tensor> params = parameters_of(optimizer_);
-    for (size_t i = 0; i < params.size(); ++i) params[i].mutable_grad() = c->grads[i];
+    for (size_t i = 0; i < params_.size(); ++i) params_[i].mutable_grad() = c->grads[i];
     finish_outside(out);
   } else {
     optimizer_.count_steps(c->updated);
@@ -129,7 +126,7 @@ StepOutput StepRunner::step_body(const Inputs& inputs, const std::vector<double>
 
 void StepRunner::finish_outside(StepOutput& out) {
   reducer_->reduce();
-  if (options_.max_grad_norm > 0) out.grad_norm = clip_grad_norm(parameters_of(optimizer_), options_.max_grad_norm);
+  if (options_.max_grad_norm > 0) out.grad_norm = clip_grad_norm(params_, options_.max_grad_norm);
   optimizer_.update(/*count_on_host=*/true);
 }
 
@@ -151,7 +148,7 @@ StepRunner::Captured& StepRunner::capture(const std::string& key, Inputs inputs,
   if (reducer_) reducer_->set_capturing(false);
   compat::set_autocast_cache(cache);
   if (sums_outside()) {
-    for (const auto& p : parameters_of(optimizer_)) c->grads.push_back(p.grad());
+    for (const auto& p : params_) c->grads.push_back(p.grad());
   }
   Captured& ref = *c;
   captured_[key] = std::move(c);

@@ -52,6 +52,7 @@ class StepRunner {
 
   TrainTask& task_;
   AdamW& optimizer_;
+  const std::vector<torch::Tensor> params_;  // the optimizer's, in order
   std::unique_ptr<GradReducer> reducer_;  // data-parallel runs only
   std::unique_ptr<ShardedOptimizerState> sharded_;
   const TrainOptions& options_;

@@ -238,11 +238,16 @@ class Loop {
   // kStopVoteEvery steps, or rides on a log step's sums.
   bool stop_now() {
     if (!options_.stop_requested) return false;
-    stop_pending_ = stop_pending_ || options_.stop_requested(state_.global_step);
+    note_stop_request();
     if (!group_) return stop_pending_;
     if (stop_voted_at_ == state_.global_step) return stop_agreed_;
     if (state_.global_step % kStopVoteEvery != 0) return false;
     return group_->any(stop_pending_);
+  }
+
+  // A request is remembered until the ranks vote on it.
+  void note_stop_request() {
+    if (options_.stop_requested) stop_pending_ = stop_pending_ || options_.stop_requested(state_.global_step);
   }
 
   // Checkpoints and honours stop requests after an optimizer step.
@@ -283,7 +288,7 @@ class Loop {
 
   void log_train(double lr) {
     // Reading the loss and the norm back is the only host synchronisation in the loop.
-    if (options_.stop_requested) stop_pending_ = stop_pending_ || options_.stop_requested(state_.global_step);
+    note_stop_request();
     const WindowTotals totals = window_totals();
     stop_voted_at_ = state_.global_step;
     stop_agreed_ = totals.stop;
@@ -427,6 +432,10 @@ std::vector<int64_t> rank_micro_batches(int64_t begin, int64_t end, int rank, in
   return mine;
 }
 
+std::vector<int64_t> rank_micro_batches(int64_t begin, int64_t end, const Distributed* group) {
+  return rank_micro_batches(begin, end, group ? group->rank() : 0, group ? group->world_size() : 1);
+}
+
 std::vector<double> rank_micro_batch_weights(const BatchPlan& plan, int64_t begin, int64_t end,
                                              const std::vector<int64_t>& mine) {
   int64_t examples = 0;
@@ -440,8 +449,7 @@ StepOutput train_step(TrainTask& task, AdamW& optimizer, const TrainOptions& opt
                       int64_t begin, int64_t end, double lr, GradReducer* reducer,
                       ShardedOptimizerState* sharded) {
   set_learning_rate(optimizer, lr);
-  const Distributed* group = options.distributed.get();
-  const std::vector<int64_t> mine = rank_micro_batches(begin, end, group ? group->rank() : 0, group ? group->world_size() : 1);
+  const std::vector<int64_t> mine = rank_micro_batches(begin, end, options.distributed.get());
   StepOutput out = accumulate_gradients(
       optimizer, options, rank_micro_batch_weights(plan, begin, end, mine),
       [&](size_t i) { return task.train_loss(plan[mine[i]], options.device); }, reducer);

@@ -77,6 +77,8 @@ std::vector<double> micro_batch_weights(const BatchPlan& plan, int64_t begin, in
 // The micro-batches of plan[begin, end) that `rank` of `world` ranks computes: every
 // world-th from begin + rank, so N ranks x batch B read what 1 rank x batch N*B reads.
 std::vector<int64_t> rank_micro_batches(int64_t begin, int64_t end, int rank, int world);
+// This process's: all of them alone (group null), else its rank's of its group.
+std::vector<int64_t> rank_micro_batches(int64_t begin, int64_t end, const Distributed* group);
 
 // Their weights: each batch's share of the examples of all of plan[begin, end), so that
 // the gradients summed over the ranks are those of the whole step's mean loss.

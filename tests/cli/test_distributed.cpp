@@ -6,6 +6,7 @@
 #include "data/formats/safetensors.h"
 #include "tasks/engine/distributed.h"
 #include "tests/common/cli.h"
+#include "tests/common/gloo.h"
 #include "tests/common/processes.h"
 #include "tests/common/synthetic.h"
 
@@ -206,10 +207,7 @@ std::pair<int, std::string> kill_rank1_of(Process& launcher, const std::string& 
 using namespace ddp_cli;
 
 TEST_CASE("2 ranks x batch B train as 1 rank x batch 2B, under each launcher", "[cli][distributed]") {
-  if (!attune::engine::has_gloo()) {
-    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
-    return;
-  }
+  if (!attune::testing::gloo_or_skip()) return;
   const std::string dir = attune::testing::temp_dir("ddp-text");
   attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
   require_success(run_attune(text_run(dir, "one", 16)));
@@ -241,10 +239,7 @@ TEST_CASE("2 ranks x batch B train as 1 rank x batch 2B, under each launcher", "
 }
 
 TEST_CASE("2 ranks x batch B train as 1 rank x batch 2B with LoRA and grad_accum", "[cli][distributed][peft]") {
-  if (!attune::engine::has_gloo()) {
-    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
-    return;
-  }
+  if (!attune::testing::gloo_or_skip()) return;
   const std::string dir = attune::testing::temp_dir("ddp-lora");
   attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
   const std::vector<std::string> lora = {"--set", "peft.method=lora", "--set", "train.lr=1e-2"};
@@ -258,10 +253,7 @@ TEST_CASE("2 ranks x batch B train as 1 rank x batch 2B with LoRA and grad_accum
 }
 
 TEST_CASE("2 ranks x batch B train as 1 rank x batch 2B for recommendation", "[cli][distributed][recommendation]") {
-  if (!attune::engine::has_gloo()) {
-    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
-    return;
-  }
+  if (!attune::testing::gloo_or_skip()) return;
   const std::string dir = attune::testing::temp_dir("ddp-rec");
   write_interactions(dir + "/log.csv");
   require_success(run_attune(recommendation_run(dir, "one", 16)));
@@ -276,10 +268,7 @@ TEST_CASE("2 ranks x batch B train as 1 rank x batch 2B for recommendation", "[c
 // 1 rank x batch B x grad_accum 2 does: the same micro-batches, the same weighting.
 TEST_CASE("every task trains data-parallel as one process does, and evaluates sharded to one process's metrics",
           "[cli][distributed]") {
-  if (!attune::engine::has_gloo()) {
-    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
-    return;
-  }
+  if (!attune::testing::gloo_or_skip()) return;
   const std::vector<std::string> accumulate = {"--set", "train.grad_accum=2"};
 
   SECTION("text classification, with its validation split in batches the ranks share unevenly") {
@@ -369,10 +358,7 @@ TEST_CASE("every task trains data-parallel as one process does, and evaluates sh
 
 TEST_CASE("a signal to one rank stops every rank at the same step; --resume continues exactly",
           "[cli][distributed][faults]") {
-  if (!attune::engine::has_gloo()) {
-    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
-    return;
-  }
+  if (!attune::testing::gloo_or_skip()) return;
   const std::string dir = attune::testing::temp_dir("ddp-signal");
   attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
   const std::vector<std::string> longer = {"--set", "train.max_steps=200", "--set", "train.eval_every=200",
@@ -402,10 +388,7 @@ TEST_CASE("a signal to one rank stops every rank at the same step; --resume cont
 
 TEST_CASE("a killed worker stops the other within the timeout, naming its rank; --resume continues exactly",
           "[cli][distributed][faults]") {
-  if (!attune::engine::has_gloo()) {
-    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
-    return;
-  }
+  if (!attune::testing::gloo_or_skip()) return;
   const std::string dir = attune::testing::temp_dir("ddp-kill");
   attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
   const std::vector<std::string> longer = {"--set", "train.max_steps=300", "--set", "train.eval_every=300",
@@ -447,10 +430,7 @@ TEST_CASE("a killed worker stops the other within the timeout, naming its rank; 
 
 TEST_CASE("data-parallel bad input: one line naming the variable, flag or rank; non-zero exit",
           "[cli][distributed][errors]") {
-  if (!attune::engine::has_gloo()) {
-    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
-    return;
-  }
+  if (!attune::testing::gloo_or_skip()) return;
   const std::string dir = attune::testing::temp_dir("ddp-errors");
   attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
   const auto args = plus_args(text_run(dir, "run", 8), {"--dist-timeout", "10"});
@@ -520,10 +500,7 @@ TEST_CASE("data-parallel bad input: one line naming the variable, flag or rank; 
 
 TEST_CASE("train.zero=1: 2 ranks hold half of AdamW's state each and train the weights they train without it",
           "[cli][distributed][zero]") {
-  if (!attune::engine::has_gloo()) {
-    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
-    return;
-  }
+  if (!attune::testing::gloo_or_skip()) return;
   const std::string dir = attune::testing::temp_dir("ddp-zero");
   attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
   // 32 positions, not 512: a table of 512 would hold more than half of this tiny model's
@@ -564,10 +541,7 @@ TEST_CASE("train.zero=1: 2 ranks hold half of AdamW's state each and train the w
 
 TEST_CASE("train.zero=1: a run killed midway resumes from its checkpoint to the weights of an uninterrupted one",
           "[cli][distributed][zero][faults]") {
-  if (!attune::engine::has_gloo()) {
-    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
-    return;
-  }
+  if (!attune::testing::gloo_or_skip()) return;
   const std::string dir = attune::testing::temp_dir("ddp-zero-kill");
   attune::testing::write_topics_csv(dir + "/train.csv", 200, 11);
   const std::vector<std::string> longer = {"--set", "train.zero=1", "--set", "train.max_steps=150", "--set",

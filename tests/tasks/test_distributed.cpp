@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "tests/common/errors.h"
+#include "tests/common/gloo.h"
 #include "tasks/engine/distributed.h"
 #include "tasks/engine/eval_shard.h"
 #include "tasks/engine/grad_reducer.h"
@@ -143,10 +144,7 @@ TEST_CASE("each rank takes every world-th batch of a step, weighted by its share
 }
 
 TEST_CASE("the reducer sums gradients over a Gloo group; a gradient missing everywhere stays missing", "[distributed]") {
-  if (!attune::engine::has_gloo()) {
-    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
-    return;
-  }
+  if (!attune::testing::gloo_or_skip()) return;
   std::vector<std::vector<torch::Tensor>> grads(2);
   std::vector<std::string> texts(2);
   std::vector<bool> any(2);
@@ -208,10 +206,7 @@ TEST_CASE("a sharded evaluation deals out the batches and puts every rank's part
   CHECK(alone.owns(7));
   const torch::Tensor x = torch::arange(6, torch::kDouble);
   CHECK(alone.combine(x).is_same(x));
-  if (!attune::engine::has_gloo()) {
-    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
-    return;
-  }
+  if (!attune::testing::gloo_or_skip()) return;
   std::vector<std::vector<bool>> owned(2);
   std::vector<torch::Tensor> floats(2), longs(2);
   std::vector<std::vector<std::string>> texts(2);
@@ -251,10 +246,7 @@ TEST_CASE("a sharded evaluation deals out the batches and puts every rank's part
 }
 
 TEST_CASE("ranks with different fingerprints are refused at the rendezvous, naming what differs", "[distributed]") {
-  if (!attune::engine::has_gloo()) {
-    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
-    return;
-  }
+  if (!attune::testing::gloo_or_skip()) return;
   const int port = engine::free_port("127.0.0.1");
   engine::DistributedOptions options;
   options.timeout = std::chrono::seconds(20);
@@ -328,10 +320,7 @@ TEST_CASE("ZeRO's partition owns every parameter once, balances elements and is 
 TEST_CASE("ZeRO stage 1 on a Gloo group: each rank keeps its shard of AdamW's state, the weights are an unsharded "
           "AdamW's, and rank 0 gathers the whole state for a checkpoint",
           "[distributed][zero]") {
-  if (!attune::engine::has_gloo()) {
-    WARN("skipped: this build has no Gloo, which the CPU data-parallel tests run on");
-    return;
-  }
+  if (!attune::testing::gloo_or_skip()) return;
   torch::manual_seed(5);
   // p5 never gets a gradient: AdamW makes no state for it, on any rank.
   const std::vector<torch::Tensor> values = {torch::randn({16, 8}), torch::randn({8}), torch::randn({8, 4}),
