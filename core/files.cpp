@@ -93,6 +93,10 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
     fail_errno(path, "cannot replace file", error);
   }
   // Make the rename itself durable: a crash now leaves the new file, not the old one.
+  sync_directory(dir.string());
+}
+
+void sync_directory(const std::string& dir) {
   const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd >= 0) {
     ::fsync(dir_fd);
@@ -125,12 +129,18 @@ nlohmann::json read_json(const std::string& path) {
   }
 }
 
-void append_line(const std::string& path, const std::string& line) {
-  std::ofstream out(path, std::ios::app | std::ios::binary);
-  if (!out) fail_errno(path, "cannot open for appending", errno);
-  out << line << '\n';
-  out.flush();
-  if (!out) fail(path, "cannot write");
+void append_line(const std::string& path, const std::string& line) { append_bytes(path, line + '\n'); }
+
+void append_bytes(const std::string& path, const std::string& bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) fail_errno(path, "cannot open for appending", errno);
+  try {
+    write_all(fd, bytes, path);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  if (::close(fd) != 0) fail_errno(path, "cannot write", errno);
 }
 
 void truncate_jsonl_after(const std::string& path, const std::function<bool(const nlohmann::json&)>& keep) {

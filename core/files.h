@@ -13,6 +13,8 @@ namespace attune::io {
 std::string read_file(const std::string& path);
 void write_file_atomic(const std::string& path, const std::string& bytes);
 void write_json_atomic(const std::string& path, const nlohmann::json& value);
+// Makes the renames and new entries in `dir` durable (best effort: some file systems refuse).
+void sync_directory(const std::string& dir);
 // Fails naming the file, line and column of a syntax error.
 nlohmann::json read_json(const std::string& path);
 // The reason part of a nlohmann::json parse error, without its position prefix.
@@ -21,6 +23,8 @@ std::string json_parse_reason(const std::string& what);
 nlohmann::json parse_json_line(const std::string& line, const std::string& where);
 // Appends one line and flushes it (metrics.jsonl).
 void append_line(const std::string& path, const std::string& line);
+// Appends bytes with one write (TensorBoard's event records).
+void append_bytes(const std::string& path, const std::string& bytes);
 // Rewrites a JSONL file atomically, keeping the lines `keep` accepts (and dropping
 // a torn last line left by a crash).
 void truncate_jsonl_after(const std::string& path, const std::function<bool(const nlohmann::json&)>& keep);

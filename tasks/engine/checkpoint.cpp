@@ -24,7 +24,8 @@ nlohmann::json TrainerState::to_json() const {
           {"window_loss_sum", window_loss_sum},
           {"window_steps", window_steps},
           {"elapsed_s", elapsed_s},
-          {"world_size", world_size}};
+          {"world_size", world_size},
+          {"skipped_steps", skipped_steps}};
 }
 
 TrainerState TrainerState::from_json(const nlohmann::json& j, const std::string& path) {
@@ -43,11 +44,37 @@ TrainerState TrainerState::from_json(const nlohmann::json& j, const std::string&
     s.window_steps = j.at("window_steps").get<int64_t>();
     s.elapsed_s = j.at("elapsed_s").get<double>();
     s.world_size = j.value("world_size", int64_t{1});  // absent before data-parallel training
+    s.skipped_steps = j.value("skipped_steps", int64_t{0});  // absent before train.nonfinite
     return s;
   } catch (const nlohmann::json::exception& e) {
     fail(path, std::string("corrupt trainer state: ") + e.what());
   }
 }
+
+namespace {
+
+// The optimizer's archive, serialized in memory so that it is written like every other
+// file of a checkpoint: completely and synced, or not at all with the reason.
+std::string optimizer_bytes(torch::optim::Optimizer& optimizer) {
+  torch::serialize::OutputArchive archive;
+  optimizer.save(archive);
+  std::string bytes;
+  archive.save_to([&bytes](const void* data, size_t size) {
+    bytes.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  return bytes;
+}
+
+void write_checkpoint_files(const fs::path& dir, const formats::NamedTensors& tensors,
+                            torch::optim::Optimizer& optimizer, const TrainerState& state) {
+  fs::create_directories(dir);
+  formats::save_safetensors((dir / "model.safetensors").string(), tensors);
+  io::write_file_atomic((dir / "optimizer.pt").string(), optimizer_bytes(optimizer));
+  io::write_json_atomic((dir / "trainer_state.json").string(), state.to_json());
+}
+
+}  // namespace
 
 void save_checkpoint(const std::string& run_dir, const formats::NamedTensors& tensors,
                      torch::optim::Optimizer& optimizer, const TrainerState& state) {
@@ -56,16 +83,32 @@ void save_checkpoint(const std::string& run_dir, const formats::NamedTensors& te
   const fs::path final_dir = fs::path(run_dir) / name;
   const fs::path tmp_dir = fs::path(run_dir) / (std::string(name) + ".tmp");
   io::remove_tree(tmp_dir.string());
-  fs::create_directories(tmp_dir);
-  formats::save_safetensors((tmp_dir / "model.safetensors").string(), tensors);
-  {
-    torch::serialize::OutputArchive archive;
-    optimizer.save(archive);
-    archive.save_to((tmp_dir / "optimizer.pt").string());
+  // A full disk or a write error leaves no partial directory behind, and the published
+  // checkpoint (checkpoint.json) untouched.
+  try {
+    write_checkpoint_files(tmp_dir, tensors, optimizer, state);
+  } catch (const std::exception& e) {
+    try {
+      io::remove_tree(tmp_dir.string());
+    } catch (const std::exception&) {
+    }
+    std::string what = e.what();
+    if (const auto* c10 = dynamic_cast<const c10::Error*>(&e)) what = c10->what_without_backtrace();
+    const auto previous = latest_checkpoint(run_dir);
+    fail(run_dir, "cannot write the checkpoint of step " + std::to_string(state.global_step) + ": " +
+                      what.substr(0, what.find('\n')) +
+                      (previous ? "; the previous checkpoint " + fs::path(*previous).filename().string() + " is intact"
+                                : std::string("; no earlier checkpoint exists")));
   }
-  io::write_json_atomic((tmp_dir / "trainer_state.json").string(), state.to_json());
-  io::remove_tree(final_dir.string());
+  // The same step saved again (a stop right after a periodic checkpoint) replaces it;
+  // the old copy is set aside first, so a crash between the renames leaves one of them.
+  const fs::path old_dir = fs::path(run_dir) / (std::string(name) + ".old");
+  if (fs::exists(final_dir)) {
+    io::remove_tree(old_dir.string());
+    fs::rename(final_dir, old_dir);
+  }
   fs::rename(tmp_dir, final_dir);
+  io::sync_directory(run_dir);
   io::write_json_atomic((fs::path(run_dir) / "checkpoint.json").string(),
                         {{"latest", name}, {"global_step", state.global_step}});
   // Older checkpoints are only dropped once the new one is published.

@@ -27,6 +27,7 @@ struct TrainerState {
   int64_t window_steps = 0;      // kept so a resumed run logs the same averages
   double elapsed_s = 0.0;
   int64_t world_size = 1;  // data-parallel ranks: a step spans grad_accum x world_size batches
+  int64_t skipped_steps = 0;  // updates skipped for a non-finite loss or gradient
 
   nlohmann::json to_json() const;
   static TrainerState from_json(const nlohmann::json& j, const std::string& path);

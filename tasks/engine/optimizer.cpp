@@ -147,15 +147,33 @@ std::vector<torch::Tensor> parameters_of(const torch::optim::Optimizer& optimize
   return params;
 }
 
-torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
+namespace {
+
+std::vector<torch::Tensor> gradients_of(const std::vector<torch::Tensor>& params) {
   std::vector<torch::Tensor> grads;
   for (const auto& p : params) {
     if (p.grad().defined()) grads.push_back(p.grad());
   }
+  return grads;
+}
+
+torch::Tensor norm_of(const std::vector<torch::Tensor>& grads) {
+  torch::NoGradGuard no_grad;
+  return torch::stack(at::_foreach_norm(grads, 2)).to(torch::kFloat).norm();
+}
+
+}  // namespace
+
+torch::Tensor gradient_norm(const std::vector<torch::Tensor>& params) {
+  const std::vector<torch::Tensor> grads = gradients_of(params);
+  return grads.empty() ? torch::zeros({}) : norm_of(grads);
+}
+
+torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
+  const std::vector<torch::Tensor> grads = gradients_of(params);
   if (grads.empty()) return torch::zeros({});
   torch::NoGradGuard no_grad;
-  const std::vector<torch::Tensor> norms = at::_foreach_norm(grads, 2);
-  const torch::Tensor total = torch::stack(norms).to(torch::kFloat).norm();
+  const torch::Tensor total = norm_of(grads);
   // 1e-6 and the clamp are torch.nn.utils.clip_grad_norm_'s, so the two clip alike.
   const torch::Tensor factor = (max_norm / (total + 1e-6)).clamp_max(1.0);
   compat::foreach_mul_(grads, factor);

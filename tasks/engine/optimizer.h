@@ -68,6 +68,8 @@ std::unique_ptr<AdamW> make_adamw(torch::nn::Module& module, const OptimizerOpti
 // Every parameter of every group, in order.
 std::vector<torch::Tensor> parameters_of(const torch::optim::Optimizer& optimizer);
 
+// The L2 norm of all the parameters' gradients together (float scalar on their device).
+torch::Tensor gradient_norm(const std::vector<torch::Tensor>& params);
 // Scales the gradients of `params` so that their joint L2 norm is at most max_norm, as
 // torch.nn.utils.clip_grad_norm_ does, and returns that norm before clipping as a device
 // scalar: nothing is read back to the host, so the step does not wait for the GPU.

@@ -61,6 +61,7 @@ nlohmann::json Run::execute(const Recipe& recipe) {
     summary["interrupted"] = result.interrupted;
     summary["valid"] = result.best_metrics;
     summary["optimizer_state_bytes"] = result.optimizer_state_bytes;
+    if (result.skipped_steps > 0) summary["skipped_steps"] = result.skipped_steps;
     if (result.interrupted) return summary;
     if (flags_.distributed) {
       // Test metrics and results.json are rank 0's; the others are done once all trained.

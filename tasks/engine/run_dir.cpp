@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "data/formats/safetensors.h"
+#include "tasks/engine/metrics_log.h"
 #include "tasks/engine/settings.h"
 #include "tasks/engine/train_config.h"
 
@@ -20,7 +21,8 @@ constexpr const char* kReplaced = ".replaced-run";
 // What a run writes, and so what --overwrite may remove.
 bool written_by_run(const std::string& name) {
   for (const char* ours : {"config.json", "tokenizer", "labels.json", "model.safetensors", "base_model.safetensors",
-                           "adapter_config.json", "adapter_model.safetensors", "metrics.jsonl", "results.json"}) {
+                           "adapter_config.json", "adapter_model.safetensors", "metrics.jsonl", "results.json",
+                           kEventsFile}) {
     if (name == ours) return true;
   }
   return name.rfind("checkpoint", 0) == 0;

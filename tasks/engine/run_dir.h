@@ -5,6 +5,7 @@
 //   tokenizer/         the run's tokenizer, as text::load_tokenizer reads it
 //   labels.json        class names in id order (classification)
 //   metrics.jsonl      one line per log step and evaluation
+//   events.out.tfevents.attune   the same numbers for TensorBoard (tasks/engine/metrics_log.h)
 //   results.json       the summary of a finished run (best validation, test metrics)
 //   checkpoint.json, checkpoint-NNNNNNNN/   resumable state (tasks/engine/checkpoint.h)
 // A task may add files of its own (RunDir::file), which --overwrite leaves alone.

@@ -69,6 +69,8 @@ TrainOptions train_options_from_config(const nlohmann::json& config) {
   o.bf16 = t.bf16;
   o.cuda_graphs = t.cuda_graphs;
   o.zero = static_cast<int>(t.zero);
+  o.skip_nonfinite = t.nonfinite == "skip";
+  o.tensorboard = t.tensorboard;
   return o;
 }
 

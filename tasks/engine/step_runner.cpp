@@ -33,6 +33,7 @@ std::string why_graphs_off(const TrainTask& task, const AdamW& optimizer, const 
   if (!options.cuda_graphs) return "";
   if (!options.device.is_cuda()) return "the device is " + options.device.str();
   if (!CudaGraph::supported()) return "this build of LibTorch has no CUDA graphs";
+  if (options.skip_nonfinite) return "train.nonfinite = skip decides on the host, after every step, whether to update";
   if (options.distributed && options.zero == 1) return "train.zero shards the update over the ranks, which is not captured";
   if (!optimizer.fused()) return "they need the fused AdamW step";
   if (!task.supports_cuda_graphs()) return "this task (or its PEFT method) has host work inside the step";

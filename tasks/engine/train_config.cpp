@@ -43,7 +43,11 @@ void TrainConfig::describe(config::Schema<TrainConfig>& s) {
       .boolean("cuda_graphs", &TrainConfig::cuda_graphs, "capture each step shape once and replay it (CUDA)")
       .integer("zero", &TrainConfig::zero, 0, 1,
                "1 = shard AdamW's state over the data-parallel ranks (ZeRO stage 1); no effect "
-               "on a process training alone; 0 = off");
+               "on a process training alone; 0 = off")
+      .choice("nonfinite", &TrainConfig::nonfinite, {"stop", "skip"},
+              "a NaN or infinite loss or gradient: stop the run naming the step, or skip that update")
+      .boolean("tensorboard", &TrainConfig::tensorboard,
+               "also write metrics.jsonl's numbers as TensorBoard scalars (events.out.tfevents.attune)");
 }
 
 TrainConfig train_section(const nlohmann::json& run_config) {

@@ -42,6 +42,8 @@ struct TrainConfig {
   bool bf16 = true;
   bool cuda_graphs = false;
   int64_t zero = 0;
+  std::string nonfinite = "stop";
+  bool tensorboard = true;
   static void describe(config::Schema<TrainConfig>& s);
 };
 

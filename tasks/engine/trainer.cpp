@@ -7,6 +7,7 @@
 #include "core/compat.h"
 #include "tasks/engine/checkpoint.h"
 #include "tasks/engine/grad_reducer.h"
+#include "tasks/engine/metrics_log.h"
 #include "tasks/engine/progress.h"
 #include "tasks/engine/run_dir.h"
 #include "tasks/engine/step_runner.h"
@@ -68,7 +69,7 @@ class Loop {
   TrainResult run(bool resume) {
     // Rank 0 alone writes the run directory; the others only read a checkpoint from it.
     if (main_) fs::create_directories(options_.run_dir);
-    metrics_path_ = RunDir(options_.run_dir).metrics();
+    metrics_ = std::make_unique<MetricsLog>(RunDir(options_.run_dir), options_.tensorboard);
     optimizer_ = make_adamw(*model_, options_.optimizer);
 
     const int64_t batches_per_epoch = static_cast<int64_t>(task_.train_plan(0, options_.seed).size());
@@ -93,15 +94,13 @@ class Loop {
       }
       // Lines logged after the checkpoint are replayed by this run.
       if (main_) {
-        io::truncate_jsonl_after(metrics_path_, [&](const nlohmann::json& line) {
-          return !line.contains("step") || line["step"].get<int64_t>() <= state_.global_step;
-        });
+        metrics_->resume_after(state_.global_step);
       } else {
         state_.window_loss_sum = 0.0;  // the saved sum is the whole group's: counted once, on rank 0
       }
       out_ << "resuming " << options_.run_dir << " at step " << state_.global_step << "/" << total_steps_ << "\n";
     } else if (main_) {
-      fs::remove(metrics_path_);
+      metrics_->start();
     }
     state_.world_size = world_;
     if (group_) broadcast_model();
@@ -156,6 +155,7 @@ class Loop {
   // the optimizer state (every rank reaches this point at the same step), so that the
   // checkpoint is the one an unsharded run writes, and drops them again afterwards.
   void save() {
+    check_finite();
     if (sharded()) sharded()->gather_to_main();
     if (main_) save_checkpoint(options_.run_dir, task_.checkpoint_tensors(), *optimizer_, state_);
     if (sharded()) sharded()->drop_foreign_state();
@@ -205,7 +205,49 @@ class Loop {
     r.best_step = state_.best_step;
     r.best_metrics = state_.best_metrics;
     r.optimizer_state_bytes = optimizer_->state_bytes();
+    r.skipped_steps = state_.skipped_steps;
     return r;
+  }
+
+  std::string where_in_data(int64_t epoch, int64_t begin, int64_t end) const {
+    std::string where = "epoch " + std::to_string(epoch + 1) + " of " + std::to_string(options_.epochs) + ", ";
+    where += end - begin == 1 ? "batch " + std::to_string(begin)
+                              : "batches " + std::to_string(begin) + "-" + std::to_string(end - 1);
+    return where + " of its plan";
+  }
+
+  // Whether a step's loss and gradient norm are finite stays on the device until the host
+  // waits for it anyway (check_finite), so watching costs the step no synchronisation.
+  void watch_finite(const StepOutput& out, int64_t begin, int64_t end) {
+    torch::Tensor bad = torch::isfinite(out.loss).logical_not();
+    if (out.grad_norm.defined()) bad = bad.logical_or(torch::isfinite(out.grad_norm).logical_not().to(bad.device()));
+    watched_.push_back({bad, state_.global_step, state_.epoch, begin, end});
+  }
+
+  // Stops the run at the first watched step whose loss or gradient was NaN or infinite:
+  // before such weights are logged, evaluated or checkpointed.
+  void check_finite() {
+    if (watched_.empty()) return;  // on every rank alike: they watch the same steps
+    std::vector<torch::Tensor> flags;
+    for (const auto& w : watched_) flags.push_back(w.bad);
+    const torch::Tensor bad = torch::stack(flags).cpu();
+    const Watched* first = nullptr;
+    for (size_t i = 0; i < watched_.size() && !first; ++i) {
+      if (bad[static_cast<int64_t>(i)].item<bool>()) first = &watched_[i];
+    }
+    std::string where;
+    if (first) where = "at step " + std::to_string(first->step) + " (" + where_in_data(first->epoch, first->begin, first->end) + ")";
+    watched_.clear();
+    const bool any = group_ ? group_->any(first != nullptr) : first != nullptr;
+    if (!any) return;
+    if (!first) where = "on another rank";
+    const auto previous = latest_checkpoint(options_.run_dir);
+    fail("train", "the loss or gradient norm became NaN or infinite " + where +
+                      "; the run stops before saving such weights (" +
+                      (previous ? "--resume restarts from " + fs::path(*previous).filename().string()
+                                : std::string("no checkpoint was written")) +
+                      "). Lower train.lr, keep train.max_grad_norm > 0, try train.bf16 = false, or set "
+                      "train.nonfinite = \"skip\" to skip such steps");
   }
 
   // Returns false when stopped by request (checkpoint already written by the caller).
@@ -277,23 +319,32 @@ class Loop {
       reported_sharded_state_ = true;
     }
     ++state_.global_step;
-    task_.after_optimizer_step(state_.global_step, total_steps_);
-    window_loss_ = window_loss_.defined() ? window_loss_ + out.loss : out.loss;
-    window_items_ += out.items;
-    ++window_steps_;
-    last_grad_norm_ = out.grad_norm;
+    if (out.skipped) {
+      ++state_.skipped_steps;
+      out_ << (tty_ ? "\n" : "") << "skipped step " << state_.global_step << ": its loss or gradient is NaN or infinite ("
+           << where_in_data(state_.epoch, begin, end) << "; " << state_.skipped_steps << " skipped so far)\n";
+    } else {
+      task_.after_optimizer_step(state_.global_step, total_steps_);
+      if (!options_.skip_nonfinite) watch_finite(out, begin, end);
+      window_loss_ = window_loss_.defined() ? window_loss_ + out.loss : out.loss;
+      window_items_ += out.items;
+      ++window_steps_;
+      last_grad_norm_ = out.grad_norm;
+    }
     if (state_.global_step % options_.log_every == 0 || state_.global_step == total_steps_) log_train(lr);
     progress_->update(state_.global_step, last_loss_text_);
   }
 
   void log_train(double lr) {
     // Reading the loss and the norm back is the only host synchronisation in the loop.
+    check_finite();
     note_stop_request();
     const WindowTotals totals = window_totals();
     stop_voted_at_ = state_.global_step;
     stop_agreed_ = totals.stop;
     const int64_t items = totals.items;
-    const double loss = totals.loss / window_steps_;
+    // A window of skipped steps alone has no loss (null in metrics.jsonl).
+    const double loss = window_steps_ > 0 ? totals.loss / window_steps_ : std::nan("");
     const double grad_norm = last_grad_norm_.defined() ? last_grad_norm_.item<double>() : -1.0;
     if (last_grad_norm_.defined() && !std::isfinite(grad_norm)) {
       out_ << "warning: non-finite gradient norm at step " << state_.global_step << "\n";
@@ -308,7 +359,8 @@ class Loop {
                            {"items_per_s", rate},
                            {"elapsed_s", now}};
     if (last_grad_norm_.defined()) line["grad_norm"] = grad_norm;
-    if (main_) io::append_line(metrics_path_, line.dump());
+    if (state_.skipped_steps > 0) line["skipped_steps"] = state_.skipped_steps;
+    if (main_) metrics_->append(line);
     last_loss_text_ = "loss=" + format_number(loss);
     window_loss_ = torch::Tensor();
     window_steps_ = 0;
@@ -317,6 +369,7 @@ class Loop {
   }
 
   void evaluate() {
+    check_finite();
     nlohmann::json metrics;
     {
       model_->eval();
@@ -340,7 +393,7 @@ class Loop {
                            {"split", "valid"},
                            {"elapsed_s", elapsed()}};
     line.update(metrics);
-    if (main_) io::append_line(metrics_path_, line.dump());
+    if (main_) metrics_->append(line);
     if (improved) {
       state_.has_best = true;
       state_.best_metric = value;
@@ -371,7 +424,7 @@ class Loop {
   std::unique_ptr<StepRunner> runner_;
   std::unique_ptr<Progress> progress_;
   TrainerState state_;
-  std::string metrics_path_;
+  std::unique_ptr<MetricsLog> metrics_;
   int64_t steps_per_epoch_ = 0, total_steps_ = 0, warmup_steps_ = 0;
   Clock::time_point start_;
   double elapsed_before_ = 0.0;
@@ -388,6 +441,11 @@ class Loop {
   int64_t stop_voted_at_ = -1;  // the step of the last vote on a log step, and its outcome
   bool stop_agreed_ = false;
   bool reported_sharded_state_ = false;
+  struct Watched {
+    torch::Tensor bad;  // bool scalar on the device
+    int64_t step, epoch, begin, end;
+  };
+  std::vector<Watched> watched_;  // steps since the last check_finite
 };
 
 }  // namespace
@@ -416,6 +474,13 @@ StepOutput accumulate_gradients(AdamW& optimizer, const TrainOptions& options, c
   if (reducer) reducer->reduce();
   if (clip && options.max_grad_norm > 0) out.grad_norm = clip_grad_norm(parameters_of(optimizer), options.max_grad_norm);
   return out;
+}
+
+bool finite_step(const StepOutput& out, const AdamW& optimizer, Distributed* group) {
+  // The norm is of the summed gradients, the same on every rank; the loss is this rank's.
+  const torch::Tensor norm = out.grad_norm.defined() ? out.grad_norm : gradient_norm(parameters_of(optimizer));
+  const bool finite = torch::isfinite(out.loss).item<bool>() && torch::isfinite(norm).item<bool>();
+  return group ? !group->any(!finite) : finite;
 }
 
 std::vector<double> micro_batch_weights(const BatchPlan& plan, int64_t begin, int64_t end) {
@@ -454,6 +519,11 @@ StepOutput train_step(TrainTask& task, AdamW& optimizer, const TrainOptions& opt
       optimizer, options, rank_micro_batch_weights(plan, begin, end, mine),
       [&](size_t i) { return task.train_loss(plan[mine[i]], options.device); }, reducer);
   for (int64_t i : mine) out.items += task.batch_size_of(plan[i]);
+  if (options.skip_nonfinite && !finite_step(out, optimizer, options.distributed.get())) {
+    optimizer.zero_grad();
+    out.skipped = true;
+    return out;
+  }
   if (sharded) {
     sharded->step();
   } else {

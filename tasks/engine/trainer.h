@@ -39,6 +39,12 @@ struct TrainOptions {
   // replayed with the step), or false: the graph ends with backward and the sums, the
   // clipping and the update run after each replay (an ablation, docs/distributed.md).
   bool graph_collectives = true;
+  // A step whose loss or gradient norm is NaN or infinite: false stops the run with the
+  // step and its batches named, before such weights reach a checkpoint (checked at every
+  // point the host syncs anyway); true skips the update (a host check after every step,
+  // so no CUDA graphs) and counts it.
+  bool skip_nonfinite = false;
+  bool tensorboard = true;  // metrics.jsonl's numbers also as TensorBoard scalars (MetricsLog)
   // Polled after every optimizer step; true saves a checkpoint and returns (Ctrl-C, tests).
   std::function<bool(int64_t global_step)> stop_requested;
   std::ostream* log = nullptr;  // progress and messages; nullptr = std::cerr
@@ -56,6 +62,7 @@ struct TrainResult {
   int64_t best_step = -1;
   nlohmann::json best_metrics;  // validation metrics of the weights in model.safetensors
   int64_t optimizer_state_bytes = 0;  // AdamW's state held by this process at the end (its shard under ZeRO)
+  int64_t skipped_steps = 0;          // updates skipped for a non-finite loss or gradient (skip_nonfinite)
 };
 
 // Trains `task.model()` (already on options.device). With `resume`, continues from
@@ -68,7 +75,12 @@ struct StepOutput {
   torch::Tensor loss;       // float64 scalar: the mean loss of the step's examples
   torch::Tensor grad_norm;  // float scalar before clipping; undefined without clipping
   int64_t items = 0;        // task.batch_size_of summed over the micro-batches
+  bool skipped = false;     // skip_nonfinite: the loss or gradient was not finite, no update was made
 };
+
+// Whether a step's loss and gradient norm are finite on every rank (a host sync, and a
+// collective in a group).
+bool finite_step(const StepOutput& out, const AdamW& optimizer, Distributed* group);
 
 // Each micro-batch of plan[begin, end) weighted by its share of the step's examples, so
 // that accumulating them equals one large batch.

@@ -5,6 +5,7 @@
 
 #include <cxxopts.hpp>
 
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -62,6 +63,9 @@ int main(int argc, char** argv) {
     std::cerr << "attune: error: unknown command '" << name << "' (see attune --help)\n";
     return 2;
   }
+  // A file that outgrows the file-size limit (ulimit -f) then fails to write with EFBIG,
+  // reported like a full disk, instead of the signal killing the process mid-checkpoint.
+  std::signal(SIGXFSZ, SIG_IGN);
   attune::cli::Args args(argv + 1, argv + argc);
   try {
     return it->second.run(args);
