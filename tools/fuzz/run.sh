@@ -23,8 +23,8 @@ echo "fuzz: sanitized unit tests and replays took $((SECONDS - start)) s" >&2
 [[ "$scale" == 0 ]] && exit 0
 # Runs per target for about 30-60 s each on the 2-core CI machine (docs/fuzzing.md has
 # the rates); the wall-time cap is only a guard against a machine much slower than that.
-declare -A runs=([table]=20000 [parallel]=20000 [interactions]=20000 [idx]=60000 [safetensors]=40000
-                 [wordpiece]=8000 [sentencepiece]=20000 [config]=6000 [bundle]=8000 [serve_request]=60000)
+declare -A runs=([table]=6000 [parallel]=6000 [interactions]=6000 [idx]=8000 [safetensors]=8000
+                 [wordpiece]=1500 [sentencepiece]=6000 [config]=12000 [bundle]=8000 [serve_request]=40000)
 failed=()
 for target in table parallel interactions idx safetensors wordpiece sentencepiece config bundle serve_request; do
   n=$((runs[$target] * scale))
