@@ -23,8 +23,8 @@ echo "fuzz: sanitized unit tests and replays took $((SECONDS - start)) s" >&2
 [[ "$scale" == 0 ]] && exit 0
 # Runs per target for about 30-60 s each on the 2-core CI machine (docs/fuzzing.md has
 # the rates); the wall-time cap is only a guard against a machine much slower than that.
-declare -A runs=([table]=6000 [parallel]=6000 [interactions]=6000 [idx]=8000 [safetensors]=8000
-                 [wordpiece]=1500 [sentencepiece]=6000 [config]=12000 [bundle]=8000 [serve_request]=40000)
+declare -A runs=([table]=24000 [parallel]=24000 [interactions]=24000 [idx]=48000 [safetensors]=48000
+                 [wordpiece]=5000 [sentencepiece]=24000 [config]=24000 [bundle]=16000 [serve_request]=100000)
 failed=()
 for target in table parallel interactions idx safetensors wordpiece sentencepiece config bundle serve_request; do
   n=$((runs[$target] * scale))
