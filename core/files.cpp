@@ -42,13 +42,19 @@ void write_all(int fd, const std::string& bytes, const std::string& path) {
 std::string json_parse_reason(const std::string& what) {
   const auto column = what.find("column ");
   const auto colon = what.find(": ", column == std::string::npos ? 0 : column);
-  return colon == std::string::npos ? what : what.substr(colon + 2);
+  if (colon != std::string::npos) return what.substr(colon + 2);
+  // "[json.exception.out_of_range.406] number overflow parsing '1e999'": no position.
+  const auto bracket = what.rfind("] ", what.find(' '));
+  return bracket == std::string::npos ? what : what.substr(bracket + 2);
 }
 
 nlohmann::json parse_json_line(const std::string& line, const std::string& where) {
   try {
     return nlohmann::json::parse(line);
   } catch (const nlohmann::json::parse_error& e) {
+    fail(where, "invalid JSON: " + json_parse_reason(e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    // A number too large for a double ("1e999") is out_of_range, not a parse_error.
     fail(where, "invalid JSON: " + json_parse_reason(e.what()));
   }
 }
@@ -126,6 +132,10 @@ nlohmann::json read_json(const std::string& path) {
     }
     fail(path, "invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(column) + ": " +
                    json_parse_reason(e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    // A number too large for a double ("1e999") is out_of_range, not a parse_error
+    // (found by tests/fuzz/bundle).
+    fail(path, "invalid JSON: " + json_parse_reason(e.what()));
   }
 }
 

@@ -37,14 +37,18 @@ torch::Tensor parse_idx(const std::string& bytes, const std::string& path) {
   size_t count = 1;
   for (size_t d = 0; d < rank; ++d) {
     shape.push_back(big_endian(bytes, 4 + 4 * d));
-    count *= static_cast<size_t>(shape.back());
+    // Four dimensions near 2^32 multiply past 2^64 and could wrap to the file's size.
+    if (__builtin_mul_overflow(count, static_cast<size_t>(shape.back()), &count)) {
+      fail(path, "the header's dimensions promise more values than any file holds");
+    }
   }
   if (bytes.size() - header != count) {
     fail(path, "the header promises " + std::to_string(count) + " values, the file holds " +
                    std::to_string(bytes.size() - header));
   }
   torch::Tensor out = torch::empty(shape, torch::kUInt8);
-  std::memcpy(out.data_ptr<uint8_t>(), bytes.data() + header, count);
+  // An empty tensor (a zero dimension) has no data pointer to copy into.
+  if (count > 0) std::memcpy(out.data_ptr<uint8_t>(), bytes.data() + header, count);
   return out;
 }
 

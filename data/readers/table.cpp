@@ -115,7 +115,8 @@ Table read_jsonl(const std::string& path) {
     nlohmann::ordered_json j;  // ordered: columns keep the file's key order
     try {
       j = nlohmann::ordered_json::parse(content);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
+      // parse_error, or out_of_range for a number too large for a double ("1e999").
       fail(where_of(path, line), "invalid JSON: " + io::json_parse_reason(e.what()));
     }
     if (!j.is_object()) fail(where_of(path, line), "expected a JSON object");

@@ -26,7 +26,11 @@ void check_spec(const nlohmann::json& spec, const std::string& key) {
     fail(key, "a mask is an object with one key: causal, window, dilated, block, grid, global, all, any or not; got " +
                   spec.dump());
   }
-  const auto& [name, value] = *spec.items().begin();
+  // Not `const auto& [name, value] = *spec.items().begin()`: that binds to a temporary
+  // of nlohmann's iteration proxy, and `name` dangled once it was gone (ASan's
+  // stack-use-after-scope in test_models).
+  const std::string name = spec.begin().key();
+  const nlohmann::json& value = spec.begin().value();
   const std::string at = key + "." + name;
   if (name == "causal") {
     if (!value.is_boolean() || !value.get<bool>()) fail(at, "must be true");
@@ -69,7 +73,11 @@ void check_spec(const nlohmann::json& spec, const std::string& key) {
 }
 
 torch::Tensor build_spec(const nlohmann::json& spec, int64_t t, int64_t s, const torch::Device& device) {
-  const auto& [name, value] = *spec.items().begin();
+  // Not `const auto& [name, value] = *spec.items().begin()`: that binds to a temporary
+  // of nlohmann's iteration proxy, and `name` dangled once it was gone (ASan's
+  // stack-use-after-scope in test_models).
+  const std::string name = spec.begin().key();
+  const nlohmann::json& value = spec.begin().value();
   if (name == "causal") return causal(t, s, device);
   if (name == "window") return sliding_window(t, s, value.get<int64_t>(), device);
   if (name == "block") return block_local(t, s, value.get<int64_t>(), device);

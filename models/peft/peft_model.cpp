@@ -271,7 +271,10 @@ void PeftModel::load_state_tensors(const formats::SafetensorsFile& file, const s
   }
   formats::SafetensorsFile model_part;
   std::map<std::string, torch::Tensor> method_part;
-  for (const auto& [name, t] : file.tensors) {
+  for (const auto& entry : file.tensors) {
+    // Named, not a structured binding: C++17 lambdas (clang's) cannot capture those.
+    const std::string& name = entry.first;
+    const torch::Tensor& t = entry.second;
     const bool of_method = std::any_of(state_prefixes.begin(), state_prefixes.end(),
                                        [&](const std::string& p) { return name.rfind(p, 0) == 0; });
     if (of_method) {

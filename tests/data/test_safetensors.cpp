@@ -274,7 +274,9 @@ TEST_CASE("module tensors round-trip through safetensors", "[safetensors][module
   auto loaded = std::make_shared<Tiny>(3, 2);
   REQUIRE_FALSE(torch::equal(loaded->linear->weight, saved->linear->weight));
   formats::load_module_tensors(*loaded, formats::load_safetensors(path), path);
-  for (const auto& [name, t] : formats::module_tensors(*loaded)) {
+  for (const auto& entry : formats::module_tensors(*loaded)) {
+    const std::string& name = entry.first;  // not a structured binding: clang's C++17 lambdas cannot capture one
+    const torch::Tensor& t = entry.second;
     INFO(name);
     const auto& original = std::find_if(tensors.begin(), tensors.end(), [&](const auto& p) { return p.first == name; })->second;
     CHECK(torch::equal(t, original));

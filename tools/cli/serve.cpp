@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "tasks/registry.h"
 #include "tasks/serving/batcher.h"
+#include "tasks/serving/request.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/options.h"
 
@@ -68,35 +69,6 @@ void reply_error(httplib::Response& res, int status, const std::string& message)
   reply(res, status, {{"error", message}});
 }
 
-// {"inputs": [x, ...]} or {"input": x}; each x a text or an object with the run's text columns.
-std::vector<nlohmann::json> request_inputs(const std::string& body, const serving::Predictor& predictor,
-                                           int64_t max_inputs) {
-  nlohmann::json request;
-  try {
-    request = nlohmann::json::parse(body);
-  } catch (const nlohmann::json::parse_error& e) {
-    fail("body", std::string("not valid JSON (") + e.what() + ")");
-  }
-  if (!request.is_object()) fail("body", "expected a JSON object with \"inputs\" (a list) or \"input\"");
-  std::vector<nlohmann::json> inputs;
-  if (request.contains("inputs")) {
-    if (!request["inputs"].is_array()) fail("inputs", "must be a list");
-    inputs = request["inputs"].get<std::vector<nlohmann::json>>();
-    if (inputs.empty()) fail("inputs", "is empty");
-  } else if (request.contains("input")) {
-    inputs.push_back(request["input"]);
-  } else {
-    fail("body", "expected a JSON object with \"inputs\" (a list) or \"input\"");
-  }
-  if (static_cast<int64_t>(inputs.size()) > max_inputs) {
-    fail("inputs", std::to_string(inputs.size()) + " inputs in one request; at most " + std::to_string(max_inputs));
-  }
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    predictor.check(inputs[i], request.contains("inputs") ? "inputs[" + std::to_string(i) + "]" : "input");
-  }
-  return inputs;
-}
-
 }  // namespace
 
 int serve_command(const Args& args) {
@@ -153,7 +125,7 @@ int serve_command(const Args& args) {
   server.Post("/predict", [&](const httplib::Request& req, httplib::Response& res) {
     const auto start = std::chrono::steady_clock::now();
     try {
-      std::vector<nlohmann::json> inputs = request_inputs(req.body, predictor, max_inputs);
+      std::vector<nlohmann::json> inputs = serving::request_inputs(req.body, predictor, max_inputs);
       std::vector<nlohmann::json> outputs = batcher.submit(std::move(inputs)).get();
       reply(res, 200, {{"outputs", outputs}});
     } catch (const UserError& e) {

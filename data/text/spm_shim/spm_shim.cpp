@@ -26,15 +26,23 @@ void copy_error(const std::string& message, char* error, int error_size) {
 
 extern "C" {
 
+// No C++ exception may leave a function of this C interface: it would cross into the
+// caller's link namespace (its own libstdc++) and end the process. sentencepiece throws
+// from inside Load for some corrupt models (darts_clone's "zero-length key", found by
+// tests/fuzz/sentencepiece), so each entry point catches and reports instead.
 void* attune_spm_load(const char* path, char* error, int error_size) {
   auto* sp = new sentencepiece::SentencePieceProcessor();
-  const auto status = sp->Load(path);
-  if (!status.ok()) {
+  try {
+    const auto status = sp->Load(path);
+    if (status.ok()) return sp;
     copy_error(status.ToString(), error, error_size);
-    delete sp;
-    return nullptr;
+  } catch (const std::exception& e) {
+    copy_error(std::string("corrupt model: ") + e.what(), error, error_size);
+  } catch (...) {
+    copy_error("corrupt model", error, error_size);
   }
-  return sp;
+  delete sp;
+  return nullptr;
 }
 
 void attune_spm_free(void* handle) { delete static_cast<sentencepiece::SentencePieceProcessor*>(handle); }
@@ -43,9 +51,13 @@ void attune_spm_free(void* handle) { delete static_cast<sentencepiece::SentenceP
 // when it exceeds capacity), or -1 on error.
 int64_t attune_spm_encode(void* handle, const char* text, int64_t length, int32_t* ids, int64_t capacity) {
   std::vector<int> out;
-  if (!static_cast<sentencepiece::SentencePieceProcessor*>(handle)
-           ->Encode(std::string(text, static_cast<size_t>(length)), &out)
-           .ok()) {
+  try {
+    if (!static_cast<sentencepiece::SentencePieceProcessor*>(handle)
+             ->Encode(std::string(text, static_cast<size_t>(length)), &out)
+             .ok()) {
+      return -1;
+    }
+  } catch (...) {
     return -1;
   }
   for (size_t i = 0; i < out.size() && static_cast<int64_t>(i) < capacity; ++i) ids[i] = out[i];
@@ -56,9 +68,13 @@ int64_t attune_spm_encode(void* handle, const char* text, int64_t length, int32_
 // text's length (call again with more room when it exceeds capacity), or -1 on error.
 int64_t attune_spm_decode(void* handle, const int32_t* ids, int64_t count, char* out, int64_t capacity) {
   std::string text;
-  if (!static_cast<sentencepiece::SentencePieceProcessor*>(handle)
-           ->Decode(std::vector<int>(ids, ids + count), &text)
-           .ok()) {
+  try {
+    if (!static_cast<sentencepiece::SentencePieceProcessor*>(handle)
+             ->Decode(std::vector<int>(ids, ids + count), &text)
+             .ok()) {
+      return -1;
+    }
+  } catch (...) {
     return -1;
   }
   std::memcpy(out, text.data(), std::min<size_t>(text.size(), static_cast<size_t>(capacity)));
@@ -94,12 +110,16 @@ int32_t attune_spm_special_id(void* handle, int32_t kind) {
 
 // `args` is sentencepiece's trainer command line ("--input=... --model_prefix=...").
 int attune_spm_train(const char* args, char* error, int error_size) {
-  const auto status = sentencepiece::SentencePieceTrainer::Train(args);
-  if (!status.ok()) {
+  try {
+    const auto status = sentencepiece::SentencePieceTrainer::Train(args);
+    if (status.ok()) return 0;
     copy_error(status.ToString(), error, error_size);
-    return 1;
+  } catch (const std::exception& e) {
+    copy_error(e.what(), error, error_size);
+  } catch (...) {
+    copy_error("sentencepiece's trainer failed", error, error_size);
   }
-  return 0;
+  return 1;
 }
 
 }  // extern "C"
