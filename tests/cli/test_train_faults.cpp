@@ -3,36 +3,16 @@
 #include "tests/catch.h"
 
 #include "tests/common/cli.h"
+#include "tests/common/file_size_limit.h"
 #include "tests/common/processes.h"
 #include "tests/common/runs.h"
 #include "tests/common/synthetic.h"
 
-#include <sys/resource.h>
 
 #include <csignal>
 #include <regex>
 
 using namespace std::chrono_literals;
-
-// Named, not anonymous: the unity build compiles this file with the other CLI tests.
-namespace train_faults {
-
-// A file-size limit (ulimit -f) on this process and the children it starts meanwhile.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    ::getrlimit(RLIMIT_FSIZE, &saved_);
-    rlimit limit = saved_;
-    limit.rlim_cur = bytes;
-    ::setrlimit(RLIMIT_FSIZE, &limit);
-  }
-  ~FileSizeLimit() { ::setrlimit(RLIMIT_FSIZE, &saved_); }
-
- private:
-  rlimit saved_{};
-};
-
-}  // namespace train_faults
 
 TEST_CASE("SIGINT or SIGTERM checkpoints a training run and exits 130; --resume continues exactly", "[cli][faults]") {
   using namespace attune::testing;
@@ -66,7 +46,7 @@ TEST_CASE("a disk that fills during training stops it with one line naming the f
   Result r;
   {
     // Small files (the config, the vocabulary) fit; the weights do not.
-    train_faults::FileSizeLimit limit(16 * 1024);
+    FileSizeLimit limit(16 * 1024, /*in_process=*/false);
     r = run_attune(text_run(dir, "full", 8));
   }
   INFO("stderr: " << r.err);

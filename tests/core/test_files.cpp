@@ -1,15 +1,14 @@
 #include "tests/catch.h"
 #include "tests/common/errors.h"
+#include "tests/common/file_size_limit.h"
 
 #include "core/error.h"
 #include "core/files.h"
 #include "tests/common/synthetic.h"
 
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <filesystem>
 #include <fstream>
 
@@ -37,27 +36,6 @@ std::vector<std::string> entries(const std::string& dir) {
   std::sort(names.begin(), names.end());
   return names;
 }
-
-// Makes every write past `bytes` fail with EFBIG for the scope, which lets a test fail a
-// write midway even as root (root ignores directory permissions).
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    getrlimit(RLIMIT_FSIZE, &saved_);
-    previous_handler_ = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit limit = saved_;
-    limit.rlim_cur = bytes;
-    setrlimit(RLIMIT_FSIZE, &limit);
-  }
-  ~FileSizeLimit() {
-    setrlimit(RLIMIT_FSIZE, &saved_);
-    std::signal(SIGXFSZ, previous_handler_);
-  }
-
- private:
-  rlimit saved_{};
-  void (*previous_handler_)(int) = nullptr;
-};
 
 }  // namespace
 
@@ -99,7 +77,7 @@ TEST_CASE("a failed atomic write keeps the old file and cleans up", "[io]") {
   SECTION("the write itself fails midway") {
     std::string message;
     {
-      FileSizeLimit limit(64);
+      attune::testing::FileSizeLimit limit(64, /*in_process=*/true);
       message = error_of([&] { io::write_file_atomic(path, std::string(4096, 'x')); });
     }
     CHECK(message == path + ": cannot write: File too large");

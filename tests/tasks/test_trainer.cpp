@@ -3,14 +3,13 @@
 
 #include "tasks/engine/trainer.h"
 #include "tests/common/errors.h"
+#include "tests/common/file_size_limit.h"
 #include "tests/common/synthetic.h"
 
 #include "data/formats/safetensors.h"
 #include "data/formats/tfevents.h"
 
-#include <sys/resource.h>
 
-#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -133,6 +132,15 @@ std::string latest(const std::string& run_dir) {
   return json::parse(std::ifstream(run_dir + "/checkpoint.json"))["latest"].get<std::string>();
 }
 
+// 20 steps with a checkpoint every 5 and nothing else written on the way.
+attune::engine::TrainOptions checkpoints_only(const std::string& dir, std::ostream& log) {
+  auto o = options(dir, log);
+  o.checkpoint_every = 5;
+  o.log_every = 100;
+  o.eval_every = 100;
+  return o;
+}
+
 bool all_finite(const std::string& weights) {
   for (const auto& [name, t] : attune::formats::load_safetensors(weights).tensors) {
     if (!torch::isfinite(t).all().item<bool>()) return false;
@@ -140,36 +148,13 @@ bool all_finite(const std::string& weights) {
   return true;
 }
 
-// A file-size limit (ulimit -f) for as long as it lives; writes past it fail with EFBIG.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    ::getrlimit(RLIMIT_FSIZE, &saved_);
-    previous_ = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit limit = saved_;
-    limit.rlim_cur = bytes;
-    ::setrlimit(RLIMIT_FSIZE, &limit);
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &saved_);
-    std::signal(SIGXFSZ, previous_);
-  }
-
- private:
-  rlimit saved_{};
-  void (*previous_)(int) = SIG_DFL;
-};
-
 }  // namespace
 
 TEST_CASE("a NaN or infinite loss stops the run naming the step, before such weights are saved", "[trainer][faults]") {
   std::ostringstream log;
   LinearTask task(8);
   task.poisoned_calls_ = {7};
-  auto o = options(attune::testing::temp_dir("nonfinite-stop"), log);
-  o.checkpoint_every = 5;
-  o.log_every = 100;
-  o.eval_every = 100;
+  auto o = checkpoints_only(attune::testing::temp_dir("nonfinite-stop"), log);
   const std::string error = attune::testing::error_of([&] { attune::engine::train(task, o, false); });
   INFO(error);
   CHECK(error.find("NaN or infinite at step 7 (epoch 7 of 20, batch 0 of its plan)") != std::string::npos);
@@ -215,18 +200,15 @@ TEST_CASE("a full disk during a checkpoint fails with the file and reason; the p
           "[trainer][faults]") {
   std::ostringstream log;
   LinearTask whole(8), cut(8), resumed(8);
-  auto o = options(attune::testing::temp_dir("disk-full-whole"), log);
-  o.checkpoint_every = 5;
-  o.log_every = 100;
-  o.eval_every = 100;
+  auto o = checkpoints_only(attune::testing::temp_dir("disk-full-whole"), log);
   attune::engine::train(whole, o, false);
 
   o.run_dir = attune::testing::temp_dir("disk-full-cut");
-  std::unique_ptr<FileSizeLimit> limit;
+  std::unique_ptr<attune::testing::FileSizeLimit> limit;
   // After the checkpoint of step 5, files may grow to 100 bytes: the next checkpoint's
   // weights and optimizer state do not fit.
   o.stop_requested = [&](int64_t step) {
-    if (step == 6) limit = std::make_unique<FileSizeLimit>(100);
+    if (step == 6) limit = std::make_unique<attune::testing::FileSizeLimit>(100, /*in_process=*/true);
     return false;
   };
   const std::string error = attune::testing::error_of([&] { attune::engine::train(cut, o, false); });

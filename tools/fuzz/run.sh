@@ -23,10 +23,10 @@ echo "fuzz: sanitized unit tests and replays took $((SECONDS - start)) s" >&2
 [[ "$scale" == 0 ]] && exit 0
 # Runs per target for about 30-60 s each on the 2-core CI machine (docs/fuzzing.md has
 # the rates); the wall-time cap is only a guard against a machine much slower than that.
-declare -A runs=([table]=24000 [parallel]=24000 [interactions]=24000 [idx]=48000 [safetensors]=48000
-                 [wordpiece]=5000 [sentencepiece]=24000 [config]=24000 [bundle]=16000 [serve_request]=100000)
+declare -A runs=([table]=48000 [parallel]=48000 [interactions]=48000 [idx]=96000 [safetensors]=96000 [tfevents]=200000
+                 [wordpiece]=10000 [sentencepiece]=48000 [config]=48000 [bundle]=32000 [serve_request]=200000)
 failed=()
-for target in table parallel interactions idx safetensors wordpiece sentencepiece config bundle serve_request; do
+for target in table parallel interactions idx safetensors tfevents wordpiece sentencepiece config bundle serve_request; do
   n=$((runs[$target] * scale))
   work="$build/fuzz-work/$target" findings="$build/findings/$target"
   rm -rf "$work" && mkdir -p "$work" "$findings"
