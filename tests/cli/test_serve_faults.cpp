@@ -143,6 +143,16 @@ int64_t metric(int port, const std::string& name) {
 
 const std::string kPredict = R"({"input": "the match goal"})";
 
+// Waits (at most 20 s) until a request sits in the batcher's queue: in flight, whatever
+// the load on the machine.
+bool queued(int port) {
+  for (int i = 0; i < 400; ++i) {
+    if (metric(port, "attune_queued_inputs") > 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 }  // namespace
 
 TEST_CASE("serve: past --max-queue every request gets 503 with Retry-After, and none is dropped", "[cli][serve][faults]") {
@@ -307,8 +317,8 @@ TEST_CASE("serve: clients that vanish mid-request crash nothing and leak nothing
 }
 
 TEST_CASE("serve: SIGTERM drains (in-flight requests answered, /health says draining), exits 0", "[cli][serve][faults]") {
-  // A lone request waits 1.5 s for company: it is in flight when the signal comes.
-  Served s = serve("drain", {"--max-wait-ms", "1500", "--max-batch", "8"});
+  // A lone request waits 3 s for company: it is in flight when the signal comes.
+  Served s = serve("drain", {"--max-wait-ms", "3000", "--max-batch", "8"});
   int slow_status = -1;
   std::string slow_body;
   std::thread client([&] {
@@ -319,7 +329,7 @@ TEST_CASE("serve: SIGTERM drains (in-flight requests answered, /health says drai
       slow_body = res->body;
     }
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  const bool in_flight = queued(s.port);  // checked once the client thread is joined
   const auto signalled = Clock::now();
   REQUIRE(::kill(s.process.pid, SIGTERM) == 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -331,6 +341,7 @@ TEST_CASE("serve: SIGTERM drains (in-flight requests answered, /health says drai
   const double exit_seconds = seconds_since(signalled);
 
   INFO(s.process.out() << s.process.err());
+  REQUIRE(in_flight);
   REQUIRE(health);
   CHECK(health->status == 503);
   CHECK(json::parse(health->body)["status"] == "draining");
@@ -340,7 +351,7 @@ TEST_CASE("serve: SIGTERM drains (in-flight requests answered, /health says drai
   REQUIRE(slow_status == 200);
   CHECK(json::parse(slow_body)["outputs"].size() == 1);
   CHECK(status == 0);
-  CHECK(exit_seconds < 5);
+  CHECK(exit_seconds < 8);
   CHECK(s.process.out().find("attune serve: stopped") != std::string::npos);
 }
 
@@ -351,13 +362,14 @@ TEST_CASE("serve: a drain is bounded by --drain-s; requests still running then f
     c.set_read_timeout(20, 0);
     c.Post("/predict", kPredict, "application/json");
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  const bool in_flight = queued(s.port);  // checked once the client thread is joined
   const auto signalled = Clock::now();
   REQUIRE(::kill(s.process.pid, SIGINT) == 0);
   const int status = attune::testing::wait_for(s.process, std::chrono::seconds(15));
   const double exit_seconds = seconds_since(signalled);
   client.join();
   INFO(s.process.err());
+  REQUIRE(in_flight);
   CHECK(status == 1);
   CHECK(exit_seconds < 3);  // 0.5 s of drain, and at most 1 s for the workers
   CHECK(s.process.err().find("attune: error: --drain-s: 1 requests still in flight") != std::string::npos);
