@@ -2,7 +2,10 @@
 // send N requests in all (or stop after --seconds), each with k inputs taken in turn
 // from a file, and report throughput and latency quantiles as one JSON object. With
 // --expect (the JSONL that `attune predict` writes for the same file) every answer is
-// also checked: the same label and probabilities within --tolerance.
+// also checked: the same label and probabilities within --tolerance. Every request
+// sent is counted as answered (by status) or as a transport error, so a server that
+// drops requests under overload shows it; with --accept-503 1 a 503 that carries
+// Retry-After counts as a proper answer to overload.
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
@@ -58,11 +61,13 @@ double quantile(std::vector<double> v, double q) {
 int main(int argc, char** argv) {
   std::map<std::string, std::string> opt = {{"--host", "127.0.0.1"}, {"--port", "8080"}, {"--concurrency", "8"},
                                             {"--requests", "1000"}, {"--seconds", "60"}, {"--per-request", "1"},
-                                            {"--input", ""}, {"--expect", ""}, {"--tolerance", "1e-5"}};
+                                            {"--input", ""}, {"--expect", ""}, {"--tolerance", "1e-5"},
+                                            {"--accept-503", "0"}, {"--auth-token-file", ""}};
   for (int i = 1; i < argc; i += 2) {
     if (!opt.count(argv[i]) || i + 1 >= argc) {
       die(std::string("usage: attune_serve_load --input TEXTS [--expect PREDICTIONS.jsonl] [--host H] [--port P] "
-                      "[--concurrency C] [--requests N] [--seconds S] [--per-request K] [--tolerance T]; bad: ") + argv[i]);
+                      "[--concurrency C] [--requests N] [--seconds S] [--per-request K] [--tolerance T] [--accept-503 0|1] "
+                      "[--auth-token-file F]; bad: ") + argv[i]);
     }
     opt[argv[i]] = argv[i + 1];
   }
@@ -78,8 +83,15 @@ int main(int argc, char** argv) {
   const int64_t total = std::stoll(opt["--requests"]), per_request = std::stoll(opt["--per-request"]);
   const double seconds = std::stod(opt["--seconds"]), tolerance = std::stod(opt["--tolerance"]);
   if (concurrency < 1 || total < 1 || per_request < 1 || seconds <= 0) die("counts and --seconds must be positive");
+  const bool accept_503 = opt["--accept-503"] == "1";
+  httplib::Headers headers;
+  if (!opt["--auth-token-file"].empty()) {
+    std::string token = read_lines(opt["--auth-token-file"]).front();
+    token.erase(token.find_last_not_of(" \t\r") + 1);
+    headers.emplace("Authorization", "Bearer " + token.substr(token.find_first_not_of(" \t")));
+  }
 
-  std::atomic<int64_t> next{0}, wrong{0}, transport_errors{0};
+  std::atomic<int64_t> next{0}, wrong{0}, transport_errors{0}, no_retry_after{0};
   std::mutex mutex;
   std::vector<double> latencies;
   std::map<int, int64_t> statuses;
@@ -104,7 +116,7 @@ int main(int argc, char** argv) {
           inputs.push_back(texts[index.back()]);
         }
         const auto t0 = std::chrono::steady_clock::now();
-        auto res = client.Post("/predict", nlohmann::json{{"inputs", inputs}}.dump(), "application/json");
+        auto res = client.Post("/predict", headers, nlohmann::json{{"inputs", inputs}}.dump(), "application/json");
         mine.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         if (!res) {
           ++transport_errors;
@@ -112,6 +124,7 @@ int main(int argc, char** argv) {
           continue;
         }
         ++my_statuses[res->status];
+        if (res->status == 503 && !res->has_header("Retry-After")) ++no_retry_after;
         if (res->status != 200 || expected.empty()) continue;
         const nlohmann::json body = nlohmann::json::parse(res->body, nullptr, false);
         if (body.is_discarded() || !body.contains("outputs") || body["outputs"].size() != index.size()) {
@@ -133,14 +146,17 @@ int main(int argc, char** argv) {
   nlohmann::json status_counts = nlohmann::json::object();
   for (const auto& [s, n] : statuses) status_counts[std::to_string(s)] = n;
   const auto sent = static_cast<int64_t>(latencies.size());
+  int64_t answered = 0;
+  for (const auto& [s, n] : statuses) answered += n;
   const nlohmann::json report = {
       {"concurrency", concurrency}, {"per_request", per_request}, {"requests", sent},
-      {"statuses", status_counts}, {"transport_errors", transport_errors.load()}, {"transport_error_kinds", error_kinds},
+      {"answered", answered}, {"statuses", status_counts}, {"503_without_retry_after", no_retry_after.load()}, {"transport_errors", transport_errors.load()}, {"transport_error_kinds", error_kinds},
       {"checked", !expected.empty()}, {"wrong_outputs", wrong.load()}, {"seconds", elapsed},
       {"requests_per_s", sent / elapsed}, {"inputs_per_s", sent * per_request / elapsed},
       {"p50_ms", 1e3 * quantile(latencies, 0.5)}, {"p90_ms", 1e3 * quantile(latencies, 0.9)},
       {"p99_ms", 1e3 * quantile(latencies, 0.99)}, {"max_ms", 1e3 * quantile(latencies, 1.0)}};
   std::cout << report.dump() << std::endl;
-  const bool ok = transport_errors == 0 && wrong == 0 && statuses.size() == 1 && statuses.count(200);
+  bool ok = transport_errors == 0 && wrong == 0 && answered == sent && no_retry_after == 0;
+  for (const auto& [s, n] : statuses) ok = ok && (s == 200 || (s == 503 && accept_503));
   return ok ? 0 : 1;
 }

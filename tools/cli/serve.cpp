@@ -4,7 +4,9 @@
 #include "tasks/registry.h"
 #include "tasks/serving/batcher.h"
 #include "tasks/serving/request.h"
+#include "tools/cli/bearer_token.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/http_server.h"
 #include "tools/cli/options.h"
 
 #include <httplib.h>
@@ -12,6 +14,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <condition_variable>
 #include <csignal>
 #include <iostream>
 #include <limits>
@@ -85,6 +89,9 @@ int serve_command(const Args& args) {
       ("max-queue", "Inputs waiting before requests are refused with 503", cxxopts::value<int64_t>()->default_value("4096"))
       ("max-inputs", "Inputs allowed in one request", cxxopts::value<int64_t>()->default_value("256"))
       ("threads", "HTTP worker threads: connections served at once (a client beyond them waits for one to close)", cxxopts::value<int>()->default_value("512"))
+      ("read-timeout-s", "Time a client has to send a whole request, headers and body, from its first byte; a slower one gets 408", cxxopts::value<double>()->default_value("10"))
+      ("drain-s", "On SIGTERM/SIGINT, how long in-flight requests may take to finish before the server exits anyway (status 1)", cxxopts::value<double>()->default_value("10"))
+      ("auth-token-file", "File holding a bearer token that every request but GET /health must send (Authorization: Bearer TOKEN)", cxxopts::value<std::string>())
       ("device", "Device (auto, cpu, cuda); default: the device in the bundle's config.json", cxxopts::value<std::string>()->default_value(""));
   cxxopts::ParseResult parsed;
   if (!parse_or_help(options, args, parsed)) return 0;
@@ -98,6 +105,10 @@ int serve_command(const Args& args) {
   if (threads < 1) fail("--threads", "must be >= 1");
   if (port < 0 || port > 65535) fail("--port", "must be in 0..65535");
   if (parsed["max-wait-ms"].as<double>() < 0) fail("--max-wait-ms", "must be >= 0");
+  const double read_timeout_s = parsed["read-timeout-s"].as<double>(), drain_s = parsed["drain-s"].as<double>();
+  if (!(read_timeout_s > 0 && read_timeout_s <= 3600)) fail("--read-timeout-s", "must be in (0, 3600]");
+  if (!(drain_s >= 0 && drain_s <= 3600)) fail("--drain-s", "must be in [0, 3600]");
+  const std::string token = parsed.count("auth-token-file") ? read_bearer_token(parsed["auth-token-file"].as<std::string>()) : "";
 
   // SIGINT / SIGTERM stop the server cleanly: they are blocked in every thread (so before
   // any is started: the batcher's, LibTorch's, httplib's) and one thread waits for them,
@@ -115,15 +126,44 @@ int serve_command(const Args& args) {
                                                       .max_wait_ms(parsed["max-wait-ms"].as<double>())
                                                       .max_queue(max_queue));
   LatencyWindow latency;
-  std::atomic<int64_t> client_errors{0}, server_errors{0};
+  std::atomic<int64_t> client_errors{0}, server_errors{0}, unauthorized{0}, in_flight{0};
+  std::atomic<bool> draining{false};
 
-  httplib::Server server;
+  HttpLimits limits;
+  limits.request_read = std::chrono::milliseconds(static_cast<int64_t>(std::ceil(read_timeout_s * 1000)));
+  HttpServer server(limits);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   server.set_payload_max_length(16 << 20);
   // Small JSON answers would otherwise wait on Nagle and delayed ACKs (~40 ms each way).
   server.set_tcp_nodelay(true);
+  // Before the body is read: a request without the token, or one that arrives while the
+  // server drains, is answered at once, and its connection closed (its body unread).
+  server.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
+    if (!token.empty() && req.path != "/health" && !bearer_matches(req.get_header_value("Authorization"), token)) {
+      ++unauthorized;
+      res.set_header("WWW-Authenticate", "Bearer");
+      reply_error(res, 401, req.has_header("Authorization") ? "wrong bearer token" : "a bearer token is required");
+      HttpServer::close_after_response(res);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (!draining) return httplib::Server::HandlerResponse::Unhandled;
+    if (req.path == "/health") {
+      reply(res, 503, {{"status", "draining"}});
+    } else {
+      res.set_header("Retry-After", "1");
+      reply_error(res, 503, "the server is shutting down");
+    }
+    HttpServer::close_after_response(res);
+    return httplib::Server::HandlerResponse::Handled;
+  });
   server.Post("/predict", [&](const httplib::Request& req, httplib::Response& res) {
     const auto start = std::chrono::steady_clock::now();
+    // Counted from here, so that a drain waits for the request until it is answered.
+    ++in_flight;
+    struct Done {
+      std::atomic<int64_t>& n;
+      ~Done() { --n; }
+    } done{in_flight};
     try {
       std::vector<nlohmann::json> inputs = serving::request_inputs(req.body, predictor, max_inputs);
       std::vector<nlohmann::json> outputs = batcher.submit(std::move(inputs)).get();
@@ -133,6 +173,7 @@ int serve_command(const Args& args) {
       reply_error(res, 400, e.what());
     } catch (const serving::DynamicBatcher::QueueFull& e) {
       ++server_errors;
+      res.set_header("Retry-After", "1");  // overload passes: the client is told when to try again
       reply_error(res, 503, e.what());
     } catch (const std::exception& e) {
       ++server_errors;
@@ -152,6 +193,8 @@ int serve_command(const Args& args) {
         << "# TYPE attune_batches_total counter\nattune_batches_total " << s.batches << "\n"
         << "# TYPE attune_failed_batches_total counter\nattune_failed_batches_total " << s.failed_batches << "\n"
         << "# TYPE attune_rejected_total counter\nattune_rejected_total " << s.rejected << "\n"
+        << "# TYPE attune_unauthorized_total counter\nattune_unauthorized_total " << unauthorized << "\n"
+        << "# TYPE attune_read_timeouts_total counter\nattune_read_timeouts_total " << server.read_timeouts() << "\n"
         << "# TYPE attune_client_errors_total counter\nattune_client_errors_total " << client_errors << "\n"
         << "# TYPE attune_server_errors_total counter\nattune_server_errors_total " << server_errors << "\n"
         << "# TYPE attune_queued_inputs gauge\nattune_queued_inputs " << s.queued << "\n"
@@ -161,7 +204,11 @@ int serve_command(const Args& args) {
   });
   // Unknown paths and methods: JSON errors, as every other answer.
   server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (res.body.empty()) {
+    if (HttpServer::read_timed_out()) {
+      res.status = 408;
+      reply_error(res, 408, "the request did not arrive within --read-timeout-s");
+      HttpServer::close_after_response(res);
+    } else if (res.body.empty()) {
       reply_error(res, res.status, res.status == 404 ? "no such endpoint: " + req.method + " " + req.path
                                                      : "HTTP " + std::to_string(res.status));
     }
@@ -181,9 +228,6 @@ int serve_command(const Args& args) {
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
     listening = sock;
   });
-  // A connection served 5 requests is closed by default, so busy clients reconnect all
-  // the time; one kept open serves until it idles.
-  server.set_keep_alive_max_count(std::numeric_limits<int>::max());
   const std::string host = parsed["host"].as<std::string>();
   int bound = port;
   if (port == 0) {
@@ -197,16 +241,52 @@ int serve_command(const Args& args) {
   // as a stall of a second or more. Listening again on the socket raises it (Linux caps
   // it at net.core.somaxconn).
   if (listening >= 0) ::listen(listening, 4096);
+  // The first SIGTERM/SIGINT drains: /health answers 503 "draining" and new requests 503
+  // with Retry-After (so a balancer moves on), while the predictions already in a handler
+  // finish, for at most --drain-s. Then the listener and every connection close. A second
+  // signal ends the drain at once.
+  std::mutex stop_mutex;
+  std::condition_variable stop_cv;
+  bool ended = false;  // listen_after_bind() returned
   std::atomic<bool> signalled{false};
   std::thread stopper([&] {
     int signal = 0;
     sigwait(&signals, &signal);
+    {
+      std::lock_guard<std::mutex> lock(stop_mutex);
+      if (ended) return;
+    }
     signalled = true;
+    draining = true;
+    std::cout << "attune serve: draining (" << in_flight << " requests in flight, up to " << drain_s << " s)" << std::endl;
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(static_cast<int64_t>(std::ceil(drain_s * 1000)));
+    const timespec tick{0, 20 * 1000 * 1000};
+    while (in_flight > 0 && std::chrono::steady_clock::now() < deadline) {
+      if (sigtimedwait(&signals, nullptr, &tick) > 0) deadline = std::chrono::steady_clock::now();
+    }
+    server.close_connections();
     server.stop();
+    // The workers finish writing their answers; a worker stuck past the deadline (a
+    // handler still running, a client that reads nothing) is left behind by _Exit.
+    std::unique_lock<std::mutex> lock(stop_mutex);
+    const auto until = std::max(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+    if (!stop_cv.wait_until(lock, until, [&] { return ended; })) {
+      const int64_t left = in_flight;
+      if (left > 0) std::cerr << "attune: error: --drain-s: " << left << " requests still in flight; exiting without them\n";
+      std::cout << "attune serve: stopped" << std::endl;
+      std::cerr.flush();
+      std::_Exit(left > 0 ? 1 : 0);
+    }
   });
   std::cout << "attune serve: " << predictor.task << " bundle on http://" << host << ":" << bound
             << " (POST /predict, GET /health, GET /metrics)" << std::endl;
   server.listen_after_bind();
+  {
+    std::lock_guard<std::mutex> lock(stop_mutex);
+    ended = true;
+  }
+  stop_cv.notify_all();
   if (!signalled) pthread_kill(stopper.native_handle(), SIGTERM);  // the server ended on its own
   stopper.join();
   std::cout << "attune serve: stopped" << std::endl;
