@@ -27,6 +27,9 @@ class UserError : public std::runtime_error {
   throw UserError(where, message);
 }
 
+// The first line of a message, for errors that must stay one line.
+inline std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
 // "file:line", the place of a line-oriented input (CSV rows, JSONL requests, vocabularies).
 inline std::string at_line(const std::string& file, int64_t line) { return file + ":" + std::to_string(line); }
 

@@ -51,10 +51,8 @@ std::string json_parse_reason(const std::string& what) {
 nlohmann::json parse_json_line(const std::string& line, const std::string& where) {
   try {
     return nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
-    fail(where, "invalid JSON: " + json_parse_reason(e.what()));
   } catch (const nlohmann::json::exception& e) {
-    // A number too large for a double ("1e999") is out_of_range, not a parse_error.
+    // parse_error, or out_of_range for a number too large for a double ("1e999").
     fail(where, "invalid JSON: " + json_parse_reason(e.what()));
   }
 }

@@ -65,6 +65,14 @@ const Task& find_task(const std::string& name, const std::string& key) {
   fail(key, "unknown task '" + name + "' (known: " + config::join(known) + ")");
 }
 
+const Task& task_of_config(const nlohmann::json& config) {
+  const auto it = config.find("task");
+  if (it == config.end() || !it->is_string()) {
+    fail("task", "expected a task name, got " + (it == config.end() ? std::string("nothing") : config::type_name(*it)));
+  }
+  return find_task(it->get<std::string>(), "task");
+}
+
 const Task& task_of_run(const std::string& run_dir) {
   const engine::RunDir dir(run_dir);
   dir.require();
@@ -96,7 +104,7 @@ nlohmann::json train_config(const nlohmann::json& user, const std::string& sourc
 }
 
 nlohmann::json train(const nlohmann::json& config, const engine::TrainFlags& flags) {
-  const Task& task = find_task(config.value("task", ""), "task");
+  const Task& task = task_of_config(config);
   engine::Run run(config, flags);
   return run.execute(task);
 }

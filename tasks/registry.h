@@ -15,6 +15,8 @@ void register_task(std::unique_ptr<Task> task);
 // Fails naming `key` with the known tasks when `name` is not one.
 const Task& find_task(const std::string& name, const std::string& key);
 std::vector<const Task*> all_tasks();
+// The task a run config's "task" key names (null or not a string after --set fails too).
+const Task& task_of_config(const nlohmann::json& config);
 // The task of a run directory's config.json; fails naming the directory or file.
 const Task& task_of_run(const std::string& run_dir);
 // The task named by a bundle's manifest.json (the full check of the bundle comes when it

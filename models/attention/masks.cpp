@@ -20,15 +20,16 @@ int64_t positive_int(const nlohmann::json& v, const std::string& key) {
   return v.get<int64_t>();
 }
 
+// A spec is an object of one key; its name and value are read with spec.begin(), not
+// `const auto& [name, value] = *spec.items().begin()`: that binds to a temporary of
+// nlohmann's iteration proxy, and `name` dangled once it was gone (ASan's
+// stack-use-after-scope in test_models).
 void check_spec(const nlohmann::json& spec, const std::string& key) {
   if (spec.is_null()) return;
   if (!spec.is_object() || spec.size() != 1) {
     fail(key, "a mask is an object with one key: causal, window, dilated, block, grid, global, all, any or not; got " +
                   spec.dump());
   }
-  // Not `const auto& [name, value] = *spec.items().begin()`: that binds to a temporary
-  // of nlohmann's iteration proxy, and `name` dangled once it was gone (ASan's
-  // stack-use-after-scope in test_models).
   const std::string name = spec.begin().key();
   const nlohmann::json& value = spec.begin().value();
   const std::string at = key + "." + name;
@@ -73,9 +74,6 @@ void check_spec(const nlohmann::json& spec, const std::string& key) {
 }
 
 torch::Tensor build_spec(const nlohmann::json& spec, int64_t t, int64_t s, const torch::Device& device) {
-  // Not `const auto& [name, value] = *spec.items().begin()`: that binds to a temporary
-  // of nlohmann's iteration proxy, and `name` dangled once it was gone (ASan's
-  // stack-use-after-scope in test_models).
   const std::string name = spec.begin().key();
   const nlohmann::json& value = spec.begin().value();
   if (name == "causal") return causal(t, s, device);

@@ -4,6 +4,7 @@
 #include "models/export/script_module.h"
 
 #include "core/error.h"
+#include "core/torch_error.h"
 #include "core/files.h"
 #include "data/io/sha256.h"
 #include "core/config.h"
@@ -192,9 +193,7 @@ Bundle load_bundle(const std::string& dir) {
   } catch (const std::exception& e) {
     // c10::Error for bad archives, other std::exceptions from the TorchScript compiler:
     // one line naming the file either way.
-    std::string what = e.what();
-    if (const auto* c10 = dynamic_cast<const c10::Error*>(&e)) what = c10->what_without_backtrace();
-    fail(model, "cannot load the TorchScript model: " + what.substr(0, what.find('\n')));
+    fail(model, "cannot load the TorchScript model: " + error_reason(e));
   }
   b.module.eval();
   return b;

@@ -1,6 +1,7 @@
 #include "tasks/engine/checkpoint.h"
 
 #include "core/error.h"
+#include "core/torch_error.h"
 #include "data/formats/safetensors.h"
 #include "core/files.h"
 
@@ -92,11 +93,8 @@ void save_checkpoint(const std::string& run_dir, const formats::NamedTensors& te
       io::remove_tree(tmp_dir.string());
     } catch (const std::exception&) {
     }
-    std::string what = e.what();
-    if (const auto* c10 = dynamic_cast<const c10::Error*>(&e)) what = c10->what_without_backtrace();
     const auto previous = latest_checkpoint(run_dir);
-    fail(run_dir, "cannot write the checkpoint of step " + std::to_string(state.global_step) + ": " +
-                      what.substr(0, what.find('\n')) +
+    fail(run_dir, "cannot write the checkpoint of step " + std::to_string(state.global_step) + ": " + error_reason(e) +
                       (previous ? "; the previous checkpoint " + fs::path(*previous).filename().string() + " is intact"
                                 : std::string("; no earlier checkpoint exists")));
   }

@@ -16,8 +16,6 @@ namespace fs = std::filesystem;
 namespace attune::engine {
 namespace {
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
-
 std::string seconds(std::chrono::milliseconds t) {
   std::ostringstream s;
   s << t.count() / 1000.0 << " s";

@@ -24,6 +24,10 @@ void collect(const nlohmann::json& value, const std::string& tag, formats::Scala
   }
 }
 
+void start_events(const std::string& path) {
+  io::append_bytes(path, formats::tf_record(formats::file_version_event(wall_time())));
+}
+
 }  // namespace
 
 MetricsLog::MetricsLog(const RunDir& run, bool tensorboard)
@@ -32,7 +36,7 @@ MetricsLog::MetricsLog(const RunDir& run, bool tensorboard)
 void MetricsLog::start() {
   fs::remove(jsonl_);
   io::remove_tree(events_);
-  if (tensorboard_) io::append_bytes(events_, formats::tf_record(formats::file_version_event(wall_time())));
+  if (tensorboard_) start_events(events_);
 }
 
 void MetricsLog::resume_after(int64_t step) {
@@ -42,7 +46,7 @@ void MetricsLog::resume_after(int64_t step) {
   if (!tensorboard_) return;
   if (!fs::exists(events_)) {
     // Trained with train.tensorboard off until now: the events start here.
-    io::append_bytes(events_, formats::tf_record(formats::file_version_event(wall_time())));
+    start_events(events_);
     return;
   }
   std::string kept;

@@ -40,8 +40,6 @@ std::string why_graphs_off(const TrainTask& task, const AdamW& optimizer, const 
   return "";
 }
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
-
 }  // namespace
 
 struct StepRunner::Captured {

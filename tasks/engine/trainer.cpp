@@ -346,9 +346,6 @@ class Loop {
     // A window of skipped steps alone has no loss (null in metrics.jsonl).
     const double loss = window_steps_ > 0 ? totals.loss / window_steps_ : std::nan("");
     const double grad_norm = last_grad_norm_.defined() ? last_grad_norm_.item<double>() : -1.0;
-    if (last_grad_norm_.defined() && !std::isfinite(grad_norm)) {
-      out_ << "warning: non-finite gradient norm at step " << state_.global_step << "\n";
-    }
     const double now = elapsed();
     const double rate = items / std::max(1e-9, now - window_start_);
     nlohmann::json line = {{"step", state_.global_step},
@@ -479,7 +476,7 @@ StepOutput accumulate_gradients(AdamW& optimizer, const TrainOptions& options, c
 bool finite_step(const StepOutput& out, const AdamW& optimizer, Distributed* group) {
   // The norm is of the summed gradients, the same on every rank; the loss is this rank's.
   const torch::Tensor norm = out.grad_norm.defined() ? out.grad_norm : gradient_norm(parameters_of(optimizer));
-  const bool finite = torch::isfinite(out.loss).item<bool>() && torch::isfinite(norm).item<bool>();
+  const bool finite = torch::isfinite(out.loss).logical_and(torch::isfinite(norm).to(out.loss.device())).item<bool>();
   return group ? !group->any(!finite) : finite;
 }
 

@@ -160,6 +160,10 @@ TEST_CASE("bad input gives one clear line and exit status 2", "[cli][errors]") {
                      "data.max_length: 24 plus peft.num_virtual_tokens 10 exceeds model.max_length (32 position "
                      "embeddings; the prefix takes the first positions, as in transformers)");
   }
+  SECTION("a task set to null names the key") {
+    check_user_error(run_attune(concat({"train"}, concat(tiny(dir, "r"), {"--set", "task=null"}))),
+                     "task: expected a task name, got null");
+  }
   SECTION("unterminated CSV quote names the line") {
     std::ofstream(dir + "/bad.csv") << "text,label\nfine,a\n\"never closed,b\nmore,a\n";
     check_user_error(run_attune(concat({"train"}, concat(tiny(dir, "r"), {"--set", "data.train=" + dir + "/bad.csv"}))),

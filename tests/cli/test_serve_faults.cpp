@@ -377,13 +377,23 @@ TEST_CASE("serve: a drain is bounded by --drain-s; requests still running then f
 
 TEST_CASE("serve: --auth-token-file guards every route but /health with a bearer token", "[cli][serve][faults]") {
   const std::string dir = attune::testing::temp_dir("serve-faults-auth");
-  const auto missing = attune::testing::run_attune({"serve", "--bundle", bundle(), "--auth-token-file", dir + "/none"});
-  CHECK(missing.status == 2);
-  CHECK(missing.err.find("attune: error: --auth-token-file: " + dir + "/none: cannot read the file") != std::string::npos);
+  // Bad flags stop serve before it listens: exit 2 and one line naming the flag.
+  auto refused = [&](const std::vector<std::string>& flags, const std::string& message) {
+    std::vector<std::string> args = {"serve", "--bundle", bundle()};
+    args.insert(args.end(), flags.begin(), flags.end());
+    const auto r = attune::testing::run_attune(args);
+    INFO("stderr: " << r.err);
+    CHECK(r.status == 2);
+    CHECK(r.err.find("attune: error: " + message) != std::string::npos);
+  };
+  refused({"--auth-token-file", dir + "/none"}, "--auth-token-file: " + dir + "/none: cannot read the file");
   std::ofstream(dir + "/empty") << " \n";
-  const auto empty = attune::testing::run_attune({"serve", "--bundle", bundle(), "--auth-token-file", dir + "/empty"});
-  CHECK(empty.status == 2);
-  CHECK(empty.err.find("attune: error: --auth-token-file: " + dir + "/empty: the file is empty") != std::string::npos);
+  refused({"--auth-token-file", dir + "/empty"}, "--auth-token-file: " + dir + "/empty: the file is empty");
+  std::ofstream(dir + "/two") << "one two\n";
+  refused({"--auth-token-file", dir + "/two"},
+          "--auth-token-file: " + dir + "/two: expected one token, found white space inside it");
+  refused({"--read-timeout-s", "0"}, "--read-timeout-s: must be in (0, 3600]");
+  refused({"--drain-s", "-1"}, "--drain-s: must be in [0, 3600]");
 
   std::ofstream(dir + "/token") << "  s3cret-Token.1\n";
   Served s = serve("auth-server", {"--auth-token-file", dir + "/token"});

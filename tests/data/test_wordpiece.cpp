@@ -5,6 +5,8 @@
 #include "data/text/wordpiece.h"
 #include "tests/common/synthetic.h"
 
+#include <fstream>
+
 namespace attune::wordpiece_test {
 
 using text::WordPieceOptions;
@@ -112,6 +114,23 @@ TEST_CASE("the WordPiece trainer is deterministic, reaches its size, and round-t
   const auto loaded = text::load_tokenizer(dir);
   CHECK(loaded->kind() == "wordpiece");
   for (const auto& t : texts) CHECK(loaded->encode_plain(t) == a->encode_plain(t));
+}
+
+TEST_CASE("a saved tokenizer's tokenizer.json of the wrong shape is one clear error", "[wordpiece][errors]") {
+  const std::string dir = testing::temp_dir("tokenizer-json-shape");
+  const std::string path = dir + "/tokenizer.json";
+  auto error_for = [&](const std::string& content) -> std::string {
+    std::ofstream(path) << content;
+    try {
+      text::load_tokenizer(dir);
+    } catch (const UserError& e) {
+      return e.what();
+    }
+    return "<no UserError>";
+  };
+  CHECK(error_for("12") == path + ": expected a JSON object with a \"kind\"");
+  CHECK(error_for("{\"kind\": 3}") == path + ": \"kind\" must be a string, got 3");
+  CHECK(error_for("{\"kind\": \"bpe\"}") == path + ": unknown tokenizer kind 'bpe' (known: wordpiece, sentencepiece)");
 }
 
 TEST_CASE("the tokenizer section is typed: defaults, checks and a round trip", "[wordpiece][errors]") {

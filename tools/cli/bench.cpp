@@ -73,7 +73,7 @@ int bench_command(const Args& raw_args) {
     o.graph_collectives = !parsed["sums-outside-graphs"].as<bool>();
     // Under torchrun (or srun): data-parallel steps, as attune train runs them.
     o.distributed = engine::join_from_environment(config, dist_timeout(parsed));
-    record = tasks::find_task(config.value("task", ""), "task").bench(config, o);
+    record = tasks::task_of_config(config).bench(config, o);
     if (o.distributed && !o.distributed->is_main()) return 0;
   }
   write_output(parsed["out"].as<std::string>(), [&](std::ostream& out) { out << record.dump() << "\n"; });

@@ -48,8 +48,6 @@ void print_usage(std::ostream& out) {
   for (const auto* t : attune::tasks::all_tasks()) out << "  " << t->name() << ": " << t->description() << "\n";
 }
 
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -70,17 +68,17 @@ int main(int argc, char** argv) {
   try {
     return it->second.run(args);
   } catch (const attune::UserError& e) {
-    std::cerr << "attune: error: " << first_line(e.what()) << std::endl;
+    std::cerr << "attune: error: " << attune::first_line(e.what()) << std::endl;
     return 2;
   } catch (const std::filesystem::filesystem_error& e) {
     // Unwritable run directories, full disks, missing permissions: the user's to fix.
-    std::cerr << "attune: error: " << first_line(e.what()) << std::endl;
+    std::cerr << "attune: error: " << attune::first_line(e.what()) << std::endl;
     return 2;
   } catch (const c10::Error& e) {
-    std::cerr << "attune: error: " << first_line(e.what_without_backtrace()) << std::endl;
+    std::cerr << "attune: error: " << attune::first_line(e.what_without_backtrace()) << std::endl;
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "attune: error: " << first_line(e.what()) << std::endl;
+    std::cerr << "attune: error: " << attune::first_line(e.what()) << std::endl;
     return 1;
   }
 }

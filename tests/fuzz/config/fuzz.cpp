@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const nlohmann::json user = attune::io::read_json(attune::fuzz::write_scratch("run.json", parts[0]));
     const nlohmann::json config = attune::tasks::train_config(user, "run.json", "text-classification", overrides);
-    const attune::tasks::Task& task = attune::tasks::find_task(config.at("task").get<std::string>(), "task");
+    const attune::tasks::Task& task = attune::tasks::task_of_config(config);
     (void)attune::engine::run_keys(config);
     (void)attune::engine::train_section(config);
     task.check(config);
