@@ -12,6 +12,14 @@ mkdir -p "$deps"
 for deb in .deb/*.deb; do dpkg -x "$deb" "$deps"; done
 export LD_LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 torch_prefix="$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')"
+# pkg-config (for cpp-httplib, attune serve) reads only the carried .pc files, whose
+# /usr paths the sysroot moves under $deps; pkgconf comes along where pkg-config is missing.
+export PKG_CONFIG_LIBDIR="$deps/usr/lib/x86_64-linux-gnu/pkgconfig:$deps/usr/share/pkgconfig"
+export PKG_CONFIG_SYSROOT_DIR="$deps"
+pkg_config=(); command -v pkg-config >/dev/null || pkg_config=(-DPKG_CONFIG_EXECUTABLE="$deps/usr/bin/pkgconf")
+# OpenSSL's configuration.h lives in the multiarch include folder, which the compiler
+# searches under /usr only.
+export CXXFLAGS="${CXXFLAGS:+$CXXFLAGS }-isystem $deps/usr/include/x86_64-linux-gnu"
 generator="Unix Makefiles"
 command -v ninja >/dev/null && generator=Ninja
 start=$(date +%s)
@@ -20,7 +28,8 @@ nccl=()
 nccl_include="$(python3 -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "include"))' 2>/dev/null || true)"
 [[ -f "$nccl_include/nccl.h" ]] && nccl=(-DATTUNE_NCCL_INCLUDE_DIR="$nccl_include")
 cmake -S . -B build-cuda -G "$generator" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr" -DICU_ROOT="$deps/usr" "${nccl[@]}" | grep 'c10d' || true
+  -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr" -DICU_ROOT="$deps/usr" "${nccl[@]}" "${pkg_config[@]}" | grep -E 'c10d|httplib' || true
+grep -q 'HTTPLIB_FOUND:INTERNAL=1' build-cuda/CMakeCache.txt || { echo "cpp-httplib not found: no attune serve" >&2; exit 1; }
 cmake --build build-cuda -j"$(nproc)"
 echo "build: $(( $(date +%s) - start )) s"
 python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))'

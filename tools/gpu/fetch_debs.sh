@@ -6,3 +6,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 mkdir -p .deb && cd .deb
 apt-get download libsentencepiece-dev libsentencepiece0 libprotobuf-lite32 nlohmann-json3-dev \
   libcxxopts-dev catch2 libicu-dev libicu72
+# attune serve: cpp-httplib, and the headers and pkg-config files its own header and
+# cpp-httplib.pc name (OpenSSL, zlib, brotli), with the libraries their -dev symlinks
+# point to; pkgconf in case the machine has no pkg-config.
+apt-get download libcpp-httplib-dev libcpp-httplib0.11 libssl-dev libssl3 zlib1g-dev zlib1g \
+  libbrotli-dev libbrotli1 pkgconf pkgconf-bin libpkgconf3

@@ -18,6 +18,8 @@
 #                                         SEQS, STEPS, REPEATS, ROUNDS, ABLATIONS)
 #   tools/gpu/session.sh graphs           CUDA graph tests, graphs against eager steps in attune bench and a
 #                                         short ViT run (EPOCHS [2])
+#   tools/gpu/session.sh serve            attune serve's tests in the CUDA build, and a SpamAssassin bundle
+#                                         served on the GPU against predict --bundle, with a load run (STEPS [300])
 #   tools/gpu/session.sh bundles          torch.jit.load of LibTorch 1.13 bundles in Python, and 2.x bundles
 #                                         back to the CPU machine ($OUT/reverse_bundles.tar.gz; bundle_parity.py)
 #
@@ -179,6 +181,12 @@ case "$stage" in
       timed "graph_vit_$graphs" env ROWS=plain EPOCHS="${EPOCHS:-2}" CUDA_GRAPHS=$graphs ATTUNE=build-cuda/attune \
         DEVICE=cuda tools/bench/vit_bench.sh /tmp/fashion "$bench/vit-graphs-$graphs"
     done
+    exit 0
+    ;;
+  serve)
+    # attune serve in the CUDA build: its tests, then a SpamAssassin bundle served on the GPU.
+    timed serve_tests build-cuda/test_cli "[serve]"
+    timed serve_check env STEPS="${STEPS:-300}" tools/gpu/serve_check.sh build-cuda .data/spam_assassin /tmp/attune-serve
     exit 0
     ;;
   bundles)
