@@ -11,7 +11,7 @@ namespace {
 
 // The plot area inside the SVG's viewBox; the SVG scales to the figure's width.
 constexpr double kWidth = 560, kHeight = 280;
-constexpr double kLeft = 66, kRight = 14, kTop = 14, kBottom = 46;
+constexpr double kLeft = 72, kRight = 14, kTop = 14, kBottom = 46;
 // A series with more points than this draws its line through all of them but marks
 // only this many (evenly spaced), so a long run's report stays small.
 constexpr size_t kMaxMarkers = 400;
@@ -38,8 +38,8 @@ std::vector<double> nice_ticks(Range r, int wanted, double min_step = 0) {
   return ticks;
 }
 
-// [lo, hi] widened to whole ticks, never empty.
-Range padded(double lo, double hi, bool from_zero) {
+// [lo, hi] widened to whole ticks, never empty; `step` gets the ticks' spacing.
+Range padded(double lo, double hi, bool from_zero, double& step_out) {
   if (from_zero && lo > 0 && lo < 0.5 * hi) lo = 0;
   if (hi - lo <= 0) {
     const double pad = lo == 0 ? 1.0 : std::abs(lo) * 0.1;
@@ -48,7 +48,8 @@ Range padded(double lo, double hi, bool from_zero) {
   }
   const std::vector<double> t = nice_ticks({lo, hi}, 5);
   const double step = t.size() > 1 ? t[1] - t[0] : (hi - lo);
-  return {std::min(lo, std::floor(lo / step + 1e-9) * step), std::max(hi, std::ceil(hi / step - 1e-9) * step)};
+  step_out = step;
+  return {std::floor(lo / step + 1e-9) * step, std::ceil(hi / step - 1e-9) * step};
 }
 
 // Decimals that show every tick of spacing `step` exactly (0.25 needs 2, 5 needs 0).
@@ -64,7 +65,7 @@ int decimals_for(double step) {
 std::string tick_label(double v, double step, double largest) {
   if (v == 0) return "0";
   char buf[48];
-  if (largest < 1e-2) {
+  if (largest < 1e-3) {
     const int digits = std::max(0, static_cast<int>(std::floor(std::log10(largest)) - std::floor(std::log10(step))));
     std::snprintf(buf, sizeof buf, "%.*e", digits, v);
     std::string out = buf;
@@ -85,6 +86,7 @@ std::string tick_label(double v, double step, double largest) {
 
 struct Frame {
   Range x, y;
+  double y_step;
   double px(double v) const { return kLeft + (v - x.lo) / (x.hi - x.lo) * (kWidth - kLeft - kRight); }
   double py(double v) const { return kTop + (y.hi - v) / (y.hi - y.lo) * (kHeight - kTop - kBottom); }
 };
@@ -101,8 +103,10 @@ void open_figure(std::ostringstream& out, const std::string& id, const std::stri
 void axes(std::ostringstream& out, const Frame& f, const std::vector<double>& x_ticks, const std::string& x_label,
           const std::string& y_label) {
   out << "<g class=\"axes\">\n";
-  const std::vector<double> y_ticks = nice_ticks(f.y, 5);
-  const double y_step = y_ticks.size() > 1 ? y_ticks[1] - y_ticks[0] : 1;
+  // The same spacing padded() widened the range to, so the ends carry labels.
+  std::vector<double> y_ticks;
+  const double y_step = f.y_step;
+  for (double t = f.y.lo; t <= f.y.hi + y_step * 1e-6; t += y_step) y_ticks.push_back(std::abs(t) < y_step * 1e-9 ? 0.0 : t);
   const double y_largest = std::max(std::abs(f.y.lo), std::abs(f.y.hi));
   const double x_step = x_ticks.size() > 1 ? x_ticks[1] - x_ticks[0] : 1;
   const double x_largest = std::max(std::abs(f.x.lo), std::abs(f.x.hi));
@@ -125,7 +129,7 @@ void axes(std::ostringstream& out, const Frame& f, const std::vector<double>& x_
       << kHeight - kBottom << "\"/>\n"
       << "<text class=\"axis-label\" x=\"" << fmt((kLeft + kWidth - kRight) / 2) << "\" y=\"" << kHeight - 8
       << "\" text-anchor=\"middle\">" << escape(x_label) << "</text>\n"
-      << "<text class=\"axis-label\" transform=\"translate(14 " << fmt((kTop + kHeight - kBottom) / 2)
+      << "<text class=\"axis-label\" transform=\"translate(11 " << fmt((kTop + kHeight - kBottom) / 2)
       << ") rotate(-90)\" text-anchor=\"middle\">" << escape(y_label) << "</text>\n</g>\n";
 }
 
@@ -168,7 +172,9 @@ std::string render(const LineChart& chart) {
   if (!std::isfinite(y_lo)) y_lo = 0, y_hi = 1;
   if (x_hi - x_lo <= 0) x_lo -= 1, x_hi += 1;
   if (x_hi - x_lo < 4) x_lo = std::floor(x_lo), x_hi = std::ceil(x_hi);
-  Frame f{{x_lo, x_hi}, padded(y_lo, y_hi, false)};
+  double y_step = 1;
+  const Range y = padded(y_lo, y_hi, false, y_step);
+  Frame f{{x_lo, x_hi}, y, y_step};
   open_figure(out, chart.id, chart.title);
   std::vector<double> x_ticks;
   for (double t : nice_ticks(f.x, 6, 1.0)) {  // steps are whole numbers
@@ -208,7 +214,9 @@ std::string render(const BarChart& chart) {
   }
   std::ostringstream out;
   const double groups = static_cast<double>(chart.groups.size());
-  Frame f{{0, groups}, padded(0, y_hi > 0 ? y_hi : 1, true)};
+  double y_step = 1;
+  const Range y = padded(0, y_hi > 0 ? y_hi : 1, true, y_step);
+  Frame f{{0, groups}, y, y_step};
   open_figure(out, chart.id, chart.title);
   axes(out, f, {}, chart.x_label, chart.y_label);
   const double slot = (f.px(1) - f.px(0));

@@ -47,7 +47,7 @@ svg g.series circle:hover { r: 5; }
 svg g.series rect { fill: currentColor; opacity: .85; }
 svg g.series rect:hover { opacity: 1; }
 svg g.series.hidden { display: none; }
-.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 4px 16px; margin: 4px 0 0 66px; padding: 0; font-size: 13px; }
+.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 4px 16px; margin: 4px 0 0 72px; padding: 0; font-size: 13px; }
 .legend li { cursor: pointer; user-select: none; display: flex; align-items: center; gap: 6px; }
 .legend li.off { opacity: .4; text-decoration: line-through; }
 .swatch { width: 14px; height: 4px; border-radius: 2px; display: inline-block; }
@@ -56,6 +56,8 @@ table.metrics, table.per-class, table.samples { width: 100%; }
 table th, table td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: left; }
 table thead th { color: var(--muted); font-weight: 600; font-size: 13px; }
 table.metrics td, table.per-class td { text-align: right; }
+table.metrics thead th + th, table.per-class thead th + th { text-align: right; }
+.two + .grid, .grid + h3 { margin-top: 22px; }
 table.per-class td.bar { background: linear-gradient(90deg, #d8e9f6 var(--v), transparent var(--v)); }
 .scroll { overflow-x: auto; }
 table.confusion td { width: 54px; height: 40px; text-align: center; border: 2px solid #fff; border-radius: 4px; }

@@ -146,7 +146,9 @@ std::string training_section(const RunFiles& run) {
 std::string evaluation_section(const RunFiles& run) {
   std::vector<Series> rates;
   std::ostringstream others;
-  for (const std::string& key : numeric_keys(run, "valid")) {
+  std::vector<std::string> keys = numeric_keys(run, "valid");
+  std::stable_sort(keys.begin(), keys.end(), metric_order);
+  for (const std::string& key : keys) {
     if (kNotCurves.count(key) || key == "loss" || key == "bleu" || key == "chrf") continue;  // loss: with training's
     if (is_rate(key)) {
       rates.push_back(series_of(run, "valid", key));
@@ -190,6 +192,7 @@ std::string results_section(const RunFiles& run) {
   for (const std::string& k : scalars(test)) {
     if (std::find(rows.begin(), rows.end(), k) == rows.end()) rows.push_back(k);
   }
+  std::stable_sort(rows.begin(), rows.end(), metric_order);
   out << "<div class=\"two\"><table class=\"metrics\" id=\"final-metrics\"><thead><tr><th>metric</th><th>validation (best)</th>"
       << "<th>test</th></tr></thead><tbody>\n";
   for (const std::string& k : rows) {

@@ -3,6 +3,7 @@
 #include "tasks/report/html.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace attune::report {
 
@@ -37,6 +38,12 @@ std::vector<std::string> numeric_keys(const RunFiles& run, const std::string& sp
     }
   }
   return keys;
+}
+
+bool metric_order(const std::string& a, const std::string& b) {
+  const size_t at_a = a.find('@'), at_b = b.find('@');
+  if (at_a == std::string::npos || at_b == std::string::npos || a.substr(0, at_a) != b.substr(0, at_b)) return a < b;
+  return std::atof(a.c_str() + at_a + 1) < std::atof(b.c_str() + at_b + 1);
 }
 
 std::vector<Evaluation> evaluations(const RunFiles& run) {

@@ -17,6 +17,9 @@ Series nested_series_of(const RunFiles& run, const std::string& split, const std
 // Numeric keys of the `split` lines, in the order they first appear.
 std::vector<std::string> numeric_keys(const RunFiles& run, const std::string& split);
 
+// Metric names in reading order: "hr@5" before "hr@10" (the number after @ compares as a number).
+bool metric_order(const std::string& a, const std::string& b);
+
 // One evaluation to show in detail: results.json's test or valid metrics, or the last
 // validation line of a run that has not finished.
 struct Evaluation {
