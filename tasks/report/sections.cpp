@@ -41,6 +41,7 @@ std::string card(const std::string& label, const std::string& value, const std::
 }
 
 std::string value_text(const nlohmann::json& v) {
+  if (v.is_number_integer()) return v.dump();  // counts and bytes, every digit
   if (v.is_number()) return number(v.get<double>(), 6);
   if (v.is_string()) return v.get<std::string>();
   return v.dump();
