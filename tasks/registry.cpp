@@ -5,8 +5,11 @@
 #include "core/files.h"
 #include "tasks/bundle/bundle.h"
 #include "tasks/classification/registration.h"
+#include "tasks/engine/distributed.h"
+#include "tasks/engine/train_config.h"
 #include "tasks/image_classification/registration.h"
 #include "tasks/pretraining/registration.h"
+#include "tasks/report/report.h"
 #include "tasks/recommendation/registration.h"
 #include "tasks/translation/registration.h"
 
@@ -106,7 +109,18 @@ nlohmann::json train_config(const nlohmann::json& user, const std::string& sourc
 nlohmann::json train(const nlohmann::json& config, const engine::TrainFlags& flags) {
   const Task& task = task_of_config(config);
   engine::Run run(config, flags);
-  return run.execute(task);
+  nlohmann::json summary = run.execute(task);
+  // Rank 0 alone writes the run directory. An interrupted run gets its curves so far.
+  // The run itself has succeeded by now, so a report that cannot be written is a warning.
+  const bool main_rank = !flags.distributed || flags.distributed->is_main();
+  if (main_rank && engine::train_section(config).report) {
+    try {
+      summary["report"] = report::write_report(run.dir().path());
+    } catch (const std::exception& e) {
+      run.log() << "report: not written: " << first_line(e.what()) << "\n";
+    }
+  }
+  return summary;
 }
 
 }  // namespace attune::tasks

@@ -22,7 +22,7 @@ constexpr const char* kReplaced = ".replaced-run";
 bool written_by_run(const std::string& name) {
   for (const char* ours : {"config.json", "tokenizer", "labels.json", "model.safetensors", "base_model.safetensors",
                            "adapter_config.json", "adapter_model.safetensors", "metrics.jsonl", "results.json",
-                           kEventsFile}) {
+                           kEventsFile, "report.html", "samples.jsonl", "misclassified"}) {
     if (name == ours) return true;
   }
   return name.rfind("checkpoint", 0) == 0;
@@ -40,6 +40,10 @@ std::string RunDir::tokenizer() const { return file("tokenizer"); }
 std::string RunDir::labels() const { return file("labels.json"); }
 std::string RunDir::metrics() const { return file("metrics.jsonl"); }
 std::string RunDir::results() const { return file("results.json"); }
+std::string RunDir::report() const { return file("report.html"); }
+std::string RunDir::samples() const { return file("samples.jsonl"); }
+std::string RunDir::misclassified() const { return file("misclassified"); }
+std::string RunDir::misclassified_index() const { return (fs::path(misclassified()) / "index.jsonl").string(); }
 
 std::string RunDir::prepare_fresh(bool overwrite) const {
   if (fs::exists(path_) && !fs::is_directory(path_)) fail(path_, "run directory path is a file");

@@ -7,6 +7,9 @@
 //   metrics.jsonl      one line per log step and evaluation
 //   events.out.tfevents.attune   the same numbers for TensorBoard (tasks/engine/metrics_log.h)
 //   results.json       the summary of a finished run (best validation, test metrics)
+//   report.html        the run's report (tasks/report/report.h), written when training ends
+//   samples.jsonl      translation: a few test-set translations by the best weights
+//   misclassified/     image classification: a few misclassified test images (index.jsonl, PNGs)
 //   checkpoint.json, checkpoint-NNNNNNNN/   resumable state (tasks/engine/checkpoint.h)
 // A task may add files of its own (RunDir::file), which --overwrite leaves alone.
 #pragma once
@@ -30,6 +33,10 @@ class RunDir {
   std::string labels() const;
   std::string metrics() const;
   std::string results() const;
+  std::string report() const;
+  std::string samples() const;              // translation
+  std::string misclassified() const;        // image classification: the folder
+  std::string misclassified_index() const;  // its index.jsonl
   // A task's own file in the run directory.
   std::string file(const std::string& name) const;
 

@@ -47,7 +47,9 @@ void TrainConfig::describe(config::Schema<TrainConfig>& s) {
       .choice("nonfinite", &TrainConfig::nonfinite, {"stop", "skip"},
               "a NaN or infinite loss or gradient: stop the run naming the step, or skip that update")
       .boolean("tensorboard", &TrainConfig::tensorboard,
-               "also write metrics.jsonl's numbers as TensorBoard scalars (events.out.tfevents.attune)");
+               "also write metrics.jsonl's numbers as TensorBoard scalars (events.out.tfevents.attune)")
+      .boolean("report", &TrainConfig::report,
+               "write report.html (curves, metrics, config; `attune report`) when training ends");
 }
 
 TrainConfig train_section(const nlohmann::json& run_config) {

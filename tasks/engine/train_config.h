@@ -44,6 +44,7 @@ struct TrainConfig {
   int64_t zero = 0;
   std::string nonfinite = "stop";
   bool tensorboard = true;
+  bool report = true;
   static void describe(config::Schema<TrainConfig>& s);
 };
 

@@ -3,6 +3,7 @@
 #include "tasks/engine/run_dir.h"
 
 #include "core/error.h"
+#include "data/formats/png.h"
 #include "data/formats/safetensors.h"
 #include "core/files.h"
 #include "data/readers/idx.h"
@@ -154,6 +155,36 @@ class ImageTask : public engine::TrainTask {
   bool flip_;
 };
 
+// The first misclassified test images as PNGs, and misclassified/index.jsonl listing
+// them with their true and predicted labels, for `attune report` to show.
+constexpr int64_t kMisclassifiedShown = 24;
+
+void save_misclassified(const engine::RunDir& dir, const data::ImageSet& test, const torch::Tensor& logits,
+                        const std::vector<std::string>& names) {
+  const std::string folder = dir.misclassified();
+  io::remove_tree(folder);
+  fs::create_directories(folder);
+  const torch::Tensor probs = torch::softmax(logits, 1);
+  const torch::Tensor predicted = probs.argmax(1);
+  const torch::Tensor wrong = predicted.ne(test.labels).nonzero().flatten();
+  std::string index;
+  for (int64_t k = 0; k < std::min<int64_t>(wrong.numel(), kMisclassifiedShown); ++k) {
+    const int64_t i = wrong[k].item<int64_t>();
+    const int64_t p = predicted[i].item<int64_t>();
+    const std::string file = std::to_string(i) + ".png";
+    formats::write_png((fs::path(folder) / file).string(),
+                       test.images[i].to(torch::kUInt8).unsqueeze(-1).expand({-1, -1, 3}).contiguous());
+    index += nlohmann::json{{"test_index", i},
+                            {"image", file},
+                            {"label", names.at(test.labels[i].item<int64_t>())},
+                            {"predicted", names.at(p)},
+                            {"probability", probs[i][p].item<double>()}}
+                 .dump() +
+             "\n";
+  }
+  io::write_file_atomic(dir.misclassified_index(), index);
+}
+
 data::ImageSet take(const data::ImageSet& set, const torch::Tensor& index) {
   return {set.images.index_select(0, index), set.labels.index_select(0, index)};
 }
@@ -246,10 +277,13 @@ engine::Prepared prepare_run(engine::Run& run) {
     if (c.data.test_labels.empty()) fail("data.test_labels", "test_images needs its labels file");
     const std::string test_labels = c.data.test_labels;
     const torch::Device device = options.device;
+    const engine::RunDir dir = run.dir();
     prepared.finish = [=](nlohmann::json& summary) mutable {
       const data::ImageSet test = data::read_idx_images(test_images, test_labels);
       model->eval();
-      summary["test"] = metrics_of(logits_of(model, test.images, mean, std, eval_batch_size, device), test.labels, names);
+      const torch::Tensor logits = logits_of(model, test.images, mean, std, eval_batch_size, device);
+      summary["test"] = metrics_of(logits, test.labels, names);
+      save_misclassified(dir, test, logits, names);
     };
   }
   return prepared;

@@ -12,6 +12,7 @@
 #include "tasks/translation/config.h"
 #include "tasks/translation/translate.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -21,6 +22,9 @@ namespace fs = std::filesystem;
 
 namespace attune::translation {
 namespace {
+
+// Test pairs whose translations samples.jsonl keeps for the report.
+constexpr size_t kSamples = 8;
 
 std::vector<std::string> sample_lines(const data::ParallelText& text, int64_t limit) {
   // Source and target lines of evenly spaced pairs: the vocabulary is joint.
@@ -58,7 +62,7 @@ data::ParallelText split_off_valid(data::ParallelText& train, double fraction, u
 
 nlohmann::json evaluate_text(models::Seq2SeqTransformer& model, const text::SentencePieceTokenizer& tokenizer,
                              const data::ParallelText& text, const Config& config, const torch::Device& device,
-                             const std::string& output_path) {
+                             const std::string& output_path, std::vector<std::string>* translations) {
   const DecodeOptions decode = decode_options(config.decode, special_ids(tokenizer), /*for_validation=*/false);
   const int64_t max_tokens = config.translation_train.eval_max_tokens;
   const auto start = std::chrono::steady_clock::now();
@@ -72,11 +76,23 @@ nlohmann::json evaluate_text(models::Seq2SeqTransformer& model, const text::Sent
     io::write_file_atomic(output_path, lines);
   }
   nlohmann::json m = score_translations(hypotheses, text.target);
+  if (translations) *translations = hypotheses;
   m["beam_size"] = decode.beam_size;
   m["length_penalty"] = decode.length_penalty;
   m["seconds"] = seconds;
   m["sentences_per_s"] = static_cast<double>(text.size()) / std::max(1e-9, seconds);
   return m;
+}
+
+void write_samples(const std::string& path, const data::ParallelText& text, const std::vector<std::string>& translations,
+                   size_t count) {
+  std::string lines;
+  for (size_t i = 0; i < std::min({count, translations.size(), text.source.size()}); ++i) {
+    lines += nlohmann::json{{"source", text.source[i]}, {"reference", text.target[i]}, {"translation", translations[i]}}
+                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+             "\n";
+  }
+  io::write_file_atomic(path, lines);
 }
 
 TranslationTask::TranslationTask(models::Seq2SeqTransformer model,
@@ -222,9 +238,12 @@ engine::Prepared prepare_run(engine::Run& run) {
   if (test_text.size() > 0) {
     const Config saved = c;
     const torch::Device device = options.device;
+    const std::string samples = run.dir().samples();
     prepared.finish = [=](nlohmann::json& summary) mutable {
       model->eval();
-      summary["test"] = evaluate_text(model, *tokenizer, test_text, saved, device, "");
+      std::vector<std::string> translations;
+      summary["test"] = evaluate_text(model, *tokenizer, test_text, saved, device, "", &translations);
+      write_samples(samples, test_text, translations, kSamples);
     };
   }
   return prepared;

@@ -50,10 +50,15 @@ torch::Tensor sequence_loss(models::Seq2SeqTransformer& model, const PairBatch& 
                             const torch::Device& device);
 
 // BLEU/chrF (and speed) of translating `text` with the config's decode section; writes
-// the translations to output_path unless it is empty.
+// the translations to output_path unless it is empty, and to `translations` unless null.
 nlohmann::json evaluate_text(models::Seq2SeqTransformer& model, const text::SentencePieceTokenizer& tokenizer,
                              const data::ParallelText& text, const Config& config, const torch::Device& device,
-                             const std::string& output_path);
+                             const std::string& output_path, std::vector<std::string>* translations = nullptr);
+
+// The run's samples.jsonl: the first `count` pairs of `text` with their translations
+// ({source, reference, translation} a line), which `attune report` shows.
+void write_samples(const std::string& path, const data::ParallelText& text, const std::vector<std::string>& translations,
+                   size_t count);
 
 // engine::Recipe's steps: the checks that need no data, then data and model.
 void check_run_config(const nlohmann::json& config);

@@ -22,6 +22,7 @@ int merge_command(const Args& args);
 int convert_command(const Args& args);
 int export_command(const Args& args);
 int bench_command(const Args& args);
+int report_command(const Args& args);
 int serve_command(const Args& args);  // only with cpp-httplib (ATTUNE_HAS_SERVE)
 
 // Removes every "--set k=v" / "--set=k=v" from args and returns the overrides, so

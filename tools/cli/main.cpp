@@ -32,6 +32,7 @@ const std::map<std::string, Command>& commands() {
       {"merge", {attune::cli::merge_command, "fold a PEFT run's adapter into its base (plain run out)"}},
       {"convert", {attune::cli::convert_command, "import / export Hugging Face BERT checkpoints"}},
       {"bench", {attune::cli::bench_command, "training and inference speed of a model on synthetic batches (JSON)"}},
+      {"report", {attune::cli::report_command, "one self-contained HTML page of a run: curves, metrics, config, per-task views"}},
       {"export", {attune::cli::export_command, "write a run as a TorchScript bundle for services without attune"}},
 #if ATTUNE_HAS_SERVE
       {"serve", {attune::cli::serve_command, "serve a bundle over HTTP (JSON, dynamic batching, /health, /metrics)"}},

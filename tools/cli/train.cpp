@@ -170,6 +170,7 @@ int run_training(const Args& raw_args, const std::string& default_task, bool tas
     std::cerr << "valid: masked accuracy " << m["masked_accuracy"].get<double>() << ", perplexity "
               << m["perplexity"].get<double>() << " (" << m["masked_tokens"] << " masked tokens)\n";
   }
+  if (summary.contains("report")) std::cerr << "report: " << summary["report"].get<std::string>() << "\n";
   if (summary.value("interrupted", false)) {
     std::cerr << "interrupted at step " << summary.value("steps", 0) << "; checkpoint saved. Continue with: " << command << " --resume "
               << config.value("run_dir", "")
