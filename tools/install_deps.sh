@@ -3,6 +3,7 @@
 set -euo pipefail
 packages=(build-essential cmake ninja-build ccache pkg-config
           libtorch-dev libgloo-dev libopenblas0-openmp libsentencepiece-dev nlohmann-json3-dev libcxxopts-dev catch2 libicu-dev libcpp-httplib-dev
+          libpng-dev libssl-dev   # PNG heat maps (libpng), SHA-256 of bundle files (libcrypto)
           gettext   # gettext: msgunfmt for tools/data/fetch_en_de.sh
           chromium  # headless, for the attune report browser test (tests/cli/report_browser_test.sh)
           clang libfuzzer-14-dev libclang-rt-14-dev)  # the sanitizer and fuzz build (tools/fuzz/run.sh)

@@ -1,5 +1,4 @@
-// Writes 8-bit RGB PNG images with no library: the deflate stream uses stored
-// (uncompressed) blocks, which every PNG reader accepts, so a heat map needs no zlib.
+// Writes 8-bit RGB PNG images (attune explain's overlays) with libpng.
 #pragma once
 #include <torch/torch.h>
 

@@ -1,24 +1,25 @@
-// SHA-256 (FIPS 180-4) of byte strings and files, for the checksums that bundles list
-// for every file they ship. Plain C++: no crypto library is linked for this one use.
+// SHA-256 of byte strings and files, for the checksums that bundles list for every
+// file they ship. OpenSSL's libcrypto computes it; its headers stay out of this one.
 #pragma once
-#include <cstdint>
+#include <cstddef>
 #include <string>
+
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
 
 namespace attune::io {
 
 class Sha256 {
  public:
   Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
   void update(const void* data, size_t size);
   // Lower-case hex of the 32-byte digest; the object is spent afterwards.
   std::string hex_digest();
 
  private:
-  void block(const unsigned char* p);
-  uint32_t state_[8];
-  unsigned char buffer_[64];
-  size_t buffered_ = 0;
-  uint64_t total_ = 0;
+  evp_md_ctx_st* context_;
 };
 
 std::string sha256_hex(const std::string& bytes);

@@ -3,7 +3,7 @@
 #include "core/error.h"
 
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE  // dlmopen
+#define _GNU_SOURCE  // dlmopen, dladdr
 #endif
 #include <dlfcn.h>
 #include <unistd.h>
@@ -32,11 +32,23 @@ struct Api {
 
 constexpr const char* kShimName = "libattune_spm.so";
 
-// The shim is looked for in $ATTUNE_SPM_SHIM, beside the running executable, and in
-// the build tree that produced this binary.
+// The shim is looked for in $ATTUNE_SPM_SHIM; beside the file this code is in and in its
+// attune/ folder (the build tree keeps libattune.so and the shim side by side; an install
+// puts the shim in lib*/attune/ beside lib*/libattune.so, wherever the prefix is);
+// beside the running executable and in its ../lib; and last in the build tree that
+// produced this binary (test and fuzz executables in folders of their own).
 std::vector<std::string> candidate_paths() {
   std::vector<std::string> paths;
   if (const char* env = std::getenv("ATTUNE_SPM_SHIM")) paths.emplace_back(env);
+  Dl_info self{};
+  if (dladdr(reinterpret_cast<const void*>(&candidate_paths), &self) != 0 && self.dli_fname) {
+    std::error_code ec;
+    const fs::path file = fs::canonical(self.dli_fname, ec);
+    if (!ec) {
+      paths.push_back((file.parent_path() / kShimName).string());
+      paths.push_back((file.parent_path() / "attune" / kShimName).string());
+    }
+  }
   char exe[PATH_MAX];
   const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
   if (n > 0) {
