@@ -509,4 +509,42 @@ TEST_CASE("serve --adapter: the bearer token guards /adapters; bad flags and ada
   CHECK(r.err.find("manifest.json: missing key 'adapter_base': serving adapters needs the base's weights in the "
                    "bundle (attune export --adapter-base)") != std::string::npos);
 }
+TEST_CASE("export --adapter-base of a PEFT run: model.pt is its base, and its adapter served on it equals predict --run",
+          "[cli][serve][adapters]") {
+  using namespace serve_adapters_test;
+  const Fixture& f = fixture();
+  const std::string out = f.dir + "/lora-base-bundle";
+  auto r = attune::testing::run_attune({"export", "--run", f.lora, "--out", out, "--adapter-base", "--overwrite"});
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  CHECK(json::parse(r.out)["peft"]["merged"] == false);
+  // The run's base is the init run's encoder with the run's untrained head: not the run.
+  const std::vector<json> base = predicted({"--bundle", out});
+  const std::vector<json> run = predicted({"--run", f.lora});
+  CHECK(probability_difference(base[0], run[0]) > 1e-4);
+  const std::string dir = attune::testing::temp_dir("serve-adapters-peft-base");
+  auto s = attune::testing::spawn_attune({"serve", "--bundle", out, "--port", "0", "--adapter", "own=" + f.lora}, {},
+                                         dir + "/serve");
+  int port = 0;
+  for (int i = 0; i < 600 && port == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const std::string text = s.out();
+    const auto at = text.find("http://127.0.0.1:");
+    if (at != std::string::npos) port = std::atoi(text.c_str() + at + 17);
+  }
+  REQUIRE(port > 0);
+  httplib::Client client("127.0.0.1", port);
+  for (const std::string adapter : {"own", ""}) {
+    const auto res = predict(client, adapter);
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    const json outputs = json::parse(res->body)["outputs"];
+    for (size_t i = 0; i < kTexts.size(); ++i) CHECK(max_difference(outputs[i], (adapter.empty() ? base : run)[i]) < 1e-5);
+  }
+  ::kill(s.pid, SIGTERM);
+  attune::testing::wait_for(s, std::chrono::seconds(20));
+  r = attune::testing::run_attune({"export", "--run", f.lora, "--out", out, "--adapter-base", "--int8", "--overwrite"});
+  CHECK(r.status == 2);
+  CHECK(r.err == "attune: error: --adapter-base: adapters are served on a float32 base; leave out --int8\n");
+}
 #endif
