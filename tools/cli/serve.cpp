@@ -94,7 +94,10 @@ int serve_command(const Args& args) {
   cxxopts::Options options("attune serve",
                            "Serve a bundle written by `attune export` over HTTP. POST /predict with "
                            "{\"inputs\": [...]} (or {\"input\": ...}) answers {\"outputs\": [...]}, one per input, as "
-                           "`attune predict` prints them; GET /health, GET /metrics (Prometheus text).");
+                           "`attune predict` prints them; GET /health, GET /metrics (Prometheus text). With --adapter or --adapter-root "
+                           "(a bundle exported with --adapter-base): PEFT adapters on the bundle's base, chosen per request "
+                           "with \"adapter\": NAME and batched together; GET /adapters, POST /adapters {\"name\", \"path\"}, "
+                           "DELETE /adapters/NAME.");
   options.add_options()
       ("b,bundle", "Bundle directory written by `attune export`", cxxopts::value<std::string>())
       ("host", "Address to listen on", cxxopts::value<std::string>()->default_value("127.0.0.1"))
