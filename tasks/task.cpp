@@ -8,7 +8,7 @@ nlohmann::json Task::merge(const RunRequest& run, const std::string&) const {
   fail(run.run_dir, "task '" + name() + "' has no PEFT adapters to merge");
 }
 
-nlohmann::json Task::export_bundle(const std::string& run_dir, const std::string&, bool, bool) const {
+nlohmann::json Task::export_bundle(const std::string& run_dir, const std::string&, bool, bool, bool) const {
   fail(run_dir, "task '" + name() + "' cannot be exported yet");
 }
 
@@ -18,6 +18,11 @@ void Task::predict_bundle(const std::string& bundle_dir, const std::string&, Pre
 
 serving::Predictor Task::serve_bundle(const std::string& bundle_dir, const std::string&, int64_t) const {
   fail(bundle_dir, "task '" + name() + "' cannot be served yet");
+}
+
+serving::AdapterPredictor Task::serve_adapters(const std::string& bundle_dir, const std::string&) const {
+  fail("--adapter", "serving adapters is implemented for text-classification bundles; " + bundle_dir +
+                        " is a '" + name() + "' bundle");
 }
 
 nlohmann::json Task::explain(const RunRequest& run, const ExplainRequest&) const {

@@ -4,6 +4,7 @@
 // Recipe (check, prepare). Everything else is a trained run or bundle put to use.
 #pragma once
 #include "tasks/engine/run.h"
+#include "tasks/serving/adapters.h"
 #include "tasks/serving/predictor.h"
 
 #include <nlohmann/json.hpp>
@@ -86,12 +87,16 @@ class Task : public engine::Recipe {
   virtual nlohmann::json merge(const RunRequest& run, const std::string& out_dir) const;
   // A self-contained TorchScript bundle of a trained run (attune export).
   virtual bool exports() const { return false; }
+  // adapter_base: the bundle also holds the (for a PEFT run: unmerged) base's weights for
+  // serve_adapters.
   virtual nlohmann::json export_bundle(const std::string& run_dir, const std::string& out_dir, bool overwrite,
-                                       bool int8) const;
+                                       bool int8, bool adapter_base) const;
   // predict() from a bundle alone, and a bundle behind attune serve.
   virtual void predict_bundle(const std::string& bundle_dir, const std::string& device, PredictStreams& io) const;
   virtual serving::Predictor serve_bundle(const std::string& bundle_dir, const std::string& device,
                                           int64_t batch_size) const;
+  // A bundle's base model with PEFT adapters loaded and hot-swapped (attune serve --adapter).
+  virtual serving::AdapterPredictor serve_adapters(const std::string& bundle_dir, const std::string& device) const;
   // What the model looked at for one input (attune explain); writes the request's HTML or PNG.
   virtual nlohmann::json explain(const RunRequest& run, const ExplainRequest& request) const;
   // attune bench on a run config of this task.

@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "data/formats/safetensors.h"
 #include "data/text/tokenizer.h"
 #include "models/bert/script_export.h"
 #include "models/common/parameters.h"
@@ -92,7 +93,8 @@ ScriptedRun script_run_model(RunModel& run, bool int8) {
   return out;
 }
 
-json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8) {
+json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8, bool adapter_base) {
+  if (adapter_base && int8) fail("--adapter-base", "adapters are served on a float32 base; leave out --int8");
   // The export runs on the CPU: bundles are device-neutral (torch::jit::load places them).
   LoadedRun run = load_run(run_dir, {}, "cpu");
   if (run.model.model->encoder().context_size() > 0) {
@@ -100,7 +102,16 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
                   "use attune predict or eval on the run directory");
   }
   const std::string engine = int8 ? script::use_int8_engine() : "";
-  ScriptedRun scripted = script_run_model(run.model, int8);
+  ScriptedRun scripted;
+  if (adapter_base && run.model.peft) {
+    // The base alone: the run's own adapter is served beside the others (--adapter NAME=RUN_DIR).
+    run.model.peft->set_active("");
+    run.model.model->eval();
+    scripted.module = script_classifier(*run.model.model);
+    scripted.peft = {{"method", nullptr}, {"merged", false}};
+  } else {
+    scripted = script_run_model(run.model, int8);
+  }
   const double max_diff =
       self_check(*run.model.model, scripted.module, run.tokenizer->vocab_size(), run.max_length);
   // int8 changes the numbers by design (its accuracy is measured by tools/bench/int8_bench.sh).
@@ -136,8 +147,25 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   manifest["pooling"] = run.model.model->options().pooling();
   manifest["peft"] = scripted.peft;
   if (int8) manifest["model"]["quantized_engine"] = engine;
+  const char* kBaseWeights = "base_model.safetensors";
+  if (adapter_base) manifest["adapter_base"] = {{"file", kBaseWeights}, {"dtype", "float32"}, {"names", "attune"}};
 
-  bundle::write_run_bundle(out_dir, overwrite, manifest, scripted.module, run_dir);
+  if (!adapter_base) {
+    bundle::write_run_bundle(out_dir, overwrite, manifest, scripted.module, run_dir);
+  } else {
+    bundle::write_bundle(out_dir, overwrite, manifest, [&](const std::string& dir) {
+      scripted.module.save((fs::path(dir) / bundle::kModel).string());
+      const engine::RunDir from(run_dir), to(dir);
+      fs::copy(from.tokenizer(), to.tokenizer(), fs::copy_options::recursive);
+      fs::copy_file(from.config(), to.config());
+      const std::string weights = (fs::path(dir) / kBaseWeights).string();
+      if (run.model.peft) {
+        fs::copy_file(from.base_weights(), weights);  // the frozen base, as the run loaded it
+      } else {
+        formats::save_safetensors(weights, formats::module_tensors(*run.model.model));
+      }
+    });
+  }
   const json written = io::read_json((fs::path(out_dir) / bundle::kManifest).string());
   int64_t bytes = 0;
   for (const auto& f : written["files"]) bytes += f["bytes"].get<int64_t>();

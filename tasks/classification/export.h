@@ -31,7 +31,11 @@ ScriptedRun script_run_model(RunModel& run, bool int8 = false);
 
 // Writes the bundle of a trained run to out_dir (see bundle::write_bundle for --overwrite);
 // returns a summary for the CLI.
-nlohmann::json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8 = false);
+// adapter_base: the bundle also holds base_model.safetensors, the weights of the base
+// (a PEFT run's without its adapter, and model.pt is then that base too), which
+// `attune serve --adapter` loads adapters onto (adapter_serving.h).
+nlohmann::json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8 = false,
+                          bool adapter_base = false);
 
 // predict_run's input and output, from a bundle alone (its manifest, tokenizer/, config.json, model.pt).
 void predict_bundle(const std::string& bundle_dir, std::istream& in, const std::string& input_name, std::ostream& out,

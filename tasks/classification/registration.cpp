@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "tasks/classification/adapter_serving.h"
 #include "tasks/classification/explain.h"
 #include "tasks/classification/export.h"
 #include "tasks/classification/speed.h"
@@ -31,8 +32,8 @@ class TextClassification : public tasks::Task {
   }
   bool exports() const override { return true; }
   nlohmann::json export_bundle(const std::string& run_dir, const std::string& out_dir, bool overwrite,
-                               bool int8) const override {
-    return export_run(run_dir, out_dir, overwrite, int8);
+                               bool int8, bool adapter_base) const override {
+    return export_run(run_dir, out_dir, overwrite, int8, adapter_base);
   }
   void predict_bundle(const std::string& bundle_dir, const std::string& device, tasks::PredictStreams& io) const override {
     classification::predict_bundle(bundle_dir, io.in, io.input_name, io.out, device, io.batch_size);
@@ -40,6 +41,9 @@ class TextClassification : public tasks::Task {
   serving::Predictor serve_bundle(const std::string& bundle_dir, const std::string& device,
                                   int64_t batch_size) const override {
     return bundle_predictor(bundle_dir, device, batch_size);
+  }
+  serving::AdapterPredictor serve_adapters(const std::string& bundle_dir, const std::string& device) const override {
+    return adapter_predictor(bundle_dir, device);
   }
   nlohmann::json explain(const tasks::RunRequest& run, const tasks::ExplainRequest& request) const override {
     if (!request.png_path.empty()) fail("--png", "is for image runs; text runs write --html");

@@ -3,6 +3,11 @@
 namespace attune::serving {
 
 DynamicBatcher::DynamicBatcher(BatchFunction run, const BatcherOptions& options)
+    : DynamicBatcher(RoutedBatchFunction([run = std::move(run)](const std::vector<nlohmann::json>& inputs,
+                                                                const std::vector<Route>&) { return run(inputs); }),
+                     options) {}
+
+DynamicBatcher::DynamicBatcher(RoutedBatchFunction run, const BatcherOptions& options)
     : run_(std::move(run)), options_(options) {
   TORCH_CHECK(options_.max_batch() >= 1 && options_.max_queue() >= 1 && options_.max_wait_ms() >= 0,
               "DynamicBatcher: max_batch and max_queue must be >= 1, max_wait_ms >= 0");
@@ -18,9 +23,10 @@ DynamicBatcher::~DynamicBatcher() {
   worker_.join();
 }
 
-std::future<std::vector<nlohmann::json>> DynamicBatcher::submit(std::vector<nlohmann::json> inputs) {
+std::future<std::vector<nlohmann::json>> DynamicBatcher::submit(std::vector<nlohmann::json> inputs, Route route) {
   auto request = std::make_shared<Request>();
   request->inputs = std::move(inputs);
+  request->route = std::move(route);
   request->queued_at = std::chrono::steady_clock::now();
   std::future<std::vector<nlohmann::json>> result = request->promise.get_future();
   const auto n = static_cast<int64_t>(request->inputs.size());
@@ -71,11 +77,15 @@ void DynamicBatcher::work() {
       queued_inputs_ -= taken;
     }
     std::vector<nlohmann::json> inputs;
-    for (const auto& request : batch) inputs.insert(inputs.end(), request->inputs.begin(), request->inputs.end());
+    std::vector<Route> routes;
+    for (const auto& request : batch) {
+      inputs.insert(inputs.end(), request->inputs.begin(), request->inputs.end());
+      routes.insert(routes.end(), request->inputs.size(), request->route);
+    }
     std::vector<nlohmann::json> results;
     std::exception_ptr error;
     try {
-      results = run_(inputs);
+      results = run_(inputs, routes);
       if (results.size() != inputs.size()) {
         throw std::runtime_error("the model returned " + std::to_string(results.size()) + " results for " +
                                  std::to_string(inputs.size()) + " inputs");

@@ -27,6 +27,13 @@ struct BatcherOptions {
 
 // Results for `inputs`, one per input and in order. A throw fails every request of the batch.
 using BatchFunction = std::function<std::vector<nlohmann::json>(const std::vector<nlohmann::json>& inputs)>;
+// What a request runs with besides its inputs (for `attune serve --adapter`: the adapter
+// it named, null for the base model), opaque to the batcher, which only keeps it alive
+// until the request's batch has run: an adapter removed meanwhile still serves it.
+using Route = std::shared_ptr<const void>;
+// A batch function given each input's route (routes[i] for inputs[i]).
+using RoutedBatchFunction = std::function<std::vector<nlohmann::json>(const std::vector<nlohmann::json>& inputs,
+                                                                      const std::vector<Route>& routes)>;
 
 struct BatcherStats {
   int64_t requests = 0, inputs = 0, batches = 0, failed_batches = 0, rejected = 0, queued = 0;
@@ -36,6 +43,8 @@ struct BatcherStats {
 class DynamicBatcher {
  public:
   DynamicBatcher(BatchFunction run, const BatcherOptions& options);
+  // Requests with different routes share batches; the function tells them apart.
+  DynamicBatcher(RoutedBatchFunction run, const BatcherOptions& options);
   // Finishes what is queued, then stops the worker.
   ~DynamicBatcher();
   DynamicBatcher(const DynamicBatcher&) = delete;
@@ -43,7 +52,7 @@ class DynamicBatcher {
 
   // The results of `inputs` once their batch has run. The future throws what the batch
   // function threw. Throws QueueFull, without queuing anything, when the queue is full.
-  std::future<std::vector<nlohmann::json>> submit(std::vector<nlohmann::json> inputs);
+  std::future<std::vector<nlohmann::json>> submit(std::vector<nlohmann::json> inputs, Route route = nullptr);
   BatcherStats stats() const;
   const BatcherOptions& options() const { return options_; }
 
@@ -54,12 +63,13 @@ class DynamicBatcher {
  private:
   struct Request {
     std::vector<nlohmann::json> inputs;
+    Route route;
     std::promise<std::vector<nlohmann::json>> promise;
     std::chrono::steady_clock::time_point queued_at;
   };
   void work();
 
-  BatchFunction run_;
+  RoutedBatchFunction run_;
   BatcherOptions options_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;

@@ -5,6 +5,10 @@
 namespace attune::serving {
 
 std::vector<nlohmann::json> request_inputs(const std::string& body, const Predictor& predictor, int64_t max_inputs) {
+  return predict_request(body, predictor, max_inputs).inputs;
+}
+
+PredictRequest predict_request(const std::string& body, const Predictor& predictor, int64_t max_inputs) {
   nlohmann::json request;
   try {
     request = nlohmann::json::parse(body);
@@ -30,7 +34,15 @@ std::vector<nlohmann::json> request_inputs(const std::string& body, const Predic
   for (size_t i = 0; i < inputs.size(); ++i) {
     predictor.check(inputs[i], request.contains("inputs") ? "inputs[" + std::to_string(i) + "]" : "input");
   }
-  return inputs;
+  PredictRequest out;
+  out.inputs = std::move(inputs);
+  if (request.contains("adapter") && !request["adapter"].is_null()) {
+    if (!request["adapter"].is_string() || request["adapter"].get<std::string>().empty()) {
+      fail("adapter", "must be an adapter's name (a non-empty string), got " + request["adapter"].dump());
+    }
+    out.adapter = request["adapter"].get<std::string>();
+  }
+  return out;
 }
 
 }  // namespace attune::serving

@@ -17,4 +17,11 @@ namespace attune::serving {
 // "inputs" or "inputs[i]"; more than max_inputs inputs fail too.
 std::vector<nlohmann::json> request_inputs(const std::string& body, const Predictor& predictor, int64_t max_inputs);
 
+struct PredictRequest {
+  std::vector<nlohmann::json> inputs;
+  std::string adapter;  // "adapter": the adapter to run with; "" (absent or null): the base model
+};
+// request_inputs, and the "adapter" key: a non-empty string when present (else fails naming "adapter").
+PredictRequest predict_request(const std::string& body, const Predictor& predictor, int64_t max_inputs);
+
 }  // namespace attune::serving

@@ -1,5 +1,6 @@
 #include "tasks/translation/registration.h"
 
+#include "core/error.h"
 #include "tasks/translation/export.h"
 #include "tasks/translation/task.h"
 
@@ -27,7 +28,8 @@ class Translation : public tasks::Task {
   }
   bool exports() const override { return true; }
   nlohmann::json export_bundle(const std::string& run_dir, const std::string& out_dir, bool overwrite,
-                               bool int8) const override {
+                               bool int8, bool adapter_base) const override {
+    if (adapter_base) fail("--adapter-base", "serving adapters is implemented for text-classification runs only");
     return export_run(run_dir, out_dir, overwrite, int8);
   }
   void predict_bundle(const std::string& bundle_dir, const std::string& device, tasks::PredictStreams& io) const override {

@@ -17,6 +17,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,12 +63,13 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> opt = {{"--host", "127.0.0.1"}, {"--port", "8080"}, {"--concurrency", "8"},
                                             {"--requests", "1000"}, {"--seconds", "60"}, {"--per-request", "1"},
                                             {"--input", ""}, {"--expect", ""}, {"--tolerance", "1e-5"},
-                                            {"--accept-503", "0"}, {"--auth-token-file", ""}};
+                                            {"--accept-503", "0"}, {"--auth-token-file", ""},
+                                            {"--adapters", ""}, {"--ports", ""}};
   for (int i = 1; i < argc; i += 2) {
     if (!opt.count(argv[i]) || i + 1 >= argc) {
       die(std::string("usage: attune_serve_load --input TEXTS [--expect PREDICTIONS.jsonl] [--host H] [--port P] "
                       "[--concurrency C] [--requests N] [--seconds S] [--per-request K] [--tolerance T] [--accept-503 0|1] "
-                      "[--auth-token-file F]; bad: ") + argv[i]);
+                      "[--auth-token-file F] [--adapters A,B,...] [--ports P1,P2,...]; bad: ") + argv[i]);
     }
     opt[argv[i]] = argv[i + 1];
   }
@@ -91,6 +93,19 @@ int main(int argc, char** argv) {
     headers.emplace("Authorization", "Bearer " + token.substr(token.find_first_not_of(" \t")));
   }
 
+  // --adapters: request r names adapters[r % n] ("-": the base), so concurrent requests
+  // mix adapters; --ports: client c talks to ports[c % n] (one server per adapter).
+  auto split = [](const std::string& list) {
+    std::vector<std::string> out;
+    std::stringstream in(list);
+    for (std::string item; std::getline(in, item, ',');) out.push_back(item);
+    return out;
+  };
+  const std::vector<std::string> adapters = split(opt["--adapters"]);
+  std::vector<int> ports;
+  for (const auto& p : split(opt["--ports"])) ports.push_back(std::stoi(p));
+  if (!adapters.empty() && !expected.empty()) die("--expect checks the base's answers; leave it out with --adapters");
+
   std::atomic<int64_t> next{0}, wrong{0}, transport_errors{0}, no_retry_after{0};
   std::mutex mutex;
   std::vector<double> latencies;
@@ -100,8 +115,8 @@ int main(int argc, char** argv) {
   const auto deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
   std::vector<std::thread> clients;
   for (int c = 0; c < concurrency; ++c) {
-    clients.emplace_back([&] {
-      httplib::Client client(opt["--host"], port);
+    clients.emplace_back([&, c] {
+      httplib::Client client(opt["--host"], ports.empty() ? port : ports[static_cast<size_t>(c) % ports.size()]);
       client.set_keep_alive(true);
       client.set_tcp_nodelay(true);
       client.set_read_timeout(60, 0);
@@ -116,7 +131,11 @@ int main(int argc, char** argv) {
           inputs.push_back(texts[index.back()]);
         }
         const auto t0 = std::chrono::steady_clock::now();
-        auto res = client.Post("/predict", headers, nlohmann::json{{"inputs", inputs}}.dump(), "application/json");
+        nlohmann::json request = {{"inputs", inputs}};
+        if (!adapters.empty() && adapters[static_cast<size_t>(r) % adapters.size()] != "-") {
+          request["adapter"] = adapters[static_cast<size_t>(r) % adapters.size()];
+        }
+        auto res = client.Post("/predict", headers, request.dump(), "application/json");
         mine.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         if (!res) {
           ++transport_errors;

@@ -22,6 +22,10 @@ int export_command(const Args& args) {
       ("overwrite", "Replace an existing bundle in --out", cxxopts::value<bool>()->default_value("false"))
       ("int8", "Quantize the Linear layers to int8 (dynamic: weights per output channel, activations per batch) "
                "for faster CPU inference; the bundle then runs on the CPU only",
+       cxxopts::value<bool>()->default_value("false"))
+      ("adapter-base", "Also write the base's weights (base_model.safetensors, attune's tensor names), so that "
+                       "`attune serve --bundle DIR --adapter NAME=ADAPTER_DIR` can serve PEFT adapters on it; for a "
+                       "PEFT run model.pt is then its base without the run's adapter (text classification, float32)",
        cxxopts::value<bool>()->default_value("false"));
   cxxopts::ParseResult parsed;
   if (!parse_or_help(options, args, parsed)) return 0;
@@ -31,7 +35,7 @@ int export_command(const Args& args) {
   const tasks::Task& task = tasks::task_of_run(run_dir);
   if (!task.exports()) fail("attune export", "task '" + task.name() + "' cannot be exported yet");
   std::cout << task.export_bundle(run_dir, parsed["out"].as<std::string>(), parsed["overwrite"].as<bool>(),
-                                    parsed["int8"].as<bool>()).dump(2)
+                                    parsed["int8"].as<bool>(), parsed["adapter-base"].as<bool>()).dump(2)
             << std::endl;
   return 0;
 }

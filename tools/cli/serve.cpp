@@ -2,6 +2,7 @@
 // batching of concurrent requests, /health and Prometheus /metrics.
 #include "core/error.h"
 #include "tasks/registry.h"
+#include "tasks/serving/adapters.h"
 #include "tasks/serving/batcher.h"
 #include "tasks/serving/request.h"
 #include "tools/cli/bearer_token.h"
@@ -17,6 +18,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <limits>
 #include <mutex>
@@ -73,13 +75,29 @@ void reply_error(httplib::Response& res, int status, const std::string& message)
   reply(res, status, {{"error", message}});
 }
 
+// An answer other than 400 for a request the client got wrong (404, 403).
+struct HttpError : std::runtime_error {
+  HttpError(int status, const std::string& message) : std::runtime_error(message), status(status) {}
+  int status;
+};
+
+std::string loaded_list(const serving::AdapterRegistry& registry) {
+  const std::vector<std::string> names = registry.names();
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return names.empty() ? "none are loaded" : "loaded: " + out;
+}
+
 }  // namespace
 
 int serve_command(const Args& args) {
   cxxopts::Options options("attune serve",
                            "Serve a bundle written by `attune export` over HTTP. POST /predict with "
                            "{\"inputs\": [...]} (or {\"input\": ...}) answers {\"outputs\": [...]}, one per input, as "
-                           "`attune predict` prints them; GET /health, GET /metrics (Prometheus text).");
+                           "`attune predict` prints them; GET /health, GET /metrics (Prometheus text). With --adapter or --adapter-root "
+                           "(a bundle exported with --adapter-base): PEFT adapters on the bundle's base, chosen per request "
+                           "with \"adapter\": NAME and batched together; GET /adapters, POST /adapters {\"name\", \"path\"}, "
+                           "DELETE /adapters/NAME.");
   options.add_options()
       ("b,bundle", "Bundle directory written by `attune export`", cxxopts::value<std::string>())
       ("host", "Address to listen on", cxxopts::value<std::string>()->default_value("127.0.0.1"))
@@ -92,7 +110,12 @@ int serve_command(const Args& args) {
       ("read-timeout-s", "Time a client has to send a whole request, headers and body, from its first byte; a slower one gets 408", cxxopts::value<double>()->default_value("10"))
       ("drain-s", "On SIGTERM/SIGINT, how long in-flight requests may take to finish before the server exits anyway (status 1)", cxxopts::value<double>()->default_value("10"))
       ("auth-token-file", "File holding a bearer token that every request but GET /health must send (Authorization: Bearer TOKEN)", cxxopts::value<std::string>())
-      ("device", "Device (auto, cpu, cuda); default: the device in the bundle's config.json", cxxopts::value<std::string>()->default_value(""));
+      ("device", "Device (auto, cpu, cuda); default: the device in the bundle's config.json", cxxopts::value<std::string>()->default_value(""))
+      ("adapter", "NAME=DIR: serve a PEFT adapter (LoRA, rsLoRA, IA3: adapter_config.json + adapter_model.safetensors, "
+                  "e.g. an attune PEFT run directory) on the bundle's base; requests choose it with \"adapter\": NAME. "
+                  "Repeatable; needs a bundle exported with --adapter-base", cxxopts::value<std::vector<std::string>>())
+      ("adapter-root", "Directory under which POST /adapters may load adapters (repeatable); also turns adapter "
+                       "serving on without --adapter", cxxopts::value<std::vector<std::string>>());
   cxxopts::ParseResult parsed;
   if (!parse_or_help(options, args, parsed)) return 0;
   if (!parsed.count("bundle")) fail("attune serve", "--bundle DIR is required");
@@ -120,11 +143,38 @@ int serve_command(const Args& args) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   const std::string bundle_dir = parsed["bundle"].as<std::string>();
   const tasks::Task& task = tasks::task_of_bundle(bundle_dir);
-  const serving::Predictor predictor = task.serve_bundle(bundle_dir, parsed["device"].as<std::string>(), max_batch);
-  serving::DynamicBatcher batcher(predictor.run, serving::BatcherOptions()
-                                                      .max_batch(max_batch)
-                                                      .max_wait_ms(parsed["max-wait-ms"].as<double>())
-                                                      .max_queue(max_queue));
+  // With adapters the base runs as attune's own model, which applies each row's adapter
+  // (tasks/classification/adapter_serving.h); without, the bundle's model.pt as before.
+  const bool with_adapters = parsed.count("adapter") > 0 || parsed.count("adapter-root") > 0;
+  std::vector<std::string> adapter_roots;
+  if (parsed.count("adapter-root")) adapter_roots = parsed["adapter-root"].as<std::vector<std::string>>();
+  for (const auto& root : adapter_roots) {
+    if (!std::filesystem::is_directory(root)) fail("--adapter-root", root + " is not a directory");
+  }
+  serving::AdapterPredictor adapters;
+  serving::AdapterRegistry registry;
+  if (with_adapters) {
+    adapters = task.serve_adapters(bundle_dir, parsed["device"].as<std::string>());
+    if (parsed.count("adapter")) {
+      for (const auto& flag : parsed["adapter"].as<std::vector<std::string>>()) {
+        const auto [name, dir] = serving::parse_adapter_flag(flag);
+        if (registry.find(name)) fail("--adapter", "adapter name '" + name + "' is given twice");
+        try {
+          registry.put(name, adapters.load(dir, name), dir);
+        } catch (const UserError& e) {
+          fail("--adapter " + name, e.what());
+        }
+      }
+    }
+  }
+  const serving::Predictor predictor =
+      with_adapters ? adapters.base : task.serve_bundle(bundle_dir, parsed["device"].as<std::string>(), max_batch);
+  const auto batcher_options = serving::BatcherOptions()
+                                   .max_batch(max_batch)
+                                   .max_wait_ms(parsed["max-wait-ms"].as<double>())
+                                   .max_queue(max_queue);
+  serving::DynamicBatcher batcher = with_adapters ? serving::DynamicBatcher(adapters.run, batcher_options)
+                                                  : serving::DynamicBatcher(predictor.run, batcher_options);
   LatencyWindow latency;
   std::atomic<int64_t> client_errors{0}, server_errors{0}, unauthorized{0}, in_flight{0};
   std::atomic<bool> draining{false};
@@ -165,9 +215,23 @@ int serve_command(const Args& args) {
       ~Done() { --n; }
     } done{in_flight};
     try {
-      std::vector<nlohmann::json> inputs = serving::request_inputs(req.body, predictor, max_inputs);
-      std::vector<nlohmann::json> outputs = batcher.submit(std::move(inputs)).get();
+      serving::PredictRequest request = serving::predict_request(req.body, predictor, max_inputs);
+      serving::Route route;
+      if (!request.adapter.empty()) {
+        if (!with_adapters) {
+          throw HttpError(404, "adapter: this server has no adapters (start it with --adapter NAME=DIR or --adapter-root DIR)");
+        }
+        // The request holds the adapter until it is answered, whatever DELETE or POST do meanwhile.
+        const auto adapter = registry.find(request.adapter);
+        if (!adapter) throw HttpError(404, "adapter: no adapter '" + request.adapter + "' (" + loaded_list(registry) + ")");
+        route = adapter->handle;
+      }
+      if (with_adapters) registry.count_request(request.adapter);
+      std::vector<nlohmann::json> outputs = batcher.submit(std::move(request.inputs), std::move(route)).get();
       reply(res, 200, {{"outputs", outputs}});
+    } catch (const HttpError& e) {
+      ++client_errors;
+      reply_error(res, e.status, e.what());
     } catch (const UserError& e) {
       ++client_errors;
       reply_error(res, 400, e.what());
@@ -182,6 +246,59 @@ int serve_command(const Args& args) {
     }
     latency.add(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   });
+  if (with_adapters) {
+    server.Get("/adapters", [&](const httplib::Request&, httplib::Response& res) {
+      reply(res, 200, {{"adapters", registry.list()}});
+    });
+    // Loads (or replaces) an adapter while the server runs; requests already queued
+    // finish on the adapter they named when they came.
+    server.Post("/adapters", [&](const httplib::Request& req, httplib::Response& res) {
+      ++in_flight;
+      struct Done {
+        std::atomic<int64_t>& n;
+        ~Done() { --n; }
+      } done{in_flight};
+      try {
+        const nlohmann::json body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+        if (!body.is_object()) fail("body", "expected a JSON object {\"name\": ..., \"path\": ...}");
+        for (const char* key : {"name", "path"}) {
+          if (!body.contains(key) || !body[key].is_string()) fail(key, "must be a string");
+        }
+        const std::string name = body["name"].get<std::string>(), path = body["path"].get<std::string>();
+        serving::check_adapter_name(name, "name");
+        if (adapter_roots.empty()) {
+          throw HttpError(403, "path: this server loads no adapters over HTTP (start it with --adapter-root DIR)");
+        }
+        if (!serving::path_inside(path, adapter_roots)) {
+          throw HttpError(403, "path: " + path + " is outside the --adapter-root directories");
+        }
+        serving::LoadedAdapter loaded = adapters.load(path, name);
+        nlohmann::json answer = loaded.info;
+        answer["name"] = name;
+        answer["path"] = path;
+        answer["replaced"] = registry.put(name, std::move(loaded), path);
+        reply(res, 200, answer);
+      } catch (const HttpError& e) {
+        ++client_errors;
+        reply_error(res, e.status, e.what());
+      } catch (const UserError& e) {
+        ++client_errors;
+        reply_error(res, 400, first_line(e.what()));
+      } catch (const std::exception& e) {
+        ++server_errors;
+        reply_error(res, 500, first_line(e.what()));
+      }
+    });
+    server.Delete(R"(/adapters/([^/]+))", [&](const httplib::Request& req, httplib::Response& res) {
+      const std::string name = req.matches[1];
+      if (!registry.remove(name)) {
+        ++client_errors;
+        reply_error(res, 404, "no adapter '" + name + "' (" + loaded_list(registry) + ")");
+        return;
+      }
+      reply(res, 200, {{"removed", name}});
+    });
+  }
   server.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
     reply(res, 200, {{"status", "ok"}, {"task", predictor.task}, {"model", predictor.info}});
   });
@@ -200,6 +317,7 @@ int serve_command(const Args& args) {
         << "# TYPE attune_queued_inputs gauge\nattune_queued_inputs " << s.queued << "\n"
         << "# TYPE attune_batch_size_mean gauge\nattune_batch_size_mean " << s.mean_batch << "\n"
         << latency.prometheus("attune_request_seconds");
+    if (with_adapters) out << registry.prometheus();
     res.set_content(out.str(), "text/plain; version=0.0.4");
   });
   // Unknown paths and methods: JSON errors, as every other answer.
@@ -280,7 +398,9 @@ int serve_command(const Args& args) {
     }
   });
   std::cout << "attune serve: " << predictor.task << " bundle on http://" << host << ":" << bound
-            << " (POST /predict, GET /health, GET /metrics)" << std::endl;
+            << (with_adapters ? " (POST /predict, GET/POST /adapters, DELETE /adapters/NAME, GET /health, GET /metrics)"
+                              : " (POST /predict, GET /health, GET /metrics)")
+            << std::endl;
   server.listen_after_bind();
   {
     std::lock_guard<std::mutex> lock(stop_mutex);
