@@ -4,26 +4,13 @@
 #include "models/attention/rollout.h"
 #include "tasks/classification/run_model.h"
 #include "tasks/classification/task.h"
+#include "tasks/report/html.h"
 
 #include <cstdio>
 #include <sstream>
 
 namespace attune::classification {
 namespace {
-
-std::string escape_html(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::string shade(double weight, double most) {
   const int alpha = static_cast<int>(255.0 * (most > 0 ? weight / most : 0.0) * 0.85);
@@ -96,27 +83,27 @@ std::string explanation_html(const nlohmann::json& e) {
        << ".tok{display:inline-block;padding:2px 4px;margin:2px;border-radius:3px}"
        << "table{border-collapse:collapse;margin:1em 0}td,th{font-size:11px;padding:2px 4px;text-align:center}"
        << "th{font-weight:normal;color:#555}</style></head><body>\n";
-  html << "<h2>" << escape_html(e.at("label").get<std::string>()) << "</h2>\n<p>";
+  html << "<h2>" << report::escape(e.at("label").get<std::string>()) << "</h2>\n<p>";
   for (const auto& [label, p] : e.at("probabilities").items()) {
     char buf[64];
     std::snprintf(buf, sizeof(buf), "%.4f", p.get<double>());
-    html << escape_html(label) << ": " << buf << "&nbsp;&nbsp; ";
+    html << report::escape(label) << ": " << buf << "&nbsp;&nbsp; ";
   }
   html << "</p>\n<h3>Attention rollout (all layers)</h3>\n<p>";
   for (size_t i = 0; i < tokens.size(); ++i) {
     char title[64];
     std::snprintf(title, sizeof(title), "%.4f", importance[i]);
     html << "<span class=\"tok\" title=\"" << title << "\" style=\"background:" << shade(importance[i], most) << "\">"
-         << escape_html(tokens[i]) << "</span>";
+         << report::escape(tokens[i]) << "</span>";
   }
   html << "</p>\n";
   const auto& heads = e.at("heads");
   for (size_t h = 0; h < heads.size(); ++h) {
     html << "<h3>Layer " << e.at("layer").get<int64_t>() << ", head " << h << " (rows: queries, columns: keys)</h3>\n<table><tr><th></th>";
-    for (const auto& tok : tokens) html << "<th>" << escape_html(tok) << "</th>";
+    for (const auto& tok : tokens) html << "<th>" << report::escape(tok) << "</th>";
     html << "</tr>\n";
     for (size_t i = 0; i < tokens.size(); ++i) {
-      html << "<tr><th>" << escape_html(tokens[i]) << "</th>";
+      html << "<tr><th>" << report::escape(tokens[i]) << "</th>";
       for (size_t j = 0; j < tokens.size(); ++j) {
         const double w = heads[h][i][j].get<double>();
         char title[32];

@@ -10,6 +10,7 @@
 #include "tasks/classification/config.h"
 #include "tasks/classification/run_model.h"
 #include "tasks/registry.h"
+#include "tests/common/serve_metrics.h"
 #include "tests/common/cli.h"
 #include "tests/common/synthetic.h"
 
@@ -295,13 +296,7 @@ httplib::Result predict(httplib::Client& client, const std::string& adapter, con
   return client.Post("/predict", headers, body.dump(), "application/json");
 }
 
-int64_t metric(int port, const std::string& name) {
-  httplib::Client client("127.0.0.1", port);
-  const auto res = client.Get("/metrics");
-  if (!res) return -1;
-  const auto at = res->body.find("\n" + name + " ");
-  return at == std::string::npos ? -1 : std::stoll(res->body.substr(at + name.size() + 2));
-}
+int64_t metric(int port, const std::string& name) { return attune::testing::serve_metric(port, name); }
 
 }  // namespace serve_adapters_test
 

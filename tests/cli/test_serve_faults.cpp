@@ -5,6 +5,7 @@
 #include "tests/catch.h"
 
 #if ATTUNE_HAS_SERVE
+#include "tests/common/serve_metrics.h"
 #include "tests/common/cli.h"
 #include "tests/common/processes.h"
 #include "tests/common/synthetic.h"
@@ -133,13 +134,7 @@ int64_t open_fds(int pid) {
   return n;
 }
 
-int64_t metric(int port, const std::string& name) {
-  httplib::Client client("127.0.0.1", port);
-  const auto res = client.Get("/metrics");
-  if (!res) return -1;
-  const auto at = res->body.find("\n" + name + " ");
-  return at == std::string::npos ? -1 : std::stoll(res->body.substr(at + name.size() + 2));
-}
+int64_t metric(int port, const std::string& name) { return attune::testing::serve_metric(port, name); }
 
 const std::string kPredict = R"({"input": "the match goal"})";
 

@@ -66,6 +66,18 @@ class LatencyWindow {
   double sum_ = 0;
 };
 
+// Counts a request as in flight for as long as it is handled, so that a drain waits for it.
+class Counted {
+ public:
+  explicit Counted(std::atomic<int64_t>& n) : n_(n) { ++n_; }
+  ~Counted() { --n_; }
+  Counted(const Counted&) = delete;
+  Counted& operator=(const Counted&) = delete;
+
+ private:
+  std::atomic<int64_t>& n_;
+};
+
 void reply(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
   res.set_content(body.dump() + "\n", "application/json");
@@ -209,11 +221,7 @@ int serve_command(const Args& args) {
   server.Post("/predict", [&](const httplib::Request& req, httplib::Response& res) {
     const auto start = std::chrono::steady_clock::now();
     // Counted from here, so that a drain waits for the request until it is answered.
-    ++in_flight;
-    struct Done {
-      std::atomic<int64_t>& n;
-      ~Done() { --n; }
-    } done{in_flight};
+    const Counted counted(in_flight);
     try {
       serving::PredictRequest request = serving::predict_request(req.body, predictor, max_inputs);
       serving::Route route;
@@ -253,11 +261,7 @@ int serve_command(const Args& args) {
     // Loads (or replaces) an adapter while the server runs; requests already queued
     // finish on the adapter they named when they came.
     server.Post("/adapters", [&](const httplib::Request& req, httplib::Response& res) {
-      ++in_flight;
-      struct Done {
-        std::atomic<int64_t>& n;
-        ~Done() { --n; }
-      } done{in_flight};
+      const Counted counted(in_flight);
       try {
         const nlohmann::json body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
         if (!body.is_object()) fail("body", "expected a JSON object {\"name\": ..., \"path\": ...}");
