@@ -80,8 +80,10 @@ class TrainedRun {
   std::vector<nlohmann::json> predict(const std::vector<std::string>& inputs, int64_t batch_size = 64) const;
 
   // A TorchScript bundle in out_dir (attune export): model.pt, config, tokenizer,
-  // manifest with SHA-256 of every file. Returns the manifest summary.
-  nlohmann::json export_bundle(const std::string& out_dir, bool overwrite = false, bool int8 = false) const;
+  // manifest with SHA-256 of every file. Returns the manifest summary. adapter_base: the
+  // bundle also holds the base weights that `attune serve --adapter` serves adapters on.
+  nlohmann::json export_bundle(const std::string& out_dir, bool overwrite = false, bool int8 = false,
+                               bool adapter_base = false) const;
 
  private:
   std::string run_dir_;
