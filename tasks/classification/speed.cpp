@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/compat.h"
 #include "models/common/parameters.h"
+#include "models/export/script_module.h"
 #include "models/peft/config.h"
 #include "tasks/bench/device_memory.h"
 #include "tasks/bundle/bundle.h"
@@ -28,6 +29,8 @@ using json = nlohmann::json;
 
 // Distinct batches cycled through, so no step sees the same tokens as the one before.
 constexpr int64_t kDistinctBatches = 8;
+// Batches of the infer stream, each of a length not seen before in it.
+constexpr int64_t kStreamBatches = 16;
 
 double milliseconds_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -205,6 +208,21 @@ json infer_timings(const SpeedOptions& o, const torch::Device& device, bool bf16
   latency["p90"] = ms[static_cast<size_t>(0.9 * static_cast<double>(ms.size() - 1))];
   latency.erase("runs");
   r["latency_ms"] = latency;
+  // What predict and serve send: each batch of another length (length buckets, a last
+  // short batch), timed as one stream, so that work a new shape costs (graph executor
+  // re-specialisation, a oneDNN primitive built per shape) is counted where fixed-shape
+  // batches hide it.
+  const int64_t lengths = std::max<int64_t>(1, std::min<int64_t>(kStreamBatches, o.seq_len));
+  std::vector<std::tuple<torch::Tensor, torch::Tensor, torch::Tensor>> stream;
+  for (int64_t i = 0; i < kStreamBatches; ++i) {
+    const int64_t length = o.seq_len - (i % lengths) * std::max<int64_t>(1, o.seq_len / (2 * lengths));
+    torch::Tensor ids = torch::randint(1, o.vocab_size, {o.batch_size, length}, torch::TensorOptions().dtype(torch::kLong));
+    stream.emplace_back(ids.to(device), torch::ones_like(ids).to(device), torch::zeros_like(ids).to(device));
+  }
+  const auto start = Clock::now();
+  for (const auto& [ids, mask, types] : stream) (void)forward(ids, mask, types).to(torch::kCPU);
+  r["stream_ms"] = milliseconds_since(start);
+  r["stream_batches"] = kStreamBatches;
   return r;
 }
 
@@ -232,6 +250,25 @@ json infer_bench(const Config& config, const SpeedOptions& o, const torch::Devic
     return scripted.module.forward({ids, mask, types}).toTensor();
   });
   add_memory(record["script"], device);
+  if (device.is_cpu()) {
+    // What `attune export --int8` writes: Linear layers as int8 dynamic quantization.
+    const std::string engine = script::use_int8_engine();
+    run.model->to(torch::kCPU);
+    ScriptedRun int8 = script_run_model(run, /*int8=*/true);
+    record["script_int8"] = infer_timings(o, device, bf16, [&](const torch::Tensor& ids, const torch::Tensor& mask,
+                                                               const torch::Tensor& types) {
+      return int8.module.forward({ids, mask, types}).toTensor();
+    });
+    record["script_int8"]["engine"] = engine;
+    const auto ratio = [&](const char* key, const char* stat) {
+      const json& fp32 = record["script"][key];
+      const json& q = record["script_int8"][key];
+      return (stat ? fp32[stat] : fp32).get<double>() / (stat ? q[stat] : q).get<double>();
+    };
+    record["int8_speedup"] = {{"batch", ratio("batch_ms", "median")},
+                              {"latency", ratio("latency_ms", "median")},
+                              {"stream", ratio("stream_ms", nullptr)}};
+  }
   return record;
 }
 

@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""The table of tools/bench/cpu_infer_bench.sh: per preset and round, batch-32 samples/s,
+batch-1 latency (median ms) and the varied-length stream (ms) of attune's float32 and
+int8 modules and of ONNX Runtime's, with the ratios that matter: int8 over float32
+within each system, and attune over ONNX Runtime at the same precision.
+
+usage: cpu_infer_table.py RESULTS.jsonl
+"""
+import json
+import sys
+
+
+def cells(r):
+    return r["samples_per_s"], r["latency_ms"]["median"], r["stream_ms"]
+
+
+def main():
+    rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+    runs = {}
+    for r in rows:
+        key = (r["model"]["preset"], r["round"])
+        if r["system"] == "attune":
+            runs.setdefault(key, {}).update(attune=r["script"], attune_int8=r["script_int8"], threads=r.get("threads"),
+                                            engine=r["script_int8"].get("engine"), torch=r.get("torch_version"))
+        else:
+            runs.setdefault(key, {}).update(ort=r["ort"], ort_int8=r["ort_int8"], ort_version=r.get("ort_version"))
+    print("| preset | round | system | samples/s fp32 → int8 (B32) | latency ms fp32 → int8 (B1) | stream ms fp32 → int8 "
+          "| int8 speedup batch / latency / stream |")
+    print("|---|---|---|---|---|---|---|")
+    for (preset, rnd), run in sorted(runs.items(), key=lambda kv: (kv[0][0] != "mini", kv[0])):
+        for system in ("attune", "ort"):
+            if system not in run:
+                continue
+            f, q = cells(run[system]), cells(run[system + "_int8"])
+            print(f"| {preset} | {rnd} | {system} | {f[0]:,.0f} → {q[0]:,.0f} | {f[1]:.2f} → {q[1]:.2f} | "
+                  f"{f[2]:,.0f} → {q[2]:,.0f} | {q[0] / f[0]:.2f}× / {f[1] / q[1]:.2f}× / {f[2] / q[2]:.2f}× |")
+    print()
+    print("| preset | round | attune / ORT fp32: B32 throughput / B1 latency | attune / ORT int8: B32 / B1 |")
+    print("|---|---|---|---|")
+    for (preset, rnd), run in sorted(runs.items(), key=lambda kv: (kv[0][0] != "mini", kv[0])):
+        if "ort" not in run or "attune" not in run:
+            continue
+        a, o = cells(run["attune"]), cells(run["ort"])
+        ai, oi = cells(run["attune_int8"]), cells(run["ort_int8"])
+        print(f"| {preset} | {rnd} | {a[0] / o[0]:.2f}× / {o[1] / a[1]:.2f}× | {ai[0] / oi[0]:.2f}× / {oi[1] / ai[1]:.2f}× |")
+
+
+if __name__ == "__main__":
+    main()
