@@ -9,6 +9,7 @@
 #include "tasks/pretraining/task.h"
 #include "tasks/registry.h"
 #include "tests/common/errors.h"
+#include "tests/common/streams.h"
 #include "tests/common/synthetic.h"
 
 #include <torch/script.h>
@@ -20,6 +21,7 @@
 namespace attune::export_mlm_test {
 
 using nlohmann::json;
+using attune::testing::through;
 namespace pt = attune::pretraining;
 
 namespace {
@@ -38,13 +40,6 @@ std::string tiny_mlm_run(const std::string& dir) {
   flags.log = &log;
   attune::tasks::train(c, flags);
   return dir + "/run";
-}
-
-std::string predicted(const std::function<void(std::istream&, std::ostream&)>& predict, const std::string& lines) {
-  std::istringstream in(lines);
-  std::ostringstream out;
-  predict(in, out);
-  return out.str();
 }
 
 }  // namespace
@@ -87,9 +82,9 @@ TEST_CASE("a masked-LM bundle fills masks as its run does, at any batch size and
       "no mask here\n"
       "[MASK]\n"
       "the unbelievably sleepy hamster [MASK] in the cage. the [MASK] gallops\r\n";
-  const std::string from_run = predicted(
+  const std::string from_run = through(
       [&](std::istream& in, std::ostream& out) { pt::predict_run(run, in, "in.txt", out, "cpu", 8); }, lines);
-  const std::string from_bundle = predicted(
+  const std::string from_bundle = through(
       [&](std::istream& in, std::ostream& out) { pt::predict_bundle(dir + "/bundle", in, "in.txt", out, "cpu"); }, lines);
   CHECK(from_bundle == from_run);
   std::istringstream rows(from_run);
@@ -103,12 +98,12 @@ TEST_CASE("a masked-LM bundle fills masks as its run does, at any batch size and
 
   const std::string too_long = "the cat purrs in the kitchen. the dog barks in the garden. the horse neighs in the stable.\n";
   const std::string expected_error = attune::testing::error_of([&] {
-    predicted([&](std::istream& in, std::ostream& out) { pt::predict_run(run, in, "in.txt", out, "cpu", 8); }, too_long);
+    through([&](std::istream& in, std::ostream& out) { pt::predict_run(run, in, "in.txt", out, "cpu", 8); }, too_long);
   });
   CHECK(expected_error.rfind("in.txt:1: ", 0) == 0);
   CHECK(expected_error.find("tokens exceed mlm.max_length 24") != std::string::npos);
   CHECK(attune::testing::error_of([&] {
-          predicted([&](std::istream& in, std::ostream& out) { pt::predict_bundle(dir + "/bundle", in, "in.txt", out, "cpu"); },
+          through([&](std::istream& in, std::ostream& out) { pt::predict_bundle(dir + "/bundle", in, "in.txt", out, "cpu"); },
                     too_long);
         }) == expected_error);
 
