@@ -33,4 +33,9 @@ nlohmann::json Task::bench(const nlohmann::json&, const BenchOptions&) const {
   fail("task", "attune bench measures text-classification configs, not '" + name() + "'");
 }
 
+void refuse_int8_and_adapter_base(bool int8, bool adapter_base) {
+  if (int8) fail("--int8", "int8 bundles are made for text-classification and translation runs");
+  if (adapter_base) fail("--adapter-base", "serving adapters is implemented for text-classification runs only");
+}
+
 }  // namespace attune::tasks

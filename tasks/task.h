@@ -103,4 +103,8 @@ class Task : public engine::Recipe {
   virtual nlohmann::json bench(const nlohmann::json& config, const BenchOptions& options) const;
 };
 
+// export_bundle's flags for a task whose bundles are float32 models without adapters:
+// --int8 or --adapter-base fails naming the flag.
+void refuse_int8_and_adapter_base(bool int8, bool adapter_base);
+
 }  // namespace attune::tasks

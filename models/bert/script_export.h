@@ -24,4 +24,8 @@ torch::jit::Module script_encoder_layer(TransformerEncoderLayerImpl& layer, scri
 // Active bottleneck adapters and prefixes are scripted as they are; merge other adapters first.
 torch::jit::Module script_bert(BertModelImpl& model, script::ClassNames& names);
 
+// The attribute of script_bert's module that holds the word embedding matrix (V,H): heads
+// tied to it (the masked-LM decoder) read it there instead of storing a copy.
+inline constexpr const char* kScriptBertWordEmbeddings = "embeddings_word_embeddings_weight";
+
 }  // namespace attune::models

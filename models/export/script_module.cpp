@@ -129,20 +129,7 @@ std::string ScriptModuleBuilder::linear(models::LinearImpl& layer, const std::st
     y = "quantized.linear_dynamic(" + x + ", self." + attr + ", False)";
   } else if (layer.bias.defined()) {
     const std::string weight = tensor(name + "_weight", layer.weight);
-    // Not torch.linear: attune's Linear runs torch::nn::functional::linear, which adds a
-    // bias to a 3-d product after the matmul where at::linear folds it into one addmm,
-    // and the two round differently (1e-7) once the inner dimension spans BLAS blocks.
-    // The same kernels give the same bits.
-    if (!has_linear_method_) {
-      names_.insert("functional_linear");
-      add_method(
-          "def functional_linear(self, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:\n"
-          "    if x.dim() == 2:\n"
-          "        return torch.addmm(bias, x, weight.t())\n"
-          "    return torch.matmul(x, weight.t()) + bias\n");
-      has_linear_method_ = true;
-    }
-    y = "self.functional_linear(" + x + ", " + weight + ", " + tensor(name + "_bias", layer.bias) + ")";
+    y = functional_linear(x, weight, tensor(name + "_bias", layer.bias));
   } else {
     y = "torch.matmul(" + x + ", " + tensor(name + "_weight", layer.weight) + ".t())";
   }
@@ -152,6 +139,24 @@ std::string ScriptModuleBuilder::linear(models::LinearImpl& layer, const std::st
   TORCH_CHECK(!out.empty(), "script export: layer '", name, "' has an unmerged adapter '", active,
               "' that only merging can export (PeftModel::merge_and_unload)");
   return out;
+}
+
+std::string ScriptModuleBuilder::functional_linear(const std::string& x, const std::string& weight,
+                                                  const std::string& bias) {
+  // Not torch.linear: attune's Linear runs torch::nn::functional::linear, which adds a
+  // bias to a 3-d product after the matmul where at::linear folds it into one addmm,
+  // and the two round differently (1e-7) once the inner dimension spans BLAS blocks.
+  // The same kernels give the same bits.
+  if (!has_linear_method_) {
+    names_.insert("functional_linear");
+    add_method(
+        "def functional_linear(self, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:\n"
+        "    if x.dim() == 2:\n"
+        "        return torch.addmm(bias, x, weight.t())\n"
+        "    return torch.matmul(x, weight.t()) + bias\n");
+    has_linear_method_ = true;
+  }
+  return "self.functional_linear(" + x + ", " + weight + ", " + bias + ")";
 }
 
 std::string ScriptModuleBuilder::layer_norm(torch::nn::LayerNormImpl& norm, const std::string& name,

@@ -62,6 +62,9 @@ class ScriptModuleBuilder {
   // unmerged. Every exporter goes through here, so every Linear exports adapters the same
   // way. An unmerged adapter without a script form is a bug of the caller (merge it first).
   std::string linear(models::LinearImpl& layer, const std::string& name, const std::string& x);
+  // The same kernels for a weight and bias that are not a Linear layer's (tied decoders):
+  // x, weight and bias are TorchScript expressions.
+  std::string functional_linear(const std::string& x, const std::string& weight, const std::string& bias);
   std::string layer_norm(torch::nn::LayerNormImpl& norm, const std::string& name, const std::string& x);
   std::string embedding(torch::nn::EmbeddingImpl& table, const std::string& name, const std::string& ids);
   // Registers a defined module as a child; returns "self.<name>". Call its methods

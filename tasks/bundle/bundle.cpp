@@ -8,6 +8,7 @@
 #include "core/files.h"
 #include "data/io/sha256.h"
 #include "core/config.h"
+#include "data/text/tokenizer.h"
 #include "tasks/engine/settings.h"
 #include "tasks/engine/train_config.h"
 
@@ -222,6 +223,32 @@ void write_run_bundle(const std::string& out_dir, bool overwrite, const json& ma
     fs::copy(run.tokenizer(), bundle.tokenizer(), fs::copy_options::recursive);
     fs::copy_file(run.config(), bundle.config());
   });
+}
+
+json tokenizer_manifest(const text::Tokenizer& tokenizer, const std::string& run_dir) {
+  const engine::RunDir run(run_dir);
+  std::vector<std::string> files = io::list_files(run.tokenizer());
+  for (auto& f : files) f = "tokenizer/" + f;
+  return {{"kind", tokenizer.kind()},         {"dir", "tokenizer"},           {"files", files},
+          {"pad_id", tokenizer.pad_id()},     {"cls_id", tokenizer.cls_id()}, {"sep_id", tokenizer.sep_id()},
+          {"unk_id", tokenizer.unk_id()}};
+}
+
+ProbeBatch probe_batch(int64_t vocab_size, int64_t max_length) {
+  const int64_t length = std::min<int64_t>(7, max_length);
+  ProbeBatch p;
+  p.ids = (torch::arange(2 * length, torch::kLong) * 7 + 3).remainder(vocab_size).view({2, length});
+  p.mask = torch::ones({2, length}, torch::kLong);
+  p.mask[1].narrow(0, length - 2, 2).zero_();
+  p.types = torch::zeros({2, length}, torch::kLong);
+  return p;
+}
+
+json files_summary(const std::string& bundle_dir) {
+  const json written = io::read_json(manifest_path(bundle_dir));
+  int64_t bytes = 0;
+  for (const auto& f : written["files"]) bytes += f["bytes"].get<int64_t>();
+  return {{"files", written["files"].size()}, {"bytes", bytes}};
 }
 
 const json& manifest_key(const Bundle& bundle, const std::string& key) {

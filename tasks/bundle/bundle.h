@@ -10,6 +10,10 @@
 #include <functional>
 #include <string>
 
+namespace attune::text {
+class Tokenizer;
+}
+
 namespace attune::bundle {
 
 inline constexpr const char* kFormat = "attune-bundle";
@@ -37,6 +41,20 @@ void write_bundle(const std::string& out_dir, bool overwrite, nlohmann::json man
 // tokenizer/ and config.json.
 void write_run_bundle(const std::string& out_dir, bool overwrite, const nlohmann::json& manifest,
                       const torch::jit::Module& module, const std::string& run_dir);
+
+// The manifest's "tokenizer" of a bundle holding the run's tokenizer/: kind, dir, files
+// and special ids.
+nlohmann::json tokenizer_manifest(const text::Tokenizer& tokenizer, const std::string& run_dir);
+// {"files": count, "bytes": total} of a written bundle, from its manifest (for summaries).
+nlohmann::json files_summary(const std::string& bundle_dir);
+
+// A small fixed batch for an exporter's check of its script against the model: two rows
+// of `length` (at most 7 and max_length) ids below vocab_size, the second padded by two,
+// token types zero. Fixed, so the global random generator stays untouched.
+struct ProbeBatch {
+  torch::Tensor ids, mask, types;  // (2, length) int64
+};
+ProbeBatch probe_batch(int64_t vocab_size, int64_t max_length);
 
 struct Bundle {
   std::string dir;

@@ -22,24 +22,13 @@ namespace {
 
 const char* kTask = "text-classification";
 
-std::vector<std::string> files_under(const fs::path& root, const std::string& prefix) {
-  std::vector<std::string> out = io::list_files(root.string());
-  for (auto& f : out) f = prefix + f;
-  return out;
-}
-
 // The exported module against the model it came from on a small random batch (with
 // padding), so an export bug fails the export instead of a service later.
 double self_check(TextClassifierImpl& model, torch::jit::Module& module, int64_t vocab_size, int64_t max_length) {
   torch::NoGradGuard no_grad;
-  const int64_t length = std::min<int64_t>(7, max_length);
-  // Fixed ids (the global random generator stays untouched).
-  const torch::Tensor ids = (torch::arange(2 * length, torch::kLong) * 7 + 3).remainder(vocab_size).view({2, length});
-  torch::Tensor mask = torch::ones({2, length}, torch::kLong);
-  mask[1].narrow(0, length - 2, 2).zero_();
-  const torch::Tensor types = torch::zeros({2, length}, torch::kLong);
-  const torch::Tensor expected = model.forward(ids, types, mask);
-  const torch::Tensor got = module.forward({ids, mask, types}).toTensor();
+  const bundle::ProbeBatch p = bundle::probe_batch(vocab_size, max_length);
+  const torch::Tensor expected = model.forward(p.ids, p.types, p.mask);
+  const torch::Tensor got = module.forward({p.ids, p.mask, p.types}).toTensor();
   return (got - expected).abs().max().item<double>();
 }
 
@@ -117,7 +106,6 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   // int8 changes the numbers by design (its accuracy is measured by tools/bench/int8_bench.sh).
   TORCH_CHECK(int8 || max_diff < 1e-4, "export: the scripted model differs from the run's by ", max_diff);
 
-  const fs::path tokenizer_dir = engine::RunDir(run_dir).tokenizer();
   const ColumnSpec columns = column_spec(run.config, false);
   const int64_t parameters = models::parameter_count(*run.model.model);
   const int64_t num_labels = static_cast<int64_t>(run.labels.size());
@@ -137,13 +125,7 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   manifest["max_length"] = run.max_length;
   manifest["text"] = {{"text_column", columns.text},
                       {"text_pair_column", columns.text_pair.empty() ? json() : json(columns.text_pair)}};
-  manifest["tokenizer"] = {{"kind", run.tokenizer->kind()},
-                           {"dir", "tokenizer"},
-                           {"files", files_under(tokenizer_dir, "tokenizer/")},
-                           {"pad_id", run.tokenizer->pad_id()},
-                           {"cls_id", run.tokenizer->cls_id()},
-                           {"sep_id", run.tokenizer->sep_id()},
-                           {"unk_id", run.tokenizer->unk_id()}};
+  manifest["tokenizer"] = bundle::tokenizer_manifest(*run.tokenizer, run_dir);
   manifest["pooling"] = run.model.model->options().pooling();
   manifest["peft"] = scripted.peft;
   if (int8) manifest["model"]["quantized_engine"] = engine;
@@ -166,14 +148,12 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
       }
     });
   }
-  const json written = io::read_json((fs::path(out_dir) / bundle::kManifest).string());
-  int64_t bytes = 0;
-  for (const auto& f : written["files"]) bytes += f["bytes"].get<int64_t>();
-  return {{"run_dir", run_dir}, {"bundle", out_dir},       {"task", kTask},
-          {"files", written["files"].size()}, {"bytes", bytes}, {"parameters", parameters},
-          {"pooling", manifest["pooling"]}, {"peft", scripted.peft}, {"labels", run.labels},
-          {"torch_version", bundle::torch_version()}, {"check_max_abs_diff", max_diff},
-          {"dtype", int8 ? "int8-dynamic" : "float32"}};
+  json summary = {{"run_dir", run_dir}, {"bundle", out_dir}, {"task", kTask}, {"parameters", parameters},
+                  {"pooling", manifest["pooling"]}, {"peft", scripted.peft}, {"labels", run.labels},
+                  {"torch_version", bundle::torch_version()}, {"check_max_abs_diff", max_diff},
+                  {"dtype", int8 ? "int8-dynamic" : "float32"}};
+  summary.update(bundle::files_summary(out_dir));
+  return summary;
 }
 
 namespace {

@@ -1,5 +1,6 @@
 #include "tasks/pretraining/registration.h"
 
+#include "tasks/pretraining/export.h"
 #include "tasks/pretraining/task.h"
 
 namespace attune::pretraining {
@@ -21,6 +22,18 @@ class MaskedLanguageModel : public tasks::Task {
   }
   void predict(const tasks::RunRequest& run, tasks::PredictStreams& io) const override {
     predict_run(run.run_dir, io.in, io.input_name, io.out, run.device, io.batch_size);
+  }
+  bool exports() const override { return true; }
+  nlohmann::json export_bundle(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8,
+                               bool adapter_base) const override {
+    tasks::refuse_int8_and_adapter_base(int8, adapter_base);
+    return export_run(run_dir, out_dir, overwrite);
+  }
+  void predict_bundle(const std::string& bundle_dir, const std::string& device, tasks::PredictStreams& io) const override {
+    pretraining::predict_bundle(bundle_dir, io.in, io.input_name, io.out, device);
+  }
+  serving::Predictor serve_bundle(const std::string& bundle_dir, const std::string& device, int64_t) const override {
+    return bundle_predictor(bundle_dir, device);
   }
 };
 

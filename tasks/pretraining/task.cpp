@@ -12,6 +12,7 @@
 #include "models/registry.h"
 #include "core/config.h"
 #include "tasks/pretraining/config.h"
+#include "tasks/pretraining/fill_mask.h"
 
 #include <cmath>
 #include <filesystem>
@@ -196,16 +197,6 @@ engine::Prepared prepare_run(engine::Run& run) {
   return prepared;
 }
 
-namespace {
-
-struct LoadedMlm {
-  nlohmann::json config;
-  Config typed;
-  std::unique_ptr<text::Tokenizer> tokenizer;
-  models::BertForMaskedLM model{nullptr};
-  torch::Device device = torch::kCPU;
-};
-
 LoadedMlm load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device) {
   LoadedMlm run;
   run.config = engine::RunDir(run_dir).read_config(overrides);
@@ -218,8 +209,6 @@ LoadedMlm load_run(const std::string& run_dir, const std::vector<std::string>& o
   run.model->eval();
   return run;
 }
-
-}  // namespace
 
 nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
                             const std::vector<std::string>& overrides, const std::string& device) {
@@ -234,52 +223,11 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_
 void predict_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,
                  const std::string& device, int64_t batch_size) {
   LoadedMlm run = load_run(run_dir, {}, device);
-  const text::Tokenizer& tok = *run.tokenizer;
-  const int64_t max_length = run.typed.mlm.max_length;
-  const std::string mask = "[MASK]";
-  torch::NoGradGuard no_grad;
-  std::string line;
-  int64_t line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    // The text around each "[MASK]" is tokenized on its own, so the mask stays one token.
-    std::vector<int64_t> ids = {tok.cls_id()};
-    std::vector<int64_t> masks;
-    size_t pos = 0;
-    while (true) {
-      const size_t next = line.find(mask, pos);
-      for (int64_t id : tok.encode_plain(line.substr(pos, next == std::string::npos ? std::string::npos : next - pos))) {
-        ids.push_back(id);
-      }
-      if (next == std::string::npos) break;
-      masks.push_back(static_cast<int64_t>(ids.size()));
-      ids.push_back(tok.mask_id());
-      pos = next + mask.size();
-    }
-    ids.push_back(tok.sep_id());
-    const std::string where = at_line(input_name, line_no);
-    if (static_cast<int64_t>(ids.size()) > max_length) {
-      fail(where, std::to_string(ids.size()) + " tokens exceed mlm.max_length " + std::to_string(max_length));
-    }
-    nlohmann::json predictions = nlohmann::json::array();
-    if (!masks.empty()) {
-      const torch::Tensor logits =
-          run.model->forward(torch::tensor(ids).unsqueeze(0).to(run.device), {}, {}, torch::tensor(masks).to(run.device));
-      const auto top = torch::softmax(logits.to(torch::kFloat), -1).topk(std::min<int64_t>(5, tok.vocab_size()), -1);
-      const torch::Tensor p = std::get<0>(top).cpu(), idx = std::get<1>(top).cpu();
-      for (int64_t m = 0; m < p.size(0); ++m) {
-        nlohmann::json candidates = nlohmann::json::array();
-        for (int64_t k = 0; k < p.size(1); ++k) {
-          candidates.push_back({{"token", tok.id_to_token(idx[m][k].item<int64_t>())}, {"score", p[m][k].item<double>()}});
-        }
-        predictions.push_back(candidates);
-      }
-    }
-    out << nlohmann::json{{"text", line}, {"masks", predictions}}.dump() << "\n";
-  }
-  out.flush();
-  (void)batch_size;  // one line per forward pass: inputs differ in length and mask count
+  fill_mask_lines(in, input_name, out, *run.tokenizer, run.typed.mlm.max_length,
+                  [&](const torch::Tensor& ids, const torch::Tensor& positions) {
+                    return run.model->forward(ids.to(run.device), {}, {}, positions.to(run.device));
+                  });
+  (void)batch_size;  // one line per forward pass (fill_mask_lines)
 }
 
 }  // namespace attune::pretraining

@@ -10,6 +10,7 @@
 #include "tasks/pretraining/config.h"
 #include "tasks/pretraining/blocks.h"
 #include "tasks/pretraining/masking.h"
+#include "data/text/tokenizer.h"
 
 #include <nlohmann/json.hpp>
 
@@ -46,6 +47,16 @@ class MaskedLmTask : public engine::TrainTask {
 nlohmann::json evaluate_blocks(models::BertForMaskedLM& model, const TokenBlocks& blocks, const TokenFlags& flags,
                                const MaskingOptions& masking, int64_t batch_size, const torch::Device& device,
                                const engine::EvalShard& shard = {});
+
+// A trained run's config, tokenizer and model (eval mode, on the device).
+struct LoadedMlm {
+  nlohmann::json config;
+  Config typed;
+  std::unique_ptr<text::Tokenizer> tokenizer;
+  models::BertForMaskedLM model{nullptr};
+  torch::Device device = torch::kCPU;
+};
+LoadedMlm load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device);
 
 // engine::Recipe's steps: the checks that need no data, then data and model.
 void check_run_config(const nlohmann::json& config);

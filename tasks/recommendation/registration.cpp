@@ -1,5 +1,6 @@
 #include "tasks/recommendation/registration.h"
 
+#include "tasks/recommendation/export.h"
 #include "tasks/recommendation/task.h"
 
 namespace attune::recommendation {
@@ -23,6 +24,19 @@ class Recommendation : public tasks::Task {
   // Requests in, the top_k items of each out (attune recommend, attune predict).
   void predict(const tasks::RunRequest& run, tasks::PredictStreams& io) const override {
     recommend_run(run.run_dir, io.in, io.input_name, io.out, run.device, io.batch_size, io.top_k);
+  }
+  bool exports() const override { return true; }
+  nlohmann::json export_bundle(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8,
+                               bool adapter_base) const override {
+    tasks::refuse_int8_and_adapter_base(int8, adapter_base);
+    return export_run(run_dir, out_dir, overwrite);
+  }
+  void predict_bundle(const std::string& bundle_dir, const std::string& device, tasks::PredictStreams& io) const override {
+    recommendation::predict_bundle(bundle_dir, io.in, io.input_name, io.out, device, io.batch_size, io.top_k);
+  }
+  serving::Predictor serve_bundle(const std::string& bundle_dir, const std::string& device,
+                                  int64_t batch_size) const override {
+    return bundle_predictor(bundle_dir, device, batch_size);
   }
 };
 

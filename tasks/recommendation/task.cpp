@@ -10,6 +10,7 @@
 #include "tasks/recommendation/baselines.h"
 #include "tasks/recommendation/model.h"
 #include "tasks/recommendation/ranking.h"
+#include "tasks/recommendation/recommend.h"
 #include "tasks/recommendation/run_data.h"
 #include "tasks/recommendation/training.h"
 
@@ -39,12 +40,7 @@ void fit_baseline(RecModel& model, const LeaveOneOut& split, const Config& confi
   else model.similarity = item_similarity(split.train, model.num_items, config.model.neighbors);
 }
 
-struct LoadedRun {
-  nlohmann::json config;
-  Config typed;
-  RunData data;
-  RecModel model;
-};
+}  // namespace
 
 LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device) {
   engine::RunDir(run_dir).require();
@@ -61,8 +57,6 @@ LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& o
   }
   return run;
 }
-
-}  // namespace
 
 void check_run_config(const nlohmann::json& config) {
   const Config c = parse_config(config);
@@ -167,70 +161,12 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_
 void recommend_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,
                    const std::string& device, int64_t batch_size, int64_t top_k) {
   LoadedRun run = load_run(run_dir, {}, device);
-  const Catalog& catalog = run.data.catalog;
-  const CaseScorer scorer = run.model.scorer();
-  std::vector<EvalCase> chunk;
-  auto flush = [&]() {
-    if (chunk.empty()) return;
-    std::vector<const EvalCase*> cases;
-    for (const auto& c : chunk) cases.push_back(&c);
-    torch::NoGradGuard no_grad;
-    torch::Tensor scores = scorer(cases).to(torch::kCPU, torch::kFloat).contiguous().clone();
-    const float lowest = std::numeric_limits<float>::lowest();
-    auto s = scores.accessor<float, 2>();
-    for (size_t r = 0; r < chunk.size(); ++r) {
-      s[r][0] = s[r][scores.size(1) - 1] = lowest;  // padding and [MASK]
-      for (int64_t item : chunk[r].history) s[r][item] = lowest;
-    }
-    const int64_t k = std::min<int64_t>(top_k, catalog.num_items());
-    const auto top = scores.topk(k, 1);
-    const auto values = std::get<0>(top).accessor<float, 2>();
-    const auto ids = std::get<1>(top).accessor<int64_t, 2>();
-    for (size_t r = 0; r < chunk.size(); ++r) {
-      nlohmann::json items = nlohmann::json::array();
-      for (int64_t j = 0; j < k; ++j) {
-        if (values[r][j] == lowest) break;  // fewer unseen items than k
-        items.push_back({{"item", catalog.items[ids[r][j]]}, {"score", values[r][j]}});
-      }
-      out << nlohmann::json{{"items", items}}.dump() << "\n";
-    }
-    chunk.clear();
-  };
-  std::string line;
-  int64_t number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = input_name + ":" + std::to_string(number);
-    const nlohmann::json j = io::parse_json_line(line, where);
-    if (!j.is_object()) fail(where, "expected an object with \"user\" or \"history\"");
-    EvalCase c;
-    if (j.contains("user")) {
-      const std::string user = j["user"].is_string() ? j["user"].get<std::string>() : j["user"].dump();
-      const auto it = catalog.user_index.find(user);
-      if (it == catalog.user_index.end()) fail(where, "unknown user '" + user + "' (give a \"history\" instead)");
-      c.user = it->second;
-      c.history = run.data.sequences[it->second];
-      if (!run.data.features.per_user.empty()) c.features = run.data.features.per_user[it->second];
-    } else if (j.contains("history")) {
-      if (!j["history"].is_array()) fail(where, "\"history\" must be a list of item ids");
-      for (const auto& v : j["history"]) {
-        const std::string item = v.is_string() ? v.get<std::string>() : v.dump();
-        const auto it = catalog.item_index.find(item);
-        if (it == catalog.item_index.end()) fail(where, "unknown item '" + item + "' (not in the run's catalogue)");
-        c.history.push_back(it->second);
-      }
-      // Without "features" the context term is left out (ids 0), as for a user with none.
-      if (j.contains("features")) c.features = run.data.features.encode(j["features"], where);
-      else c.features.assign(run.data.features.columns.size(), 0);
-    } else {
-      fail(where, "expected \"user\" or \"history\"");
-    }
-    if (c.history.empty()) fail(where, "empty history: nothing to recommend from");
-    chunk.push_back(std::move(c));
-    if (static_cast<int64_t>(chunk.size()) >= batch_size) flush();
-  }
-  flush();
+  recommend_lines(
+      in, input_name, out, batch_size,
+      [&](const nlohmann::json& request, const std::string& where) {
+        return parse_request(request, run.data.catalog, &run.data, top_k, where);
+      },
+      run.model.scorer(), run.data.catalog);
 }
 
 }  // namespace attune::recommendation

@@ -3,6 +3,8 @@
 #pragma once
 #include "tasks/engine/run.h"
 #include "tasks/recommendation/config.h"
+#include "tasks/recommendation/model.h"
+#include "tasks/recommendation/run_data.h"
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +14,15 @@
 #include <vector>
 
 namespace attune::recommendation {
+
+// A trained run: its config, catalogue and sequences, and its model (eval mode, on the device).
+struct LoadedRun {
+  nlohmann::json config;
+  Config typed;
+  RunData data;
+  RecModel model;
+};
+LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device);
 
 // engine::Recipe's steps: the checks that need no data, then data and model. The
 // summary holds the data's size, best validation and test metrics (full ranking, and

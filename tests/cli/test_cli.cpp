@@ -4,6 +4,7 @@
 
 #include "core/files.h"
 #include "tests/common/cli.h"
+#include "tests/common/cli_checks.h"
 #include "tests/common/processes.h"
 #include "tests/common/hf_fixture.h"
 #include "tests/common/synthetic.h"
@@ -26,24 +27,10 @@ using attune::testing::Result;
 using attune::testing::run_attune;
 using attune::testing::quote;
 using attune::testing::slurp;
+using attune::testing::check_user_error;
+using attune::testing::json_lines;
 
 namespace {
-
-// A user error: exit status 2, and stderr ends with exactly one error line, which
-// contains `needle` (progress lines may precede it).
-void check_user_error(const Result& r, const std::string& needle) {
-  INFO("stderr: " << r.err);
-  CHECK(r.status == 2);
-  REQUIRE(!r.err.empty());
-  CHECK(r.err.back() == '\n');
-  const auto start = r.err.rfind('\n', r.err.size() - 2);
-  const std::string last = r.err.substr(start == std::string::npos ? 0 : start + 1);
-  CHECK(last.rfind("attune: error: ", 0) == 0);
-  CHECK(last.find(needle) != std::string::npos);
-  size_t errors = 0;
-  for (size_t p = r.err.find("attune: error:"); p != std::string::npos; p = r.err.find("attune: error:", p + 1)) ++errors;
-  CHECK(errors == 1);
-}
 
 std::vector<std::string> tiny(const std::string& dir, const std::string& run) {
   return {"--set", "run_dir=" + dir + "/" + run, "--set", "device=cpu", "--set", "data.train=" + dir + "/train.csv",
@@ -417,13 +404,6 @@ TEST_CASE("train, translate and eval a tiny translation run; bad input exits 2 w
 
 namespace {
 
-std::vector<json> json_lines(const std::string& text) {
-  std::vector<json> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
-  return out;
-}
-
 // Same labels, and probabilities within 1e-5; returns the largest difference.
 double compare_predictions(const std::string& a, const std::string& b) {
   const std::vector<json> x = json_lines(a), y = json_lines(b);
@@ -668,40 +648,16 @@ TEST_CASE("export --int8 writes a quantized bundle that predicts as the float32 
 }
 
 #if ATTUNE_HAS_SERVE
+#include "tests/common/serve_process.h"
+
 #include <httplib.h>
 
 #include <atomic>
 #include <csignal>
 #include <thread>
 
-namespace {
-
-struct Server {
-  int port = 0, pid = 0;
-  std::string log;
-};
-
-// `attune serve` on a free port, in the background; its port read from its first line.
-Server start_server(const std::string& bundle, const std::string& dir) {
-  const char* cli = std::getenv("ATTUNE_CLI");
-  const std::string exe = cli ? cli : ATTUNE_BINARY_DIR "/attune";
-  Server server;
-  server.log = dir + "/serve.log";
-  REQUIRE(std::system((quote(exe) + " serve --bundle " + quote(bundle) + " --port 0 --max-wait-ms 5 >" +
-                       quote(server.log) + " 2>&1 & echo $! >" + quote(dir + "/pid")).c_str()) == 0);
-  for (int i = 0; i < 300 && server.port == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    const std::string text = slurp(server.log);
-    const auto at = text.find("http://127.0.0.1:");
-    if (at != std::string::npos) server.port = std::atoi(text.c_str() + at + 17);
-  }
-  INFO(slurp(server.log));
-  REQUIRE(server.port > 0);
-  server.pid = std::stoi(slurp(dir + "/pid"));
-  return server;
-}
-
-}  // namespace
+using attune::testing::Server;
+using attune::testing::start_server;
 
 TEST_CASE("serve answers concurrent requests as predict --bundle does, refuses bad ones with 4xx, stops on SIGTERM",
           "[cli][serve]") {

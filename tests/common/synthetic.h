@@ -65,6 +65,24 @@ inline void write_sentences(const std::string& path, int paragraphs, uint32_t se
   }
 }
 
+// An interaction log "user,item,t,age" (dir/walks.csv, returned) in which users walk the
+// items in a cycle: after item mI comes m(I+1 mod 20), 6-11 items each. Popularity knows
+// nothing of that; a sequential model can learn it exactly.
+inline std::string write_walks(const std::string& dir, int users, uint32_t seed) {
+  std::mt19937 rng(seed);
+  const std::string path = dir + "/walks.csv";
+  std::ofstream csv(path);
+  csv << "user,item,t,age\n";
+  for (int u = 0; u < users; ++u) {
+    int item = static_cast<int>(rng() % 20);
+    const int length = 6 + static_cast<int>(rng() % 6);
+    for (int i = 0; i < length; ++i, item = (item + 1) % 20) {
+      csv << "u" << u << ",m" << item << "," << 1000 + i << "," << (u % 3 == 0 ? "young" : "old") << "\n";
+    }
+  }
+  return path;
+}
+
 // Parallel "source<TAB>target" lines: English digit words and their German word-for-word
 // translation (3-8 words), a task a tiny translation model learns in seconds.
 inline void write_number_pairs(const std::string& path, int n, uint32_t seed) {

@@ -20,6 +20,7 @@
 
 using attune::testing::error_of;
 using attune::testing::temp_dir;
+using attune::testing::write_walks;
 using nlohmann::json;
 namespace rec = attune::recommendation;
 
@@ -34,22 +35,6 @@ attune::data::InteractionColumns timed_columns() {
   attune::data::InteractionColumns c;
   c.time = "t";
   return c;
-}
-
-// Users walk the items in a cycle: after item i comes item i + 1 (mod 20). Popularity
-// knows nothing of that; a sequential model can learn it exactly.
-std::string write_walks(const std::string& dir, int users, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::ostringstream csv;
-  csv << "user,item,t,age\n";
-  for (int u = 0; u < users; ++u) {
-    int item = static_cast<int>(rng() % 20);
-    const int length = 6 + static_cast<int>(rng() % 6);
-    for (int i = 0; i < length; ++i, item = (item + 1) % 20) {
-      csv << "u" << u << ",m" << item << "," << 1000 + i << "," << (u % 3 == 0 ? "young" : "old") << "\n";
-    }
-  }
-  return write_text(dir + "/walks.csv", csv.str());
 }
 
 std::vector<std::string> walk_overrides(const std::string& dir, const std::string& model, const std::string& run) {
@@ -247,7 +232,7 @@ TEST_CASE("sasrec learns a known next item; popularity cannot; eval and recommen
   };
   CHECK(recommend_error("{\"history\": []}\n") == "req.jsonl:1: empty history: nothing to recommend from");
   CHECK(recommend_error("\n{\"history\": [\"m1\", \"nope\"]}\n") ==
-        "req.jsonl:2: unknown item 'nope' (not in the run's catalogue)");
+        "req.jsonl:2: unknown item 'nope' in \"history\" (not in the run's catalogue)");
   CHECK(recommend_error("{\"user\": \"ghost\"}\n") == "req.jsonl:1: unknown user 'ghost' (give a \"history\" instead)");
   CHECK(recommend_error("{\"history\": [\"m1\"\n") .rfind("req.jsonl:1: invalid JSON", 0) == 0);
   CHECK(recommend_error("[1, 2]\n") == "req.jsonl:1: expected an object with \"user\" or \"history\"");

@@ -35,7 +35,16 @@ Forward direction (the 1.13 bundles of the fixtures):
     near-tie (top-2 log-probabilities within 1e-4) is shown, not failed). Also
     BUILD_DIR/attune predict --bundle (beam search, C++ on 2.x) against 1.13's on the CPU
     (on CUDA reported as INFO).
-Reverse direction: BUILD_DIR/attune export of the fixtures' two runs; torch.jit.load of
+  mlm: texts split at [MASK], the pieces tokenized by BUILD_DIR/attune tokenize, [CLS] pieces
+    [SEP] with mask_id at the masks; model.pt's logits_at one unpadded text at a time and
+    forward on all texts padded, on CPU and CUDA: every candidate of 1.13's `predict --bundle`
+    within 1e-5 / 1e-4 of the softmax, and no other token above the fifth by more. Also
+    BUILD_DIR/attune predict --bundle on CPU and CUDA.
+  recommendation (sasrec, bert4rec): requests' histories mapped through items.json, the newest
+    max_history left-padded with 0, model.pt's forward on CPU and CUDA: 1.13's top items
+    and scores (within 1e-4 / 1e-3), nothing unlisted and unexcluded above them; also
+    BUILD_DIR/attune predict --bundle on CPU and CUDA (same items, scores within the same).
+Reverse direction (classification and translation only): BUILD_DIR/attune export of the fixtures' two runs; torch.jit.load of
   each in Python with the same checks on the CPU; BUILD_DIR/attune predict --bundle
   --device cpu gives the expected outputs packed with the bundles for step 3.
 Prints one PASS/FAIL line per check (INFO/SKIP lines do not count); exits 1 on any FAIL.
@@ -453,6 +462,151 @@ def translation_forward(fx):
     return rows
 
 
+# ---------------------------------------------------------------- masked LM and recommendation
+
+def ranked_ok(expected, score_of, excluded, tol):
+    """(worst |diff|, ok) of one ranked list [{"name", "score"}] against a score function:
+    each listed score within tol, and no other (non-excluded) candidate above the last
+    listed one by more than tol (so ties may order either way)."""
+    if any(e["name"] not in score_of for e in expected):
+        return float("inf"), False
+    worst = max((abs(score_of[e["name"]] - e["score"]) for e in expected), default=0.0)
+    listed = {e["name"] for e in expected}
+    rest = [v for k, v in score_of.items() if k not in listed and k not in excluded]
+    floor = min((e["score"] for e in expected), default=float("inf"))
+    return worst, worst < tol and (not rest or max(rest) <= floor + tol)
+
+
+def mlm_rows(fx, bundle, m):
+    """[CLS] pieces [SEP] with mask_id at each [MASK], as tasks/pretraining/fill_mask.cpp
+    builds them: the pieces between masks tokenized on their own (BUILD_DIR/attune tokenize)."""
+    texts = read_lines(os.path.join(fx, "mlm", "inputs.txt"))
+    parts = [t.split(m["mask_token"]) for t in texts]
+    seg_file = os.path.join(WORK_DIR, "mlm_segments.txt")
+    with open(seg_file, "w", encoding="utf-8", newline="") as f:
+        f.writelines(x + "\n" for p in parts for x in p)
+    pieces = iter(attune_json_lines("tokenize", "--tokenizer", bundle, "--input", seg_file))
+    t = m["tokenizer"]
+    rows = []
+    for p in parts:
+        ids, masks = [t["cls_id"]], []
+        for i in range(len(p)):
+            if i:
+                masks.append(len(ids))
+                ids.append(t["mask_id"])
+            ids += next(pieces)
+        rows.append((ids + [t["sep_id"]], masks))
+    return rows
+
+
+def compare_fill_mask(expected, probs_of_row, tol):
+    """(ok, detail): 1.13's predict rows against probabilities per mask (lists over the vocabulary)."""
+    worst, bad = 0.0, []
+    for i, e in enumerate(expected):
+        got = probs_of_row(i)
+        if len(got) != len(e["masks"]):
+            bad.append(i)
+            continue
+        for want, p in zip(e["masks"], got):
+            d, ok = ranked_ok([{"name": c["token"], "score": c["score"]} for c in want], p, set(), tol)
+            worst = max(worst, d)
+            if not ok:
+                bad.append(i)
+    return not bad, f"{len(expected)} texts, max |dp| {worst:.3g} (tol {tol:g})" + (f", rows differ: {bad[:10]}" if bad else "")
+
+
+def mlm_forward(fx):
+    d = os.path.join(fx, "mlm")
+    bundle = os.path.join(d, "bundle")
+    m = manifest_of(bundle)
+    expected = read_json_lines(os.path.join(d, "expected_predict.jsonl"))
+    rows = mlm_rows(fx, bundle, m)
+    vocab = read_lines(os.path.join(bundle, "tokenizer", "vocab.txt"))
+    for device in DEVICES:
+        tol = CPU_TOL if device == "cpu" else CUDA_TOL
+        module = load_module(bundle, device)
+
+        def by_token(logits):
+            p = torch.softmax(logits.float(), -1).cpu().double().tolist()
+            return [{vocab[i]: x for i, x in enumerate(row)} for row in p]
+
+        def one_at_a_time(i):  # logits_at on the unpadded row, as attune's predict
+            ids, masks = rows[i]
+            x = torch.tensor([ids], dtype=torch.long, device=device)
+            with torch.no_grad():
+                return by_token(module.logits_at(x, torch.ones_like(x), torch.tensor(masks, dtype=torch.long, device=device)))
+
+        width = max(len(ids) for ids, _ in rows)
+        batch = torch.full((len(rows), width), m["tokenizer"]["pad_id"], dtype=torch.long)
+        mask = torch.zeros_like(batch)
+        for i, (ids, _) in enumerate(rows):
+            batch[i, :len(ids)] = torch.tensor(ids, dtype=torch.long)
+            mask[i, :len(ids)] = 1
+        with torch.no_grad():
+            everything = module(batch.to(device), mask.to(device))  # (B, T, vocab): forward at every position
+        all_at_once = [by_token(everything[i, masks]) if masks else [] for i, (_, masks) in enumerate(rows)]
+        for what, fn in [("logits_at one at a time", one_at_a_time), ("forward, all rows padded", lambda i: all_at_once[i])]:
+            ok, detail = compare_fill_mask(expected, fn, tol)
+            check(f"mlm 1.13 bundle: python {device} {what}, against 1.13's predict", ok, detail)
+
+        def cpp(device=device, tol=tol):
+            out = os.path.join(WORK_DIR, f"mlm_cpp_{device}.jsonl")
+            attune("predict", "--bundle", bundle, "--device", device, "--input", os.path.join(d, "inputs.txt"),
+                   "--output", out)
+            got = read_json_lines(out)
+            ok, detail = compare_fill_mask(
+                expected, lambda i: [{c["token"]: c["score"] for c in cs} for cs in got[i]["masks"]], tol)
+            check(f"mlm 1.13 bundle: {BUILD}/attune predict --bundle --device {device}", ok, detail)
+        guarded(f"mlm 1.13 bundle: {BUILD}/attune predict --bundle --device {device}", cpp)
+
+
+def recommendation_forward(fx):
+    r = os.path.join(fx, "recommendation")
+    requests = read_json_lines(os.path.join(r, "requests.jsonl"))
+    for kind in ("sasrec", "bert4rec"):
+        bundle = os.path.join(r, kind, "bundle")
+        m = manifest_of(bundle)
+        expected = read_json_lines(os.path.join(r, kind, "expected_predict.jsonl"))
+        with open(os.path.join(bundle, m["items"]["file"]), encoding="utf-8") as f:
+            names = json.load(f)
+        index = {name: i + 1 for i, name in enumerate(names)}
+        # Newest max_history items, left-padded with 0 (tasks/recommendation/model.cpp's history_batch).
+        n = m["max_history"]
+        items = torch.zeros((len(requests), n), dtype=torch.long)
+        for i, q in enumerate(requests):
+            h = [index[x] for x in q["history"]][-n:]
+            items[i, n - len(h):] = torch.tensor(h, dtype=torch.long)
+        for device in DEVICES:
+            tol = 1e-4 if device == "cpu" else 1e-3  # scores are logits (magnitude ~10), not probabilities
+            module = load_module(bundle, device)
+            with torch.no_grad():
+                scores = module(items.to(device)).float().cpu().tolist()
+            worst, bad = 0.0, []
+            for i, (q, e) in enumerate(zip(requests, expected)):
+                excluded = set(q.get("exclude", q["history"]))
+                score_of = {name: scores[i][j + 1] for j, name in enumerate(names)}
+                d, ok = ranked_ok([{"name": x["item"], "score": x["score"]} for x in e["items"]], score_of, excluded, tol)
+                k = min(q.get("k", 10), len(names) - len(excluded & set(names)))
+                worst = max(worst, d)
+                if not ok or len(e["items"]) != k:
+                    bad.append(i)
+            check(f"recommendation {kind} 1.13 bundle: python {device}, against 1.13's predict", not bad,
+                  f"{len(requests)} requests, max |d score| {worst:.3g} (tol {tol:g})" + (f", differ: {bad}" if bad else ""))
+
+            def cpp(device=device, tol=tol, kind=kind, expected=expected, bundle=bundle):
+                out = os.path.join(WORK_DIR, f"rec_{kind}_cpp_{device}.jsonl")
+                attune("predict", "--bundle", bundle, "--device", device, "--input", os.path.join(r, "requests.jsonl"),
+                       "--output", out)
+                got = read_json_lines(out)
+                same = len(got) == len(expected) and all(
+                    [x["item"] for x in a["items"]] == [x["item"] for x in b["items"]] and
+                    all(abs(x["score"] - y["score"]) < tol for x, y in zip(a["items"], b["items"]))
+                    for a, b in zip(got, expected))
+                check(f"recommendation {kind} 1.13 bundle: {BUILD}/attune predict --bundle --device {device}", same,
+                      f"{len(expected)} requests: items equal and scores within {tol:g}")
+            guarded(f"recommendation {kind}: {BUILD}/attune predict --bundle --device {device}", cpp)
+
+
 # ---------------------------------------------------------------- reverse direction
 
 def reverse(fx, rows):
@@ -558,6 +712,8 @@ def main():
     DEVICES = find_devices()
     guarded("classification", classification_forward, fx)
     rows = guarded("translation", translation_forward, fx)
+    guarded("mlm", mlm_forward, fx)
+    guarded("recommendation", recommendation_forward, fx)
     guarded("reverse", reverse, fx, rows)
     failed = [r for r in results if r["status"] == "FAIL"]
     passed = [r for r in results if r["status"] == "PASS"]

@@ -2,7 +2,7 @@
 # Fixtures for tools/parity/bundle_parity.py: two tiny runs trained here (a classifier and a
 # translation model), their bundles exported by this attune (LibTorch 1.13 on the CPU
 # machine), inputs, the ids this attune's tokenizers give them, and the outputs this
-# attune computes, packed into OUT_DIR/fixtures.tar.gz (about 2.7 MB; 2-3 minutes on 2 cores).
+# attune computes, packed into OUT_DIR/fixtures.tar.gz (a few MB; a few minutes on 2 cores).
 #
 #   ATTUNE=build/attune tools/parity/make_bundle_fixtures.sh OUT_DIR
 #
@@ -27,6 +27,11 @@
 #   translation/expected_greedy_short.txt  the same with a tight length limit (short_decode.json:
 #                                    max_length_ratio 0.5, max_length_extra 1), so lines end at the limit
 #   translation/expected_predict.txt `attune predict --bundle` (the run's beam search, beam 4)
+#   mlm/run/, mlm/bundle/            a masked-LM run (generated animal sentences) and its bundle
+#   mlm/inputs.txt                   texts with [MASK]s
+#   mlm/expected_predict.jsonl       `attune predict --bundle` (top 5 tokens and scores per mask)
+#   recommendation/requests.jsonl    {"history", "exclude"?, "k"?} requests (generated item walks)
+#   recommendation/KIND/run/, KIND/bundle/, KIND/expected_predict.jsonl   KIND = sasrec, bert4rec
 set -euo pipefail
 [[ $# -eq 1 ]] || { echo "usage: ATTUNE=path/to/attune $0 OUT_DIR" >&2; exit 2; }
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -36,7 +41,8 @@ ATTUNE="$(cd "$(dirname "$ATTUNE")" && pwd)/$(basename "$ATTUNE")"
 out="$(mkdir -p "$1" && cd "$1" && pwd)"
 work="$out/work"
 rm -rf "$work"
-mkdir -p "$work/data" "$work/fixtures/classification" "$work/fixtures/translation"
+mkdir -p "$work/data" "$work/fixtures/classification" "$work/fixtures/translation" "$work/fixtures/mlm" \
+  "$work/fixtures/recommendation"
 fx="$work/fixtures"
 log="$out/make_bundle_fixtures.log"
 : >"$log"
@@ -118,7 +124,44 @@ with open(f"{fx}/translation/sources.txt", "w", encoding="utf-8") as f:
     f.writelines(s + "\n" for s in sources)
 PY
 
-# Both runs on the CPU, float32 (bf16 off), no intermediate checkpoints.
+step "data (masked LM, recommendation)"
+python3 - "$work/data" "$fx" <<'PY'
+import json, random, sys
+data, fx = sys.argv[1:3]
+# Sentences in which each animal has its own verbs and places (synthetic.h's write_sentences).
+animals = ["cat", "dog", "horse", "parrot", "elephant", "hamster"]
+verbs = [["purrs", "sleeps"], ["barks", "runs"], ["gallops", "neighs"], ["talks", "whistles"], ["trumpets", "bathes"],
+         ["nibbles", "hides"]]
+places = ["kitchen", "garden", "stable", "window", "river", "cage"]
+adjectives = ["big", "small", "old", "young", "happy", "sleepy", "unbelievably"]
+rng = random.Random(5)
+with open(f"{data}/mlm.txt", "w", encoding="utf-8") as f:
+    for _ in range(1500):
+        parts = []
+        for _ in range(1 + rng.randrange(3)):
+            a = rng.randrange(len(animals))
+            parts.append(f"the {rng.choice(adjectives)} {animals[a]} {rng.choice(verbs[a])} in the {places[a]}.")
+        f.write(" ".join(parts) + "\n")
+texts = ["the [MASK] purrs in the kitchen.", "the old dog [MASK] in the [MASK].", "[MASK]", "no mask at all",
+         "the unbelievably sleepy [MASK] hides in the cage. the horse [MASK] in the stable.", "[MASK] [MASK] [MASK]"]
+with open(f"{fx}/mlm/inputs.txt", "w", encoding="utf-8") as f:
+    f.writelines(t + "\n" for t in texts)
+# Users walk 20 items in a cycle (synthetic.h's write_walks).
+with open(f"{data}/walks.csv", "w", encoding="utf-8") as f:
+    f.write("user,item,t\n")
+    for u in range(120):
+        item = rng.randrange(20)
+        for i in range(6 + rng.randrange(6)):
+            f.write(f"u{u},m{item},{1000 + i}\n")
+            item = (item + 1) % 20
+requests = [{"history": ["m3", "m4", "m5"]}, {"history": ["m%d" % (i % 20) for i in range(7, 19)]},
+            {"history": ["m1"], "exclude": [], "k": 5}, {"history": ["m9", "m10"], "exclude": ["m11", "m1"], "k": 3},
+            {"history": ["m19"], "k": 30}]
+with open(f"{fx}/recommendation/requests.jsonl", "w", encoding="utf-8") as f:
+    f.writelines(json.dumps(r) + "\n" for r in requests)
+PY
+
+# Every run on the CPU, float32 (bf16 off), no intermediate checkpoints.
 step "train classification"
 "$ATTUNE" train --set run_dir="$work/cls_run" --set device=cpu --set data.train="$work/data/cls_train.csv" \
   --set data.max_length=64 --set model.max_length=128 --set tokenizer.vocab_size=2000 \
@@ -133,6 +176,19 @@ step "train translation"
   --set train.epochs=8 --set train.max_tokens=600 --set train.lr=3e-3 --set train.warmup_steps=30 \
   --set train.log_every=50 --set train.eval_max_sentences=60 --set train.bf16=false \
   --set train.checkpoint_every=1000000 >>"$log" 2>&1
+step "train masked LM"
+"$ATTUNE" pretrain --set run_dir="$work/mlm_run" --set device=cpu --set data.train="$work/data/mlm.txt" \
+  --set tokenizer.vocab_size=200 --set model.preset=null --set model.hidden_size=32 --set model.num_layers=2 \
+  --set model.num_heads=2 --set model.intermediate_size=64 --set mlm.max_length=32 --set train.epochs=2 \
+  --set train.batch_size=16 --set train.bf16=false --set train.checkpoint_every=1000000 >>"$log" 2>&1
+for kind in sasrec bert4rec; do
+  step "train recommendation ($kind)"
+  "$ATTUNE" train --task recommendation --set run_dir="$work/rec_$kind" --set device=cpu \
+    --set data.interactions="$work/data/walks.csv" --set data.time_column=t --set data.k_core=1 \
+    --set data.max_history=8 --set model.name=$kind --set model.hidden_size=32 --set model.num_layers=2 \
+    --set model.num_heads=2 --set model.intermediate_size=64 --set objective.loss=softmax --set train.epochs=5 \
+    --set train.bf16=false --set train.checkpoint_every=1000000 >>"$log" 2>&1
+done
 python3 -c 'import json,sys; print("translation valid BLEU", json.load(open(sys.argv[1]))["valid"]["bleu"])' \
   "$work/mt_run/results.json" | tee -a "$log"
 
@@ -147,9 +203,23 @@ for t in cls:classification mt:translation; do
   cp -r "$src/tokenizer" "$dst/tokenizer"
 done
 
+mkdir -p "$fx/mlm/run"
+for f in config.json model.safetensors results.json; do cp "$work/mlm_run/$f" "$fx/mlm/run/"; done
+cp -r "$work/mlm_run/tokenizer" "$fx/mlm/run/tokenizer"
+for kind in sasrec bert4rec; do
+  mkdir -p "$fx/recommendation/$kind/run"
+  for f in config.json model.safetensors results.json catalog.json sequences.json; do
+    cp "$work/rec_$kind/$f" "$fx/recommendation/$kind/run/"
+  done
+done
+
 step "export bundles"
 "$ATTUNE" export --run "$fx/classification/run" --out "$fx/classification/bundle" | tee -a "$log"
 "$ATTUNE" export --run "$fx/translation/run" --out "$fx/translation/bundle" | tee -a "$log"
+"$ATTUNE" export --run "$fx/mlm/run" --out "$fx/mlm/bundle" | tee -a "$log"
+for kind in sasrec bert4rec; do
+  "$ATTUNE" export --run "$fx/recommendation/$kind/run" --out "$fx/recommendation/$kind/bundle" | tee -a "$log"
+done
 
 step "expected outputs"
 c="$fx/classification"
@@ -163,6 +233,15 @@ echo '{"max_length_ratio": 0.5, "max_length_extra": 1}' >"$t/short_decode.json"
 "$ATTUNE" translate --run "$t/run" --beam 1 --device cpu --set decode.max_length_ratio=0.5 \
   --set decode.max_length_extra=1 --input "$t/sources.txt" --output "$t/expected_greedy_short.txt"
 "$ATTUNE" predict --bundle "$t/bundle" --device cpu --input "$t/sources.txt" --output "$t/expected_predict.txt"
+"$ATTUNE" predict --bundle "$fx/mlm/bundle" --device cpu --input "$fx/mlm/inputs.txt" \
+  --output "$fx/mlm/expected_predict.jsonl"
+[[ $(wc -l <"$fx/mlm/expected_predict.jsonl") -eq $(wc -l <"$fx/mlm/inputs.txt") ]] || { echo "mlm: line count" >&2; exit 1; }
+r="$fx/recommendation"
+for kind in sasrec bert4rec; do
+  "$ATTUNE" predict --bundle "$r/$kind/bundle" --device cpu --input "$r/requests.jsonl" \
+    --output "$r/$kind/expected_predict.jsonl"
+  [[ $(wc -l <"$r/$kind/expected_predict.jsonl") -eq $(wc -l <"$r/requests.jsonl") ]] || { echo "$kind: line count" >&2; exit 1; }
+done
 for f in "$c/inputs.txt" "$c/input_ids.jsonl" "$c/expected_predict.jsonl"; do
   [[ $(wc -l <"$f") -eq $(wc -l <"$c/inputs.txt") ]] || { echo "$f: line count differs from inputs.txt" >&2; exit 1; }
 done

@@ -1,0 +1,21 @@
+// Functions that read an input stream and write an output stream (predict and its
+// kin), run on a string.
+#pragma once
+
+#include <functional>
+#include <istream>
+#include <ostream>
+#include <sstream>
+#include <string>
+
+namespace attune::testing {
+
+// What `f` writes when it reads `text`.
+inline std::string through(const std::function<void(std::istream&, std::ostream&)>& f, const std::string& text) {
+  std::istringstream in(text);
+  std::ostringstream out;
+  f(in, out);
+  return out.str();
+}
+
+}  // namespace attune::testing
