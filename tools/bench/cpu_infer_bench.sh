@@ -6,14 +6,14 @@
 # Writes OUT/results.jsonl and prints the table (tools/bench/cpu_infer_table.py).
 #
 #   tools/bench/cpu_infer_bench.sh OUT      PRESETS ["mini base"], THREADS [every core],
-#                                           ROUNDS [2], ATTUNE [build/attune], PEER [1]
+#                                           ROUNDS [2], STEPS [4], REPEATS [3], ATTUNE [build/attune], PEER [1]
 set -euo pipefail
 out="$1"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 attune="${ATTUNE:-$root/build/attune}"
 threads="${THREADS:-$(nproc)}"
 mkdir -p "$out"; : >"$out/results.jsonl"
-shape=(--seq-len 128 --batch-size 32 --warmup 3 --steps 5 --repeats 5 --latency-runs 50)
+shape=(--seq-len 128 --batch-size 32 --warmup 3 --steps "${STEPS:-4}" --repeats "${REPEATS:-3}" --latency-runs 50)
 for round in $(seq 1 "${ROUNDS:-2}"); do
   for preset in ${PRESETS:-mini base}; do
     "$attune" bench --mode infer --device cpu --set model.preset="$preset" --set threads="$threads" "${shape[@]}" |

@@ -11,8 +11,8 @@ attune="${ATTUNE:-$root/build/attune}"
 mkdir -p "$out"
 "$attune" export --run "$run" --out "$out/fp32" --overwrite >/dev/null
 "$attune" export --run "$run" --out "$out/int8" --overwrite --int8 >/dev/null
-python3 "$root/tools/bench/csv_texts.py" "$csv" "$out/texts.txt" "$(node -p "require(require('path').resolve('$run/config.json')).data.text_column")" \
-  "$out/labels.txt" "$(node -p "require(require('path').resolve('$run/config.json')).data.label_column")"
+data_key() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["data"][sys.argv[2]])' "$run/config.json" "$1"; }
+python3 "$root/tools/bench/csv_texts.py" "$csv" "$out/texts.txt" "$(data_key text_column)" "$out/labels.txt" "$(data_key label_column)"
 : >"$out/times.txt"
 for kind in fp32 int8; do
   start=$(date +%s.%N)

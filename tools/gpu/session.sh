@@ -20,6 +20,8 @@
 #                                         short ViT run (EPOCHS [2])
 #   tools/gpu/session.sh serve            attune serve's tests in the CUDA build, and a SpamAssassin bundle
 #                                         served on the GPU against predict --bundle, with a load run (STEPS [300])
+#   tools/gpu/session.sh cpu-infer        CPU inference: bundle modules fp32 against int8 and ONNX Runtime
+#                                         (cpu_infer_bench.sh; PRESETS, ROUNDS), int8 accuracy on SpamAssassin
 #   tools/gpu/session.sh bundles          torch.jit.load of LibTorch 1.13 bundles in Python, and 2.x bundles
 #                                         back to the CPU machine ($OUT/reverse_bundles.tar.gz; bundle_parity.py)
 #
@@ -187,6 +189,24 @@ case "$stage" in
     # attune serve in the CUDA build: its tests, then a SpamAssassin bundle served on the GPU.
     timed serve_tests build-cuda/test_cli "[serve]"
     timed serve_check env STEPS="${STEPS:-300}" tools/gpu/serve_check.sh build-cuda .data/spam_assassin /tmp/attune-serve
+    exit 0
+    ;;
+  cpu-infer)
+    # CPU inference of the bundle modules, float32 against int8, and ONNX Runtime on the
+    # same shapes; then int8's accuracy on SpamAssassin's test split (a serve-stage run, or
+    # a short one trained here).
+    timed cpu_infer env ATTUNE=build-cuda/attune PRESETS="${PRESETS:-mini base}" ROUNDS="${ROUNDS:-2}" \
+      tools/bench/cpu_infer_bench.sh /tmp/attune-cpu-infer
+    cp /tmp/attune-cpu-infer/results.jsonl "$out/cpu_infer_results.jsonl"
+    cp /tmp/attune-cpu-infer/results.md "$out/cpu_infer_results.md"
+    run=/tmp/attune-serve/run
+    if [[ ! -f $run/results.json ]]; then
+      run=/tmp/attune-int8-run
+      build-cuda/attune train --config tools/configs/spam_assassin.json --overwrite --set run_dir=$run --set device=cuda \
+        --set data.train=.data/spam_assassin/train.csv --set data.valid=.data/spam_assassin/valid.csv \
+        --set data.test=.data/spam_assassin/test.csv 2>&1 | tail -n 3
+    fi
+    timed int8_accuracy env ATTUNE=build-cuda/attune tools/bench/int8_bench.sh $run .data/spam_assassin/test.csv /tmp/attune-int8
     exit 0
     ;;
   bundles)
