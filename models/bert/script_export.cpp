@@ -110,6 +110,16 @@ torch::jit::Module script_encoder_layer(TransformerEncoderLayerImpl& layer, scri
   return b.build(s);
 }
 
+std::string layer_fusion_lines(script::ScriptModuleBuilder& b, CrossLayerFusionImpl& fusion, const std::string& outputs,
+                               const std::string& out) {
+  // As CrossLayerFusionImpl::forward.
+  const double scale = 1.0 / std::sqrt(static_cast<double>(fusion.options().hidden_size()));
+  return "    stacked = torch.stack(" + outputs + ", 2)\n"
+         "    w = torch.softmax(torch.matmul(stacked, " + b.tensor("layer_fusion_query", fusion.query) + ") * " +
+         float_literal(scale) + " + " + b.tensor("layer_fusion_layer_bias", fusion.layer_bias) + ", -1)\n"
+         "    " + out + " = torch.matmul(w.unsqueeze(2), stacked).squeeze(2)\n";
+}
+
 torch::jit::Module script_bert(BertModelImpl& model, script::ClassNames& names) {
   const EncoderAttentionOptions& switches = model.options().attention();
   const bool with_bias = switches.position_bias != "none";
@@ -152,15 +162,7 @@ torch::jit::Module script_bert(BertModelImpl& model, script::ClassNames& names) 
     s += "    h = " + b.submodule("layer_" + std::to_string(i), layers[i]) + ".forward(h, keep" + bias_arg + ")\n";
     if (fusion) s += "    outputs.append(h)\n";
   }
-  if (fusion) {
-    // As CrossLayerFusionImpl::forward.
-    CrossLayerFusionImpl& f = *model.encoder->extras.layer_fusion;
-    const double scale = 1.0 / std::sqrt(static_cast<double>(f.options().hidden_size()));
-    s += "    stacked = torch.stack(outputs, 2)\n";
-    s += "    w = torch.softmax(torch.matmul(stacked, " + b.tensor("layer_fusion_query", f.query) + ") * " +
-         float_literal(scale) + " + " + b.tensor("layer_fusion_layer_bias", f.layer_bias) + ", -1)\n";
-    s += "    h = torch.matmul(w.unsqueeze(2), stacked).squeeze(2)\n";
-  }
+  if (fusion) s += layer_fusion_lines(b, *model.encoder->extras.layer_fusion, "outputs", "h");
   if (model.encoder->final_layer_norm) {
     s += "    h = " + b.layer_norm(*model.encoder->final_layer_norm, "encoder_final_layer_norm", "h") + "\n";
   }

@@ -16,6 +16,11 @@ namespace attune::models {
 torch::jit::Module script_encoder_layer(TransformerEncoderLayerImpl& layer, script::ClassNames& names,
                                         bool with_bias = false);
 
+// Lines mixing `outputs` (a List[Tensor] of every layer's (B,T,H) output) into `out`, as
+// CrossLayerFusionImpl::forward (every encoder with layer_fusion: BERT, ViT).
+std::string layer_fusion_lines(script::ScriptModuleBuilder& b, CrossLayerFusionImpl& fusion, const std::string& outputs,
+                               const std::string& out);
+
 // The whole encoder, with the model's current weights (float32):
 //   forward(input_ids: Tensor, attention_mask: Tensor, token_type_ids: Optional[Tensor]=None)
 //       -> Tensor   last hidden state (B,T,H); any B and T (T plus a prefix up to the

@@ -189,19 +189,8 @@ struct ClassifierBundle {
   torch::Device device = torch::kCPU;
 
   torch::Tensor logits(const data::TokenBatch& tb) {
-    torch::Tensor out;
-    try {
-      out = b.module.forward({tb.input_ids.to(device), tb.attention_mask.to(device), tb.token_type_ids.to(device)})
-                .toTensor();
-    } catch (const c10::Error&) {
-      throw;
-    } catch (const std::exception& e) {
-      // The TorchScript interpreter's own errors open with a generic line and end with
-      // the reason: keep the reason.
-      std::string what = e.what();
-      while (!what.empty() && what.back() == '\n') what.pop_back();
-      TORCH_CHECK(false, b.dir, "/", bundle::kModel, ": ", what.substr(what.rfind('\n') + 1));
-    }
+    const torch::Tensor out =
+        bundle::forward(b, {tb.input_ids.to(device), tb.attention_mask.to(device), tb.token_type_ids.to(device)});
     if (out.dim() != 2 || out.size(1) != static_cast<int64_t>(labels.size())) {
       fail(manifest, "lists " + std::to_string(labels.size()) + " labels but the model gives logits of shape " +
                          c10::str(out.sizes()));

@@ -12,8 +12,8 @@ int export_command(const Args& args) {
   cxxopts::Options options(
       "attune export",
       "Write a trained run as a self-contained bundle for services without attune: model.pt (TorchScript, "
-      "float32, any batch size and length; forward(input_ids, attention_mask, token_type_ids=None) -> logits), "
-      "tokenizer/, config.json and manifest.json (inputs, outputs, labels, versions, SHA-256 of every file). "
+      "float32, any batch size and length; forward(input_ids, attention_mask, token_type_ids=None) -> logits, "
+      "for image runs forward(pixels) -> logits), tokenizer/ (text runs), config.json and manifest.json (inputs, outputs, labels, versions, SHA-256 of every file). "
       "PEFT adapters linear in the weights (LoRA, AdaLoRA, IA3, BitFit) are merged into them; bottleneck adapters and prefixes are scripted as they are. Prints a JSON summary; "
       "`attune predict --bundle DIR` runs it.");
   options.add_options()
