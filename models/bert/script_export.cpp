@@ -13,15 +13,17 @@ using script::float_literal;
 // Lines computing `out` = self-attention of `input` (B,T,E) merged back to (B,T,E), as
 // MultiHeadAttentionImpl::forward followed by attend()'s math path: scores scaled by
 // 1/sqrt(D), masked with float32's lowest value (not -inf), softmax, weighted values.
+// shift, if not empty, names a (B,E) query shift (context-conditioned attention).
 std::string attention_lines(script::ScriptModuleBuilder& b, MultiHeadAttentionImpl& mha, const std::string& input,
-                            const std::string& out, bool with_bias) {
+                            const std::string& out, bool with_bias, const std::string& shift) {
   const int64_t e = mha.options().embed_dim(), h = mha.options().num_heads(), d = e / h;
   const std::string heads = std::to_string(h) + ", " + std::to_string(d);
   auto split = [&](const std::string& x, const std::string& length) {
     return "(" + x + ").view(B, " + length + ", " + heads + ").transpose(1, 2)";
   };
   std::string s;
-  s += "    q = " + split(b.linear(*mha.query, "attention_self_query", input), "T") + "\n";
+  const std::string query = b.linear(*mha.query, "attention_self_query", input);
+  s += "    q = " + split(shift.empty() ? query : query + " + " + shift + ".unsqueeze(1)", "T") + "\n";
   s += "    k = " + split(b.linear(*mha.key, "attention_self_key", input), "T") + "\n";
   s += "    v = " + split(b.linear(*mha.value, "attention_self_value", input), "T") + "\n";
   if (mha.prefix()) {
@@ -78,8 +80,6 @@ std::string switch_lines(script::ScriptModuleBuilder& b, BertModelImpl& model) {
 }  // namespace
 
 torch::jit::Module script_encoder_layer(TransformerEncoderLayerImpl& layer, script::ClassNames& names, bool with_bias) {
-  TORCH_CHECK(!layer.attention->context, "script export: context-conditioned attention needs the context at "
-                                         "inference, which bundles do not take yet");
   script::ScriptModuleBuilder b(names, "TransformerEncoderLayer");
   const Activation activation = parse_activation(layer.options().activation(), "model.activation");
   DenseLayerNormImpl& attn_out = *layer.attention->output;
@@ -87,20 +87,27 @@ torch::jit::Module script_encoder_layer(TransformerEncoderLayerImpl& layer, scri
     const std::string inner = b.linear(*layer.intermediate->dense, "intermediate_dense", x);
     return b.linear(*layer.output->dense, "output_dense", script::activation_call(activation, inner));
   };
+  const bool with_context = static_cast<bool>(layer.attention->context);
   std::string s =
-      std::string("def forward(self, x: Tensor, keep: Tensor") + (with_bias ? ", bias: Tensor" : "") + ") -> Tensor:\n"
+      std::string("def forward(self, x: Tensor, keep: Tensor") + (with_bias ? ", bias: Tensor" : "") +
+      (with_context ? ", context: Tensor" : "") + ") -> Tensor:\n"
       "    B = x.size(0)\n"
       "    T = x.size(1)\n";
+  if (with_context) {
+    // TransformerEncoderLayerImpl::forward: the context's linear map shifts every query.
+    s += "    shift = " + b.linear(*layer.attention->context, "attention_context", "context") + "\n";
+  }
+  const std::string shift = with_context ? "shift" : "";
   // Dropout is the identity in eval mode, so the residual sums follow directly.
   if (layer.options().pre_layer_norm()) {
     // As the attune layer: attention.output.LayerNorm before attention, output.LayerNorm
     // before the feed-forward, no norm after the residual sums.
     s += "    n = " + b.layer_norm(*attn_out.layer_norm, "attention_output_LayerNorm", "x") + "\n";
-    s += attention_lines(b, *layer.attention->self_attention, "n", "a", with_bias);
+    s += attention_lines(b, *layer.attention->self_attention, "n", "a", with_bias, shift);
     s += "    h = x + " + b.linear(*attn_out.dense, "attention_output_dense", "a") + "\n";
     s += "    return h + " + feed_forward(b.layer_norm(*layer.output->layer_norm, "output_LayerNorm", "h")) + "\n";
   } else {
-    s += attention_lines(b, *layer.attention->self_attention, "x", "a", with_bias);
+    s += attention_lines(b, *layer.attention->self_attention, "x", "a", with_bias, shift);
     s += "    h = " +
          b.layer_norm(*attn_out.layer_norm, "attention_output_LayerNorm",
                       "x + " + b.linear(*attn_out.dense, "attention_output_dense", "a")) +
@@ -108,6 +115,16 @@ torch::jit::Module script_encoder_layer(TransformerEncoderLayerImpl& layer, scri
     s += "    return " + b.layer_norm(*layer.output->layer_norm, "output_LayerNorm", "h + " + feed_forward("h")) + "\n";
   }
   return b.build(s);
+}
+
+std::string layer_fusion_lines(script::ScriptModuleBuilder& b, CrossLayerFusionImpl& fusion, const std::string& outputs,
+                               const std::string& out) {
+  // As CrossLayerFusionImpl::forward.
+  const double scale = 1.0 / std::sqrt(static_cast<double>(fusion.options().hidden_size()));
+  return "    stacked = torch.stack(" + outputs + ", 2)\n"
+         "    w = torch.softmax(torch.matmul(stacked, " + b.tensor("layer_fusion_query", fusion.query) + ") * " +
+         float_literal(scale) + " + " + b.tensor("layer_fusion_layer_bias", fusion.layer_bias) + ", -1)\n"
+         "    " + out + " = torch.matmul(w.unsqueeze(2), stacked).squeeze(2)\n";
 }
 
 torch::jit::Module script_bert(BertModelImpl& model, script::ClassNames& names) {
@@ -124,10 +141,23 @@ torch::jit::Module script_bert(BertModelImpl& model, script::ClassNames& names) 
   BertEmbeddingsImpl& emb = *model.embeddings;
   const int64_t past = emb.past_length();  // prefix tuning moves real tokens past the prefix
   const int64_t positions = model.options().max_position_embeddings();
+  const int64_t context_size = model.context_size();
   std::string s =
-      "def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Optional[Tensor]=None) -> Tensor:\n"
+      std::string("def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Optional[Tensor]=None") +
+      (context_size > 0 ? ", context: Optional[Tensor]=None" : "") + ") -> Tensor:\n"
       "    B = input_ids.size(0)\n"
       "    T = input_ids.size(1)\n";
+  std::string context_arg;
+  if (context_size > 0) {
+    // The layers take a Tensor: unwrap the Optional once, failing as the eager layer does.
+    s += "    c = torch.zeros([0])\n"
+         "    if context is not None:\n"
+         "        c = context\n"
+         "    assert context is not None and c.dim() == 2 and c.size(0) == B and c.size(1) == " +
+         std::to_string(context_size) + ", \"this model reads a context of " + std::to_string(context_size) +
+         " values per example: context (batch, " + std::to_string(context_size) + ")\"\n";
+    context_arg = ", c";
+  }
   s += "    assert " + std::to_string(past) + " + T <= " + std::to_string(positions) +
        ", \"sequence longer than the model's " + std::to_string(positions) + " position embeddings" +
        (past > 0 ? " (after a prefix of " + std::to_string(past) + ")" : "") + "\"\n";
@@ -149,18 +179,11 @@ torch::jit::Module script_bert(BertModelImpl& model, script::ClassNames& names) 
   const bool fusion = static_cast<bool>(model.encoder->extras.layer_fusion);
   if (fusion) s += "    outputs: List[Tensor] = []\n";
   for (size_t i = 0; i < layers.size(); ++i) {
-    s += "    h = " + b.submodule("layer_" + std::to_string(i), layers[i]) + ".forward(h, keep" + bias_arg + ")\n";
+    s += "    h = " + b.submodule("layer_" + std::to_string(i), layers[i]) + ".forward(h, keep" + bias_arg + context_arg +
+         ")\n";
     if (fusion) s += "    outputs.append(h)\n";
   }
-  if (fusion) {
-    // As CrossLayerFusionImpl::forward.
-    CrossLayerFusionImpl& f = *model.encoder->extras.layer_fusion;
-    const double scale = 1.0 / std::sqrt(static_cast<double>(f.options().hidden_size()));
-    s += "    stacked = torch.stack(outputs, 2)\n";
-    s += "    w = torch.softmax(torch.matmul(stacked, " + b.tensor("layer_fusion_query", f.query) + ") * " +
-         float_literal(scale) + " + " + b.tensor("layer_fusion_layer_bias", f.layer_bias) + ", -1)\n";
-    s += "    h = torch.matmul(w.unsqueeze(2), stacked).squeeze(2)\n";
-  }
+  if (fusion) s += layer_fusion_lines(b, *model.encoder->extras.layer_fusion, "outputs", "h");
   if (model.encoder->final_layer_norm) {
     s += "    h = " + b.layer_norm(*model.encoder->final_layer_norm, "encoder_final_layer_norm", "h") + "\n";
   }

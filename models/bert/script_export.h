@@ -12,14 +12,21 @@ namespace attune::models {
 // One encoder block: forward(x: Tensor, keep: Tensor) -> Tensor, with keep the bool
 // (B,1,1,T) padding mask (true = real token). A prefix on its attention (prefix tuning)
 // is exported as buffers prefix_key / prefix_value that every query sees.
-// with_bias: forward takes an additive position bias (.,H,T,T) after keep.
+// with_bias: forward takes an additive position bias (.,H,T,T) after keep. A layer with
+// context-conditioned attention takes its (B, context_size) context last.
 torch::jit::Module script_encoder_layer(TransformerEncoderLayerImpl& layer, script::ClassNames& names,
                                         bool with_bias = false);
+
+// Lines mixing `outputs` (a List[Tensor] of every layer's (B,T,H) output) into `out`, as
+// CrossLayerFusionImpl::forward (every encoder with layer_fusion: BERT, ViT).
+std::string layer_fusion_lines(script::ScriptModuleBuilder& b, CrossLayerFusionImpl& fusion, const std::string& outputs,
+                               const std::string& out);
 
 // The whole encoder, with the model's current weights (float32):
 //   forward(input_ids: Tensor, attention_mask: Tensor, token_type_ids: Optional[Tensor]=None)
 //       -> Tensor   last hidden state (B,T,H); any B and T (T plus a prefix up to the
-//                   position embeddings)
+//                   position embeddings). With context-conditioned attention forward also
+//                   takes context: Optional[Tensor]=None, (B, context_size), required.
 //   pool(hidden: Tensor) -> Tensor   tanh(dense(hidden[:, 0])), only with a pooler
 // Active bottleneck adapters and prefixes are scripted as they are; merge other adapters first.
 torch::jit::Module script_bert(BertModelImpl& model, script::ClassNames& names);

@@ -112,33 +112,43 @@ std::string ScriptModuleBuilder::tensor(const std::string& name, const torch::Te
 }
 
 std::string ScriptModuleBuilder::linear(models::LinearImpl& layer, const std::string& name, const std::string& x) {
-  std::string y;
-  if (dynamic_int8_) {
-    // Symmetric per-output-channel int8 weights, packed for the engine; the saved module
-    // stores them unpacked and re-packs on load (LinearPackedParamsBase's __setstate__).
-    torch::NoGradGuard no_grad;
-    const torch::Tensor w = layer.weight.detach().to(torch::kCPU, torch::kFloat).contiguous();
-    const torch::Tensor scales = (w.abs().amax(1) / 127.0).clamp_min(1e-8).to(torch::kDouble);
-    const torch::Tensor q = torch::quantize_per_channel(w, scales, torch::zeros_like(scales, torch::kLong), 0, torch::kQInt8);
-    c10::optional<torch::Tensor> bias;
-    if (layer.bias.defined()) bias = layer.bias.detach().to(torch::kCPU, torch::kFloat).contiguous();
-    const c10::IValue packed = call_op("quantized::linear_prepack", {q, bias});
-    const std::string attr = attribute_name(name + "_packed");
-    module_.register_attribute(attr, packed.type(), packed);
-    uses_quantized_ = true;
-    y = "quantized.linear_dynamic(" + x + ", self." + attr + ", False)";
-  } else if (layer.bias.defined()) {
-    const std::string weight = tensor(name + "_weight", layer.weight);
-    y = functional_linear(x, weight, tensor(name + "_bias", layer.bias));
-  } else {
-    y = "torch.matmul(" + x + ", " + tensor(name + "_weight", layer.weight) + ".t())";
-  }
+  const std::string y = linear_of(layer.weight, layer.bias, name, x);
   const std::string& active = layer.active_adapter();
   if (active.empty() || layer.merged()) return y;
   const std::string out = layer.adapter(active)->script_output(*this, name, y);
   TORCH_CHECK(!out.empty(), "script export: layer '", name, "' has an unmerged adapter '", active,
               "' that only merging can export (PeftModel::merge_and_unload)");
   return out;
+}
+
+std::string ScriptModuleBuilder::linear(torch::nn::LinearImpl& layer, const std::string& name, const std::string& x) {
+  // torch::nn::Linear runs the same torch::nn::functional::linear as attune's Linear.
+  return linear_of(layer.weight, layer.bias, name, x);
+}
+
+std::string ScriptModuleBuilder::linear_of(const torch::Tensor& weight, const torch::Tensor& bias,
+                                           const std::string& name, const std::string& x) {
+  std::string y;
+  if (dynamic_int8_) {
+    // Symmetric per-output-channel int8 weights, packed for the engine; the saved module
+    // stores them unpacked and re-packs on load (LinearPackedParamsBase's __setstate__).
+    torch::NoGradGuard no_grad;
+    const torch::Tensor w = weight.detach().to(torch::kCPU, torch::kFloat).contiguous();
+    const torch::Tensor scales = (w.abs().amax(1) / 127.0).clamp_min(1e-8).to(torch::kDouble);
+    const torch::Tensor q = torch::quantize_per_channel(w, scales, torch::zeros_like(scales, torch::kLong), 0, torch::kQInt8);
+    c10::optional<torch::Tensor> b;
+    if (bias.defined()) b = bias.detach().to(torch::kCPU, torch::kFloat).contiguous();
+    const c10::IValue packed = call_op("quantized::linear_prepack", {q, b});
+    const std::string attr = attribute_name(name + "_packed");
+    module_.register_attribute(attr, packed.type(), packed);
+    uses_quantized_ = true;
+    y = "quantized.linear_dynamic(" + x + ", self." + attr + ", False)";
+  } else if (bias.defined()) {
+    y = functional_linear(x, tensor(name + "_weight", weight), tensor(name + "_bias", bias));
+  } else {
+    y = "torch.matmul(" + x + ", " + tensor(name + "_weight", weight) + ".t())";
+  }
+  return y;
 }
 
 std::string ScriptModuleBuilder::functional_linear(const std::string& x, const std::string& weight,

@@ -62,6 +62,8 @@ class ScriptModuleBuilder {
   // unmerged. Every exporter goes through here, so every Linear exports adapters the same
   // way. An unmerged adapter without a script form is a bug of the caller (merge it first).
   std::string linear(models::LinearImpl& layer, const std::string& name, const std::string& x);
+  // The same for a plain torch::nn::Linear (no adapters), e.g. a ViT's head.
+  std::string linear(torch::nn::LinearImpl& layer, const std::string& name, const std::string& x);
   // The same kernels for a weight and bias that are not a Linear layer's (tied decoders):
   // x, weight and bias are TorchScript expressions.
   std::string functional_linear(const std::string& x, const std::string& weight, const std::string& bias);
@@ -80,6 +82,10 @@ class ScriptModuleBuilder {
   std::string attribute_name(const std::string& name);
 
  private:
+  // weight (out,in) and bias (out, or undefined) applied to x, as linear() documents.
+  std::string linear_of(const torch::Tensor& weight, const torch::Tensor& bias, const std::string& name,
+                        const std::string& x);
+
   bool dynamic_int8_;
   bool uses_quantized_ = false;
   torch::jit::Module module_;

@@ -218,9 +218,9 @@ void write_run_bundle(const std::string& out_dir, bool overwrite, const json& ma
                       const std::string& run_dir) {
   write_bundle(out_dir, overwrite, manifest, [&](const std::string& dir) {
     module.save((fs::path(dir) / kModel).string());
-    // A bundle keeps the run's config.json and tokenizer/ under the run's names.
+    // A bundle keeps the run's config.json and tokenizer/ (text runs) under the run's names.
     const engine::RunDir run(run_dir), bundle(dir);
-    fs::copy(run.tokenizer(), bundle.tokenizer(), fs::copy_options::recursive);
+    if (fs::exists(run.tokenizer())) fs::copy(run.tokenizer(), bundle.tokenizer(), fs::copy_options::recursive);
     fs::copy_file(run.config(), bundle.config());
   });
 }
@@ -249,6 +249,18 @@ json files_summary(const std::string& bundle_dir) {
   int64_t bytes = 0;
   for (const auto& f : written["files"]) bytes += f["bytes"].get<int64_t>();
   return {{"files", written["files"].size()}, {"bytes", bytes}};
+}
+
+torch::Tensor forward(Bundle& bundle, std::vector<c10::IValue> inputs) {
+  try {
+    return bundle.module.forward(std::move(inputs)).toTensor();
+  } catch (const c10::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    while (!what.empty() && what.back() == '\n') what.pop_back();
+    TORCH_CHECK(false, bundle.dir, "/", kModel, ": ", what.substr(what.rfind('\n') + 1));
+  }
 }
 
 const json& manifest_key(const Bundle& bundle, const std::string& key) {

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace attune::text {
 class Tokenizer;
@@ -38,7 +39,7 @@ void write_bundle(const std::string& out_dir, bool overwrite, nlohmann::json man
                   const std::function<void(const std::string& dir)>& fill);
 
 // write_bundle with what every task's bundle holds: `module` as model.pt, and the run's
-// tokenizer/ and config.json.
+// tokenizer/ (where the run has one) and config.json.
 void write_run_bundle(const std::string& out_dir, bool overwrite, const nlohmann::json& manifest,
                       const torch::jit::Module& module, const std::string& run_dir);
 
@@ -74,6 +75,10 @@ Bundle load_bundle(const std::string& dir, const std::string& task);
 torch::Device place_bundle(Bundle& bundle, const std::string& device_flag);
 // Checks the manifest and files only.
 nlohmann::json verify_bundle(const std::string& dir);
+
+// bundle.module.forward(inputs) as a tensor. The TorchScript interpreter's own errors
+// (a generic first line, the reason last) become "<dir>/model.pt: <reason>".
+torch::Tensor forward(Bundle& bundle, std::vector<c10::IValue> inputs);
 
 // manifest[key], failing "<dir>/manifest.json: missing key '<key>'" when absent.
 const nlohmann::json& manifest_key(const Bundle& bundle, const std::string& key);

@@ -27,8 +27,13 @@ const char* kTask = "text-classification";
 double self_check(TextClassifierImpl& model, torch::jit::Module& module, int64_t vocab_size, int64_t max_length) {
   torch::NoGradGuard no_grad;
   const bundle::ProbeBatch p = bundle::probe_batch(vocab_size, max_length);
-  const torch::Tensor expected = model.forward(p.ids, p.types, p.mask);
-  const torch::Tensor got = module.forward({p.ids, p.mask, p.types}).toTensor();
+  const int64_t c = model.encoder().context_size();
+  // Raw context values, off the training set's scale, as predict gives them.
+  const torch::Tensor context = c > 0 ? torch::arange(2 * c, torch::kFloat).view({2, c}) * 1.5 - 2.0 : torch::Tensor();
+  const torch::Tensor expected = model.forward(p.ids, p.types, p.mask, context);
+  std::vector<c10::IValue> inputs = {p.ids, p.mask, p.types};
+  if (c > 0) inputs.emplace_back(context);
+  const torch::Tensor got = module.forward(std::move(inputs)).toTensor();
   return (got - expected).abs().max().item<double>();
 }
 
@@ -42,9 +47,20 @@ torch::jit::Module script_classifier(TextClassifierImpl& model, bool int8) {
   torch::jit::Module encoder = models::script_bert(*bert, names);
   script::ScriptModuleBuilder b(names, "TextClassifier");
   const std::string enc = b.submodule("encoder", encoder);
+  const bool with_context = bert->context_size() > 0;
   std::string s =
-      "def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Optional[Tensor]=None) -> Tensor:\n"
-      "    hidden = " + enc + ".forward(input_ids, attention_mask, token_type_ids)\n";
+      std::string("def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Optional[Tensor]=None") +
+      (with_context ? ", context: Optional[Tensor]=None" : "") + ") -> Tensor:\n";
+  if (with_context) {
+    // TextClassifierImpl::forward standardises the raw context values by the training set's.
+    s += "    standard: Optional[Tensor] = None\n"
+         "    if context is not None:\n"
+         "        standard = (context.float() - " + b.tensor("context_mean", model.context_mean, false) + ") / " +
+         b.tensor("context_std", model.context_std, false) + "\n"
+         "    hidden = " + enc + ".forward(input_ids, attention_mask, token_type_ids, standard)\n";
+  } else {
+    s += "    hidden = " + enc + ".forward(input_ids, attention_mask, token_type_ids)\n";
+  }
   if (model.options().pooling() == "cls") {
     TORCH_CHECK(bert->pooler, "cls pooling needs an encoder with a pooler");
     s += "    pooled = " + enc + ".pool(hidden)\n";
@@ -86,9 +102,10 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   if (adapter_base && int8) fail("--adapter-base", "adapters are served on a float32 base; leave out --int8");
   // The export runs on the CPU: bundles are device-neutral (torch::jit::load places them).
   LoadedRun run = load_run(run_dir, {}, "cpu");
-  if (run.model.model->encoder().context_size() > 0) {
-    fail(run_dir, "export: this run's attention reads context columns, which bundles do not take yet; "
-                  "use attune predict or eval on the run directory");
+  const int64_t context_size = run.model.model->encoder().context_size();
+  if (adapter_base && context_size > 0) {
+    fail(run_dir, "export --adapter-base: this run's attention reads context columns, which served adapters do not "
+                  "take yet; export without --adapter-base");
   }
   const std::string engine = int8 ? script::use_int8_engine() : "";
   ScriptedRun scripted;
@@ -120,11 +137,17 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
       {{"name", "token_type_ids"}, {"dtype", "int64"}, {"shape", shape}, {"optional", true},
        {"values", "0 = first text, 1 = second text of a pair; zeros when omitted"}},
   });
+  if (context_size > 0) {
+    manifest["inputs"].push_back({{"name", "context"}, {"dtype", "float32"}, {"shape", {"batch", context_size}},
+                                  {"values", "the context columns' raw values in text.context_columns order; "
+                                             "the model standardises them"}});
+  }
   manifest["outputs"] = json::array({{{"name", "logits"}, {"dtype", "float32"}, {"shape", {"batch", num_labels}}}});
   manifest["labels"] = run.labels;
   manifest["max_length"] = run.max_length;
   manifest["text"] = {{"text_column", columns.text},
-                      {"text_pair_column", columns.text_pair.empty() ? json() : json(columns.text_pair)}};
+                      {"text_pair_column", columns.text_pair.empty() ? json() : json(columns.text_pair)},
+                      {"context_columns", columns.context}};
   manifest["tokenizer"] = bundle::tokenizer_manifest(*run.tokenizer, run_dir);
   manifest["pooling"] = run.model.model->options().pooling();
   manifest["peft"] = scripted.peft;
@@ -169,19 +192,10 @@ struct ClassifierBundle {
   torch::Device device = torch::kCPU;
 
   torch::Tensor logits(const data::TokenBatch& tb) {
-    torch::Tensor out;
-    try {
-      out = b.module.forward({tb.input_ids.to(device), tb.attention_mask.to(device), tb.token_type_ids.to(device)})
-                .toTensor();
-    } catch (const c10::Error&) {
-      throw;
-    } catch (const std::exception& e) {
-      // The TorchScript interpreter's own errors open with a generic line and end with
-      // the reason: keep the reason.
-      std::string what = e.what();
-      while (!what.empty() && what.back() == '\n') what.pop_back();
-      TORCH_CHECK(false, b.dir, "/", bundle::kModel, ": ", what.substr(what.rfind('\n') + 1));
-    }
+    std::vector<c10::IValue> inputs = {tb.input_ids.to(device), tb.attention_mask.to(device),
+                                       tb.token_type_ids.to(device)};
+    if (tb.context.defined()) inputs.emplace_back(tb.context.to(device));
+    const torch::Tensor out = bundle::forward(b, std::move(inputs));
     if (out.dim() != 2 || out.size(1) != static_cast<int64_t>(labels.size())) {
       fail(manifest, "lists " + std::to_string(labels.size()) + " labels but the model gives logits of shape " +
                          c10::str(out.sizes()));

@@ -5,6 +5,7 @@
 #include "data/formats/png.h"
 #include "data/readers/idx.h"
 #include "tasks/image_classification/explain.h"
+#include "tasks/image_classification/export.h"
 #include "tasks/image_classification/task.h"
 
 namespace attune::image_classification {
@@ -26,6 +27,19 @@ class ImageClassification : public tasks::Task {
   }
   void predict(const tasks::RunRequest& run, tasks::PredictStreams& io) const override {
     predict_run(run.run_dir, io.in, io.input_name, io.out, run.device, io.batch_size);
+  }
+  bool exports() const override { return true; }
+  nlohmann::json export_bundle(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8,
+                               bool adapter_base) const override {
+    if (adapter_base) fail("--adapter-base", "serving adapters is implemented for text-classification runs only");
+    return export_run(run_dir, out_dir, overwrite, int8);
+  }
+  void predict_bundle(const std::string& bundle_dir, const std::string& device, tasks::PredictStreams& io) const override {
+    image_classification::predict_bundle(bundle_dir, io.in, io.input_name, io.out, device, io.batch_size);
+  }
+  serving::Predictor serve_bundle(const std::string& bundle_dir, const std::string& device,
+                                  int64_t batch_size) const override {
+    return bundle_predictor(bundle_dir, device, batch_size);
   }
   nlohmann::json explain(const tasks::RunRequest& run, const tasks::ExplainRequest& request) const override {
     if (!request.html_path.empty()) fail("--html", "is for text runs; image runs write --png");

@@ -195,10 +195,9 @@ data::ImageSet read_pair(const std::string& pair, const std::string& what) {
   return data::read_idx_images(pair.substr(0, comma), pair.substr(comma + 1));
 }
 
-void check_images(const data::ImageSet& set, const ImageRun& run, const std::string& where) {
-  const int64_t size = run.typed.data.image_size.value_or(0);
-  if (set.images.size(1) != size || set.images.size(2) != size) {
-    fail(where, "images are " + std::to_string(set.images.size(1)) + "x" + std::to_string(set.images.size(2)) +
+void check_images(const torch::Tensor& images, int64_t size, const std::string& where) {
+  if (images.size(1) != size || images.size(2) != size) {
+    fail(where, "images are " + std::to_string(images.size(1)) + "x" + std::to_string(images.size(2)) +
                     ", the run was trained on " + std::to_string(size) + "x" + std::to_string(size));
   }
 }
@@ -293,7 +292,7 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_
                             const std::vector<std::string>& overrides, const std::string& device) {
   ImageRun run = load_image_run(run_dir, overrides, device);
   const data::ImageSet set = read_pair(data_path, "--data");
-  check_images(set, run, data_path);
+  check_images(set.images, run.typed.data.image_size.value_or(0), data_path);
   if (set.labels.numel() && set.labels.max().item<int64_t>() >= static_cast<int64_t>(run.names.size())) {
     fail(data_path, "label " + std::to_string(set.labels.max().item<int64_t>()) + " is beyond the run's " +
                         std::to_string(run.names.size()) + " classes");
@@ -307,12 +306,20 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_
 void predict_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,
                  const std::string& device, int64_t batch_size) {
   ImageRun run = load_image_run(run_dir, {}, device);
+  const torch::Tensor images = read_predict_images(in, input_name, run.model->options().image_size());
+  write_predictions(logits_of(run.model, images, run.mean, run.std, batch_size, run.device), run.names, out);
+}
+
+torch::Tensor read_predict_images(std::istream& in, const std::string& input_name, int64_t size) {
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const torch::Tensor images = data::parse_idx(bytes, input_name);
   if (images.dim() != 3) fail(input_name, "expected an IDX images file of rank 3 (N, H, W)");
-  check_images({images, torch::Tensor()}, run, input_name);
-  const torch::Tensor probs = torch::softmax(logits_of(run.model, images, run.mean, run.std, batch_size, run.device), 1);
-  for (const auto& row : classification::prediction_rows(probs, run.names)) out << row.dump() << "\n";
+  check_images(images, size, input_name);
+  return images;
+}
+
+void write_predictions(const torch::Tensor& logits, const std::vector<std::string>& names, std::ostream& out) {
+  for (const auto& row : classification::prediction_rows(torch::softmax(logits, 1), names)) out << row.dump() << "\n";
 }
 
 }  // namespace attune::image_classification

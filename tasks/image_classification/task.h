@@ -27,6 +27,12 @@ ImageRun load_image_run(const std::string& run_dir, const std::vector<std::strin
 // uint8 (N, H, W) -> the model's normalised float input (N, 1, H, W).
 torch::Tensor to_input(const torch::Tensor& images, double mean, double std);
 
+// predict's input, an IDX images file read whole from `in`: uint8 (N, size, size).
+// Failures name input_name.
+torch::Tensor read_predict_images(std::istream& in, const std::string& input_name, int64_t size);
+// predict's output: one {"label", "probabilities"} line per row of logits.
+void write_predictions(const torch::Tensor& logits, const std::vector<std::string>& names, std::ostream& out);
+
 // engine::Recipe's steps: the checks that need no data, then data and model.
 void check_run_config(const nlohmann::json& config);
 engine::Prepared prepare_run(engine::Run& run);

@@ -1,5 +1,7 @@
 #include "tasks/report/html.h"
 
+#include "data/formats/base64.h"
+
 #include <cmath>
 #include <cstdio>
 
@@ -29,19 +31,6 @@ std::string number(double value, int digits) {
   return buf;
 }
 
-std::string base64(const std::string& bytes) {
-  static const char* table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    const auto byte = [&](size_t k) { return k < bytes.size() ? static_cast<unsigned char>(bytes[k]) : 0u; };
-    const unsigned v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
-    out += table[v >> 18 & 63];
-    out += table[v >> 12 & 63];
-    out += i + 1 < bytes.size() ? table[v >> 6 & 63] : '=';
-    out += i + 2 < bytes.size() ? table[v & 63] : '=';
-  }
-  return out;
-}
+std::string base64(const std::string& bytes) { return formats::encode_base64(bytes); }
 
 }  // namespace attune::report

@@ -3,6 +3,9 @@
 #include "tests/catch.h"
 
 #include "core/files.h"
+#include "data/formats/base64.h"
+#include "data/formats/png.h"
+#include "data/readers/idx.h"
 #include "tests/common/cli.h"
 #include "tests/common/cli_checks.h"
 #include "tests/common/processes.h"
@@ -452,13 +455,7 @@ TEST_CASE("explain returns per-head attention, rollout and a heat map for one te
 TEST_CASE("explain draws an image run's heat maps into a PNG; bad inputs exit 2 with one line", "[cli][explain]") {
   const std::string dir = attune::testing::temp_dir("cli-explain-image");
   // 40 random 8x8 images and labels 0..3, as IDX files.
-  auto idx = [](const std::string& path, const std::vector<uint32_t>& dims, const std::vector<uint8_t>& values) {
-    std::string b = {0, 0, 8, static_cast<char>(dims.size())};
-    for (uint32_t d : dims)
-      for (int shift = 24; shift >= 0; shift -= 8) b += static_cast<char>((d >> shift) & 0xFF);
-    b.append(values.begin(), values.end());
-    std::ofstream(path, std::ios::binary) << b;
-  };
+  const auto idx = attune::testing::write_idx;
   std::vector<uint8_t> pixels, labels;
   for (int i = 0; i < 40 * 64; ++i) pixels.push_back(static_cast<uint8_t>((i * 37) % 251));
   for (int i = 0; i < 40; ++i) labels.push_back(static_cast<uint8_t>(i % 4));
@@ -647,6 +644,47 @@ TEST_CASE("export --int8 writes a quantized bundle that predicts as the float32 
   CHECK(any_different);  // it really is a different (quantized) computation
 }
 
+namespace {
+
+// A tiny image-classification run trained by the CLI on 8x8 quadrant images, and its bundle.
+void train_and_export_image_run(const std::string& dir) {
+  attune::testing::write_quadrants(dir, "train", 160, 8, 5);
+  attune::testing::write_quadrants(dir, "test", 13, 8, 6);
+  const Result train = run_attune({"train", "--task", "image-classification", "--set", "run_dir=" + dir + "/run", "--set",
+                                   "data.train_images=" + dir + "/train-images", "--set",
+                                   "data.train_labels=" + dir + "/train-labels", "--set", "data.valid_size=20", "--set",
+                                   "model.patch_size=4", "--set", "model.hidden_size=16", "--set", "model.num_layers=1",
+                                   "--set", "model.num_heads=2", "--set", "model.mlp_size=32", "--set", "train.epochs=1",
+                                   "--set", "device=cpu"});
+  INFO(train.err);
+  REQUIRE(train.status == 0);
+  const Result exported = run_attune({"export", "--run", dir + "/run", "--out", dir + "/bundle"});
+  INFO(exported.err);
+  REQUIRE(exported.status == 0);
+  CHECK(json::parse(exported.out)["check_max_abs_diff"].get<double>() < 1e-6);
+}
+
+}  // namespace
+
+TEST_CASE("an image run's bundle predicts IDX images as predict --run does; bad inputs exit 2 with one line",
+          "[cli][export][image]") {
+  const std::string dir = attune::testing::temp_dir("cli-image-export");
+  train_and_export_image_run(dir);
+  CHECK(attune::io::read_json(dir + "/bundle/manifest.json")["task"] == "image-classification");
+  const Result from_run = run_attune({"predict", "--run", dir + "/run", "--input", dir + "/test-images", "--batch-size", "5"});
+  const Result from_bundle =
+      run_attune({"predict", "--bundle", dir + "/bundle", "--input", dir + "/test-images", "--batch-size", "5"});
+  INFO(from_bundle.err);
+  REQUIRE(from_run.status == 0);
+  REQUIRE(from_bundle.status == 0);
+  CHECK(json_lines(from_bundle.out).size() == 13);
+  CHECK(compare_predictions(from_run.out, from_bundle.out) < 1e-5);
+  check_user_error(run_attune({"predict", "--bundle", dir + "/bundle", "--input", dir + "/test-labels"}),
+                   dir + "/test-labels: expected an IDX images file of rank 3 (N, H, W)");
+  check_user_error(run_attune({"export", "--run", dir + "/run", "--out", dir + "/base", "--adapter-base"}),
+                   "--adapter-base: serving adapters is implemented for text-classification runs only");
+}
+
 #if ATTUNE_HAS_SERVE
 #include "tests/common/serve_process.h"
 
@@ -658,6 +696,21 @@ TEST_CASE("export --int8 writes a quantized bundle that predicts as the float32 
 
 using attune::testing::Server;
 using attune::testing::start_server;
+
+namespace {
+
+// POST /predict of each body is answered 400 with an error that contains its message.
+void check_bad_requests(httplib::Client& client, const std::vector<std::pair<std::string, std::string>>& bad) {
+  for (const auto& [body, message] : bad) {
+    CAPTURE(body);
+    const auto res = client.Post("/predict", body, "application/json");
+    REQUIRE(res);
+    CHECK(res->status == 400);
+    CHECK(json::parse(res->body)["error"].get<std::string>().find(message) != std::string::npos);
+  }
+}
+
+}  // namespace
 
 TEST_CASE("serve answers concurrent requests as predict --bundle does, refuses bad ones with 4xx, stops on SIGTERM",
           "[cli][serve]") {
@@ -752,12 +805,7 @@ TEST_CASE("serve answers concurrent requests as predict --bundle does, refuses b
       {R"({"input": {"title": "no text key"}})", "input: missing key 'text'"},
       {R"({"texts": ["x"]})", "expected a JSON object with \"inputs\""},
   };
-  for (const auto& [body, message] : bad) {
-    const auto res = client.Post("/predict", body, "application/json");
-    REQUIRE(res);
-    CHECK(res->status == 400);
-    CHECK(json::parse(res->body)["error"].get<std::string>().find(message) != std::string::npos);
-  }
+  check_bad_requests(client, bad);
   const auto missing = client.Get("/nothing");
   REQUIRE(missing);
   CHECK(missing->status == 404);
@@ -777,6 +825,53 @@ TEST_CASE("serve answers concurrent requests as predict --bundle does, refuses b
     stopped = slurp(log).find("attune serve: stopped") != std::string::npos;
   }
   CHECK(stopped);
+}
+
+TEST_CASE("serve answers an image bundle's pixel lists and PNGs as predict --bundle does; bad images get 400",
+          "[cli][serve][image]") {
+  const std::string dir = attune::testing::temp_dir("cli-serve-image");
+  train_and_export_image_run(dir);
+  const std::vector<json> expected =
+      json_lines(run_attune({"predict", "--bundle", dir + "/bundle", "--input", dir + "/test-images"}).out);
+  REQUIRE(expected.size() == 13);
+  const torch::Tensor images = attune::data::read_idx(dir + "/test-images");
+  json inputs = json::array();
+  for (int64_t i = 0; i < 13; ++i) {
+    json rows = json::array();
+    for (int64_t y = 0; y < 8; ++y) {
+      json row = json::array();
+      for (int64_t x = 0; x < 8; ++x) row.push_back(images[i][y][x].item<int64_t>());
+      rows.push_back(row);
+    }
+    // Every third image as a PNG, the others as pixel lists.
+    inputs.push_back(i % 3 == 0 ? json{{"png", attune::formats::encode_base64(attune::formats::encode_png(
+                                                   images[i].unsqueeze(-1).contiguous()))}}
+                                : rows);
+  }
+  const Server server = start_server(dir + "/bundle", dir);
+  httplib::Client client("127.0.0.1", server.port);
+  const auto res = client.Post("/predict", json{{"inputs", inputs}}.dump(), "application/json");
+  REQUIRE(res);
+  INFO(res->body);
+  REQUIRE(res->status == 200);
+  const json outputs = json::parse(res->body)["outputs"];
+  std::string served, wanted;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    served += outputs.at(i).dump() + "\n";
+    wanted += expected[i].dump() + "\n";
+  }
+  CHECK(compare_predictions(wanted, served) < 1e-5);
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"({"inputs": [[[1, 2], [3, 4]]]})", "inputs[0]: expected 8 rows, got 2"},
+      {R"({"input": {"png": "not base64!"}})", "input: invalid base64: length 11 is not a multiple of 4"},
+      {R"({"inputs": [[[0, 0, 0, 0, 0, 0, 0, 0]], "x"]})", "inputs[0]: expected 8 rows, got 1"},
+      {R"({"inputs": ["x"]})", "inputs[0]: expected an image: a 8x8 list of pixel rows (0..255)"},
+  };
+  check_bad_requests(client, bad);
+  const auto health = client.Get("/health");
+  REQUIRE(health);
+  CHECK(json::parse(health->body)["model"]["image_size"] == 8);
+  ::kill(server.pid, SIGTERM);
 }
 
 TEST_CASE("serve translates with a translation bundle as predict --bundle does", "[cli][serve][translation]") {

@@ -102,4 +102,34 @@ inline void write_number_pairs(const std::string& path, int n, uint32_t seed) {
   }
 }
 
+// An IDX file of unsigned bytes (MNIST's format) with the given dimensions.
+inline std::string write_idx(const std::string& path, const std::vector<uint32_t>& dims, const std::vector<uint8_t>& values) {
+  std::string b = {0, 0, 8, static_cast<char>(dims.size())};
+  for (uint32_t d : dims)
+    for (int shift = 24; shift >= 0; shift -= 8) b += static_cast<char>((d >> shift) & 0xFF);
+  b.append(values.begin(), values.end());
+  std::ofstream(path, std::ios::binary) << b;
+  return path;
+}
+
+// n images of size x size as DIR/NAME-images and DIR/NAME-labels (IDX); class c in 0..3
+// lights quadrant c, on noise.
+inline void write_quadrants(const std::string& dir, const std::string& name, int n, int size, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> pixels, labels;
+  const int half = size / 2;
+  for (int i = 0; i < n; ++i) {
+    const int c = static_cast<int>(rng() % 4);
+    labels.push_back(static_cast<uint8_t>(c));
+    for (int y = 0; y < size; ++y)
+      for (int x = 0; x < size; ++x) {
+        const bool lit = (y < half) == (c < 2) && (x < half) == (c % 2 == 0);
+        pixels.push_back(static_cast<uint8_t>((lit ? 160 : 0) + rng() % 60));
+      }
+  }
+  write_idx(dir + "/" + name + "-images",
+            {static_cast<uint32_t>(n), static_cast<uint32_t>(size), static_cast<uint32_t>(size)}, pixels);
+  write_idx(dir + "/" + name + "-labels", {static_cast<uint32_t>(n)}, labels);
+}
+
 }  // namespace attune::testing

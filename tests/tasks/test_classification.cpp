@@ -327,8 +327,39 @@ TEST_CASE("context attention learns a label only the context columns carry", "[c
   std::istringstream bad("{\"text\": \"x\", \"signal\": \"high\", \"noise\": 0}\n");
   CHECK(attune::testing::error_of([&] { attune::classification::predict_run(dir + "/run", bad, "<in>", out, "cpu", 8); }) ==
         "<in>:1: context column 'signal' must hold a finite number, got 'high'");
-  CHECK(attune::testing::error_of([&] { attune::classification::export_run(dir + "/run", dir + "/bundle", false, false); })
-            .find("reads context columns, which bundles do not take yet") != std::string::npos);
+  // The bundle takes the context columns as predict --run does and answers as the run,
+  // with the raw values standardised inside the model.
+  const json exported = attune::classification::export_run(dir + "/run", dir + "/bundle", false, false);
+  CHECK(exported["check_max_abs_diff"].get<double>() < 1e-5);
+  const json manifest = attune::io::read_json(dir + "/bundle/manifest.json");
+  CHECK(manifest["inputs"].back()["name"] == "context");
+  CHECK(manifest["inputs"].back()["shape"] == json({"batch", 2}));
+  CHECK(manifest["text"]["context_columns"] == json({"signal", "noise"}));
+  const std::string requests =
+      "{\"text\": \"bread soup\", \"signal\": 9.5, \"noise\": 0}\n"
+      "{\"text\": \"team goal match\", \"signal\": \"0.5\", \"noise\": 2}\n"
+      "{\"text\": \"a very old soup\", \"signal\": 5.1, \"noise\": -1}\n";
+  std::istringstream to_bundle(requests);
+  std::ostringstream from_bundle;
+  attune::classification::predict_bundle(dir + "/bundle", to_bundle, "<in>", from_bundle, "cpu", 2);
+  const std::vector<json> run_rows = predictions(dir + "/run", requests);
+  std::istringstream bundle_lines(from_bundle.str());
+  size_t row = 0;
+  for (std::string line; std::getline(bundle_lines, line); ++row) {
+    REQUIRE(row < run_rows.size());
+    const json got = json::parse(line);
+    CHECK(got["label"] == run_rows[row]["label"]);
+    for (const auto& item : run_rows[row]["probabilities"].items()) {
+      CHECK(std::abs(got["probabilities"][item.key()].get<double>() - item.value().get<double>()) < 1e-5);
+    }
+  }
+  CHECK(row == 3);
+  std::istringstream plain_to_bundle("bread soup\n");
+  CHECK(attune::testing::error_of([&] {
+          attune::classification::predict_bundle(dir + "/bundle", plain_to_bundle, "<in>", out, "cpu", 8);
+        }) == "<in>:1: this run's attention reads context columns: give objects with 'text', 'signal', 'noise'");
+  CHECK(attune::testing::error_of([&] { attune::classification::export_run(dir + "/run", dir + "/base", false, false, true); })
+            .find("served adapters do not take yet") != std::string::npos);
   CHECK(attune::testing::error_of([&] { attune::classification::explain_text(dir + "/run", "bread", -1, "cpu"); }) ==
         dir + "/run: explain: this run's attention reads context columns, and explain takes a text only for now");
   // A bad cell fails naming file and line.

@@ -5,10 +5,12 @@
 
 #include "models/vit/vit.h"
 #include "core/config.h"
+#include "data/formats/base64.h"
 #include "data/formats/png.h"
 #include "data/readers/idx.h"
 #include "tasks/image_classification/augment.h"
 #include "tasks/image_classification/explain.h"
+#include "tasks/image_classification/export.h"
 #include "tasks/image_classification/task.h"
 #include "tests/common/errors.h"
 #include "tests/common/synthetic.h"
@@ -16,6 +18,7 @@
 #include <png.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -23,37 +26,7 @@
 using attune::testing::error_of;
 using nlohmann::json;
 
-namespace {
-
-std::string idx_file(const std::string& path, const std::vector<uint32_t>& dims, const std::vector<uint8_t>& values) {
-  std::string b = {0, 0, 8, static_cast<char>(dims.size())};
-  for (uint32_t d : dims)
-    for (int shift = 24; shift >= 0; shift -= 8) b += static_cast<char>((d >> shift) & 0xFF);
-  b.append(values.begin(), values.end());
-  std::ofstream(path, std::ios::binary) << b;
-  return path;
-}
-
-// n images of size x size; class c in 0..3 lights quadrant c, on noise.
-void write_quadrants(const std::string& dir, const std::string& name, int n, int size, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<uint8_t> pixels, labels;
-  const int half = size / 2;
-  for (int i = 0; i < n; ++i) {
-    const int c = static_cast<int>(rng() % 4);
-    labels.push_back(static_cast<uint8_t>(c));
-    for (int y = 0; y < size; ++y)
-      for (int x = 0; x < size; ++x) {
-        const bool lit = (y < half) == (c < 2) && (x < half) == (c % 2 == 0);
-        pixels.push_back(static_cast<uint8_t>((lit ? 160 : 0) + rng() % 60));
-      }
-  }
-  idx_file(dir + "/" + name + "-images", {static_cast<uint32_t>(n), static_cast<uint32_t>(size), static_cast<uint32_t>(size)},
-           pixels);
-  idx_file(dir + "/" + name + "-labels", {static_cast<uint32_t>(n)}, labels);
-}
-
-}  // namespace
+using attune::testing::write_quadrants;
 
 TEST_CASE("augmentation: padding 0 and no flip is the identity; crops keep a centred blob; flips mirror", "[image]") {
   std::mt19937_64 rng(1);
@@ -221,4 +194,197 @@ TEST_CASE("explain reads the patch grid of a ViT run and draws each image over i
         "--layer: 2 is outside the model's 2 layers");
   CHECK(error_of([&] { attune::image_classification::parse_image_input("x.idx:1,b"); }) ==
         "--input: expected FILE, FILE:INDEX or FILE:I,J,...; 'b' is not an image index");
+}
+
+namespace {
+
+// A tiny ViT run on 8x8 quadrant images, trained for one epoch: what export needs, not accuracy.
+std::string train_tiny_vit(const std::string& dir, const std::string& name, const std::vector<std::string>& extra) {
+  if (!std::filesystem::exists(dir + "/train-images")) write_quadrants(dir, "train", 240, 8, 7);
+  json config = attune::image_classification::default_config();
+  std::vector<std::string> overrides = {"data.train_images=" + dir + "/train-images",
+                                        "data.train_labels=" + dir + "/train-labels", "data.valid_size=40",
+                                        "data.labels=[\"tl\", \"tr\", \"bl\", \"br\"]", "augment.crop_padding=0",
+                                        "augment.horizontal_flip=false", "model.patch_size=2", "model.hidden_size=16",
+                                        "model.num_layers=2", "model.num_heads=2", "model.mlp_size=32",
+                                        "train.epochs=1", "train.batch_size=32", "train.lr=3e-3", "device=cpu",
+                                        "run_dir=" + dir + "/" + name};
+  overrides.insert(overrides.end(), extra.begin(), extra.end());
+  attune::config::apply_overrides(config, overrides);
+  attune::engine::TrainFlags flags;
+  std::ostringstream log;
+  flags.log = &log;
+  attune::tasks::train(config, flags);
+  return dir + "/" + name;
+}
+
+std::vector<json> json_rows(const std::string& text) {
+  std::vector<json> rows;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) rows.push_back(json::parse(line));
+  return rows;
+}
+
+// Same labels; returns the largest probability difference.
+double largest_difference(const std::vector<json>& a, const std::vector<json>& b) {
+  REQUIRE(a.size() == b.size());
+  double worst = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i]["label"] == b[i]["label"]);
+    for (const auto& item : a[i]["probabilities"].items()) {
+      worst = std::max(worst, std::abs(item.value().get<double>() - b[i]["probabilities"].at(item.key()).get<double>()));
+    }
+  }
+  return worst;
+}
+
+std::string predict_run_text(const std::string& run, const std::string& images, int64_t batch_size) {
+  std::ifstream in(images, std::ios::binary);
+  std::ostringstream out;
+  attune::image_classification::predict_run(run, in, images, out, "cpu", batch_size);
+  return out.str();
+}
+
+std::string predict_bundle_text(const std::string& bundle, const std::string& images, int64_t batch_size) {
+  std::ifstream in(images, std::ios::binary);
+  std::ostringstream out;
+  attune::image_classification::predict_bundle(bundle, in, images, out, "cpu", batch_size);
+  return out.str();
+}
+
+// Image i of an IDX images file (N, S, S) as a JSON list of rows.
+json pixel_rows(const torch::Tensor& images, int64_t i) {
+  json rows = json::array();
+  for (int64_t y = 0; y < images.size(1); ++y) {
+    json row = json::array();
+    for (int64_t x = 0; x < images.size(2); ++x) row.push_back(images[i][y][x].item<int64_t>());
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("image bundles predict as their runs for every pooling and attention switch", "[image][export]") {
+  const std::string dir = attune::testing::temp_dir("image-export");
+  write_quadrants(dir, "test", 23, 8, 8);
+  const std::vector<std::pair<std::string, std::vector<std::string>>> variants = {
+      {"cls", {}},
+      {"mean-fusion-mask-relative",
+       {"model.pooling=mean", "model.layer_fusion=true", "model.position_bias=relative",
+        "model.attention_mask={\"any\": [{\"grid\": {\"side\": 4, \"radius\": 1, \"offset\": 1}}, {\"global\": [0]}]}"}},
+      {"attention-alibi", {"model.pooling=attention", "model.pooling_temperature=0.5", "model.position_bias=alibi"}},
+  };
+  for (const auto& [name, extra] : variants) {
+    CAPTURE(name);
+    const std::string run = train_tiny_vit(dir, name, extra);
+    const std::string bundle = dir + "/bundles/" + name;
+    const json summary = attune::image_classification::export_run(run, bundle, false);
+    CHECK(summary["check_max_abs_diff"].get<double>() < 1e-6);
+    const json manifest = attune::io::read_json(bundle + "/manifest.json");
+    CHECK(manifest["task"] == "image-classification");
+    CHECK(manifest["labels"] == json({"tl", "tr", "bl", "br"}));
+    CHECK(manifest["image"] == json({{"size", 8}, {"channels", 1}, {"layout", "NCHW"}}));
+    CHECK(manifest["inputs"][0]["shape"] == json({"batch", 1, 8, 8}));
+    CHECK_FALSE(std::filesystem::exists(bundle + "/tokenizer"));
+    // The bundle alone, at batch sizes the export never saw.
+    const std::vector<json> from_run = json_rows(predict_run_text(run, dir + "/test-images", 7));
+    CHECK(from_run.size() == 23);
+    CHECK(largest_difference(from_run, json_rows(predict_bundle_text(bundle, dir + "/test-images", 7))) < 1e-5);
+    CHECK(largest_difference(from_run, json_rows(predict_bundle_text(bundle, dir + "/test-images", 64))) < 1e-5);
+  }
+}
+
+TEST_CASE("an image bundle serves pixel lists and PNGs as predict, and refuses bad inputs naming them",
+          "[image][export][serve]") {
+  const std::string dir = attune::testing::temp_dir("image-serve");
+  write_quadrants(dir, "test", 6, 8, 9);
+  const std::string run = train_tiny_vit(dir, "run", {});
+  const std::string bundle = dir + "/bundle";
+  attune::image_classification::export_run(run, bundle, false);
+  const std::vector<json> expected = json_rows(predict_bundle_text(bundle, dir + "/test-images", 64));
+  const torch::Tensor images = attune::data::read_idx(dir + "/test-images");
+
+  const attune::serving::Predictor p = attune::image_classification::bundle_predictor(bundle, "cpu", 4);
+  CHECK(p.task == "image-classification");
+  CHECK(p.info["image_size"] == 8);
+  json inputs = json::array();
+  for (int64_t i = 0; i < 4; ++i) inputs.push_back(pixel_rows(images, i));
+  inputs.push_back(json::array({pixel_rows(images, 4)}));  // (1, 8, 8)
+  const std::string png = attune::formats::encode_png(images[5].unsqueeze(-1).contiguous());
+  inputs.push_back({{"png", attune::formats::encode_base64(png)}});
+  for (size_t i = 0; i < inputs.size(); ++i) p.check(inputs[i], "inputs[" + std::to_string(i) + "]");
+  const std::vector<json> served = p.run(inputs.get<std::vector<json>>());
+  CHECK(largest_difference(expected, served) < 1e-5);
+
+  auto error = [&](const json& input) { return error_of([&] { p.check(input, "inputs[1]"); }); };
+  json short_image = pixel_rows(images, 0);
+  short_image.erase(short_image.size() - 1);
+  CHECK(error(short_image) == "inputs[1]: expected 8 rows, got 7");
+  json word = pixel_rows(images, 0);
+  word[2][3] = "x";
+  CHECK(error(word) == "inputs[1][2][3]: expected a pixel value in 0..255, got \"x\"");
+  json bright = pixel_rows(images, 0);
+  bright[0][0] = 256;
+  CHECK(error(bright) == "inputs[1][0][0]: expected a pixel value in 0..255, got 256");
+  CHECK(error(json::array({pixel_rows(images, 0), pixel_rows(images, 1)})) == "inputs[1]: expected 1 channel planes, got 2");
+  CHECK(error("an image") ==
+        "inputs[1]: expected an image: a 8x8 list of pixel rows (0..255) or {\"png\": \"<base64>\"}, got string");
+  CHECK(error({{"pixels", 1}}) == "inputs[1]: expected {\"png\": \"<base64>\"} as the only key of an image object");
+  CHECK(error({{"png", "iVBO*w0K"}}) == "inputs[1]: invalid base64: unexpected character at offset 4");
+  CHECK(error({{"png", "abc"}}) == "inputs[1]: invalid base64: length 3 is not a multiple of 4");
+  CHECK(error({{"png", attune::formats::encode_base64("not a png at all")}}).rfind("inputs[1]: not a PNG image (libpng: ", 0) == 0);
+  const torch::Tensor rgb = images[0].unsqueeze(-1).expand({8, 8, 3}).contiguous();
+  CHECK(error({{"png", attune::formats::encode_base64(attune::formats::encode_png(rgb))}}) ==
+        "inputs[1]: the PNG has 3 channels, the model takes 1 (8-bit grey)");
+  const torch::Tensor wide = torch::zeros({8, 12, 1}, torch::kByte);
+  CHECK(error({{"png", attune::formats::encode_base64(attune::formats::encode_png(wide))}}) ==
+        "inputs[1]: the PNG is 12x8, the model takes 8x8");
+
+  // A bundle of another task is refused, and so is an IDX file of another image size.
+  std::filesystem::copy(bundle, dir + "/other", std::filesystem::copy_options::recursive);
+  json manifest = attune::io::read_json(dir + "/other/manifest.json");
+  manifest["task"] = "text-classification";
+  attune::io::write_json_atomic(dir + "/other/manifest.json", manifest);
+  CHECK(error_of([&] { predict_bundle_text(dir + "/other", dir + "/test-images", 4); }) ==
+        dir + "/other/manifest.json: task \"text-classification\" is not image-classification");
+  write_quadrants(dir, "wide", 2, 12, 3);
+  CHECK(error_of([&] { predict_bundle_text(bundle, dir + "/wide-images", 4); }) ==
+        dir + "/wide-images: images are 12x12, the run was trained on 8x8");
+}
+
+TEST_CASE("an int8 image bundle predicts close to the float32 one", "[image][export]") {
+  const std::string dir = attune::testing::temp_dir("image-int8");
+  write_quadrants(dir, "test", 20, 8, 10);
+  const std::string run = train_tiny_vit(dir, "run", {});
+  attune::image_classification::export_run(run, dir + "/fp32", false);
+  const json summary = attune::image_classification::export_run(run, dir + "/int8", false, /*int8=*/true);
+  CHECK(summary["dtype"] == "int8-dynamic");
+  CHECK(attune::io::read_json(dir + "/int8/manifest.json")["model"].contains("quantized_engine"));
+  const double worst = largest_difference(json_rows(predict_bundle_text(dir + "/fp32", dir + "/test-images", 8)),
+                                          json_rows(predict_bundle_text(dir + "/int8", dir + "/test-images", 8)));
+  CHECK(worst < 0.05);
+  CHECK(worst > 0.0);  // really a quantized computation
+}
+
+TEST_CASE("base64 round-trips every length and refuses what is not base64; grey PNGs decode to their pixels",
+          "[image][png]") {
+  std::string bytes;
+  for (int n = 0; n < 9; ++n) {
+    CHECK(attune::formats::decode_base64(attune::formats::encode_base64(bytes), "x") == bytes);
+    bytes += static_cast<char>(250 - 37 * n);
+  }
+  CHECK(attune::formats::encode_base64("any carnal pleas") == "YW55IGNhcm5hbCBwbGVhcw==");
+  CHECK(error_of([] { attune::formats::decode_base64("ab=c", "b"); }) == "b: invalid base64: unexpected character at offset 2");
+  CHECK(error_of([] { attune::formats::decode_base64("a===", "b"); }) == "b: invalid base64: unexpected character at offset 1");
+  CHECK(error_of([] { attune::formats::decode_base64("YW55 IGNh", "b"); }) ==
+        "b: invalid base64: length 9 is not a multiple of 4");
+  const torch::Tensor grey = torch::randint(0, 256, {5, 7, 1}).to(torch::kByte);
+  CHECK(attune::formats::decode_png(attune::formats::encode_png(grey), "g").equal(grey));
+  const torch::Tensor rgb = torch::randint(0, 256, {3, 4, 3}).to(torch::kByte);
+  CHECK(attune::formats::decode_png(attune::formats::encode_png(rgb), "c").equal(rgb));
+  CHECK(error_of([] { attune::formats::decode_png("", "e"); }).rfind("e: not a PNG image (libpng: ", 0) == 0);
+  std::string cut = attune::formats::encode_png(rgb);
+  cut.resize(cut.size() - 20);
+  CHECK(error_of([&] { attune::formats::decode_png(cut, "cut"); }).rfind("cut: ", 0) == 0);
 }

@@ -13,8 +13,9 @@ int export_command(const Args& args) {
       "attune export",
       "Write a trained run as a self-contained bundle for services without attune: model.pt (TorchScript, "
       "float32, any batch size and length; a classifier's forward(input_ids, attention_mask, token_type_ids=None) -> "
-      "logits; translation, masked-LM and recommendation bundles: docs/export-and-serving.md), the run's "
-      "tokenizer/ (or item ids), config.json and manifest.json (inputs, outputs, labels, versions, SHA-256 of every file). "
+      "logits, an image classifier's forward(pixels) -> logits; translation, masked-LM and recommendation bundles: "
+      "docs/export-and-serving.md), the run's tokenizer/ (text runs) or item ids, config.json and manifest.json "
+      "(inputs, outputs, labels, versions, SHA-256 of every file). "
       "PEFT adapters linear in the weights (LoRA, AdaLoRA, IA3, BitFit) are merged into them; bottleneck adapters and prefixes are scripted as they are. Prints a JSON summary; "
       "`attune predict --bundle DIR` runs it.");
   options.add_options()

@@ -4,7 +4,7 @@ gives the outputs attune gave there; and the reverse: bundles exported by the GP
 machine's attune (LibTorch 2.x) go back to the CPU machine to be checked there.
 
 The three commands:
-  1. CPU machine (LibTorch 1.13): two tiny runs, their bundles, inputs and the outputs of 1.13
+  1. CPU machine (LibTorch 1.13): three tiny runs, their bundles, inputs and the outputs of 1.13
        ATTUNE=build/attune tools/parity/make_bundle_fixtures.sh .data/bundle_fixtures
   2. GPU machine (torch 2.x, build-cuda/attune against LibTorch 2.x), via tools/gpu/session.sh bundles:
        python3 tools/parity/bundle_parity.py build-cuda .data/bundle_fixtures/fixtures.tar.gz "$OUT"
@@ -44,7 +44,11 @@ Forward direction (the 1.13 bundles of the fixtures):
     max_history left-padded with 0, model.pt's forward on CPU and CUDA: 1.13's top items
     and scores (within 1e-4 / 1e-3), nothing unlisted and unexcluded above them; also
     BUILD_DIR/attune predict --bundle on CPU and CUDA (same items, scores within the same).
-Reverse direction (classification and translation only): BUILD_DIR/attune export of the fixtures' two runs; torch.jit.load of
+  image: the test images' pixels (IDX, uint8) into model.pt's forward as float32 (all at once,
+    one at a time) and as uint8 (batches of 7), on CPU and CUDA, against 1.13's `predict
+    --bundle` JSONL as for classification; also BUILD_DIR/attune predict --bundle.
+Reverse direction (classification, translation and image): BUILD_DIR/attune export of the fixtures'
+  three runs; torch.jit.load of
   each in Python with the same checks on the CPU; BUILD_DIR/attune predict --bundle
   --device cpu gives the expected outputs packed with the bundles for step 3.
 Prints one PASS/FAIL line per check (INFO/SKIP lines do not count); exits 1 on any FAIL.
@@ -53,6 +57,7 @@ import json
 import math
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tarfile
@@ -250,16 +255,72 @@ def classification_forward(fx):
     guarded("classification transformers' tokenizer on the bundle's vocab.txt", hf_tokenizer_check, bundle, m, texts, ids)
     guarded("classification python (1.13 bundle)", classification_python, "classification 1.13 bundle:", bundle, ids,
             expected)
-    labels = m["labels"]
+    cpp_predict_checks("classification 1.13 bundle:", bundle, inputs, expected)
+
+
+def cpp_predict_checks(tag, bundle, inputs, expected):
+    """BUILD_DIR/attune predict --bundle (C++ on LibTorch 2.x) on every device against 1.13's JSONL rows."""
+    labels = manifest_of(bundle)["labels"]
     for device in DEVICES:
         tol = CPU_TOL if device == "cpu" else CUDA_TOL
+        name = f"{tag} {BUILD}/attune predict --bundle --device {device}"
 
-        def cpp(device=device, tol=tol):
-            out = os.path.join(WORK_DIR, f"cls_cpp_{device}.jsonl")
+        def cpp(device=device, tol=tol, name=name):
+            out = os.path.join(WORK_DIR, f"{tag.split()[0]}_cpp_{device}.jsonl")
             attune("predict", "--bundle", bundle, "--device", device, "--input", inputs, "--output", out)
             ok, detail = compare_predictions(expected, predictions_of_jsonl(read_json_lines(out), labels), labels, tol)
-            check(f"classification 1.13 bundle: {BUILD}/attune predict --bundle --device {device}", ok, detail)
-        guarded(f"classification 1.13 bundle: {BUILD}/attune predict --bundle --device {device}", cpp)
+            check(name, ok, detail)
+        guarded(name, cpp)
+
+
+# ---------------------------------------------------------------- image classification
+
+def read_idx_images(path):
+    """An IDX file of uint8 images (N, H, W) as a uint8 tensor (N, 1, H, W): the bundle's pixels."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:4] == b"\0\0\x08\x03", f"{path}: not an IDX file of uint8 images (N, H, W)"
+    n, h, w = struct.unpack(">III", data[4:16])
+    return torch.frombuffer(bytearray(data[16:16 + n * h * w]), dtype=torch.uint8).view(n, 1, h, w)
+
+
+def classify_images(module, pixels, device, batch, as_float):
+    """Probabilities (float64 lists, softmax in float32) of every image, in batches of `batch`;
+    the bundle takes pixels 0..255 as float32 or uint8 and normalises them itself."""
+    probs = []
+    for start in range(0, pixels.shape[0], batch):
+        x = pixels[start:start + batch]
+        with torch.no_grad():
+            logits = module((x.float() if as_float else x).to(device))
+        assert tuple(logits.shape)[0] == x.shape[0] and logits.dim() == 2, f"logits of shape {tuple(logits.shape)}"
+        probs += torch.softmax(logits.float(), -1).cpu().double().tolist()
+    return probs
+
+
+def image_python(tag, bundle, pixels, expected, devices):
+    """torch.jit.load of an image bundle's model.pt against the expected JSONL, several batchings."""
+    m = manifest_of(bundle)
+    n = pixels.shape[0]
+    for device in devices:
+        tol = CPU_TOL if device == "cpu" else CUDA_TOL
+        module = load_module(bundle, device)
+        check(f"{tag} torch.jit.load on {device}", True,
+              f"torch {torch.__version__} loaded model.pt written by LibTorch {m['torch_version']}")
+        for what, batch, as_float in [("all at once, float32 pixels", n, True), ("one at a time", 1, True),
+                                      ("batches of 7, uint8 pixels", 7, False)]:
+            ok, detail = compare_predictions(expected, classify_images(module, pixels, device, batch, as_float),
+                                             m["labels"], tol)
+            check(f"{tag} python {device} {what}", ok, detail)
+
+
+def image_forward(fx):
+    d = os.path.join(fx, "image")
+    bundle = os.path.join(d, "bundle")
+    images = os.path.join(d, "test-images")
+    expected = read_json_lines(os.path.join(d, "expected_predict.jsonl"))
+    guarded("image python (1.13 bundle)", image_python, "image 1.13 bundle:", bundle, read_idx_images(images), expected,
+            DEVICES)
+    cpp_predict_checks("image 1.13 bundle:", bundle, images, expected)
 
 
 def hf_tokenizer_check(bundle, manifest, texts, ids):
@@ -615,7 +676,8 @@ def reverse(fx, rows):
     os.makedirs(rev)
     written = {}
     for task, inputs, expected_name in [("classification", "inputs.txt", "expected_predict.jsonl"),
-                                        ("translation", "sources.txt", "expected_predict.txt")]:
+                                        ("translation", "sources.txt", "expected_predict.txt"),
+                                        ("image", "test-images", "expected_predict.jsonl")]:
         d = os.path.join(rev, task)
         os.makedirs(d)
         bundle = os.path.join(d, "bundle")
@@ -634,7 +696,7 @@ def reverse(fx, rows):
             out = os.path.join(d, expected_name)
             attune("predict", "--bundle", bundle, "--device", "cpu", "--input", os.path.join(d, inputs), "--output", out)
             theirs = os.path.join(fx, task, expected_name)  # 1.13's outputs of its own bundle of the same run
-            if task == "classification":
+            if task in ("classification", "image"):
                 labels = m["labels"]
                 ok, detail = compare_predictions(read_json_lines(theirs),
                                                  predictions_of_jsonl(read_json_lines(out), labels), labels, CPU_TOL)
@@ -649,6 +711,10 @@ def reverse(fx, rows):
                                     str(m["max_length"]), "--input", os.path.join(d, inputs))
             expected = read_json_lines(os.path.join(fx, task, "expected_predict.jsonl"))
             guarded("reverse classification python", classification_python_cpu, bundle, ids, expected)
+        elif task == "image":
+            expected = read_json_lines(os.path.join(fx, task, "expected_predict.jsonl"))
+            guarded("reverse image python", image_python, "reverse image (2.x bundle):", bundle,
+                    read_idx_images(os.path.join(d, inputs)), expected, ["cpu"])
         elif rows is not None:
             guarded("reverse translation python", translation_python, "reverse translation (2.x bundle):", bundle,
                     rows, greedy_cases(os.path.join(fx, task), m), False)
@@ -714,6 +780,7 @@ def main():
     rows = guarded("translation", translation_forward, fx)
     guarded("mlm", mlm_forward, fx)
     guarded("recommendation", recommendation_forward, fx)
+    guarded("image", image_forward, fx)
     guarded("reverse", reverse, fx, rows)
     failed = [r for r in results if r["status"] == "FAIL"]
     passed = [r for r in results if r["status"] == "PASS"]

@@ -2,13 +2,14 @@
 # The reverse direction of tools/parity/bundle_parity.py, run back on the CPU machine: this
 # attune (LibTorch 1.13) runs the bundles that the GPU machine's attune (LibTorch 2.x)
 # exported, and its outputs must be the ones 2.x computed (same labels and probabilities
-# within 1e-5 for the classifier; identical lines for the translation model's beam search).
+# within 1e-5 for the text and image classifiers; identical lines for the translation model's beam search).
 #
 #   ATTUNE=build/attune tools/parity/check_reverse_bundles.sh reverse_bundles.tar.gz
 #
 # The tarball (bundle_parity.py's $OUT/reverse_bundles.tar.gz) holds reverse/ with
-# classification/{bundle/,inputs.txt,expected_predict.jsonl} and
-# translation/{bundle/,sources.txt,expected_predict.txt}. A bundle this LibTorch cannot load
+# classification/{bundle/,inputs.txt,expected_predict.jsonl},
+# translation/{bundle/,sources.txt,expected_predict.txt} and
+# image/{bundle/,test-images,expected_predict.jsonl}. A bundle this LibTorch cannot load
 # or run is a FAIL line quoting attune's error, not a crash. Prints one PASS/FAIL line per
 # check; exits 1 on any FAIL.
 set -uo pipefail
@@ -30,7 +31,8 @@ manifest_value() {  # bundle key: a top-level value of its manifest.json, or '?'
 echo "attune: $ATTUNE"
 [[ -f "$rev/versions.json" ]] && echo "tarball: $(tr -d '\n' <"$rev/versions.json")"
 
-for spec in classification:inputs.txt:expected_predict.jsonl translation:sources.txt:expected_predict.txt; do
+for spec in classification:inputs.txt:expected_predict.jsonl translation:sources.txt:expected_predict.txt \
+    image:test-images:expected_predict.jsonl; do
   IFS=: read -r task input expected <<<"$spec"
   d="$rev/$task"
   if [[ ! -d "$d/bundle" ]]; then
@@ -59,7 +61,7 @@ want, got = lines(expected_path), lines(got_path)
 if len(want) != len(got):
     print(f"{len(got)} output lines for {len(want)} expected")
     sys.exit(1)
-if task == "classification":
+if task in ("classification", "image"):
     worst, wrong = 0.0, []
     for i, (a, b) in enumerate(zip(want, got)):
         a, b = json.loads(a), json.loads(b)

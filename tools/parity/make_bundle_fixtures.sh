@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fixtures for tools/parity/bundle_parity.py: two tiny runs trained here (a classifier and a
-# translation model), their bundles exported by this attune (LibTorch 1.13 on the CPU
+# Fixtures for tools/parity/bundle_parity.py: three tiny runs trained here (a text classifier, a
+# translation model and a ViT image classifier), their bundles exported by this attune (LibTorch 1.13 on the CPU
 # machine), inputs, the ids this attune's tokenizers give them, and the outputs this
 # attune computes, packed into OUT_DIR/fixtures.tar.gz (a few MB; a few minutes on 2 cores).
 #
@@ -12,6 +12,8 @@
 # generated topic texts (tests/common/synthetic.h's write_topics_csv, re-written here).
 # The translation run learns generated English -> German digit words (synthetic.h's
 # write_number_pairs) to BLEU 100 in 8 epochs and translates 30 fresh pairs plus edge cases.
+# The image run (ALiBi attention) learns which quadrant of generated 8x8 grey images is bright
+# (synthetic.h's write_quadrants) and predicts 40 fresh images.
 #
 # fixtures.tar.gz holds fixtures/:
 #   versions.json                    what wrote it (attune's bundle manifests' versions)
@@ -32,6 +34,9 @@
 #   mlm/expected_predict.jsonl       `attune predict --bundle` (top 5 tokens and scores per mask)
 #   recommendation/requests.jsonl    {"history", "exclude"?, "k"?} requests (generated item walks)
 #   recommendation/KIND/run/, KIND/bundle/, KIND/expected_predict.jsonl   KIND = sasrec, bert4rec
+#   image/run/, image/bundle/
+#   image/test-images                IDX, uint8 (40, 8, 8)
+#   image/expected_predict.jsonl     `attune predict --bundle` of them (labels, probabilities)
 set -euo pipefail
 [[ $# -eq 1 ]] || { echo "usage: ATTUNE=path/to/attune $0 OUT_DIR" >&2; exit 2; }
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -42,7 +47,7 @@ out="$(mkdir -p "$1" && cd "$1" && pwd)"
 work="$out/work"
 rm -rf "$work"
 mkdir -p "$work/data" "$work/fixtures/classification" "$work/fixtures/translation" "$work/fixtures/mlm" \
-  "$work/fixtures/recommendation"
+  "$work/fixtures/recommendation" "$work/fixtures/image"
 fx="$work/fixtures"
 log="$out/make_bundle_fixtures.log"
 : >"$log"
@@ -122,6 +127,25 @@ sources += ["", "one", "nine eight seven six five four three two one zero one tw
             " ".join(en[i % 10] for i in range(80))]  # longer than the model's 64 positions: cut
 with open(f"{fx}/translation/sources.txt", "w", encoding="utf-8") as f:
     f.writelines(s + "\n" for s in sources)
+
+# 8x8 grey images whose class c (0..3) is the bright quadrant, on noise (write_quadrants).
+import struct
+def quadrants(path, n, seed):
+    rng = random.Random(seed)
+    pixels, labels = bytearray(), bytearray()
+    for _ in range(n):
+        c = rng.randrange(4)
+        labels.append(c)
+        for y in range(8):
+            for x in range(8):
+                lit = (y < 4) == (c < 2) and (x < 4) == (c % 2 == 0)
+                pixels.append((160 if lit else 0) + rng.randrange(60))
+    with open(f"{path}-images", "wb") as f:
+        f.write(struct.pack(">4B3I", 0, 0, 8, 3, n, 8, 8) + pixels)
+    with open(f"{path}-labels", "wb") as f:
+        f.write(struct.pack(">4BI", 0, 0, 8, 1, n) + labels)
+quadrants(f"{data}/img_train", 400, 4)
+quadrants(f"{fx}/image/test", 40, 5)
 PY
 
 step "data (masked LM, recommendation)"
@@ -189,18 +213,25 @@ for kind in sasrec bert4rec; do
     --set model.num_heads=2 --set model.intermediate_size=64 --set objective.loss=softmax --set train.epochs=5 \
     --set train.bf16=false --set train.checkpoint_every=1000000 >>"$log" 2>&1
 done
+step "train image classification"
+"$ATTUNE" train --task image-classification --set run_dir="$work/img_run" --set device=cpu \
+  --set data.train_images="$work/data/img_train-images" --set data.train_labels="$work/data/img_train-labels" \
+  --set data.valid_size=40 --set augment.crop_padding=0 --set model.patch_size=2 --set model.hidden_size=32 \
+  --set model.num_layers=2 --set model.num_heads=2 --set model.mlp_size=64 --set model.position_bias=alibi \
+  --set train.epochs=3 --set train.batch_size=32 --set train.lr=3e-3 --set train.bf16=false \
+  --set train.checkpoint_every=1000000 >>"$log" 2>&1
 python3 -c 'import json,sys; print("translation valid BLEU", json.load(open(sys.argv[1]))["valid"]["bleu"])' \
   "$work/mt_run/results.json" | tee -a "$log"
 
 # Only what `attune export` reads travels: config.json, model.safetensors, tokenizer/ (and the
 # small bookkeeping files); checkpoints with optimizer state stay behind.
-for t in cls:classification mt:translation; do
+for t in cls:classification mt:translation img:image; do
   src="$work/${t%%:*}_run" dst="$fx/${t#*:}/run"
   mkdir -p "$dst"
   for f in config.json model.safetensors labels.json results.json; do
     [[ -f "$src/$f" ]] && cp "$src/$f" "$dst/"
   done
-  cp -r "$src/tokenizer" "$dst/tokenizer"
+  if [[ -d "$src/tokenizer" ]]; then cp -r "$src/tokenizer" "$dst/tokenizer"; fi  # image runs have none
 done
 
 mkdir -p "$fx/mlm/run"
@@ -220,6 +251,7 @@ step "export bundles"
 for kind in sasrec bert4rec; do
   "$ATTUNE" export --run "$fx/recommendation/$kind/run" --out "$fx/recommendation/$kind/bundle" | tee -a "$log"
 done
+"$ATTUNE" export --run "$fx/image/run" --out "$fx/image/bundle" | tee -a "$log"
 
 step "expected outputs"
 c="$fx/classification"
@@ -242,6 +274,9 @@ for kind in sasrec bert4rec; do
     --output "$r/$kind/expected_predict.jsonl"
   [[ $(wc -l <"$r/$kind/expected_predict.jsonl") -eq $(wc -l <"$r/requests.jsonl") ]] || { echo "$kind: line count" >&2; exit 1; }
 done
+i="$fx/image"
+"$ATTUNE" predict --bundle "$i/bundle" --device cpu --input "$i/test-images" --output "$i/expected_predict.jsonl"
+[[ $(wc -l <"$i/expected_predict.jsonl") -eq 40 ]] || { echo "$i/expected_predict.jsonl: not 40 lines" >&2; exit 1; }
 for f in "$c/inputs.txt" "$c/input_ids.jsonl" "$c/expected_predict.jsonl"; do
   [[ $(wc -l <"$f") -eq $(wc -l <"$c/inputs.txt") ]] || { echo "$f: line count differs from inputs.txt" >&2; exit 1; }
 done
@@ -259,6 +294,7 @@ json.dump({"made_by": "tools/parity/make_bundle_fixtures.sh",
 PY
 head -3 "$t/expected_greedy.txt" | tee -a "$log"
 head -2 "$c/expected_predict.jsonl" | tee -a "$log"
+head -2 "$i/expected_predict.jsonl" | tee -a "$log"
 
 tar czf "$out/fixtures.tar.gz" -C "$work" fixtures
 rm -rf "$work"
