@@ -7,3 +7,16 @@ using Catch::Approx;
 #else
 #include <catch2/catch.hpp>
 #endif
+
+#include <string>
+
+namespace attune::testing {
+// The substring matcher, renamed ContainsSubstring in v3 (v3's Contains matches ranges).
+inline auto contains_text(const std::string& text) {
+#if defined(ATTUNE_CATCH3)
+  return Catch::Matchers::ContainsSubstring(text);
+#else
+  return Catch::Matchers::Contains(text);
+#endif
+}
+}  // namespace attune::testing

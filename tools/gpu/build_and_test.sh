@@ -10,6 +10,10 @@ cd "$root"
 deps=/tmp/attune-deps
 mkdir -p "$deps"
 for deb in .deb/*.deb; do dpkg -x "$deb" "$deps"; done
+# Some -dev symlinks are absolute (zlib1g-dev's libz.so -> /lib/x86_64-linux-gnu/libz.so.1.2.13):
+# in the prefix they name a file of the host, which Ubuntu lacks, and the linker then takes
+# the static, non-PIC libz.a, which a shared libattune cannot link. Point them into the prefix.
+find "$deps" -type l -lname '/*' | while read -r link; do ln -sfn "$deps$(readlink "$link")" "$link"; done
 export LD_LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 torch_prefix="$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')"
 # pkg-config (for cpp-httplib, attune serve) reads only the carried .pc files, whose
