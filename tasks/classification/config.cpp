@@ -90,14 +90,14 @@ Config parse_config(const nlohmann::json& config) {
   Config c;
   c.run = engine::run_keys(config);
   c.init = config::get_optional_string(config, "init", "");
-  c.data = config::parse<DataConfig>(config.at("data"), "data");
-  c.tokenizer = config::parse<text::TokenizerConfig>(config.at("tokenizer"), "tokenizer");
-  c.model = config.at("model");
+  c.data = config::parse<DataConfig>(config::at_field(config, "data", ""), "data");
+  c.tokenizer = config::parse<text::TokenizerConfig>(config::at_field(config, "tokenizer", ""), "tokenizer");
+  c.model = config::at_field(config, "model", "");
   models::check_text_encoder_config(c.model, "model");
   // Runs written before attention pooling have no temperature or entropy keys: defaults.
-  c.head = config::parse<HeadConfig>(config.at("head"), "head");
+  c.head = config::parse<HeadConfig>(config::at_field(config, "head", ""), "head");
   // Runs written before PEFT have no peft section.
-  const nlohmann::json peft_section = config.contains("peft") ? config.at("peft") : nlohmann::json();
+  const nlohmann::json peft_section = config.contains("peft") ? config::at_field(config, "peft", "") : nlohmann::json();
   c.peft = peft::enabled(peft_section) ? peft::resolve(peft_section, "peft") : nlohmann::json{{"method", nullptr}};
   c.train = engine::train_section(config);
   if (peft_enabled(c)) check_peft_switches(c);

@@ -68,7 +68,7 @@ data::TokenBatch collate_batch(const std::vector<text::Encoding>& encodings, con
 }  // namespace
 
 ColumnSpec column_spec(const nlohmann::json& config, bool with_label) {
-  return column_spec(config::parse<DataConfig>(config.at("data"), "data"), with_label);
+  return column_spec(config::parse<DataConfig>(config::at_field(config, "data", ""), "data"), with_label);
 }
 
 ClassificationTask::ClassificationTask(TextClassifier model, std::shared_ptr<peft::PeftModel> peft, Examples train,

@@ -88,9 +88,9 @@ std::vector<std::string> config_help() {
 Config parse_config(const nlohmann::json& config) {
   Config c;
   c.run = engine::run_keys(config);
-  c.data = config::parse<DataConfig>(config.at("data"), "data");
-  c.augment = config::parse<AugmentConfig>(config.at("augment"), "augment");
-  c.model = config::parse<VitConfig>(config.at("model"), "model");
+  c.data = config::parse<DataConfig>(config::at_field(config, "data", ""), "data");
+  c.augment = config::parse<AugmentConfig>(config::at_field(config, "augment", ""), "augment");
+  c.model = config::parse<VitConfig>(config::at_field(config, "model", ""), "model");
   c.train = engine::train_section(config);
   return c;
 }

@@ -66,10 +66,10 @@ std::vector<std::string> config_help() {
 Config parse_config(const nlohmann::json& config) {
   Config c;
   c.run = engine::run_keys(config);
-  c.data = config::parse<DataConfig>(config.at("data"), "data");
-  c.tokenizer = config::parse<text::TokenizerConfig>(config.at("tokenizer"), "tokenizer");
-  c.model = models::parse_bert_model_config(config.at("model"), "model");
-  c.mlm = config::parse<MlmConfig>(config.at("mlm"), "mlm");
+  c.data = config::parse<DataConfig>(config::at_field(config, "data", ""), "data");
+  c.tokenizer = config::parse<text::TokenizerConfig>(config::at_field(config, "tokenizer", ""), "tokenizer");
+  c.model = models::parse_bert_model_config(config::at_field(config, "model", ""), "model");
+  c.mlm = config::parse<MlmConfig>(config::at_field(config, "mlm", ""), "mlm");
   c.train = engine::train_section(config);
   if (c.mlm.max_length > c.model.max_length) {
     fail("mlm.max_length", std::to_string(c.mlm.max_length) + " exceeds model.max_length (" +

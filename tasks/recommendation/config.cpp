@@ -88,10 +88,10 @@ std::vector<std::string> config_help() {
 Config parse_config(const nlohmann::json& config) {
   Config c;
   c.run = engine::run_keys(config);
-  c.data = config::parse<DataConfig>(config.at("data"), "data");
-  c.model = config::parse<ModelConfig>(config.at("model"), "model");
-  c.objective = config::parse<ObjectiveConfig>(config.at("objective"), "objective");
-  c.eval = config::parse<EvalConfig>(config.at("eval"), "eval");
+  c.data = config::parse<DataConfig>(config::at_field(config, "data", ""), "data");
+  c.model = config::parse<ModelConfig>(config::at_field(config, "model", ""), "model");
+  c.objective = config::parse<ObjectiveConfig>(config::at_field(config, "objective", ""), "objective");
+  c.eval = config::parse<EvalConfig>(config::at_field(config, "eval", ""), "eval");
   c.train = engine::train_section(config);
   if (c.objective.loss == "softmax" && c.model.name == "context") {
     fail("objective.loss", "the context model trains with bce or sampled-softmax: a softmax over every item would run "

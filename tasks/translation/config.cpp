@@ -79,16 +79,16 @@ std::vector<std::string> config_help() {
 Config parse_config(const nlohmann::json& config) {
   Config c;
   c.run = engine::run_keys(config);
-  c.data = config::parse<DataConfig>(config.at("data"), "data");
-  c.tokenizer = config::parse<text::TokenizerConfig>(config.at("tokenizer"), "tokenizer");
+  c.data = config::parse<DataConfig>(config::at_field(config, "data", ""), "data");
+  c.tokenizer = config::parse<text::TokenizerConfig>(config::at_field(config, "tokenizer", ""), "tokenizer");
   if (c.tokenizer.type != "sentencepiece") {
     fail("tokenizer.type", "translation needs a sentencepiece tokenizer (it detokenizes its output)");
   }
-  c.model = models::parse_seq2seq_model_config(config.at("model"), "model");
+  c.model = models::parse_seq2seq_model_config(config::at_field(config, "model", ""), "model");
   c.train = engine::train_section(config);
   c.translation_train =
-      config::parse<TranslationTrainConfig>(config.at("train"), "train", config::UnknownKeys::kIgnore);
-  c.decode = config::parse<DecodeConfig>(config.at("decode"), "decode");
+      config::parse<TranslationTrainConfig>(config::at_field(config, "train", ""), "train", config::UnknownKeys::kIgnore);
+  c.decode = config::parse<DecodeConfig>(config::at_field(config, "decode", ""), "decode");
   // The model's positions must hold the longest kept source (+ EOS) and target (+ BOS).
   const models::Seq2SeqOptions o = models::seq2seq_options(c.model, 16, 0, "model");
   if (c.data.max_source_tokens + 1 > o.max_positions() || c.data.max_target_tokens + 1 > o.max_positions()) {
