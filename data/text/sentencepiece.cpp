@@ -42,8 +42,13 @@ class SilenceStderr {
 SentencePieceTokenizer::SentencePieceTokenizer(const std::string& model_path)
     : model_path_(model_path), model_(std::make_unique<SpmModel>(model_path)) {
   const int64_t pad = model_->pad_id(), unk = model_->unk_id();
+  if (unk < 0 || unk >= model_->piece_size()) {
+    fail(model_path, "sentencepiece model's unk id " + std::to_string(unk) + " is not one of its " +
+                         std::to_string(model_->piece_size()) + " pieces");
+  }
   unk_ = unk;
-  pad_ = pad >= 0 ? pad : unk;
+  const auto in_vocabulary = [&](int64_t id) { return id >= 0 && id < model_->piece_size(); };
+  pad_ = in_vocabulary(pad) ? pad : unk;
   auto piece = [&](const char* name, int64_t fallback) {
     const int64_t id = model_->piece_to_id(name);
     return id >= 0 ? id : fallback;
@@ -51,7 +56,9 @@ SentencePieceTokenizer::SentencePieceTokenizer(const std::string& model_path)
   cls_ = piece("[CLS]", model_->bos_id());
   sep_ = piece("[SEP]", model_->eos_id());
   mask_ = piece("[MASK]", unk_);
-  if (cls_ < 0 || sep_ < 0) fail(model_path, "sentencepiece model has neither [CLS]/[SEP] pieces nor bos/eos ids");
+  if (!in_vocabulary(cls_) || !in_vocabulary(sep_)) {
+    fail(model_path, "sentencepiece model has neither [CLS]/[SEP] pieces nor bos/eos ids");
+  }
 }
 
 std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::load(const std::string& model_path) {

@@ -190,7 +190,9 @@ TEST_CASE("explain reads the patch grid of a ViT run and draws each image over i
   CHECK(png.sizes() == std::vector<int64_t>{48, 48, 3});
   // The top half is the image itself, grey: equal channels.
   CHECK(png.narrow(0, 0, 24).select(2, 0).equal(png.narrow(0, 0, 24).select(2, 2)));
-  CHECK(error_of([&] { attune::image_classification::explain_images(dir + "/run", images, indices, 2, "cpu"); }) ==
+  // C++17 lambdas cannot capture a structured binding (clang refuses it): a copy.
+  const std::vector<int64_t> picked = indices;
+  CHECK(error_of([&] { attune::image_classification::explain_images(dir + "/run", images, picked, 2, "cpu"); }) ==
         "--layer: 2 is outside the model's 2 layers");
   CHECK(error_of([&] { attune::image_classification::parse_image_input("x.idx:1,b"); }) ==
         "--input: expected FILE, FILE:INDEX or FILE:I,J,...; 'b' is not an image index");

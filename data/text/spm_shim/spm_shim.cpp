@@ -22,6 +22,9 @@ void copy_error(const std::string& message, char* error, int error_size) {
     error[error_size - 1] = '\0';
   }
 }
+// Ids outside the vocabulary reach protobuf's bounds CHECK inside IdToPiece, which throws
+// (a corrupt model's unk_id of -1 did, found by tests/fuzz/sentencepiece).
+bool valid_id(sentencepiece::SentencePieceProcessor* sp, int id) { return id >= 0 && id < sp->GetPieceSize(); }
 }  // namespace
 
 extern "C" {
@@ -88,13 +91,23 @@ int32_t attune_spm_piece_size(void* handle) {
 // -1 when the piece is not in the vocabulary (sentencepiece itself answers unk_id).
 int32_t attune_spm_piece_to_id(void* handle, const char* piece) {
   auto* sp = static_cast<sentencepiece::SentencePieceProcessor*>(handle);
-  const int id = sp->PieceToId(piece);
-  return (id == sp->unk_id() && sp->IdToPiece(id) != piece) ? -1 : id;
+  try {
+    const int id = sp->PieceToId(piece);
+    if (!valid_id(sp, id)) return -1;
+    return (id == sp->unk_id() && sp->IdToPiece(id) != piece) ? -1 : id;
+  } catch (...) {
+    return -1;
+  }
 }
 
-// The pointer stays valid while the model is loaded.
+// The pointer stays valid while the model is loaded; "" for an id outside the vocabulary.
 const char* attune_spm_id_to_piece(void* handle, int32_t id) {
-  return static_cast<sentencepiece::SentencePieceProcessor*>(handle)->IdToPiece(id).c_str();
+  auto* sp = static_cast<sentencepiece::SentencePieceProcessor*>(handle);
+  try {
+    if (valid_id(sp, id)) return sp->IdToPiece(id).c_str();
+  } catch (...) {
+  }
+  return "";
 }
 
 // kind: 0 unk, 1 bos, 2 eos, 3 pad; -1 when the model has none.
