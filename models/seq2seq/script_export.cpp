@@ -33,8 +33,9 @@ std::string feed_forward_lines(script::ScriptModuleBuilder& b, LinearImpl& fc1, 
 }
 
 // Self-attention of `in` into "o". With `cached`, this step's keys and values are appended
-// to the layer's self_k / self_v inputs (into k, v) and queries see earlier positions
-// only: attend()'s causal alignment, key s visible to query t when s <= t + S - T.
+// to the layer's self_k / self_v inputs (into k, v) and the queries see the keys that the
+// layer's `self_keep` input marks: the caller's causal mask, or each row's own keys when
+// rows started decoding at different steps.
 std::string self_attention_lines(script::ScriptModuleBuilder& b, Seq2SeqAttentionImpl& a, const Shape& sh,
                                  const std::string& in, bool cached) {
   const std::string k = sh.split(b.linear(*a.k_proj, "self_attn_k_proj", in), "T");
@@ -43,8 +44,7 @@ std::string self_attention_lines(script::ScriptModuleBuilder& b, Seq2SeqAttentio
   if (cached) {
     s += "    k = torch.cat([self_k, " + k + "], 2)\n"
          "    v = torch.cat([self_v, " + v + "], 2)\n"
-         "    S = k.size(2)\n"
-         "    keep = source_mask.new_ones([T, S]).tril(S - T)\n";
+         "    keep = self_keep\n";
   } else {
     s += "    k = " + k + "\n    v = " + v + "\n";
   }
@@ -86,8 +86,8 @@ torch::jit::Module script_decoder_layer(Seq2SeqDecoderLayerImpl& layer, const Se
                "    return " + sh.split(b.linear(*ca.k_proj, "encoder_attn_k_proj", "memory"), "S") + ", " +
                sh.split(b.linear(*ca.v_proj, "encoder_attn_v_proj", "memory"), "S") + "\n");
   std::string s =
-      "def forward(self, x: Tensor, source_mask: Tensor, self_k: Tensor, self_v: Tensor, cross_k: Tensor, "
-      "cross_v: Tensor) -> Tuple[Tensor, Tensor, Tensor]:\n"
+      "def forward(self, x: Tensor, source_mask: Tensor, self_keep: Tensor, self_k: Tensor, self_v: Tensor, "
+      "cross_k: Tensor, cross_v: Tensor) -> Tuple[Tensor, Tensor, Tensor]:\n"
       "    B = x.size(0)\n"
       "    T = x.size(1)\n"
       "    k = self_k\n"
@@ -159,16 +159,15 @@ torch::jit::Module script_seq2seq(Seq2SeqTransformerImpl& model, script::ClassNa
   }
   s += "    return cache\n\n";
 
-  s += "def decode_step(self, tokens: Tensor, source_mask: Tensor, cache: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:\n"
-       "    T = tokens.size(1)\n"
-       "    start = cache[0].size(2)\n"
-       "    assert start + T <= " + max_positions + too_long +
-       "    x = torch.embedding(" + dec_tokens + ", tokens) * " + scale + " + " + dec_positions + "[start:start + T]\n"
+  // Every decoder layer over x with the self-attention mask self_keep; decode_step and
+  // decode_rows differ only in positions and that mask.
+  s += "def decode_layers(self, x: Tensor, source_mask: Tensor, self_keep: Tensor, cache: List[Tensor]) -> "
+       "Tuple[Tensor, List[Tensor]]:\n"
        "    grown: List[Tensor] = []\n";
   for (size_t i = 0; i < decoder_layers.size(); ++i) {
     auto at = [&](int j) { return "cache[" + std::to_string(4 * i + j) + "]"; };
     s += "    x, k, v = " + b.submodule("decoder_layer_" + std::to_string(i), decoder_layers[i]) +
-         ".forward(x, source_mask, " + at(0) + ", " + at(1) + ", " + at(2) + ", " + at(3) + ")\n"
+         ".forward(x, source_mask, self_keep, " + at(0) + ", " + at(1) + ", " + at(2) + ", " + at(3) + ")\n"
          "    grown += [k, v, " + at(2) + ", " + at(3) + "]\n";
   }
   if (dec.layer_norm) s += "    x = " + b.layer_norm(*dec.layer_norm, "model_decoder_layer_norm", "x") + "\n";
@@ -178,7 +177,27 @@ torch::jit::Module script_seq2seq(Seq2SeqTransformerImpl& model, script::ClassNa
   } else {
     s += "    logits = torch.linear(x, " + dec_tokens + ") + " + bias + "\n";
   }
-  s += "    return logits, grown\n";
+  s += "    return logits, grown\n\n";
+
+  s += "def decode_step(self, tokens: Tensor, source_mask: Tensor, cache: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:\n"
+       "    T = tokens.size(1)\n"
+       "    start = cache[0].size(2)\n"
+       "    assert start + T <= " + max_positions + too_long +
+       "    x = torch.embedding(" + dec_tokens + ", tokens) * " + scale + " + " + dec_positions + "[start:start + T]\n"
+       "    keep = source_mask.new_ones([T, start + T]).tril(start)\n"
+       "    return self.decode_layers(x, source_mask, keep, cache)\n\n";
+
+  // Rows at different steps (continuous batching): row r's target so far fills the last
+  // positions[r] columns of the cache, and its token goes at position positions[r].
+  s += "def decode_rows(self, tokens: Tensor, positions: Tensor, source_mask: Tensor, cache: List[Tensor]) -> "
+       "Tuple[Tensor, List[Tensor]]:\n"
+       "    R = tokens.size(0)\n"
+       "    L = cache[0].size(2)\n"
+       "    assert R == 0 or int(positions.max()) < " + max_positions + too_long +
+       "    x = torch.embedding(" + dec_tokens + ", tokens) * " + scale + " + " + dec_positions +
+       ".index_select(0, positions).unsqueeze(1)\n"
+       "    keep = torch.arange(L + 1, device=tokens.device).unsqueeze(0).ge((L - positions).unsqueeze(1))\n"
+       "    return self.decode_layers(x, source_mask, keep.view(R, 1, 1, L + 1), cache)\n";
   return b.build(s);
 }
 

@@ -36,11 +36,28 @@ using RoutedBatchFunction = std::function<std::vector<nlohmann::json>(const std:
                                                                       const std::vector<Route>& routes)>;
 
 struct BatcherStats {
+  // batches: model calls (decoding steps under continuous batching).
   int64_t requests = 0, inputs = 0, batches = 0, failed_batches = 0, rejected = 0, queued = 0;
   double mean_batch = 0;  // inputs per model call
 };
 
-class DynamicBatcher {
+// What a server hands requests to: the dynamic batcher below, or continuous batching
+// (tasks/serving/continuous.h) for models that work in steps.
+class Batcher {
+ public:
+  virtual ~Batcher() = default;
+  // The results of `inputs`, one per input and in order, once they have run. The future
+  // throws what the model threw. Throws QueueFull, without queuing anything, when the
+  // queue is full.
+  virtual std::future<std::vector<nlohmann::json>> submit(std::vector<nlohmann::json> inputs, Route route = nullptr) = 0;
+  virtual BatcherStats stats() const = 0;
+
+  struct QueueFull : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
+};
+
+class DynamicBatcher : public Batcher {
  public:
   DynamicBatcher(BatchFunction run, const BatcherOptions& options);
   // Requests with different routes share batches; the function tells them apart.
@@ -50,15 +67,11 @@ class DynamicBatcher {
   DynamicBatcher(const DynamicBatcher&) = delete;
   DynamicBatcher& operator=(const DynamicBatcher&) = delete;
 
-  // The results of `inputs` once their batch has run. The future throws what the batch
-  // function threw. Throws QueueFull, without queuing anything, when the queue is full.
-  std::future<std::vector<nlohmann::json>> submit(std::vector<nlohmann::json> inputs, Route route = nullptr);
-  BatcherStats stats() const;
+  // Inputs wait until their batch has run; a throw of the batch function fails every
+  // request of the batch.
+  std::future<std::vector<nlohmann::json>> submit(std::vector<nlohmann::json> inputs, Route route = nullptr) override;
+  BatcherStats stats() const override;
   const BatcherOptions& options() const { return options_; }
-
-  struct QueueFull : std::runtime_error {
-    using std::runtime_error::runtime_error;
-  };
 
  private:
   struct Request {

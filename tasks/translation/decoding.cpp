@@ -84,12 +84,11 @@ std::vector<std::vector<int64_t>> greedy_search(StepModel& model, const torch::T
   return out;
 }
 
-namespace {
+void StepModel::join(const torch::Tensor&) {
+  throw std::logic_error("this model cannot start sentences while others are being decoded");
+}
 
-struct Hypothesis {
-  double score;  // length-normalised
-  std::vector<int64_t> tokens;
-};
+namespace {
 
 double normalised(double log_prob, int64_t length, double penalty) {
   return log_prob / std::pow(static_cast<double>(length), penalty);
@@ -97,104 +96,133 @@ double normalised(double log_prob, int64_t length, double penalty) {
 
 }  // namespace
 
-std::vector<std::vector<int64_t>> beam_search(StepModel& model, const torch::Tensor& src_ids,
-                                              const DecodeOptions& o) {
-  TORCH_CHECK(o.beam_size >= 1, "beam_search: beam_size must be at least 1");
+BeamSearch::BeamSearch(StepModel& model, const DecodeOptions& options) : model_(&model), options_(options) {
+  TORCH_CHECK(options.beam_size >= 1, "beam_search: beam_size must be at least 1");
+}
+
+void BeamSearch::add(const torch::Tensor& src_ids, const std::vector<int64_t>& ids) {
+  TORCH_CHECK(src_ids.size(0) == static_cast<int64_t>(ids.size()), "BeamSearch::add: ", ids.size(), " ids for ",
+              src_ids.size(0), " sources");
+  if (ids.empty()) return;
   torch::NoGradGuard no_grad;
-  const int64_t batch = src_ids.size(0), k = o.beam_size;
-  const torch::Device device = src_ids.device();
-  const std::vector<int64_t> limits = length_limits(model, src_ids, o);
-  // Rows of the working batch are (sentence, beam) pairs of the sentences still open.
-  std::vector<int64_t> open(batch);
-  for (int64_t b = 0; b < batch; ++b) open[b] = b;
-  model.start(src_ids);
-  model.select(torch::arange(batch, torch::kLong).repeat_interleave(k).to(device));
-  std::vector<std::vector<int64_t>> history(batch * k, std::vector<int64_t>{o.bos_id});
-  // Only beam 0 starts alive, so the first step's k candidates are distinct tokens.
-  std::vector<double> scores(batch * k, -std::numeric_limits<double>::infinity());
-  for (int64_t b = 0; b < batch; ++b) scores[b * k] = 0.0;
-  std::vector<std::vector<Hypothesis>> done(batch);
+  const int64_t n = src_ids.size(0), k = options_.beam_size, rows = static_cast<int64_t>(history_.size());
+  const std::vector<int64_t> limits = length_limits(*model_, src_ids, options_);
+  if (sentences_.empty()) {
+    device_ = src_ids.device();
+    model_->start(src_ids);
+  } else {
+    model_->join(src_ids);
+  }
+  // Each new source becomes k rows; the rows already running stay as they are.
+  if (k > 1) {
+    const torch::Tensor kept = torch::arange(rows, torch::kLong);
+    const torch::Tensor expanded = torch::arange(n, torch::kLong).repeat_interleave(k) + rows;
+    model_->select(torch::cat({kept, expanded}).to(src_ids.device()));
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    sentences_.push_back({ids[i], limits[i]});
+    for (int64_t beam = 0; beam < k; ++beam) {
+      history_.push_back({options_.bos_id});
+      // Only beam 0 starts alive, so the first step's k candidates are distinct tokens.
+      scores_.push_back(beam == 0 ? 0.0 : -std::numeric_limits<double>::infinity());
+    }
+  }
+}
 
-  for (int64_t step = 0; !open.empty(); ++step) {
-    const int64_t rows = static_cast<int64_t>(history.size());
-    std::vector<int64_t> last(rows);
-    for (int64_t r = 0; r < rows; ++r) last[r] = history[r].back();
-    const torch::Tensor tokens = torch::tensor(last, torch::kLong).view({rows, 1}).to(device);
-    const torch::Tensor log_probs = next_log_probs(model, tokens, o.pad_id);
-    const int64_t vocab = log_probs.size(1);
-    const torch::Tensor totals =
-        (log_probs.to(torch::kDouble) + torch::tensor(scores, torch::kDouble).to(device).unsqueeze(1))
-            .view({static_cast<int64_t>(open.size()), k * vocab});
-    auto top = totals.topk(std::min<int64_t>(2 * k, k * vocab), 1);
-    const torch::Tensor top_scores = std::get<0>(top).cpu();
-    const torch::Tensor top_ids = std::get<1>(top).cpu();
-    const auto top_s = top_scores.accessor<double, 2>();
-    const auto top_i = top_ids.accessor<int64_t, 2>();
+std::vector<BeamSearch::Finished> BeamSearch::step() {
+  std::vector<Finished> finished;
+  if (sentences_.empty()) return finished;
+  torch::NoGradGuard no_grad;
+  const DecodeOptions& o = options_;
+  const int64_t k = o.beam_size, rows = static_cast<int64_t>(history_.size());
+  std::vector<int64_t> last(rows);
+  for (int64_t r = 0; r < rows; ++r) last[r] = history_[r].back();
+  const torch::Tensor tokens = torch::tensor(last, torch::kLong).view({rows, 1}).to(device_);
+  const torch::Tensor log_probs = next_log_probs(*model_, tokens, o.pad_id);
+  const int64_t vocab = log_probs.size(1);
+  const torch::Tensor totals =
+      (log_probs.to(torch::kDouble) + torch::tensor(scores_, torch::kDouble).to(device_).unsqueeze(1))
+          .view({static_cast<int64_t>(sentences_.size()), k * vocab});
+  auto top = totals.topk(std::min<int64_t>(2 * k, k * vocab), 1);
+  const torch::Tensor top_scores = std::get<0>(top).cpu();
+  const torch::Tensor top_ids = std::get<1>(top).cpu();
+  const auto top_s = top_scores.accessor<double, 2>();
+  const auto top_i = top_ids.accessor<int64_t, 2>();
 
-    std::vector<int64_t> keep_rows, still_open;
-    std::vector<std::vector<int64_t>> next_history;
-    std::vector<double> next_scores;
-    for (size_t j = 0; j < open.size(); ++j) {
-      const int64_t b = open[j];
-      std::vector<std::pair<int64_t, int64_t>> alive;  // (row, token)
-      std::vector<double> alive_scores;
-      for (int64_t rank = 0; rank < top_ids.size(1) && static_cast<int64_t>(alive.size()) < k; ++rank) {
-        const int64_t row = static_cast<int64_t>(j) * k + top_i[j][rank] / vocab;
-        const int64_t token = top_i[j][rank] % vocab;
-        const double score = top_s[j][rank];
-        if (!std::isfinite(score)) break;
-        if (token == o.eos_id) {
-          // Only an EOS among the best k candidates ends a hypothesis (as Hugging Face).
-          if (rank < k) {
-            done[b].push_back({normalised(score, step + 1, o.length_penalty),
-                               std::vector<int64_t>(history[row].begin() + 1, history[row].end())});
-          }
-          continue;
-        }
-        alive.emplace_back(row, token);
-        alive_scores.push_back(score);
-      }
-      const bool at_limit = step + 1 >= limits[b];
-      if (static_cast<int64_t>(done[b].size()) >= k || at_limit || alive.empty()) {
-        if (static_cast<int64_t>(done[b].size()) < k) {
-          for (size_t a = 0; a < alive.size(); ++a) {
-            std::vector<int64_t> tokens(history[alive[a].first].begin() + 1, history[alive[a].first].end());
-            tokens.push_back(alive[a].second);
-            done[b].push_back({normalised(alive_scores[a], step + 1, o.length_penalty), std::move(tokens)});
-          }
+  std::vector<int64_t> keep_rows;
+  std::vector<Sentence> still_open;
+  std::vector<std::vector<int64_t>> next_history;
+  std::vector<double> next_scores;
+  for (size_t j = 0; j < sentences_.size(); ++j) {
+    Sentence& sentence = sentences_[j];
+    const int64_t length = ++sentence.generated;
+    std::vector<std::pair<int64_t, int64_t>> alive;  // (row, token)
+    std::vector<double> alive_scores;
+    for (int64_t rank = 0; rank < top_ids.size(1) && static_cast<int64_t>(alive.size()) < k; ++rank) {
+      const int64_t row = static_cast<int64_t>(j) * k + top_i[j][rank] / vocab;
+      const int64_t token = top_i[j][rank] % vocab;
+      const double score = top_s[j][rank];
+      if (!std::isfinite(score)) break;
+      if (token == o.eos_id) {
+        // Only an EOS among the best k candidates ends a hypothesis (as Hugging Face).
+        if (rank < k) {
+          sentence.done.push_back({normalised(score, length, o.length_penalty),
+                                   std::vector<int64_t>(history_[row].begin() + 1, history_[row].end())});
         }
         continue;
       }
-      still_open.push_back(b);
-      for (size_t a = 0; a < alive.size(); ++a) {
-        keep_rows.push_back(alive[a].first);
-        next_history.push_back(history[alive[a].first]);
-        next_history.back().push_back(alive[a].second);
-        next_scores.push_back(alive_scores[a]);
-      }
-      // Fewer than k live candidates (tiny vocabularies): pad with dead beams.
-      for (size_t a = alive.size(); static_cast<int64_t>(a) < k; ++a) {
-        keep_rows.push_back(alive[0].first);
-        next_history.push_back(history[alive[0].first]);
-        next_history.back().push_back(alive[0].second);
-        next_scores.push_back(-std::numeric_limits<double>::infinity());
-      }
+      alive.emplace_back(row, token);
+      alive_scores.push_back(score);
     }
-    open = std::move(still_open);
-    if (open.empty()) break;
-    const torch::Tensor rows_tensor = torch::tensor(keep_rows, torch::kLong).to(device);
-    model.select(rows_tensor);
-    history = std::move(next_history);
-    scores = std::move(next_scores);
+    const bool at_limit = length >= sentence.limit;
+    if (static_cast<int64_t>(sentence.done.size()) >= k || at_limit || alive.empty()) {
+      if (static_cast<int64_t>(sentence.done.size()) < k) {
+        for (size_t a = 0; a < alive.size(); ++a) {
+          std::vector<int64_t> hypothesis(history_[alive[a].first].begin() + 1, history_[alive[a].first].end());
+          hypothesis.push_back(alive[a].second);
+          sentence.done.push_back({normalised(alive_scores[a], length, o.length_penalty), std::move(hypothesis)});
+        }
+      }
+      // The first best wins ties, so the result does not depend on sort stability.
+      const Hypothesis* best = nullptr;
+      for (const Hypothesis& h : sentence.done) {
+        if (!best || h.score > best->score) best = &h;
+      }
+      finished.push_back({sentence.id, best ? best->tokens : std::vector<int64_t>{}});
+      continue;
+    }
+    for (size_t a = 0; a < alive.size(); ++a) {
+      keep_rows.push_back(alive[a].first);
+      next_history.push_back(history_[alive[a].first]);
+      next_history.back().push_back(alive[a].second);
+      next_scores.push_back(alive_scores[a]);
+    }
+    // Fewer than k live candidates (tiny vocabularies): pad with dead beams.
+    for (size_t a = alive.size(); static_cast<int64_t>(a) < k; ++a) {
+      keep_rows.push_back(alive[0].first);
+      next_history.push_back(history_[alive[0].first]);
+      next_history.back().push_back(alive[0].second);
+      next_scores.push_back(-std::numeric_limits<double>::infinity());
+    }
+    still_open.push_back(std::move(sentence));
   }
-  std::vector<std::vector<int64_t>> out(batch);
-  for (int64_t b = 0; b < batch; ++b) {
-    // The first best wins ties, so the result does not depend on sort stability.
-    const Hypothesis* best = nullptr;
-    for (const Hypothesis& h : done[b]) {
-      if (!best || h.score > best->score) best = &h;
-    }
-    if (best) out[b] = best->tokens;
+  sentences_ = std::move(still_open);
+  history_ = std::move(next_history);
+  scores_ = std::move(next_scores);
+  // With every sentence ended the model's rows are dropped at the next add (start()).
+  if (!sentences_.empty()) model_->select(torch::tensor(keep_rows, torch::kLong).to(device_));
+  return finished;
+}
+
+std::vector<std::vector<int64_t>> beam_search(StepModel& model, const torch::Tensor& src_ids,
+                                              const DecodeOptions& o) {
+  BeamSearch search(model, o);
+  std::vector<int64_t> ids(static_cast<size_t>(src_ids.size(0)));
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int64_t>(i);
+  search.add(src_ids, ids);
+  std::vector<std::vector<int64_t>> out(ids.size());
+  while (search.open() > 0) {
+    for (BeamSearch::Finished& f : search.step()) out[static_cast<size_t>(f.id)] = std::move(f.tokens);
   }
   return out;
 }

@@ -37,6 +37,12 @@ class StepModel {
   // Keeps rows `rows` (int64, on the model's device) in that order: beam search
   // expands, reorders and prunes hypotheses with it.
   virtual void select(const torch::Tensor& rows) = 0;
+  // Whether join() works: sources can start while other rows are mid-search, so a server
+  // batches continuously instead of waiting for a whole batch to end.
+  virtual bool can_join() const { return false; }
+  // Encodes src_ids (n,S) and appends n rows after the current ones, each with an empty
+  // target; the current rows keep their targets. Throws unless can_join().
+  virtual void join(const torch::Tensor& src_ids);
 };
 
 // StepModel over attune's Seq2SeqTransformer (in eval mode); use_cache false re-runs the
@@ -55,6 +61,44 @@ class TransformerStepModel : public StepModel {
   torch::Tensor prefix_;  // without the cache: every target token so far
   models::EncodedSource source_;
   models::DecoderCache cache_;
+};
+
+// Beam search as steps over a changing set of sentences: sentences join between steps
+// (on a StepModel that can_join) and leave at the step they end, so a sentence's result
+// does not wait for the rest of its batch. beam_search() runs one batch through it.
+class BeamSearch {
+ public:
+  BeamSearch(StepModel& model, const DecodeOptions& options);
+  // Starts the sentences src_ids (n,S) (padded with pad_id, on the model's device), known
+  // by `ids` from then on.
+  void add(const torch::Tensor& src_ids, const std::vector<int64_t>& ids);
+  struct Finished {
+    int64_t id;
+    std::vector<int64_t> tokens;  // without BOS and EOS
+  };
+  // One token for every open sentence; returns the sentences that ended at this step.
+  std::vector<Finished> step();
+  // Sentences started and not ended.
+  int64_t open() const { return static_cast<int64_t>(sentences_.size()); }
+
+ private:
+  struct Hypothesis {
+    double score;  // length-normalised
+    std::vector<int64_t> tokens;
+  };
+  struct Sentence {
+    int64_t id;
+    int64_t limit;          // tokens it may generate, EOS included
+    int64_t generated = 0;  // tokens each of its hypotheses holds so far
+    std::vector<Hypothesis> done;
+  };
+  StepModel* model_;  // a pointer, so a search can be replaced by a fresh one
+  DecodeOptions options_;
+  torch::Device device_ = torch::kCPU;
+  // Sentence j owns rows j*k .. j*k+k-1 of the model's batch, k = beam_size.
+  std::vector<Sentence> sentences_;
+  std::vector<std::vector<int64_t>> history_;  // per row: BOS, then its tokens
+  std::vector<double> scores_;                 // per row: sum of log-probabilities
 };
 
 // src_ids (B,S), padded with pad_id, on the model's device. Returns each row's target

@@ -53,22 +53,105 @@ double self_check(models::Seq2SeqTransformer& model, torch::jit::Module& module,
 
 }  // namespace
 
+namespace {
+
+std::vector<int64_t> real_lengths(const torch::Tensor& source_mask) {
+  const torch::Tensor lengths = source_mask.flatten(1).sum(1).to(torch::kCPU, torch::kLong).contiguous();
+  return std::vector<int64_t>(lengths.data_ptr<int64_t>(), lengths.data_ptr<int64_t>() + lengths.numel());
+}
+
+// t with `extra` zeros (false for masks) appended along dim, before its columns when front.
+torch::Tensor pad_along(const torch::Tensor& t, int64_t dim, int64_t extra, bool front) {
+  if (extra <= 0) return t;
+  std::vector<int64_t> shape = t.sizes().vec();
+  shape[static_cast<size_t>(dim)] = extra;
+  const torch::Tensor zeros = torch::zeros(shape, t.options());
+  return front ? torch::cat({zeros, t}, dim) : torch::cat({t, zeros}, dim);
+}
+
+}  // namespace
+
+ScriptStepModel::ScriptStepModel(torch::jit::Module module, int64_t max_positions)
+    : module_(std::move(module)), max_positions_(max_positions),
+      by_rows_(module_.find_method("decode_rows").has_value()) {}
+
 void ScriptStepModel::start(const torch::Tensor& src_ids) {
   const auto encoded = module_.get_method("encode")({src_ids}).toTuple();
   source_mask_ = encoded->elements()[1].toTensor();
   cache_ = tensors_of(module_.get_method("init_cache")({encoded->elements()[0].toTensor()}));
+  positions_.assign(static_cast<size_t>(src_ids.size(0)), 0);
+  source_lengths_ = real_lengths(source_mask_);
+}
+
+void ScriptStepModel::join(const torch::Tensor& src_ids) {
+  TORCH_CHECK(by_rows_, "this bundle's model has no decode_rows (exported by an older attune): re-export it to "
+                        "batch continuously");
+  const auto encoded = module_.get_method("encode")({src_ids}).toTuple();
+  torch::Tensor mask = encoded->elements()[1].toTensor();
+  std::vector<torch::Tensor> cache = tensors_of(module_.get_method("init_cache")({encoded->elements()[0].toTensor()}));
+  // Sources are padded at the back to one length; the newcomers' empty targets at the
+  // front to the running rows' cache length.
+  const int64_t source = std::max(source_mask_.size(3), mask.size(3));
+  source_mask_ = pad_along(source_mask_, 3, source - source_mask_.size(3), false);
+  mask = pad_along(mask, 3, source - mask.size(3), false);
+  source_mask_ = torch::cat({source_mask_, mask}, 0);
+  for (size_t i = 0; i < cache_.size(); ++i) {
+    torch::Tensor& old = cache_[i];
+    torch::Tensor fresh = cache[i];
+    if (i % 4 < 2) {
+      fresh = pad_along(fresh, 2, old.size(2) - fresh.size(2), true);
+    } else {
+      old = pad_along(old, 2, source - old.size(2), false);
+      fresh = pad_along(fresh, 2, source - fresh.size(2), false);
+    }
+    old = torch::cat({old, fresh}, 0);
+  }
+  positions_.resize(positions_.size() + static_cast<size_t>(src_ids.size(0)), 0);
+  const std::vector<int64_t> lengths = real_lengths(mask);
+  source_lengths_.insert(source_lengths_.end(), lengths.begin(), lengths.end());
 }
 
 torch::Tensor ScriptStepModel::next_logits(const torch::Tensor& tokens) {
-  const auto out = module_.get_method("decode_step")({tokens, source_mask_, c10::List<torch::Tensor>(cache_)}).toTuple();
-  cache_ = tensors_of(out->elements()[1]);
-  const torch::Tensor logits = out->elements()[0].toTensor();
+  c10::IValue out;
+  if (by_rows_) {
+    TORCH_CHECK(tokens.size(1) == 1, "decode_rows takes one token a row");
+    const torch::Tensor positions = torch::tensor(positions_, torch::kLong).to(tokens.device());
+    out = module_.get_method("decode_rows")({tokens, positions, source_mask_, c10::List<torch::Tensor>(cache_)});
+    for (int64_t& p : positions_) ++p;
+  } else {
+    out = module_.get_method("decode_step")({tokens, source_mask_, c10::List<torch::Tensor>(cache_)});
+  }
+  const auto tuple = out.toTuple();
+  cache_ = tensors_of(tuple->elements()[1]);
+  const torch::Tensor logits = tuple->elements()[0].toTensor();
   return logits.select(1, logits.size(1) - 1);
 }
 
 void ScriptStepModel::select(const torch::Tensor& rows) {
   source_mask_ = source_mask_.index_select(0, rows);
   for (torch::Tensor& t : cache_) t = t.index_select(0, rows);
+  const torch::Tensor host = rows.to(torch::kCPU, torch::kLong).contiguous();
+  std::vector<int64_t> positions, lengths;
+  for (int64_t i = 0; i < host.numel(); ++i) {
+    const int64_t r = host.data_ptr<int64_t>()[i];
+    positions.push_back(positions_.at(static_cast<size_t>(r)));
+    lengths.push_back(source_lengths_.at(static_cast<size_t>(r)));
+  }
+  positions_ = std::move(positions);
+  source_lengths_ = std::move(lengths);
+  trim();
+}
+
+void ScriptStepModel::trim() {
+  if (!by_rows_ || positions_.empty()) return;
+  const int64_t target = *std::max_element(positions_.begin(), positions_.end());
+  const int64_t source = *std::max_element(source_lengths_.begin(), source_lengths_.end());
+  for (size_t i = 0; i < cache_.size(); ++i) {
+    torch::Tensor& t = cache_[i];
+    if (i % 4 < 2 && t.size(2) > target) t = t.narrow(2, t.size(2) - target, target);
+    if (i % 4 >= 2 && t.size(2) > source) t = t.narrow(2, 0, source);
+  }
+  if (source_mask_.size(3) > source) source_mask_ = source_mask_.narrow(3, 0, source);
 }
 
 json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8) {
@@ -89,7 +172,7 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   const models::Seq2SeqOptions& o = model->options();
   json manifest = bundle::base_manifest(kTask);
   manifest["model"] = {{"file", bundle::kModel}, {"format", "torchscript"}, {"dtype", int8 ? "int8-dynamic" : "float32"},
-                       {"methods", {"encode", "init_cache", "decode_step"}}, {"parameters", parameters},
+                       {"methods", {"encode", "init_cache", "decode_step", "decode_rows"}}, {"parameters", parameters},
                        {"max_positions", o.max_positions()}, {"decoder_layers", o.decoder_layers()},
                        {"num_heads", o.num_heads()}, {"d_model", o.d_model()}, {"vocab_size", o.vocab_size()}};
   manifest["inputs"] = json::array({{{"name", "src_ids"}, {"dtype", "int64"}, {"shape", {"batch", "source_length"}},
@@ -145,6 +228,52 @@ std::shared_ptr<TranslationBundle> load_translation_bundle(const std::string& bu
   return tb;
 }
 
+// Continuous batching over a bundle: every input is a sentence, which beam search takes
+// up between two steps and gives back at the step it ends.
+class TranslationStepper : public serving::Stepper {
+ public:
+  explicit TranslationStepper(std::shared_ptr<TranslationBundle> tb)
+      : tb_(std::move(tb)), model_(tb_->b.module, tb_->max_positions), search_(model_, tb_->decode) {}
+
+  void join(const std::vector<json>& inputs, const std::vector<int64_t>& ids) override {
+    const SpecialIds special = special_ids(*tb_->tokenizer);
+    std::vector<std::vector<int64_t>> rows;
+    std::vector<int64_t> row_ids;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      std::vector<int64_t> source = source_ids(*tb_->tokenizer, inputs[i].get<std::string>(), tb_->max_positions, special.eos);
+      if (source.empty()) {
+        ended_.emplace_back(ids[i], json{{"translation", ""}});
+        continue;
+      }
+      rows.push_back(std::move(source));
+      row_ids.push_back(ids[i]);
+    }
+    if (rows.empty()) return;
+    torch::NoGradGuard no_grad;
+    search_.add(pad_sources(rows, special.pad).to(tb_->device), row_ids);
+  }
+
+  std::vector<std::pair<int64_t, json>> step() override {
+    std::vector<std::pair<int64_t, json>> ended = std::move(ended_);
+    ended_.clear();
+    for (BeamSearch::Finished& f : search_.step()) {
+      ended.emplace_back(f.id, json{{"translation", tb_->tokenizer->decode(f.tokens)}});
+    }
+    return ended;
+  }
+
+  void reset() override {
+    ended_.clear();
+    search_ = BeamSearch(model_, tb_->decode);
+  }
+
+ private:
+  std::shared_ptr<TranslationBundle> tb_;
+  ScriptStepModel model_;
+  BeamSearch search_;
+  std::vector<std::pair<int64_t, json>> ended_;  // blank inputs, answered at the next step
+};
+
 }  // namespace
 
 void predict_bundle(const std::string& bundle_dir, std::istream& in, const std::string& input_name, std::ostream& out,
@@ -172,6 +301,9 @@ serving::Predictor bundle_predictor(const std::string& bundle_dir, const std::st
     for (const std::string& t : tb->translate(lines)) out.push_back({{"translation", t}});
     return out;
   };
+  if (ScriptStepModel(tb->b.module, tb->max_positions).can_join()) {
+    p.stepper = [tb] { return std::make_unique<TranslationStepper>(tb); };
+  }
   return p;
 }
 

@@ -16,21 +16,31 @@
 
 namespace attune::translation {
 
-// StepModel over a bundle's module: what greedy and beam search need.
+// StepModel over a bundle's module: what greedy and beam search need. Modules with
+// decode_rows (bundles from this version on) decode rows at different steps, so sources
+// can join mid-search; older bundles decode with decode_step and cannot.
 class ScriptStepModel : public StepModel {
  public:
-  ScriptStepModel(torch::jit::Module module, int64_t max_positions)
-      : module_(std::move(module)), max_positions_(max_positions) {}
+  ScriptStepModel(torch::jit::Module module, int64_t max_positions);
   int64_t max_positions() const override { return max_positions_; }
   void start(const torch::Tensor& src_ids) override;
   torch::Tensor next_logits(const torch::Tensor& tokens) override;
   void select(const torch::Tensor& rows) override;
+  bool can_join() const override { return by_rows_; }
+  void join(const torch::Tensor& src_ids) override;
 
  private:
+  // Drops cache columns that no row uses any more: self keys before the longest target,
+  // cross keys after the longest source.
+  void trim();
+
   torch::jit::Module module_;
   int64_t max_positions_;
+  bool by_rows_;
   torch::Tensor source_mask_;
-  std::vector<torch::Tensor> cache_;
+  std::vector<torch::Tensor> cache_;  // per decoder layer: self k, self v, cross k, cross v
+  // Per row: target tokens so far (its next position) and real source tokens.
+  std::vector<int64_t> positions_, source_lengths_;
 };
 
 // Writes the bundle of a trained translation run (model.pt, tokenizer/, config.json,

@@ -9,6 +9,26 @@
 
 namespace attune::translation {
 
+std::vector<int64_t> source_ids(const text::SentencePieceTokenizer& tokenizer, const std::string& line,
+                                int64_t max_positions, int64_t eos_id) {
+  if (line.find_first_not_of(" \t\r\n") == std::string::npos) return {};
+  std::vector<int64_t> ids = tokenizer.encode_plain(line);
+  // Sources longer than the positions are cut, keeping room for EOS.
+  ids.resize(std::min<size_t>(ids.size(), static_cast<size_t>(std::max<int64_t>(0, max_positions - 1))));
+  ids.push_back(eos_id);
+  return ids;
+}
+
+torch::Tensor pad_sources(const std::vector<std::vector<int64_t>>& rows, int64_t pad_id) {
+  size_t width = 1;
+  for (const auto& r : rows) width = std::max(width, r.size());
+  torch::Tensor src = torch::full({static_cast<int64_t>(rows.size()), static_cast<int64_t>(width)}, pad_id, torch::kLong);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    if (!rows[r].empty()) src[static_cast<int64_t>(r)].slice(0, 0, static_cast<int64_t>(rows[r].size())).copy_(torch::tensor(rows[r]));
+  }
+  return src;
+}
+
 std::vector<std::string> translate_lines(StepModel& model, const text::SentencePieceTokenizer& tokenizer,
                                          const std::vector<std::string>& lines, const DecodeOptions& options,
                                          int64_t max_tokens, const torch::Device& device, bool bf16,
@@ -16,16 +36,11 @@ std::vector<std::string> translate_lines(StepModel& model, const text::SentenceP
   torch::NoGradGuard no_grad;
   compat::AutocastGuard autocast(device, bf16);
   const SpecialIds ids = special_ids(tokenizer);
-  // The source keeps room for EOS; the target for BOS and at least one token.
-  const int64_t max_source = model.max_positions() - 1;
-  std::vector<std::vector<int32_t>> sources(lines.size());
+  std::vector<std::vector<int64_t>> sources(lines.size());
   std::vector<int64_t> todo, lengths;
   for (size_t i = 0; i < lines.size(); ++i) {
-    if (lines[i].find_first_not_of(" \t\r\n") == std::string::npos) continue;
-    std::vector<int64_t> s = tokenizer.encode_plain(lines[i]);
-    if (static_cast<int64_t>(s.size()) > max_source) s.resize(max_source);
-    sources[i].assign(s.begin(), s.end());
-    sources[i].push_back(static_cast<int32_t>(ids.eos));
+    sources[i] = source_ids(tokenizer, lines[i], model.max_positions(), ids.eos);
+    if (sources[i].empty()) continue;
     todo.push_back(static_cast<int64_t>(i));
     lengths.push_back(static_cast<int64_t>(sources[i].size()));
   }
@@ -34,16 +49,10 @@ std::vector<std::string> translate_lines(StepModel& model, const text::SentenceP
   const auto batches = data::make_token_batches(lengths, lengths, budget, /*shuffle=*/false, 0);
   for (size_t b = 0; b < batches.size(); ++b) {
     if (!shard.owns(static_cast<int64_t>(b))) continue;
-    const auto& batch = batches[b];
-    int64_t width = 1;
-    for (int64_t j : batch) width = std::max<int64_t>(width, lengths[j]);
-    torch::Tensor src = torch::full({static_cast<int64_t>(batch.size()), width}, ids.pad, torch::kLong);
-    for (size_t r = 0; r < batch.size(); ++r) {
-      const auto& s = sources[todo[batch[r]]];
-      src[r].slice(0, 0, static_cast<int64_t>(s.size())).copy_(torch::tensor(std::vector<int64_t>(s.begin(), s.end())));
-    }
-    const auto generated = generate(model, src.to(device), options);
-    for (size_t r = 0; r < batch.size(); ++r) out[todo[batch[r]]] = tokenizer.decode(generated[r]);
+    std::vector<std::vector<int64_t>> rows;
+    for (int64_t j : batches[b]) rows.push_back(sources[todo[j]]);
+    const auto generated = generate(model, pad_sources(rows, ids.pad).to(device), options);
+    for (size_t r = 0; r < batches[b].size(); ++r) out[todo[batches[b][r]]] = tokenizer.decode(generated[r]);
   }
   return shard.combine(std::move(out));
 }

@@ -13,6 +13,13 @@
 
 namespace attune::translation {
 
+// A line's source ids: its SentencePiece ids, cut to what max_positions allows, then EOS;
+// none for a blank line.
+std::vector<int64_t> source_ids(const text::SentencePieceTokenizer& tokenizer, const std::string& line,
+                                int64_t max_positions, int64_t eos_id);
+// Rows padded with pad_id to the longest: (rows, S) int64 on the CPU.
+torch::Tensor pad_sources(const std::vector<std::vector<int64_t>>& rows, int64_t pad_id);
+
 // Empty (blank) lines translate to empty lines. Sources longer than the model's
 // positions allow are cut. max_tokens bounds source tokens x beam a batch. bf16: autocast
 // on CUDA (LibTorch 2.x), as training uses. Sharded, each rank decodes its batches and

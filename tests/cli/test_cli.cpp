@@ -689,6 +689,7 @@ TEST_CASE("an image run's bundle predicts IDX images as predict --run does; bad 
 
 #if ATTUNE_HAS_SERVE
 #include "tests/common/serve_process.h"
+#include "tests/common/streams.h"
 
 #include <httplib.h>
 
@@ -885,23 +886,50 @@ TEST_CASE("serve translates with a translation bundle as predict --bundle does",
                       "--set", "train.eval_max_sentences=5"})
               .status == 0);
   REQUIRE(run_attune({"export", "--run", dir + "/run", "--out", dir + "/bundle"}).status == 0);
-  const std::vector<std::string> sentences = {"one two three", "four five", "six"};
-  const Result expected = run_attune({"predict", "--bundle", dir + "/bundle"}, "one two three\nfour five\nsix\n");
+  const std::vector<std::string> sentences = {"one two three", "four five", "six", "", "seven eight nine ten",
+                                              "eleven twelve", "thirteen"};
+  std::string text;
+  for (const std::string& line : sentences) text += line + "\n";
+  const Result expected = run_attune({"predict", "--bundle", dir + "/bundle"}, text);
   REQUIRE(expected.status == 0);
-  const Server server = start_server(dir + "/bundle", dir);
-  httplib::Client client("127.0.0.1", server.port);
-  const auto res = client.Post("/predict", json{{"inputs", sentences}}.dump(), "application/json");
-  REQUIRE(res);
-  CHECK(res->status == 200);
-  std::string lines;
-  const json outputs = json::parse(res->body)["outputs"];
-  for (const json& o : outputs) lines += o["translation"].get<std::string>() + "\n";
-  CHECK(lines == expected.out);
-  const auto bad = client.Post("/predict", R"({"inputs": [{"text": "x"}]})", "application/json");
-  REQUIRE(bad);
-  CHECK(bad->status == 400);
-  CHECK(bad->body.find("inputs[0]: expected a sentence") != std::string::npos);
-  ::kill(server.pid, SIGTERM);
+  const std::vector<std::string> expected_lines = attune::testing::lines_of(expected.out);
+  REQUIRE(expected_lines.size() == sentences.size());
+  // Continuous batching (the default for translation) and static batching answer alike,
+  // for one request of many sentences and for concurrent requests of one each.
+  for (const std::string& batching : {"continuous", "static"}) {
+    INFO("--batching " << batching);
+    const Server server = start_server(dir + "/bundle", dir, "--batching " + batching);
+    httplib::Client client("127.0.0.1", server.port);
+    const auto health = client.Get("/health");
+    REQUIRE(health);
+    CHECK(json::parse(health->body)["batching"] == (batching == "continuous" ? "continuous" : "dynamic"));
+    const auto res = client.Post("/predict", json{{"inputs", sentences}}.dump(), "application/json");
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    std::string lines;
+    const json outputs = json::parse(res->body)["outputs"];
+    for (const json& o : outputs) lines += o["translation"].get<std::string>() + "\n";
+    CHECK(lines == expected.out);
+    std::vector<std::string> one_each(sentences.size());
+    std::vector<std::thread> clients;
+    for (size_t i = 0; i < sentences.size(); ++i) {
+      clients.emplace_back([&, i] {
+        httplib::Client c("127.0.0.1", server.port);
+        const auto r = c.Post("/predict", json{{"input", sentences[i]}}.dump(), "application/json");
+        if (r && r->status == 200) one_each[i] = json::parse(r->body)["outputs"][0]["translation"].get<std::string>();
+      });
+    }
+    for (auto& t : clients) t.join();
+    CHECK(one_each == expected_lines);
+    const auto bad = client.Post("/predict", R"({"inputs": [{"text": "x"}]})", "application/json");
+    REQUIRE(bad);
+    CHECK(bad->status == 400);
+    CHECK(bad->body.find("inputs[0]: expected a sentence") != std::string::npos);
+    ::kill(server.pid, SIGTERM);
+  }
+  const Result wrong = run_attune({"serve", "--bundle", dir + "/bundle", "--port", "0", "--batching", "rolling"});
+  CHECK(wrong.status != 0);
+  CHECK(wrong.err.find("--batching: must be auto, static or continuous, not 'rolling'") != std::string::npos);
 }
 #endif
 

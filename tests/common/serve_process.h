@@ -17,12 +17,13 @@ struct Server {
 };
 
 // The port is read from the server's first line; its output goes to dir/serve.log.
-inline Server start_server(const std::string& bundle, const std::string& dir) {
+// extra: more flags for `attune serve`, already quoted where needed.
+inline Server start_server(const std::string& bundle, const std::string& dir, const std::string& extra = "") {
   const char* cli = std::getenv("ATTUNE_CLI");
   const std::string exe = cli ? cli : ATTUNE_BINARY_DIR "/attune";
   Server server;
   server.log = dir + "/serve.log";
-  REQUIRE(std::system((quote(exe) + " serve --bundle " + quote(bundle) + " --port 0 --max-wait-ms 5 >" +
+  REQUIRE(std::system((quote(exe) + " serve --bundle " + quote(bundle) + " --port 0 --max-wait-ms 5 " + extra + " >" +
                        quote(server.log) + " 2>&1 & echo $! >" + quote(dir + "/pid")).c_str()) == 0);
   for (int i = 0; i < 300 && server.port == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

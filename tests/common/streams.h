@@ -7,6 +7,7 @@
 #include <ostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace attune::testing {
 
@@ -16,6 +17,14 @@ inline std::string through(const std::function<void(std::istream&, std::ostream&
   std::ostringstream out;
   f(in, out);
   return out.str();
+}
+
+// text's lines, without their newlines.
+inline std::vector<std::string> lines_of(const std::string& text) {
+  std::istringstream in(text);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
 }
 
 }  // namespace attune::testing

@@ -9,6 +9,7 @@
 
 #include <torch/script.h>
 
+#include <map>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -132,4 +133,85 @@ TEST_CASE("greedy and beam search on a scripted model find attune's tokens", "[e
     std::set<std::vector<int64_t>> distinct(expected.begin(), expected.end());
     CHECK(distinct.size() > 1);  // the check is not vacuous
   }
+}
+
+TEST_CASE("sentences that join a running beam search end as they would have alone", "[export][translation][continuous]") {
+  const int64_t vocab = 30;
+  Seq2SeqTransformer model = model_with(Seq2SeqOptions(vocab).d_model(32).encoder_layers(2).decoder_layers(2)
+                                            .num_heads(4).ffn_dim(48).max_positions(32).init_std(0.5),
+                                        3);
+  {
+    torch::NoGradGuard no_grad;
+    model->final_logits_bias.zero_();
+  }
+  torch::jit::Module module = round_trip(model);
+  torch::manual_seed(11);
+  const std::vector<int64_t> lengths = {8, 3, 6, 5, 9, 2};
+  const torch::Tensor src = random_ids(6, 9, vocab, lengths);
+  for (int64_t beam : {1, 4}) {
+    INFO("beam " << beam);
+    tr::ScriptStepModel alone(module, 32);
+    REQUIRE(alone.can_join());
+    std::vector<std::vector<int64_t>> expected;
+    for (int64_t i = 0; i < 6; ++i) {
+      expected.push_back(tr::beam_search(alone, src.slice(0, i, i + 1).slice(1, 0, lengths[i]), decode(beam))[0]);
+    }
+    // Sentences 0-1 start; 2 joins after two steps, 3-4 after four more (longer sources
+    // than the running ones), 5 after the first ones may have ended.
+    tr::ScriptStepModel shared(module, 32);
+    tr::BeamSearch search(shared, decode(beam));
+    std::map<int64_t, std::vector<int64_t>> got;
+    int64_t steps = 0;
+    const auto run = [&](int64_t n) {
+      for (int64_t s = 0; s < n && search.open() > 0; ++s, ++steps) {
+        for (auto& f : search.step()) got[f.id] = f.tokens;
+      }
+    };
+    search.add(src.slice(0, 0, 2), {0, 1});
+    run(2);
+    search.add(src.slice(0, 2, 3).slice(1, 0, lengths[2]), {2});
+    run(4);
+    search.add(src.slice(0, 3, 5), {3, 4});
+    run(7);
+    search.add(src.slice(0, 5, 6).slice(1, 0, lengths[5]), {5});
+    run(100);
+    CHECK(search.open() == 0);
+    REQUIRE(got.size() == 6);
+    for (int64_t i = 0; i < 6; ++i) {
+      INFO("sentence " << i);
+      CHECK(got[i] == expected[static_cast<size_t>(i)]);
+    }
+    std::set<std::vector<int64_t>> distinct(expected.begin(), expected.end());
+    CHECK(distinct.size() > 2);  // the sentences differ, so a mix-up would show
+    // Sentences added after every other had ended start afresh.
+    search.add(src.slice(0, 1, 2).slice(1, 0, lengths[1]), {7});
+    run(100);
+    CHECK(got[7] == expected[1]);
+  }
+}
+
+TEST_CASE("decode_rows over rows at different steps gives each row's decode_step logits", "[export][translation][continuous]") {
+  const int64_t vocab = 40;
+  Seq2SeqTransformer model = model_with(Seq2SeqOptions(vocab).d_model(32).encoder_layers(1).decoder_layers(2)
+                                            .num_heads(4).ffn_dim(48).max_positions(20).positions("learned"),
+                                        5);
+  torch::jit::Module module = round_trip(model);
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(2);
+  const torch::Tensor a = random_ids(1, 7, vocab, {7}), b = random_ids(1, 4, vocab, {4});
+  const torch::Tensor ta = random_ids(1, 6, vocab, {6}), tb = random_ids(1, 3, vocab, {3});
+  // a decodes three tokens alone, then b joins; both go on together.
+  tr::ScriptStepModel both(module, 20);
+  both.start(a);
+  std::vector<torch::Tensor> a_logits, b_logits;
+  for (int64_t t = 0; t < 3; ++t) a_logits.push_back(both.next_logits(ta.slice(1, t, t + 1)));
+  both.join(b);
+  for (int64_t t = 0; t < 3; ++t) {
+    const torch::Tensor logits = both.next_logits(torch::cat({ta.slice(1, 3 + t, 4 + t), tb.slice(1, t, t + 1)}));
+    a_logits.push_back(logits.slice(0, 0, 1));
+    b_logits.push_back(logits.slice(0, 1, 2));
+  }
+  const torch::Tensor expected_a = model->forward(a, ta).squeeze(0), expected_b = model->forward(b, tb).squeeze(0);
+  CHECK((torch::cat(a_logits) - expected_a).abs().max().item<double>() < 1e-5);
+  CHECK((torch::cat(b_logits) - expected_b).abs().max().item<double>() < 1e-5);
 }

@@ -4,6 +4,7 @@
 #include "tasks/registry.h"
 #include "tasks/serving/adapters.h"
 #include "tasks/serving/batcher.h"
+#include "tasks/serving/continuous.h"
 #include "tasks/serving/request.h"
 #include "tools/cli/bearer_token.h"
 #include "tools/cli/commands.h"
@@ -114,7 +115,10 @@ int serve_command(const Args& args) {
       ("b,bundle", "Bundle directory written by `attune export`", cxxopts::value<std::string>())
       ("host", "Address to listen on", cxxopts::value<std::string>()->default_value("127.0.0.1"))
       ("p,port", "Port (0: any free port, printed on start)", cxxopts::value<int>()->default_value("8080"))
-      ("max-batch", "Inputs per forward pass (dynamic batching across requests)", cxxopts::value<int64_t>()->default_value("32"))
+      ("max-batch", "Inputs per forward pass (dynamic batching across requests); with continuous batching, sentences decoded at once", cxxopts::value<int64_t>()->default_value("32"))
+      ("batching", "auto, static or continuous. Continuous (translation bundles): sentences join the running beam search between "
+                   "decoding steps and leave it when they end; static: a batch runs to its end before the next starts. "
+                   "auto: continuous where the bundle allows it", cxxopts::value<std::string>()->default_value("auto"))
       ("max-wait-ms", "How long a request waits for others to fill a batch", cxxopts::value<double>()->default_value("2"))
       ("max-queue", "Inputs waiting before requests are refused with 503", cxxopts::value<int64_t>()->default_value("4096"))
       ("max-inputs", "Inputs allowed in one request", cxxopts::value<int64_t>()->default_value("256"))
@@ -185,8 +189,24 @@ int serve_command(const Args& args) {
                                    .max_batch(max_batch)
                                    .max_wait_ms(parsed["max-wait-ms"].as<double>())
                                    .max_queue(max_queue);
-  serving::DynamicBatcher batcher = with_adapters ? serving::DynamicBatcher(adapters.run, batcher_options)
-                                                  : serving::DynamicBatcher(predictor.run, batcher_options);
+  const std::string batching = parsed["batching"].as<std::string>();
+  if (batching != "auto" && batching != "static" && batching != "continuous") {
+    fail("--batching", "must be auto, static or continuous, not '" + batching + "'");
+  }
+  if (batching == "continuous" && !predictor.stepper) {
+    fail("--batching", "continuous batching needs a translation bundle exported by this attune (one with "
+                       "decode_rows); this one is served with static batching only");
+  }
+  const bool continuous = predictor.stepper && batching != "static";
+  std::unique_ptr<serving::Batcher> batcher;
+  if (continuous) {
+    batcher = std::make_unique<serving::ContinuousBatcher>(
+        predictor.stepper(), serving::ContinuousOptions().max_running(max_batch).max_queue(max_queue));
+  } else if (with_adapters) {
+    batcher = std::make_unique<serving::DynamicBatcher>(adapters.run, batcher_options);
+  } else {
+    batcher = std::make_unique<serving::DynamicBatcher>(predictor.run, batcher_options);
+  }
   LatencyWindow latency;
   std::atomic<int64_t> client_errors{0}, server_errors{0}, unauthorized{0}, in_flight{0};
   std::atomic<bool> draining{false};
@@ -235,7 +255,7 @@ int serve_command(const Args& args) {
         route = adapter->handle;
       }
       if (with_adapters) registry.count_request(request.adapter);
-      std::vector<nlohmann::json> outputs = batcher.submit(std::move(request.inputs), std::move(route)).get();
+      std::vector<nlohmann::json> outputs = batcher->submit(std::move(request.inputs), std::move(route)).get();
       reply(res, 200, {{"outputs", outputs}});
     } catch (const HttpError& e) {
       ++client_errors;
@@ -243,7 +263,7 @@ int serve_command(const Args& args) {
     } catch (const UserError& e) {
       ++client_errors;
       reply_error(res, 400, e.what());
-    } catch (const serving::DynamicBatcher::QueueFull& e) {
+    } catch (const serving::Batcher::QueueFull& e) {
       ++server_errors;
       res.set_header("Retry-After", "1");  // overload passes: the client is told when to try again
       reply_error(res, 503, e.what());
@@ -304,10 +324,11 @@ int serve_command(const Args& args) {
     });
   }
   server.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
-    reply(res, 200, {{"status", "ok"}, {"task", predictor.task}, {"model", predictor.info}});
+    reply(res, 200, {{"status", "ok"}, {"task", predictor.task}, {"model", predictor.info},
+                     {"batching", continuous ? "continuous" : "dynamic"}});
   });
   server.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
-    const serving::BatcherStats s = batcher.stats();
+    const serving::BatcherStats s = batcher->stats();
     std::ostringstream out;
     out << "# TYPE attune_requests_total counter\nattune_requests_total " << s.requests << "\n"
         << "# TYPE attune_inputs_total counter\nattune_inputs_total " << s.inputs << "\n"
