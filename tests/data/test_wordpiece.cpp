@@ -130,7 +130,7 @@ TEST_CASE("a saved tokenizer's tokenizer.json of the wrong shape is one clear er
   };
   CHECK(error_for("12") == path + ": expected a JSON object with a \"kind\"");
   CHECK(error_for("{\"kind\": 3}") == path + ": \"kind\" must be a string, got 3");
-  CHECK(error_for("{\"kind\": \"bpe\"}") == path + ": unknown tokenizer kind 'bpe' (known: wordpiece, sentencepiece)");
+  CHECK(error_for("{\"kind\": \"bpe\"}") == path + ": unknown tokenizer kind 'bpe' (known: wordpiece, sentencepiece, or a Hugging Face tokenizer.json)");
 }
 
 TEST_CASE("the tokenizer section is typed: defaults, checks and a round trip", "[wordpiece][errors]") {
