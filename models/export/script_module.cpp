@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <cstdio>
 #include <regex>
@@ -74,12 +75,18 @@ c10::IValue call_op(const char* name, torch::jit::Stack stack) {
 
 std::string use_int8_engine() {
   const auto& engines = at::globalContext().supportedQEngines();
+  const char* wanted = std::getenv("ATTUNE_INT8_ENGINE");
   for (auto [engine, name] : {std::pair{at::QEngine::ONEDNN, "onednn"}, std::pair{at::QEngine::FBGEMM, "fbgemm"},
                               std::pair{at::QEngine::QNNPACK, "qnnpack"}}) {
+    if (wanted && *wanted && std::string(wanted) != name) continue;
     if (std::find(engines.begin(), engines.end(), engine) != engines.end()) {
       at::globalContext().setQEngine(engine);
       return name;
     }
+  }
+  if (wanted && *wanted) {
+    fail("ATTUNE_INT8_ENGINE", std::string("this LibTorch has no quantized engine '") + wanted +
+                                   "' (choose onednn, fbgemm or qnnpack, or unset it)");
   }
   fail("int8", "this LibTorch has no quantized engine (oneDNN, FBGEMM or QNNPACK) for int8 bundles");
 }

@@ -33,6 +33,7 @@ class ClassNames {
 // fp32 matmul on the 2-core machine), else FBGEMM, else QNNPACK. Selecting it also
 // decides how packed weights are re-packed when a module is loaded, so call it before
 // torch::jit::load of an int8 bundle. Fails when the build has no quantized engine.
+// ATTUNE_INT8_ENGINE=onednn|fbgemm|qnnpack picks one (benchmarks compare them).
 std::string use_int8_engine();
 
 // A double as a TorchScript float literal that reads back as the same double.
