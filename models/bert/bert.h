@@ -4,8 +4,10 @@
 #pragma once
 #include "models/bert/options.h"
 #include "models/bert/presets.h"
+#include "models/common/hf_module_paths.h"
 #include "models/common/positions_after_prefix.h"
 #include "models/text_encoder.h"
+#include "models/transformer/activation.h"
 #include "models/transformer/encoder_layer.h"
 
 #include <torch/torch.h>
@@ -25,14 +27,19 @@ class BertEmbeddingsImpl : public torch::nn::Module, public PositionsAfterPrefix
 
   torch::nn::Embedding word_embeddings{nullptr};
   torch::nn::Embedding position_embeddings{nullptr};
-  torch::nn::Embedding token_type_embeddings{nullptr};
+  torch::nn::Embedding token_type_embeddings{nullptr};  // none when type_vocab_size is 0 (DistilBERT)
   torch::nn::LayerNorm layer_norm{nullptr};  // registered as "LayerNorm"
   torch::nn::Dropout dropout{nullptr};
 
  private:
   int64_t past_length_ = 0;
+  bool positions_from_padding_ = false;
+  int64_t pad_token_id_ = 0;
 };
 TORCH_MODULE(BertEmbeddings);
+
+// DistilBERT's sinusoidal position table (positions, dim), as create_sinusoidal_embeddings.
+torch::Tensor sinusoidal_position_table(int64_t positions, int64_t dim);
 
 class BertEncoderImpl : public torch::nn::Module {
  public:
@@ -51,12 +58,17 @@ class BertEncoderImpl : public torch::nn::Module {
 };
 TORCH_MODULE(BertEncoder);
 
-// tanh(dense(hidden[:, 0])) as HF's BertPooler.
+// activation(dense(hidden[:, 0])): HF's BertPooler (tanh), and the first layers of
+// RoBERTa's (tanh), ELECTRA's (gelu) and DistilBERT's (relu) classification heads.
 class BertPoolerImpl : public torch::nn::Module {
  public:
-  explicit BertPoolerImpl(int64_t hidden_size);
+  explicit BertPoolerImpl(int64_t hidden_size, const std::string& activation = "tanh");
   torch::Tensor forward(const torch::Tensor& hidden);
   Linear dense{nullptr};
+  Activation activation() const { return activation_; }
+
+ private:
+  Activation activation_;
 };
 TORCH_MODULE(BertPooler);
 
@@ -66,7 +78,7 @@ struct BertOutput {
   std::vector<torch::Tensor> attentions;  // filled only if requested
 };
 
-class BertModelImpl : public TextEncoderImpl {
+class BertModelImpl : public TextEncoderImpl, public HfModulePaths {
  public:
   // preset only labels config() ("preset" key, for display); the sizes come from options.
   explicit BertModelImpl(const BertOptions& options, std::string preset = "");
@@ -84,8 +96,11 @@ class BertModelImpl : public TextEncoderImpl {
   int64_t hidden_size() const override { return options_.hidden_size(); }
   nlohmann::json config() const override;
   const BertOptions& options() const { return options_; }
+  // DistilBERT's names for its layers ("transformer.layer.0.attention.q_lin"), for PEFT.
+  std::string hf_module_path(const std::string& path) const override;
 
   BertEmbeddings embeddings{nullptr};
+  Linear embeddings_project{nullptr};  // ELECTRA with embedding_size != hidden_size
   BertEncoder encoder{nullptr};
   BertPooler pooler{nullptr};  // only with add_pooling_layer
 

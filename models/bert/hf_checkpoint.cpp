@@ -34,33 +34,50 @@ std::string quoted(const std::vector<std::string>& names, size_t limit = 5) {
 }
 
 // HF's own renames for old checkpoints (TensorFlow-era LayerNorm names), then the
-// encoder under "bert." whether or not the file had the base-model prefix.
-std::string canonical_name(const std::string& name) {
+// encoder under its base prefix ("roberta.") whether or not the file had it, then attune's name.
+std::string canonical_name(const std::string& name, const std::string& type, HfBertArchitecture arch) {
   std::string n = name;
   if (ends_with(n, ".gamma")) n = n.substr(0, n.size() - 6) + ".weight";
   if (ends_with(n, ".beta")) n = n.substr(0, n.size() - 5) + ".bias";
-  if (starts_with(n, "embeddings.") || starts_with(n, "encoder.") || starts_with(n, "pooler.")) n = "bert." + n;
-  return n;
+  for (const char* part : {"embeddings.", "encoder.", "pooler.", "transformer.", "embeddings_project."}) {
+    if (starts_with(n, part)) n = hf_base_prefix(type) + "." + n;
+  }
+  return from_hf_name(type, arch, n);
+}
+
+bool any_name_starts_with(const std::map<std::string, torch::Tensor>& tensors, const std::vector<std::string>& prefixes) {
+  for (const auto& [name, t] : tensors) {
+    for (const auto& p : prefixes) {
+      if (starts_with(name, p)) return true;
+    }
+  }
+  return false;
 }
 
 HfBertArchitecture architecture_of(const nlohmann::json& config, const std::map<std::string, torch::Tensor>& tensors,
-                                   const std::string& config_path) {
+                                   const std::string& type, const std::string& config_path) {
   const auto it = config.find("architectures");
   if (it != config.end() && !it->is_null()) {
     if (!it->is_array() || it->empty() || !(*it)[0].is_string()) {
       fail(config_path + ": architectures", "must be a list of class names, got " + it->dump());
     }
     const std::string name = (*it)[0].get<std::string>();
-    if (name == "BertModel") return HfBertArchitecture::kBertModel;
-    if (name == "BertForSequenceClassification") return HfBertArchitecture::kSequenceClassification;
+    std::string supported;
+    for (auto a : {HfBertArchitecture::kBertModel, HfBertArchitecture::kSequenceClassification,
+                   HfBertArchitecture::kMaskedLM}) {
+      // ELECTRA's masked LM is the generator, a different body; attune takes discriminators.
+      if (type == "electra" && a == HfBertArchitecture::kMaskedLM) continue;
+      if (name == hf_class_name(type, a)) return a;
+      supported += (supported.empty() ? "" : ", ") + hf_class_name(type, a);
+    }
     // Pre-training checkpoints are masked-LM plus a next-sentence head attune does not use.
-    if (name == "BertForMaskedLM" || name == "BertForPreTraining") return HfBertArchitecture::kMaskedLM;
-    fail(config_path + ": architectures", "unsupported architecture '" + name +
-                                              "' (supported: BertModel, BertForSequenceClassification, "
-                                              "BertForMaskedLM, BertForPreTraining)");
+    if (type == "bert" && name == "BertForPreTraining") return HfBertArchitecture::kMaskedLM;
+    if (type == "bert") supported += ", BertForPreTraining";
+    fail(config_path + ": architectures",
+         "unsupported architecture '" + name + "' for model_type '" + type + "' (supported: " + supported + ")");
   }
-  if (tensors.count("classifier.weight")) return HfBertArchitecture::kSequenceClassification;
-  if (tensors.count("cls.predictions.bias") || tensors.count("cls.predictions.transform.dense.weight")) {
+  if (any_name_starts_with(tensors, {"classifier.", "pre_classifier."})) return HfBertArchitecture::kSequenceClassification;
+  if (type != "electra" && any_name_starts_with(tensors, {"cls.predictions.", "lm_head.", "vocab_transform.", "vocab_projector."})) {
     return HfBertArchitecture::kMaskedLM;
   }
   return HfBertArchitecture::kBertModel;
@@ -126,13 +143,8 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(HfBer
 
 }  // namespace
 
-std::string hf_architecture_name(HfBertArchitecture architecture) {
-  switch (architecture) {
-    case HfBertArchitecture::kBertModel: return "BertModel";
-    case HfBertArchitecture::kSequenceClassification: return "BertForSequenceClassification";
-    case HfBertArchitecture::kMaskedLM: return "BertForMaskedLM";
-  }
-  TORCH_CHECK(false, "hf_architecture_name: invalid architecture");
+std::string hf_architecture_name(HfBertArchitecture architecture, const std::string& model_type) {
+  return hf_class_name(model_type, architecture);
 }
 
 HfBertCheckpoint read_hf_bert(const std::string& dir) {
@@ -161,17 +173,20 @@ HfBertCheckpoint read_hf_bert(const std::string& dir) {
     fail(dir, e.what());  // "DIR: config.json.hidden_act: ..."
   }
 
+  const std::string type = ck.options.model_type();
   const formats::SafetensorsFile file = formats::load_safetensors(weights_path);
+  std::map<std::string, torch::Tensor> raw;
+  for (const auto& name : file.names) raw[name] = file.tensors.at(name);
+  ck.architecture = architecture_of(ck.config, raw, type, config_path);
   std::map<std::string, torch::Tensor> tensors;
   std::map<std::string, std::string> original;  // canonical -> name in the file
   for (const auto& name : file.names) {
-    const std::string n = canonical_name(name);
+    const std::string n = canonical_name(name, type, ck.architecture);
     if (original.count(n)) fail(weights_path, "tensors '" + original[n] + "' and '" + name + "' are the same weight");
     original[n] = name;
     tensors[n] = file.tensors.at(name);
   }
-  ck.architecture = architecture_of(ck.config, tensors, config_path);
-  const std::string arch = hf_architecture_name(ck.architecture);
+  const std::string arch = hf_architecture_name(ck.architecture, type);
   switch (ck.architecture) {
     case HfBertArchitecture::kBertModel: ck.options.add_pooling_layer(tensors.count("bert.pooler.dense.weight") > 0); break;
     case HfBertArchitecture::kSequenceClassification: ck.options.add_pooling_layer(true); break;
@@ -187,9 +202,10 @@ HfBertCheckpoint read_hf_bert(const std::string& dir) {
     }
     ck.labels = read_labels(ck.config, tensors, config_path);
     num_labels = static_cast<int64_t>(ck.labels.size());
-    const auto dropout = ck.config.find("classifier_dropout");
-    ck.classifier_dropout = dropout != ck.config.end() && dropout->is_number() ? dropout->get<double>()
-                                                                               : ck.options.hidden_dropout_prob();
+    const auto dropout = ck.config.find(type == "distilbert" ? "seq_classif_dropout" : "classifier_dropout");
+    ck.classifier_dropout = dropout != ck.config.end() && dropout->is_number()
+                                ? dropout->get<double>()
+                                : type == "distilbert" ? 0.2 : ck.options.hidden_dropout_prob();
   }
   // Checkpoints saved before the bias moved into cls.predictions keep only the decoder's copy.
   if (ck.architecture == HfBertArchitecture::kMaskedLM && !tensors.count("cls.predictions.bias") &&
@@ -199,6 +215,13 @@ HfBertCheckpoint read_hf_bert(const std::string& dir) {
     tensors.erase("cls.predictions.decoder.bias");
   }
 
+  // DistilBERT's sinusoidal table is a constant; a file without it gets transformers' own.
+  const std::string sinusoid = "bert.embeddings.position_embeddings.weight";
+  if (ck.options.sinusoidal_pos_embds() && !tensors.count(sinusoid)) {
+    tensors[sinusoid] = sinusoidal_position_table(ck.options.max_position_embeddings(), ck.options.hidden_size());
+    original[sinusoid] = to_hf_name(type, ck.architecture, sinusoid);
+    ck.notes.push_back(weights_path + ": no '" + original[sinusoid] + "'; built the sinusoidal table (sinusoidal_pos_embds)");
+  }
   std::vector<std::string> missing;
   std::set<std::string> used;
   for (const auto& [name, shape] : expected_tensors(ck.architecture, ck.options, num_labels)) {
@@ -220,13 +243,13 @@ HfBertCheckpoint read_hf_bert(const std::string& dir) {
     ck.tensors.tensors[name] = it->second.to(torch::kFloat);
   }
   if (!missing.empty()) {
-    // Named as this file names its other tensors: with or without the "bert." prefix.
+    // Named as this file names its other tensors: HF's names, with or without the base prefix.
+    const std::string base = hf_base_prefix(type) + ".";
     bool bare = false;
-    for (const auto& [n, o] : original) bare = bare || (starts_with(n, "bert.") && !starts_with(o, "bert."));
-    if (bare) {
-      for (auto& m : missing) {
-        if (starts_with(m, "bert.")) m = m.substr(5);
-      }
+    for (const auto& [n, o] : original) bare = bare || (starts_with(n, "bert.") && !starts_with(o, base));
+    for (auto& m : missing) {
+      m = to_hf_name(type, ck.architecture, m);
+      if (bare && starts_with(m, base)) m = m.substr(base.size());
     }
     fail(weights_path, (missing.size() == 1 ? "tensor " : "tensors ") + quoted(missing) + " missing (" + arch +
                            " needs " + (missing.size() == 1 ? "it)" : "them)"));
@@ -244,23 +267,27 @@ HfBertCheckpoint read_hf_bert(const std::string& dir) {
     } else if (starts_with(name, "cls.seq_relationship.")) {
       ignored["next-sentence prediction head, unused"].push_back(orig);
     } else if (mlm && starts_with(name, "bert.pooler.")) {
-      ignored["pooler, which BertForMaskedLM does not have"].push_back(orig);
+      ignored["pooler, which " + arch + " does not have"].push_back(orig);
     } else if (mlm && name == "cls.predictions.decoder.weight") {
       const torch::Tensor& embeddings = ck.tensors.tensors.at("bert.embeddings.word_embeddings.weight");
       if (t.sizes() != embeddings.sizes() || !torch::equal(t.to(torch::kFloat), embeddings)) {
         fail(weights_path, "tensor '" + orig + "' differs from the word embeddings: untied decoders are not "
-                           "supported (attune's BertForMaskedLM ties them, as transformers does by default)");
+                           "supported (attune's masked LM ties them, as transformers does by default)");
       }
       ignored["decoder weight, tied to the word embeddings"].push_back(orig);
     } else if (mlm && name == "cls.predictions.decoder.bias") {
       const torch::Tensor& bias = ck.tensors.tensors.at("cls.predictions.bias");
       if (t.sizes() != bias.sizes() || !torch::equal(t.to(torch::kFloat), bias)) {
-        fail(weights_path, "tensor '" + orig + "' differs from 'cls.predictions.bias', which it is tied to");
+        fail(weights_path, "tensor '" + orig + "' differs from '" + original["cls.predictions.bias"] +
+                               "', which it is tied to");
       }
       ignored["decoder bias, tied to cls.predictions.bias"].push_back(orig);
-    } else if (!mlm && starts_with(name, "cls.")) {
+    } else if (starts_with(name, "discriminator_predictions.")) {
+      ignored["replaced-token detection head, unused"].push_back(orig);
+    } else if (!mlm && (starts_with(name, "cls.") || starts_with(name, "lm_head.") || starts_with(name, "vocab_"))) {
       ignored["masked-LM head, unused by " + arch].push_back(orig);
-    } else if (ck.architecture != HfBertArchitecture::kSequenceClassification && starts_with(name, "classifier.")) {
+    } else if (ck.architecture != HfBertArchitecture::kSequenceClassification &&
+               (starts_with(name, "classifier.") || starts_with(name, "pre_classifier."))) {
       ignored["classifier head, unused by " + arch].push_back(orig);
     } else {
       unexpected.push_back(orig);
@@ -282,17 +309,25 @@ void write_hf_bert(const std::string& dir, HfBertArchitecture architecture, cons
     fail(dir, "pre-LN BERT (model.pre_layer_norm: true) has no Hugging Face BertConfig equivalent, so it "
               "cannot be exported");
   }
+  const std::string type = options.model_type();
   nlohmann::json config = bert_options_to_hf_json(options);
   config.erase("pre_layer_norm");
   config.erase("add_pooling_layer");
-  config["architectures"] = {hf_architecture_name(architecture)};
+  config["architectures"] = {hf_architecture_name(architecture, type)};
   // transformers 5 reads "dtype"; 4.x reads "torch_dtype" (5 keeps "dtype" when both are there).
   config["dtype"] = "float32";
   config["torch_dtype"] = "float32";
   config["tie_word_embeddings"] = true;
-  config.update(extra);
+  nlohmann::json more = extra;
+  if (type == "distilbert" && more.contains("classifier_dropout")) {  // DistilBertConfig's name for it
+    more["seq_classif_dropout"] = more["classifier_dropout"];
+    more.erase("classifier_dropout");
+  }
+  config.update(more);
   formats::NamedTensors out;
-  for (const auto& [name, t] : tensors) out.emplace_back(name, t.detach().to(torch::kCPU, torch::kFloat).contiguous());
+  for (const auto& [name, t] : tensors) {
+    out.emplace_back(hf_saved_name(type, architecture, name), t.detach().to(torch::kCPU, torch::kFloat).contiguous());
+  }
   fs::create_directories(dir);
   // transformers refuses safetensors whose metadata names no known framework.
   formats::save_safetensors((fs::path(dir) / "model.safetensors").string(), out, {{"format", "pt"}});

@@ -1,9 +1,11 @@
-// Hugging Face BERT checkpoints (config.json + model.safetensors) to and from the tensor
-// names attune's BERT modules use, which are HF's own: "bert.*" for the encoder,
-// "classifier.*" for BertForSequenceClassification, "cls.predictions.*" for
-// BertForMaskedLM. Tokenizer files are data/text/hf_tokenizer.h's job.
+// Hugging Face BERT-family checkpoints (config.json + model.safetensors: BERT, RoBERTa,
+// XLM-RoBERTa, CamemBERT, DistilBERT, ELECTRA discriminators) to and from the tensor names
+// attune's BERT modules use, which are BERT's own: "bert.*" for the encoder,
+// "classifier.*" for the classifier, "cls.predictions.*" for the masked LM; hf_names.h
+// renames them for the other architectures. Tokenizer files are data/text/hf_tokenizer.h's job.
 #pragma once
 #include "data/formats/safetensors.h"
+#include "models/bert/hf_names.h"
 #include "models/bert/options.h"
 
 #include <nlohmann/json.hpp>
@@ -13,10 +15,9 @@
 
 namespace attune::models {
 
-enum class HfBertArchitecture { kBertModel, kSequenceClassification, kMaskedLM };
-
-// "BertModel", "BertForSequenceClassification", "BertForMaskedLM".
-std::string hf_architecture_name(HfBertArchitecture architecture);
+// "BertModel", "BertForSequenceClassification", "BertForMaskedLM"; for another model_type
+// its class ("RobertaForMaskedLM", "DistilBertModel", ...).
+std::string hf_architecture_name(HfBertArchitecture architecture, const std::string& model_type = "bert");
 
 struct HfBertCheckpoint {
   HfBertArchitecture architecture = HfBertArchitecture::kBertModel;
@@ -31,18 +32,19 @@ struct HfBertCheckpoint {
   std::vector<std::string> notes;   // tensors left out on purpose, one line each, for stderr
 };
 
-// Reads dir/config.json and dir/model.safetensors. The architecture comes from
-// config.json's "architectures" (BertForPreTraining is read as BertForMaskedLM), else
-// from the tensor names. Keys may lack the "bert." prefix and use the legacy LayerNorm
+// Reads dir/config.json and dir/model.safetensors. The family comes from "model_type"
+// (options.model_type), the architecture from "architectures" (BertForPreTraining is read
+// as BertForMaskedLM), else from the tensor names. Keys may lack the "bert." prefix and use the legacy LayerNorm
 // names gamma/beta. Unused heads (next-sentence prediction, a pooler that BertForMaskedLM
 // lacks, the decoder weight when it equals the tied embeddings) are left out with a note.
 // Everything else fails as one line naming the file and key: missing or unexpected
 // tensors, wrong shapes, unsupported config values, a pytorch_model.bin without safetensors.
 HfBertCheckpoint read_hf_bert(const std::string& dir);
 
-// Writes dir/config.json and dir/model.safetensors for transformers' `architecture`.
-// tensors: HF names (as read_hf_bert returns them, minus nothing: the tied decoder is
-// left out, as save_pretrained leaves it out). extra: keys added to config.json
+// Writes dir/config.json and dir/model.safetensors for transformers' `architecture` of
+// options.model_type. tensors: attune's names (as read_hf_bert returns them; a bare
+// encoder's may lack "bert."), renamed to that architecture's; the tied decoder is left
+// out, as save_pretrained leaves it out. extra: keys added to config.json
 // (id2label, label2id, problem_type, ...). Pre-LN options cannot be expressed in HF's
 // BertConfig: they fail.
 void write_hf_bert(const std::string& dir, HfBertArchitecture architecture, const BertOptions& options,

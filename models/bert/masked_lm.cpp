@@ -3,7 +3,7 @@
 namespace attune::models {
 
 BertPredictionHeadTransformImpl::BertPredictionHeadTransformImpl(const BertOptions& o)
-    : activation_(parse_activation(o.hidden_act(), "hidden_act")) {
+    : activation_(parse_activation(o.lm_head_act().empty() ? o.hidden_act() : o.lm_head_act(), "lm_head_act")) {
   dense = register_module("dense", Linear(o.hidden_size(), o.hidden_size()));
   layer_norm = register_module(
       "LayerNorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.hidden_size()}).eps(o.layer_norm_eps())));
@@ -25,6 +25,9 @@ torch::Tensor BertLMPredictionHeadImpl::forward(const torch::Tensor& hidden) {
 
 BertForMaskedLMImpl::BertForMaskedLMImpl(BertOptions options, std::string preset) {
   options.add_pooling_layer(false);
+  TORCH_CHECK(embedding_width(options) == options.hidden_size(), "BertForMaskedLM: embedding_size ",
+              options.embedding_size(), " differs from hidden_size ", options.hidden_size(),
+              " (ELECTRA's generator head is not supported)");
   bert = register_module("bert", BertModel(options, std::move(preset)));
   cls = register_module("cls", std::make_shared<torch::nn::Module>());
   predictions = cls->register_module("predictions",

@@ -11,7 +11,8 @@
 
 namespace attune::models {
 
-// dense -> activation -> LayerNorm, as HF's BertPredictionHeadTransform.
+// dense -> activation -> LayerNorm, as HF's BertPredictionHeadTransform (and RoBERTa's
+// lm_head, DistilBERT's vocab_transform / vocab_layer_norm).
 class BertPredictionHeadTransformImpl : public torch::nn::Module {
  public:
   explicit BertPredictionHeadTransformImpl(const BertOptions& options);

@@ -31,6 +31,11 @@ struct BertModelConfig {
   std::optional<double> layer_norm_eps;
   std::optional<int64_t> type_vocab_size;
   std::optional<int64_t> pad_token_id;
+  // The HF architecture the body stands for (roberta, distilbert, electra, ...); "" (null):
+  // the preset's, else bert. Absent from sections of plain BERT.
+  std::string model_type;
+  std::optional<int64_t> embedding_size;  // ELECTRA; null: the preset's, else hidden_size
+  bool sinusoidal_positions = false;      // DistilBERT's sinusoidal_pos_embds
   EncoderAttentionOptions attention;
   static void describe(config::Schema<BertModelConfig>& s);
 };

@@ -1,5 +1,6 @@
 #include "models/bert/script_export.h"
 
+#include "core/error.h"
 #include "models/attention/masks.h"
 
 #include <cmath>
@@ -128,6 +129,12 @@ std::string layer_fusion_lines(script::ScriptModuleBuilder& b, CrossLayerFusionI
 }
 
 torch::jit::Module script_bert(BertModelImpl& model, script::ClassNames& names) {
+  // The script repeats BERT's embeddings; RoBERTa's padding-offset positions, ELECTRA's
+  // projection and DistilBERT's missing token types are not scripted yet.
+  if (model.options().model_type() != "bert") {
+    fail("model.model_type", "export bundles support model_type bert only, got '" + model.options().model_type() +
+                                 "'; use attune convert --to-hf for this model");
+  }
   const EncoderAttentionOptions& switches = model.options().attention();
   const bool with_bias = switches.position_bias != "none";
   // Submodules are defined before the parent, whose source calls their methods.

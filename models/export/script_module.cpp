@@ -36,6 +36,7 @@ std::string activation_call(models::Activation activation, const std::string& x)
     case models::Activation::kGeluTanh: return "torch.gelu(" + x + ", approximate=\"tanh\")";
     case models::Activation::kRelu: return "torch.relu(" + x + ")";
     case models::Activation::kSilu: return "torch.silu(" + x + ")";
+    case models::Activation::kTanh: return "torch.tanh(" + x + ")";
   }
   TORCH_CHECK(false, "script export: invalid activation");
 }

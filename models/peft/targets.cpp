@@ -4,7 +4,16 @@
 
 namespace attune::peft {
 
-ModuleMatcher::ModuleMatcher(const nlohmann::json& targets, const std::string& where) : targets_(targets) {
+ModuleMatcher::ModuleMatcher(const nlohmann::json& targets, const std::string& where, torch::nn::Module* root)
+    : targets_(targets) {
+  if (root != nullptr) {
+    if (const auto* own = dynamic_cast<const models::HfModulePaths*>(root)) aliases_.emplace_back("", own);
+    for (const auto& item : root->named_modules("", false)) {
+      if (const auto* paths = dynamic_cast<const models::HfModulePaths*>(item.value().get())) {
+        aliases_.emplace_back(item.key(), paths);
+      }
+    }
+  }
   if (targets.is_string()) {
     try {
       regex_ = std::regex(targets.get<std::string>(), std::regex::ECMAScript);
@@ -15,6 +24,21 @@ ModuleMatcher::ModuleMatcher(const nlohmann::json& targets, const std::string& w
 }
 
 bool ModuleMatcher::operator()(const std::string& path) const {
+  if (matches(path)) return true;
+  for (const auto& [prefix, paths] : aliases_) {
+    if (prefix.empty()) {
+      const std::string alias = paths->hf_module_path(path);
+      if (alias != path && matches(alias)) return true;
+    } else if (path.size() > prefix.size() + 1 && path.compare(0, prefix.size() + 1, prefix + ".") == 0) {
+      const std::string rest = path.substr(prefix.size() + 1);
+      const std::string alias = paths->hf_module_path(rest);
+      if (alias != rest && matches(prefix + "." + alias)) return true;
+    }
+  }
+  return false;
+}
+
+bool ModuleMatcher::matches(const std::string& path) const {
   if (targets_.is_null()) return false;
   if (targets_.is_string()) return std::regex_match(path, regex_);
   for (const auto& t : targets_) {
@@ -38,7 +62,7 @@ std::vector<std::string> linear_adapter_paths(torch::nn::Module& root) {
 
 AdaptedLayers adapt_linear_layers(torch::nn::Module& root, const std::string& name, const nlohmann::json& c,
                                   const std::string& key, const LayerFactory& make) {
-  const ModuleMatcher targets(c.at("target_modules"), key + ".target_modules");
+  const ModuleMatcher targets(c.at("target_modules"), key + ".target_modules", &root);
   const ModuleMatcher keep(c.value("modules_to_save", nlohmann::json()), key + ".modules_to_save");
   const torch::Device device = root.parameters().empty() ? torch::Device(torch::kCPU) : root.parameters().front().device();
   const auto starts_with = [](const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; };

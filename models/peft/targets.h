@@ -1,5 +1,6 @@
 // Which modules a PEFT section names, and adapters on the linear layers it targets.
 #pragma once
+#include "models/common/hf_module_paths.h"
 #include "models/peft/method.h"
 
 #include <nlohmann/json.hpp>
@@ -14,14 +15,19 @@ namespace attune::peft {
 
 // PEFT's rule: a list matches a path equal to an entry or ending in "." + entry; a
 // string is a regular expression the whole path must match; null matches nothing.
+// Given the root, a path also matches by the name transformers gives it, where a module
+// under the root names its submodules differently (models/common/hf_module_paths.h).
 class ModuleMatcher {
  public:
-  ModuleMatcher(const nlohmann::json& targets, const std::string& where);
+  ModuleMatcher(const nlohmann::json& targets, const std::string& where, torch::nn::Module* root = nullptr);
   bool operator()(const std::string& path) const;
 
  private:
+  bool matches(const std::string& path) const;
+
   nlohmann::json targets_;
   std::regex regex_;
+  std::vector<std::pair<std::string, const models::HfModulePaths*>> aliases_;  // (module path, renamer)
 };
 
 // Module paths of the adapters attached to the model's linear layers (any adapter name).

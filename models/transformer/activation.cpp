@@ -5,7 +5,7 @@
 namespace attune::models {
 
 const std::vector<std::string>& activation_names() {
-  static const std::vector<std::string> names = {"gelu", "gelu_new", "gelu_pytorch_tanh", "relu", "swish", "silu"};
+  static const std::vector<std::string> names = {"gelu", "gelu_new", "gelu_pytorch_tanh", "relu", "swish", "silu", "tanh"};
   return names;
 }
 
@@ -14,6 +14,7 @@ Activation parse_activation(const std::string& name, const std::string& where) {
   if (name == "gelu_new" || name == "gelu_pytorch_tanh") return Activation::kGeluTanh;
   if (name == "relu") return Activation::kRelu;
   if (name == "swish" || name == "silu") return Activation::kSilu;
+  if (name == "tanh") return Activation::kTanh;
   std::string known;
   for (const auto& n : activation_names()) known += (known.empty() ? "" : ", ") + n;
   fail(where, "unknown activation '" + name + "' (known: " + known + ")");
@@ -25,6 +26,7 @@ torch::Tensor apply_activation(Activation activation, const torch::Tensor& x) {
     case Activation::kGeluTanh: return torch::gelu(x, "tanh");
     case Activation::kRelu: return torch::relu(x);
     case Activation::kSilu: return torch::silu(x);
+    case Activation::kTanh: return torch::tanh(x);
   }
   TORCH_CHECK(false, "apply_activation: invalid activation");
 }

@@ -12,6 +12,7 @@ enum class Activation {
   kGeluTanh,  // "gelu_new" / "gelu_pytorch_tanh": tanh approximation
   kRelu,      // "relu"
   kSilu,      // "swish" / "silu" (Marian's models)
+  kTanh,      // "tanh" (BERT's pooler)
 };
 
 // Unknown names fail(where, "unknown activation 'x' (known: ...)").

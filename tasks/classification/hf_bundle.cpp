@@ -42,8 +42,8 @@ BertBundle from_hf(const std::string& dir, std::ostream& log, bool encoder_only)
   b.options = ck.options;
   b.labels = ck.labels;
   b.classifier_dropout = ck.classifier_dropout;
-  b.max_length = tok.model_max_length > 0 ? std::min(tok.model_max_length, ck.options.max_position_embeddings())
-                                          : ck.options.max_position_embeddings();
+  b.max_length = tok.model_max_length > 0 ? std::min(tok.model_max_length, models::max_sequence_length(ck.options))
+                                          : models::max_sequence_length(ck.options);
   b.tokenizer = std::move(tok.tokenizer);
   const std::string weights = (fs::path(dir) / "model.safetensors").string();
   switch (b.architecture) {
@@ -104,7 +104,7 @@ BertBundle from_encoder_dir(const std::string& dir, const nlohmann::json& config
   BertBundle b;
   b.tokenizer = text::load_tokenizer(run.tokenizer());
   b.options = models::bert_options_from_model_config(config["model"], b.tokenizer->vocab_size(), config_path + ": model");
-  b.max_length = b.options.max_position_embeddings();
+  b.max_length = models::max_sequence_length(b.options);
   const std::string weights = run.weights();
   if (!fs::exists(weights)) fail(dir, "no model.safetensors");
   const formats::SafetensorsFile file = formats::load_safetensors(weights);

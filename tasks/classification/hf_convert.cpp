@@ -54,7 +54,7 @@ nlohmann::json import_hf(const std::string& hf_dir, const std::string& out_dir, 
   const engine::RunDir out(out_dir);
   fs::create_directories(out_dir);
   b.tokenizer->save(out.tokenizer());
-  const std::string architecture = models::hf_architecture_name(b.architecture);
+  const std::string architecture = models::hf_architecture_name(b.architecture, b.options.model_type());
   nlohmann::json config;
   formats::NamedTensors tensors = formats::module_tensors(*b.module);
   if (b.architecture == HfBertArchitecture::kSequenceClassification) {
@@ -114,7 +114,7 @@ nlohmann::json export_hf(const std::string& run_dir, const std::string& out_dir,
   }
   return {{"from", run_dir},
           {"out", out_dir},
-          {"architecture", models::hf_architecture_name(b.architecture)},
+          {"architecture", models::hf_architecture_name(b.architecture, b.options.model_type())},
           {"parameters", models::parameter_count(*b.module)}};
 }
 

@@ -1,5 +1,6 @@
 #include "models/bert/bert.h"
 #include "models/bert/masked_lm.h"
+#include "models/common/parameters.h"
 #include "tests/catch.h"
 #include "tests/models/reference.h"
 
@@ -208,9 +209,31 @@ TEST_CASE("BERT presets follow the miniatures table", "[bert]") {
     CHECK(o.intermediate_size() == 4 * row.hidden);
     names.push_back(row.name);
   }
+  for (const char* other : {"roberta-base", "distilbert-base", "electra-small-discriminator",
+                            "electra-base-discriminator"}) {
+    names.push_back(other);
+  }
   CHECK(bert_preset_names() == names);
   CHECK(user_error_message([] { bert_preset("huge", 10); }) ==
-        "model.preset: unknown preset 'huge' (known: tiny, mini, small, medium, base, large)");
+        "model.preset: unknown preset 'huge' (known: tiny, mini, small, medium, base, large, roberta-base, "
+        "distilbert-base, electra-small-discriminator, electra-base-discriminator)");
+}
+
+TEST_CASE("the RoBERTa, DistilBERT and ELECTRA presets have the published parameter counts", "[bert]") {
+  // roberta-base 124.6M (vocab 50265, 514 positions), distilbert-base-uncased 66.4M,
+  // electra-small-discriminator 13.5M (vocab 30522);
+  // none of them has a pooler except RobertaModel.
+  BertOptions roberta = bert_preset("roberta-base", 50265).max_position_embeddings(514);
+  CHECK(roberta.model_type() == "roberta");
+  CHECK(roberta.positions_from_padding());
+  CHECK(bert_parameter_count(roberta) == 124645632);
+  BertOptions distil = bert_preset("distilbert-base", 30522).add_pooling_layer(false);
+  CHECK(distil.type_vocab_size() == 0);
+  CHECK(bert_parameter_count(distil) == 66362880);
+  BertOptions small = bert_preset("electra-small-discriminator", 30522).add_pooling_layer(false);
+  CHECK(small.embedding_size() == 128);
+  CHECK(bert_parameter_count(small) == 13483008);
+  CHECK(bert_parameter_count(BertModel(small)->options()) == attune::models::parameter_count(*BertModel(small)));
 }
 
 TEST_CASE("BertOptions round-trip through Hugging Face config.json", "[bert]") {
@@ -249,7 +272,8 @@ TEST_CASE("bert_options_from_json names the offending key", "[bert]") {
   CHECK(error_for("attention_probs_dropout_prob", -0.1) ==
         "cfg.attention_probs_dropout_prob: must be in [0, 1), got -0.1");
   CHECK(error_for("hidden_act", "mish").rfind("cfg.hidden_act: unknown activation 'mish'", 0) == 0);
-  CHECK(error_for("model_type", "roberta") == "cfg.model_type: expected 'bert', got 'roberta'");
+  CHECK(error_for("model_type", "gpt2") == "cfg.model_type: unsupported model_type 'gpt2' (supported: bert, roberta, "
+                                          "xlm-roberta, camembert, distilbert, electra)");
   CHECK(error_for("position_embedding_type", "relative_key").rfind("cfg.position_embedding_type:", 0) == 0);
   CHECK(error_for("pad_token_id", 50) == "cfg.pad_token_id: pad_token_id 50 is not below vocab_size 50");
   CHECK(user_error_message([] { bert_options_from_json(nlohmann::json::array(), "cfg"); }).rfind("cfg: ", 0) == 0);

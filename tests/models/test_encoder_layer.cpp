@@ -107,7 +107,7 @@ TEST_CASE("activations follow Hugging Face's names", "[encoder_layer]") {
   CHECK(close(apply_activation(parse_activation("relu", "a"), x), x.clamp_min(0)));
   CHECK_FALSE(close(gelu_erf_ref(x), gelu_tanh_ref(x), 1e-6));  // the two GELUs do differ
   CHECK(user_error_message([] { parse_activation("mish", "model.activation"); }) ==
-        "model.activation: unknown activation 'mish' (known: gelu, gelu_new, gelu_pytorch_tanh, relu, swish, silu)");
+        "model.activation: unknown activation 'mish' (known: gelu, gelu_new, gelu_pytorch_tanh, relu, swish, silu, tanh)");
   CHECK(user_error_message([] { TransformerEncoderLayer(TransformerEncoderLayerOptions(8, 2, 16).activation("elu")); })
             .find("unknown activation 'elu'") != std::string::npos);
 }

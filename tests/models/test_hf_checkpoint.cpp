@@ -157,8 +157,12 @@ TEST_CASE("bad HF folders fail with one line naming the file and key", "[hf][err
     CHECK(error().rfind(dir + ": config.json.position_embedding_type: only 'absolute'", 0) == 0);
     with_config("is_decoder", true);
     CHECK(error() == dir + ": config.json.is_decoder: decoder BERT is not supported");
-    with_config("model_type", "roberta");
-    CHECK(error() == dir + ": config.json.model_type: expected 'bert', got 'roberta'");
+    with_config("model_type", "gpt2");
+    CHECK(error() == dir + ": config.json.model_type: unsupported model_type 'gpt2' (supported: bert, roberta, "
+                           "xlm-roberta, camembert, distilbert, electra)");
+    with_config("model_type", "roberta");  // a BERT class under another model_type
+    CHECK(error().rfind(dir + "/config.json: architectures: unsupported architecture 'BertForSequenceClassification' "
+                              "for model_type 'roberta'", 0) == 0);
     with_config("architectures", nlohmann::json::array({"BertForTokenClassification"}));
     CHECK(error().rfind(dir + "/config.json: architectures: unsupported architecture 'BertForTokenClassification'", 0) == 0);
     with_config("problem_type", "multi_label_classification");

@@ -91,7 +91,7 @@ TEST_CASE("make_text_encoder reports bad model sections by key", "[registry]") {
   CHECK(unknown_model.rfind("model.name: unknown model 'gpt' (known: ", 0) == 0);
   CHECK(unknown_model.find("bert") != std::string::npos);
   CHECK(error_for("preset", "huge") ==
-        "model.preset: unknown preset 'huge' (known: tiny, mini, small, medium, base, large)");
+        "model.preset: unknown preset 'huge' (known: tiny, mini, small, medium, base, large, roberta-base, distilbert-base, electra-small-discriminator, electra-base-discriminator)");
   CHECK(error_for("num_heads", 3) == "model.hidden_size: hidden_size 128 is not divisible by num_heads 3");
   CHECK(error_for("hidden_size", -8) == "model.hidden_size: value -8 out of range [1, 65536]");
   CHECK(error_for("num_layers", 2.5) == "model.num_layers: expected an integer, got a number");

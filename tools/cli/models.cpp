@@ -4,6 +4,7 @@
 #include "core/files.h"
 #include "tasks/engine/run_dir.h"
 #include "models/bert/model_config.h"
+#include "models/bert/hf_names.h"
 #include "models/bert/presets.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/options.h"
@@ -41,11 +42,28 @@ nlohmann::json presets() {
     const models::BertOptions o = models::bert_preset(name, kReferenceVocab);
     out.push_back({{"name", name},
                    {"model", "bert"},
+                   {"model_type", o.model_type()},
                    {"layers", o.num_hidden_layers()},
                    {"hidden", o.hidden_size()},
                    {"heads", o.num_attention_heads()},
                    {"intermediate", o.intermediate_size()},
                    {"parameters", models::bert_parameter_count(o)}});
+  }
+  return out;
+}
+
+// The Hugging Face architectures attune's BERT body imports and exports (convert
+// --from-hf/--to-hf, init=hf:DIR), by model_type.
+nlohmann::json architectures() {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& type : models::bert_model_types()) {
+    nlohmann::json classes = nlohmann::json::array();
+    for (auto a : {models::HfBertArchitecture::kBertModel, models::HfBertArchitecture::kSequenceClassification,
+                   models::HfBertArchitecture::kMaskedLM}) {
+      if (type == "electra" && a == models::HfBertArchitecture::kMaskedLM) continue;  // the generator
+      classes.push_back(models::hf_class_name(type, a));
+    }
+    out.push_back({{"model_type", type}, {"classes", classes}});
   }
   return out;
 }
@@ -126,17 +144,25 @@ int models_command(const Args& args) {
     }
   }
   const nlohmann::json table = presets();
+  const nlohmann::json hf = architectures();
   const nlohmann::json runs = find_runs(roots);
   if (parsed["json"].as<bool>()) {
-    std::cout << nlohmann::json{{"presets", table}, {"runs", runs}}.dump(2) << std::endl;
+    std::cout << nlohmann::json{{"presets", table}, {"architectures", hf}, {"runs", runs}}.dump(2) << std::endl;
     return 0;
   }
   std::cout << "presets (model bert, vocabulary " << kReferenceVocab << "):\n"
-            << "  name     layers  hidden  heads  parameters\n";
+            << "  name                         type        layers  hidden  heads  parameters\n";
   for (const auto& p : table) {
-    std::cout << "  " << std::left << std::setw(9) << p["name"].get<std::string>() << std::right << std::setw(6)
+    std::cout << "  " << std::left << std::setw(29) << p["name"].get<std::string>() << std::setw(11)
+              << p["model_type"].get<std::string>() << std::right << std::setw(7)
               << p["layers"].get<int64_t>() << std::setw(8) << p["hidden"].get<int64_t>() << std::setw(7)
               << p["heads"].get<int64_t>() << std::setw(12) << millions(p["parameters"].get<int64_t>()) << "\n";
+  }
+  std::cout << "\nHugging Face architectures (attune convert --from-hf / --to-hf, init=hf:DIR):\n";
+  for (const auto& a : hf) {
+    std::cout << "  " << std::left << std::setw(12) << a["model_type"].get<std::string>() << std::right;
+    for (const auto& c : a["classes"]) std::cout << " " << c.get<std::string>();
+    std::cout << "\n";
   }
   std::cout << "\npretrained runs (" << roots.front();
   for (size_t i = 1; i < roots.size(); ++i) std::cout << ", " << roots[i];

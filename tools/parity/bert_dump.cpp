@@ -4,7 +4,8 @@
 // input_ids, token_type_ids, attention_mask, and labels for heads, hidden_weight and
 // optionally pooler_weight for a bare BertModel), backpropagates the loss transformers
 // would compute, and writes OUT (safetensors): last_hidden_state, pooler_output, logits,
-// loss, and "grad.<name>" for every parameter under transformers' parameter names.
+// loss, and "grad.<name>" for every parameter under transformers' parameter names for the
+// model's architecture (a bare base model's without its prefix, as its named_parameters()).
 #include "core/error.h"
 #include "data/formats/safetensors.h"
 #include "tasks/classification/hf_bundle.h"
@@ -68,7 +69,10 @@ int main(int argc, char** argv) {
     if (out.pooler_output.defined()) dump.emplace_back("pooler_output", out.pooler_output.detach());
     if (out.logits.defined()) dump.emplace_back("logits", out.logits.detach());
     for (const auto& p : bundle.module->named_parameters()) {
-      if (p.value().grad().defined()) dump.emplace_back("grad." + p.key(), p.value().grad());
+      if (!p.value().grad().defined()) continue;
+      // transformers' names for this model_type (attune_bert_dump on a RoBERTa gives "grad.roberta.*").
+      const std::string name = models::hf_saved_name(bundle.options.model_type(), bundle.architecture, p.key());
+      dump.emplace_back("grad." + name, p.value().grad());
     }
     formats::save_safetensors(argv[3], dump);
     return 0;

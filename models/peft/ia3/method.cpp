@@ -26,8 +26,8 @@ class Ia3Method : public Method {
   }
   std::unique_ptr<Attachment> attach(torch::nn::Module& root, const std::string& name, const json& c,
                                      const std::string& key) const override {
-    const ModuleMatcher targets(c.at("target_modules"), key + ".target_modules");
-    const ModuleMatcher feedforward(c.at("feedforward_modules"), key + ".feedforward_modules");
+    const ModuleMatcher targets(c.at("target_modules"), key + ".target_modules", &root);
+    const ModuleMatcher feedforward(c.at("feedforward_modules"), key + ".feedforward_modules", &root);
     // PEFT requires feed-forward modules to be a subset of the targets.
     for (const auto& item : root.named_modules("", false)) {
       if (item.value()->as<models::LinearImpl>() && feedforward(item.key()) && !targets(item.key())) {
