@@ -117,4 +117,17 @@ inline void foreach_mul_(at::TensorList tensors, const torch::Tensor& factor) {
 #endif
 }
 
+// Quantized engines to try for int8 bundles, best first, by name: PyTorch 2's "x86"
+// (FBGEMM or oneDNN chosen per operator) where it exists, then oneDNN, FBGEMM, QNNPACK.
+inline std::vector<std::pair<at::QEngine, const char*>> int8_engine_candidates() {
+  std::vector<std::pair<at::QEngine, const char*>> engines;
+#if ATTUNE_TORCH2
+  engines.emplace_back(at::QEngine::X86, "x86");
+#endif
+  engines.emplace_back(at::QEngine::ONEDNN, "onednn");
+  engines.emplace_back(at::QEngine::FBGEMM, "fbgemm");
+  engines.emplace_back(at::QEngine::QNNPACK, "qnnpack");
+  return engines;
+}
+
 }  // namespace attune::compat

@@ -31,7 +31,9 @@ Registry& registry() {
     auto* r = new Registry;
     r->factories["bert"] = make_bert;
     r->checks["bert"] = [](const nlohmann::json& cfg, const std::string& key) {
-      bert_options_from_model_config(cfg, /*vocab_size=*/1, key);
+      // The vocabulary is not known yet: one large enough for any pad_token_id, so that
+      // only the section's own values are judged (options allocate nothing).
+      bert_options_from_model_config(cfg, /*vocab_size=*/int64_t{1} << 40, key);
     };
     return r;
   }();

@@ -1,5 +1,6 @@
 #include "models/export/script_module.h"
 
+#include "core/compat.h"
 #include "core/error.h"
 
 #include <ATen/Context.h>
@@ -77,8 +78,7 @@ c10::IValue call_op(const char* name, torch::jit::Stack stack) {
 std::string use_int8_engine() {
   const auto& engines = at::globalContext().supportedQEngines();
   const char* wanted = std::getenv("ATTUNE_INT8_ENGINE");
-  for (auto [engine, name] : {std::pair{at::QEngine::ONEDNN, "onednn"}, std::pair{at::QEngine::FBGEMM, "fbgemm"},
-                              std::pair{at::QEngine::QNNPACK, "qnnpack"}}) {
+  for (auto [engine, name] : compat::int8_engine_candidates()) {
     if (wanted && *wanted && std::string(wanted) != name) continue;
     if (std::find(engines.begin(), engines.end(), engine) != engines.end()) {
       at::globalContext().setQEngine(engine);

@@ -5,6 +5,7 @@
 #include "data/formats/safetensors.h"
 #include "core/files.h"
 #include "data/text/hf_tokenizer.h"
+#include "data/text/tokenizer.h"
 #include "models/bert/bert.h"
 #include "models/bert/masked_lm.h"
 #include "models/bert/model_config.h"
@@ -28,12 +29,43 @@ std::shared_ptr<classification::TextClassifierImpl> make_bert_classifier(const m
                                                                head);
 }
 
+// BERT's vocab.txt where the folder has one (BertTokenizer's settings from
+// tokenizer_config.json); otherwise the fast tokenizer's tokenizer.json, which RoBERTa,
+// XLM-R, CamemBERT and the other architectures ship (data/text/hf_tokenizer_json/).
+struct HfTokenizer {
+  std::unique_ptr<text::Tokenizer> tokenizer;
+  int64_t model_max_length = 0;  // 0: not set
+  std::string source;            // the file it came from, for messages
+};
+
+HfTokenizer load_hf_tokenizer(const std::string& dir) {
+  HfTokenizer tok;
+  if (fs::exists(fs::path(dir) / "vocab.txt") || !fs::exists(fs::path(dir) / "tokenizer.json")) {
+    text::HfBertTokenizer bert = text::load_hf_bert_tokenizer(dir);
+    tok.tokenizer = std::move(bert.tokenizer);
+    tok.model_max_length = bert.model_max_length;
+    tok.source = "vocab.txt";
+    return tok;
+  }
+  tok.tokenizer = text::load_tokenizer(dir);
+  tok.source = "tokenizer.json";
+  const fs::path settings = fs::path(dir) / "tokenizer_config.json";
+  if (fs::exists(settings)) {
+    const nlohmann::json j = io::read_json(settings.string());
+    if (j.is_object() && j.contains("model_max_length") && j["model_max_length"].is_number()) {
+      const double n = j["model_max_length"].get<double>();
+      if (n >= 1 && n < 1e9) tok.model_max_length = static_cast<int64_t>(n);
+    }
+  }
+  return tok;
+}
+
 BertBundle from_hf(const std::string& dir, std::ostream& log, bool encoder_only) {
   models::HfBertCheckpoint ck = models::read_hf_bert(dir);
   for (const auto& note : ck.notes) log << "note: " << note << "\n";
-  text::HfBertTokenizer tok = text::load_hf_bert_tokenizer(dir);
+  HfTokenizer tok = load_hf_tokenizer(dir);
   if (tok.tokenizer->vocab_size() != ck.options.vocab_size()) {
-    fail(dir, "config.json has vocab_size " + std::to_string(ck.options.vocab_size()) + " but vocab.txt has " +
+    fail(dir, "config.json has vocab_size " + std::to_string(ck.options.vocab_size()) + " but " + tok.source + " has " +
                   std::to_string(tok.tokenizer->vocab_size()) +
                   " tokens (attune sizes the embeddings from the vocabulary)");
   }

@@ -36,11 +36,15 @@ nlohmann::json classification_config(const BertBundle& b, const std::string& out
   config["run_dir"] = out_dir;
   config["model"] = models::bert_model_config(b.options, "");
   config["head"] = {{"pooling", "cls"}, {"dropout", b.classifier_dropout}};
-  const auto& basic = dynamic_cast<const text::WordPieceTokenizer&>(*b.tokenizer).options().basic;
-  config["tokenizer"]["type"] = "wordpiece";
-  config["tokenizer"]["lowercase"] = basic.lowercase;
-  config["tokenizer"]["strip_accents"] =
-      basic.strip_accents < 0 ? nlohmann::json() : nlohmann::json(basic.strip_accents == 1);
+  // A tokenizer.json (RoBERTa, XLM-R, ...) is kept as it is in tokenizer/; the section
+  // only describes tokenizers attune builds itself.
+  if (const auto* wordpiece = dynamic_cast<const text::WordPieceTokenizer*>(b.tokenizer.get())) {
+    const auto& basic = wordpiece->options().basic;
+    config["tokenizer"]["type"] = "wordpiece";
+    config["tokenizer"]["lowercase"] = basic.lowercase;
+    config["tokenizer"]["strip_accents"] =
+        basic.strip_accents < 0 ? nlohmann::json() : nlohmann::json(basic.strip_accents == 1);
+  }
   config["data"]["max_length"] = std::max<int64_t>(8, b.max_length);
   config["train"] = engine::default_train_section();
   return config;
@@ -86,9 +90,9 @@ nlohmann::json export_hf(const std::string& run_dir, const std::string& out_dir,
                   "cannot be exported");
   }
   const auto* wordpiece = dynamic_cast<const text::WordPieceTokenizer*>(b.tokenizer.get());
-  if (wordpiece == nullptr) {
+  if (wordpiece == nullptr && b.tokenizer->kind() != "hf_tokenizer_json") {
     fail(run_dir, "the tokenizer is " + b.tokenizer->kind() +
-                      "; transformers' BertTokenizer needs a WordPiece vocabulary (tokenizer.type wordpiece)");
+                      "; transformers needs a WordPiece vocabulary (tokenizer.type wordpiece) or a tokenizer.json");
   }
   if (b.architecture == HfBertArchitecture::kSequenceClassification && b.pooling != "cls") {
     fail(run_dir, "head.pooling '" + b.pooling + "' has no Hugging Face counterpart (BertForSequenceClassification "
@@ -108,7 +112,14 @@ nlohmann::json export_hf(const std::string& run_dir, const std::string& out_dir,
              {"classifier_dropout", b.classifier_dropout}};
   }
   models::write_hf_bert(out_dir, b.architecture, b.options, formats::module_tensors(*b.module), extra);
-  text::save_hf_bert_tokenizer(*wordpiece, out_dir, b.max_length);
+  if (wordpiece != nullptr) {
+    text::save_hf_bert_tokenizer(*wordpiece, out_dir, b.max_length);
+  } else {
+    // The tokenizer.json the model came with, unchanged; AutoTokenizer picks the fast
+    // tokenizer class from config.json's model_type.
+    b.tokenizer->save(out_dir);
+    io::write_json_atomic((fs::path(out_dir) / "tokenizer_config.json").string(), {{"model_max_length", b.max_length}});
+  }
   if (b.architecture == HfBertArchitecture::kBertModel && !b.options.add_pooling_layer()) {
     log << "note: the encoder has no pooler; load it with BertModel.from_pretrained(dir, add_pooling_layer=False)\n";
   }

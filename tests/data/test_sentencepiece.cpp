@@ -5,6 +5,7 @@
 #include "tests/common/synthetic.h"
 
 #include <fstream>
+#include <iterator>
 #include <random>
 
 namespace attune::sentencepiece_test {
@@ -61,6 +62,31 @@ TEST_CASE("a file that is not a sentencepiece model is a clear error", "[sentenc
     text::SentencePieceTokenizer::load(dir + "/missing.model");
   } catch (const UserError& e) {
     CHECK(std::string(e.what()) == dir + "/missing.model: cannot open file");
+  }
+}
+
+TEST_CASE("a sentencepiece model whose unk id is none of its pieces is refused at load with one line",
+          "[sentencepiece][errors]") {
+  // The model part of the input CI fuzzing found (tests/fuzz/sentencepiece/crashes/): its
+  // unk piece is not in its vocabulary, so sentencepiece answers unk id -1, and looking
+  // that id up later threw protobuf's bounds check across the shim.
+  std::ifstream in(std::string(ATTUNE_SOURCE_DIR) +
+                       "/tests/fuzz/sentencepiece/crashes/crash-9ed60fec72327c7f3497d98a7c90795c19094d3e",
+                   std::ios::binary);
+  REQUIRE(in);
+  const std::string input((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t separator = input.find("\n#---#\n");  // tests/fuzz/common.h's kSeparator
+  REQUIRE(separator != std::string::npos);
+  const std::string dir = testing::temp_dir("spm-unk");
+  const std::string path = dir + "/no-unk.model";
+  std::ofstream(path, std::ios::binary) << input.substr(0, separator);
+  try {
+    text::SentencePieceTokenizer::load(path);
+    FAIL("a model without its unk piece loaded");
+  } catch (const UserError& e) {
+    const std::string message = e.what();
+    CHECK(message.rfind(path + ": sentencepiece model's unk id -1 is not one of its ", 0) == 0);
+    CHECK(message.find('\n') == std::string::npos);
   }
 }
 

@@ -16,33 +16,34 @@ def cells(r):
 
 def main():
     rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-    runs = {}
+    runs = {}  # (preset, round) -> system -> (fp32 cells, int8 cells)
     for r in rows:
         key = (r["model"]["preset"], r["round"])
         if r["system"] == "attune":
-            runs.setdefault(key, {}).update(attune=r["script"], attune_int8=r["script_int8"], threads=r.get("threads"),
-                                            engine=r["script_int8"].get("engine"), torch=r.get("torch_version"))
+            system = f'attune ({r["script_int8"].get("engine")})'
+            runs.setdefault(key, {})[system] = (r["script"], r["script_int8"])
         else:
-            runs.setdefault(key, {}).update(ort=r["ort"], ort_int8=r["ort_int8"], ort_version=r.get("ort_version"))
+            runs.setdefault(key, {})["ort"] = (r["ort"], r["ort_int8"])
+    order = sorted(runs.items(), key=lambda kv: (kv[0][0] != "mini", kv[0]))
     print("| preset | round | system | samples/s fp32 → int8 (B32) | latency ms fp32 → int8 (B1) | stream ms fp32 → int8 "
           "| int8 speedup batch / latency / stream |")
     print("|---|---|---|---|---|---|---|")
-    for (preset, rnd), run in sorted(runs.items(), key=lambda kv: (kv[0][0] != "mini", kv[0])):
-        for system in ("attune", "ort"):
-            if system not in run:
-                continue
-            f, q = cells(run[system]), cells(run[system + "_int8"])
+    for (preset, rnd), systems in order:
+        for system in sorted(systems):
+            f, q = (cells(x) for x in systems[system])
             print(f"| {preset} | {rnd} | {system} | {f[0]:,.0f} → {q[0]:,.0f} | {f[1]:.2f} → {q[1]:.2f} | "
                   f"{f[2]:,.0f} → {q[2]:,.0f} | {q[0] / f[0]:.2f}× / {f[1] / q[1]:.2f}× / {f[2] / q[2]:.2f}× |")
     print()
-    print("| preset | round | attune / ORT fp32: B32 throughput / B1 latency | attune / ORT int8: B32 / B1 |")
-    print("|---|---|---|---|")
-    for (preset, rnd), run in sorted(runs.items(), key=lambda kv: (kv[0][0] != "mini", kv[0])):
-        if "ort" not in run or "attune" not in run:
+    print("| preset | round | system | vs ORT fp32: B32 throughput / B1 latency | vs ORT int8: B32 / B1 |")
+    print("|---|---|---|---|---|")
+    for (preset, rnd), systems in order:
+        if "ort" not in systems:
             continue
-        a, o = cells(run["attune"]), cells(run["ort"])
-        ai, oi = cells(run["attune_int8"]), cells(run["ort_int8"])
-        print(f"| {preset} | {rnd} | {a[0] / o[0]:.2f}× / {o[1] / a[1]:.2f}× | {ai[0] / oi[0]:.2f}× / {oi[1] / ai[1]:.2f}× |")
+        o, oi = (cells(x) for x in systems["ort"])
+        for system in sorted(s for s in systems if s != "ort"):
+            a, ai = (cells(x) for x in systems[system])
+            print(f"| {preset} | {rnd} | {system} | {a[0] / o[0]:.2f}× / {o[1] / a[1]:.2f}× | "
+                  f"{ai[0] / oi[0]:.2f}× / {oi[1] / ai[1]:.2f}× |")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ for kind in fp32 int8; do
   start=$(date +%s.%N)
   "$attune" predict --bundle "$out/$kind" --device cpu --batch-size "${BATCH:-32}" --input "$out/texts.txt" \
     --output "$out/$kind.jsonl"
-  echo "$kind $(echo "$(date +%s.%N) - $start" | bc)" >>"$out/times.txt"
+  echo "$kind $(python3 -c 'import sys, time; print(f"{time.time() - float(sys.argv[1]):.3f}")' "$start")" >>"$out/times.txt"
 done
 python3 - "$out" <<'PY'
 import json, os, sys

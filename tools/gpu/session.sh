@@ -22,6 +22,9 @@
 #                                         served on the GPU against predict --bundle, with a load run (STEPS [300])
 #   tools/gpu/session.sh cpu-infer        CPU inference: bundle modules fp32 against int8 and ONNX Runtime
 #                                         (cpu_infer_bench.sh; PRESETS, ROUNDS), int8 accuracy on SpamAssassin
+#   tools/gpu/session.sh zoo              HF architecture fixtures and parity, tokenizer.json parity (issue 28)
+#   tools/gpu/session.sh mt-serve         translation serving, continuous against static batching (STEPS,
+#                                         TRAIN_ONLY)
 #   tools/gpu/session.sh bundles          torch.jit.load of LibTorch 1.13 bundles in Python, and 2.x bundles
 #                                         back to the CPU machine ($OUT/reverse_bundles.tar.gz; bundle_parity.py)
 #
@@ -195,7 +198,7 @@ case "$stage" in
     # CPU inference of the bundle modules, float32 against int8, and ONNX Runtime on the
     # same shapes; then int8's accuracy on SpamAssassin's test split (a serve-stage run, or
     # a short one trained here).
-    timed cpu_infer env ATTUNE=build-cuda/attune PRESETS="${PRESETS:-mini base}" ROUNDS="${ROUNDS:-2}" \
+    timed cpu_infer env ATTUNE=build-cuda/attune PRESETS="${PRESETS:-mini base}" ROUNDS="${ROUNDS:-2}" INT8_ENGINES="${INT8_ENGINES:-default}" \
       tools/bench/cpu_infer_bench.sh /tmp/attune-cpu-infer
     cp /tmp/attune-cpu-infer/results.jsonl "$out/cpu_infer_results.jsonl"
     cp /tmp/attune-cpu-infer/results.md "$out/cpu_infer_results.md"
@@ -206,7 +209,44 @@ case "$stage" in
         --set data.train=.data/spam_assassin/train.csv --set data.valid=.data/spam_assassin/valid.csv \
         --set data.test=.data/spam_assassin/test.csv 2>&1 | tail -n 3
     fi
-    timed int8_accuracy env ATTUNE=build-cuda/attune tools/bench/int8_bench.sh $run .data/spam_assassin/test.csv /tmp/attune-int8
+    for engine in ${INT8_ENGINES:-default}; do
+      [[ "$engine" == default ]] && engine=""
+      timed "int8_accuracy${engine:+_$engine}" env ATTUNE=build-cuda/attune ATTUNE_INT8_ENGINE="$engine" \
+        tools/bench/int8_bench.sh $run .data/spam_assassin/test.csv "/tmp/attune-int8$engine"
+    done
+    exit 0
+    ;;
+  zoo)
+    # Issue 28: tiny transformers checkpoints for the CPU tests (back in $OUT), the
+    # architectures' parity both ways, and tokenizer.json parity with `tokenizers` on
+    # .data/tokcorpus.txt (English and German sentences, SpamAssassin mails).
+    timed hf_arch_fixtures python3 tools/parity/make_hf_arch_fixtures.py /tmp/hfarch
+    cp /tmp/hfarch/hf_arch_fixtures.tar.gz "$out/"
+    timed hf_arch_parity python3 tools/parity/hf_arch_parity.py build-cuda /tmp/hfap
+    timed tokenizer_json_parity python3 tools/parity/tokenizer_json_parity.py build-cuda/attune_tokenizer_json_dump \
+      .data/tokcorpus.txt /tmp/tokjson
+    exit 0
+    ;;
+  mt-serve)
+    # A transformer-small en-de run (STEPS [1500]) exported, then served with continuous
+    # and with static batching (translation_serve_bench.sh); TRAIN_ONLY=1 stops after the
+    # export, so a second call on the warm machine benchmarks.
+    mt=/tmp/attune-mt-serve
+    if [[ ! -f $mt/bundle/manifest.json ]]; then
+      steps="${STEPS:-1500}"
+      timed mt_serve_train build-cuda/attune train --task translation --overwrite --set run_dir=$mt/run \
+        --set device=cuda --set data.train=.data/en-de/train.tsv --set data.valid=.data/en-de/valid.tsv \
+        --set tokenizer.vocab_size=8000 --set model.preset=transformer-small --set model.max_positions=256 \
+        --set train.max_steps="$steps" --set train.epochs=1000 --set train.max_tokens=8192 --set train.lr=7e-4 \
+        --set train.warmup_steps=1000 --set train.eval_every="$steps" --set train.checkpoint_every=0 \
+        --set train.log_every=250 --set train.eval_max_sentences=200 --set train.selection_metric=loss
+      build-cuda/attune export --run $mt/run --out $mt/bundle --overwrite | tee "$out/mt_export.json"
+    fi
+    [[ "${TRAIN_ONLY:-0}" == 1 ]] && exit 0
+    cut -f1 .data/en-de/test.tsv > $mt/sources.txt
+    timed mt_serve_bench env ATTUNE=build-cuda/attune LOAD=build-cuda/attune_serve_load DEVICE=cuda \
+      tools/bench/translation_serve_bench.sh $mt/bundle $mt/sources.txt $mt/bench
+    cp $mt/bench/results.jsonl "$out/mt_serve_results.jsonl"; cp $mt/bench/results.md "$out/mt_serve_results.md"
     exit 0
     ;;
   bundles)

@@ -126,6 +126,13 @@ def make_inputs(path, config, head):
 def hf_reference(model, head, inputs):
     model.eval()
     model.zero_grad()
+    # DistilBERT's sinusoidal table is fixed, as in the paper and transformers 4 (which set
+    # requires_grad False); transformers 5 builds it as a trainable parameter. attune keeps
+    # it fixed, so it is compared frozen here (docs/hf-parity.md says so).
+    if getattr(model.config, "sinusoidal_pos_embds", False):
+        for name, p in model.named_parameters():
+            if name.endswith("embeddings.position_embeddings.weight"):
+                p.requires_grad_(False)
     args = {"input_ids": inputs["input_ids"], "attention_mask": inputs["attention_mask"]}
     ref = {}
     if head == "base":
