@@ -30,8 +30,11 @@ torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& input_ids, const 
   } else {
     positions = torch::arange(past_length_, past_length_ + input_ids.size(1), input_ids.options().dtype(torch::kLong));
   }
-  torch::Tensor sum = word_embeddings->forward(input_ids) + position_embeddings->forward(positions);
+  // transformers' order (words, token types, then positions): float sums in another order
+  // differ in the last bits, and exported bundles repeat this order exactly.
+  torch::Tensor sum = word_embeddings->forward(input_ids);
   if (token_type_embeddings) sum = sum + token_type_embeddings->forward(token_type_ids);
+  sum = sum + position_embeddings->forward(positions);
   return dropout->forward(layer_norm->forward(sum));
 }
 
