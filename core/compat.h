@@ -117,15 +117,16 @@ inline void foreach_mul_(at::TensorList tensors, const torch::Tensor& factor) {
 #endif
 }
 
-// Quantized engines to try for int8 bundles, best first, by name: PyTorch 2's "x86"
-// (FBGEMM or oneDNN chosen per operator) where it exists, then oneDNN, FBGEMM, QNNPACK.
+// Quantized engines to try for int8 bundles, best first, by name: FBGEMM, oneDNN,
+// PyTorch 2's "x86" (which picks FBGEMM or oneDNN per operator, and measured slower than
+// FBGEMM alone: docs/benchmarks.md), QNNPACK.
 inline std::vector<std::pair<at::QEngine, const char*>> int8_engine_candidates() {
   std::vector<std::pair<at::QEngine, const char*>> engines;
+  engines.emplace_back(at::QEngine::FBGEMM, "fbgemm");
+  engines.emplace_back(at::QEngine::ONEDNN, "onednn");
 #if ATTUNE_TORCH2
   engines.emplace_back(at::QEngine::X86, "x86");
 #endif
-  engines.emplace_back(at::QEngine::ONEDNN, "onednn");
-  engines.emplace_back(at::QEngine::FBGEMM, "fbgemm");
   engines.emplace_back(at::QEngine::QNNPACK, "qnnpack");
   return engines;
 }

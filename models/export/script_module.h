@@ -29,9 +29,9 @@ class ClassNames {
   std::map<std::string, int> counts_;
 };
 
-// The quantized engine int8 bundles run on: PyTorch 2's x86 engine (FBGEMM or oneDNN per
-// operator) where it exists, else oneDNN (Debian's LibTorch 1.13 has no FBGEMM), else
-// FBGEMM, else QNNPACK (docs/benchmarks.md compares them). Selecting it also
+// The quantized engine int8 bundles run on: FBGEMM where this LibTorch has it (PyTorch's
+// x86 builds), else oneDNN (Debian's LibTorch 1.13 has no FBGEMM), else x86, else QNNPACK
+// (docs/benchmarks.md compares them). Selecting it also
 // decides how packed weights are re-packed when a module is loaded, so call it before
 // torch::jit::load of an int8 bundle. Fails when the build has no quantized engine.
 // ATTUNE_INT8_ENGINE=onednn|fbgemm|qnnpack picks one (benchmarks compare them).
