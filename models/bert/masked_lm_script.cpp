@@ -12,7 +12,11 @@ torch::jit::Module script_masked_lm(BertForMaskedLMImpl& model, script::ClassNam
   const std::string bert = b.submodule("bert", encoder);
   BertLMPredictionHeadImpl& head = *model.predictions;
   BertPredictionHeadTransformImpl& transform = *head.transform;
-  const Activation activation = parse_activation(model.bert->options().hidden_act(), "model.hidden_act");
+  // BertPredictionHeadTransformImpl's activation: lm_head_act when set (RoBERTa's lm_head is
+  // gelu whatever hidden_act says), else hidden_act (BERT, DistilBERT).
+  const BertOptions& o = model.bert->options();
+  const Activation activation =
+      parse_activation(o.lm_head_act().empty() ? o.hidden_act() : o.lm_head_act(), "model.lm_head_act");
   // As BertLMPredictionHeadImpl::forward: dense, activation, LayerNorm, then the tied decoder.
   const std::string dense = b.linear(*transform.dense, "cls_predictions_transform_dense", "hidden");
   const std::string transformed =

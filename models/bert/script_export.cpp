@@ -78,6 +78,50 @@ std::string switch_lines(script::ScriptModuleBuilder& b, BertModelImpl& model) {
   return s;
 }
 
+// Lines computing `h`, the embeddings (B,T,H) of input_ids, as BertEmbeddingsImpl::forward
+// then BertModelImpl's embeddings_project, for every model_type: positions 0.. (BERT,
+// DistilBERT, ELECTRA) or counted from pad_token_id + 1 over the real tokens (RoBERTa), no
+// token types when type_vocab_size is 0 (DistilBERT: token_type_ids is then ignored).
+// past: a prefix's length (prefix tuning moves real tokens past the prefix).
+std::string embedding_lines(script::ScriptModuleBuilder& b, BertModelImpl& model, int64_t past) {
+  const BertOptions& o = model.options();
+  BertEmbeddingsImpl& emb = *model.embeddings;
+  const std::string longest = std::to_string(max_sequence_length(o));
+  std::string s = "    assert " + std::to_string(past) + " + T <= " + longest + ", \"sequence longer than the model's " +
+                  longest + (o.positions_from_padding() ? " positions (position embeddings less the padding offset)"
+                                                        : " position embeddings") +
+                  (past > 0 ? " (after a prefix of " + std::to_string(past) + ")" : "") + "\"\n";
+  if (o.positions_from_padding()) {
+    // create_position_ids_from_input_ids; cumsum of int64 stays int64 (dtype names such as
+    // torch.long do not resolve in this source, hence ne(..).long()).
+    const std::string pad = std::to_string(o.pad_token_id());
+    s += "    real = input_ids.ne(" + pad + ").long()\n"
+         "    positions = (torch.cumsum(real, 1) + " + std::to_string(past) + ") * real + " + pad + "\n";
+  } else {
+    // arange of ints is int64.
+    s += "    positions = torch.arange(" + std::to_string(past) + ", " + std::to_string(past) +
+         " + T, device=input_ids.device)\n";
+  }
+  // transformers' order (words, token types, then positions), as the eager sum: another
+  // order differs in the last bits and the bundle must equal the run exactly.
+  std::string sum = b.embedding(*emb.word_embeddings, "embeddings_word_embeddings", "input_ids");
+  if (emb.token_type_embeddings) {
+    s += "    if token_type_ids is None:\n"
+         "        types = torch.zeros_like(input_ids)\n"
+         "    else:\n"
+         "        types = token_type_ids\n";
+    sum += " + " + b.embedding(*emb.token_type_embeddings, "embeddings_token_type_embeddings", "types");
+  }
+  sum += " + " + b.embedding(*emb.position_embeddings, "embeddings_position_embeddings", "positions");
+  s += "    e = " + sum + "\n";
+  s += "    h = " + b.layer_norm(*emb.layer_norm, "embeddings_LayerNorm", "e") + "\n";
+  if (model.embeddings_project) {
+    // ELECTRA with embedding_size != hidden_size.
+    s += "    h = " + b.linear(*model.embeddings_project, "embeddings_project", "h") + "\n";
+  }
+  return s;
+}
+
 }  // namespace
 
 torch::jit::Module script_encoder_layer(TransformerEncoderLayerImpl& layer, script::ClassNames& names, bool with_bias) {
@@ -129,12 +173,6 @@ std::string layer_fusion_lines(script::ScriptModuleBuilder& b, CrossLayerFusionI
 }
 
 torch::jit::Module script_bert(BertModelImpl& model, script::ClassNames& names) {
-  // The script repeats BERT's embeddings; RoBERTa's padding-offset positions, ELECTRA's
-  // projection and DistilBERT's missing token types are not scripted yet.
-  if (model.options().model_type() != "bert") {
-    fail("model.model_type", "export bundles support model_type bert only, got '" + model.options().model_type() +
-                                 "'; use attune convert --to-hf for this model");
-  }
   const EncoderAttentionOptions& switches = model.options().attention();
   const bool with_bias = switches.position_bias != "none";
   // Submodules are defined before the parent, whose source calls their methods.
@@ -146,8 +184,6 @@ torch::jit::Module script_bert(BertModelImpl& model, script::ClassNames& names) 
   }
   script::ScriptModuleBuilder b(names, "BertModel");
   BertEmbeddingsImpl& emb = *model.embeddings;
-  const int64_t past = emb.past_length();  // prefix tuning moves real tokens past the prefix
-  const int64_t positions = model.options().max_position_embeddings();
   const int64_t context_size = model.context_size();
   std::string s =
       std::string("def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Optional[Tensor]=None") +
@@ -165,20 +201,7 @@ torch::jit::Module script_bert(BertModelImpl& model, script::ClassNames& names) 
          " values per example: context (batch, " + std::to_string(context_size) + ")\"\n";
     context_arg = ", c";
   }
-  s += "    assert " + std::to_string(past) + " + T <= " + std::to_string(positions) +
-       ", \"sequence longer than the model's " + std::to_string(positions) + " position embeddings" +
-       (past > 0 ? " (after a prefix of " + std::to_string(past) + ")" : "") + "\"\n";
-  s += "    if token_type_ids is None:\n"
-       "        types = torch.zeros_like(input_ids)\n"
-       "    else:\n"
-       "        types = token_type_ids\n";
-  // arange of ints is int64 (dtype names such as torch.long do not resolve here).
-  s += "    positions = torch.arange(" + std::to_string(past) + ", " + std::to_string(past) +
-       " + T, device=input_ids.device)\n";
-  s += "    e = " + b.embedding(*emb.word_embeddings, "embeddings_word_embeddings", "input_ids") + " + " +
-       b.embedding(*emb.token_type_embeddings, "embeddings_token_type_embeddings", "types") + " + " +
-       b.embedding(*emb.position_embeddings, "embeddings_position_embeddings", "positions") + "\n";
-  s += "    h = " + b.layer_norm(*emb.layer_norm, "embeddings_LayerNorm", "e") + "\n";
+  s += embedding_lines(b, model, emb.past_length());
   // padding_mask(): any dtype, non-zero = real token.
   s += "    keep = attention_mask.ne(0).view(B, 1, 1, T)\n";
   s += switch_lines(b, model);
@@ -196,8 +219,12 @@ torch::jit::Module script_bert(BertModelImpl& model, script::ClassNames& names) 
   }
   s += "    return h\n";
   if (model.pooler) {
+    // BertPoolerImpl: tanh for BERT and RoBERTa, gelu for ELECTRA's head, relu for DistilBERT's.
     s += "\ndef pool(self, hidden: Tensor) -> Tensor:\n"
-         "    return torch.tanh(" + b.linear(*model.pooler->dense, "pooler_dense", "hidden.select(1, 0)") + ")\n";
+         "    return " +
+         script::activation_call(model.pooler->activation(),
+                                 b.linear(*model.pooler->dense, "pooler_dense", "hidden.select(1, 0)")) +
+         "\n";
   }
   return b.build(s);
 }

@@ -37,6 +37,15 @@ double self_check(TextClassifierImpl& model, torch::jit::Module& module, int64_t
   return (got - expected).abs().max().item<double>();
 }
 
+// The manifest's description of token_type_ids (bert null: not BERT-family). DistilBERT
+// has no token type embeddings, so its bundles take and ignore them.
+std::string token_types_note(const models::BertModelImpl* bert) {
+  if (bert != nullptr && !bert->embeddings->token_type_embeddings) {
+    return "ignored: model_type " + bert->options().model_type() + " has no token types";
+  }
+  return "0 = first text, 1 = second text of a pair; zeros when omitted";
+}
+
 }  // namespace
 
 torch::jit::Module script_classifier(TextClassifierImpl& model, bool int8) {
@@ -131,11 +140,14 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   manifest["model"] = {{"file", bundle::kModel}, {"format", "torchscript"}, {"method", "forward"},
                        {"dtype", int8 ? "int8-dynamic" : "float32"}, {"encoder", run.config.at("model").value("name", "")},
                        {"parameters", parameters}};
+  const auto* bert = dynamic_cast<const models::BertModelImpl*>(&run.model.model->encoder());
+  const std::string model_type = bert != nullptr ? bert->options().model_type() : "bert";
+  manifest["model"]["model_type"] = model_type;
   manifest["inputs"] = json::array({
       {{"name", "input_ids"}, {"dtype", "int64"}, {"shape", shape}},
       {{"name", "attention_mask"}, {"dtype", "int64"}, {"shape", shape}, {"values", "1 = token, 0 = padding"}},
       {{"name", "token_type_ids"}, {"dtype", "int64"}, {"shape", shape}, {"optional", true},
-       {"values", "0 = first text, 1 = second text of a pair; zeros when omitted"}},
+       {"values", token_types_note(bert)}},
   });
   if (context_size > 0) {
     manifest["inputs"].push_back({{"name", "context"}, {"dtype", "float32"}, {"shape", {"batch", context_size}},

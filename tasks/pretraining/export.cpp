@@ -47,15 +47,19 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   const int64_t parameters = models::parameter_count(*run.model);
   const json shape = {"batch", "length"};
   json manifest = bundle::base_manifest(kMlmTask);
+  const std::string model_type = run.model->bert->options().model_type();
   manifest["model"] = {{"file", bundle::kModel}, {"format", "torchscript"}, {"dtype", "float32"},
-                       {"methods", {"forward", kLogitsAt}}, {"parameters", parameters}, {"vocab_size", vocab}};
+                       {"methods", {"forward", kLogitsAt}}, {"parameters", parameters}, {"vocab_size", vocab},
+                       {"model_type", model_type}};
   manifest["inputs"] = json::array({
       {{"name", "input_ids"}, {"dtype", "int64"}, {"shape", shape}},
       {{"name", "attention_mask"}, {"dtype", "int64"}, {"shape", shape}, {"values", "1 = token, 0 = padding"}},
       {{"name", "positions"}, {"dtype", "int64"}, {"shape", {"positions"}}, {"method", kLogitsAt},
        {"values", "indices into the flattened (batch * length) tokens"}},
       {{"name", "token_type_ids"}, {"dtype", "int64"}, {"shape", shape}, {"optional", true},
-       {"values", "zeros when omitted"}},
+       {"values", run.model->bert->embeddings->token_type_embeddings
+                      ? "zeros when omitted"
+                      : "ignored: model_type " + model_type + " has no token types"}},
   });
   manifest["outputs"] = json::array({
       {{"name", "logits"}, {"dtype", "float32"}, {"shape", {"batch", "length", vocab}}, {"method", "forward"}},

@@ -3,12 +3,15 @@
 // bad requests answered 400 naming the input and the key.
 #include "tests/catch.h"
 
+#include "core/files.h"
 #include "tests/common/cli.h"
 #include "tests/common/cli_checks.h"
 #include "tests/common/synthetic.h"
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -164,6 +167,62 @@ TEST_CASE("recommendation bundles: export, predict --bundle as predict --run, se
   check_refused(served, R"({"inputs": [{"user": "u1"}]})", "inputs[0]: \"user\": a bundle holds no user histories");
   check_refused(served, R"({"inputs": ["m1"]})", "inputs[0]: expected an object with \"history\"");
 #endif
+}
+
+TEST_CASE("HF-architecture bundles (RoBERTa, DistilBERT): convert, export, predict --bundle as predict --run, serve",
+          "[cli][hfarch][bundle]") {
+  namespace fs = std::filesystem;
+  for (const std::string name : {"roberta-seqcls", "distilbert-seqcls"}) {
+    CAPTURE(name);
+    const std::string dir = attune::testing::temp_dir("cli-arch-bundle-" + name);
+    fs::copy(std::string(ATTUNE_SOURCE_DIR) + "/tests/fixtures/hf_arch/" + name, dir + "/hf");
+    if (name == "roberta-seqcls") {
+      // A fast tokenizer's file with RoBERTa's <s> ... </s> layout and pad id 1 (the model's).
+      json vocab = {{"<s>", 0}, {"<pad>", 1}, {"</s>", 2}, {"<unk>", 3}};
+      for (int i = 4; i < 100; ++i) vocab["w" + std::to_string(i)] = i;
+      const json tokenizer = {
+          {"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr}, {"added_tokens", json::array()},
+          {"normalizer", nullptr}, {"pre_tokenizer", {{"type", "Whitespace"}}},
+          {"post_processor", {{"type", "RobertaProcessing"}, {"sep", {"</s>", 2}}, {"cls", {"<s>", 0}},
+                              {"trim_offsets", true}, {"add_prefix_space", false}}},
+          {"decoder", nullptr},
+          {"model", {{"type", "WordPiece"}, {"unk_token", "<unk>"}, {"continuing_subword_prefix", "##"},
+                     {"max_input_chars_per_word", 100}, {"vocab", vocab}}}};
+      attune::io::write_file_atomic(dir + "/hf/tokenizer.json", tokenizer.dump());
+    } else {
+      std::string lines = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
+      for (int i = 5; i < 100; ++i) lines += "w" + std::to_string(i) + "\n";
+      attune::io::write_file_atomic(dir + "/hf/vocab.txt", lines);
+    }
+    ok({"convert", "--from-hf", dir + "/hf", "--out", dir + "/run"});
+    const json summary = json::parse(ok({"export", "--run", dir + "/run", "--out", dir + "/bundle"}).out);
+    CHECK(summary["check_max_abs_diff"] == 0.0);
+    const std::vector<std::string> texts = {"w5 w17 w42", "w9", "w60 w61 w62 w63 w64 w65 w66 w67 w68", "unknown words"};
+    std::string lines;
+    for (const auto& t : texts) lines += t + "\n";
+    const std::string from_run = ok({"predict", "--run", dir + "/run"}, lines).out;
+    const std::string from_bundle = ok({"predict", "--bundle", dir + "/bundle"}, lines).out;
+    CHECK(from_bundle == from_run);
+    const std::vector<json> expected = json_lines(from_bundle);
+    REQUIRE(expected.size() == texts.size());
+
+#if ATTUNE_HAS_SERVE
+    const Served served(dir + "/bundle", dir);
+    const auto res = served.post(json{{"inputs", texts}}.dump());
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+    const json outputs = json::parse(res->body)["outputs"];
+    REQUIRE(outputs.size() == texts.size());
+    // The server batches requests its own way: the same labels, probabilities to float32's last bits.
+    for (size_t i = 0; i < texts.size(); ++i) {
+      CHECK(outputs[i]["label"] == expected[i]["label"]);
+      for (const auto& [label, p] : expected[i]["probabilities"].items()) {
+        CHECK(std::abs(outputs[i]["probabilities"][label].get<double>() - p.get<double>()) < 1e-6);
+      }
+    }
+    check_refused(served, R"({"inputs": ["w5", 7]})", "inputs[1]: ");
+#endif
+  }
 }
 
 }  // namespace attune::bundle_tasks_cli_test

@@ -369,4 +369,51 @@ TEST_CASE("exported classifiers keep the attention switches: masks, position bia
   }
 }
 
+TEST_CASE("exported classifiers of every model_type match attune's logits, with PEFT, prefixes and context",
+          "[export][hfarch]") {
+  // RoBERTa's positions from the input ids, DistilBERT without token types (learned and
+  // sinusoidal positions), ELECTRA's embeddings_project; each with its pooler activation.
+  const std::vector<json> types = {{{"model_type", "roberta"}},
+                                   {{"model_type", "xlm-roberta"}},
+                                   {{"model_type", "distilbert"}},
+                                   {{"model_type", "distilbert"}, {"sinusoidal_positions", true}},
+                                   {{"model_type", "electra"}, {"embedding_size", 8}},
+                                   {{"model_type", "electra"}}};
+  const std::vector<Variant> methods = {
+      {"full", "", false, ""},
+      {"lora", "", false, "", {{"r", 4}, {"target_modules", {"query", "value"}}}},
+      {"bottleneck", "", false, "", {{"reduction_factor", 4}, {"target_modules", {"output.dense"}}}},
+      {"prefix_tuning", "", false, "", {{"num_virtual_tokens", 3}}},
+  };
+  int n = 0;
+  for (const auto& type : types) {
+    for (const auto& base : methods) {
+      Variant v = base;
+      v.pooling = n % 2 ? "mean" : "cls";
+      v.activation = kActivations[n % kActivations.size()];
+      v.switches = type;
+      if (type["model_type"] == "distilbert" && v.method == "lora") v.peft["target_modules"] = {"q_lin", "v_lin"};
+      if (type["model_type"] == "distilbert" && v.method == "bottleneck") v.peft["target_modules"] = {"out_lin"};
+      CAPTURE(describe(v));
+      CHECK(export_and_compare(v, 700 + n++) < 1e-5);
+    }
+  }
+  // Context-conditioned attention on RoBERTa's and DistilBERT's embeddings.
+  for (const std::string type : {"roberta", "distilbert"}) {
+    CAPTURE(type);
+    RunModel run = tiny_classifier({"full", "cls", false, "gelu", json::object(),
+                                    {{"model_type", type}, {"context_size", 2}}}, 800);
+    torch::NoGradGuard no_grad;
+    const torch::Tensor ids = torch::randint(5, kVocab, {3, 7}, torch::kLong);
+    torch::Tensor mask = torch::ones({3, 7}, torch::kLong);
+    mask[2].narrow(0, 4, 3).zero_();
+    const torch::Tensor context = torch::randn({3, 2});
+    const torch::Tensor expected = run.model->forward(ids, {}, mask, context);
+    torch::jit::Module scripted = attune::classification::script_run_model(run).module;
+    torch::jit::Module m = save_and_load(scripted, "context-arch");
+    const torch::Tensor got = m.forward({ids, mask, c10::IValue(), context}).toTensor();
+    CHECK((got - expected).abs().max().item<double>() < 1e-5);
+  }
+}
+
 }  // namespace attune::export_test
