@@ -934,7 +934,7 @@ TEST_CASE("serve translates with a translation bundle as predict --bundle does",
   REQUIRE(expected_lines.size() == sentences.size());
   // Continuous batching (the default for translation) and static batching answer alike,
   // for one request of many sentences and for concurrent requests of one each.
-  for (const std::string& batching : {"continuous", "static"}) {
+  for (const std::string batching : {"continuous", "static"}) {
     INFO("--batching " << batching);
     const Server server = start_server(dir + "/bundle", dir, "--batching " + batching);
     httplib::Client client("127.0.0.1", server.port);
