@@ -2,6 +2,14 @@
 
 namespace attune::serving {
 
+void Batcher::check_room(bool stopping, int64_t queued, int64_t n, int64_t max_queue, BatcherStats& stats) {
+  if (stopping) throw QueueFull("the server is shutting down");
+  if (queued > 0 && queued + n > max_queue) {
+    ++stats.rejected;
+    throw QueueFull("queue full (" + std::to_string(queued) + " inputs waiting)");
+  }
+}
+
 DynamicBatcher::DynamicBatcher(BatchFunction run, const BatcherOptions& options)
     : DynamicBatcher(RoutedBatchFunction([run = std::move(run)](const std::vector<nlohmann::json>& inputs,
                                                                 const std::vector<Route>&) { return run(inputs); }),
@@ -32,12 +40,7 @@ std::future<std::vector<nlohmann::json>> DynamicBatcher::submit(std::vector<nloh
   const auto n = static_cast<int64_t>(request->inputs.size());
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_) throw QueueFull("the server is shutting down");
-    // An empty queue always accepts, so one request larger than max_queue still runs.
-    if (queued_inputs_ > 0 && queued_inputs_ + n > options_.max_queue()) {
-      ++stats_.rejected;
-      throw QueueFull("queue full (" + std::to_string(queued_inputs_) + " inputs waiting)");
-    }
+    check_room(stopping_, queued_inputs_, n, options_.max_queue(), stats_);
     queue_.push_back(std::move(request));
     queued_inputs_ += n;
     ++stats_.requests;

@@ -55,6 +55,12 @@ class Batcher {
   struct QueueFull : std::runtime_error {
     using std::runtime_error::runtime_error;
   };
+
+ protected:
+  // Under the caller's lock, before queuing n inputs: throws QueueFull while stopping, or
+  // when `queued` inputs wait and n more would pass max_queue (counted in stats.rejected).
+  // An empty queue always accepts, so one request larger than max_queue still runs.
+  static void check_room(bool stopping, int64_t queued, int64_t n, int64_t max_queue, BatcherStats& stats);
 };
 
 class DynamicBatcher : public Batcher {

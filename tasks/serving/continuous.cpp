@@ -28,11 +28,7 @@ std::future<std::vector<nlohmann::json>> ContinuousBatcher::submit(std::vector<n
   const auto n = static_cast<int64_t>(request->inputs.size());
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_) throw QueueFull("the server is shutting down");
-    if (queued_inputs_ > 0 && queued_inputs_ + n > options_.max_queue()) {
-      ++stats_.rejected;
-      throw QueueFull("queue full (" + std::to_string(queued_inputs_) + " inputs waiting)");
-    }
+    check_room(stopping_, queued_inputs_, n, options_.max_queue(), stats_);
     ++stats_.requests;
     if (n == 0) {
       request->promise.set_value({});
