@@ -27,8 +27,20 @@ class UserError : public std::runtime_error {
   throw UserError(where, message);
 }
 
-// The first line of a message, for errors that must stay one line.
-inline std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+// The first line of a message, for errors that must stay one line. A TorchScript
+// interpreter error puts its generic header first and the reason ("RuntimeError: ...")
+// last, after the traceback, so for those the last non-empty line is the one that says why.
+inline std::string first_line(const std::string& text) {
+  static const std::string kInterpreter = "The following operation failed in the TorchScript interpreter.";
+  if (text.compare(0, kInterpreter.size(), kInterpreter) == 0) {
+    const size_t end = text.find_last_not_of("\n ");
+    if (end != std::string::npos) {
+      const size_t start = text.rfind('\n', end);
+      return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+    }
+  }
+  return text.substr(0, text.find('\n'));
+}
 
 // "file:line", the place of a line-oriented input (CSV rows, JSONL requests, vocabularies).
 inline std::string at_line(const std::string& file, int64_t line) { return file + ":" + std::to_string(line); }

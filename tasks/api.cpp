@@ -99,10 +99,11 @@ std::vector<nlohmann::json> TrainedRun::predict(const std::vector<std::string>& 
   });
 }
 
-nlohmann::json TrainedRun::export_bundle(const std::string& out_dir, bool overwrite, bool int8, bool adapter_base) const {
+nlohmann::json TrainedRun::export_bundle(const std::string& out_dir, bool overwrite, bundle::Precision precision,
+                                         bool adapter_base) const {
   const tasks::Task& task = tasks::task_of_run(run_dir_);
   if (!task.exports()) fail("export_bundle", "the " + task.name() + " task has no bundle export");
-  return task.export_bundle(run_dir_, out_dir, overwrite, int8, adapter_base);
+  return task.export_bundle(run_dir_, out_dir, overwrite, precision, adapter_base);
 }
 
 std::vector<nlohmann::json> predict_bundle(const std::string& bundle_dir, const std::vector<std::string>& inputs,

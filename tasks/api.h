@@ -16,6 +16,7 @@
 // models/, data/) stay available for what this header does not cover.
 #pragma once
 #include "core/error.h"
+#include "tasks/bundle/precision.h"
 
 #include <nlohmann/json.hpp>
 
@@ -80,9 +81,11 @@ class TrainedRun {
   std::vector<nlohmann::json> predict(const std::vector<std::string>& inputs, int64_t batch_size = 64) const;
 
   // A TorchScript bundle in out_dir (attune export): model.pt, config, tokenizer,
-  // manifest with SHA-256 of every file. Returns the manifest summary. adapter_base: the
-  // bundle also holds the base weights that `attune serve --adapter` serves adapters on.
-  nlohmann::json export_bundle(const std::string& out_dir, bool overwrite = false, bool int8 = false,
+  // manifest with SHA-256 of every file. Returns the manifest summary. precision: float32,
+  // int8 (CPU) or bfloat16 weights. adapter_base: the bundle also holds the base weights that
+  // `attune serve --adapter` serves adapters on.
+  nlohmann::json export_bundle(const std::string& out_dir, bool overwrite = false,
+                               bundle::Precision precision = bundle::Precision::kFloat32,
                                bool adapter_base = false) const;
 
  private:

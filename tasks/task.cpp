@@ -8,7 +8,7 @@ nlohmann::json Task::merge(const RunRequest& run, const std::string&) const {
   fail(run.run_dir, "task '" + name() + "' has no PEFT adapters to merge");
 }
 
-nlohmann::json Task::export_bundle(const std::string& run_dir, const std::string&, bool, bool, bool) const {
+nlohmann::json Task::export_bundle(const std::string& run_dir, const std::string&, bool, Precision, bool) const {
   fail(run_dir, "task '" + name() + "' cannot be exported yet");
 }
 
@@ -33,9 +33,16 @@ nlohmann::json Task::bench(const nlohmann::json&, const BenchOptions&) const {
   fail("task", "attune bench measures text-classification configs, not '" + name() + "'");
 }
 
-void refuse_int8_and_adapter_base(bool int8, bool adapter_base) {
-  if (int8) fail("--int8", "int8 bundles are made for text-classification and translation runs");
+void refuse_precision_and_adapter_base(Precision precision, bool adapter_base) {
+  if (precision == Precision::kInt8Dynamic) {
+    fail("--int8", "int8 bundles are made for text-classification, image-classification and translation runs");
+  }
+  refuse_bf16(precision);
   if (adapter_base) fail("--adapter-base", "serving adapters is implemented for text-classification runs only");
+}
+
+void refuse_bf16(Precision precision) {
+  if (precision == Precision::kBFloat16) fail("--bf16", "bfloat16 bundles are made for text-classification runs");
 }
 
 }  // namespace attune::tasks

@@ -3,6 +3,7 @@
 // onto its default_config() and hands the run to engine::Run, which calls the task's
 // Recipe (check, prepare). Everything else is a trained run or bundle put to use.
 #pragma once
+#include "tasks/bundle/precision.h"
 #include "tasks/engine/run.h"
 #include "tasks/serving/adapters.h"
 #include "tasks/serving/predictor.h"
@@ -17,6 +18,8 @@
 #include <vector>
 
 namespace attune::tasks {
+
+using bundle::Precision;
 
 // A trained run, as eval, predict, explain and merge name it.
 struct RunRequest {
@@ -90,7 +93,7 @@ class Task : public engine::Recipe {
   // adapter_base: the bundle also holds the (for a PEFT run: unmerged) base's weights for
   // serve_adapters.
   virtual nlohmann::json export_bundle(const std::string& run_dir, const std::string& out_dir, bool overwrite,
-                                       bool int8, bool adapter_base) const;
+                                       Precision precision, bool adapter_base) const;
   // predict() from a bundle alone, and a bundle behind attune serve.
   virtual void predict_bundle(const std::string& bundle_dir, const std::string& device, PredictStreams& io) const;
   virtual serving::Predictor serve_bundle(const std::string& bundle_dir, const std::string& device,
@@ -104,7 +107,9 @@ class Task : public engine::Recipe {
 };
 
 // export_bundle's flags for a task whose bundles are float32 models without adapters:
-// --int8 or --adapter-base fails naming the flag.
-void refuse_int8_and_adapter_base(bool int8, bool adapter_base);
+// --int8, --bf16 or --adapter-base fails naming the flag.
+void refuse_precision_and_adapter_base(Precision precision, bool adapter_base);
+// For a task whose bundles come in float32 and int8 only: --bf16 fails.
+void refuse_bf16(Precision precision);
 
 }  // namespace attune::tasks

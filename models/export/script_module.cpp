@@ -45,7 +45,10 @@ std::string activation_call(models::Activation activation, const std::string& x)
 std::string attend_lines(const std::string& q, const std::string& k, const std::string& v, const std::string& keep,
                          const std::string& out, int64_t head_dim, const std::string& bias) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-  const double lowest = std::numeric_limits<float>::lowest();  // exports are float32
+  // bfloat16's lowest value, which float32 holds exactly too, so that one module runs in
+  // either dtype (`export --bf16`); where a row keeps any column, softmax gives the masked
+  // ones the same zeros as with float32's lowest, and a fully masked row is uniform in both.
+  const double lowest = static_cast<double>(std::numeric_limits<c10::BFloat16>::lowest());
   return "    scores = torch.matmul(" + q + ", " + k + ".transpose(-2, -1)).mul(" + float_literal(scale) + ")" +
          (bias.empty() ? std::string() : " + " + bias) + "\n" +
          "    scores = scores.masked_fill(" + keep + ".logical_not(), " + float_literal(lowest) + ")\n" +

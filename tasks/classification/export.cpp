@@ -48,11 +48,11 @@ std::string token_types_note(const models::BertModelImpl* bert) {
 
 }  // namespace
 
-torch::jit::Module script_classifier(TextClassifierImpl& model, bool int8) {
+torch::jit::Module script_classifier(TextClassifierImpl& model, bundle::Precision precision) {
   auto* bert = dynamic_cast<models::BertModelImpl*>(&model.encoder());
   if (bert == nullptr) fail("model.name", "only BERT-family encoders can be exported to a bundle yet");
   script::ClassNames names;
-  names.dynamic_int8 = int8;
+  names.dynamic_int8 = precision == bundle::Precision::kInt8Dynamic;
   torch::jit::Module encoder = models::script_bert(*bert, names);
   script::ScriptModuleBuilder b(names, "TextClassifier");
   const std::string enc = b.submodule("encoder", encoder);
@@ -61,11 +61,13 @@ torch::jit::Module script_classifier(TextClassifierImpl& model, bool int8) {
       std::string("def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Optional[Tensor]=None") +
       (with_context ? ", context: Optional[Tensor]=None" : "") + ") -> Tensor:\n";
   if (with_context) {
-    // TextClassifierImpl::forward standardises the raw context values by the training set's.
+    // TextClassifierImpl::forward standardises the raw context values by the training set's,
+    // then they enter the encoder in its dtype (type_as: bfloat16 bundles).
+    const std::string mean = b.tensor("context_mean", model.context_mean, false);
     s += "    standard: Optional[Tensor] = None\n"
          "    if context is not None:\n"
-         "        standard = (context.float() - " + b.tensor("context_mean", model.context_mean, false) + ") / " +
-         b.tensor("context_std", model.context_std, false) + "\n"
+         "        standard = ((context.float() - " + mean + ") / " + b.tensor("context_std", model.context_std, false) +
+         ").type_as(" + mean + ")\n"
          "    hidden = " + enc + ".forward(input_ids, attention_mask, token_type_ids, standard)\n";
   } else {
     s += "    hidden = " + enc + ".forward(input_ids, attention_mask, token_type_ids)\n";
@@ -76,7 +78,7 @@ torch::jit::Module script_classifier(TextClassifierImpl& model, bool int8) {
   } else if (model.options().pooling() == "attention") {
     // TextClassifierImpl's soft attention pooling.
     const std::string query = b.tensor("attention_query", model.attention_query);
-    s += "    scores = torch.matmul(hidden.float(), " + query + ") / " + script::float_literal(model.options().temperature()) + "\n"
+    s += "    scores = torch.matmul(hidden.float(), " + query + ".float()) / " + script::float_literal(model.options().temperature()) + "\n"
          "    scores = scores.masked_fill(attention_mask == 0, -1e9)\n"
          "    weights = torch.softmax(scores, 1)\n"
          "    pooled = torch.matmul(weights.unsqueeze(1).to(hidden.dtype), hidden).squeeze(1)\n";
@@ -85,12 +87,15 @@ torch::jit::Module script_classifier(TextClassifierImpl& model, bool int8) {
     s += "    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)\n"
          "    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0)\n";
   }
-  // The head's dropout is the identity in eval mode.
-  s += "    return " + b.linear(model.classifier(), "classifier", "pooled") + "\n";
-  return b.build(s);
+  // The head's dropout is the identity in eval mode. Logits leave as float32 whatever the
+  // module's dtype (.float() of a float32 tensor is itself).
+  s += "    return " + b.linear(model.classifier(), "classifier", "pooled") + ".float()\n";
+  torch::jit::Module module = b.build(s);
+  if (precision == bundle::Precision::kBFloat16) module.to(torch::kBFloat16);
+  return module;
 }
 
-ScriptedRun script_run_model(RunModel& run, bool int8) {
+ScriptedRun script_run_model(RunModel& run, bundle::Precision precision) {
   ScriptedRun out;
   out.peft = {{"method", nullptr}, {"merged", false}};
   if (run.peft && !run.peft->active().empty()) {
@@ -103,12 +108,17 @@ ScriptedRun script_run_model(RunModel& run, bool int8) {
     }
   }
   run.model->eval();
-  out.module = script_classifier(*run.model, int8);
+  out.module = script_classifier(*run.model, precision);
   return out;
 }
 
-json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8, bool adapter_base) {
-  if (adapter_base && int8) fail("--adapter-base", "adapters are served on a float32 base; leave out --int8");
+json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite, bundle::Precision precision,
+                bool adapter_base) {
+  const bool int8 = precision == bundle::Precision::kInt8Dynamic;
+  const std::string dtype = bundle::precision_name(precision);
+  if (adapter_base && precision != bundle::Precision::kFloat32) {
+    fail("--adapter-base", std::string("adapters are served on a float32 base; leave out ") + (int8 ? "--int8" : "--bf16"));
+  }
   // The export runs on the CPU: bundles are device-neutral (torch::jit::load places them).
   LoadedRun run = load_run(run_dir, {}, "cpu");
   const int64_t context_size = run.model.model->encoder().context_size();
@@ -125,12 +135,14 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
     scripted.module = script_classifier(*run.model.model);
     scripted.peft = {{"method", nullptr}, {"merged", false}};
   } else {
-    scripted = script_run_model(run.model, int8);
+    scripted = script_run_model(run.model, precision);
   }
   const double max_diff =
       self_check(*run.model.model, scripted.module, run.tokenizer->vocab_size(), run.max_length);
-  // int8 changes the numbers by design (its accuracy is measured by tools/bench/int8_bench.sh).
-  TORCH_CHECK(int8 || max_diff < 1e-4, "export: the scripted model differs from the run's by ", max_diff);
+  // int8 and bfloat16 change the numbers by design (their accuracy is measured by
+  // tools/bench/precision_bench.sh).
+  TORCH_CHECK(precision != bundle::Precision::kFloat32 || max_diff < 1e-4,
+              "export: the scripted model differs from the run's by ", max_diff);
 
   const ColumnSpec columns = column_spec(run.config, false);
   const int64_t parameters = models::parameter_count(*run.model.model);
@@ -138,7 +150,7 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   const json shape = {"batch", "length"};
   json manifest = bundle::base_manifest(kTask);
   manifest["model"] = {{"file", bundle::kModel}, {"format", "torchscript"}, {"method", "forward"},
-                       {"dtype", int8 ? "int8-dynamic" : "float32"}, {"encoder", run.config.at("model").value("name", "")},
+                       {"dtype", dtype}, {"encoder", run.config.at("model").value("name", "")},
                        {"parameters", parameters}};
   const auto* bert = dynamic_cast<const models::BertModelImpl*>(&run.model.model->encoder());
   const std::string model_type = bert != nullptr ? bert->options().model_type() : "bert";
@@ -186,7 +198,7 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   json summary = {{"run_dir", run_dir}, {"bundle", out_dir}, {"task", kTask}, {"parameters", parameters},
                   {"pooling", manifest["pooling"]}, {"peft", scripted.peft}, {"labels", run.labels},
                   {"torch_version", bundle::torch_version()}, {"check_max_abs_diff", max_diff},
-                  {"dtype", int8 ? "int8-dynamic" : "float32"}};
+                  {"dtype", dtype}};
   summary.update(bundle::files_summary(out_dir));
   return summary;
 }

@@ -32,8 +32,8 @@ class TextClassification : public tasks::Task {
   }
   bool exports() const override { return true; }
   nlohmann::json export_bundle(const std::string& run_dir, const std::string& out_dir, bool overwrite,
-                               bool int8, bool adapter_base) const override {
-    return export_run(run_dir, out_dir, overwrite, int8, adapter_base);
+                               tasks::Precision precision, bool adapter_base) const override {
+    return export_run(run_dir, out_dir, overwrite, precision, adapter_base);
   }
   void predict_bundle(const std::string& bundle_dir, const std::string& device, tasks::PredictStreams& io) const override {
     classification::predict_bundle(bundle_dir, io.in, io.input_name, io.out, device, io.batch_size);

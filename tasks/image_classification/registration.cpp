@@ -29,10 +29,11 @@ class ImageClassification : public tasks::Task {
     predict_run(run.run_dir, io.in, io.input_name, io.out, run.device, io.batch_size);
   }
   bool exports() const override { return true; }
-  nlohmann::json export_bundle(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8,
-                               bool adapter_base) const override {
+  nlohmann::json export_bundle(const std::string& run_dir, const std::string& out_dir, bool overwrite,
+                               tasks::Precision precision, bool adapter_base) const override {
+    tasks::refuse_bf16(precision);
     if (adapter_base) fail("--adapter-base", "serving adapters is implemented for text-classification runs only");
-    return export_run(run_dir, out_dir, overwrite, int8);
+    return export_run(run_dir, out_dir, overwrite, precision == tasks::Precision::kInt8Dynamic);
   }
   void predict_bundle(const std::string& bundle_dir, const std::string& device, tasks::PredictStreams& io) const override {
     image_classification::predict_bundle(bundle_dir, io.in, io.input_name, io.out, device, io.batch_size);

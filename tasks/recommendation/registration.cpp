@@ -26,9 +26,9 @@ class Recommendation : public tasks::Task {
     recommend_run(run.run_dir, io.in, io.input_name, io.out, run.device, io.batch_size, io.top_k);
   }
   bool exports() const override { return true; }
-  nlohmann::json export_bundle(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8,
-                               bool adapter_base) const override {
-    tasks::refuse_int8_and_adapter_base(int8, adapter_base);
+  nlohmann::json export_bundle(const std::string& run_dir, const std::string& out_dir, bool overwrite,
+                               tasks::Precision precision, bool adapter_base) const override {
+    tasks::refuse_precision_and_adapter_base(precision, adapter_base);
     return export_run(run_dir, out_dir, overwrite);
   }
   void predict_bundle(const std::string& bundle_dir, const std::string& device, tasks::PredictStreams& io) const override {

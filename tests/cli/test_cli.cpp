@@ -650,38 +650,50 @@ TEST_CASE("export and predict --bundle refuse bad bundles and targets with one l
   }
 }
 
-TEST_CASE("export --int8 writes a quantized bundle that predicts as the float32 one", "[cli][export]") {
+TEST_CASE("export --int8 and --bf16 write bundles that predict as the float32 one", "[cli][export]") {
   const std::string dir = attune::testing::temp_dir("cli-int8");
   attune::testing::write_topics_csv(dir + "/train.csv", 160, 21);
   REQUIRE(run_attune(concat({"train"}, concat(tiny(dir, "run"), {"--set", "train.epochs=3"}))).status == 0);
-  const Result fp32 = run_attune({"export", "--run", dir + "/run", "--out", dir + "/fp32"});
-  const Result int8 = run_attune({"export", "--run", dir + "/run", "--out", dir + "/int8", "--int8"});
-  INFO(int8.err);
-  REQUIRE(fp32.status == 0);
-  REQUIRE(int8.status == 0);
-  CHECK(json::parse(int8.out)["dtype"] == "int8-dynamic");
-  const json manifest = attune::io::read_json(dir + "/int8/manifest.json");
-  CHECK(manifest["model"]["dtype"] == "int8-dynamic");
-  CHECK(manifest["model"].contains("quantized_engine"));
-  CHECK(fs::file_size(dir + "/int8/model.pt") < fs::file_size(dir + "/fp32/model.pt"));
+  REQUIRE(run_attune({"export", "--run", dir + "/run", "--out", dir + "/fp32"}).status == 0);
   std::string texts;
   for (int i = 0; i < 30; ++i) texts += std::string(i % 3 ? "the " : "a very old ") + (i % 2 ? "match goal" : "cheese soup") + "\n";
   const std::vector<json> a = json_lines(run_attune({"predict", "--bundle", dir + "/fp32"}, texts).out);
-  const std::vector<json> b = json_lines(run_attune({"predict", "--bundle", dir + "/int8"}, texts).out);
   REQUIRE(a.size() == 30);
-  REQUIRE(b.size() == 30);
-  double worst = 0.0;
-  bool any_different = false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    CHECK(a[i]["label"] == b[i]["label"]);
-    for (const auto& item : a[i]["probabilities"].items()) {
-      const double d = std::abs(item.value().get<double>() - b[i]["probabilities"][item.key()].get<double>());
-      worst = std::max(worst, d);
-      any_different = any_different || d > 0;
+  for (const auto& [flag, dtype] : {std::pair<std::string, std::string>{"--int8", "int8-dynamic"}, {"--bf16", "bfloat16"}}) {
+    {
+      INFO(flag);
+      const Result low = run_attune({"export", "--run", dir + "/run", "--out", dir + "/low", "--overwrite", flag});
+      INFO(low.err);
+      REQUIRE(low.status == 0);
+      CHECK(json::parse(low.out)["dtype"] == dtype);
+      const json manifest = attune::io::read_json(dir + "/low/manifest.json");
+      CHECK(manifest["model"]["dtype"] == dtype);
+      CHECK(manifest["model"].contains("quantized_engine") == (flag == "--int8"));
+      CHECK(manifest["outputs"][0]["dtype"] == "float32");
+      CHECK(fs::file_size(dir + "/low/model.pt") < fs::file_size(dir + "/fp32/model.pt"));
+      const std::vector<json> b = json_lines(run_attune({"predict", "--bundle", dir + "/low"}, texts).out);
+      REQUIRE(b.size() == 30);
+      double worst = 0.0;
+      bool any_different = false;
+      for (size_t i = 0; i < a.size(); ++i) {
+        CHECK(a[i]["label"] == b[i]["label"]);
+        for (const auto& item : a[i]["probabilities"].items()) {
+          const double d = std::abs(item.value().get<double>() - b[i]["probabilities"][item.key()].get<double>());
+          worst = std::max(worst, d);
+          any_different = any_different || d > 0;
+        }
+      }
+      CHECK(worst < 0.05);
+      CHECK(any_different);  // it really is a different (lower-precision) computation
     }
   }
-  CHECK(worst < 0.05);
-  CHECK(any_different);  // it really is a different (quantized) computation
+  {  // flags that do not go together
+    check_user_error(run_attune({"export", "--run", dir + "/run", "--out", dir + "/x", "--int8", "--bf16"}),
+                     "--bf16: choose one of --int8 and --bf16");
+    check_user_error(run_attune({"export", "--run", dir + "/run", "--out", dir + "/x", "--bf16", "--adapter-base"}),
+                     "--adapter-base: adapters are served on a float32 base; leave out --bf16");
+    CHECK_FALSE(fs::exists(dir + "/x"));
+  }
 }
 
 namespace {

@@ -329,7 +329,7 @@ TEST_CASE("context attention learns a label only the context columns carry", "[c
         "<in>:1: context column 'signal' must hold a finite number, got 'high'");
   // The bundle takes the context columns as predict --run does and answers as the run,
   // with the raw values standardised inside the model.
-  const json exported = attune::classification::export_run(dir + "/run", dir + "/bundle", false, false);
+  const json exported = attune::classification::export_run(dir + "/run", dir + "/bundle", false);
   CHECK(exported["check_max_abs_diff"].get<double>() < 1e-5);
   const json manifest = attune::io::read_json(dir + "/bundle/manifest.json");
   CHECK(manifest["inputs"].back()["name"] == "context");
@@ -358,7 +358,7 @@ TEST_CASE("context attention learns a label only the context columns carry", "[c
   CHECK(attune::testing::error_of([&] {
           attune::classification::predict_bundle(dir + "/bundle", plain_to_bundle, "<in>", out, "cpu", 8);
         }) == "<in>:1: this run's attention reads context columns: give objects with 'text', 'signal', 'noise'");
-  CHECK(attune::testing::error_of([&] { attune::classification::export_run(dir + "/run", dir + "/base", false, false, true); })
+  CHECK(attune::testing::error_of([&] { attune::classification::export_run(dir + "/run", dir + "/base", false, attune::bundle::Precision::kFloat32, true); })
             .find("served adapters do not take yet") != std::string::npos);
   CHECK(attune::testing::error_of([&] { attune::classification::explain_text(dir + "/run", "bread", -1, "cpu"); }) ==
         dir + "/run: explain: this run's attention reads context columns, and explain takes a text only for now");

@@ -9,6 +9,7 @@
 #include "tasks/classification/export.h"
 #include "tasks/classification/run_model.h"
 #include "tasks/classification/task.h"
+#include "models/export/script_module.h"
 #include "tests/common/errors.h"
 #include "tests/common/synthetic.h"
 
@@ -333,6 +334,56 @@ TEST_CASE("loading a bundle refuses missing, corrupted and unlisted parts with o
   SECTION("not a bundle") {
     CHECK(error_of([&] { attune::bundle::load_bundle(root + "/none"); }) == root + "/none: bundle directory does not exist");
     CHECK(error_of([&] { attune::bundle::load_bundle(root); }) == root + ": not an attune bundle (no manifest.json)");
+  }
+}
+
+TEST_CASE("ATTUNE_INT8_ENGINE picks the int8 engine and names itself when the engine is not there", "[export]") {
+  const std::string chosen = attune::script::use_int8_engine();
+  CHECK_FALSE(chosen.empty());
+  ::setenv("ATTUNE_INT8_ENGINE", "abacus", 1);
+  const std::string error = attune::testing::error_of([] { attune::script::use_int8_engine(); });
+  ::setenv("ATTUNE_INT8_ENGINE", chosen.c_str(), 1);
+  const std::string again = attune::script::use_int8_engine();
+  ::unsetenv("ATTUNE_INT8_ENGINE");
+  CHECK(error == "ATTUNE_INT8_ENGINE: this LibTorch has no quantized engine 'abacus' (choose onednn, fbgemm or "
+                 "qnnpack, or unset it)");
+  CHECK(again == chosen);
+}
+
+TEST_CASE("bfloat16 classifiers give float32 logits close to float32's, with every pooling, prefixes, biases and "
+          "context", "[export][bf16]") {
+  const std::vector<Variant> variants = {
+      {"full", "mean", false, "gelu"},
+      {"full", "cls", true, "gelu"},
+      {"lora", "mean", false, "gelu", {{"r", 4}, {"lora_alpha", 8}, {"target_modules", {"query", "value"}}}},
+      {"full", "attention", true, "gelu"},
+      {"prefix_tuning", "mean", false, "gelu", {{"num_virtual_tokens", 3}}},
+      {"bottleneck", "cls", false, "gelu"},
+      {"full", "mean", false, "gelu", json::object(), {{"position_bias", "alibi"}}},
+      {"full", "attention", false, "gelu", json::object(), {{"context_size", 2}}},
+  };
+  int n = 0;
+  for (const Variant& v : variants) {
+    CAPTURE(describe(v));
+    RunModel run = tiny_classifier(v, 900 + n++);
+    const bool context = v.switches.contains("context_size");
+    torch::NoGradGuard no_grad;
+    const torch::Tensor ids = torch::randint(5, kVocab, {4, 11}, torch::kLong);
+    torch::Tensor mask = torch::ones({4, 11}, torch::kLong);
+    mask[3].narrow(0, 6, 5).zero_();
+    const torch::Tensor raw_context = torch::randn({4, 2}) * 3.0 + 1.0;
+    const torch::Tensor expected = run.model->forward(ids, {}, mask, context ? raw_context : torch::Tensor());
+    torch::jit::Module scripted = attune::classification::script_run_model(run, attune::bundle::Precision::kBFloat16).module;
+    for (const auto& p : scripted.parameters()) CHECK(p.scalar_type() == torch::kBFloat16);
+    torch::jit::Module m = save_and_load(scripted, "bf16");
+    std::vector<c10::IValue> inputs = {ids, mask, c10::IValue()};
+    if (context) inputs.emplace_back(raw_context);
+    const torch::Tensor got = m.forward(inputs).toTensor();
+    CHECK(got.scalar_type() == torch::kFloat);
+    // bfloat16 keeps 8 bits of mantissa: a relative error near 2^-8 per operation.
+    const double scale = expected.abs().max().item<double>();
+    CHECK((got - expected).abs().max().item<double>() < 0.05 * std::max(1.0, scale));
+    CHECK((got - expected).abs().max().item<double>() > 0.0);
   }
 }
 

@@ -131,7 +131,7 @@ TEST_CASE("a masked-LM bundle fills masks as its run does, at any batch size and
   // Through the registry, as the CLI calls it; int8 and adapter bases are refused.
   const attune::tasks::Task& task = attune::tasks::task_of_bundle(dir + "/bundle");
   CHECK(task.name() == "mlm");
-  CHECK(error_of([&] { task.export_bundle(run, dir + "/int8", false, true, false); }).rfind("--int8: ", 0) == 0);
+  CHECK(error_of([&] { task.export_bundle(run, dir + "/int8", false, attune::bundle::Precision::kInt8Dynamic, false); }).rfind("--int8: ", 0) == 0);
 }
 
 }  // namespace attune::export_mlm_test

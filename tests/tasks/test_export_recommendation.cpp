@@ -163,7 +163,7 @@ TEST_CASE("recommendation bundles rank items as their runs do", "[export][recomm
             .find("export: a 'popular' model cannot be exported to a bundle yet (sasrec and bert4rec can)") !=
         std::string::npos);
   const attune::tasks::Task& task = attune::tasks::task_of_run(dir + "/sasrec");
-  CHECK(error_of([&] { task.export_bundle(dir + "/sasrec", dir + "/int8", false, true, false); }).rfind("--int8: ", 0) == 0);
+  CHECK(error_of([&] { task.export_bundle(dir + "/sasrec", dir + "/int8", false, attune::bundle::Precision::kInt8Dynamic, false); }).rfind("--int8: ", 0) == 0);
 }
 
 }  // namespace attune::export_recommendation_test

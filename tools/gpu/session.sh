@@ -20,8 +20,9 @@
 #                                         short ViT run (EPOCHS [2])
 #   tools/gpu/session.sh serve            attune serve's tests in the CUDA build, and a SpamAssassin bundle
 #                                         served on the GPU against predict --bundle, with a load run (STEPS [300])
-#   tools/gpu/session.sh cpu-infer        CPU inference: bundle modules fp32 against int8 and ONNX Runtime
-#                                         (cpu_infer_bench.sh; PRESETS, ROUNDS), int8 accuracy on SpamAssassin
+#   tools/gpu/session.sh cpu-infer        CPU inference: bundle modules fp32 against int8, bf16 and ONNX Runtime
+#                                         (cpu_infer_bench.sh; PRESETS, ROUNDS, INT8_ENGINES), int8 and bf16
+#                                         accuracy on SpamAssassin, batch-1 probe (cpu_bf16_probe.py; PROBE=0 skips)
 #   tools/gpu/session.sh zoo              HF architecture fixtures and parity, tokenizer.json parity (issue 28)
 #   tools/gpu/session.sh mt-serve         translation serving, continuous against static batching (STEPS,
 #                                         TRAIN_ONLY)
@@ -212,8 +213,13 @@ case "$stage" in
     for engine in ${INT8_ENGINES:-default}; do
       [[ "$engine" == default ]] && engine=""
       timed "int8_accuracy${engine:+_$engine}" env ATTUNE=build-cuda/attune ATTUNE_INT8_ENGINE="$engine" \
-        tools/bench/int8_bench.sh $run .data/spam_assassin/test.csv "/tmp/attune-int8$engine"
+        tools/bench/precision_bench.sh $run .data/spam_assassin/test.csv "/tmp/attune-int8$engine"
     done
+    timed bf16_accuracy env ATTUNE=build-cuda/attune PRECISION=bf16 \
+      tools/bench/precision_bench.sh $run .data/spam_assassin/test.csv /tmp/attune-bf16
+    # Where batch-1 latency goes: the run's float32 bundle in float32 and bfloat16, frozen or
+    # not, at several thread counts, with a profile.
+    [[ "${PROBE:-1}" == 1 ]] && timed bf16_probe python3 tools/bench/cpu_bf16_probe.py /tmp/attune-bf16/fp32
     exit 0
     ;;
   zoo)
