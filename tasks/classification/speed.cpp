@@ -251,38 +251,29 @@ json infer_bench(const Config& config, const SpeedOptions& o, const torch::Devic
   });
   add_memory(record["script"], device);
   if (device.is_cpu()) {
-    // What `attune export --int8` writes: Linear layers as int8 dynamic quantization.
+    // What `attune export --int8` writes (Linear layers as int8 dynamic quantization) and
+    // what `--bf16` writes (every float tensor in bfloat16: oneDNN's AVX-512 BF16 / AMX
+    // kernels where the CPU has them), each against the float32 module.
     const std::string engine = script::use_int8_engine();
     run.model->to(torch::kCPU);
-    ScriptedRun int8 = script_run_model(run, bundle::Precision::kInt8Dynamic);
-    record["script_int8"] = infer_timings(o, device, bf16, [&](const torch::Tensor& ids, const torch::Tensor& mask,
-                                                               const torch::Tensor& types) {
-      return int8.module.forward({ids, mask, types}).toTensor();
-    });
+    for (const auto& [precision, name] : {std::pair{bundle::Precision::kInt8Dynamic, "int8"},
+                                          std::pair{bundle::Precision::kBFloat16, "bf16"}}) {
+      ScriptedRun low = script_run_model(run, precision);
+      const std::string key = std::string("script_") + name;
+      record[key] = infer_timings(o, device, bf16, [&](const torch::Tensor& ids, const torch::Tensor& mask,
+                                                       const torch::Tensor& types) {
+        return low.module.forward({ids, mask, types}).toTensor();
+      });
+      const auto ratio = [&](const char* timing, const char* stat) {
+        const json& fp32 = record["script"][timing];
+        const json& q = record[key][timing];
+        return (stat ? fp32[stat] : fp32).get<double>() / (stat ? q[stat] : q).get<double>();
+      };
+      record[std::string(name) + "_speedup"] = {{"batch", ratio("batch_ms", "median")},
+                                                {"latency", ratio("latency_ms", "median")},
+                                                {"stream", ratio("stream_ms", nullptr)}};
+    }
     record["script_int8"]["engine"] = engine;
-    const auto ratio = [&](const char* key, const char* stat) {
-      const json& fp32 = record["script"][key];
-      const json& q = record["script_int8"][key];
-      return (stat ? fp32[stat] : fp32).get<double>() / (stat ? q[stat] : q).get<double>();
-    };
-    record["int8_speedup"] = {{"batch", ratio("batch_ms", "median")},
-                              {"latency", ratio("latency_ms", "median")},
-                              {"stream", ratio("stream_ms", nullptr)}};
-    // What `attune export --bf16` writes: every float tensor in bfloat16 (oneDNN's AVX-512
-    // BF16 / AMX kernels where the CPU has them).
-    ScriptedRun bf = script_run_model(run, bundle::Precision::kBFloat16);
-    record["script_bf16"] = infer_timings(o, device, bf16, [&](const torch::Tensor& ids, const torch::Tensor& mask,
-                                                               const torch::Tensor& types) {
-      return bf.module.forward({ids, mask, types}).toTensor();
-    });
-    const auto bf_ratio = [&](const char* key, const char* stat) {
-      const json& fp32 = record["script"][key];
-      const json& q = record["script_bf16"][key];
-      return (stat ? fp32[stat] : fp32).get<double>() / (stat ? q[stat] : q).get<double>();
-    };
-    record["bf16_speedup"] = {{"batch", bf_ratio("batch_ms", "median")},
-                              {"latency", bf_ratio("latency_ms", "median")},
-                              {"stream", bf_ratio("stream_ms", nullptr)}};
   }
   return record;
 }

@@ -1025,7 +1025,7 @@ TEST_CASE("bench times a tiny model's training and inference; bad flags exit 2 w
   const Result infer = run_attune(concat(tiny_model, {"--mode", "infer"}));
   REQUIRE(infer.status == 0);
   const nlohmann::json i = nlohmann::json::parse(infer.out);
-  for (const char* variant : {"eager", "script", "script_int8"}) {
+  for (const char* variant : {"eager", "script", "script_int8", "script_bf16"}) {
     CHECK(i[variant]["samples_per_s"].get<double>() > 0);
     CHECK(i[variant]["latency_ms"]["median"].get<double>() > 0);
     CHECK(i[variant]["stream_ms"].get<double>() > 0);
@@ -1034,6 +1034,8 @@ TEST_CASE("bench times a tiny model's training and inference; bad flags exit 2 w
   CHECK(i["script_int8"]["engine"].is_string());
   CHECK(i["int8_speedup"]["batch"].get<double>() ==
         Approx(i["script"]["batch_ms"]["median"].get<double>() / i["script_int8"]["batch_ms"]["median"].get<double>()));
+  CHECK(i["bf16_speedup"]["latency"].get<double>() ==
+        Approx(i["script"]["latency_ms"]["median"].get<double>() / i["script_bf16"]["latency_ms"]["median"].get<double>()));
   check_user_error(run_attune(concat(tiny_model, {"--mode", "fast"})), "--mode: unknown mode 'fast'");
   check_user_error(run_attune(concat(tiny_model, {"--seq-len", "600"})), "--seq-len: 600 exceeds model.max_length (512)");
   check_user_error(run_attune(concat(tiny_model, {"--set", "task=translation"})),
