@@ -165,3 +165,14 @@ TEST_CASE("init=hf:DIR with a broken ViT folder exits 2 with one line naming the
                                     dir + "/nothing: no such file");
   CHECK(!std::filesystem::exists(dir + "/missing/config.json"));
 }
+
+TEST_CASE("attune models lists the ViT imports", "[cli][vit]") {
+  const Result text = run_attune({"models", "--dir", attune::testing::temp_dir("cli-vit-models")});
+  REQUIRE(text.status == 0);
+  CHECK(text.out.find("pretrained ViTs (attune train --task image-classification --set init=") != std::string::npos);
+  CHECK(text.out.find("ViTModel ViTForImageClassification") != std::string::npos);
+  CHECK(text.out.find("timm:FILE|DIR") != std::string::npos);
+  const json listed = json::parse(run_attune({"models", "--json"}).out);
+  REQUIRE(listed["image_imports"].size() == 2);
+  CHECK(listed["image_imports"][0]["model_type"] == "vit");
+}
