@@ -52,7 +52,7 @@ int64_t VisionTransformerImpl::num_patches() const {
   return side * side;
 }
 
-torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images, std::vector<torch::Tensor>* weights) {
+torch::Tensor VisionTransformerImpl::encode(const torch::Tensor& images, std::vector<torch::Tensor>* weights) {
   TORCH_CHECK(images.dim() == 4 && images.size(1) == options_.channels() && images.size(2) == options_.image_size() &&
                   images.size(3) == options_.image_size(),
               "VisionTransformer: expected images (B, ", options_.channels(), ", ", options_.image_size(), ", ",
@@ -60,7 +60,11 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images, std::v
   torch::Tensor x = patch_embedding->forward(images).flatten(2).transpose(1, 2);  // (B, P, H)
   x = torch::cat({cls_token.expand({x.size(0), 1, -1}), x}, 1) + position_embeddings;
   x = torch::dropout(x, options_.dropout(), is_training());
-  x = norm->forward(extras.run(layers_, x, extras.mask_for({}, x.size(1), x.device()), {}, weights));
+  return norm->forward(extras.run(layers_, x, extras.mask_for({}, x.size(1), x.device()), {}, weights));
+}
+
+torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images, std::vector<torch::Tensor>* weights) {
+  const torch::Tensor x = encode(images, weights);
   torch::Tensor pooled;
   regularizer_ = torch::Tensor();
   if (options_.pooling() == "cls") {

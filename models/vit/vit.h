@@ -39,6 +39,9 @@ class VisionTransformerImpl : public torch::nn::Module {
   // images (B, C, H, W) float -> logits (B, num_classes). weights, if given, receives each
   // layer's (B, heads, 1 + P, 1 + P) attention probabilities.
   torch::Tensor forward(const torch::Tensor& images, std::vector<torch::Tensor>* weights = nullptr);
+  // The states after the final LayerNorm, (B, 1 + P, H): HF's last_hidden_state, timm's
+  // forward_features.
+  torch::Tensor encode(const torch::Tensor& images, std::vector<torch::Tensor>* weights = nullptr);
   int64_t num_patches() const;
   const VisionTransformerOptions& options() const { return options_; }
   // Attention pooling's entropy term of the latest forward (undefined otherwise).

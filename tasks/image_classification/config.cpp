@@ -1,5 +1,6 @@
 #include "tasks/image_classification/config.h"
 
+#include "core/config.h"
 #include "core/error.h"
 #include "core/schema.h"
 #include "tasks/engine/settings.h"
@@ -47,6 +48,8 @@ void VitConfig::describe(config::Schema<VitConfig>& s) {
   s.number("pooling_temperature", &V::pooling_temperature, 1e-3, 1e3, "attention pooling's softmax temperature");
   s.number("entropy_weight", &V::entropy_weight, 0.0, 1e3, "weight of attention pooling's entropy regulariser");
   s.number("entropy_target", &V::entropy_target, 0.0, 1.0, "entropy (share of its maximum) the regulariser aims at");
+  s.integer("channels", &V::channels, 1, 64, "input channels; grey images are repeated in each");
+  s.number("layer_norm_eps", &V::layer_norm_eps, 1e-15, 1.0, "LayerNorm epsilon (timm 1e-6, Hugging Face ViT 1e-12)");
   s.embed(&V::attention);
   s.check([](const V& v, const std::string& key) {
     if (v.hidden_size % v.num_heads != 0) fail(config::key_path(key, "num_heads"), "must divide model.hidden_size");
@@ -59,6 +62,7 @@ void VitConfig::describe(config::Schema<VitConfig>& s) {
 nlohmann::json default_config() {
   nlohmann::json c = engine::default_run_keys();
   c["task"] = "image-classification";
+  c["init"] = nullptr;
   c["run_dir"] = "runs/image-classification";
   c["data"] = config::defaults<DataConfig>();
   c["augment"] = config::defaults<AugmentConfig>();
@@ -79,6 +83,7 @@ nlohmann::json default_config() {
 std::vector<std::string> config_help() {
   const nlohmann::json d = default_config();
   std::vector<std::string> lines = engine::engine_help(d);
+  lines.push_back("init: hf:DIR (a transformers ViT folder) or timm:FILE|DIR (a timm ViT state dict) to fine-tune from");
   config::append_help<DataConfig>(lines, "data", d.at("data"));
   config::append_help<AugmentConfig>(lines, "augment", d.at("augment"));
   config::append_help<VitConfig>(lines, "model", d.at("model"));
@@ -88,6 +93,8 @@ std::vector<std::string> config_help() {
 Config parse_config(const nlohmann::json& config) {
   Config c;
   c.run = engine::run_keys(config);
+  // Run directories written before "init" existed have no such key: they started from scratch.
+  c.init = config.contains("init") ? config::get_optional_string(config, "init", "") : "";
   c.data = config::parse<DataConfig>(config::at_field(config, "data", ""), "data");
   c.augment = config::parse<AugmentConfig>(config::at_field(config, "augment", ""), "augment");
   c.model = config::parse<VitConfig>(config::at_field(config, "model", ""), "model");

@@ -48,12 +48,15 @@ struct VitConfig {
   double pooling_temperature = 1.0;
   double entropy_weight = 0.0;
   double entropy_target = 0.5;
+  int64_t channels = 1;  // > 1: grey images repeated per channel (pretrained colour ViTs)
+  double layer_norm_eps = 1e-6;
   models::EncoderAttentionOptions attention;
   static void describe(config::Schema<VitConfig>& s);
 };
 
 struct Config {
   engine::RunKeys run;
+  std::string init;  // "hf:DIR" or "timm:FILE": a pretrained ViT to start from (init.h)
   DataConfig data;
   AugmentConfig augment;
   VitConfig model;

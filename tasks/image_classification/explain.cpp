@@ -48,7 +48,7 @@ nlohmann::json explain_images(const std::string& run_dir, const torch::Tensor& i
   const bool cls = run.model->options().pooling() == "cls";
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> weights;
-  const torch::Tensor logits = run.model->forward(to_input(images, run.mean, run.std).to(run.device), &weights);
+  const torch::Tensor logits = run.model->forward(to_input(images, run.mean, run.std, run.model->options().channels()).to(run.device), &weights);
   const torch::Tensor probs = torch::softmax(logits.to(torch::kFloat), -1).cpu();
   const std::vector<nlohmann::json> rows = classification::prediction_rows(probs, run.names);
   nlohmann::json out = {{"layer", chosen}, {"grid", side}, {"images", nlohmann::json::array()}};

@@ -28,7 +28,7 @@ double self_check(ImageRun& run, torch::jit::Module& module) {
   const int64_t size = run.model->options().image_size();
   const torch::Tensor pixels =
       (torch::arange(3 * size * size, torch::kLong) * 37 + 11).remainder(256).to(torch::kByte).view({3, size, size});
-  const torch::Tensor expected = run.model->forward(to_input(pixels, run.mean, run.std));
+  const torch::Tensor expected = run.model->forward(to_input(pixels, run.mean, run.std, run.model->options().channels()));
   const torch::Tensor got = module.forward({pixels.unsqueeze(1)}).toTensor();
   return (got - expected).abs().max().item<double>();
 }
@@ -42,9 +42,11 @@ torch::jit::Module script_image_classifier(ImageRun& run, bool int8) {
   script::ScriptModuleBuilder b(names, "ImageClassifier");
   const std::string model = b.submodule("vit", vit);
   // to_input's ops in its order, so the bundle's logits are the run's bit for bit.
+  const int64_t channels = run.model->options().channels();
   return b.build("def forward(self, pixels: Tensor) -> Tensor:\n"
                  "    x = (pixels.float().div(255.0) - " + script::float_literal(run.mean) + ") / " +
-                 script::float_literal(run.std) + "\n"
+                 script::float_literal(run.std) + "\n" +
+                 (channels > 1 ? "    x = x.expand([-1, " + std::to_string(channels) + ", -1, -1])\n" : std::string()) +
                  "    return " + model + ".forward(x)\n");
 }
 
@@ -64,14 +66,17 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   manifest["model"] = {{"file", bundle::kModel}, {"format", "torchscript"}, {"method", "forward"},
                        {"dtype", dtype}, {"encoder", "vit"}, {"parameters", parameters}};
   if (int8) manifest["model"]["quantized_engine"] = engine;
+  // The bundle takes grey pixels whatever the model's channels: its forward repeats them
+  // (a pretrained colour ViT, model.channels > 1), so readers and servers feed one plane.
   manifest["inputs"] = json::array({{{"name", "pixels"},
                                      {"dtype", "float32"},
-                                     {"shape", {"batch", o.channels(), o.image_size(), o.image_size()}},
+                                     {"shape", {"batch", 1, o.image_size(), o.image_size()}},
                                      {"values", "0..255 as the IDX bytes (uint8 is taken too); the model normalises"}}});
   manifest["outputs"] = json::array(
       {{{"name", "logits"}, {"dtype", "float32"}, {"shape", {"batch", static_cast<int64_t>(run.names.size())}}}});
   manifest["labels"] = run.names;
-  manifest["image"] = {{"size", o.image_size()}, {"channels", o.channels()}, {"layout", "NCHW"}};
+  manifest["image"] = {{"size", o.image_size()}, {"channels", 1}, {"layout", "NCHW"}};
+  if (o.channels() > 1) manifest["image"]["model_channels"] = o.channels();
   manifest["normalization"] = {{"formula", "(pixels / 255 - mean) / std"}, {"mean", run.mean}, {"std", run.std},
                                {"in_model", true}};
   manifest["pooling"] = o.pooling();

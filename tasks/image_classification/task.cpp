@@ -15,6 +15,7 @@
 #include "tasks/image_classification/config.h"
 #include "tasks/engine/task.h"
 #include "tasks/image_classification/augment.h"
+#include "tasks/image_classification/init.h"
 
 #include <filesystem>
 #include <iostream>
@@ -25,8 +26,9 @@ namespace fs = std::filesystem;
 
 namespace attune::image_classification {
 
-torch::Tensor to_input(const torch::Tensor& images, double mean, double std) {
-  return (images.to(torch::kFloat).div(255.0).unsqueeze(1) - mean) / std;
+torch::Tensor to_input(const torch::Tensor& images, double mean, double std, int64_t channels) {
+  const torch::Tensor x = (images.to(torch::kFloat).div(255.0).unsqueeze(1) - mean) / std;
+  return channels > 1 ? x.expand({-1, channels, -1, -1}) : x;
 }
 
 namespace {
@@ -55,6 +57,8 @@ models::VisionTransformer make_vit(const VitConfig& m, int64_t image_size, int64
                                                            .entropy_weight(m.entropy_weight)
                                                            .entropy_target(m.entropy_target))
                                        .attention(m.attention)
+                                       .channels(m.channels)
+                                       .layer_norm_eps(m.layer_norm_eps)
                                        .hidden_size(m.hidden_size)
                                        .num_heads(m.num_heads)
                                        .num_layers(m.num_layers)
@@ -76,7 +80,7 @@ torch::Tensor logits_of(models::VisionTransformer& model, const torch::Tensor& i
     if (!shard.owns(from / batch_size)) continue;
     const int64_t n = std::min(batch_size, images.size(0) - from);
     // The bytes go to the device, a quarter of the float copy.
-    const torch::Tensor logits = model->forward(to_input(images.narrow(0, from, n).to(device), mean, std)).to(torch::kFloat).cpu();
+    const torch::Tensor logits = model->forward(to_input(images.narrow(0, from, n).to(device), mean, std, model->options().channels())).to(torch::kFloat).cpu();
     if (out.defined()) {
       out.narrow(0, from, n).copy_(logits);
     } else {
@@ -131,7 +135,7 @@ class ImageTask : public engine::TrainTask {
   }
   torch::Tensor graph_loss(const std::vector<torch::Tensor>& in) override {
     const torch::Tensor& index = in[0];
-    const torch::Tensor images = apply_crops(to_input(device_images_.index_select(0, index), mean_, std_), padding_, {in[1], in[2]});
+    const torch::Tensor images = apply_crops(to_input(device_images_.index_select(0, index), mean_, std_, model_->options().channels()), padding_, {in[1], in[2]});
     const torch::Tensor logits = model_->forward(images);
     const torch::Tensor loss =
         torch::nn::functional::cross_entropy(logits.to(torch::kFloat), device_labels_.index_select(0, index));
@@ -250,6 +254,12 @@ engine::Prepared prepare_run(engine::Run& run) {
   const torch::Tensor order = torch::randperm(all.images.size(0), gen, torch::kLong);
   data::ImageSet valid = take(all, order.narrow(0, 0, valid_size));
   data::ImageSet train = take(all, order.narrow(0, valid_size, all.images.size(0) - valid_size));
+  // A pretrained ViT fixes the architecture and, unless data.mean/std are set, the normalisation.
+  std::optional<models::VitCheckpoint> init;
+  if (!c.init.empty() && !run.resuming()) {
+    init = apply_init(config, c.init, all.images.size(1), run.log());
+    c = parse_config(config);
+  }
   if (!c.data.mean || !c.data.std) {
     const torch::Tensor pixels = train.images.to(torch::kDouble).div(255.0);
     d["mean"] = pixels.mean().item<double>();
@@ -261,6 +271,10 @@ engine::Prepared prepare_run(engine::Run& run) {
   const std::vector<std::string> names = label_names(c.data, classes);
   torch::manual_seed(options.seed);
   models::VisionTransformer model = make_vit(c.model, all.images.size(1), classes);
+  if (init) {
+    models::load_vit_checkpoint(*model, *init, c.init, /*with_head=*/false);
+    run.log() << "init: the head starts untrained (" << classes << " classes)\n";
+  }
   model->to(options.device);
   if (!run.resuming()) run.save_config();
   const int64_t params = models::parameter_count(*model);

@@ -25,7 +25,9 @@ struct ImageRun {
 };
 ImageRun load_image_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device);
 // uint8 (N, H, W) -> the model's normalised float input (N, 1, H, W).
-torch::Tensor to_input(const torch::Tensor& images, double mean, double std);
+// channels > 1: the grey image repeated in each channel, as image processors convert grey
+// images to RGB before a pretrained colour model sees them.
+torch::Tensor to_input(const torch::Tensor& images, double mean, double std, int64_t channels = 1);
 
 // predict's input, an IDX images file read whole from `in`: uint8 (N, size, size).
 // Failures name input_name.

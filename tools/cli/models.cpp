@@ -68,6 +68,14 @@ nlohmann::json architectures() {
   return out;
 }
 
+// The pretrained Vision Transformers image classification starts from (init=hf:DIR or
+// timm:FILE|DIR, models/vit/checkpoint.h): imported only, there is no --to-hf for them.
+nlohmann::json image_imports() {
+  return nlohmann::json::array(
+      {{{"init", "hf:DIR"}, {"model_type", "vit"}, {"classes", {"ViTModel", "ViTForImageClassification"}}},
+       {{"init", "timm:FILE|DIR"}, {"model_type", "timm"}, {"classes", {"VisionTransformer"}}}});
+}
+
 // The headline metrics of a run's results.json: held-out masked-LM numbers for
 // pretraining runs, test (else validation) accuracy for classifiers.
 nlohmann::json headline_metrics(const nlohmann::json& results) {
@@ -145,9 +153,11 @@ int models_command(const Args& args) {
   }
   const nlohmann::json table = presets();
   const nlohmann::json hf = architectures();
+  const nlohmann::json images = image_imports();
   const nlohmann::json runs = find_runs(roots);
   if (parsed["json"].as<bool>()) {
-    std::cout << nlohmann::json{{"presets", table}, {"architectures", hf}, {"runs", runs}}.dump(2) << std::endl;
+    std::cout << nlohmann::json{{"presets", table}, {"architectures", hf}, {"image_imports", images}, {"runs", runs}}.dump(2)
+              << std::endl;
     return 0;
   }
   std::cout << "presets (model bert, vocabulary " << kReferenceVocab << "):\n"
@@ -161,6 +171,13 @@ int models_command(const Args& args) {
   std::cout << "\nHugging Face architectures (attune convert --from-hf / --to-hf, init=hf:DIR):\n";
   for (const auto& a : hf) {
     std::cout << "  " << std::left << std::setw(12) << a["model_type"].get<std::string>() << std::right;
+    for (const auto& c : a["classes"]) std::cout << " " << c.get<std::string>();
+    std::cout << "\n";
+  }
+  std::cout << "\npretrained ViTs (attune train --task image-classification --set init=..., import only):\n";
+  for (const auto& a : images) {
+    std::cout << "  " << std::left << std::setw(14) << a["init"].get<std::string>() << std::setw(6)
+              << a["model_type"].get<std::string>() << std::right;
     for (const auto& c : a["classes"]) std::cout << " " << c.get<std::string>();
     std::cout << "\n";
   }
