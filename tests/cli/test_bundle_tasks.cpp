@@ -78,7 +78,9 @@ TEST_CASE("mlm bundles: export, predict --bundle as predict --run, serve as pred
   const json summary = json::parse(ok({"export", "--run", dir + "/run", "--out", dir + "/bundle"}).out);
   CHECK(summary["task"] == "mlm");
   check_user_error(run_attune({"export", "--run", dir + "/run", "--out", dir + "/int8", "--int8"}),
-                   "--int8: int8 bundles are made for text-classification and translation runs");
+                   "--int8: int8 bundles are made for text-classification, image-classification and translation runs");
+  check_user_error(run_attune({"export", "--run", dir + "/run", "--out", dir + "/bf16", "--bf16"}),
+                   "--bf16: bfloat16 bundles are made for text-classification runs");
 
   const std::vector<std::string> texts = {"the [MASK] purrs in the kitchen.", "the old dog [MASK] in the [MASK].",
                                           "[MASK] hamster nibbles"};
