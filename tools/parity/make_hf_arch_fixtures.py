@@ -19,9 +19,9 @@ import json
 import os
 import shutil
 import sys
-import tarfile
 
 import torch
+from fixture_archive import pack_fixtures
 import transformers
 from safetensors.torch import save_file
 from transformers import (CamembertConfig, DistilBertConfig, ElectraConfig, RobertaConfig, XLMRobertaConfig)
@@ -125,12 +125,7 @@ def main():
                 written = json.load(f)
             size = sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path))
             print(f"{name}: {written.get('model_type')} {written.get('architectures')} {size // 1024} KB")
-    archive = os.path.join(out, "hf_arch_fixtures.tar.gz")
-    with tarfile.open(archive, "w:gz") as tar:
-        for entry in sorted(os.listdir(out)):
-            if entry != os.path.basename(archive):
-                tar.add(os.path.join(out, entry), arcname=entry)
-    print(f"wrote {archive} ({os.path.getsize(archive) // 1024} KB)")
+    pack_fixtures(out, "hf_arch_fixtures.tar.gz")
 
 
 main()

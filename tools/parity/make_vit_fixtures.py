@@ -25,10 +25,10 @@ import json
 import os
 import shutil
 import sys
-import tarfile
 
 import timm
 import torch
+from fixture_archive import pack_fixtures
 import transformers
 from safetensors.torch import save_file
 from transformers import ViTConfig, ViTForImageClassification, ViTModel
@@ -140,12 +140,7 @@ def main():
     hf_case("hf-imgcls-c1", "imgcls", 1, [0.5], [0.5])
     timm_case("timm-c3", 3)
     timm_case("timm-c1", 1)
-    archive = os.path.join(out, "vit_fixtures.tar.gz")
-    with tarfile.open(archive, "w:gz") as tar:
-        for entry in sorted(os.listdir(out)):
-            if entry != os.path.basename(archive):
-                tar.add(os.path.join(out, entry), arcname=entry)
-    print(f"wrote {archive} ({os.path.getsize(archive) // 1024} KB)")
+    pack_fixtures(out, "vit_fixtures.tar.gz")
 
 
 main()
