@@ -50,4 +50,17 @@ VitCheckpoint read_vit_checkpoint(const std::string& source, const std::string& 
 void load_vit_checkpoint(VisionTransformerImpl& model, const VitCheckpoint& checkpoint, const std::string& source,
                          bool with_head);
 
+// attune's ViT tensor name -> its name in a ViTForImageClassification's model.safetensors
+// ("vit.encoder.layer.0.layernorm_before.weight", "classifier.bias"); "" for a tensor
+// transformers' ViT has no place for (attention switches, attention pooling's query).
+std::string vit_hf_name(const std::string& name);
+
+// A ViTForImageClassification folder transformers loads (config.json, model.safetensors,
+// preprocessor_config.json) from attune's ViT: pre-LN, exact GELU, class-token pooling and
+// no attention switches, as transformers' ViT computes; anything else fails naming the
+// key. mean and std: the one-channel normalisation of the run's pixels in [0, 1], repeated
+// per channel for ViTImageProcessor.
+void write_hf_vit(const std::string& dir, VisionTransformerImpl& model, const std::vector<std::string>& labels,
+                  double mean, double std);
+
 }  // namespace attune::models

@@ -112,10 +112,13 @@ void read_processor(const fs::path& dir, int64_t channels, VitCheckpoint& ck) {
   }
 }
 
-// HF name (without "vit.") -> attune name; "" for tensors left out.
-std::string attune_name(const std::string& name) {
-  static const std::regex layer(R"(encoder\.layer\.(\d+)\.(.*))");
-  static const std::vector<std::pair<std::string, std::string>> in_layer = {
+}  // namespace
+
+namespace {
+
+// A layer's tensor prefixes: transformers' ViTLayer -> attune's encoder layer.
+const std::vector<std::pair<std::string, std::string>>& layer_names() {
+  static const std::vector<std::pair<std::string, std::string>> names = {
       {"attention.attention.query.", "attention.self.query."},
       {"attention.attention.key.", "attention.self.key."},
       {"attention.attention.value.", "attention.self.value."},
@@ -124,21 +127,51 @@ std::string attune_name(const std::string& name) {
       {"intermediate.dense.", "intermediate.dense."},
       {"output.dense.", "output.dense."},
       {"layernorm_after.", "output.LayerNorm."}};
-  if (name == "embeddings.cls_token") return "cls_token";
-  if (name == "embeddings.position_embeddings") return "position_embeddings";
-  if (name.rfind("embeddings.patch_embeddings.projection.", 0) == 0) return "patch_embedding." + name.substr(39);
-  if (name.rfind("layernorm.", 0) == 0) return "norm." + name.substr(10);
+  return names;
+}
+
+// The tensors outside the layers, (transformers' name without "vit.", attune's) prefixes.
+const std::vector<std::pair<std::string, std::string>>& outer_names() {
+  static const std::vector<std::pair<std::string, std::string>> names = {
+      {"embeddings.cls_token", "cls_token"},
+      {"embeddings.position_embeddings", "position_embeddings"},
+      {"embeddings.patch_embeddings.projection.", "patch_embedding."},
+      {"layernorm.", "norm."}};
+  return names;
+}
+
+// name with prefix `from` swapped for `to` at the front, the layer index kept; "" when
+// no pair matches. from_hf picks the direction.
+std::string translate(const std::string& name, bool from_hf) {
+  for (const auto& [hf, ours] : outer_names()) {
+    const std::string& from = from_hf ? hf : ours;
+    const std::string& to = from_hf ? ours : hf;
+    if (name.rfind(from, 0) == 0) return to + name.substr(from.size());
+  }
+  static const std::regex hf_layer(R"(encoder\.layer\.(\d+)\.(.*))"), our_layer(R"(layers\.(\d+)\.(.*))");
   std::smatch m;
-  if (std::regex_match(name, m, layer)) {
-    const std::string rest = m[2];
-    for (const auto& [from, to] : in_layer) {
-      if (rest.rfind(from, 0) == 0) return "layers." + std::string(m[1]) + "." + to + rest.substr(from.size());
+  if (!std::regex_match(name, m, from_hf ? hf_layer : our_layer)) return "";
+  const std::string rest = m[2];
+  for (const auto& [hf, ours] : layer_names()) {
+    const std::string& from = from_hf ? hf : ours;
+    const std::string& to = from_hf ? ours : hf;
+    if (rest.rfind(from, 0) == 0) {
+      return (from_hf ? "layers." : "encoder.layer.") + std::string(m[1]) + "." + to + rest.substr(from.size());
     }
   }
   return "";
 }
 
+// HF name (without "vit.") -> attune name; "" for tensors left out.
+std::string attune_name(const std::string& name) { return translate(name, true); }
+
 }  // namespace
+
+std::string vit_hf_name(const std::string& name) {
+  if (name.rfind("head.", 0) == 0) return "classifier." + name.substr(5);
+  const std::string hf = translate(name, false);
+  return hf.empty() ? "" : "vit." + hf;
+}
 
 VitCheckpoint read_hf_vit(const std::string& dir) {
   const fs::path root(dir);

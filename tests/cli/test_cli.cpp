@@ -733,6 +733,17 @@ TEST_CASE("an image run's bundle predicts IDX images as predict --run does; bad 
   CHECK(compare_predictions(from_run.out, from_bundle.out) < 1e-5);
   check_user_error(run_attune({"predict", "--bundle", dir + "/bundle", "--input", dir + "/test-labels"}),
                    dir + "/test-labels: expected an IDX images file of rank 3 (N, H, W)");
+  // A ViT trained from scratch goes to transformers too; one pooled otherwise has no place there.
+  const Result to_hf = run_attune({"convert", "--run", dir + "/run", "--to-hf", dir + "/hf"});
+  INFO(to_hf.err);
+  CHECK(to_hf.status == 0);
+  CHECK(attune::io::read_json(dir + "/hf/config.json")["architectures"] == json({"ViTForImageClassification"}));
+  fs::copy(dir + "/run", dir + "/mean-run", fs::copy_options::recursive);
+  json mean_config = attune::io::read_json(dir + "/mean-run/config.json");
+  mean_config["model"]["pooling"] = "mean";
+  attune::io::write_json_atomic(dir + "/mean-run/config.json", mean_config);
+  check_user_error(run_attune({"convert", "--run", dir + "/mean-run", "--to-hf", dir + "/hf-mean"}),
+                   dir + "/mean-run: cannot export to transformers: model.pooling: 'mean' has no transformers counterpart");
   check_user_error(run_attune({"export", "--run", dir + "/run", "--out", dir + "/base", "--adapter-base"}),
                    "--adapter-base: serving adapters is implemented for text-classification runs only");
 }

@@ -6,6 +6,8 @@
 #include "tests/catch.h"
 
 #include "core/files.h"
+#include "models/vit/checkpoint.h"
+#include "tasks/image_classification/task.h"
 #include "tests/common/cli.h"
 #include "tests/common/cli_checks.h"
 #include "tests/common/synthetic.h"
@@ -103,6 +105,44 @@ TEST_CASE("train fine-tunes an HF ViT classifier folder for one epoch, predicts 
   INFO(from_bundle.err);
   REQUIRE(from_bundle.status == 0);
   CHECK(vit_prediction_gap(predict.out, from_bundle.out) < 1e-5);
+
+  // Back to transformers: read_hf_vit of the folder gives the run's tensors and config,
+  // and the model built from it gives the run's logits (tools/parity/vit_to_hf_check.py
+  // loads such a folder in transformers itself).
+  const Result to_hf = run_attune({"convert", "--run", dir + "/run", "--to-hf", dir + "/hf"});
+  INFO(to_hf.err);
+  REQUIRE(to_hf.status == 0);
+  CHECK(json::parse(to_hf.out)["architecture"] == "ViTForImageClassification");
+  const json hf_config = attune::io::read_json(dir + "/hf/config.json");
+  CHECK(hf_config["num_channels"] == 3);
+  CHECK(hf_config["id2label"].size() == 4);
+  CHECK(attune::io::read_json(dir + "/hf/preprocessor_config.json")["image_mean"] == json({0.45, 0.45, 0.45}));
+  {
+    attune::image_classification::ImageRun run = attune::image_classification::load_image_run(dir + "/run", {}, "cpu");
+    const attune::models::VitCheckpoint back = attune::models::read_hf_vit(dir + "/hf");
+    CHECK(back.labels == run.names);
+    CHECK(back.image_mean == std::vector<double>(3, 0.45));
+    CHECK(back.options.layer_norm_eps() == run.model->options().layer_norm_eps());
+    size_t compared = 0;
+    for (const auto& item : run.model->named_parameters()) {
+      INFO(item.key());
+      REQUIRE(back.tensors.tensors.count(item.key()) == 1);
+      CHECK(torch::equal(back.tensors.tensors.at(item.key()), item.value()));
+      ++compared;
+    }
+    CHECK(compared == back.tensors.names.size());
+    attune::models::VisionTransformer again(back.options);
+    attune::models::load_vit_checkpoint(*again, back, "hf:" + dir + "/hf", /*with_head=*/true);
+    again->eval();
+    torch::NoGradGuard no_grad;
+    const torch::Tensor images = torch::rand({3, 3, 32, 32});
+    CHECK(torch::equal(again->forward(images), run.model->forward(images)));
+  }
+  attune::testing::check_user_error(run_attune({"convert", "--run", dir + "/run", "--to-hf", dir + "/hf"}),
+                                    dir + "/hf: output directory exists and is not empty");
+  attune::testing::check_user_error(
+      run_attune({"convert", "--run", dir + "/run", "--to-hf", dir + "/hf2", "--encoder-only"}),
+      "--encoder-only: is for BERT runs; an image run exports whole");
 
   attune::testing::check_user_error(
       with({"run_dir=" + dir + "/small", "data.train_images=" + dir + "/small-images",

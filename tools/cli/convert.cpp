@@ -1,8 +1,11 @@
 #include "core/error.h"
+#include "core/files.h"
 #include "tasks/classification/hf_convert.h"
+#include "tasks/image_classification/hf_export.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/options.h"
 
+#include <filesystem>
 #include <iostream>
 
 namespace attune::cli {
@@ -14,7 +17,8 @@ int convert_command(const Args& args) {
       "tokenizer_config.json) and attune directories; prints a JSON summary.\n"
       "  attune convert --from-hf DIR --out RUN_DIR   BertForSequenceClassification -> a run for eval/predict;\n"
       "                                               BertModel/BertForMaskedLM -> an encoder for --set init=RUN_DIR\n"
-      "  attune convert --run RUN_DIR --to-hf OUT_DIR a classification run ([CLS] pooling) or encoder -> transformers\n"
+      "  attune convert --run RUN_DIR --to-hf OUT_DIR a classification run ([CLS] pooling) or encoder -> transformers;\n"
+      "                                               an image-classification run (cls-pooled ViT) -> ViTForImageClassification\n"
       "(--set init=hf:DIR fine-tunes from a Hugging Face folder without converting it first.)");
   options.add_options()
       ("from-hf", "Hugging Face checkpoint folder to import", cxxopts::value<std::string>())
@@ -37,8 +41,16 @@ int convert_command(const Args& args) {
   } else {
     if (!parsed.count("to-hf")) fail("attune convert", "--run needs --to-hf OUT_DIR");
     if (parsed.count("out")) fail("attune convert", "--out goes with --from-hf; exports write to --to-hf");
-    summary = hf::export_hf(parsed["run"].as<std::string>(), parsed["to-hf"].as<std::string>(),
-                            parsed["encoder-only"].as<bool>(), std::cerr);
+    const std::string run_dir = parsed["run"].as<std::string>();
+    const std::string config = (std::filesystem::path(run_dir) / "config.json").string();
+    const nlohmann::json written = std::filesystem::exists(config) ? io::read_json(config) : nlohmann::json();
+    const bool image = written.is_object() && written.value("task", "") == "image-classification";
+    if (image) {
+      if (parsed["encoder-only"].as<bool>()) fail("--encoder-only", "is for BERT runs; an image run exports whole");
+      summary = image_classification::export_hf(run_dir, parsed["to-hf"].as<std::string>());
+    } else {
+      summary = hf::export_hf(run_dir, parsed["to-hf"].as<std::string>(), parsed["encoder-only"].as<bool>(), std::cerr);
+    }
   }
   std::cout << summary.dump(2) << std::endl;
   return 0;

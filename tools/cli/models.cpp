@@ -69,7 +69,8 @@ nlohmann::json architectures() {
 }
 
 // The pretrained Vision Transformers image classification starts from (init=hf:DIR or
-// timm:FILE|DIR, models/vit/checkpoint.h): imported only, there is no --to-hf for them.
+// timm:FILE|DIR, models/vit/checkpoint.h); an image run goes back to transformers with
+// `attune convert --run RUN --to-hf DIR` (ViTForImageClassification), not to timm.
 nlohmann::json image_imports() {
   return nlohmann::json::array(
       {{{"init", "hf:DIR"}, {"model_type", "vit"}, {"classes", {"ViTModel", "ViTForImageClassification"}}},
@@ -174,7 +175,8 @@ int models_command(const Args& args) {
     for (const auto& c : a["classes"]) std::cout << " " << c.get<std::string>();
     std::cout << "\n";
   }
-  std::cout << "\npretrained ViTs (attune train --task image-classification --set init=..., import only):\n";
+  std::cout << "\npretrained ViTs (attune train --task image-classification --set init=...; runs export with "
+               "attune convert --to-hf as ViTForImageClassification):\n";
   for (const auto& a : images) {
     std::cout << "  " << std::left << std::setw(14) << a["init"].get<std::string>() << std::setw(6)
               << a["model_type"].get<std::string>() << std::right;
