@@ -6,6 +6,7 @@
 #include "core/files.h"
 #include "tests/common/cli.h"
 #include "tests/common/cli_checks.h"
+#include "tests/common/hf_arch_tokenizer.h"
 #include "tests/common/synthetic.h"
 
 #include <nlohmann/json.hpp>
@@ -178,24 +179,7 @@ TEST_CASE("HF-architecture bundles (RoBERTa, DistilBERT): convert, export, predi
     CAPTURE(name);
     const std::string dir = attune::testing::temp_dir("cli-arch-bundle-" + name);
     fs::copy(std::string(ATTUNE_SOURCE_DIR) + "/tests/fixtures/hf_arch/" + name, dir + "/hf");
-    if (name == "roberta-seqcls") {
-      // A fast tokenizer's file with RoBERTa's <s> ... </s> layout and pad id 1 (the model's).
-      json vocab = {{"<s>", 0}, {"<pad>", 1}, {"</s>", 2}, {"<unk>", 3}};
-      for (int i = 4; i < 100; ++i) vocab["w" + std::to_string(i)] = i;
-      const json tokenizer = {
-          {"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr}, {"added_tokens", json::array()},
-          {"normalizer", nullptr}, {"pre_tokenizer", {{"type", "Whitespace"}}},
-          {"post_processor", {{"type", "RobertaProcessing"}, {"sep", {"</s>", 2}}, {"cls", {"<s>", 0}},
-                              {"trim_offsets", true}, {"add_prefix_space", false}}},
-          {"decoder", nullptr},
-          {"model", {{"type", "WordPiece"}, {"unk_token", "<unk>"}, {"continuing_subword_prefix", "##"},
-                     {"max_input_chars_per_word", 100}, {"vocab", vocab}}}};
-      attune::io::write_file_atomic(dir + "/hf/tokenizer.json", tokenizer.dump());
-    } else {
-      std::string lines = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
-      for (int i = 5; i < 100; ++i) lines += "w" + std::to_string(i) + "\n";
-      attune::io::write_file_atomic(dir + "/hf/vocab.txt", lines);
-    }
+    attune::testing::write_fixture_tokenizer(dir + "/hf");
     ok({"convert", "--from-hf", dir + "/hf", "--out", dir + "/run"});
     const json summary = json::parse(ok({"export", "--run", dir + "/run", "--out", dir + "/bundle"}).out);
     CHECK(summary["check_max_abs_diff"] == 0.0);

@@ -9,6 +9,7 @@
 #include "tests/common/cli.h"
 #include "tests/common/cli_checks.h"
 #include "tests/common/processes.h"
+#include "tests/common/hf_arch_tokenizer.h"
 #include "tests/common/hf_fixture.h"
 #include "tests/common/synthetic.h"
 
@@ -234,23 +235,12 @@ TEST_CASE("a transformers RoBERTa classifier with its tokenizer.json converts, p
   namespace fs = std::filesystem;
   const std::string dir = attune::testing::temp_dir("cli-convert-roberta");
   fs::copy(std::string(ATTUNE_SOURCE_DIR) + "/tests/fixtures/hf_arch/roberta-seqcls", dir + "/hf");
-  // A fast tokenizer's file with the checkpoint's 100 ids and RoBERTa's <s> ... </s> layout.
-  json vocab = {{"<s>", 0}, {"<pad>", 1}, {"</s>", 2}, {"<unk>", 3}};
-  for (int i = 4; i < 100; ++i) vocab["w" + std::to_string(i)] = i;
-  const json tokenizer = {
-      {"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr}, {"added_tokens", json::array()},
-      {"normalizer", nullptr}, {"pre_tokenizer", {{"type", "Whitespace"}}},
-      {"post_processor", {{"type", "RobertaProcessing"}, {"sep", {"</s>", 2}}, {"cls", {"<s>", 0}},
-                          {"trim_offsets", true}, {"add_prefix_space", false}}},
-      {"decoder", nullptr},
-      {"model", {{"type", "WordPiece"}, {"unk_token", "<unk>"}, {"continuing_subword_prefix", "##"},
-                 {"max_input_chars_per_word", 100}, {"vocab", vocab}}}};
-  attune::io::write_file_atomic(dir + "/hf/tokenizer.json", tokenizer.dump());
+  const std::string tokenizer = attune::testing::write_fixture_tokenizer(dir + "/hf");  // tokenizer.json
   const Result imported = run_attune({"convert", "--from-hf", dir + "/hf", "--out", dir + "/run"});
   INFO(imported.err);
   REQUIRE(imported.status == 0);
   CHECK(json::parse(imported.out)["architecture"] == "RobertaForSequenceClassification");
-  CHECK(attune::io::read_file(dir + "/run/tokenizer/tokenizer.json") == tokenizer.dump());
+  CHECK(attune::io::read_file(dir + "/run/tokenizer/tokenizer.json") == tokenizer);
   const Result predict = run_attune({"predict", "--run", dir + "/run"}, "w5 w17 w42\n");
   INFO(predict.err);
   REQUIRE(predict.status == 0);
@@ -264,7 +254,7 @@ TEST_CASE("a transformers RoBERTa classifier with its tokenizer.json converts, p
   CHECK(config["model_type"] == "roberta");
   CHECK(config["architectures"][0] == "RobertaForSequenceClassification");
   CHECK(config["id2label"]["2"] == "positive");
-  CHECK(attune::io::read_file(dir + "/back/tokenizer.json") == tokenizer.dump());
+  CHECK(attune::io::read_file(dir + "/back/tokenizer.json") == tokenizer);
 }
 
 TEST_CASE("convert refuses bad checkpoints and impossible exports with one line", "[cli][hf][errors]") {

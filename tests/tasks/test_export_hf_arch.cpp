@@ -16,6 +16,7 @@
 #include "tasks/classification/task.h"
 #include "tasks/pretraining/export.h"
 #include "tasks/pretraining/task.h"
+#include "tests/common/hf_arch_tokenizer.h"
 #include "tests/common/streams.h"
 #include "tests/common/synthetic.h"
 
@@ -45,24 +46,8 @@ const std::string kFixtures = std::string(ATTUNE_SOURCE_DIR) + "/tests/fixtures/
 std::string fixture_copy(const std::string& name, const std::string& where) {
   const std::string dir = attune::testing::temp_dir(where) + "/hf";
   fs::copy(kFixtures + "/" + name, dir);
-  const json config = io::read_json(dir + "/config.json");
-  const int64_t vocab = config.at("vocab_size").get<int64_t>();
-  if (config.value("pad_token_id", 0) == 1) {
-    json ids = {{"<s>", 0}, {"<pad>", 1}, {"</s>", 2}, {"<unk>", 3}, {"<mask>", 4}};
-    for (int64_t i = 5; i < vocab; ++i) ids["w" + std::to_string(i)] = i;
-    const json tokenizer = {
-        {"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr}, {"added_tokens", json::array()},
-        {"normalizer", nullptr}, {"pre_tokenizer", {{"type", "Whitespace"}}},
-        {"post_processor", {{"type", "RobertaProcessing"}, {"sep", {"</s>", 2}}, {"cls", {"<s>", 0}},
-                            {"trim_offsets", true}, {"add_prefix_space", false}}},
-        {"decoder", nullptr},
-        {"model", {{"type", "WordPiece"}, {"unk_token", "<unk>"}, {"continuing_subword_prefix", "##"},
-                   {"max_input_chars_per_word", 100}, {"vocab", ids}}}};
-    io::write_file_atomic(dir + "/tokenizer.json", tokenizer.dump());
-  } else {
-    std::string lines = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
-    for (int64_t i = 5; i < vocab; ++i) lines += "w" + std::to_string(i) + "\n";
-    io::write_file_atomic(dir + "/vocab.txt", lines);
+  attune::testing::write_fixture_tokenizer(dir);
+  if (!fs::exists(dir + "/tokenizer.json")) {
     io::write_json_atomic(dir + "/tokenizer_config.json",
                           {{"tokenizer_class", "BertTokenizer"}, {"do_lower_case", true}, {"model_max_length", 32}});
   }

@@ -21,7 +21,7 @@ import shutil
 import sys
 
 import torch
-from fixture_archive import pack_fixtures
+from fixture_files import pack_fixtures, save_pretrained_safetensors
 import transformers
 from safetensors.torch import save_file
 from transformers import (CamembertConfig, DistilBertConfig, ElectraConfig, RobertaConfig, XLMRobertaConfig)
@@ -72,15 +72,6 @@ def perturb(model, config):
             p.add_(torch.randn_like(p) * 0.1)
 
 
-def save(model, path):
-    try:
-        model.save_pretrained(path, safe_serialization=True)
-    except TypeError:  # transformers versions that always write safetensors
-        model.save_pretrained(path)
-    if not os.path.exists(os.path.join(path, "model.safetensors")):
-        raise SystemExit(f"{path}: save_pretrained wrote no model.safetensors")
-
-
 def inputs_for(config):
     pad = config.pad_token_id
     ids = torch.randint(3, VOCAB, (2, LENGTH))
@@ -107,7 +98,7 @@ def main():
             name = f"{family}-{head}"
             path = os.path.join(out, name)
             shutil.rmtree(path, ignore_errors=True)
-            save(model, path)
+            save_pretrained_safetensors(model, path)
             ids, mask = inputs_for(config)
             expected = {"input_ids": ids, "attention_mask": mask}
             with torch.no_grad():

@@ -28,7 +28,7 @@ import sys
 
 import timm
 import torch
-from fixture_archive import pack_fixtures
+from fixture_files import pack_fixtures, save_pretrained_safetensors
 import transformers
 from safetensors.torch import save_file
 from transformers import ViTConfig, ViTForImageClassification, ViTModel
@@ -47,15 +47,6 @@ def perturb(model):
             # The class token and position embeddings start near zero: move them well off it.
             scale = 0.5 if ("cls_token" in name or "position_embeddings" in name or "pos_embed" in name) else 0.1
             p.add_(torch.randn_like(p) * scale)
-
-
-def save_hf(model, path):
-    try:
-        model.save_pretrained(path, safe_serialization=True)
-    except TypeError:  # transformers versions that always write safetensors
-        model.save_pretrained(path)
-    if not os.path.exists(os.path.join(path, "model.safetensors")):
-        raise SystemExit(f"{path}: save_pretrained wrote no model.safetensors")
 
 
 def save_processor(path, mean, std):
@@ -90,7 +81,7 @@ def hf_case(name, kind, channels, mean, std):
     model = build_hf(kind, channels)
     perturb(model)
     model.eval()
-    save_hf(model, path)
+    save_pretrained_safetensors(model, path)
     save_processor(path, mean, std)
     pixels = torch.randn(2, channels, 32, 32)
     expected = {"pixel_values": pixels}
