@@ -70,6 +70,31 @@ class AutocastGuard {
 
 constexpr bool kHasAutocast = ATTUNE_TORCH2;
 
+// True while CUDA autocast to bfloat16 is on (an AutocastGuard for CUDA is in scope).
+inline bool autocast_bf16_active() {
+#if ATTUNE_TORCH2
+  return at::autocast::is_autocast_enabled(at::kCUDA) && at::autocast::get_autocast_dtype(at::kCUDA) == at::kBFloat16;
+#else
+  return false;
+#endif
+}
+
+// LayerNorm that returns x's own dtype under autocast, which would otherwise compute and
+// return float32: the kernel still keeps its statistics in float32, and the affine
+// parameters go in as autocast's cached casts to x's dtype.
+inline torch::Tensor layer_norm_in_dtype(const torch::Tensor& x, at::IntArrayRef shape, const torch::Tensor& weight,
+                                         const torch::Tensor& bias, double eps) {
+#if ATTUNE_TORCH2
+  const auto device = x.device().type();
+  const torch::Tensor w = weight.defined() ? at::autocast::cached_cast(x.scalar_type(), weight, device) : weight;
+  const torch::Tensor b = bias.defined() ? at::autocast::cached_cast(x.scalar_type(), bias, device) : bias;
+  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCUDA);
+  return at::layer_norm(x, shape, w, b, eps);
+#else
+  return at::layer_norm(x, shape, weight.to(x.scalar_type()), bias.defined() ? bias.to(x.scalar_type()) : bias, eps);
+#endif
+}
+
 // True when ATen has the multi-tensor AdamW kernel (at::_fused_adamw_, CPU and CUDA).
 constexpr bool kHasFusedAdamW = ATTUNE_TORCH2;
 

@@ -63,6 +63,10 @@ struct BenchOptions {
   bool fused_optimizer = true;
   bool cuda_graphs = true;       // false: eager steps even where the config's train.cuda_graphs asks for graphs
   bool graph_collectives = true;  // false: data-parallel gradient sums outside the captured graphs
+  std::vector<std::string> unfused;  // fused paths switched off (models/common/fusion.h), for the record
+  // Non-empty: after timing, `steps` more steps (infer: eager batches) are recorded as a
+  // Chrome trace written here (LibTorch 2.x; tools/bench/kernel_breakdown.py reads it).
+  std::string trace;
   // Under a launcher (docs/distributed.md): each rank times its share of data-parallel
   // steps of batch_size per rank, gradients summed as `attune train` sums them.
   std::shared_ptr<engine::Distributed> distributed;

@@ -1,6 +1,7 @@
 #include "models/attention/attention.h"
 
 #include "core/compat.h"
+#include "models/common/fusion.h"
 
 #include <cmath>
 #include <limits>
@@ -149,7 +150,24 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torc
   TORCH_CHECK(source.dim() == 3 && source.size(0) == x.size(0) && source.size(2) == options_.embed_dim(),
               "MultiHeadAttention: context must be (", x.size(0), ",S,", options_.embed_dim(), "), got ",
               source.sizes());
-  torch::Tensor projected = query->forward(x);
+  torch::Tensor projected, keys, values;
+  // Not in CPU inference: there the concatenation of the weights, redone every call, costs
+  // more than the GEMM it saves at small batches (autocast and autograd hold no cache).
+  const bool fuse = fusions().qkv && (x.is_cuda() || torch::GradMode::is_enabled());
+  if (fuse && !context.defined() && query->input_shared() && key->input_shared() && value->input_shared()) {
+    // One GEMM reads x once and launches once for all three projections (and once for
+    // the input gradient); the columns of the result are the three projections.
+    const torch::Tensor weight = torch::cat({query->weight, key->weight, value->weight});
+    const torch::Tensor bias = options_.bias() ? torch::cat({query->bias, key->bias, value->bias}) : torch::Tensor();
+    const std::vector<torch::Tensor> parts = torch::nn::functional::linear(x, weight, bias).chunk(3, -1);
+    projected = query->adapt_projection(x, parts[0]);
+    keys = key->adapt_projection(x, parts[1]);
+    values = value->adapt_projection(x, parts[2]);
+  } else {
+    projected = query->forward(x);
+    keys = key->forward(source);
+    values = value->forward(source);
+  }
   if (query_shift.defined()) {
     TORCH_CHECK(query_shift.dim() == 2 && query_shift.size(0) == x.size(0) && query_shift.size(1) == options_.embed_dim(),
                 "MultiHeadAttention: query_shift must be (", x.size(0), ",", options_.embed_dim(), "), got ",
@@ -157,8 +175,8 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torc
     projected = projected + query_shift.unsqueeze(1).to(projected.scalar_type());
   }
   const torch::Tensor q = split_heads(projected);
-  torch::Tensor k = split_heads(key->forward(source));
-  torch::Tensor v = split_heads(value->forward(source));
+  torch::Tensor k = split_heads(keys);
+  torch::Tensor v = split_heads(values);
   torch::Tensor full_mask = mask;
   if (prefix_) {
     auto [pk, pv] = prefix_->keys_values();

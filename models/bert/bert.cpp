@@ -2,6 +2,7 @@
 
 #include "models/bert/hf_names.h"
 #include "models/bert/model_config.h"
+#include "models/common/norm.h"
 
 namespace attune::models {
 
@@ -35,7 +36,7 @@ torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& input_ids, const 
   torch::Tensor sum = word_embeddings->forward(input_ids);
   if (token_type_embeddings) sum = sum + token_type_embeddings->forward(token_type_ids);
   sum = sum + position_embeddings->forward(positions);
-  return dropout->forward(layer_norm->forward(sum));
+  return dropout->forward(into_stream(layer_norm->forward(sum)));
 }
 
 torch::Tensor sinusoidal_position_table(int64_t positions, int64_t dim) {
@@ -78,7 +79,7 @@ torch::Tensor BertEncoderImpl::forward(torch::Tensor hidden, const torch::Tensor
                                        std::vector<torch::Tensor>* attentions, const torch::Tensor& context) {
   const torch::Tensor mask = extras.mask_for(padding, hidden.size(1), hidden.device());
   hidden = extras.run(layers_, hidden, mask, context, attentions);
-  return final_layer_norm ? final_layer_norm->forward(hidden) : hidden;
+  return final_layer_norm ? layer_norm(final_layer_norm, hidden) : hidden;
 }
 
 BertPoolerImpl::BertPoolerImpl(int64_t hidden_size, const std::string& activation)

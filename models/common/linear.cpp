@@ -24,6 +24,15 @@ torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
   return a.adapt_output(x, torch::nn::functional::linear(a.adapt_input(x), weight, bias));
 }
 
+torch::Tensor LinearImpl::adapt_projection(const torch::Tensor& x, const torch::Tensor& y) {
+  if (active_.empty() || merged_) return y;
+  return adapters_.at(active_)->adapt_output(x, y);
+}
+
+bool LinearImpl::input_shared() const {
+  return active_.empty() || merged_ || !adapters_.at(active_)->rewrites_input();
+}
+
 void LinearImpl::add_adapter(const std::string& name, std::shared_ptr<LinearAdapterImpl> adapter) {
   TORCH_CHECK(!merged_, "Linear: cannot add adapter '", name, "' while another is merged");
   TORCH_CHECK(name != "weight" && name != "bias", "Linear: adapter name '", name, "' is reserved");

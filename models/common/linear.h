@@ -19,6 +19,9 @@ class LinearAdapterImpl : public torch::nn::Module {
  public:
   // Rewrites the layer input before the base projection (IA3 on feed-forward layers).
   virtual torch::Tensor adapt_input(const torch::Tensor& x) { return x; }
+  // Whether adapt_input may change its input: such layers cannot share one GEMM with
+  // their siblings (the fused query/key/value projection).
+  virtual bool rewrites_input() const { return false; }
   // x: the layer input as given; y: the base projection of the (adapted) input.
   virtual torch::Tensor adapt_output(const torch::Tensor& x, const torch::Tensor& y) { return y; }
   // Whether merge() can fold the adapter into the base weight and bias.
@@ -39,6 +42,12 @@ class LinearImpl : public torch::nn::Module {
   LinearImpl(int64_t in_features, int64_t out_features) : LinearImpl(torch::nn::LinearOptions(in_features, out_features)) {}
 
   torch::Tensor forward(const torch::Tensor& x);
+  // The base projection `y` of `x`, computed elsewhere (one GEMM for several layers), with
+  // the active adapter's output change; valid only where input_shared() is true.
+  torch::Tensor adapt_projection(const torch::Tensor& x, const torch::Tensor& y);
+  // True when forward(x) is the plain projection of x itself, adapted after it: no
+  // active adapter rewrites the input, so the projection can be computed jointly.
+  bool input_shared() const;
 
   // Adds an adapter under `name` (a valid module name); it is inactive until activated.
   void add_adapter(const std::string& name, std::shared_ptr<LinearAdapterImpl> adapter);

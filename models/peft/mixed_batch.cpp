@@ -31,6 +31,8 @@ class MixedLayerImpl : public models::LinearAdapterImpl {
     }
     return out.defined() ? out : x;
   }
+  // A group's IA3 may scale this layer's input rows.
+  bool rewrites_input() const override { return true; }
 
   torch::Tensor adapt_output(const torch::Tensor& x, const torch::Tensor& y) override {
     torch::Tensor out = y;  // a fresh projection: updated in place

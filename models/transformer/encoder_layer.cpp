@@ -1,5 +1,7 @@
 #include "models/transformer/encoder_layer.h"
 
+#include "models/common/norm.h"
+
 namespace attune::models {
 
 DenseLayerNormImpl::DenseLayerNormImpl(int64_t in_features, int64_t out_features, double eps) {
@@ -61,13 +63,13 @@ torch::Tensor TransformerEncoderLayerImpl::forward(const torch::Tensor& x, const
   if (options_.pre_layer_norm()) {
     // Pre-LN reuses the two LayerNorms of the post-LN layout: attention.output.LayerNorm
     // normalises the attention input, output.LayerNorm the feed-forward input.
-    const torch::Tensor a = attention->self_attention->forward(attn_out->layer_norm->forward(x), {}, mask, false, weights, shift);
+    const torch::Tensor a = attention->self_attention->forward(layer_norm(attn_out->layer_norm, x), {}, mask, false, weights, shift);
     const torch::Tensor h = x + torch::dropout(attn_out->dense->forward(a), p, train);
-    return h + torch::dropout(feed_forward(output->layer_norm->forward(h)), p, train);
+    return h + torch::dropout(feed_forward(layer_norm(output->layer_norm, h)), p, train);
   }
   const torch::Tensor a = attention->self_attention->forward(x, {}, mask, false, weights, shift);
-  const torch::Tensor h = attn_out->layer_norm->forward(x + torch::dropout(attn_out->dense->forward(a), p, train));
-  return output->layer_norm->forward(h + torch::dropout(feed_forward(h), p, train));
+  const torch::Tensor h = layer_norm(attn_out->layer_norm, x + torch::dropout(attn_out->dense->forward(a), p, train));
+  return layer_norm(output->layer_norm, h + torch::dropout(feed_forward(h), p, train));
 }
 
 }  // namespace attune::models

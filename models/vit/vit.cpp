@@ -1,5 +1,7 @@
 #include "models/vit/vit.h"
 
+#include "models/common/norm.h"
+
 namespace attune::models {
 
 VisionTransformerImpl::VisionTransformerImpl(const VisionTransformerOptions& options) : options_(options) {
@@ -58,9 +60,9 @@ torch::Tensor VisionTransformerImpl::encode(const torch::Tensor& images, std::ve
               "VisionTransformer: expected images (B, ", options_.channels(), ", ", options_.image_size(), ", ",
               options_.image_size(), "), got ", images.sizes());
   torch::Tensor x = patch_embedding->forward(images).flatten(2).transpose(1, 2);  // (B, P, H)
-  x = torch::cat({cls_token.expand({x.size(0), 1, -1}), x}, 1) + position_embeddings;
+  x = into_stream(torch::cat({cls_token.expand({x.size(0), 1, -1}), x}, 1) + position_embeddings);
   x = torch::dropout(x, options_.dropout(), is_training());
-  return norm->forward(extras.run(layers_, x, extras.mask_for({}, x.size(1), x.device()), {}, weights));
+  return layer_norm(norm, extras.run(layers_, x, extras.mask_for({}, x.size(1), x.device()), {}, weights));
 }
 
 torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images, std::vector<torch::Tensor>* weights) {

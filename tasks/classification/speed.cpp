@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/compat.h"
+#include "core/trace_compat.h"
 #include "models/common/parameters.h"
 #include "models/export/script_module.h"
 #include "models/peft/config.h"
@@ -76,6 +77,17 @@ json time_repeats(const SpeedOptions& o, const torch::Device& device, const std:
   return summary(per_step);
 }
 
+// `steps` more calls of `run` recorded as a trace, when the options ask for one.
+void trace_steps(const SpeedOptions& o, const torch::Device& device, const std::function<void(int64_t)>& run,
+                 int64_t first) {
+  if (o.trace.empty()) return;
+  bench::synchronize(device);
+  compat::start_trace();
+  for (int64_t s = 0; s < o.steps; ++s) run(first + s);
+  bench::synchronize(device);
+  compat::stop_trace(o.trace);
+}
+
 void add_rates(json& record, const json& timing, int64_t batch_size, int64_t seq_len) {
   const double ms = timing["median"].get<double>();
   record["samples_per_s"] = 1000.0 * static_cast<double>(batch_size) / ms;
@@ -120,7 +132,8 @@ json base_record(const Config& config, const SpeedOptions& o, RunModel& run, con
             {"steps", o.steps},
             {"repeats", o.repeats},
             {"warmup", o.warmup},
-            {"masked", o.masked}};
+            {"masked", o.masked},
+            {"unfused", o.unfused}};
   return r;
 }
 
@@ -150,18 +163,21 @@ json train_bench(const json& config, const SpeedOptions& o, const torch::Device&
   // The speed change this run undoes, for the table of ablations ("" when none).
   record["ablation"] = !o.fused_optimizer ? "no-fused-optimizer" : o.sync_every_step ? "sync-every-step"
                        : o.masked       ? "masked"
+                       : !o.unfused.empty() ? "unfused-" + o.unfused.front()
                        : !o.cuda_graphs ? "no-cuda-graphs"
                        : o.distributed && !o.graph_collectives ? "sums-outside-graphs"
                                         : "";
   bench::reset_peak_memory(device);
   torch::Tensor last_loss;
-  const json timing = time_repeats(o, device, [&](int64_t i) {
+  const auto step = [&](int64_t i) {
     // A step spans one batch per rank, as in attune train; each rank computes its own.
     const int64_t b = (i * world) % static_cast<int64_t>(plan.size());
     engine::StepOutput out = runner.run(plan, b, b + world, options.optimizer.lr);
     if (o.sync_every_step) (void)out.loss.item<double>();
     last_loss = out.loss;
-  });
+  };
+  const json timing = time_repeats(o, device, step);
+  trace_steps(o, device, step, o.warmup + o.steps * o.repeats);
   // A step that computes garbage fast is no result: the loss must stay finite.
   record["final_loss"] = last_loss.item<double>();
   TORCH_CHECK(std::isfinite(record["final_loss"].get<double>()), "attune bench: the training loss became ",
@@ -178,7 +194,8 @@ json train_bench(const json& config, const SpeedOptions& o, const torch::Device&
 
 // Forward passes under the run's precision, as `attune predict` runs them.
 json infer_timings(const SpeedOptions& o, const torch::Device& device, bool bf16,
-                   const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&)>& forward) {
+                   const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&)>& forward,
+                   bool traced = false) {
   torch::NoGradGuard no_grad;
   compat::AutocastGuard autocast(device, bf16);
   auto batch = [&](int64_t b) {
@@ -188,10 +205,12 @@ json infer_timings(const SpeedOptions& o, const torch::Device& device, bool bf16
   std::vector<std::tuple<torch::Tensor, torch::Tensor, torch::Tensor>> big;
   for (int64_t i = 0; i < kDistinctBatches; ++i) big.push_back(batch(o.batch_size));
   json r;
-  r["batch_ms"] = time_repeats(o, device, [&](int64_t i) {
+  const auto run_batch = [&](int64_t i) {
     const auto& [ids, mask, types] = big[i % kDistinctBatches];
     (void)forward(ids, mask, types);
-  });
+  };
+  r["batch_ms"] = time_repeats(o, device, run_batch);
+  if (traced) trace_steps(o, device, run_batch, 0);
   add_rates(r, r["batch_ms"], o.batch_size, o.seq_len);
   // Latency: one example at a time, each call waited for as a client would.
   const auto one = batch(1);
@@ -238,7 +257,7 @@ json infer_bench(const Config& config, const SpeedOptions& o, const torch::Devic
     // As forward_batch: a batch without padding goes in without a mask.
     (void)mask;
     return run.model->forward(ids, types, torch::Tensor());
-  });
+  }, /*traced=*/true);
   add_memory(record["eager"], device);
   // The bundle's module: what `attune export` writes (adapters merged), on the same device.
   run.model->to(torch::kCPU);
@@ -297,6 +316,7 @@ json speed_bench(const json& config, const SpeedOptions& o) {
     if (value < 1) fail(flag, "too small");
   }
   if (o.warmup < 0) fail("--warmup", "must be >= 0");
+  if (!o.trace.empty() && !compat::can_trace()) fail("--trace", "traces need LibTorch 2.x; this build has " TORCH_VERSION);
   const Config typed = parse_config(config);
   const int64_t positions = typed.model.value("max_length", int64_t{512});
   if (o.seq_len > positions) {

@@ -3,6 +3,7 @@
 #include "tests/catch.h"
 
 #include "core/files.h"
+#include "core/trace_compat.h"
 #include "data/formats/base64.h"
 #include "data/formats/png.h"
 #include "data/readers/idx.h"
@@ -1045,4 +1046,15 @@ TEST_CASE("bench times a tiny model's training and inference; bad flags exit 2 w
   check_user_error(run_attune(concat(tiny_model, {"--warmup", "-1"})), "--warmup: must be >= 0");
   check_user_error(run_attune({"bench", "--mode", "matmul", "--device", "cpu", "--matmul-size", "8"}),
                    "--matmul-size: must be at least 16");
+
+  // Each fused path switched off alone is an ablation of the record.
+  const Result unfused = run_attune(concat(tiny_model, {"--unfuse", "qkv", "--steps", "1", "--repeats", "1"}));
+  REQUIRE(unfused.status == 0);
+  CHECK(nlohmann::json::parse(unfused.out)["ablation"] == "unfused-qkv");
+  CHECK(nlohmann::json::parse(unfused.out)["unfused"] == nlohmann::json::array({"qkv"}));
+  check_user_error(run_attune(concat(tiny_model, {"--unfuse", "softmax"})),
+                   "--unfuse: unknown fused path 'softmax' (known: qkv, bf16_stream)");
+  if (!attune::compat::can_trace()) {
+    check_user_error(run_attune(concat(tiny_model, {"--trace", "/tmp/never.json"})), "--trace: traces need LibTorch 2.x");
+  }
 }

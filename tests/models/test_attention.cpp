@@ -1,6 +1,12 @@
 #include "models/attention/attention.h"
+#include "models/common/fusion.h"
+#include "models/peft/ia3/layer.h"
+#include "models/peft/lora/layer.h"
 #include "tests/catch.h"
 #include "tests/models/reference.h"
+
+#include <map>
+#include <set>
 
 using attune::models::attend;
 using attune::models::MultiHeadAttention;
@@ -159,5 +165,75 @@ TEST_CASE("MultiHeadAttention needs embed_dim divisible by num_heads", "[attenti
     FAIL("no error");
   } catch (const c10::Error& e) {
     CHECK(std::string(e.what()).find("embed_dim 10 is not divisible by num_heads 3") != std::string::npos);
+  }
+}
+
+namespace {
+
+// Whether the autograd graph behind `t` has a node whose name contains `name`.
+bool graph_has(const torch::Tensor& t, const std::string& name) {
+  std::vector<std::shared_ptr<torch::autograd::Node>> todo{t.grad_fn()};
+  std::set<torch::autograd::Node*> seen;
+  while (!todo.empty()) {
+    auto node = todo.back();
+    todo.pop_back();
+    if (!node || !seen.insert(node.get()).second) continue;
+    if (node->name().find(name) != std::string::npos) return true;
+    for (const auto& edge : node->next_edges()) todo.push_back(edge.function);
+  }
+  return false;
+}
+
+struct Pass {
+  torch::Tensor out;
+  std::map<std::string, torch::Tensor> grads;
+  bool fused = false;
+};
+
+Pass run_pass(MultiHeadAttention& mha, const torch::Tensor& x, bool fused) {
+  attune::models::fusions().qkv = fused;
+  mha->zero_grad();
+  Pass p;
+  p.out = mha->forward(x, {}, padding_mask(lengths_mask({4, 3}, 4)));
+  p.fused = graph_has(p.out, "CatBackward");
+  (p.out * torch::arange(p.out.numel(), kDouble).view(p.out.sizes()).cos()).sum().backward();
+  for (const auto& item : mha->named_parameters()) p.grads[item.key()] = item.value().grad().clone();
+  attune::models::fusions().qkv = true;
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("the fused query/key/value projection equals three projections, with gradients", "[attention]") {
+  torch::manual_seed(8);
+  MultiHeadAttention mha(MultiHeadAttentionOptions(12, 3));
+  mha->query->add_adapter("a", attune::peft::LoraAdapter(12, 12, attune::peft::LoraOptions(2, 4.0)).ptr());
+  mha->value->add_adapter("a", attune::peft::LoraAdapter(12, 12, attune::peft::LoraOptions(2, 4.0)).ptr());
+  mha->key->add_adapter("a", attune::peft::Ia3Adapter(12, 12, /*feedforward=*/false).ptr());
+  mha->to(torch::kDouble);
+  mha->train();
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& item : mha->named_parameters()) item.value().normal_();  // LoRA's B and IA3's scales away from their identity starts
+  }
+  for (auto* layer : {&mha->query, &mha->key, &mha->value}) (*layer)->set_active_adapter("a");
+  const torch::Tensor x = torch::randn({2, 4, 12}, kDouble);
+
+  const Pass fused = run_pass(mha, x, true), plain = run_pass(mha, x, false);
+  CHECK(fused.fused);
+  CHECK_FALSE(plain.fused);
+  CHECK(close(fused.out, plain.out));
+  REQUIRE(fused.grads.size() == plain.grads.size());
+  for (const auto& [name, grad] : plain.grads) {
+    INFO(name);
+    CHECK(close(fused.grads.at(name), grad));
+  }
+
+  SECTION("an adapter that rewrites the layer input keeps the three projections") {
+    mha->key->add_adapter("b", attune::peft::Ia3Adapter(12, 12, /*feedforward=*/true).ptr());
+    mha->key->set_active_adapter("b");
+    mha->to(torch::kDouble);
+    const Pass p = run_pass(mha, x, true);
+    CHECK_FALSE(p.fused);
   }
 }

@@ -1,4 +1,6 @@
+#include "core/compat.h"
 #include "models/attention/attention.h"
+#include "models/common/fusion.h"
 #include "models/transformer/activation.h"
 #include "models/transformer/encoder_layer.h"
 #include "tests/catch.h"
@@ -110,4 +112,48 @@ TEST_CASE("activations follow Hugging Face's names", "[encoder_layer]") {
         "model.activation: unknown activation 'mish' (known: gelu, gelu_new, gelu_pytorch_tanh, relu, swish, silu, tanh)");
   CHECK(user_error_message([] { TransformerEncoderLayer(TransformerEncoderLayerOptions(8, 2, 16).activation("elu")); })
             .find("unknown activation 'elu'") != std::string::npos);
+}
+
+TEST_CASE("under CUDA bf16 autocast the residual stream stays bf16 and follows the float32 layer", "[encoder_layer][cuda]") {
+  if (!torch::cuda::is_available()) {
+    SUCCEED("no CUDA device");
+    return;
+  }
+  torch::manual_seed(12);
+  for (bool pre_ln : {false, true}) {
+    INFO("pre_ln " << pre_ln);
+    TransformerEncoderLayer layer(TransformerEncoderLayerOptions(64, 4, 128).pre_layer_norm(pre_ln));
+    layer->to(torch::kCUDA);
+    layer->eval();
+    const torch::Tensor x = torch::randn({2, 16, 64}, torch::kCUDA);
+    const torch::Tensor probe = torch::randn({2, 16, 64}, torch::kCUDA);
+    auto grads = [&](const torch::Tensor& out) {
+      layer->zero_grad();
+      (out.to(torch::kFloat) * probe).sum().backward();
+      std::vector<torch::Tensor> g;
+      for (const auto& p : layer->parameters()) g.push_back(p.grad().clone());
+      return g;
+    };
+    const torch::Tensor reference = layer->forward(x, {});
+    const auto reference_grads = grads(reference);
+    for (bool stream : {true, false}) {
+      INFO("bf16_stream " << stream);
+      fusions().bf16_stream = stream;
+      torch::Tensor out;
+      {
+        attune::compat::AutocastGuard autocast(torch::kCUDA, true);
+        out = layer->forward(stream ? x.to(torch::kBFloat16) : x, {});
+      }
+      fusions().bf16_stream = true;
+      // Post-LN ends in a LayerNorm: bf16 with the stream, float32 (autocast's) without.
+      if (!pre_ln) CHECK(out.scalar_type() == (stream ? torch::kBFloat16 : torch::kFloat));
+      if (stream) CHECK(out.scalar_type() == torch::kBFloat16);
+      CHECK(torch::allclose(out.to(torch::kFloat), reference, 5e-2, 5e-2));
+      const auto g = grads(out);
+      for (size_t i = 0; i < g.size(); ++i) {
+        const double scale = reference_grads[i].abs().max().item<double>() + 1e-6;
+        CHECK((g[i] - reference_grads[i]).abs().max().item<double>() / scale < 5e-2);
+      }
+    }
+  }
 }

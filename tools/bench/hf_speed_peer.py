@@ -14,8 +14,14 @@ rank, 25 MB buckets, batch_size per rank), as `attune bench` under torchrun; wit
 WORLD_SIZE=1 the model is wrapped all the same when ATTUNE_GROUP_OF_ONE=1, so that the
 reducer's cost at world size 1 compares with attune's. Rank 0 prints the record.
 
+With --compile the model is wrapped in torch.compile(model) (default mode) and warmed up
+for at least 15 steps, so that compilation and recompilation stay out of the timing; the
+record's system is then "hf-compile". --trace FILE records --steps more steps (infer:
+batches) after timing with torch.profiler as a Chrome trace, as `attune bench --trace`.
+
 usage: hf_speed_peer.py --mode train|infer [--method full|lora] [--seq-len 128] [--batch-size 32]
                         [--warmup 10] [--steps 20] [--repeats 5] [--latency-runs 100] [--preset base]
+                        [--compile] [--trace FILE]
 """
 import argparse
 import json
@@ -58,6 +64,20 @@ def time_repeats(args, device, run):
     return summary(per_step)
 
 
+def trace_steps(args, device, run):
+    if not args.trace:
+        return
+    synchronize(device)
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    if device.type == "cuda":
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    with torch.profiler.profile(activities=activities) as prof:
+        for i in range(args.steps):
+            run(i)
+        synchronize(device)
+    prof.export_chrome_trace(args.trace)
+
+
 def add_rates(record, timing, args):
     ms = timing["median"]
     record["samples_per_s"] = 1000 * args.batch_size / ms
@@ -95,7 +115,11 @@ def main():
     p.add_argument("--lr", type=float, default=5e-5)
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--device", default="cuda")
+    p.add_argument("--compile", action="store_true")
+    p.add_argument("--trace", default="")
     args = p.parse_args()
+    if args.compile:
+        args.warmup = max(args.warmup, 15)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     data_parallel = world > 1 or (world == 1 and "WORLD_SIZE" in os.environ and os.environ.get("ATTUNE_GROUP_OF_ONE") == "1")
     device = torch.device(args.device)
@@ -119,11 +143,13 @@ def main():
         model = get_peft_model(model, LoraConfig(task_type="SEQ_CLS", r=8, lora_alpha=8, lora_dropout=0.0,
                                                  target_modules=["query", "value"]))
     model.to(device)
+    if args.compile:
+        model = torch.compile(model)
     if data_parallel:
         model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None, bucket_cap_mb=25)
     bf16 = device.type == "cuda"
-    record = {"system": "hf", "mode": args.mode, "method": args.method, "device": str(device),
+    record = {"system": "hf-compile" if args.compile else "hf", "mode": args.mode, "method": args.method, "device": str(device),
               "torch_version": torch.__version__, "transformers_version": transformers.__version__,
               "bf16": bf16, "seq_len": args.seq_len, "batch_size": args.batch_size, "vocab_size": args.vocab_size,
               "model": {"name": "bert", "preset": args.preset, "num_layers": layers, "hidden_size": hidden,
@@ -163,6 +189,7 @@ def main():
             optimizer.zero_grad(set_to_none=True)
 
         record["step_ms"] = time_repeats(args, device, step)
+        trace_steps(args, device, step)
         record["final_loss"] = last["loss"].item()
         add_rates(record, record["step_ms"], args)  # per rank, so per GPU
         if world > 1:
@@ -180,6 +207,7 @@ def main():
                 return model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
 
         eager = {"batch_ms": time_repeats(args, device, lambda i: forward(big[i % DISTINCT_BATCHES]))}
+        trace_steps(args, device, lambda i: forward(big[i % DISTINCT_BATCHES]))
         add_rates(eager, eager["batch_ms"], args)
         for _ in range(args.warmup):
             forward(one)

@@ -24,70 +24,94 @@ def flops_per_token(r):
     return forward * (3 if r["method"] == "full" else 2)
 
 
+NAMES = {"attune": "attune graphs", "attune-eager": "attune eager", "hf": "HF eager", "hf-compile": "HF torch.compile"}
+
+
+def system_of(r):
+    if r["system"] == "attune":
+        ablation = r.get("ablation", "")
+        return "attune" if not ablation else "attune-eager" if ablation == "no-cuda-graphs" else "attune-ablation"
+    return r["system"]
+
+
 def main():
     records = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
     matmul = next((r for r in records if r["mode"] == "matmul"), None)
     peak = matmul["tflops"] if matmul else None
     if matmul:
         print(f"Measured {matmul['dtype']} matmul rate ({matmul['size']}^3, best repeat): {peak:.1f} TFLOP/s\n")
-    plain = lambda r: not r.get("ablation")
     train = [r for r in records if r["mode"] == "train"]
 
-    def pick(system, method, seq, ablation=""):
+    def pick(system, method, batch, seq, ablation=""):
         """The record with the median throughput of its configuration, over ROUNDS rounds."""
-        rs = sorted((r for r in train if (r["system"] == "attune") == (system == "attune") and r["method"] == method
-                     and r["seq_len"] == seq and r.get("ablation", "") == ablation), key=lambda r: r["tokens_per_s"])
+        rs = sorted((r for r in train if r["method"] == method and r["seq_len"] == seq and r["batch_size"] == batch
+                     and (system_of(r) == system if not ablation else
+                          r["system"] == "attune" and r.get("ablation", "") == ablation)),
+                    key=lambda r: r["tokens_per_s"])
         return (rs[len(rs) // 2], len(rs)) if rs else (None, 0)
 
-    keys = sorted({(r["method"], r["seq_len"]) for r in train if plain(r)}, key=lambda k: (k[1], k[0] != "full"))
+    shapes = sorted({(r["method"], r["batch_size"], r["seq_len"]) for r in train},
+                    key=lambda k: (k[2] * k[1], k[2], k[0] != "full"))
+    systems = [s for s in NAMES if any(system_of(r) == s for r in train)]
+    peers = [s for s in systems if s.startswith("hf")]
 
     def mfu(r):
-        return f"{100 * r['tokens_per_s'] * flops_per_token(r) / (peak * 1e12):.1f}%" if peak else "-"
+        return f"{100 * r['tokens_per_s'] * flops_per_token(r) / (peak * 1e12):.1f}%" if peak and r else "-"
 
     def mem(r):
-        return f"{r['peak_allocated_mib']:.0f}" if "peak_allocated_mib" in r else "-"
+        return f"{r['peak_allocated_mib']:.0f}" if r and "peak_allocated_mib" in r else "-"
 
     def step(r):
         s = r["step_ms"]
         return f"{s['median']:.2f} ({s['min']:.2f}-{s['max']:.2f})"
 
-    print("| training | seq | runs | attune tokens/s | peer tokens/s | attune / peer | attune step ms (min-max) "
-          "| peer step ms (min-max) | attune peak MiB | peer peak MiB | attune MFU | peer MFU |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for method, seq in keys:
-        (a, n), (p, _) = pick("attune", method, seq), pick("peer", method, seq)
-        if a is None or p is None:
-            continue
-        print(f"| {method} | {seq} | {n} | {a['tokens_per_s']:.0f} | {p['tokens_per_s']:.0f} | "
-              f"{a['tokens_per_s'] / p['tokens_per_s']:.2f}x | {step(a)} | {step(p)} | {mem(a)} | {mem(p)} | "
-              f"{mfu(a)} | {mfu(p)} |")
+    print("Training, tokens/s (runs per cell), with attune graphs' ratio to each peer:\n")
+    print("| training | batch x seq | " + " | ".join(NAMES[s] for s in systems) + " | " +
+          " | ".join(f"attune / {NAMES[p]}" for p in peers) + " |")
+    print("|---|---|" + "---|" * (len(systems) + len(peers)))
+    for method, batch, seq in shapes:
+        picked = {s: pick(s, method, batch, seq) for s in systems}
+        a = picked.get("attune", (None, 0))[0]
+        cells = [f"{r['tokens_per_s']:.0f} ({n})" if r else "-" for r, n in picked.values()]
+        ratios = [f"**{a['tokens_per_s'] / picked[p][0]['tokens_per_s']:.2f}x**" if a and picked[p][0] else "-"
+                  for p in peers]
+        print(f"| {method} | {batch} x {seq} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+    print("\nStep time ms, median (min-max over repeats); peak allocated MiB; model-FLOP utilisation:\n")
+    print("| training | batch x seq | " + " | ".join(f"{NAMES[s]} step ms" for s in systems) + " | " +
+          " | ".join(f"{NAMES[s]} MiB" for s in systems) + " | " + " | ".join(f"{NAMES[s]} MFU" for s in systems) + " |")
+    print("|---|---|" + "---|" * (3 * len(systems)))
+    for method, batch, seq in shapes:
+        rs = [pick(s, method, batch, seq)[0] for s in systems]
+        print(f"| {method} | {batch} x {seq} | " + " | ".join(step(r) if r else "-" for r in rs) + " | " +
+              " | ".join(mem(r) for r in rs) + " | " + " | ".join(mfu(r) for r in rs) + " |")
     infer = [r for r in records if r["mode"] == "infer"]
     if infer:
         print("\n| inference | seq | samples/s at batch 32 | latency ms at batch 1 (median / p90) | peak MiB |")
         print("|---|---|---|---|---|")
-        for r in infer:
+        for r in sorted(infer, key=lambda r: r["seq_len"]):
             for variant in ("eager", "script"):
                 if variant not in r:
                     continue
                 v = r[variant]
-                name = ("attune" if r["system"] == "attune" else "transformers") + (
+                name = ("attune" if r["system"] == "attune" else NAMES.get(r["system"], r["system"])) + (
                     " TorchScript bundle" if variant == "script" else "")
                 print(f"| {name} | {r['seq_len']} | {v['samples_per_s']:.0f} | "
                       f"{v['latency_ms']['median']:.2f} / {v['latency_ms']['p90']:.2f} | {mem(v)} |")
     what = {"no-fused-optimizer": "LibTorch's per-tensor AdamW", "sync-every-step": "loss read back every step",
-            "masked": "padding mask on every batch", "no-cuda-graphs": "eager steps, no CUDA graphs"}
-    ablations = sorted({(r["ablation"], r["method"], r["seq_len"]) for r in train if r["system"] == "attune" and not plain(r)},
-                       key=lambda k: (list(what).index(k[0]) if k[0] in what else 99, k[2], k[1] != "full"))
+            "masked": "padding mask on every batch", "unfused-qkv": "three query/key/value GEMMs"}
+    ablations = sorted({(r["ablation"], r["method"], r["batch_size"], r["seq_len"]) for r in train
+                        if r["system"] == "attune" and r.get("ablation") and r["ablation"] != "no-cuda-graphs"},
+                       key=lambda k: (list(what).index(k[0]) if k[0] in what else 99, k[3], k[2], k[1] != "full"))
     if ablations:
-        print("\n| attune, change undone | training | seq | runs | tokens/s | step ms (min-max) | peak MiB "
-              "| vs. all changes | vs. peer |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        for ablation, method, seq in ablations:
-            (r, n), (base, _), (p, _) = pick("attune", method, seq, ablation), pick("attune", method, seq), pick("peer", method, seq)
+        print("\n| attune, change undone | training | batch x seq | runs | tokens/s | step ms (min-max) | peak MiB "
+              "| vs. all changes |")
+        print("|---|---|---|---|---|---|---|---|")
+        for ablation, method, batch, seq in ablations:
+            (r, n), (base, _) = pick("attune", method, batch, seq, ablation), pick("attune", method, batch, seq)
             ratio = f"{r['tokens_per_s'] / base['tokens_per_s']:.2f}x" if base else "-"
-            peer = f"{r['tokens_per_s'] / p['tokens_per_s']:.2f}x" if p else "-"
-            print(f"| {what.get(ablation, ablation)} | {method} | {seq} | {n} | {r['tokens_per_s']:.0f} | {step(r)} "
-                  f"| {mem(r)} | {ratio} | {peer} |")
+            print(f"| {what.get(ablation, ablation)} | {method} | {batch} x {seq} | {n} | {r['tokens_per_s']:.0f} "
+                  f"| {step(r)} | {mem(r)} | {ratio} |")
+
 
 if __name__ == "__main__":
     main()

@@ -1,5 +1,6 @@
 #include "core/error.h"
 #include "core/files.h"
+#include "models/common/fusion.h"
 #include "tasks/classification/speed.h"
 #include "tasks/engine/distributed.h"
 #include "tasks/registry.h"
@@ -13,6 +14,8 @@ namespace attune::cli {
 int bench_command(const Args& raw_args) {
   Args args = raw_args;
   const std::vector<std::string> overrides = take_overrides(args);
+  std::string fused_names;
+  for (const auto& name : models::fusion_names()) fused_names += (fused_names.empty() ? "" : ", ") + name;
   cxxopts::Options options(
       "attune bench",
       "Speed of a text-classification run config's model on synthetic full-length batches, through the code "
@@ -42,6 +45,10 @@ int bench_command(const Args& raw_args) {
        cxxopts::value<bool>()->default_value("false"))
       ("sums-outside-graphs", "Ablation, data-parallel: gradient sums after each replay, not in the graph",
        cxxopts::value<bool>()->default_value("false"))
+      ("unfuse", "Ablation: take the unfused path for NAME (" + fused_names + "; repeatable)",
+       cxxopts::value<std::vector<std::string>>()->default_value(""))
+      ("trace", "After timing, record --steps more steps (infer: eager batches) as a Chrome trace in this file "
+       "(LibTorch 2.x; tools/bench/kernel_breakdown.py tabulates kernel time)", cxxopts::value<std::string>()->default_value(""))
       ("o,out", "Write the JSON record here (default: stdout)", cxxopts::value<std::string>()->default_value(""));
   cxxopts::ParseResult parsed;
   if (!parse_or_help(options, args, parsed)) return 0;
@@ -71,6 +78,12 @@ int bench_command(const Args& raw_args) {
     o.fused_optimizer = !parsed["no-fused-optimizer"].as<bool>();
     o.cuda_graphs = !parsed["no-cuda-graphs"].as<bool>();
     o.graph_collectives = !parsed["sums-outside-graphs"].as<bool>();
+    o.trace = parsed["trace"].as<std::string>();
+    for (const auto& name : parsed["unfuse"].as<std::vector<std::string>>()) {
+      if (name.empty()) continue;
+      models::unfuse(name, "--unfuse");
+      o.unfused.push_back(name);
+    }
     // Under torchrun (or srun): data-parallel steps, as attune train runs them.
     o.distributed = engine::join_from_environment(config, dist_timeout(parsed));
     record = tasks::task_of_config(config).bench(config, o);

@@ -16,6 +16,8 @@
 #   tools/gpu/session.sh text-enhance     SpamAssassin with and without each enhancement (text_enhance_bench.sh)
 #   tools/gpu/session.sh speed            attune against transformers + PEFT on the BERT-base shape (speed_bench.sh;
 #                                         SEQS, STEPS, REPEATS, ROUNDS, ABLATIONS)
+#   tools/gpu/session.sh profile          kernel-time breakdowns, attune against HF eager and torch.compile
+#                                         (profile_bench.sh; SHAPES, INFER_SHAPES, STEPS; SPEED=1 adds speed_bench.sh)
 #   tools/gpu/session.sh graphs           CUDA graph tests, graphs against eager steps in attune bench and a
 #                                         short ViT run (EPOCHS [2])
 #   tools/gpu/session.sh serve            attune serve's tests in the CUDA build, and a SpamAssassin bundle
@@ -193,6 +195,37 @@ case "$stage" in
     # attune serve in the CUDA build: its tests, then a SpamAssassin bundle served on the GPU.
     timed serve_tests build-cuda/test_cli "[serve]"
     timed serve_check env STEPS="${STEPS:-300}" tools/gpu/serve_check.sh build-cuda .data/spam_assassin /tmp/attune-serve
+    exit 0
+    ;;
+  profile)
+    # Issue 29: the fused paths' GPU tests; kernel-time breakdowns of attune, HF eager and
+    # HF + torch.compile (profile_bench.sh) at SHAPES [128x128]; the main job's accuracy
+    # with and without the bf16 stream (ACCURACY [1]); breakdowns at LATER_SHAPES [32x512]
+    # and LATER_INFER_SHAPES [32x512]; then speed_bench.sh when SPEED=1.
+    timed fused_tests bash -c 'build-cuda/test_models "[encoder_layer],[attention]" && build-cuda/test_tasks "[cuda-graph]"'
+    # Logs go to one file so that at most 8 files come back: the tables are in profile.md.
+    log="$out/profile_log.txt"
+    env ATTUNE=build-cuda/attune TRACES="$bench/traces" SHAPES="${SHAPES:-128x128}" INFER_SHAPES="${INFER_SHAPES:-}" \
+      tools/bench/profile_bench.sh "$out" > "$log" 2>&1 || echo "profile rc=$?" >> "$out/times.txt"
+    if [[ "${ACCURACY:-1}" == 1 ]]; then
+      # The main job with every fused path, then with the bf16 stream off (same seed).
+      for unfuse in "" bf16_stream; do
+        echo "== ATTUNE_UNFUSE=$unfuse" >> "$out/accuracy.txt"
+        ATTUNE_UNFUSE="$unfuse" build-cuda/attune train --config tools/configs/spam_assassin.json --overwrite \
+          --set run_dir="/tmp/attune-acc-${unfuse:-fused}" --set device=cuda --set data.train=.data/spam_assassin/train.csv \
+          --set data.valid=.data/spam_assassin/valid.csv --set data.test=.data/spam_assassin/test.csv 2>&1 |
+          tail -n 4 >> "$out/accuracy.txt" || true
+      done
+    fi
+    if [[ -n "${LATER_SHAPES:-32x512}" ]]; then
+      env ATTUNE=build-cuda/attune TRACES="$bench/traces" SHAPES="${LATER_SHAPES:-32x512}" \
+        INFER_SHAPES="${LATER_INFER_SHAPES:-32x512}" APPEND=1 CODE=0 tools/bench/profile_bench.sh "$out" >> "$log" 2>&1 ||
+        echo "profile (later shapes) rc=$?" >> "$out/times.txt"
+    fi
+    if [[ "${SPEED:-0}" == 1 ]]; then
+      timed speed_bench env ATTUNE=build-cuda/attune DEVICE=cuda tools/bench/speed_bench.sh "$bench/speed"
+      cp "$bench/speed/results.jsonl" "$out/speed_results.jsonl"; cp "$bench/speed/results.md" "$out/speed_results.md"
+    fi
     exit 0
     ;;
   cpu-infer)

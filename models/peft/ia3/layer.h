@@ -14,6 +14,7 @@ class Ia3AdapterImpl : public models::LinearAdapterImpl {
  public:
   Ia3AdapterImpl(int64_t in_features, int64_t out_features, bool feedforward);
   torch::Tensor adapt_input(const torch::Tensor& x) override;
+  bool rewrites_input() const override { return feedforward_; }
   torch::Tensor adapt_output(const torch::Tensor& x, const torch::Tensor& y) override;
   bool mergeable() const override { return true; }
   void merge(torch::Tensor& weight, torch::Tensor& bias, bool reverse) override;

@@ -1,0 +1,20 @@
+#include "models/common/norm.h"
+
+#include "core/compat.h"
+#include "models/common/fusion.h"
+
+namespace attune::models {
+
+bool bf16_stream_active() { return fusions().bf16_stream && compat::autocast_bf16_active(); }
+
+torch::Tensor layer_norm(torch::nn::LayerNorm& norm, const torch::Tensor& x) {
+  if (x.scalar_type() != torch::kBFloat16 || !x.is_cuda() || !bf16_stream_active()) return norm->forward(x);
+  const auto& o = norm->options;
+  return compat::layer_norm_in_dtype(x, o.normalized_shape(), norm->weight, norm->bias, o.eps());
+}
+
+torch::Tensor into_stream(const torch::Tensor& x) {
+  return x.is_cuda() && x.is_floating_point() && bf16_stream_active() ? x.to(torch::kBFloat16) : x;
+}
+
+}  // namespace attune::models

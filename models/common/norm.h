@@ -1,0 +1,17 @@
+// LayerNorm calls that know about the bfloat16 residual stream (models/common/fusion.h):
+// under CUDA bf16 autocast, with fusions().bf16_stream on, a LayerNorm of a bf16 input
+// returns bf16, so the residual sums, dropout and the next GEMM's input stay bf16 instead
+// of autocast's float32 LayerNorm output and the cast back before every GEMM.
+#pragma once
+#include <torch/torch.h>
+
+namespace attune::models {
+
+// Whether activations are kept in bfloat16 in this forward.
+bool bf16_stream_active();
+// norm(x), in x's dtype when the bf16 stream is active and x is bf16; else as norm->forward.
+torch::Tensor layer_norm(torch::nn::LayerNorm& norm, const torch::Tensor& x);
+// x entering the residual stream (embeddings' output): bf16 when the stream is active.
+torch::Tensor into_stream(const torch::Tensor& x);
+
+}  // namespace attune::models
