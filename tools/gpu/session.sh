@@ -217,9 +217,9 @@ case "$stage" in
           tail -n 4 >> "$out/accuracy.txt" || true
       done
     fi
-    if [[ -n "${LATER_SHAPES:-32x512}" ]]; then
-      env ATTUNE=build-cuda/attune TRACES="$bench/traces" SHAPES="${LATER_SHAPES:-32x512}" \
-        INFER_SHAPES="${LATER_INFER_SHAPES:-32x512}" APPEND=1 CODE=0 tools/bench/profile_bench.sh "$out" >> "$log" 2>&1 ||
+    if [[ -n "${LATER_SHAPES-32x512}" ]]; then
+      env ATTUNE=build-cuda/attune TRACES="$bench/traces" SHAPES="${LATER_SHAPES-32x512}" \
+        INFER_SHAPES="${LATER_INFER_SHAPES-32x512}" APPEND=1 CODE=0 tools/bench/profile_bench.sh "$out" >> "$log" 2>&1 ||
         echo "profile (later shapes) rc=$?" >> "$out/times.txt"
     fi
     if [[ "${SPEED:-0}" == 1 ]]; then
