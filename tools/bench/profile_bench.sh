@@ -17,7 +17,7 @@ set -euo pipefail
 out="$1"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 attune="${ATTUNE:-build/attune}"; steps="${STEPS:-10}"
-shapes="${SHAPES:-128x128 32x512}"; infer_shapes="${INFER_SHAPES:-32x512}"
+shapes="${SHAPES:-128x128 32x512}"; infer_shapes="${INFER_SHAPES-32x512}"
 traces="${TRACES:-$out/traces}"; mkdir -p "$traces" "$out"
 if [[ "${APPEND:-0}" != 1 ]]; then
   : > "$out/profile.md"
