@@ -63,7 +63,9 @@ struct BenchOptions {
   bool fused_optimizer = true;
   bool cuda_graphs = true;       // false: eager steps even where the config's train.cuda_graphs asks for graphs
   bool graph_collectives = true;  // false: data-parallel gradient sums outside the captured graphs
-  std::vector<std::string> unfused;  // fused paths switched off (models/common/fusion.h), for the record
+  // Fused paths switched off and on (models/common/fusion.h), for the record.
+  std::vector<std::string> unfused;
+  std::vector<std::string> fused;
   // Non-empty: after timing, `steps` more steps (infer: eager batches) are recorded as a
   // Chrome trace written here (LibTorch 2.x; tools/bench/kernel_breakdown.py reads it).
   std::string trace;

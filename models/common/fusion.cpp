@@ -15,15 +15,26 @@ bool* setting(Fusions& f, const std::string& name) {
   return nullptr;
 }
 
+std::string known_names() {
+  std::string known;
+  for (const auto& n : fusion_names()) known += (known.empty() ? "" : ", ") + n;
+  return known;
+}
+
+void set(Fusions& f, const std::string& name, bool on, const std::string& where) {
+  bool* s = setting(f, name);
+  if (!s) fail(where, "unknown fused path '" + name + "' (known: " + known_names() + ")");
+  *s = on;
+}
+
 Fusions from_environment() {
   Fusions f;
-  const char* names = std::getenv("ATTUNE_UNFUSE");
-  std::stringstream list(names ? names : "");
-  for (std::string name; std::getline(list, name, ',');) {
-    if (name.empty()) continue;
-    bool* s = setting(f, name);
-    if (!s) fail("ATTUNE_UNFUSE", "unknown fused path '" + name + "' (known: qkv, bf16_stream)");
-    *s = false;
+  for (const auto& [variable, on] : {std::pair{"ATTUNE_FUSE", true}, std::pair{"ATTUNE_UNFUSE", false}}) {
+    const char* names = std::getenv(variable);
+    std::stringstream list(names ? names : "");
+    for (std::string name; std::getline(list, name, ',');) {
+      if (!name.empty()) set(f, name, on, variable);
+    }
   }
   return f;
 }
@@ -40,14 +51,6 @@ const std::vector<std::string>& fusion_names() {
   return names;
 }
 
-void unfuse(const std::string& name, const std::string& where) {
-  if (bool* s = setting(fusions(), name)) {
-    *s = false;
-    return;
-  }
-  std::string known;
-  for (const auto& n : fusion_names()) known += (known.empty() ? "" : ", ") + n;
-  fail(where, "unknown fused path '" + name + "' (known: " + known + ")");
-}
+void set_fusion(const std::string& name, bool on, const std::string& where) { set(fusions(), name, on, where); }
 
 }  // namespace attune::models

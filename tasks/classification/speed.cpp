@@ -133,7 +133,8 @@ json base_record(const Config& config, const SpeedOptions& o, RunModel& run, con
             {"repeats", o.repeats},
             {"warmup", o.warmup},
             {"masked", o.masked},
-            {"unfused", o.unfused}};
+            {"unfused", o.unfused},
+            {"fused", o.fused}};
   return r;
 }
 
@@ -164,6 +165,7 @@ json train_bench(const json& config, const SpeedOptions& o, const torch::Device&
   record["ablation"] = !o.fused_optimizer ? "no-fused-optimizer" : o.sync_every_step ? "sync-every-step"
                        : o.masked       ? "masked"
                        : !o.unfused.empty() ? "unfused-" + o.unfused.front()
+                       : !o.fused.empty() ? "fused-" + o.fused.front()
                        : !o.cuda_graphs ? "no-cuda-graphs"
                        : o.distributed && !o.graph_collectives ? "sums-outside-graphs"
                                         : "";

@@ -1052,8 +1052,18 @@ TEST_CASE("bench times a tiny model's training and inference; bad flags exit 2 w
   REQUIRE(unfused.status == 0);
   CHECK(nlohmann::json::parse(unfused.out)["ablation"] == "unfused-qkv");
   CHECK(nlohmann::json::parse(unfused.out)["unfused"] == nlohmann::json::array({"qkv"}));
+  const Result qkv = run_attune(concat(tiny_model, {"--fuse", "qkv", "--steps", "1", "--repeats", "1"}));
+  REQUIRE(qkv.status == 0);
+  CHECK(nlohmann::json::parse(qkv.out)["ablation"] == "fused-qkv");
   check_user_error(run_attune(concat(tiny_model, {"--unfuse", "softmax"})),
                    "--unfuse: unknown fused path 'softmax' (known: qkv, bf16_stream)");
+  const Result stream = run_attune(concat(tiny_model, {"--fuse", "bf16_stream", "--steps", "1", "--repeats", "1"}));
+  REQUIRE(stream.status == 0);
+  CHECK(nlohmann::json::parse(stream.out)["fused"] == nlohmann::json::array({"bf16_stream"}));
+  setenv("ATTUNE_FUSE", "qkv,nope", 1);
+  const Result bad_env = run_attune(tiny_model);
+  unsetenv("ATTUNE_FUSE");
+  check_user_error(bad_env, "ATTUNE_FUSE: unknown fused path 'nope'");
   if (!attune::compat::can_trace()) {
     check_user_error(run_attune(concat(tiny_model, {"--trace", "/tmp/never.json"})), "--trace: traces need LibTorch 2.x");
   }

@@ -198,7 +198,7 @@ Pass run_pass(MultiHeadAttention& mha, const torch::Tensor& x, bool fused) {
   p.fused = graph_has(p.out, "CatBackward");
   (p.out * torch::arange(p.out.numel(), kDouble).view(p.out.sizes()).cos()).sum().backward();
   for (const auto& item : mha->named_parameters()) p.grads[item.key()] = item.value().grad().clone();
-  attune::models::fusions().qkv = true;
+  attune::models::fusions() = attune::models::Fusions();
   return p;
 }
 

@@ -136,6 +136,7 @@ TEST_CASE("under CUDA bf16 autocast the residual stream stays bf16 and follows t
     };
     const torch::Tensor reference = layer->forward(x, {});
     const auto reference_grads = grads(reference);
+    const bool previous = fusions().bf16_stream;
     for (bool stream : {true, false}) {
       INFO("bf16_stream " << stream);
       fusions().bf16_stream = stream;
@@ -144,7 +145,7 @@ TEST_CASE("under CUDA bf16 autocast the residual stream stays bf16 and follows t
         attune::compat::AutocastGuard autocast(torch::kCUDA, true);
         out = layer->forward(stream ? x.to(torch::kBFloat16) : x, {});
       }
-      fusions().bf16_stream = true;
+      fusions().bf16_stream = previous;
       // Post-LN ends in a LayerNorm: bf16 with the stream, float32 (autocast's) without.
       if (!pre_ln) CHECK(out.scalar_type() == (stream ? torch::kBFloat16 : torch::kFloat));
       if (stream) CHECK(out.scalar_type() == torch::kBFloat16);

@@ -47,6 +47,8 @@ int bench_command(const Args& raw_args) {
        cxxopts::value<bool>()->default_value("false"))
       ("unfuse", "Ablation: take the unfused path for NAME (" + fused_names + "; repeatable)",
        cxxopts::value<std::vector<std::string>>()->default_value(""))
+      ("fuse", "Take the fused path NAME where it is off by default (repeatable)",
+       cxxopts::value<std::vector<std::string>>()->default_value(""))
       ("trace", "After timing, record --steps more steps (infer: eager batches) as a Chrome trace in this file "
        "(LibTorch 2.x; tools/bench/kernel_breakdown.py tabulates kernel time)", cxxopts::value<std::string>()->default_value(""))
       ("o,out", "Write the JSON record here (default: stdout)", cxxopts::value<std::string>()->default_value(""));
@@ -79,10 +81,12 @@ int bench_command(const Args& raw_args) {
     o.cuda_graphs = !parsed["no-cuda-graphs"].as<bool>();
     o.graph_collectives = !parsed["sums-outside-graphs"].as<bool>();
     o.trace = parsed["trace"].as<std::string>();
-    for (const auto& name : parsed["unfuse"].as<std::vector<std::string>>()) {
-      if (name.empty()) continue;
-      models::unfuse(name, "--unfuse");
-      o.unfused.push_back(name);
+    for (const auto& [flag, on] : {std::pair{"unfuse", false}, std::pair{"fuse", true}}) {
+      for (const auto& name : parsed[flag].as<std::vector<std::string>>()) {
+        if (name.empty()) continue;
+        models::set_fusion(name, on, std::string("--") + flag);
+        (on ? o.fused : o.unfused).push_back(name);
+      }
     }
     // Under torchrun (or srun): data-parallel steps, as attune train runs them.
     o.distributed = engine::join_from_environment(config, dist_timeout(parsed));
