@@ -22,7 +22,9 @@ struct Api {
   void* (*load)(const char*, char*, int);
   void (*free)(void*);
   int64_t (*encode)(void*, const char*, int64_t, int32_t*, int64_t);
+  int64_t (*encode_pieces)(void*, const char*, int64_t, char*, int64_t);
   int64_t (*decode)(void*, const int32_t*, int64_t, char*, int64_t);
+  int64_t (*decode_pieces)(void*, const char*, int64_t, char*, int64_t);
   int32_t (*piece_size)(void*);
   int32_t (*piece_to_id)(void*, const char*);
   const char* (*id_to_piece)(void*, int32_t);
@@ -88,7 +90,9 @@ const Api& api() {
     table.load = reinterpret_cast<decltype(table.load)>(sym("attune_spm_load"));
     table.free = reinterpret_cast<decltype(table.free)>(sym("attune_spm_free"));
     table.encode = reinterpret_cast<decltype(table.encode)>(sym("attune_spm_encode"));
+    table.encode_pieces = reinterpret_cast<decltype(table.encode_pieces)>(sym("attune_spm_encode_pieces"));
     table.decode = reinterpret_cast<decltype(table.decode)>(sym("attune_spm_decode"));
+    table.decode_pieces = reinterpret_cast<decltype(table.decode_pieces)>(sym("attune_spm_decode_pieces"));
     table.piece_size = reinterpret_cast<decltype(table.piece_size)>(sym("attune_spm_piece_size"));
     table.piece_to_id = reinterpret_cast<decltype(table.piece_to_id)>(sym("attune_spm_piece_to_id"));
     table.id_to_piece = reinterpret_cast<decltype(table.id_to_piece)>(sym("attune_spm_id_to_piece"));
@@ -122,6 +126,39 @@ std::vector<int64_t> SpmModel::encode(const std::string& text) const {
   }
   if (n < 0) fail("sentencepiece", "encoding failed");
   return std::vector<int64_t>(ids.begin(), ids.begin() + n);
+}
+
+std::vector<std::string> SpmModel::encode_pieces(const std::string& text) const {
+  std::string joined(text.size() * 4 + 16, '\0');
+  int64_t n = api().encode_pieces(handle_, text.data(), static_cast<int64_t>(text.size()), joined.data(),
+                                  static_cast<int64_t>(joined.size()));
+  if (n > static_cast<int64_t>(joined.size())) {
+    joined.resize(n);
+    n = api().encode_pieces(handle_, text.data(), static_cast<int64_t>(text.size()), joined.data(), n);
+  }
+  if (n < 0) fail("sentencepiece", "encoding failed");
+  std::vector<std::string> pieces;
+  for (size_t start = 0; start < static_cast<size_t>(n);) {
+    const size_t end = joined.find('\0', start);
+    pieces.push_back(joined.substr(start, end - start));
+    start = end + 1;
+  }
+  return pieces;
+}
+
+std::string SpmModel::decode_pieces(const std::vector<std::string>& pieces) const {
+  std::string joined;
+  for (const std::string& piece : pieces) joined.append(piece).push_back('\0');
+  std::string text(joined.size() + 16, '\0');
+  int64_t n = api().decode_pieces(handle_, joined.data(), static_cast<int64_t>(joined.size()), text.data(),
+                                  static_cast<int64_t>(text.size()));
+  if (n > static_cast<int64_t>(text.size())) {
+    text.resize(n);
+    n = api().decode_pieces(handle_, joined.data(), static_cast<int64_t>(joined.size()), text.data(), n);
+  }
+  if (n < 0) fail("sentencepiece", "decoding failed");
+  text.resize(n);
+  return text;
 }
 
 std::string SpmModel::decode(const std::vector<int64_t>& ids) const {
