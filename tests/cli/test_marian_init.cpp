@@ -1,7 +1,8 @@
 // `attune train --task translation --set init=hf:DIR` from an OPUS-MT style folder (one
 // made by attune, and the transformers-made fixtures of tests/fixtures/marian when
-// present): a few steps, translate, `attune convert --to-hf` back to a folder that reads
-// back to the run's weights and tokenizer files; `attune models` lists the import; and
+// present): a few steps, translate, a bundle that predicts as the run does, `attune
+// convert --to-hf` back to a folder that reads back to the run's weights and tokenizer
+// files, and `convert --from-hf`; `attune models` lists the import; and
 // the one-line refusals (exit 2) of broken folders and of exporting a joint-vocabulary run.
 #include "tests/catch.h"
 
@@ -54,6 +55,17 @@ void fine_tune_translate_export(const std::string& folder, const std::string& na
   INFO(translated.err);
   REQUIRE(translated.status == 0);
   CHECK(std::count(translated.out.begin(), translated.out.end(), '\n') == 3);
+
+  // The bundle carries the Marian tokenizer and decodes as the run does.
+  const Result bundled = run_attune({"export", "--run", dir + "/run", "--out", dir + "/bundle"});
+  INFO(bundled.err);
+  REQUIRE(bundled.status == 0);
+  const std::string sentences = "one two three\n\nfour five\n";
+  const Result from_run = run_attune({"predict", "--run", dir + "/run"}, sentences);
+  const Result from_bundle = run_attune({"predict", "--bundle", dir + "/bundle"}, sentences);
+  INFO(from_bundle.err);
+  REQUIRE(from_bundle.status == 0);
+  CHECK(from_bundle.out == from_run.out);
 
   const Result exported = run_attune({"convert", "--run", dir + "/run", "--to-hf", dir + "/hf"});
   INFO(exported.err);
