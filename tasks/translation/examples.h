@@ -1,5 +1,5 @@
-// Sentence pairs as the translation model sees them: SentencePiece ids of a joint
-// vocabulary, source + EOS and target (BOS/EOS added when batched), with the length
+// Sentence pairs as the translation model sees them: the tokenizer's ids (a joint
+// SentencePiece vocabulary, or a Marian folder's), source + EOS and target (BOS/EOS added when batched), with the length
 // and ratio filters applied to training data.
 #pragma once
 #include "data/readers/parallel.h"

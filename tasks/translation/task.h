@@ -1,6 +1,7 @@
 // Translation ("translation"): a Transformer encoder-decoder trained with teacher
 // forcing and label-smoothed cross-entropy on sentence pairs, batched by token count,
-// with a joint SentencePiece vocabulary; validated by loss and by BLEU/chrF of greedy
+// with a joint SentencePiece vocabulary or, started from an OPUS-MT folder (init=hf:DIR),
+// that folder's MarianTokenizer; validated by loss and by BLEU/chrF of greedy
 // translations; used through attune translate / eval.
 #pragma once
 #include "models/seq2seq/transformer.h"
@@ -65,7 +66,7 @@ void check_run_config(const nlohmann::json& config);
 engine::Prepared prepare_run(engine::Run& run);
 
 // A trained run as eval, translate and export use it: config (with overrides), the
-// SentencePiece tokenizer, and the model with its weights, in eval mode on `device`.
+// tokenizer, and the model with its weights, in eval mode on `device`.
 struct LoadedRun {
   nlohmann::json config;
   Config typed;
