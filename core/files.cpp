@@ -176,6 +176,12 @@ void remove_tree(const std::string& path) {
   if (::nftw(path.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) fail_errno(path, "cannot remove", errno);
 }
 
+void require_empty_output_dir(const std::string& dir) {
+  if (fs::exists(dir) && (!fs::is_directory(dir) || !fs::is_empty(dir))) {
+    fail(dir, "output directory exists and is not empty");
+  }
+}
+
 namespace {
 void list_into(const fs::path& dir, const std::string& prefix, std::vector<std::string>& out) {
   for (const auto& entry : fs::directory_iterator(dir)) {

@@ -35,6 +35,10 @@ bool is_tty(int fd);
 // that crashes (a null call) when linked against a newer libstdc++.
 void remove_tree(const std::string& path);
 
+// Exporters' output folders: `dir` must not exist, or be an empty directory; otherwise
+// fails naming it ("output directory exists and is not empty").
+void require_empty_output_dir(const std::string& dir);
+
 // Regular files under `dir`, as sorted '/'-separated paths relative to it (symbolic
 // links are not followed). Written with directory_iterator alone, the one directory
 // walk known to behave with PyTorch 2.x's libtorch.so (see remove_tree).

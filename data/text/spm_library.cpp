@@ -22,7 +22,9 @@ struct Api {
   void* (*load)(const char*, char*, int);
   void (*free)(void*);
   int64_t (*encode)(void*, const char*, int64_t, int32_t*, int64_t);
+  int64_t (*encode_pieces)(void*, const char*, int64_t, char*, int64_t);
   int64_t (*decode)(void*, const int32_t*, int64_t, char*, int64_t);
+  int64_t (*decode_pieces)(void*, const char*, int64_t, char*, int64_t);
   int32_t (*piece_size)(void*);
   int32_t (*piece_to_id)(void*, const char*);
   const char* (*id_to_piece)(void*, int32_t);
@@ -88,7 +90,9 @@ const Api& api() {
     table.load = reinterpret_cast<decltype(table.load)>(sym("attune_spm_load"));
     table.free = reinterpret_cast<decltype(table.free)>(sym("attune_spm_free"));
     table.encode = reinterpret_cast<decltype(table.encode)>(sym("attune_spm_encode"));
+    table.encode_pieces = reinterpret_cast<decltype(table.encode_pieces)>(sym("attune_spm_encode_pieces"));
     table.decode = reinterpret_cast<decltype(table.decode)>(sym("attune_spm_decode"));
+    table.decode_pieces = reinterpret_cast<decltype(table.decode_pieces)>(sym("attune_spm_decode_pieces"));
     table.piece_size = reinterpret_cast<decltype(table.piece_size)>(sym("attune_spm_piece_size"));
     table.piece_to_id = reinterpret_cast<decltype(table.piece_to_id)>(sym("attune_spm_piece_to_id"));
     table.id_to_piece = reinterpret_cast<decltype(table.id_to_piece)>(sym("attune_spm_id_to_piece"));
@@ -97,6 +101,22 @@ const Api& api() {
   });
   if (!load_error.empty()) fail("sentencepiece", load_error);
   return table;
+}
+
+// The shim's output functions write at most `capacity` items into `out` and return how
+// many they need (-1 on error): called once with `guess` items of room, and again with
+// exactly enough when that was too little. Returns the written items.
+template <typename Buffer, typename Call>
+Buffer grow_to_fit(size_t guess, const Call& call, const char* failure) {
+  Buffer out(guess, typename Buffer::value_type{});
+  int64_t n = call(out.data(), static_cast<int64_t>(out.size()));
+  if (n > static_cast<int64_t>(out.size())) {
+    out.resize(n);
+    n = call(out.data(), n);
+  }
+  if (n < 0) fail("sentencepiece", failure);
+  out.resize(n);
+  return out;
 }
 
 }  // namespace
@@ -113,15 +133,31 @@ SpmModel::~SpmModel() {
 }
 
 std::vector<int64_t> SpmModel::encode(const std::string& text) const {
-  std::vector<int32_t> ids(text.size() + 8);
-  int64_t n = api().encode(handle_, text.data(), static_cast<int64_t>(text.size()), ids.data(),
-                           static_cast<int64_t>(ids.size()));
-  if (n > static_cast<int64_t>(ids.size())) {
-    ids.resize(n);
-    n = api().encode(handle_, text.data(), static_cast<int64_t>(text.size()), ids.data(), n);
+  const auto ids = grow_to_fit<std::vector<int32_t>>(text.size() + 8, [&](int32_t* out, int64_t capacity) {
+    return api().encode(handle_, text.data(), static_cast<int64_t>(text.size()), out, capacity);
+  }, "encoding failed");
+  return std::vector<int64_t>(ids.begin(), ids.end());
+}
+
+std::vector<std::string> SpmModel::encode_pieces(const std::string& text) const {
+  const std::string joined = grow_to_fit<std::string>(text.size() * 4 + 16, [&](char* out, int64_t capacity) {
+    return api().encode_pieces(handle_, text.data(), static_cast<int64_t>(text.size()), out, capacity);
+  }, "encoding failed");
+  std::vector<std::string> pieces;
+  for (size_t start = 0; start < joined.size();) {
+    const size_t end = joined.find('\0', start);
+    pieces.push_back(joined.substr(start, end - start));
+    start = end + 1;
   }
-  if (n < 0) fail("sentencepiece", "encoding failed");
-  return std::vector<int64_t>(ids.begin(), ids.begin() + n);
+  return pieces;
+}
+
+std::string SpmModel::decode_pieces(const std::vector<std::string>& pieces) const {
+  std::string joined;
+  for (const std::string& piece : pieces) joined.append(piece).push_back('\0');
+  return grow_to_fit<std::string>(joined.size() + 16, [&](char* out, int64_t capacity) {
+    return api().decode_pieces(handle_, joined.data(), static_cast<int64_t>(joined.size()), out, capacity);
+  }, "decoding failed");
 }
 
 std::string SpmModel::decode(const std::vector<int64_t>& ids) const {
@@ -129,16 +165,9 @@ std::string SpmModel::decode(const std::vector<int64_t>& ids) const {
     if (id < 0 || id >= piece_size()) fail("sentencepiece", "cannot decode id " + std::to_string(id) + " (vocabulary of " + std::to_string(piece_size()) + ")");
   }
   const std::vector<int32_t> narrow(ids.begin(), ids.end());
-  std::string text(narrow.size() * 8 + 16, '\0');
-  int64_t n = api().decode(handle_, narrow.data(), static_cast<int64_t>(narrow.size()), text.data(),
-                           static_cast<int64_t>(text.size()));
-  if (n > static_cast<int64_t>(text.size())) {
-    text.resize(n);
-    n = api().decode(handle_, narrow.data(), static_cast<int64_t>(narrow.size()), text.data(), n);
-  }
-  if (n < 0) fail("sentencepiece", "decoding failed");
-  text.resize(n);
-  return text;
+  return grow_to_fit<std::string>(narrow.size() * 8 + 16, [&](char* out, int64_t capacity) {
+    return api().decode(handle_, narrow.data(), static_cast<int64_t>(narrow.size()), out, capacity);
+  }, "decoding failed");
 }
 
 int64_t SpmModel::piece_size() const { return api().piece_size(handle_); }

@@ -18,8 +18,12 @@ class SpmModel {
   SpmModel& operator=(const SpmModel&) = delete;
 
   std::vector<int64_t> encode(const std::string& text) const;
+  // The pieces as strings; an unknown piece is the text it covers (EncodeAsPieces).
+  std::vector<std::string> encode_pieces(const std::string& text) const;
   // Pieces back to text (control symbols such as pad and [SEP] decode to nothing).
   std::string decode(const std::vector<int64_t>& ids) const;
+  // Pieces as strings back to text (DecodePieces): a piece the model lacks is kept as written.
+  std::string decode_pieces(const std::vector<std::string>& pieces) const;
   int64_t piece_size() const;
   int64_t piece_to_id(const std::string& piece) const;  // -1 if absent
   std::string id_to_piece(int64_t id) const;

@@ -4,6 +4,7 @@
 // linear head on the class token: attune's pre-LN ViT with other names.
 #include "core/error.h"
 #include "core/files.h"
+#include "models/common/hf_folder.h"
 #include "models/vit/checkpoint.h"
 
 #include <cmath>
@@ -175,14 +176,9 @@ std::string vit_hf_name(const std::string& name) {
 
 VitCheckpoint read_hf_vit(const std::string& dir) {
   const fs::path root(dir);
-  if (!fs::is_directory(root)) fail(dir, "not a directory (expected a Hugging Face ViT checkpoint folder)");
-  const std::string config_path = (root / "config.json").string();
-  if (!fs::exists(config_path)) fail(dir, "no config.json (not a Hugging Face checkpoint folder)");
-  const std::string weights = (root / "model.safetensors").string();
-  if (!fs::exists(weights)) {
-    if (fs::exists(root / "model.safetensors.index.json")) fail(dir, "sharded checkpoints are not supported");
-    fail(dir, "no model.safetensors (convert a pytorch_model.bin with safetensors.torch.save_file first)");
-  }
+  const HfFolderFiles files = hf_folder_files(dir, "ViT checkpoint");
+  const std::string& config_path = files.config;
+  const std::string& weights = files.weights;
   const nlohmann::json config = io::read_json(config_path);
   if (!config.is_object()) fail(config_path, "expected a JSON object");
   const std::string type = string_or(config, "model_type", config_path, "");

@@ -22,12 +22,6 @@ namespace {
 
 using models::HfBertArchitecture;
 
-void require_empty_output(const std::string& out_dir) {
-  if (fs::exists(out_dir) && (!fs::is_directory(out_dir) || !fs::is_empty(out_dir))) {
-    fail(out_dir, "output directory exists and is not empty");
-  }
-}
-
 // The classification run config of an imported BertForSequenceClassification: the
 // defaults, with the checkpoint's architecture, head and tokenizer settings, and the
 // engine's fine-tuning schedule (not the from-scratch one) for further training.
@@ -53,7 +47,7 @@ nlohmann::json classification_config(const BertBundle& b, const std::string& out
 }  // namespace
 
 nlohmann::json import_hf(const std::string& hf_dir, const std::string& out_dir, std::ostream& log) {
-  require_empty_output(out_dir);
+  io::require_empty_output_dir(out_dir);
   BertBundle b = load_bert_bundle("hf:" + hf_dir, log);
   const engine::RunDir out(out_dir);
   fs::create_directories(out_dir);
@@ -83,7 +77,7 @@ nlohmann::json import_hf(const std::string& hf_dir, const std::string& out_dir, 
 }
 
 nlohmann::json export_hf(const std::string& run_dir, const std::string& out_dir, bool encoder_only, std::ostream& log) {
-  require_empty_output(out_dir);
+  io::require_empty_output_dir(out_dir);
   BertBundle b = load_bert_bundle(run_dir, log, encoder_only);
   if (b.options.pre_layer_norm()) {
     fail(run_dir, "pre-LN BERT (model.pre_layer_norm: true) has no Hugging Face BertConfig equivalent, so it "

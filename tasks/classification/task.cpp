@@ -344,7 +344,7 @@ nlohmann::json merge_run(const std::string& run_dir, const std::string& out_dir,
   const nlohmann::json method = run.model.peft->config(adapter)["method"];
   const peft::ParameterCount before = run.model.peft->count();
   run.model.peft->merge_and_unload();
-  if (fs::exists(out_dir) && !fs::is_empty(out_dir)) fail(out_dir, "output directory exists and is not empty");
+  io::require_empty_output_dir(out_dir);
   fs::create_directories(out_dir);
   nlohmann::json config = run.config;
   config["peft"] = peft::default_section();

@@ -1,20 +1,15 @@
 #include "tasks/image_classification/hf_export.h"
 
 #include "core/error.h"
+#include "core/files.h"
 #include "models/common/parameters.h"
 #include "models/vit/checkpoint.h"
 #include "tasks/image_classification/task.h"
 
-#include <filesystem>
-
-namespace fs = std::filesystem;
-
 namespace attune::image_classification {
 
 nlohmann::json export_hf(const std::string& run_dir, const std::string& out_dir) {
-  if (fs::exists(out_dir) && (!fs::is_directory(out_dir) || !fs::is_empty(out_dir))) {
-    fail(out_dir, "output directory exists and is not empty");
-  }
+  io::require_empty_output_dir(out_dir);
   ImageRun run = load_image_run(run_dir, {}, "cpu");
   try {
     models::write_hf_vit(out_dir, *run.model, run.names, run.mean, run.std);

@@ -62,6 +62,7 @@ nlohmann::json default_config() {
   c["train"].erase("bucket_by_length");  // token batches are always bucketed
   c["train"].update(config::defaults<TranslationTrainConfig>());
   c["decode"] = config::defaults<DecodeConfig>();
+  c["init"] = nullptr;
   return c;
 }
 
@@ -73,6 +74,7 @@ std::vector<std::string> config_help() {
   config::append_help<text::TokenizerConfig>(lines, "tokenizer", d.at("tokenizer"));
   config::append_help<models::Seq2SeqModelConfig>(lines, "model", d.at("model"));
   config::append_help<DecodeConfig>(lines, "decode", d.at("decode"));
+  lines.push_back("init: hf:DIR (a transformers MarianMTModel + MarianTokenizer folder, e.g. OPUS-MT) to fine-tune from");
   return lines;
 }
 
@@ -89,6 +91,11 @@ Config parse_config(const nlohmann::json& config) {
   c.translation_train =
       config::parse<TranslationTrainConfig>(config::at_field(config, "train", ""), "train", config::UnknownKeys::kIgnore);
   c.decode = config::parse<DecodeConfig>(config::at_field(config, "decode", ""), "decode");
+  // Run directories written before "init" existed have no such key: they started from scratch.
+  c.init = config.contains("init") ? config::get_optional_string(config, "init", "") : "";
+  if (!c.init.empty() && c.init.rfind("hf:", 0) != 0) {
+    fail("init", "expected hf:DIR (a transformers MarianMTModel folder), got '" + c.init + "'");
+  }
   // The model's positions must hold the longest kept source (+ EOS) and target (+ BOS).
   const models::Seq2SeqOptions o = models::seq2seq_options(c.model, 16, 0, "model");
   if (c.data.max_source_tokens + 1 > o.max_positions() || c.data.max_target_tokens + 1 > o.max_positions()) {

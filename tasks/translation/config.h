@@ -56,6 +56,7 @@ struct Config {
   engine::TrainConfig train;
   TranslationTrainConfig translation_train;
   DecodeConfig decode;
+  std::string init;  // "hf:DIR": an OPUS-MT folder to fine-tune from (init.h); "" from scratch
 };
 
 nlohmann::json default_config();

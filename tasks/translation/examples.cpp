@@ -21,26 +21,16 @@ std::vector<int64_t> PairExamples::target_lengths() const {
   return out;
 }
 
-SpecialIds special_ids(const text::Tokenizer& tokenizer) {
+SpecialIds special_ids(const text::TranslationTokenizer& tokenizer) {
   SpecialIds ids;
   ids.pad = tokenizer.pad_id();
-  ids.bos = tokenizer.cls_id();
-  ids.eos = tokenizer.sep_id();
-  if (ids.bos == ids.eos || ids.bos == ids.pad || ids.eos == ids.pad) {
-    fail("tokenizer", "translation needs distinct pad, BOS ([CLS]/<s>) and EOS ([SEP]/</s>) pieces");
-  }
+  ids.bos = tokenizer.start_id();
+  ids.eos = tokenizer.eos_id();
+  if (ids.eos == ids.pad || ids.eos == ids.bos) fail("tokenizer", "translation needs an EOS id apart from pad and BOS");
   return ids;
 }
 
-std::shared_ptr<text::SentencePieceTokenizer> as_sentencepiece(std::unique_ptr<text::Tokenizer> tokenizer,
-                                                               const std::string& where) {
-  auto* sp = dynamic_cast<text::SentencePieceTokenizer*>(tokenizer.get());
-  if (!sp) fail(where, "translation needs a sentencepiece tokenizer (it detokenizes its output)");
-  tokenizer.release();
-  return std::shared_ptr<text::SentencePieceTokenizer>(sp);
-}
-
-PairExamples tokenize_pairs(const data::ParallelText& text, const text::SentencePieceTokenizer& tokenizer,
+PairExamples tokenize_pairs(const data::ParallelText& text, const text::TranslationTokenizer& tokenizer,
                             const LengthFilter& limits, bool filter, int64_t* dropped, int64_t threads) {
   const int64_t n = text.size();
   const SpecialIds ids = special_ids(tokenizer);
@@ -52,8 +42,8 @@ PairExamples tokenize_pairs(const data::ParallelText& text, const text::Sentence
   for (int64_t t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       for (int64_t i = n * t / threads; i < n * (t + 1) / threads; ++i) {
-        std::vector<int64_t> s = tokenizer.encode_plain(text.source[i]);
-        std::vector<int64_t> g = tokenizer.encode_plain(text.target[i]);
+        std::vector<int64_t> s = tokenizer.encode_source(text.source[i]);
+        std::vector<int64_t> g = tokenizer.encode_target(text.target[i]);
         const int64_t ls = static_cast<int64_t>(s.size()), lt = static_cast<int64_t>(g.size());
         if (filter) {
           const double ratio = static_cast<double>(std::max(ls, lt) + 1) / static_cast<double>(std::min(ls, lt) + 1);

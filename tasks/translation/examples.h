@@ -1,9 +1,9 @@
-// Sentence pairs as the translation model sees them: SentencePiece ids of a joint
-// vocabulary, source + EOS and target (BOS/EOS added when batched), with the length
+// Sentence pairs as the translation model sees them: the tokenizer's ids (a joint
+// SentencePiece vocabulary, or a Marian folder's), source + EOS and target (BOS/EOS added when batched), with the length
 // and ratio filters applied to training data.
 #pragma once
 #include "data/readers/parallel.h"
-#include "data/text/sentencepiece.h"
+#include "data/text/translation_tokenizer.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -30,21 +30,17 @@ struct LengthFilter {
   double max_ratio = 3.0;           // (longer + 1) / (shorter + 1) in pieces
 };
 
-// Special ids of the joint vocabulary: BOS starts the decoder ([CLS]), EOS ends source
-// and target ([SEP]).
+// Special ids: BOS starts the decoder ([CLS] of a joint vocabulary, <pad> of Marian's),
+// EOS ends source and target ([SEP], </s>).
 struct SpecialIds {
   int64_t pad = 0, bos = 0, eos = 0;
 };
-SpecialIds special_ids(const text::Tokenizer& tokenizer);
+SpecialIds special_ids(const text::TranslationTokenizer& tokenizer);
 
-// The tokenizer as a SentencePiece one; anything else fails naming `where` (translation
-// detokenizes its output, which only SentencePiece can).
-std::shared_ptr<text::SentencePieceTokenizer> as_sentencepiece(std::unique_ptr<text::Tokenizer> tokenizer,
-                                                               const std::string& where);
 
 // With filter=true, pairs outside `limits` are dropped and counted in *dropped; without
 // it (evaluation data), every pair is kept and cut to the limits.
-PairExamples tokenize_pairs(const data::ParallelText& text, const text::SentencePieceTokenizer& tokenizer,
+PairExamples tokenize_pairs(const data::ParallelText& text, const text::TranslationTokenizer& tokenizer,
                             const LengthFilter& limits, bool filter, int64_t* dropped, int64_t threads);
 
 // A data spec of a run config: a path (TSV, or JSONL by extension, read with

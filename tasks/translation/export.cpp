@@ -198,7 +198,7 @@ namespace {
 
 struct TranslationBundle {
   bundle::Bundle b;
-  std::shared_ptr<text::SentencePieceTokenizer> tokenizer;
+  std::shared_ptr<text::TranslationTokenizer> tokenizer;
   DecodeOptions decode;
   int64_t max_tokens = 0;
   int64_t max_positions = 0;
@@ -220,7 +220,7 @@ std::shared_ptr<TranslationBundle> load_translation_bundle(const std::string& bu
     fail(manifest, std::string("model.max_positions: ") + e.what());
   }
   const std::string tokenizer_dir = bundle::bundle_path(tb->b, "tokenizer", "tokenizer.dir");
-  tb->tokenizer = as_sentencepiece(text::load_tokenizer(tokenizer_dir), tokenizer_dir);
+  tb->tokenizer = text::load_translation_tokenizer(tokenizer_dir);
   const Config config = parse_config(tb->b.config);
   tb->decode = decode_options(config.decode, special_ids(*tb->tokenizer), /*for_validation=*/false);
   tb->max_tokens = config.translation_train.eval_max_tokens;
@@ -257,7 +257,7 @@ class TranslationStepper : public serving::Stepper {
     std::vector<std::pair<int64_t, json>> ended = std::move(ended_);
     ended_.clear();
     for (BeamSearch::Finished& f : search_.step()) {
-      ended.emplace_back(f.id, json{{"translation", tb_->tokenizer->decode(f.tokens)}});
+      ended.emplace_back(f.id, json{{"translation", tb_->tokenizer->decode_target(f.tokens)}});
     }
     return ended;
   }

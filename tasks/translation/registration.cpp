@@ -11,7 +11,7 @@ class Translation : public tasks::Task {
  public:
   std::string name() const override { return "translation"; }
   std::string description() const override {
-    return "Transformer encoder-decoder translation with a joint SentencePiece vocabulary";
+    return "Transformer encoder-decoder translation with a joint SentencePiece vocabulary, or from an OPUS-MT folder";
   }
   nlohmann::json default_config() const override { return translation::default_config(); }
   std::vector<std::string> config_help() const override { return translation::config_help(); }

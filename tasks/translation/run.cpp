@@ -18,7 +18,7 @@ LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& o
   run.config = engine::RunDir(run_dir).read_config(overrides);
   run.typed = parse_config(run.config);
   const std::string tokenizer_dir = engine::RunDir(run_dir).tokenizer();
-  run.tokenizer = as_sentencepiece(text::load_tokenizer(tokenizer_dir), tokenizer_dir);
+  run.tokenizer = text::load_translation_tokenizer(tokenizer_dir);
   run.model = models::Seq2SeqTransformer(
       models::seq2seq_options(run.typed.model, run.tokenizer->vocab_size(), run.tokenizer->pad_id(), "model"));
   engine::RunDir(run_dir).load_weights(*run.model);

@@ -10,6 +10,7 @@
 #include "models/seq2seq/config.h"
 #include "core/config.h"
 #include "tasks/translation/config.h"
+#include "tasks/translation/init.h"
 #include "tasks/translation/translate.h"
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 namespace fs = std::filesystem;
 
@@ -60,7 +62,7 @@ data::ParallelText split_off_valid(data::ParallelText& train, double fraction, u
 
 }  // namespace
 
-nlohmann::json evaluate_text(models::Seq2SeqTransformer& model, const text::SentencePieceTokenizer& tokenizer,
+nlohmann::json evaluate_text(models::Seq2SeqTransformer& model, const text::TranslationTokenizer& tokenizer,
                              const data::ParallelText& text, const Config& config, const torch::Device& device,
                              const std::string& output_path, std::vector<std::string>* translations) {
   const DecodeOptions decode = decode_options(config.decode, special_ids(tokenizer), /*for_validation=*/false);
@@ -96,7 +98,7 @@ void write_samples(const std::string& path, const data::ParallelText& text, cons
 }
 
 TranslationTask::TranslationTask(models::Seq2SeqTransformer model,
-                                 std::shared_ptr<text::SentencePieceTokenizer> tokenizer, PairExamples train,
+                                 std::shared_ptr<text::TranslationTokenizer> tokenizer, PairExamples train,
                                  PairExamples valid, TranslationSettings settings)
     : model_(std::move(model)),
       tokenizer_(std::move(tokenizer)),
@@ -183,7 +185,7 @@ void check_run_config(const nlohmann::json& config) {
 
 engine::Prepared prepare_run(engine::Run& run) {
   nlohmann::json& config = run.config();
-  const Config c = parse_config(config);
+  Config c = parse_config(config);
   const engine::TrainOptions& options = run.options();
   const int64_t threads = c.run.threads;
   std::ostream& log = run.log();
@@ -200,13 +202,20 @@ engine::Prepared prepare_run(engine::Run& run) {
   if (!d.test.is_null()) test_text = read_parallel_spec(d.test, "data.test", d.source_key, d.target_key);
 
   const std::string tokenizer_dir = run.dir().tokenizer();
-  std::shared_ptr<text::SentencePieceTokenizer> tokenizer;
-  if (run.resuming()) {
-    tokenizer = as_sentencepiece(text::load_tokenizer(tokenizer_dir), tokenizer_dir);
+  std::shared_ptr<text::TranslationTokenizer> tokenizer;
+  std::optional<MarianInit> init;
+  if (!c.init.empty() && !run.resuming()) {
+    init = apply_init(config, c.init, log);
+    c = parse_config(config);  // the model section is the checkpoint's now: its limits apply
+    log << "tokenizer: MarianTokenizer of " << c.init.substr(3) << "\n";
+    tokenizer = init->tokenizer;
+    tokenizer->save(tokenizer_dir);
+  } else if (run.resuming()) {
+    tokenizer = text::load_translation_tokenizer(tokenizer_dir);
   } else {
     log << "tokenizer: joint sentencepiece from " << d.train.dump() << "\n";
-    tokenizer = as_sentencepiece(text::make_tokenizer(tok, sample_lines(train_text, tok.training_lines), tokenizer_dir),
-                                 "tokenizer");
+    tokenizer = text::as_translation_tokenizer(
+        text::make_tokenizer(tok, sample_lines(train_text, tok.training_lines), tokenizer_dir), "tokenizer");
     tokenizer->save(tokenizer_dir);
   }
   const SpecialIds ids = special_ids(*tokenizer);
@@ -219,6 +228,7 @@ engine::Prepared prepare_run(engine::Run& run) {
   const models::Seq2SeqOptions model_options = models::seq2seq_options(c.model, tokenizer->vocab_size(), ids.pad, "model");
   torch::manual_seed(options.seed);
   models::Seq2SeqTransformer model(model_options);
+  if (init) formats::load_module_tensors(*model, init->checkpoint.tensors, init->checkpoint.file);
   model->to(options.device);
   if (!run.resuming()) {
     config["model"] = models::seq2seq_model_config(model_options, c.model.preset);

@@ -1,6 +1,7 @@
 // Translation ("translation"): a Transformer encoder-decoder trained with teacher
 // forcing and label-smoothed cross-entropy on sentence pairs, batched by token count,
-// with a joint SentencePiece vocabulary; validated by loss and by BLEU/chrF of greedy
+// with a joint SentencePiece vocabulary or, started from an OPUS-MT folder (init=hf:DIR),
+// that folder's MarianTokenizer; validated by loss and by BLEU/chrF of greedy
 // translations; used through attune translate / eval.
 #pragma once
 #include "models/seq2seq/transformer.h"
@@ -29,7 +30,7 @@ struct TranslationSettings {
 
 class TranslationTask : public engine::TrainTask {
  public:
-  TranslationTask(models::Seq2SeqTransformer model, std::shared_ptr<text::SentencePieceTokenizer> tokenizer,
+  TranslationTask(models::Seq2SeqTransformer model, std::shared_ptr<text::TranslationTokenizer> tokenizer,
                   PairExamples train, PairExamples valid, TranslationSettings settings);
   std::shared_ptr<torch::nn::Module> model() override { return model_.ptr(); }
   engine::BatchPlan train_plan(int64_t epoch, uint64_t seed) override;
@@ -39,7 +40,7 @@ class TranslationTask : public engine::TrainTask {
 
  private:
   models::Seq2SeqTransformer model_;
-  std::shared_ptr<text::SentencePieceTokenizer> tokenizer_;
+  std::shared_ptr<text::TranslationTokenizer> tokenizer_;
   PairExamples train_, valid_;
   TranslationSettings settings_;
   SpecialIds ids_;
@@ -51,7 +52,7 @@ torch::Tensor sequence_loss(models::Seq2SeqTransformer& model, const PairBatch& 
 
 // BLEU/chrF (and speed) of translating `text` with the config's decode section; writes
 // the translations to output_path unless it is empty, and to `translations` unless null.
-nlohmann::json evaluate_text(models::Seq2SeqTransformer& model, const text::SentencePieceTokenizer& tokenizer,
+nlohmann::json evaluate_text(models::Seq2SeqTransformer& model, const text::TranslationTokenizer& tokenizer,
                              const data::ParallelText& text, const Config& config, const torch::Device& device,
                              const std::string& output_path, std::vector<std::string>* translations = nullptr);
 
@@ -65,11 +66,11 @@ void check_run_config(const nlohmann::json& config);
 engine::Prepared prepare_run(engine::Run& run);
 
 // A trained run as eval, translate and export use it: config (with overrides), the
-// SentencePiece tokenizer, and the model with its weights, in eval mode on `device`.
+// tokenizer, and the model with its weights, in eval mode on `device`.
 struct LoadedRun {
   nlohmann::json config;
   Config typed;
-  std::shared_ptr<text::SentencePieceTokenizer> tokenizer;
+  std::shared_ptr<text::TranslationTokenizer> tokenizer;
   models::Seq2SeqTransformer model{nullptr};
   torch::Device device = torch::kCPU;
 };

@@ -9,10 +9,10 @@
 
 namespace attune::translation {
 
-std::vector<int64_t> source_ids(const text::SentencePieceTokenizer& tokenizer, const std::string& line,
+std::vector<int64_t> source_ids(const text::TranslationTokenizer& tokenizer, const std::string& line,
                                 int64_t max_positions, int64_t eos_id) {
   if (line.find_first_not_of(" \t\r\n") == std::string::npos) return {};
-  std::vector<int64_t> ids = tokenizer.encode_plain(line);
+  std::vector<int64_t> ids = tokenizer.encode_source(line);
   // Sources longer than the positions are cut, keeping room for EOS.
   ids.resize(std::min<size_t>(ids.size(), static_cast<size_t>(std::max<int64_t>(0, max_positions - 1))));
   ids.push_back(eos_id);
@@ -29,7 +29,7 @@ torch::Tensor pad_sources(const std::vector<std::vector<int64_t>>& rows, int64_t
   return src;
 }
 
-std::vector<std::string> translate_lines(StepModel& model, const text::SentencePieceTokenizer& tokenizer,
+std::vector<std::string> translate_lines(StepModel& model, const text::TranslationTokenizer& tokenizer,
                                          const std::vector<std::string>& lines, const DecodeOptions& options,
                                          int64_t max_tokens, const torch::Device& device, bool bf16,
                                          const engine::EvalShard& shard) {
@@ -52,13 +52,13 @@ std::vector<std::string> translate_lines(StepModel& model, const text::SentenceP
     std::vector<std::vector<int64_t>> rows;
     for (int64_t j : batches[b]) rows.push_back(sources[todo[j]]);
     const auto generated = generate(model, pad_sources(rows, ids.pad).to(device), options);
-    for (size_t r = 0; r < batches[b].size(); ++r) out[todo[batches[b][r]]] = tokenizer.decode(generated[r]);
+    for (size_t r = 0; r < batches[b].size(); ++r) out[todo[batches[b][r]]] = tokenizer.decode_target(generated[r]);
   }
   return shard.combine(std::move(out));
 }
 
 std::vector<std::string> translate_lines(models::Seq2SeqTransformer& model,
-                                         const text::SentencePieceTokenizer& tokenizer,
+                                         const text::TranslationTokenizer& tokenizer,
                                          const std::vector<std::string>& lines, const DecodeOptions& options,
                                          int64_t max_tokens, const torch::Device& device, bool bf16,
                                          const engine::EvalShard& shard) {

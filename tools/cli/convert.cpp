@@ -2,6 +2,7 @@
 #include "core/files.h"
 #include "tasks/classification/hf_convert.h"
 #include "tasks/image_classification/hf_export.h"
+#include "tasks/translation/hf_export.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/options.h"
 
@@ -15,11 +16,13 @@ int convert_command(const Args& args) {
       "attune convert",
       "Convert between Hugging Face BERT checkpoint folders (config.json, model.safetensors, vocab.txt, "
       "tokenizer_config.json) and attune directories; prints a JSON summary.\n"
-      "  attune convert --from-hf DIR --out RUN_DIR   BertForSequenceClassification -> a run for eval/predict;\n"
+      "  attune convert --from-hf DIR --out RUN_DIR   BertForSequenceClassification or MarianMTModel (with its\n"
+      "                                               MarianTokenizer) -> a run for eval/predict/translate;\n"
       "                                               BertModel/BertForMaskedLM -> an encoder for --set init=RUN_DIR\n"
       "  attune convert --run RUN_DIR --to-hf OUT_DIR a classification run ([CLS] pooling) or encoder -> transformers;\n"
-      "                                               an image-classification run (cls-pooled ViT) -> ViTForImageClassification\n"
-      "(--set init=hf:DIR fine-tunes from a Hugging Face folder without converting it first.)");
+      "                                               an image-classification run (cls-pooled ViT) -> ViTForImageClassification;\n"
+      "                                               a translation run started from an OPUS-MT folder -> MarianMTModel\n"
+      "(--set init=hf:DIR fine-tunes from a Hugging Face folder, ViT and Marian included, without converting it.)");
   options.add_options()
       ("from-hf", "Hugging Face checkpoint folder to import", cxxopts::value<std::string>())
       ("o,out", "attune directory to write (must not exist or be empty)", cxxopts::value<std::string>())
@@ -37,15 +40,25 @@ int convert_command(const Args& args) {
     if (parsed.count("to-hf") || parsed["encoder-only"].as<bool>()) {
       fail("attune convert", "--to-hf and --encoder-only go with --run, not --from-hf");
     }
-    summary = hf::import_hf(parsed["from-hf"].as<std::string>(), parsed["out"].as<std::string>(), std::cerr);
+    const std::string from = parsed["from-hf"].as<std::string>();
+    const std::string hf_config = (std::filesystem::path(from) / "config.json").string();
+    const nlohmann::json read = std::filesystem::exists(hf_config) ? io::read_json(hf_config) : nlohmann::json();
+    if (read.is_object() && read.value("model_type", nlohmann::json()) == "marian") {
+      summary = translation::import_hf(from, parsed["out"].as<std::string>(), std::cerr);
+    } else {
+      summary = hf::import_hf(from, parsed["out"].as<std::string>(), std::cerr);
+    }
   } else {
     if (!parsed.count("to-hf")) fail("attune convert", "--run needs --to-hf OUT_DIR");
     if (parsed.count("out")) fail("attune convert", "--out goes with --from-hf; exports write to --to-hf");
     const std::string run_dir = parsed["run"].as<std::string>();
     const std::string config = (std::filesystem::path(run_dir) / "config.json").string();
     const nlohmann::json written = std::filesystem::exists(config) ? io::read_json(config) : nlohmann::json();
-    const bool image = written.is_object() && written.value("task", "") == "image-classification";
-    if (image) {
+    const std::string task = written.is_object() ? written.value("task", "") : "";
+    if (task == "translation") {
+      if (parsed["encoder-only"].as<bool>()) fail("--encoder-only", "is for BERT runs; a translation run exports whole");
+      summary = translation::export_hf(run_dir, parsed["to-hf"].as<std::string>());
+    } else if (task == "image-classification") {
       if (parsed["encoder-only"].as<bool>()) fail("--encoder-only", "is for BERT runs; an image run exports whole");
       summary = image_classification::export_hf(run_dir, parsed["to-hf"].as<std::string>());
     } else {

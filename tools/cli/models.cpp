@@ -77,6 +77,23 @@ nlohmann::json image_imports() {
        {{"init", "timm:FILE|DIR"}, {"model_type", "timm"}, {"classes", {"VisionTransformer"}}}});
 }
 
+// The pretrained translators translation starts from (init=hf:DIR, an OPUS-MT folder,
+// models/seq2seq/hf_marian.h); runs started from one go back with `attune convert --to-hf`.
+nlohmann::json translation_imports() {
+  return nlohmann::json::array(
+      {{{"init", "hf:DIR"}, {"model_type", "marian"}, {"classes", {"MarianMTModel", "MarianTokenizer"}}}});
+}
+
+// One line an import: "  hf:DIR        vit   ViTModel ViTForImageClassification".
+void print_imports(const nlohmann::json& imports) {
+  for (const auto& a : imports) {
+    std::cout << "  " << std::left << std::setw(14) << a["init"].get<std::string>() << std::setw(7)
+              << a["model_type"].get<std::string>() << std::right;
+    for (const auto& c : a["classes"]) std::cout << " " << c.get<std::string>();
+    std::cout << "\n";
+  }
+}
+
 // The headline metrics of a run's results.json: held-out masked-LM numbers for
 // pretraining runs, test (else validation) accuracy for classifiers.
 nlohmann::json headline_metrics(const nlohmann::json& results) {
@@ -155,9 +172,11 @@ int models_command(const Args& args) {
   const nlohmann::json table = presets();
   const nlohmann::json hf = architectures();
   const nlohmann::json images = image_imports();
+  const nlohmann::json translators = translation_imports();
   const nlohmann::json runs = find_runs(roots);
   if (parsed["json"].as<bool>()) {
-    std::cout << nlohmann::json{{"presets", table}, {"architectures", hf}, {"image_imports", images}, {"runs", runs}}.dump(2)
+    std::cout << nlohmann::json{{"presets", table}, {"architectures", hf}, {"image_imports", images},
+                                  {"translation_imports", translators}, {"runs", runs}}.dump(2)
               << std::endl;
     return 0;
   }
@@ -177,12 +196,10 @@ int models_command(const Args& args) {
   }
   std::cout << "\npretrained ViTs (attune train --task image-classification --set init=...; runs export with "
                "attune convert --to-hf as ViTForImageClassification):\n";
-  for (const auto& a : images) {
-    std::cout << "  " << std::left << std::setw(14) << a["init"].get<std::string>() << std::setw(6)
-              << a["model_type"].get<std::string>() << std::right;
-    for (const auto& c : a["classes"]) std::cout << " " << c.get<std::string>();
-    std::cout << "\n";
-  }
+  print_imports(images);
+  std::cout << "\npretrained translators (attune train --task translation --set init=...; runs export with "
+               "attune convert --to-hf as MarianMTModel + MarianTokenizer):\n";
+  print_imports(translators);
   std::cout << "\npretrained runs (" << roots.front();
   for (size_t i = 1; i < roots.size(); ++i) std::cout << ", " << roots[i];
   std::cout << "):\n";

@@ -67,6 +67,26 @@ int64_t attune_spm_encode(void* handle, const char* text, int64_t length, int32_
   return static_cast<int64_t>(out.size());
 }
 
+// The pieces' surface strings (an unknown piece as the text it covers, as sentencepiece's
+// EncodeAsPieces gives it), each followed by a NUL, into `out` (up to `capacity` bytes);
+// returns the bytes needed (call again with more room when it exceeds capacity), or -1.
+int64_t attune_spm_encode_pieces(void* handle, const char* text, int64_t length, char* out, int64_t capacity) {
+  std::vector<std::string> pieces;
+  try {
+    if (!static_cast<sentencepiece::SentencePieceProcessor*>(handle)
+             ->Encode(std::string(text, static_cast<size_t>(length)), &pieces)
+             .ok()) {
+      return -1;
+    }
+  } catch (...) {
+    return -1;
+  }
+  std::string joined;
+  for (const std::string& piece : pieces) joined.append(piece).push_back('\0');
+  std::memcpy(out, joined.data(), std::min<size_t>(joined.size(), static_cast<size_t>(capacity)));
+  return static_cast<int64_t>(joined.size());
+}
+
 // Detokenizes ids into `out` (up to `capacity` bytes, not NUL-terminated); returns the
 // text's length (call again with more room when it exceeds capacity), or -1 on error.
 int64_t attune_spm_decode(void* handle, const int32_t* ids, int64_t count, char* out, int64_t capacity) {
@@ -77,6 +97,27 @@ int64_t attune_spm_decode(void* handle, const int32_t* ids, int64_t count, char*
              .ok()) {
       return -1;
     }
+  } catch (...) {
+    return -1;
+  }
+  std::memcpy(out, text.data(), std::min<size_t>(text.size(), static_cast<size_t>(capacity)));
+  return static_cast<int64_t>(text.size());
+}
+
+// Detokenizes pieces given as strings, each followed by a NUL (`length` bytes in all), as
+// DecodePieces does: a piece the model lacks comes out as it is written. Returns as
+// attune_spm_decode does.
+int64_t attune_spm_decode_pieces(void* handle, const char* joined, int64_t length, char* out, int64_t capacity) {
+  std::vector<std::string> pieces;
+  for (int64_t start = 0; start < length;) {
+    const char* end = static_cast<const char*>(std::memchr(joined + start, '\0', static_cast<size_t>(length - start)));
+    const int64_t stop = end ? end - joined : length;
+    pieces.emplace_back(joined + start, static_cast<size_t>(stop - start));
+    start = stop + 1;
+  }
+  std::string text;
+  try {
+    if (!static_cast<sentencepiece::SentencePieceProcessor*>(handle)->Decode(pieces, &text).ok()) return -1;
   } catch (...) {
     return -1;
   }
