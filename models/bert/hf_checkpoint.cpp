@@ -4,6 +4,7 @@
 #include "core/files.h"
 #include "models/bert/bert.h"
 #include "models/bert/masked_lm.h"
+#include "models/common/hf_labels.h"
 
 #include <filesystem>
 #include <map>
@@ -86,30 +87,8 @@ HfBertArchitecture architecture_of(const nlohmann::json& config, const std::map<
 // id2label in id order; num_labels or the classifier's rows when there is none.
 std::vector<std::string> read_labels(const nlohmann::json& config, const std::map<std::string, torch::Tensor>& tensors,
                                      const std::string& config_path) {
-  std::vector<std::string> labels;
-  const auto it = config.find("id2label");
-  if (it != config.end() && !it->is_null()) {
-    if (!it->is_object() || it->empty()) fail(config_path + ": id2label", "must be a non-empty object");
-    labels.resize(it->size());
-    for (const auto& [key, value] : it->items()) {
-      size_t end = 0;
-      int64_t id = -1;
-      try {
-        id = std::stoll(key, &end);
-      } catch (const std::exception&) {
-      }
-      if (end != key.size() || id < 0 || id >= static_cast<int64_t>(labels.size()) || !labels[id].empty() ||
-          !value.is_string() || value.get<std::string>().empty()) {
-        fail(config_path + ": id2label", "must map the ids 0.." + std::to_string(labels.size() - 1) +
-                                             " to non-empty label names, got " + it->dump());
-      }
-      labels[id] = value.get<std::string>();
-    }
-    if (std::set<std::string>(labels.begin(), labels.end()).size() != labels.size()) {
-      fail(config_path + ": id2label", "label names must be distinct, got " + it->dump());
-    }
-    return labels;
-  }
+  std::vector<std::string> labels = read_id2label(config, config_path);
+  if (!labels.empty()) return labels;
   int64_t n = 2;
   if (config.contains("num_labels") && config["num_labels"].is_number_integer()) {
     n = config["num_labels"].get<int64_t>();

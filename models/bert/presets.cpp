@@ -1,5 +1,6 @@
 #include "models/bert/presets.h"
 
+#include "core/config.h"
 #include "core/error.h"
 
 namespace attune::models {
@@ -63,9 +64,7 @@ BertOptions bert_preset(const std::string& name, int64_t vocab_size, const std::
       return o;
     }
   }
-  std::string known;
-  for (const auto& n : bert_preset_names()) known += (known.empty() ? "" : ", ") + n;
-  fail(where, "unknown preset '" + name + "' (known: " + known + ")");
+  fail(where, "unknown preset '" + name + "' (known: " + config::join(bert_preset_names()) + ")");
 }
 
 }  // namespace attune::models

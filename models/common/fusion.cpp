@@ -1,5 +1,6 @@
 #include "models/common/fusion.h"
 
+#include "core/config.h"
 #include "core/error.h"
 
 #include <cstdlib>
@@ -9,22 +10,22 @@ namespace attune::models {
 
 namespace {
 
-bool* setting(Fusions& f, const std::string& name) {
-  if (name == "qkv") return &f.qkv;
-  if (name == "bf16_stream") return &f.bf16_stream;
-  return nullptr;
-}
-
-std::string known_names() {
-  std::string known;
-  for (const auto& n : fusion_names()) known += (known.empty() ? "" : ", ") + n;
-  return known;
+// Each switch's name and its member: the one list the names, the environment and the
+// command-line flags are read from.
+const std::vector<std::pair<std::string, bool Fusions::*>>& switches() {
+  static const std::vector<std::pair<std::string, bool Fusions::*>> table = {{"qkv", &Fusions::qkv},
+                                                                             {"bf16_stream", &Fusions::bf16_stream}};
+  return table;
 }
 
 void set(Fusions& f, const std::string& name, bool on, const std::string& where) {
-  bool* s = setting(f, name);
-  if (!s) fail(where, "unknown fused path '" + name + "' (known: " + known_names() + ")");
-  *s = on;
+  for (const auto& [known, member] : switches()) {
+    if (known == name) {
+      f.*member = on;
+      return;
+    }
+  }
+  fail(where, "unknown fused path '" + name + "' (known: " + config::join(fusion_names()) + ")");
 }
 
 Fusions from_environment() {
@@ -47,7 +48,11 @@ Fusions& fusions() {
 }
 
 const std::vector<std::string>& fusion_names() {
-  static const std::vector<std::string> names = {"qkv", "bf16_stream"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& entry : switches()) out.push_back(entry.first);
+    return out;
+  }();
   return names;
 }
 

@@ -1,5 +1,6 @@
 #include "models/transformer/activation.h"
 
+#include "core/config.h"
 #include "core/error.h"
 
 namespace attune::models {
@@ -15,9 +16,7 @@ Activation parse_activation(const std::string& name, const std::string& where) {
   if (name == "relu") return Activation::kRelu;
   if (name == "swish" || name == "silu") return Activation::kSilu;
   if (name == "tanh") return Activation::kTanh;
-  std::string known;
-  for (const auto& n : activation_names()) known += (known.empty() ? "" : ", ") + n;
-  fail(where, "unknown activation '" + name + "' (known: " + known + ")");
+  fail(where, "unknown activation '" + name + "' (known: " + config::join(activation_names()) + ")");
 }
 
 torch::Tensor apply_activation(Activation activation, const torch::Tensor& x) {

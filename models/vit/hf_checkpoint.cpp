@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "models/common/hf_folder.h"
+#include "models/common/hf_labels.h"
 #include "models/vit/checkpoint.h"
 
 #include <cmath>
@@ -48,24 +49,6 @@ bool bool_or(const nlohmann::json& config, const std::string& key, const std::st
   if (it == config.end() || it->is_null()) return fallback;
   if (!it->is_boolean()) fail(path + ": " + key, "expected true or false, got " + it->dump());
   return it->get<bool>();
-}
-
-std::vector<std::string> labels_of(const nlohmann::json& config, const std::string& path) {
-  std::vector<std::string> labels;
-  const auto it = config.find("id2label");
-  if (it == config.end() || !it->is_object()) return labels;
-  labels.resize(it->size());
-  for (const auto& [id, name] : it->items()) {
-    size_t i = 0;
-    try {
-      i = std::stoul(id);
-    } catch (const std::exception&) {
-      fail(path + ": id2label", "ids must be 0..n-1, got '" + id + "'");
-    }
-    if (i >= labels.size() || !name.is_string()) fail(path + ": id2label", "ids must be 0..n-1 mapping to names");
-    labels[i] = name.get<std::string>();
-  }
-  return labels;
 }
 
 // One value, or one per channel; ViTImageProcessor's defaults are 0.5 (IMAGENET_STANDARD_*).
@@ -196,7 +179,7 @@ VitCheckpoint read_hf_vit(const std::string& dir) {
   ck.file = weights;
   const formats::SafetensorsFile file = formats::load_safetensors(weights);
   const bool has_head = file.tensors.count("classifier.weight") > 0;
-  ck.labels = has_head ? labels_of(config, config_path) : std::vector<std::string>{};
+  ck.labels = has_head ? read_id2label(config, config_path) : std::vector<std::string>{};
   const int64_t classes = has_head ? file.tensors.at("classifier.weight").size(0) : 0;
   if (has_head && !ck.labels.empty() && static_cast<int64_t>(ck.labels.size()) != classes) {
     fail(config_path + ": id2label", "has " + std::to_string(ck.labels.size()) + " labels but the classifier " +

@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "data/formats/safetensors.h"
+#include "models/common/hf_labels.h"
 #include "models/vit/checkpoint.h"
 
 #include <filesystem>
@@ -34,12 +35,7 @@ void write_hf_vit(const std::string& dir, VisionTransformerImpl& model, const st
     if (hf.empty()) fail(dir, "tensor '" + item.key() + "' has no place in transformers' ViT");
     tensors.emplace_back(hf, item.value().detach().to(torch::kCPU, torch::kFloat).contiguous());
   }
-  nlohmann::json id2label = nlohmann::json::object(), label2id = nlohmann::json::object();
-  for (size_t i = 0; i < labels.size(); ++i) {
-    id2label[std::to_string(i)] = labels[i];
-    label2id[labels[i]] = static_cast<int64_t>(i);
-  }
-  const nlohmann::json config = {
+  nlohmann::json config = {
       {"architectures", {"ViTForImageClassification"}},
       {"model_type", "vit"},
       {"image_size", o.image_size()},
@@ -56,12 +52,11 @@ void write_hf_vit(const std::string& dir, VisionTransformerImpl& model, const st
       {"qkv_bias", true},
       {"encoder_stride", o.patch_size()},
       {"initializer_range", 0.02},
-      {"id2label", id2label},
-      {"label2id", label2id},
       {"problem_type", "single_label_classification"},
       // transformers 5 reads "dtype"; 4.x reads "torch_dtype".
       {"dtype", "float32"},
       {"torch_dtype", "float32"}};
+  config.update(label_maps(labels));
   // ViTImageProcessor: resize to the model's size (a no-op for images of that size), 1/255,
   // then the run's normalisation in each channel.
   const nlohmann::json processor = {

@@ -7,6 +7,7 @@
 #include "data/text/hf_tokenizer.h"
 #include "data/text/wordpiece.h"
 #include "models/bert/model_config.h"
+#include "models/common/hf_labels.h"
 #include "models/common/parameters.h"
 #include "tasks/classification/examples.h"
 #include "tasks/classification/task.h"
@@ -94,16 +95,10 @@ nlohmann::json export_hf(const std::string& run_dir, const std::string& out_dir,
   }
   nlohmann::json extra = nlohmann::json::object();
   if (b.architecture == HfBertArchitecture::kSequenceClassification) {
-    nlohmann::json id2label = nlohmann::json::object(), label2id = nlohmann::json::object();
-    for (size_t i = 0; i < b.labels.size(); ++i) {
-      id2label[std::to_string(i)] = b.labels[i];
-      label2id[b.labels[i]] = static_cast<int64_t>(i);
-    }
-    extra = {{"id2label", id2label},
-             {"label2id", label2id},
-             {"num_labels", static_cast<int64_t>(b.labels.size())},
-             {"problem_type", "single_label_classification"},
-             {"classifier_dropout", b.classifier_dropout}};
+    extra = models::label_maps(b.labels);
+    extra.update({{"num_labels", static_cast<int64_t>(b.labels.size())},
+                  {"problem_type", "single_label_classification"},
+                  {"classifier_dropout", b.classifier_dropout}});
   }
   models::write_hf_bert(out_dir, b.architecture, b.options, formats::module_tensors(*b.module), extra);
   if (wordpiece != nullptr) {

@@ -1,5 +1,6 @@
 #include "core/files.h"
 #include "models/bert/hf_checkpoint.h"
+#include "models/common/hf_labels.h"
 #include "tests/catch.h"
 #include "tests/common/hf_fixture.h"
 #include "tests/common/synthetic.h"
@@ -186,4 +187,28 @@ TEST_CASE("pre-LN models cannot be written as HF BERT", "[hf][errors]") {
                                 formats::module_tensors(*model));
         }).rfind(dir + "/out: pre-LN BERT", 0) == 0);
   CHECK_FALSE(fs::exists(dir + "/out"));
+}
+
+TEST_CASE("id2label is read and written the same way for every architecture", "[hf]") {
+  using nlohmann::json;
+  const json config = {{"id2label", {{"1", "sport"}, {"0", "food"}, {"2", "tech"}}}};
+  CHECK(models::read_id2label(config, "c.json") == std::vector<std::string>{"food", "sport", "tech"});
+  CHECK(models::read_id2label(json::object(), "c.json").empty());
+  CHECK(models::read_id2label({{"id2label", nullptr}}, "c.json").empty());
+  const json maps = models::label_maps({"food", "sport", "tech"});
+  CHECK(maps["id2label"] == config["id2label"]);
+  CHECK(maps["label2id"] == json{{"food", 0}, {"sport", 1}, {"tech", 2}});
+  CHECK(models::read_id2label(maps, "c.json") == std::vector<std::string>{"food", "sport", "tech"});
+
+  const auto error = [](const json& id2label) {
+    return user_error_message([&] { models::read_id2label({{"id2label", id2label}}, "c.json"); });
+  };
+  CHECK(contains(error(json::array({"a"})), "c.json: id2label: must be a non-empty object"));
+  CHECK(contains(error(json::object()), "c.json: id2label: must be a non-empty object"));
+  for (const json& bad : {json{{"0", "a"}, {"2", "b"}}, json{{"0", "a"}, {"1a", "b"}}, json{{"0", "a"}, {"1", 7}},
+                          json{{"0", "a"}, {"1", ""}}, json{{"0", "a"}, {"-1", "b"}}}) {
+    INFO(bad.dump());
+    CHECK(contains(error(bad), "c.json: id2label: must map the ids 0..1 to non-empty label names"));
+  }
+  CHECK(contains(error({{"0", "a"}, {"1", "a"}}), "c.json: id2label: label names must be distinct"));
 }

@@ -1,3 +1,4 @@
+#include "core/config.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "models/common/fusion.h"
@@ -14,8 +15,7 @@ namespace attune::cli {
 int bench_command(const Args& raw_args) {
   Args args = raw_args;
   const std::vector<std::string> overrides = take_overrides(args);
-  std::string fused_names;
-  for (const auto& name : models::fusion_names()) fused_names += (fused_names.empty() ? "" : ", ") + name;
+  const std::string fused_names = config::join(models::fusion_names());
   cxxopts::Options options(
       "attune bench",
       "Speed of a text-classification run config's model on synthetic full-length batches, through the code "

@@ -1,0 +1,44 @@
+#include "models/common/hf_labels.h"
+
+#include "core/error.h"
+
+#include <set>
+
+namespace attune::models {
+
+std::vector<std::string> read_id2label(const nlohmann::json& config, const std::string& config_path) {
+  std::vector<std::string> labels;
+  const auto it = config.find("id2label");
+  if (it == config.end() || it->is_null()) return labels;
+  if (!it->is_object() || it->empty()) fail(config_path + ": id2label", "must be a non-empty object");
+  labels.resize(it->size());
+  for (const auto& [key, value] : it->items()) {
+    size_t end = 0;
+    int64_t id = -1;
+    try {
+      id = std::stoll(key, &end);
+    } catch (const std::exception&) {
+    }
+    if (end != key.size() || id < 0 || id >= static_cast<int64_t>(labels.size()) || !labels[id].empty() ||
+        !value.is_string() || value.get<std::string>().empty()) {
+      fail(config_path + ": id2label", "must map the ids 0.." + std::to_string(labels.size() - 1) +
+                                           " to non-empty label names, got " + it->dump());
+    }
+    labels[id] = value.get<std::string>();
+  }
+  if (std::set<std::string>(labels.begin(), labels.end()).size() != labels.size()) {
+    fail(config_path + ": id2label", "label names must be distinct, got " + it->dump());
+  }
+  return labels;
+}
+
+nlohmann::json label_maps(const std::vector<std::string>& labels) {
+  nlohmann::json id2label = nlohmann::json::object(), label2id = nlohmann::json::object();
+  for (size_t i = 0; i < labels.size(); ++i) {
+    id2label[std::to_string(i)] = labels[i];
+    label2id[labels[i]] = static_cast<int64_t>(i);
+  }
+  return {{"id2label", id2label}, {"label2id", label2id}};
+}
+
+}  // namespace attune::models

@@ -1,0 +1,18 @@
+// The label maps of a transformers classifier config (id2label, label2id), read and
+// written the same way for every architecture attune imports and exports.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace attune::models {
+
+// The config's id2label in id order; empty where it has none (absent or null). Fails
+// naming `config_path` unless the ids are 0..n-1 and map to distinct non-empty names.
+std::vector<std::string> read_id2label(const nlohmann::json& config, const std::string& config_path);
+
+// {"id2label": {"0": name, ...}, "label2id": {name: 0, ...}} for labels in id order.
+nlohmann::json label_maps(const std::vector<std::string>& labels);
+
+}  // namespace attune::models
