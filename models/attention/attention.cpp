@@ -151,15 +151,13 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torc
               "MultiHeadAttention: context must be (", x.size(0), ",S,", options_.embed_dim(), "), got ",
               source.sizes());
   torch::Tensor projected, keys, values;
-  // Not in CPU inference: there the concatenation of the weights, redone every call, costs
-  // more than the GEMM it saves at small batches (autocast and autograd hold no cache).
-  const bool fuse = fusions().qkv && (x.is_cuda() || torch::GradMode::is_enabled());
+  const bool fuse = x.is_cuda() ? fusions().qkv : fusions().qkv_cpu;
   if (fuse && !context.defined() && query->input_shared() && key->input_shared() && value->input_shared()) {
     // One GEMM reads x once and launches once for all three projections (and once for
     // the input gradient); the columns of the result are the three projections.
     const torch::Tensor weight = torch::cat({query->weight, key->weight, value->weight});
     const torch::Tensor bias = options_.bias() ? torch::cat({query->bias, key->bias, value->bias}) : torch::Tensor();
-    const std::vector<torch::Tensor> parts = torch::nn::functional::linear(x, weight, bias).chunk(3, -1);
+    const std::vector<torch::Tensor> parts = torch::linear(x, weight, bias).chunk(3, -1);
     projected = query->adapt_projection(x, parts[0]);
     keys = key->adapt_projection(x, parts[1]);
     values = value->adapt_projection(x, parts[2]);

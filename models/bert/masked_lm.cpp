@@ -20,7 +20,7 @@ BertLMPredictionHeadImpl::BertLMPredictionHeadImpl(const BertOptions& o, torch::
 }
 
 torch::Tensor BertLMPredictionHeadImpl::forward(const torch::Tensor& hidden) {
-  return torch::nn::functional::linear(transform->forward(hidden), decoder_weight_, bias);
+  return torch::linear(transform->forward(hidden), decoder_weight_, bias);
 }
 
 BertForMaskedLMImpl::BertForMaskedLMImpl(BertOptions options, std::string preset) {

@@ -13,8 +13,8 @@ namespace {
 // Each switch's name and its member: the one list the names, the environment and the
 // command-line flags are read from.
 const std::vector<std::pair<std::string, bool Fusions::*>>& switches() {
-  static const std::vector<std::pair<std::string, bool Fusions::*>> table = {{"qkv", &Fusions::qkv},
-                                                                             {"bf16_stream", &Fusions::bf16_stream}};
+  static const std::vector<std::pair<std::string, bool Fusions::*>> table = {
+      {"qkv", &Fusions::qkv}, {"qkv_cpu", &Fusions::qkv_cpu}, {"bf16_stream", &Fusions::bf16_stream}};
   return table;
 }
 
@@ -54,6 +54,12 @@ const std::vector<std::string>& fusion_names() {
     return out;
   }();
   return names;
+}
+
+std::vector<std::pair<std::string, bool>> fusion_state() {
+  std::vector<std::pair<std::string, bool>> out;
+  for (const auto& [name, member] : switches()) out.emplace_back(name, fusions().*member);
+  return out;
 }
 
 void set_fusion(const std::string& name, bool on, const std::string& where) { set(fusions(), name, on, where); }

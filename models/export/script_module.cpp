@@ -133,7 +133,7 @@ std::string ScriptModuleBuilder::linear(models::LinearImpl& layer, const std::st
 }
 
 std::string ScriptModuleBuilder::linear(torch::nn::LinearImpl& layer, const std::string& name, const std::string& x) {
-  // torch::nn::Linear runs the same torch::nn::functional::linear as attune's Linear.
+  // torch::nn::Linear's inputs here are 2-d, where its functional::linear is at::linear's addmm.
   return linear_of(layer.weight, layer.bias, name, x);
 }
 
@@ -164,20 +164,8 @@ std::string ScriptModuleBuilder::linear_of(const torch::Tensor& weight, const to
 
 std::string ScriptModuleBuilder::functional_linear(const std::string& x, const std::string& weight,
                                                   const std::string& bias) {
-  // Not torch.linear: attune's Linear runs torch::nn::functional::linear, which adds a
-  // bias to a 3-d product after the matmul where at::linear folds it into one addmm,
-  // and the two round differently (1e-7) once the inner dimension spans BLAS blocks.
-  // The same kernels give the same bits.
-  if (!has_linear_method_) {
-    names_.insert("functional_linear");
-    add_method(
-        "def functional_linear(self, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:\n"
-        "    if x.dim() == 2:\n"
-        "        return torch.addmm(bias, x, weight.t())\n"
-        "    return torch.matmul(x, weight.t()) + bias\n");
-    has_linear_method_ = true;
-  }
-  return "self.functional_linear(" + x + ", " + weight + ", " + bias + ")";
+  // at::linear, as LinearImpl::forward runs it: the same kernels give the same bits.
+  return "torch.linear(" + x + ", " + weight + ", " + bias + ")";
 }
 
 std::string ScriptModuleBuilder::layer_norm(torch::nn::LayerNormImpl& norm, const std::string& name,

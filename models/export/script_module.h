@@ -59,9 +59,8 @@ class ScriptModuleBuilder {
   // Registers a copy of value as a parameter (or a buffer); returns "self.<name>".
   std::string tensor(const std::string& name, const torch::Tensor& value, bool parameter = true);
   // The expression for layer(x): the layer's weight and bias applied with the kernels
-  // LinearImpl::forward uses (torch::nn::functional::linear's: addmm for 2-d inputs, matmul
-  // then the bias otherwise), plus its active adapter's script_output() when it has one
-  // unmerged. Every exporter goes through here, so every Linear exports adapters the same
+  // LinearImpl::forward uses (at::linear's), plus its active adapter's script_output()
+  // when it has one unmerged. Every exporter goes through here, so every Linear exports adapters the same
   // way. An unmerged adapter without a script form is a bug of the caller (merge it first).
   std::string linear(models::LinearImpl& layer, const std::string& name, const std::string& x);
   // The same for a plain torch::nn::Linear (no adapters), e.g. a ViT's head.
@@ -93,7 +92,6 @@ class ScriptModuleBuilder {
   torch::jit::Module module_;
   std::string methods_;
   std::set<std::string> names_;
-  bool has_linear_method_ = false;
 };
 
 }  // namespace attune::script

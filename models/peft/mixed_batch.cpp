@@ -49,7 +49,7 @@ class MixedLayerImpl : public models::LinearAdapterImpl {
           out.index_copy_(0, g.rows, out.index_select(0, g.rows) * u.scale.to(y.scalar_type()));
           break;
         case LayerUpdate::Kind::replace:
-          out.index_copy_(0, g.rows, torch::nn::functional::linear(x.index_select(0, g.rows), u.weight, u.bias));
+          out.index_copy_(0, g.rows, torch::linear(x.index_select(0, g.rows), u.weight, u.bias));
           break;
         default:
           break;

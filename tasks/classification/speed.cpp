@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/compat.h"
 #include "core/trace_compat.h"
+#include "models/common/fusion.h"
 #include "models/common/parameters.h"
 #include "models/export/script_module.h"
 #include "models/peft/config.h"
@@ -135,6 +136,7 @@ json base_record(const Config& config, const SpeedOptions& o, RunModel& run, con
             {"masked", o.masked},
             {"unfused", o.unfused},
             {"fused", o.fused}};
+  for (const auto& [name, on] : models::fusion_state()) r["fusions"][name] = on;
   return r;
 }
 

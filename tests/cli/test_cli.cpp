@@ -1056,7 +1056,7 @@ TEST_CASE("bench times a tiny model's training and inference; bad flags exit 2 w
   REQUIRE(qkv.status == 0);
   CHECK(nlohmann::json::parse(qkv.out)["ablation"] == "fused-qkv");
   check_user_error(run_attune(concat(tiny_model, {"--unfuse", "softmax"})),
-                   "--unfuse: unknown fused path 'softmax' (known: qkv, bf16_stream)");
+                   "--unfuse: unknown fused path 'softmax' (known: qkv, qkv_cpu, bf16_stream)");
   const Result stream = run_attune(concat(tiny_model, {"--fuse", "bf16_stream", "--steps", "1", "--repeats", "1"}));
   REQUIRE(stream.status == 0);
   CHECK(nlohmann::json::parse(stream.out)["fused"] == nlohmann::json::array({"bf16_stream"}));

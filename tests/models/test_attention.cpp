@@ -192,12 +192,17 @@ struct Pass {
 
 Pass run_pass(MultiHeadAttention& mha, const torch::Tensor& x, bool fused) {
   attune::models::fusions().qkv = fused;
+  attune::models::fusions().qkv_cpu = fused;
   mha->zero_grad();
   Pass p;
   p.out = mha->forward(x, {}, padding_mask(lengths_mask({4, 3}, 4)));
   p.fused = graph_has(p.out, "CatBackward");
   (p.out * torch::arange(p.out.numel(), kDouble).view(p.out.sizes()).cos()).sum().backward();
-  for (const auto& item : mha->named_parameters()) p.grads[item.key()] = item.value().grad().clone();
+  // Parameters of an inactive adapter get no gradient (undefined on LibTorch 2.x, where
+  // zero_grad() drops gradients instead of zeroing them).
+  for (const auto& item : mha->named_parameters()) {
+    if (item.value().grad().defined()) p.grads[item.key()] = item.value().grad().clone();
+  }
   attune::models::fusions() = attune::models::Fusions();
   return p;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Where the GPU time of a step goes (issue 29): Chrome traces of attune (eager steps, eager
-# steps with each fused path of models/common/fusion.h on, CUDA graphs), Hugging Face eager and HF + torch.compile on the speed benchmark's shapes,
+# steps with the fused paths of models/common/fusion.h off, CUDA graphs), Hugging Face eager and HF + torch.compile on the speed benchmark's shapes,
 # tabulated by kernel_breakdown.py into one kernel-time table per shape, and the Triton
 # code Inductor generated (what compile fuses).
 #
@@ -27,16 +27,13 @@ timing=(--steps "$steps" --repeats 2 --warmup 10)
 record() {  # mode batch seq
   local mode="$1" batch="$2" seq="$3" tag="$1-$2x$3"
   local shape=(--mode "$mode" --batch-size "$batch" --seq-len "$seq")
+  # Eager steps with the default fused paths, then with every one of them off.
   "$attune" bench --config "$here/speed_bert_base.json" "${shape[@]}" "${timing[@]}" --no-cuda-graphs \
     --trace "$traces/attune-eager-$tag.json" > "$traces/attune-eager-$tag.record.json"
   local labels=("attune eager=$traces/attune-eager-$tag.json")
-  # The same steps with each fused path of models/common/fusion.h on.
-  ATTUNE_FUSE=qkv "$attune" bench --config "$here/speed_bert_base.json" "${shape[@]}" "${timing[@]}" \
-    --no-cuda-graphs --trace "$traces/attune-qkv-$tag.json" > "$traces/attune-qkv-$tag.record.json"
-  labels+=("attune eager one QKV GEMM=$traces/attune-qkv-$tag.json")
-  ATTUNE_FUSE=bf16_stream "$attune" bench --config "$here/speed_bert_base.json" "${shape[@]}" "${timing[@]}" \
-    --no-cuda-graphs --trace "$traces/attune-stream-$tag.json" > "$traces/attune-stream-$tag.record.json"
-  labels+=("attune eager bf16 stream=$traces/attune-stream-$tag.json")
+  ATTUNE_UNFUSE=qkv,bf16_stream "$attune" bench --config "$here/speed_bert_base.json" "${shape[@]}" "${timing[@]}" \
+    --no-cuda-graphs --trace "$traces/attune-unfused-$tag.json" > "$traces/attune-unfused-$tag.record.json"
+  labels+=("attune eager unfused=$traces/attune-unfused-$tag.json")
   if [[ "$mode" == train ]]; then
     "$attune" bench --config "$here/speed_bert_base.json" "${shape[@]}" "${timing[@]}" \
       --trace "$traces/attune-graphs-$tag.json" > "$traces/attune-graphs-$tag.record.json"
@@ -53,7 +50,7 @@ record() {  # mode batch seq
     python3 - "$traces" "$tag" <<'PY'
 import json, sys
 d, tag = sys.argv[1], sys.argv[2]
-for name in ("attune-eager", "attune-qkv", "attune-stream", "attune-graphs", "hf", "hf-compile"):
+for name in ("attune-eager", "attune-unfused", "attune-graphs", "hf", "hf-compile"):
     try:
         r = json.load(open(f"{d}/{name}-{tag}.record.json"))
     except (OSError, ValueError):

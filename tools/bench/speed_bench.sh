@@ -68,7 +68,7 @@ done
 if [[ "${ABLATIONS:-1}" == 1 ]]; then
   echo "== ablations" >&2
   for shape in ${ABLATION_SHAPES:-32x128 128x128}; do
-    for flag in --no-fused-optimizer --sync-every-step --masked "--fuse qkv" "--fuse bf16_stream"; do
+    for flag in --no-fused-optimizer --sync-every-step --masked "--unfuse qkv" "--unfuse bf16_stream"; do
       # shellcheck disable=SC2086  # "--unfuse qkv" is two words
       a_bench --mode train --batch-size "${shape%x*}" --seq-len "${shape#*x}" $flag
     done

@@ -99,7 +99,8 @@ def main():
                       f"{v['latency_ms']['median']:.2f} / {v['latency_ms']['p90']:.2f} | {mem(v)} |")
     what = {"no-fused-optimizer": "LibTorch's per-tensor AdamW", "sync-every-step": "loss read back every step",
             "masked": "padding mask on every batch", "unfused-qkv": "three query/key/value GEMMs",
-            "fused-qkv": "one query/key/value GEMM", "fused-bf16_stream": "bf16 residual stream"}
+            "fused-qkv": "one query/key/value GEMM", "fused-bf16_stream": "bf16 residual stream",
+            "unfused-bf16_stream": "float32 residual stream"}
     ablations = sorted({(r["ablation"], r["method"], r["batch_size"], r["seq_len"]) for r in train
                         if r["system"] == "attune" and r.get("ablation") and r["ablation"] != "no-cuda-graphs"},
                        key=lambda k: (list(what).index(k[0]) if k[0] in what else 99, k[3], k[2], k[1] != "full"))

@@ -200,7 +200,7 @@ case "$stage" in
   profile)
     # Issue 29: the fused paths' GPU tests; kernel-time breakdowns of attune, HF eager and
     # HF + torch.compile (profile_bench.sh) at SHAPES [128x128]; the main job's accuracy
-    # without and with the bf16 stream (ACCURACY [1]); breakdowns at LATER_SHAPES [32x512]
+    # with and without the fused paths (ACCURACY [1]); breakdowns at LATER_SHAPES [32x512]
     # and LATER_INFER_SHAPES [32x512]; then speed_bench.sh when SPEED=1.
     timed fused_tests bash -c 'build-cuda/test_models "[encoder_layer],[attention]" && build-cuda/test_tasks "[cuda-graph]"'
     # Logs go to one file so that at most 8 files come back: the tables are in profile.md.
@@ -208,11 +208,11 @@ case "$stage" in
     env ATTUNE=build-cuda/attune TRACES="$bench/traces" SHAPES="${SHAPES:-128x128}" INFER_SHAPES="${INFER_SHAPES:-}" \
       tools/bench/profile_bench.sh "$out" > "$log" 2>&1 || echo "profile rc=$?" >> "$out/times.txt"
     if [[ "${ACCURACY:-1}" == 1 ]]; then
-      # The main job with the default fused paths, then with the bf16 stream on (same seed).
-      for fuse in "" bf16_stream; do
-        echo "== ATTUNE_FUSE=$fuse" >> "$out/accuracy.txt"
-        ATTUNE_FUSE="$fuse" build-cuda/attune train --config tools/configs/spam_assassin.json --overwrite \
-          --set run_dir="/tmp/attune-acc-${fuse:-default}" --set device=cuda --set data.train=.data/spam_assassin/train.csv \
+      # The main job with the default fused paths, then with them off (same seed).
+      for unfuse in "" qkv,bf16_stream; do
+        echo "== ATTUNE_UNFUSE=$unfuse" >> "$out/accuracy.txt"
+        ATTUNE_UNFUSE="$unfuse" build-cuda/attune train --config tools/configs/spam_assassin.json --overwrite \
+          --set run_dir="/tmp/attune-acc-${unfuse:-default}" --set device=cuda --set data.train=.data/spam_assassin/train.csv \
           --set data.valid=.data/spam_assassin/valid.csv --set data.test=.data/spam_assassin/test.csv 2>&1 |
           tail -n 4 >> "$out/accuracy.txt" || true
       done
