@@ -47,7 +47,7 @@ int bench_command(const Args& raw_args) {
        cxxopts::value<bool>()->default_value("false"))
       ("unfuse", "Ablation: take the unfused path for NAME (" + fused_names + "; repeatable)",
        cxxopts::value<std::vector<std::string>>()->default_value(""))
-      ("fuse", "Take the fused path NAME where it is off by default (repeatable)",
+      ("fuse", "Take the fused path NAME where it is off by default, e.g. qkv_cpu (repeatable)",
        cxxopts::value<std::vector<std::string>>()->default_value(""))
       ("trace", "After timing, record --steps more steps (infer: eager batches) as a Chrome trace in this file "
        "(LibTorch 2.x; tools/bench/kernel_breakdown.py tabulates kernel time)", cxxopts::value<std::string>()->default_value(""))
