@@ -18,6 +18,9 @@
 #                                         SEQS, STEPS, REPEATS, ROUNDS, ABLATIONS)
 #   tools/gpu/session.sh profile          kernel-time breakdowns, attune against HF eager and torch.compile
 #                                         (profile_bench.sh; SHAPES, INFER_SHAPES, STEPS; SPEED=1 adds speed_bench.sh)
+#   tools/gpu/session.sh speed-part N     a third of speed_bench.sh's issue-29 shapes (N = 1: full 128x128, 32x512,
+#                                         inference at 128; 2: full 32x128, 64x256, inference at 512; 3: LoRA), fits
+#                                         one call after the build
 #   tools/gpu/session.sh graphs           CUDA graph tests, graphs against eager steps in attune bench and a
 #                                         short ViT run (EPOCHS [2])
 #   tools/gpu/session.sh serve            attune serve's tests in the CUDA build, and a SpamAssassin bundle
@@ -163,6 +166,21 @@ case "$stage" in
   speed)
     timed speed_bench env ATTUNE=build-cuda/attune DEVICE=cuda tools/bench/speed_bench.sh "$bench/speed"
     cp "$bench/speed/results.jsonl" "$out/speed_results.jsonl"; cp "$bench/speed/results.md" "$out/speed_results.md"
+    exit 0
+    ;;
+  speed-part)
+    # Issue 29's whole benchmark does not fit one 10-minute call (each torch.compile peer
+    # run compiles for about a minute): PART 1, 2 or 3 runs a third of it, writing the
+    # records straight to $OUT so that a call cut short keeps what it finished. The
+    # tables: speed_table.py over the parts' records concatenated.
+    case "${1:-}" in
+      1) part=(SHAPES="128x128 32x512" METHODS=full INFER_SEQS=128) ;;
+      2) part=(SHAPES="32x128 64x256" METHODS=full INFER_SEQS=512) ;;
+      3) part=(SHAPES="32x128 128x128 32x512" METHODS=lora INFER_SEQS=" ") ;;
+      *) echo "speed-part: PART is 1, 2 or 3" >&2; exit 2 ;;
+    esac
+    timed "speed_part$1" env "${part[@]}" ABLATIONS=0 REPEATS="${REPEATS:-3}" ATTUNE=build-cuda/attune DEVICE=cuda \
+      tools/bench/speed_bench.sh "$out/part$1"
     exit 0
     ;;
   graphs)
