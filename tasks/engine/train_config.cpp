@@ -40,7 +40,7 @@ void TrainConfig::describe(config::Schema<TrainConfig>& s) {
       .string("selection_metric", &TrainConfig::selection_metric,
               "validation metric that picks the best weights (losses and perplexities are minimised)")
       .boolean("bf16", &TrainConfig::bf16, "bf16 autocast on CUDA")
-      .boolean("cuda_graphs", &TrainConfig::cuda_graphs, "capture each step shape once and replay it (CUDA)")
+      .boolean("cuda_graphs", &TrainConfig::cuda_graphs, "capture each step shape once and replay it (CUDA; results equal the eager steps)")
       .integer("zero", &TrainConfig::zero, 0, 1,
                "1 = shard AdamW's state over the data-parallel ranks (ZeRO stage 1); no effect "
                "on a process training alone; 0 = off")

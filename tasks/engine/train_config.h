@@ -40,7 +40,7 @@ struct TrainConfig {
   int64_t early_stopping_patience = 0;
   std::string selection_metric = "macro_f1";
   bool bf16 = true;
-  bool cuda_graphs = false;
+  bool cuda_graphs = true;  // CUDA with LibTorch 2.x only; elsewhere steps run eagerly
   int64_t zero = 0;
   std::string nonfinite = "stop";
   bool tensorboard = true;

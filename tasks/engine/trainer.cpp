@@ -106,7 +106,8 @@ class Loop {
     if (group_) broadcast_model();
     if (state_.finished) return result(false);
     runner_ = std::make_unique<StepRunner>(task_, *optimizer_, options_);
-    if (!runner_->graphs_off_reason().empty()) {
+    // On by default: a CPU run need not hear that a CUDA feature is off.
+    if (!runner_->graphs_off_reason().empty() && options_.device.is_cuda()) {
       out_ << "note: train.cuda_graphs is off: " << runner_->graphs_off_reason() << "\n";
     }
     if (state_.window_steps > 0) {

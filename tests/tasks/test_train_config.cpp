@@ -46,7 +46,7 @@ TEST_CASE("a config saved before newer train keys existed still parses, with the
   const engine::TrainOptions o = engine::train_options_from_config(old);
   CHECK(o.warmup_steps == 0);
   CHECK(o.schedule == engine::Schedule::kLinear);
-  CHECK_FALSE(o.cuda_graphs);
+  CHECK(o.cuda_graphs);  // on by default
   CHECK(o.zero == 0);
   old["train"]["zero"] = 1;
   CHECK(engine::train_options_from_config(old).zero == 1);
