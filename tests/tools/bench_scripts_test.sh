@@ -37,6 +37,15 @@ if python3 "$root/tools/bench/kernel_breakdown.py" --steps 1 "x=$tmp/empty.json"
   fail "a trace without kernels was accepted"
 fi
 grep -q "no GPU kernels in the trace" "$tmp/err" || fail "error for an empty trace: $(cat "$tmp/err")"
+echo 'not json' > "$tmp/bad.json"
+for bad in "x=$tmp/bad.json:not a JSON trace" "x=$tmp/missing.json:No such file" "$tmp/trace.json:expected LABEL=TRACE.json"; do
+  if python3 "$root/tools/bench/kernel_breakdown.py" --steps 1 "${bad%%:*}" 2> "$tmp/err"; then fail "accepted ${bad%%:*}"; fi
+  grep -q "${bad#*:}" "$tmp/err" || fail "error for ${bad%%:*}: $(cat "$tmp/err")"
+  [[ $(wc -l < "$tmp/err") -eq 1 ]] || fail "more than one line for ${bad%%:*}: $(cat "$tmp/err")"
+done
+# Two steps of five kernels: counts per step that are not whole keep their fraction.
+python3 "$root/tools/bench/kernel_breakdown.py" --steps 2 "two=$tmp/trace.json" > "$tmp/two.md"
+grep -q '| GEMM | 0.50 (0.5) |' "$tmp/two.md" || fail "fractional kernel counts: $(cat "$tmp/two.md")"
 
 python3 "$root/tools/bench/speed_table.py" "$root/docs/profiles/2026-12-06-h100-speed.jsonl" > "$tmp/t.md"
 grep -q '| full | 128 x 128 | 562027 (1) | 541194 (1) | 395848 (1) | 531137 (1) | \*\*1.42x\*\* | \*\*1.06x\*\* |' "$tmp/t.md" ||

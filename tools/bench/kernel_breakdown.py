@@ -33,6 +33,11 @@ CATEGORIES = [
 ]
 
 
+def count(n):
+    """Kernels per step: whole when the trace's kernels divide evenly by its steps."""
+    return f"{n:.0f}" if abs(n - round(n)) < 1e-9 else f"{n:.1f}"
+
+
 def category(name):
     lower = name.lower()
     for row, pattern in CATEGORIES:
@@ -42,9 +47,16 @@ def category(name):
 
 
 def kernels(path):
-    with open(path) as f:
-        trace = json.load(f)
-    events = trace["traceEvents"] if isinstance(trace, dict) else trace
+    try:
+        with open(path) as f:
+            trace = json.load(f)
+    except OSError as e:
+        raise SystemExit(f"{path}: {e.strerror}")
+    except ValueError as e:
+        raise SystemExit(f"{path}: not a JSON trace ({e})")
+    events = trace.get("traceEvents") if isinstance(trace, dict) else trace
+    if not isinstance(events, list):
+        raise SystemExit(f"{path}: not a Chrome trace (no traceEvents list)")
     return [e for e in events if e.get("ph") == "X" and e.get("cat") in ("kernel", "Kernel") and "dur" in e]
 
 
@@ -88,6 +100,8 @@ def main():
     p.add_argument("--top", type=int, default=12)
     p.add_argument("traces", nargs="+", help="LABEL=TRACE.json")
     args = p.parse_args()
+    if args.steps < 1:
+        raise SystemExit(f"--steps: must be at least 1, got {args.steps}")
     labelled = []
     for item in args.traces:
         label, sep, path = item.partition("=")
@@ -102,18 +116,18 @@ def main():
         cells = []
         for _, s in labelled:
             c = s["categories"].get(row)
-            cells.append(f"{c['ms_per_step']:.2f} ({c['kernels_per_step']:.0f})" if c else "-")
+            cells.append(f"{c['ms_per_step']:.2f} ({count(c['kernels_per_step'])})" if c else "-")
         print(f"| {row} | " + " | ".join(cells) + " |")
-    print("| **GPU busy** | " + " | ".join(f"**{s['busy_ms_per_step']:.2f}** ({s['kernels_per_step']:.0f})"
+    print("| **GPU busy** | " + " | ".join(f"**{s['busy_ms_per_step']:.2f}** ({count(s['kernels_per_step'])})"
                                           for _, s in labelled) + " |")
     print("| span, first kernel to last | " + " | ".join(f"{s['span_ms_per_step']:.2f}" for _, s in labelled) + " |")
     for label, s in labelled:
         print(f"\nTop kernels, {label} (ms per step, calls per step):\n")
         for r in s["top"][:args.top]:
-            print(f"- {r['ms_per_step']:.3f} ms, {r['calls_per_step']:.0f}x `{r['name']}`")
+            print(f"- {r['ms_per_step']:.3f} ms, {count(r['calls_per_step'])}x `{r['name']}`")
         if s["triton_kernels_per_step"]:
             print("- Inductor kernels per step by row: " +
-                  ", ".join(f"{row} {n:.0f}" for row, n in sorted(s["triton_kernels_per_step"].items())))
+                  ", ".join(f"{row} {count(n)}" for row, n in sorted(s["triton_kernels_per_step"].items())))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({label: s for label, s in labelled}, f, indent=1)
