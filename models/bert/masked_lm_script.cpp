@@ -21,8 +21,8 @@ torch::jit::Module script_masked_lm(BertForMaskedLMImpl& model, script::ClassNam
   const std::string dense = b.linear(*transform.dense, "cls_predictions_transform_dense", "hidden");
   const std::string transformed =
       b.layer_norm(*transform.layer_norm, "cls_predictions_transform_LayerNorm", script::activation_call(activation, dense));
-  const std::string decoded = b.functional_linear("h", bert + "." + kScriptBertWordEmbeddings,
-                                                  b.tensor("cls_predictions_bias", head.bias));
+  const std::string decoded = b.linear_call("h", bert + "." + kScriptBertWordEmbeddings,
+                                            b.tensor("cls_predictions_bias", head.bias));
   b.add_method("def head(self, hidden: Tensor) -> Tensor:\n"
                "    h = " + transformed + "\n"
                "    return " + decoded + "\n");

@@ -5,7 +5,12 @@
 
 namespace attune::models {
 
+namespace {
+
+// Whether activations are kept in bfloat16 in this forward.
 bool bf16_stream_active() { return fusions().bf16_stream && compat::autocast_bf16_active(); }
+
+}  // namespace
 
 torch::Tensor layer_norm(torch::nn::LayerNorm& norm, const torch::Tensor& x) {
   if (x.scalar_type() != torch::kBFloat16 || !x.is_cuda() || !bf16_stream_active()) return norm->forward(x);

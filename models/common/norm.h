@@ -7,8 +7,6 @@
 
 namespace attune::models {
 
-// Whether activations are kept in bfloat16 in this forward.
-bool bf16_stream_active();
 // norm(x), in x's dtype when the bf16 stream is active and x is bf16; else as norm->forward.
 torch::Tensor layer_norm(torch::nn::LayerNorm& norm, const torch::Tensor& x);
 // x entering the residual stream (embeddings' output): bf16 when the stream is active.

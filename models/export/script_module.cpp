@@ -154,16 +154,14 @@ std::string ScriptModuleBuilder::linear_of(const torch::Tensor& weight, const to
     module_.register_attribute(attr, packed.type(), packed);
     uses_quantized_ = true;
     y = "quantized.linear_dynamic(" + x + ", self." + attr + ", False)";
-  } else if (bias.defined()) {
-    y = functional_linear(x, tensor(name + "_weight", weight), tensor(name + "_bias", bias));
   } else {
-    y = "torch.matmul(" + x + ", " + tensor(name + "_weight", weight) + ".t())";
+    y = linear_call(x, tensor(name + "_weight", weight), bias.defined() ? tensor(name + "_bias", bias) : "None");
   }
   return y;
 }
 
-std::string ScriptModuleBuilder::functional_linear(const std::string& x, const std::string& weight,
-                                                  const std::string& bias) {
+std::string ScriptModuleBuilder::linear_call(const std::string& x, const std::string& weight,
+                                             const std::string& bias) {
   // at::linear, as LinearImpl::forward runs it: the same kernels give the same bits.
   return "torch.linear(" + x + ", " + weight + ", " + bias + ")";
 }

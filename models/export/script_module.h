@@ -66,8 +66,8 @@ class ScriptModuleBuilder {
   // The same for a plain torch::nn::Linear (no adapters), e.g. a ViT's head.
   std::string linear(torch::nn::LinearImpl& layer, const std::string& name, const std::string& x);
   // The same kernels for a weight and bias that are not a Linear layer's (tied decoders):
-  // x, weight and bias are TorchScript expressions.
-  std::string functional_linear(const std::string& x, const std::string& weight, const std::string& bias);
+  // x, weight and bias are TorchScript expressions (bias may be "None").
+  std::string linear_call(const std::string& x, const std::string& weight, const std::string& bias);
   std::string layer_norm(torch::nn::LayerNormImpl& norm, const std::string& name, const std::string& x);
   std::string embedding(torch::nn::EmbeddingImpl& table, const std::string& name, const std::string& ids);
   // Registers a defined module as a child; returns "self.<name>". Call its methods
