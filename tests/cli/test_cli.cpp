@@ -102,6 +102,8 @@ TEST_CASE("train, eval and predict a tiny run through the CLI", "[cli]") {
   const Result train = run_attune(concat({"train"}, tiny(dir, "run")));
   INFO(train.err);
   REQUIRE(train.status == 0);
+  // train.cuda_graphs is on by default: a CPU run says nothing about it.
+  CHECK(train.err.find("cuda_graphs") == std::string::npos);
   const json summary = json::parse(train.out);
   CHECK(summary["valid"]["accuracy"].get<double>() > 0.8);
 
@@ -1001,6 +1003,7 @@ TEST_CASE("bench times a tiny model's training and inference; bad flags exit 2 w
 
   CHECK(t["cuda_graphs"] == false);
   CHECK(t["cuda_graphs_off"] == "the device is cpu");  // on by default
+  CHECK(t["fusions"] == nlohmann::json{{"qkv", true}, {"qkv_cpu", false}, {"bf16_stream", true}});
   CHECK(t["ablation"] == "");
   // AdamW's state: at most 8 bytes per trainable fp32 parameter (none for one without a gradient).
   CHECK(t["zero"] == 0);
@@ -1052,6 +1055,7 @@ TEST_CASE("bench times a tiny model's training and inference; bad flags exit 2 w
   REQUIRE(unfused.status == 0);
   CHECK(nlohmann::json::parse(unfused.out)["ablation"] == "unfused-qkv");
   CHECK(nlohmann::json::parse(unfused.out)["unfused"] == nlohmann::json::array({"qkv"}));
+  CHECK(nlohmann::json::parse(unfused.out)["fusions"]["qkv"] == false);
   const Result qkv = run_attune(concat(tiny_model, {"--fuse", "qkv", "--steps", "1", "--repeats", "1"}));
   REQUIRE(qkv.status == 0);
   CHECK(nlohmann::json::parse(qkv.out)["ablation"] == "fused-qkv");
