@@ -1,6 +1,7 @@
 #include "models/bert/hf_checkpoint.h"
 
 #include "core/error.h"
+#include "core/strings.h"
 #include "core/files.h"
 #include "models/bert/bert.h"
 #include "models/bert/masked_lm.h"
@@ -14,12 +15,6 @@ namespace fs = std::filesystem;
 
 namespace attune::models {
 namespace {
-
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 std::string shape_text(torch::IntArrayRef sizes) {
   std::string s = "[";
@@ -82,22 +77,6 @@ HfBertArchitecture architecture_of(const nlohmann::json& config, const std::map<
     return HfBertArchitecture::kMaskedLM;
   }
   return HfBertArchitecture::kBertModel;
-}
-
-// id2label in id order; num_labels or the classifier's rows when there is none.
-std::vector<std::string> read_labels(const nlohmann::json& config, const std::map<std::string, torch::Tensor>& tensors,
-                                     const std::string& config_path) {
-  std::vector<std::string> labels = read_id2label(config, config_path);
-  if (!labels.empty()) return labels;
-  int64_t n = 2;
-  if (config.contains("num_labels") && config["num_labels"].is_number_integer()) {
-    n = config["num_labels"].get<int64_t>();
-  } else if (tensors.count("classifier.weight")) {
-    n = tensors.at("classifier.weight").size(0);
-  }
-  if (n < 2) fail(config_path + ": num_labels", "attune's classifier needs at least 2 labels, got " + std::to_string(n));
-  for (int64_t i = 0; i < n; ++i) labels.push_back("LABEL_" + std::to_string(i));
-  return labels;
 }
 
 // Names and shapes the architecture needs, in the module's order.
@@ -179,7 +158,7 @@ HfBertCheckpoint read_hf_bert(const std::string& dir) {
     if (problem != "single_label_classification") {
       fail(config_path + ": problem_type", "only single_label_classification is supported, got '" + problem + "'");
     }
-    ck.labels = read_labels(ck.config, tensors, config_path);
+    ck.labels = read_classifier_labels(ck.config, tensors.count("classifier.weight") ? tensors.at("classifier.weight").size(0) : 0, config_path);
     num_labels = static_cast<int64_t>(ck.labels.size());
     const auto dropout = ck.config.find(type == "distilbert" ? "seq_classif_dropout" : "classifier_dropout");
     ck.classifier_dropout = dropout != ck.config.end() && dropout->is_number()

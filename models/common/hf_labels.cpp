@@ -41,4 +41,19 @@ nlohmann::json label_maps(const std::vector<std::string>& labels) {
   return {{"id2label", id2label}, {"label2id", label2id}};
 }
 
+std::vector<std::string> read_classifier_labels(const nlohmann::json& config, int64_t classifier_rows,
+                                                const std::string& config_path) {
+  std::vector<std::string> labels = read_id2label(config, config_path);
+  if (!labels.empty()) return labels;
+  int64_t n = 2;
+  if (config.contains("num_labels") && config["num_labels"].is_number_integer()) {
+    n = config["num_labels"].get<int64_t>();
+  } else if (classifier_rows > 0) {
+    n = classifier_rows;
+  }
+  if (n < 2) fail(config_path + ": num_labels", "attune's classifier needs at least 2 labels, got " + std::to_string(n));
+  for (int64_t i = 0; i < n; ++i) labels.push_back("LABEL_" + std::to_string(i));
+  return labels;
+}
+
 }  // namespace attune::models

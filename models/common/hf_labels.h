@@ -12,6 +12,11 @@ namespace attune::models {
 // naming `config_path` unless the ids are 0..n-1 and map to distinct non-empty names.
 std::vector<std::string> read_id2label(const nlohmann::json& config, const std::string& config_path);
 
+// id2label in id order; else LABEL_0.. for num_labels, else for classifier_rows (0: not
+// known), else 2. Fails naming config_path for fewer than 2 labels.
+std::vector<std::string> read_classifier_labels(const nlohmann::json& config, int64_t classifier_rows,
+                                                const std::string& config_path);
+
 // {"id2label": {"0": name, ...}, "label2id": {name: 0, ...}} for labels in id order.
 nlohmann::json label_maps(const std::vector<std::string>& labels);
 

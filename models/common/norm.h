@@ -12,4 +12,20 @@ torch::Tensor layer_norm(torch::nn::LayerNorm& norm, const torch::Tensor& x);
 // x entering the residual stream (embeddings' output): bf16 when the stream is active.
 torch::Tensor into_stream(const torch::Tensor& x);
 
+// nn.LayerNorm(size, eps, bias=...) with torch::nn::LayerNorm's parameter names ("weight",
+// and "bias" only when it has one): ModernBERT's norm_bias false. LibTorch 1.13's
+// LayerNormOptions cannot drop the bias. Follows the bf16 stream as layer_norm() above.
+class OptionalBiasLayerNormImpl : public torch::nn::Module {
+ public:
+  OptionalBiasLayerNormImpl(int64_t size, double eps, bool bias);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor weight;
+  torch::Tensor bias;  // undefined without bias
+
+ private:
+  int64_t size_;
+  double eps_;
+};
+TORCH_MODULE(OptionalBiasLayerNorm);
+
 }  // namespace attune::models

@@ -9,6 +9,10 @@
 #include "models/bert/bert.h"
 #include "models/bert/masked_lm.h"
 #include "models/bert/model_config.h"
+#include "models/modernbert/hf_checkpoint.h"
+#include "models/modernbert/masked_lm.h"
+#include "models/modernbert/model_config.h"
+#include "models/modernbert/modernbert.h"
 #include "models/peft/config.h"
 #include "tasks/classification/run_model.h"
 
@@ -20,14 +24,6 @@ namespace attune::hf {
 namespace {
 
 using models::HfBertArchitecture;
-
-std::shared_ptr<classification::TextClassifierImpl> make_bert_classifier(const models::BertOptions& options,
-                                                                          int64_t num_labels, double dropout) {
-  classification::TextClassifierOptions head(num_labels);
-  head.pooling("cls").dropout(dropout);
-  return std::make_shared<classification::TextClassifierImpl>(std::make_shared<models::BertModelImpl>(options), "bert",
-                                                               head);
-}
 
 // BERT's vocab.txt where the folder has one (BertTokenizer's settings from
 // tokenizer_config.json); otherwise the fast tokenizer's tokenizer.json, which RoBERTa,
@@ -60,16 +56,75 @@ HfTokenizer load_hf_tokenizer(const std::string& dir) {
   return tok;
 }
 
-BertBundle from_hf(const std::string& dir, std::ostream& log, bool encoder_only) {
-  models::HfBertCheckpoint ck = models::read_hf_bert(dir);
-  for (const auto& note : ck.notes) log << "note: " << note << "\n";
-  HfTokenizer tok = load_hf_tokenizer(dir);
-  if (tok.tokenizer->vocab_size() != ck.options.vocab_size()) {
-    fail(dir, "config.json has vocab_size " + std::to_string(ck.options.vocab_size()) + " but " + tok.source + " has " +
+// attune sizes the embeddings from the vocabulary, so the two must agree.
+void check_vocabulary(const std::string& dir, int64_t config_vocab, const HfTokenizer& tok) {
+  if (tok.tokenizer->vocab_size() != config_vocab) {
+    fail(dir, "config.json has vocab_size " + std::to_string(config_vocab) + " but " + tok.source + " has " +
                   std::to_string(tok.tokenizer->vocab_size()) +
                   " tokens (attune sizes the embeddings from the vocabulary)");
   }
+}
+
+std::shared_ptr<classification::TextClassifierImpl> make_classifier(std::shared_ptr<models::TextEncoderImpl> encoder,
+                                                                     const std::string& name, int64_t num_labels,
+                                                                     double dropout) {
+  classification::TextClassifierOptions head(num_labels);
+  head.pooling("cls").dropout(dropout);
+  return std::make_shared<classification::TextClassifierImpl>(std::move(encoder), name, head);
+}
+
+BertBundle from_hf_modernbert(const std::string& dir, std::ostream& log, bool encoder_only) {
+  models::HfModernBertCheckpoint ck = models::read_hf_modernbert(dir);
+  for (const auto& note : ck.notes) log << "note: " << note << "\n";
+  HfTokenizer tok = load_hf_tokenizer(dir);
+  check_vocabulary(dir, ck.options.vocab_size(), tok);
   BertBundle b;
+  b.family = "modernbert";
+  b.model_section = models::modernbert_model_config(ck.options, "");
+  b.labels = ck.labels;
+  b.classifier_dropout = ck.classifier_dropout;
+  const int64_t longest = ck.options.max_position_embeddings();
+  b.max_length = tok.model_max_length > 0 ? std::min(tok.model_max_length, longest) : longest;
+  b.tokenizer = std::move(tok.tokenizer);
+  const std::string weights = (fs::path(dir) / "model.safetensors").string();
+  const std::string prefix = models::modernbert_encoder_prefix(ck.architecture);
+  b.architecture = encoder_only ? HfBertArchitecture::kBertModel : ck.architecture;
+  if (b.architecture == HfBertArchitecture::kBertModel) {
+    auto model = std::make_shared<models::ModernBertModelImpl>(ck.options);
+    formats::SafetensorsFile encoder = models::strip_prefix(ck.tensors, prefix);
+    if (prefix.empty()) encoder = ck.tensors;
+    formats::load_module_tensors(*model, encoder, weights);
+    b.module = model;
+  } else if (b.architecture == HfBertArchitecture::kSequenceClassification) {
+    auto model = make_classifier(std::make_shared<models::ModernBertModelImpl>(ck.options), "modernbert",
+                                 static_cast<int64_t>(b.labels.size()), b.classifier_dropout);
+    formats::load_module_tensors(*model, ck.tensors, weights);
+    b.module = model;
+  } else {
+    auto model = std::make_shared<models::ModernBertForMaskedLMImpl>(ck.options);
+    formats::load_module_tensors(*model, ck.tensors, weights);
+    b.module = model;
+  }
+  return b;
+}
+
+// config.json's model_type, "" when the folder has none to read.
+std::string hf_model_type(const std::string& dir) {
+  const fs::path config = fs::path(dir) / "config.json";
+  if (!fs::exists(config)) return "";
+  const nlohmann::json j = io::read_json(config.string());
+  return j.is_object() && j.contains("model_type") && j["model_type"].is_string() ? j["model_type"].get<std::string>()
+                                                                                   : "";
+}
+
+BertBundle from_hf(const std::string& dir, std::ostream& log, bool encoder_only) {
+  if (hf_model_type(dir) == "modernbert") return from_hf_modernbert(dir, log, encoder_only);
+  models::HfBertCheckpoint ck = models::read_hf_bert(dir);
+  for (const auto& note : ck.notes) log << "note: " << note << "\n";
+  HfTokenizer tok = load_hf_tokenizer(dir);
+  check_vocabulary(dir, ck.options.vocab_size(), tok);
+  BertBundle b;
+  b.model_section = models::bert_model_config(ck.options, "");
   b.architecture = encoder_only ? HfBertArchitecture::kBertModel : ck.architecture;
   b.options = ck.options;
   b.labels = ck.labels;
@@ -86,7 +141,8 @@ BertBundle from_hf(const std::string& dir, std::ostream& log, bool encoder_only)
       break;
     }
     case HfBertArchitecture::kSequenceClassification: {
-      auto model = make_bert_classifier(b.options, static_cast<int64_t>(b.labels.size()), b.classifier_dropout);
+      auto model = make_classifier(std::make_shared<models::BertModelImpl>(b.options), "bert",
+                                   static_cast<int64_t>(b.labels.size()), b.classifier_dropout);
       formats::load_module_tensors(*model, ck.tensors, weights);
       b.module = model;
       break;
@@ -108,10 +164,11 @@ BertBundle from_classification_run(const std::string& dir, const nlohmann::json&
   }
   classification::LoadedRun run = classification::load_run(dir, {}, "cpu");
   classification::TextClassifier& classifier = run.model.model;
-  auto* bert = dynamic_cast<models::BertModelImpl*>(&classifier->encoder());
-  TORCH_CHECK(bert != nullptr, "classification run with model.name bert has no BertModel encoder");
+  models::TextEncoderImpl* encoder = &classifier->encoder();
   BertBundle b;
-  b.options = bert->options();
+  b.family = config["model"]["name"].get<std::string>();
+  b.model_section = encoder->config();
+  if (auto* bert = dynamic_cast<models::BertModelImpl*>(encoder)) b.options = bert->options();
   b.labels = run.labels;
   b.max_length = run.max_length;
   b.pooling = classifier->options().pooling();
@@ -119,7 +176,7 @@ BertBundle from_classification_run(const std::string& dir, const nlohmann::json&
   b.tokenizer = std::move(run.tokenizer);
   if (encoder_only) {
     b.architecture = HfBertArchitecture::kBertModel;
-    b.module = std::shared_ptr<torch::nn::Module>(classifier.ptr(), bert);  // keeps the classifier alive
+    b.module = std::shared_ptr<torch::nn::Module>(classifier.ptr(), encoder);  // keeps the classifier alive
   } else {
     b.architecture = HfBertArchitecture::kSequenceClassification;
     b.module = classifier.ptr();
@@ -129,6 +186,39 @@ BertBundle from_classification_run(const std::string& dir, const nlohmann::json&
 
 // config.json's "model" section, tokenizer/ and model.safetensors: "bert.*" (or bare)
 // encoder tensors, plus "cls.predictions.*" for a masked LM.
+// An encoder directory of a ModernBERT: "modernbert.*" tensors (the head inside), plus
+// "decoder.bias" for a masked LM (config.json's "architecture" says which).
+BertBundle from_modernbert_dir(const std::string& dir, const nlohmann::json& config, bool encoder_only) {
+  const engine::RunDir run(dir);
+  BertBundle b;
+  b.family = "modernbert";
+  b.tokenizer = text::load_tokenizer(run.tokenizer());
+  models::ModernBertOptions options = models::modernbert_options_from_model_config(
+      config["model"], b.tokenizer->vocab_size(), run.config() + ": model");
+  b.model_section = models::modernbert_model_config(options, "");
+  b.max_length = options.max_position_embeddings();
+  const std::string weights = run.weights();
+  if (!fs::exists(weights)) fail(dir, "no model.safetensors");
+  const formats::SafetensorsFile file = formats::load_safetensors(weights);
+  const bool mlm = config.value("architecture", std::string()) ==
+                   models::modernbert_class_name(HfBertArchitecture::kMaskedLM);
+  if (mlm && !encoder_only) {
+    b.architecture = HfBertArchitecture::kMaskedLM;
+    auto model = std::make_shared<models::ModernBertForMaskedLMImpl>(options);
+    formats::load_module_tensors(*model, file, weights);
+    b.module = model;
+    return b;
+  }
+  b.architecture = HfBertArchitecture::kBertModel;
+  formats::SafetensorsFile encoder = models::strip_prefix(file, "modernbert.");
+  if (encoder.names.empty()) encoder = file;  // a bare encoder file
+  options.add_head(encoder.tensors.count("head.dense.weight") > 0);
+  auto model = std::make_shared<models::ModernBertModelImpl>(options);
+  formats::load_module_tensors(*model, encoder, weights);
+  b.module = model;
+  return b;
+}
+
 BertBundle from_encoder_dir(const std::string& dir, const nlohmann::json& config, std::ostream& log,
                             bool encoder_only) {
   const engine::RunDir run(dir);
@@ -136,6 +226,7 @@ BertBundle from_encoder_dir(const std::string& dir, const nlohmann::json& config
   BertBundle b;
   b.tokenizer = text::load_tokenizer(run.tokenizer());
   b.options = models::bert_options_from_model_config(config["model"], b.tokenizer->vocab_size(), config_path + ": model");
+  b.model_section = models::bert_model_config(b.options, "");
   b.max_length = models::max_sequence_length(b.options);
   const std::string weights = run.weights();
   if (!fs::exists(weights)) fail(dir, "no model.safetensors");
@@ -180,12 +271,14 @@ BertBundle load_bert_bundle(const std::string& source, std::ostream& log, bool e
   const nlohmann::json config = io::read_json(config_path);
   if (!config.contains("model") || !config["model"].is_object()) fail(config_path, "missing key 'model'");
   const nlohmann::json name = config["model"].value("name", nlohmann::json());
-  if (name != "bert") {
-    fail(config_path + ": model.name", "only BERT models have a Hugging Face counterpart, got " + name.dump());
+  if (name != "bert" && name != "modernbert") {
+    fail(config_path + ": model.name",
+         "only BERT-family and ModernBERT models have a Hugging Face counterpart, got " + name.dump());
   }
   if (config.value("task", nlohmann::json()) == "text-classification") {
     return from_classification_run(source, config, encoder_only);
   }
+  if (name == "modernbert") return from_modernbert_dir(source, config, encoder_only);
   return from_encoder_dir(source, config, log, encoder_only);
 }
 
@@ -194,11 +287,11 @@ BertForwardOutput bert_bundle_forward(BertBundle& bundle, const torch::Tensor& i
   BertForwardOutput out;
   switch (bundle.architecture) {
     case HfBertArchitecture::kBertModel: {
-      auto* model = dynamic_cast<models::BertModelImpl*>(bundle.module.get());
-      TORCH_CHECK(model != nullptr, "bert_bundle_forward: not a BertModel");
-      models::BertOutput o = model->forward(input_ids, token_type_ids, attention_mask);
-      out.last_hidden_state = o.last_hidden_state;
-      out.pooler_output = o.pooler_output;
+      auto* model = dynamic_cast<models::TextEncoderImpl*>(bundle.module.get());
+      TORCH_CHECK(model != nullptr, "bert_bundle_forward: not an encoder");
+      models::EncoderOutput o = model->encode(input_ids, token_type_ids, attention_mask, false);
+      out.last_hidden_state = o.hidden;
+      out.pooler_output = o.pooled;
       break;
     }
     case HfBertArchitecture::kSequenceClassification: {
@@ -211,6 +304,11 @@ BertForwardOutput bert_bundle_forward(BertBundle& bundle, const torch::Tensor& i
       break;
     }
     case HfBertArchitecture::kMaskedLM: {
+      if (auto* modern = dynamic_cast<models::ModernBertForMaskedLMImpl*>(bundle.module.get())) {
+        out.last_hidden_state = modern->modernbert->forward(input_ids, attention_mask);
+        out.logits = modern->forward(input_ids, attention_mask);
+        break;
+      }
       auto* model = dynamic_cast<models::BertForMaskedLMImpl*>(bundle.module.get());
       TORCH_CHECK(model != nullptr, "bert_bundle_forward: not a BertForMaskedLM");
       out.last_hidden_state = model->bert->forward(input_ids, token_type_ids, attention_mask).last_hidden_state;

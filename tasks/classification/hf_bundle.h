@@ -18,10 +18,16 @@ namespace attune::hf {
 
 struct BertBundle {
   models::HfBertArchitecture architecture = models::HfBertArchitecture::kBertModel;
+  // The encoder family (model.name): "bert" for the BERT body and the architectures it
+  // stands for, whose sizes are in `options`; "modernbert" has them in model_section only.
+  std::string family = "bert";
+  nlohmann::json model_section;  // the run config's "model" section of the encoder
   models::BertOptions options;
   // classification::TextClassifierImpl ("bert.*", "classifier.*"), models::BertForMaskedLMImpl
   // ("bert.*", "cls.predictions.*") or models::BertModelImpl (bare encoder names): in each
-  // case named_parameters() are the names transformers uses for that architecture.
+  // case named_parameters() are the names transformers uses for that architecture. For
+  // ModernBERT: TextClassifierImpl ("modernbert.*"), ModernBertForMaskedLMImpl or
+  // ModernBertModelImpl, renamed by models/modernbert/hf_names.h.
   std::shared_ptr<torch::nn::Module> module;
   std::unique_ptr<text::Tokenizer> tokenizer;
   std::vector<std::string> labels;  // sequence classification only

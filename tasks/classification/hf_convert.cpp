@@ -7,6 +7,8 @@
 #include "data/text/hf_tokenizer.h"
 #include "data/text/wordpiece.h"
 #include "models/bert/model_config.h"
+#include "models/modernbert/hf_checkpoint.h"
+#include "models/modernbert/model_config.h"
 #include "models/common/hf_labels.h"
 #include "models/common/parameters.h"
 #include "tasks/classification/examples.h"
@@ -23,13 +25,19 @@ namespace {
 
 using models::HfBertArchitecture;
 
+// transformers' class for the bundle's family and architecture ("ModernBertForMaskedLM").
+std::string architecture_name(const BertBundle& b) {
+  if (b.family == "modernbert") return models::modernbert_class_name(b.architecture);
+  return models::hf_architecture_name(b.architecture, b.options.model_type());
+}
+
 // The classification run config of an imported BertForSequenceClassification: the
 // defaults, with the checkpoint's architecture, head and tokenizer settings, and the
 // engine's fine-tuning schedule (not the from-scratch one) for further training.
 nlohmann::json classification_config(const BertBundle& b, const std::string& out_dir) {
   nlohmann::json config = classification::default_config();
   config["run_dir"] = out_dir;
-  config["model"] = models::bert_model_config(b.options, "");
+  config["model"] = b.model_section;
   config["head"] = {{"pooling", "cls"}, {"dropout", b.classifier_dropout}};
   // A tokenizer.json (RoBERTa, XLM-R, ...) is kept as it is in tokenizer/; the section
   // only describes tokenizers attune builds itself.
@@ -53,7 +61,7 @@ nlohmann::json import_hf(const std::string& hf_dir, const std::string& out_dir, 
   const engine::RunDir out(out_dir);
   fs::create_directories(out_dir);
   b.tokenizer->save(out.tokenizer());
-  const std::string architecture = models::hf_architecture_name(b.architecture, b.options.model_type());
+  const std::string architecture = architecture_name(b);
   nlohmann::json config;
   formats::NamedTensors tensors = formats::module_tensors(*b.module);
   if (b.architecture == HfBertArchitecture::kSequenceClassification) {
@@ -62,10 +70,11 @@ nlohmann::json import_hf(const std::string& hf_dir, const std::string& out_dir, 
   } else {
     config = {{"architecture", architecture},
               {"source", fs::absolute(hf_dir).lexically_normal().string()},
-              {"model", models::bert_model_config(b.options, "")}};
-    // The same "bert.*" names a classifier or masked LM uses, so "init" reads any of them.
+              {"model", b.model_section}};
+    // The same "bert.*" ("modernbert.*") names a classifier or masked LM uses, so "init"
+    // reads any of them.
     if (b.architecture == HfBertArchitecture::kBertModel) {
-      for (auto& [name, t] : tensors) name = "bert." + name;
+      for (auto& [name, t] : tensors) name = b.family + "." + name;
     }
   }
   formats::save_safetensors(out.weights(), tensors);
@@ -80,7 +89,7 @@ nlohmann::json import_hf(const std::string& hf_dir, const std::string& out_dir, 
 nlohmann::json export_hf(const std::string& run_dir, const std::string& out_dir, bool encoder_only, std::ostream& log) {
   io::require_empty_output_dir(out_dir);
   BertBundle b = load_bert_bundle(run_dir, log, encoder_only);
-  if (b.options.pre_layer_norm()) {
+  if (b.family == "bert" && b.options.pre_layer_norm()) {
     fail(run_dir, "pre-LN BERT (model.pre_layer_norm: true) has no Hugging Face BertConfig equivalent, so it "
                   "cannot be exported");
   }
@@ -90,8 +99,8 @@ nlohmann::json export_hf(const std::string& run_dir, const std::string& out_dir,
                       "; transformers needs a WordPiece vocabulary (tokenizer.type wordpiece) or a tokenizer.json");
   }
   if (b.architecture == HfBertArchitecture::kSequenceClassification && b.pooling != "cls") {
-    fail(run_dir, "head.pooling '" + b.pooling + "' has no Hugging Face counterpart (BertForSequenceClassification "
-                  "classifies the pooler's [CLS] output); pass --encoder-only to export just the encoder as BertModel");
+    fail(run_dir, "head.pooling '" + b.pooling + "' has no Hugging Face counterpart (" + architecture_name(b) +
+                      " classifies the pooler's output); pass --encoder-only to export just the encoder");
   }
   nlohmann::json extra = nlohmann::json::object();
   if (b.architecture == HfBertArchitecture::kSequenceClassification) {
@@ -100,7 +109,15 @@ nlohmann::json export_hf(const std::string& run_dir, const std::string& out_dir,
                   {"problem_type", "single_label_classification"},
                   {"classifier_dropout", b.classifier_dropout}});
   }
-  models::write_hf_bert(out_dir, b.architecture, b.options, formats::module_tensors(*b.module), extra);
+  if (b.family == "modernbert") {
+    models::ModernBertOptions options =
+        models::modernbert_options_from_model_config(b.model_section, b.tokenizer->vocab_size(), run_dir + ": model");
+    options.classifier_dropout(b.classifier_dropout);
+    extra.erase("classifier_dropout");
+    models::write_hf_modernbert(out_dir, b.architecture, options, formats::module_tensors(*b.module), extra);
+  } else {
+    models::write_hf_bert(out_dir, b.architecture, b.options, formats::module_tensors(*b.module), extra);
+  }
   if (wordpiece != nullptr) {
     text::save_hf_bert_tokenizer(*wordpiece, out_dir, b.max_length);
   } else {
@@ -109,12 +126,12 @@ nlohmann::json export_hf(const std::string& run_dir, const std::string& out_dir,
     b.tokenizer->save(out_dir);
     io::write_json_atomic((fs::path(out_dir) / "tokenizer_config.json").string(), {{"model_max_length", b.max_length}});
   }
-  if (b.architecture == HfBertArchitecture::kBertModel && !b.options.add_pooling_layer()) {
+  if (b.family == "bert" && b.architecture == HfBertArchitecture::kBertModel && !b.options.add_pooling_layer()) {
     log << "note: the encoder has no pooler; load it with BertModel.from_pretrained(dir, add_pooling_layer=False)\n";
   }
   return {{"from", run_dir},
           {"out", out_dir},
-          {"architecture", models::hf_architecture_name(b.architecture, b.options.model_type())},
+          {"architecture", architecture_name(b)},
           {"parameters", models::parameter_count(*b.module)}};
 }
 

@@ -13,7 +13,6 @@
 #include "core/config.h"
 #include "tasks/engine/settings.h"
 #include "tasks/classification/hf_bundle.h"
-#include "models/bert/model_config.h"
 
 #include <filesystem>
 #include <iostream>
@@ -23,15 +22,16 @@ namespace fs = std::filesystem;
 namespace attune::classification {
 namespace {
 
-// A masked-LM run has no pooler, as HF's BertForMaskedLM has none: like from_pretrained,
-// the pooler then keeps its fresh initialisation. So do the modules of attention switches
+// A masked-LM run has no pooler, as HF's BertForMaskedLM has none (nor a base ModernBertModel
+// its prediction head): like from_pretrained, the pooler then keeps its fresh initialisation. So do the modules of attention switches
 // (layer fusion, relative position bias, context maps) that the init encoder was built
 // without. Any other missing tensor is an error.
 void load_encoder_init(torch::nn::Module& encoder, const formats::SafetensorsFile& init, const std::string& path) {
   bool missing_only_fresh = false;
   for (const auto& [name, tensor] : formats::module_tensors(encoder)) {
     if (init.tensors.count(name)) continue;
-    if (name.rfind("pooler.", 0) != 0 && !models::is_encoder_attention_parameter(name)) {
+    const bool pooler = name.rfind("pooler.", 0) == 0 || name.rfind("head.", 0) == 0;
+    if (!pooler && !models::is_encoder_attention_parameter(name)) {
       missing_only_fresh = false;
       break;
     }
@@ -50,7 +50,7 @@ InitEncoder load_init_encoder(const std::string& dir) {
   if (dir.rfind("hf:", 0) == 0) {
     hf::BertBundle bundle = hf::load_bert_bundle(dir, std::cerr, /*encoder_only=*/true);
     InitEncoder init;
-    init.model_config = models::bert_model_config(bundle.options, "");
+    init.model_config = bundle.model_section;
     init.tokenizer = std::move(bundle.tokenizer);
     for (const auto& [name, t] : formats::module_tensors(*bundle.module)) {
       init.weights.names.push_back(name);

@@ -238,10 +238,22 @@ engine::Prepared prepare_run(engine::Run& run) {
     init = load_init_encoder(init_dir);
     // The architecture is the init run's; the user's model section cannot change it.
     config["model"] = init->model_config;
-    config["model"].update(switches);
+    if (init->model_config.value("name", std::string()) == "bert") {
+      config["model"].update(switches);
+    } else {
+      // attune's attention switches belong to the BERT body: another family refuses any
+      // the user set away from its default.
+      models::drop_default_encoder_attention(switches);
+      if (!switches.empty()) {
+        fail("model." + switches.begin().key(), "is an attention switch of BERT-family encoders; the init encoder is " +
+                                                    init->model_config.value("name", std::string()));
+      }
+    }
     c = parse_config(config);
     log << "init: encoder and tokenizer from " << init_dir << "\n";
-    if (!init->weights.tensors.count("pooler.dense.weight")) log << "init: no pooler there; it starts untrained\n";
+    if (!init->weights.tensors.count("pooler.dense.weight") && !init->weights.tensors.count("head.dense.weight")) {
+      log << "init: no pooler there; it starts untrained\n";
+    }
   }
   if (resume) {
     tokenizer = text::load_tokenizer(dir.tokenizer());

@@ -1,0 +1,177 @@
+// ModernBERT across the Hugging Face bridge: convert --from-hf and --to-hf with byte-identical
+// weights and equal outputs for each architecture, fine-tuning from init=hf:DIR, and one-line
+// errors for folders attune cannot read. transformers' own numerics are test_models'
+// "[modernbert][fixtures]".
+#include "core/config.h"
+#include "core/files.h"
+#include "data/formats/safetensors.h"
+#include "data/text/wordpiece.h"
+#include "models/modernbert/hf_checkpoint.h"
+#include "models/modernbert/masked_lm.h"
+#include "models/modernbert/modernbert.h"
+#include "tasks/classification/hf_bundle.h"
+#include "tasks/classification/hf_convert.h"
+#include "tasks/classification/task.h"
+#include "tasks/engine/settings.h"
+#include "tasks/registry.h"
+#include "tests/catch.h"
+#include "tests/common/errors.h"
+#include "tests/common/hf_fixture.h"
+#include "tests/common/synthetic.h"
+
+#include <filesystem>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using namespace attune;
+using models::HfBertArchitecture;
+
+namespace modernbert_bridge_test {
+
+models::ModernBertOptions tiny_options() {
+  return models::ModernBertOptions()
+      .vocab_size(static_cast<int64_t>(testing::hf_fixture_vocab().size()))
+      .hidden_size(16)
+      .intermediate_size(12)
+      .num_hidden_layers(3)
+      .num_attention_heads(2)
+      .max_position_embeddings(64)
+      .local_attention(4)
+      .pad_token_id(0);
+}
+
+// A transformers-layout ModernBERT folder for `architecture`, from attune's own modules,
+// every tensor moved off its initial value, with the fixture's WordPiece vocabulary.
+void write_folder(const std::string& dir, HfBertArchitecture architecture) {
+  torch::manual_seed(11);
+  models::ModernBertOptions options = tiny_options();
+  formats::NamedTensors tensors;
+  nlohmann::json extra = nlohmann::json::object();
+  if (architecture == HfBertArchitecture::kMaskedLM) {
+    tensors = formats::module_tensors(*models::ModernBertForMaskedLM(options));
+  } else if (architecture == HfBertArchitecture::kBertModel) {
+    tensors = formats::module_tensors(*models::ModernBertModel(options.add_head(false)));
+  } else {
+    for (auto& [n, t] : formats::module_tensors(*models::ModernBertModel(options))) tensors.emplace_back("modernbert." + n, t);
+    tensors.emplace_back("classifier.weight", torch::randn({3, options.hidden_size()}));
+    tensors.emplace_back("classifier.bias", torch::randn({3}));
+    extra = {{"id2label", {{"0", "food"}, {"1", "sport"}, {"2", "tech"}}},
+             {"label2id", {{"food", 0}, {"sport", 1}, {"tech", 2}}}};
+  }
+  testing::perturb(tensors);
+  models::write_hf_modernbert(dir, architecture, options, tensors, extra);
+  text::WordPieceTokenizer tokenizer(testing::hf_fixture_vocab(), text::WordPieceOptions(), "fixture");
+  text::save_hf_bert_tokenizer(tokenizer, dir, 32);
+}
+
+hf::BertForwardOutput forward(const std::string& source) {
+  std::ostringstream log;
+  hf::BertBundle b = hf::load_bert_bundle(source, log);
+  b.module->eval();
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(3);
+  const torch::Tensor ids = torch::randint(5, 41, {2, 9});
+  torch::Tensor mask = torch::ones({2, 9}, torch::kLong);
+  mask.index_put_({1, torch::indexing::Slice(5, torch::indexing::None)}, 0);
+  return hf::bert_bundle_forward(b, ids, {}, mask);
+}
+
+bool same(const torch::Tensor& a, const torch::Tensor& b) {
+  return a.defined() == b.defined() && (!a.defined() || torch::equal(a, b));
+}
+
+}  // namespace modernbert_bridge_test
+
+using namespace modernbert_bridge_test;
+
+TEST_CASE("ModernBERT HF -> attune -> HF: byte-identical weights, the same config and outputs", "[hf][modernbert]") {
+  for (auto arch : {HfBertArchitecture::kBertModel, HfBertArchitecture::kSequenceClassification,
+                    HfBertArchitecture::kMaskedLM}) {
+    const std::string name = models::modernbert_class_name(arch);
+    INFO(name);
+    const std::string dir = testing::temp_dir("modernbert-bridge");
+    write_folder(dir + "/hf", arch);
+    std::ostringstream log;
+    const nlohmann::json imported = hf::import_hf(dir + "/hf", dir + "/run", log);
+    CHECK(imported["architecture"] == name);
+    CHECK(io::read_json(dir + "/run/config.json")["model"]["name"] == "modernbert");
+    hf::export_hf(dir + "/run", dir + "/back", false, log);
+    const auto source = formats::load_safetensors(dir + "/hf/model.safetensors");
+    const auto back = formats::load_safetensors(dir + "/back/model.safetensors");
+    REQUIRE(std::set<std::string>(back.names.begin(), back.names.end()) ==
+            std::set<std::string>(source.names.begin(), source.names.end()));
+    for (const auto& n : source.names) CHECK(torch::equal(back.tensors.at(n), source.tensors.at(n)));
+    const nlohmann::json a = io::read_json(dir + "/hf/config.json"), b = io::read_json(dir + "/back/config.json");
+    for (const char* key : {"architectures", "layer_types", "rope_parameters", "local_attention", "hidden_size"}) {
+      CHECK(a[key] == b[key]);
+    }
+    const hf::BertForwardOutput x = forward("hf:" + dir + "/hf"), y = forward(dir + "/run"), z = forward("hf:" + dir + "/back");
+    CHECK(torch::equal(x.last_hidden_state, y.last_hidden_state));
+    CHECK(same(x.logits, y.logits));
+    CHECK(same(x.pooler_output, y.pooler_output));
+    CHECK(torch::equal(x.last_hidden_state, z.last_hidden_state));
+    CHECK(same(x.logits, z.logits));
+  }
+}
+
+TEST_CASE("a classifier fine-tunes from init=hf: on a ModernBERT folder", "[hf][modernbert]") {
+  const std::string dir = testing::temp_dir("modernbert-init");
+  write_folder(dir + "/hf", HfBertArchitecture::kBertModel);
+  testing::write_topics_csv(dir + "/train.csv", 240, 1);
+  testing::write_topics_csv(dir + "/valid.csv", 60, 2);
+  testing::write_topics_csv(dir + "/test.csv", 60, 3);
+  nlohmann::json c = classification::default_config();
+  config::apply_overrides(c, {"run_dir=" + dir + "/run", "device=cpu", "init=hf:" + dir + "/hf",
+                              "data.train=" + dir + "/train.csv", "data.valid=" + dir + "/valid.csv",
+                              "data.test=" + dir + "/test.csv", "data.max_length=24", "train.epochs=6",
+                              "train.batch_size=16", "train.lr=5e-3", "train.log_every=50", "head.pooling=cls"});
+  std::ostringstream log;
+  engine::TrainFlags flags;
+  flags.log = &log;
+  const nlohmann::json summary = tasks::train(c, flags);
+  CHECK(summary["test"]["accuracy"].get<double>() > 0.8);
+  const nlohmann::json saved = io::read_json(dir + "/run/config.json");
+  CHECK(saved["model"]["name"] == "modernbert");
+  CHECK(saved["model"]["num_layers"] == 3);
+  CHECK(log.str().find("no pooler there") != std::string::npos);  // a base model has no head
+  // The run goes back to transformers as a sequence classifier.
+  hf::export_hf(dir + "/run", dir + "/back", false, log);
+  CHECK(io::read_json(dir + "/back/config.json")["architectures"][0] == "ModernBertForSequenceClassification");
+
+  // attune's attention switches are BERT's: set on a ModernBERT init, they fail by key.
+  nlohmann::json with_switch = c;
+  with_switch["run_dir"] = dir + "/run2";
+  with_switch["model"]["position_bias"] = "alibi";
+  CHECK_THAT(testing::error_of([&] { tasks::train(with_switch, flags); }), testing::contains_text("model.position_bias"));
+}
+
+TEST_CASE("ModernBERT folders attune cannot read fail naming the file and the tensor or key", "[hf][modernbert]") {
+  const std::string dir = testing::temp_dir("modernbert-errors");
+  write_folder(dir + "/hf", HfBertArchitecture::kSequenceClassification);
+  auto error = [&] { return testing::error_of([&] { models::read_hf_modernbert(dir + "/hf"); }); };
+  const std::string weights = dir + "/hf/model.safetensors";
+  const formats::SafetensorsFile good = formats::load_safetensors(weights);
+  formats::NamedTensors fewer;
+  for (const auto& n : good.names) {
+    if (n != "model.layers.1.attn.Wo.weight") fewer.emplace_back(n, good.tensors.at(n));
+  }
+  formats::save_safetensors(weights, fewer);
+  CHECK_THAT(error(), testing::contains_text("'model.layers.1.attn.Wo.weight' missing"));
+  fewer.emplace_back("model.layers.1.attn.Wo.weight", torch::zeros({3, 3}));
+  formats::save_safetensors(weights, fewer);
+  CHECK_THAT(error(), testing::contains_text("has shape [3, 3]"));
+  fewer.back().second = good.tensors.at("model.layers.1.attn.Wo.weight");
+  fewer.emplace_back("model.layers.1.attn.extra", torch::zeros({2}));
+  formats::save_safetensors(weights, fewer);
+  CHECK_THAT(error(), testing::contains_text("'model.layers.1.attn.extra' not part of"));
+  fewer.pop_back();
+  formats::save_safetensors(weights, fewer);
+  nlohmann::json config = io::read_json(dir + "/hf/config.json");
+  config["architectures"] = {"ModernBertForTokenClassification"};
+  io::write_json_atomic(dir + "/hf/config.json", config);
+  CHECK_THAT(error(), testing::contains_text("config.json: architectures"));
+  config["architectures"] = {"ModernBertForSequenceClassification"};
+  config["rope_parameters"]["sliding_attention"]["rope_type"] = "linear";
+  io::write_json_atomic(dir + "/hf/config.json", config);
+  CHECK_THAT(error(), testing::contains_text("rope_parameters.sliding_attention.rope_type"));
+}
