@@ -5,6 +5,8 @@
 #include "core/config.h"
 #include "core/schema.h"
 #include "models/bert/model_config.h"
+#include "models/deberta/deberta.h"
+#include "models/deberta/model_config.h"
 
 #include <map>
 #include <mutex>
@@ -15,6 +17,11 @@ namespace {
 std::shared_ptr<TextEncoderImpl> make_bert(const nlohmann::json& cfg, int64_t vocab_size, const std::string& key) {
   const BertModelConfig section = parse_bert_model_config(cfg, key);
   return std::make_shared<BertModelImpl>(bert_options(section, vocab_size, key), section.preset);
+}
+
+std::shared_ptr<TextEncoderImpl> make_deberta(const nlohmann::json& cfg, int64_t vocab_size, const std::string& key) {
+  const DebertaModelConfig section = parse_deberta_model_config(cfg, key);
+  return std::make_shared<DebertaV2ModelImpl>(deberta_options(section, vocab_size, key), section.preset);
 }
 
 struct Registry {
@@ -34,6 +41,10 @@ Registry& registry() {
       // The vocabulary is not known yet: one large enough for any pad_token_id, so that
       // only the section's own values are judged (options allocate nothing).
       bert_options_from_model_config(cfg, /*vocab_size=*/int64_t{1} << 40, key);
+    };
+    r->factories["deberta-v2"] = make_deberta;
+    r->checks["deberta-v2"] = [](const nlohmann::json& cfg, const std::string& key) {
+      deberta_options_from_model_config(cfg, /*vocab_size=*/int64_t{1} << 40, key);
     };
     return r;
   }();
