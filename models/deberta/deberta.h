@@ -42,6 +42,7 @@ class DebertaV2EncoderImpl : public torch::nn::Module {
   // The relative embedding table the layers share (LayerNorm-ed with norm_rel_ebd
   // "layer_norm"); undefined without relative_attention.
   torch::Tensor rel_embedding();
+  const std::vector<DebertaV2Layer>& layers() const { return layers_; }
 
   torch::nn::ModuleList layer{nullptr};
   torch::nn::Embedding rel_embeddings{nullptr};  // relative_attention only

@@ -393,6 +393,67 @@ TEST_CASE("DeBERTa rejects inputs longer than the absolute position table only",
         torch::IntArrayRef({1, 45, 16}));
 }
 
+namespace deberta_test {
+
+// The first layer's attention probabilities of `model` for one unpadded row, element by
+// element in double: with delta(i, j) the (bucketed) distance i - j shifted by the span and
+// clamped to [0, 2 * span),
+//   score(i, j) = (Q_i.K_j + Q_i.Kr[delta(i, j)] (c2p) + K_j.Qr[delta(i, j)] (p2c)) / sqrt(d * (1 + terms))
+// where Kr, Qr are the relative embeddings projected by the position (or shared) projections.
+// The p2c index is transformers' (clamp(-relative_pos + span) gathered over key rows, then
+// transposed): since bucketing is odd in the distance, that is delta(i, j) again, where the
+// paper writes delta(j, i).
+torch::Tensor naive_first_layer_probs(models::DebertaV2ModelImpl& model, const torch::Tensor& ids,
+                                      const torch::Tensor& types) {
+  const DebertaV2Options& o = model.options();
+  const torch::Tensor x = model.embeddings->forward(ids, types, {})[0].to(torch::kDouble);  // (T,H)
+  auto& self = *model.encoder->layers().at(0)->attention->self;
+  const auto project = [](const models::Linear& l, const torch::Tensor& in) {
+    return torch::matmul(in, l->weight.to(torch::kDouble).t()) + l->bias.to(torch::kDouble);
+  };
+  const torch::Tensor q = project(self.query_proj, x), k = project(self.key_proj, x);
+  const torch::Tensor rel = model.encoder->rel_embedding().to(torch::kDouble);
+  const bool c2p = models::deberta_has_pos_att(o, "c2p"), p2c = models::deberta_has_pos_att(o, "p2c");
+  const torch::Tensor kr = c2p ? project(o.share_att_key() ? self.key_proj : self.pos_key_proj, rel) : torch::Tensor();
+  const torch::Tensor qr = p2c ? project(o.share_att_key() ? self.query_proj : self.pos_query_proj, rel) : torch::Tensor();
+  const int64_t t = ids.size(1), heads = o.num_attention_heads(), d = o.hidden_size() / heads;
+  const int64_t span = models::deberta_position_embedding_size(o);
+  const torch::Tensor r = models::build_relative_position(t, t, o.position_buckets(), models::deberta_relative_span(o))[0];
+  const auto delta = [&](int64_t i, int64_t j) { return std::clamp<int64_t>(r[i][j].item<int64_t>() + span, 0, 2 * span - 1); };
+  const double scale = std::sqrt(static_cast<double>(d * (1 + (c2p ? 1 : 0) + (p2c ? 1 : 0))));
+  torch::Tensor scores = torch::zeros({heads, t, t}, torch::kDouble);
+  for (int64_t h = 0; h < heads; ++h) {
+    const auto head = [h, d](const torch::Tensor& m, int64_t row) { return m[row].slice(0, h * d, (h + 1) * d); };
+    for (int64_t i = 0; i < t; ++i) {
+      for (int64_t j = 0; j < t; ++j) {
+        double s = head(q, i).dot(head(k, j)).item<double>();
+        if (c2p) s += head(q, i).dot(head(kr, delta(i, j))).item<double>();
+        if (p2c) s += head(k, j).dot(head(qr, delta(i, j))).item<double>();
+        scores[h][i][j] = s / scale;
+      }
+    }
+  }
+  return torch::softmax(scores, -1);
+}
+
+}  // namespace deberta_test
+
+TEST_CASE("DeBERTa's first-layer attention equals the paper's formula computed term by term", "[deberta]") {
+  for (const DebertaV2Options& options :
+       {tiny_v3(), tiny_absolute(), tiny_absolute().pos_att_type({"p2c", "c2p"}), tiny_v3().pos_att_type({"p2c"}),
+        tiny_v3().position_buckets(-1).max_relative_positions(3)}) {
+    torch::manual_seed(11);
+    models::DebertaV2Model model(options);
+    model->eval();
+    torch::NoGradGuard no_grad;
+    // Long enough for distances beyond the buckets' linear part and the relative span.
+    const torch::Tensor ids = torch::randint(1, 50, {1, 14}, torch::kLong);
+    const torch::Tensor types = torch::randint(0, 2, {1, 14}, torch::kLong);
+    const models::EncoderOutput out = model->encode(ids, types, {}, true);
+    CHECK(testing::close(out.attentions[0][0], naive_first_layer_probs(*model, ids, types), 1e-6));
+  }
+}
+
 // ---- transformers' own checkpoints (tests/fixtures/modern_arch) ----
 
 namespace deberta_test {
