@@ -104,7 +104,7 @@ torch::Tensor DebertaV2ContextPoolerImpl::forward(const torch::Tensor& hidden) {
 
 DebertaV2ModelImpl::DebertaV2ModelImpl(const DebertaV2Options& options, std::string preset)
     : options_(options), preset_(std::move(preset)) {
-  check_deberta_options(options_, "deberta-v2");
+  check_deberta_options(options_, "DebertaV2Options");
   embeddings = register_module("embeddings", DebertaV2Embeddings(options_));
   encoder = register_module("encoder", DebertaV2Encoder(options_));
   if (options_.add_pooling_layer()) pooler = register_module("pooler", DebertaV2ContextPooler(options_));
