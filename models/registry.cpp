@@ -5,6 +5,8 @@
 #include "core/config.h"
 #include "core/schema.h"
 #include "models/bert/model_config.h"
+#include "models/deberta/deberta.h"
+#include "models/deberta/model_config.h"
 #include "models/modernbert/model_config.h"
 #include "models/modernbert/modernbert.h"
 
@@ -22,6 +24,11 @@ std::shared_ptr<TextEncoderImpl> make_bert(const nlohmann::json& cfg, int64_t vo
 std::shared_ptr<TextEncoderImpl> make_modernbert(const nlohmann::json& cfg, int64_t vocab_size, const std::string& key) {
   const ModernBertModelConfig section = parse_modernbert_model_config(cfg, key);
   return std::make_shared<ModernBertModelImpl>(modernbert_options(section, vocab_size, key), section.preset);
+}
+
+std::shared_ptr<TextEncoderImpl> make_deberta(const nlohmann::json& cfg, int64_t vocab_size, const std::string& key) {
+  const DebertaModelConfig section = parse_deberta_model_config(cfg, key);
+  return std::make_shared<DebertaV2ModelImpl>(deberta_options(section, vocab_size, key), section.preset);
 }
 
 struct Registry {
@@ -45,6 +52,10 @@ Registry& registry() {
     r->factories["modernbert"] = make_modernbert;
     r->checks["modernbert"] = [](const nlohmann::json& cfg, const std::string& key) {
       modernbert_options_from_model_config(cfg, /*vocab_size=*/int64_t{1} << 40, key);
+    };
+    r->factories["deberta-v2"] = make_deberta;
+    r->checks["deberta-v2"] = [](const nlohmann::json& cfg, const std::string& key) {
+      deberta_options_from_model_config(cfg, /*vocab_size=*/int64_t{1} << 40, key);
     };
     return r;
   }();
