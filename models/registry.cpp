@@ -53,8 +53,8 @@ Registry& registry() {
     r->checks["modernbert"] = [](const nlohmann::json& cfg, const std::string& key) {
       modernbert_options_from_model_config(cfg, /*vocab_size=*/int64_t{1} << 40, key);
     };
-    r->factories["deberta-v2"] = make_deberta;
-    r->checks["deberta-v2"] = [](const nlohmann::json& cfg, const std::string& key) {
+    r->factories["deberta"] = make_deberta;
+    r->checks["deberta"] = [](const nlohmann::json& cfg, const std::string& key) {
       deberta_options_from_model_config(cfg, /*vocab_size=*/int64_t{1} << 40, key);
     };
     return r;

@@ -4,11 +4,11 @@
 // out_proj, lm_head.*), DistilBERT's ("distilbert.transformer.layer.N.attention.q_lin",
 // pre_classifier, vocab_*) and ELECTRA's ("electra.*", embeddings_project, classifier.*).
 #pragma once
+#include "models/common/hf_architecture.h"
+
 #include <string>
 
 namespace attune::models {
-
-enum class HfBertArchitecture { kBertModel, kSequenceClassification, kMaskedLM };
 
 // The transformers class: "RobertaForSequenceClassification", "DistilBertModel", ...
 std::string hf_class_name(const std::string& model_type, HfBertArchitecture architecture);

@@ -41,7 +41,7 @@ DebertaV2Options deberta_preset(const std::string& name, int64_t vocab_size, con
 
 void DebertaModelConfig::describe(config::Schema<DebertaModelConfig>& s) {
   using C = DebertaModelConfig;
-  s.choice("name", &C::name, {"deberta-v2"}, "the encoder");
+  s.choice("name", &C::name, {"deberta"}, "the encoder (DeBERTa-v2 and v3)");
   s.optional_string("preset", &C::preset,
                     "named sizes (" + config::join(deberta_preset_names()) + "); null: give every size");
   s.optional_integer("hidden_size", &C::hidden_size, 1, 1 << 16, "width; null: the preset's");

@@ -1,4 +1,4 @@
-// The run config's "model" section for DeBERTa-v2/v3 ({"name":"deberta-v2","preset":"v3-base",
+// The run config's "model" section for DeBERTa-v2/v3 ({"name":"deberta","preset":"v3-base",
 // "hidden_size":null,...}), typed, its conversion to and from DebertaV2Options, and the
 // presets (the published deberta-v3 sizes).
 #pragma once
@@ -15,7 +15,7 @@
 namespace attune::models {
 
 struct DebertaModelConfig {
-  std::string name = "deberta-v2";
+  std::string name = "deberta";
   std::string preset;  // "" (null): every size given
   // Null: the preset's size.
   std::optional<int64_t> hidden_size;

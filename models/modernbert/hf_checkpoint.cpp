@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/strings.h"
 #include "core/files.h"
+#include "models/common/hf_architecture.h"
 #include "models/common/hf_folder.h"
 #include "models/common/hf_labels.h"
 #include "models/common/hf_tensors.h"
@@ -17,25 +18,9 @@ namespace fs = std::filesystem;
 namespace attune::models {
 namespace {
 
-constexpr HfBertArchitecture kArchitectures[] = {HfBertArchitecture::kBertModel,
-                                                 HfBertArchitecture::kSequenceClassification,
-                                                 HfBertArchitecture::kMaskedLM};
-
 HfBertArchitecture architecture_of(const nlohmann::json& config, const formats::SafetensorsFile& file,
                                    const std::string& config_path) {
-  const auto it = config.find("architectures");
-  if (it != config.end() && !it->is_null()) {
-    if (!it->is_array() || it->empty() || !(*it)[0].is_string()) {
-      fail(config_path + ": architectures", "must be a list of class names, got " + it->dump());
-    }
-    const std::string name = (*it)[0].get<std::string>();
-    std::string supported;
-    for (auto a : kArchitectures) {
-      if (name == modernbert_class_name(a)) return a;
-      supported += (supported.empty() ? "" : ", ") + modernbert_class_name(a);
-    }
-    fail(config_path + ": architectures", "unsupported architecture '" + name + "' (supported: " + supported + ")");
-  }
+  if (const auto named = architecture_from_config(config, modernbert_class_name, config_path)) return *named;
   for (const auto& name : file.names) {
     if (starts_with(name, "classifier.")) return HfBertArchitecture::kSequenceClassification;
     if (starts_with(name, "decoder.")) return HfBertArchitecture::kMaskedLM;

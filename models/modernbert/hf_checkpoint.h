@@ -5,7 +5,7 @@
 // ("modernbert.*", "decoder.bias"). Tokenizer files are data/text's job.
 #pragma once
 #include "data/formats/safetensors.h"
-#include "models/bert/hf_names.h"
+#include "models/common/hf_architecture.h"
 #include "models/modernbert/options.h"
 
 #include <nlohmann/json.hpp>

@@ -9,10 +9,9 @@
 #include "models/bert/bert.h"
 #include "models/bert/masked_lm.h"
 #include "models/bert/model_config.h"
-#include "models/modernbert/hf_checkpoint.h"
+#include "models/deberta/masked_lm.h"
 #include "models/modernbert/masked_lm.h"
-#include "models/modernbert/model_config.h"
-#include "models/modernbert/modernbert.h"
+#include "tasks/classification/hf_families.h"
 #include "models/peft/config.h"
 #include "tasks/classification/run_model.h"
 
@@ -73,35 +72,37 @@ std::shared_ptr<classification::TextClassifierImpl> make_classifier(std::shared_
   return std::make_shared<classification::TextClassifierImpl>(std::move(encoder), name, head);
 }
 
-BertBundle from_hf_modernbert(const std::string& dir, std::ostream& log, bool encoder_only) {
-  models::HfModernBertCheckpoint ck = models::read_hf_modernbert(dir);
+// A family of hf_families.h: ModernBERT, DeBERTa.
+BertBundle from_hf_family(const EncoderFamily& family, const std::string& dir, std::ostream& log, bool encoder_only) {
+  FamilyCheckpoint ck = family.read(dir);
   for (const auto& note : ck.notes) log << "note: " << note << "\n";
   HfTokenizer tok = load_hf_tokenizer(dir);
-  check_vocabulary(dir, ck.options.vocab_size(), tok);
+  check_vocabulary(dir, ck.vocab_size, tok);
   BertBundle b;
-  b.family = "modernbert";
-  b.model_section = models::modernbert_model_config(ck.options, "");
+  b.family = family.name;
+  b.model_section = ck.model_section;
   b.labels = ck.labels;
   b.classifier_dropout = ck.classifier_dropout;
-  const int64_t longest = ck.options.max_position_embeddings();
-  b.max_length = tok.model_max_length > 0 ? std::min(tok.model_max_length, longest) : longest;
+  b.max_length = tok.model_max_length > 0 ? std::min(tok.model_max_length, ck.max_length) : ck.max_length;
   b.tokenizer = std::move(tok.tokenizer);
   const std::string weights = (fs::path(dir) / "model.safetensors").string();
-  const std::string prefix = models::modernbert_encoder_prefix(ck.architecture);
+  const std::string prefix = family.name + ".";
   b.architecture = encoder_only ? HfBertArchitecture::kBertModel : ck.architecture;
   if (b.architecture == HfBertArchitecture::kBertModel) {
-    auto model = std::make_shared<models::ModernBertModelImpl>(ck.options);
-    formats::SafetensorsFile encoder = models::strip_prefix(ck.tensors, prefix);
-    if (prefix.empty()) encoder = ck.tensors;
+    formats::SafetensorsFile encoder = ck.architecture == HfBertArchitecture::kBertModel
+                                           ? ck.tensors
+                                           : models::strip_prefix(ck.tensors, prefix);
+    const bool pooler = encoder.tensors.count(family.pooler + "dense.weight") > 0;
+    auto model = family.encoder(b.model_section, ck.vocab_size, pooler);
     formats::load_module_tensors(*model, encoder, weights);
     b.module = model;
   } else if (b.architecture == HfBertArchitecture::kSequenceClassification) {
-    auto model = make_classifier(std::make_shared<models::ModernBertModelImpl>(ck.options), "modernbert",
+    auto model = make_classifier(family.encoder(b.model_section, ck.vocab_size, true), family.name,
                                  static_cast<int64_t>(b.labels.size()), b.classifier_dropout);
     formats::load_module_tensors(*model, ck.tensors, weights);
     b.module = model;
   } else {
-    auto model = std::make_shared<models::ModernBertForMaskedLMImpl>(ck.options);
+    auto model = family.masked_lm(b.model_section, ck.vocab_size);
     formats::load_module_tensors(*model, ck.tensors, weights);
     b.module = model;
   }
@@ -118,7 +119,9 @@ std::string hf_model_type(const std::string& dir) {
 }
 
 BertBundle from_hf(const std::string& dir, std::ostream& log, bool encoder_only) {
-  if (hf_model_type(dir) == "modernbert") return from_hf_modernbert(dir, log, encoder_only);
+  if (const EncoderFamily* family = family_for_model_type(hf_model_type(dir))) {
+    return from_hf_family(*family, dir, log, encoder_only);
+  }
   models::HfBertCheckpoint ck = models::read_hf_bert(dir);
   for (const auto& note : ck.notes) log << "note: " << note << "\n";
   HfTokenizer tok = load_hf_tokenizer(dir);
@@ -186,34 +189,32 @@ BertBundle from_classification_run(const std::string& dir, const nlohmann::json&
 
 // config.json's "model" section, tokenizer/ and model.safetensors: "bert.*" (or bare)
 // encoder tensors, plus "cls.predictions.*" for a masked LM.
-// An encoder directory of a ModernBERT: "modernbert.*" tensors (the head inside), plus
-// "decoder.bias" for a masked LM (config.json's "architecture" says which).
-BertBundle from_modernbert_dir(const std::string& dir, const nlohmann::json& config, bool encoder_only) {
+// An encoder directory of a family of hf_families.h: "<name>.*" tensors (its pooler inside),
+// plus the masked LM's head when config.json's "architecture" names the masked LM.
+BertBundle from_family_dir(const EncoderFamily& family, const std::string& dir, const nlohmann::json& config,
+                           bool encoder_only) {
   const engine::RunDir run(dir);
   BertBundle b;
-  b.family = "modernbert";
+  b.family = family.name;
   b.tokenizer = text::load_tokenizer(run.tokenizer());
-  models::ModernBertOptions options = models::modernbert_options_from_model_config(
-      config["model"], b.tokenizer->vocab_size(), run.config() + ": model");
-  b.model_section = models::modernbert_model_config(options, "");
-  b.max_length = options.max_position_embeddings();
+  const int64_t vocab = b.tokenizer->vocab_size();
+  b.model_section = config["model"];
+  b.max_length = family.max_length(b.model_section, vocab);
   const std::string weights = run.weights();
   if (!fs::exists(weights)) fail(dir, "no model.safetensors");
   const formats::SafetensorsFile file = formats::load_safetensors(weights);
-  const bool mlm = config.value("architecture", std::string()) ==
-                   models::modernbert_class_name(HfBertArchitecture::kMaskedLM);
+  const bool mlm = config.value("architecture", std::string()) == family.class_name(HfBertArchitecture::kMaskedLM);
   if (mlm && !encoder_only) {
     b.architecture = HfBertArchitecture::kMaskedLM;
-    auto model = std::make_shared<models::ModernBertForMaskedLMImpl>(options);
+    auto model = family.masked_lm(b.model_section, vocab);
     formats::load_module_tensors(*model, file, weights);
     b.module = model;
     return b;
   }
   b.architecture = HfBertArchitecture::kBertModel;
-  formats::SafetensorsFile encoder = models::strip_prefix(file, "modernbert.");
+  formats::SafetensorsFile encoder = models::strip_prefix(file, family.name + ".");
   if (encoder.names.empty()) encoder = file;  // a bare encoder file
-  options.add_head(encoder.tensors.count("head.dense.weight") > 0);
-  auto model = std::make_shared<models::ModernBertModelImpl>(options);
+  auto model = family.encoder(b.model_section, vocab, encoder.tensors.count(family.pooler + "dense.weight") > 0);
   formats::load_module_tensors(*model, encoder, weights);
   b.module = model;
   return b;
@@ -271,14 +272,15 @@ BertBundle load_bert_bundle(const std::string& source, std::ostream& log, bool e
   const nlohmann::json config = io::read_json(config_path);
   if (!config.contains("model") || !config["model"].is_object()) fail(config_path, "missing key 'model'");
   const nlohmann::json name = config["model"].value("name", nlohmann::json());
-  if (name != "bert" && name != "modernbert") {
+  const EncoderFamily* family = name.is_string() ? family_named(name.get<std::string>()) : nullptr;
+  if (name != "bert" && family == nullptr) {
     fail(config_path + ": model.name",
-         "only BERT-family and ModernBERT models have a Hugging Face counterpart, got " + name.dump());
+         "only BERT-family, ModernBERT and DeBERTa models have a Hugging Face counterpart, got " + name.dump());
   }
   if (config.value("task", nlohmann::json()) == "text-classification") {
     return from_classification_run(source, config, encoder_only);
   }
-  if (name == "modernbert") return from_modernbert_dir(source, config, encoder_only);
+  if (family != nullptr) return from_family_dir(*family, source, config, encoder_only);
   return from_encoder_dir(source, config, log, encoder_only);
 }
 
@@ -307,6 +309,11 @@ BertForwardOutput bert_bundle_forward(BertBundle& bundle, const torch::Tensor& i
       if (auto* modern = dynamic_cast<models::ModernBertForMaskedLMImpl*>(bundle.module.get())) {
         out.last_hidden_state = modern->modernbert->forward(input_ids, attention_mask);
         out.logits = modern->forward(input_ids, attention_mask);
+        break;
+      }
+      if (auto* deberta = dynamic_cast<models::DebertaV2ForMaskedLMImpl*>(bundle.module.get())) {
+        out.last_hidden_state = deberta->deberta->encode(input_ids, token_type_ids, attention_mask, false).hidden;
+        out.logits = deberta->forward(input_ids, token_type_ids, attention_mask);
         break;
       }
       auto* model = dynamic_cast<models::BertForMaskedLMImpl*>(bundle.module.get());

@@ -7,8 +7,7 @@
 #include "data/text/hf_tokenizer.h"
 #include "data/text/wordpiece.h"
 #include "models/bert/model_config.h"
-#include "models/modernbert/hf_checkpoint.h"
-#include "models/modernbert/model_config.h"
+#include "tasks/classification/hf_families.h"
 #include "models/common/hf_labels.h"
 #include "models/common/parameters.h"
 #include "tasks/classification/examples.h"
@@ -27,7 +26,7 @@ using models::HfBertArchitecture;
 
 // transformers' class for the bundle's family and architecture ("ModernBertForMaskedLM").
 std::string architecture_name(const BertBundle& b) {
-  if (b.family == "modernbert") return models::modernbert_class_name(b.architecture);
+  if (const EncoderFamily* family = family_named(b.family)) return family->class_name(b.architecture);
   return models::hf_architecture_name(b.architecture, b.options.model_type());
 }
 
@@ -109,12 +108,10 @@ nlohmann::json export_hf(const std::string& run_dir, const std::string& out_dir,
                   {"problem_type", "single_label_classification"},
                   {"classifier_dropout", b.classifier_dropout}});
   }
-  if (b.family == "modernbert") {
-    models::ModernBertOptions options =
-        models::modernbert_options_from_model_config(b.model_section, b.tokenizer->vocab_size(), run_dir + ": model");
-    options.classifier_dropout(b.classifier_dropout);
+  if (const EncoderFamily* family = family_named(b.family)) {
     extra.erase("classifier_dropout");
-    models::write_hf_modernbert(out_dir, b.architecture, options, formats::module_tensors(*b.module), extra);
+    family->write(out_dir, b.architecture, b.model_section, b.tokenizer->vocab_size(), b.classifier_dropout,
+                  formats::module_tensors(*b.module), extra);
   } else {
     models::write_hf_bert(out_dir, b.architecture, b.options, formats::module_tensors(*b.module), extra);
   }

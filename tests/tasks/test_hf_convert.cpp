@@ -154,6 +154,6 @@ TEST_CASE("export refuses what transformers' BERT cannot express", "[hf][errors]
     CHECK(export_error(dir + "/run").rfind(dir + "/run: a PEFT run holds only its adapter", 0) == 0);
     config["model"]["name"] = "gpt";
     io::write_json_atomic(dir + "/run/config.json", config);
-    CHECK(export_error(dir + "/run").rfind(dir + "/run/config.json: model.name: only BERT models", 0) == 0);
+    CHECK(export_error(dir + "/run").rfind(dir + "/run/config.json: model.name: only BERT-family, ModernBERT and DeBERTa models", 0) == 0);
   }
 }

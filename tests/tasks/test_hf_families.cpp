@@ -1,11 +1,14 @@
-// ModernBERT across the Hugging Face bridge: convert --from-hf and --to-hf with byte-identical
-// weights and equal outputs for each architecture, fine-tuning from init=hf:DIR, and one-line
-// errors for folders attune cannot read. transformers' own numerics are test_models'
-// "[modernbert][fixtures]".
+// ModernBERT and DeBERTa across the Hugging Face bridge: convert --from-hf and --to-hf with
+// byte-identical weights and equal outputs for each architecture, fine-tuning from
+// init=hf:DIR, and one-line errors for folders attune cannot read. transformers' own
+// numerics are test_models' "[modernbert][fixtures]" and "[deberta][fixtures]".
 #include "core/config.h"
 #include "core/files.h"
 #include "data/formats/safetensors.h"
 #include "data/text/wordpiece.h"
+#include "models/deberta/deberta.h"
+#include "models/deberta/hf_checkpoint.h"
+#include "models/deberta/masked_lm.h"
 #include "models/modernbert/hf_checkpoint.h"
 #include "models/modernbert/masked_lm.h"
 #include "models/modernbert/modernbert.h"
@@ -26,7 +29,7 @@ namespace fs = std::filesystem;
 using namespace attune;
 using models::HfBertArchitecture;
 
-namespace modernbert_bridge_test {
+namespace hf_families_test {
 
 models::ModernBertOptions tiny_options() {
   return models::ModernBertOptions()
@@ -40,28 +43,59 @@ models::ModernBertOptions tiny_options() {
       .pad_token_id(0);
 }
 
-// A transformers-layout ModernBERT folder for `architecture`, from attune's own modules,
-// every tensor moved off its initial value, with the fixture's WordPiece vocabulary.
-void write_folder(const std::string& dir, HfBertArchitecture architecture) {
+// Labels of the classifier folders, as transformers writes them.
+nlohmann::json label_extra() {
+  return {{"id2label", {{"0", "food"}, {"1", "sport"}, {"2", "tech"}}}, {"label2id", {{"food", 0}, {"sport", 1}, {"tech", 2}}}};
+}
+
+// A transformers-layout folder of `family` ("modernbert", "deberta") for `architecture`,
+// from attune's own modules with every tensor moved off its initial value, with the
+// fixture's WordPiece vocabulary. Returns transformers' class name.
+std::string write_folder(const std::string& family, const std::string& dir, HfBertArchitecture architecture) {
   torch::manual_seed(11);
-  models::ModernBertOptions options = tiny_options();
+  const int64_t vocab = static_cast<int64_t>(testing::hf_fixture_vocab().size());
+  const bool seqcls = architecture == HfBertArchitecture::kSequenceClassification;
   formats::NamedTensors tensors;
-  nlohmann::json extra = nlohmann::json::object();
-  if (architecture == HfBertArchitecture::kMaskedLM) {
-    tensors = formats::module_tensors(*models::ModernBertForMaskedLM(options));
-  } else if (architecture == HfBertArchitecture::kBertModel) {
-    tensors = formats::module_tensors(*models::ModernBertModel(options.add_head(false)));
+  if (family == "modernbert") {
+    models::ModernBertOptions options = tiny_options();
+    if (architecture == HfBertArchitecture::kMaskedLM) {
+      tensors = formats::module_tensors(*models::ModernBertForMaskedLM(options));
+    } else if (architecture == HfBertArchitecture::kBertModel) {
+      tensors = formats::module_tensors(*models::ModernBertModel(options.add_head(false)));
+    } else {
+      for (auto& [n, t] : formats::module_tensors(*models::ModernBertModel(options))) tensors.emplace_back("modernbert." + n, t);
+    }
   } else {
-    for (auto& [n, t] : formats::module_tensors(*models::ModernBertModel(options))) tensors.emplace_back("modernbert." + n, t);
-    tensors.emplace_back("classifier.weight", torch::randn({3, options.hidden_size()}));
+    models::DebertaV2Options options =
+        models::deberta_v3_options(vocab, 16, 2, 2, 24).max_position_embeddings(64).position_buckets(8).pad_token_id(0);
+    if (architecture == HfBertArchitecture::kMaskedLM) {
+      tensors = formats::module_tensors(*models::DebertaV2ForMaskedLM(options));
+    } else if (architecture == HfBertArchitecture::kBertModel) {
+      tensors = formats::module_tensors(*models::DebertaV2Model(options.add_pooling_layer(false)));
+    } else {
+      for (auto& [n, t] : formats::module_tensors(*models::DebertaV2Model(options))) tensors.emplace_back("deberta." + n, t);
+    }
+  }
+  if (seqcls) {
+    const int64_t hidden = 16;
+    tensors.emplace_back("classifier.weight", torch::randn({3, hidden}));
     tensors.emplace_back("classifier.bias", torch::randn({3}));
-    extra = {{"id2label", {{"0", "food"}, {"1", "sport"}, {"2", "tech"}}},
-             {"label2id", {{"food", 0}, {"sport", 1}, {"tech", 2}}}};
   }
   testing::perturb(tensors);
-  models::write_hf_modernbert(dir, architecture, options, tensors, extra);
+  const nlohmann::json extra = seqcls ? label_extra() : nlohmann::json::object();
+  std::string name;
+  if (family == "modernbert") {
+    models::write_hf_modernbert(dir, architecture, tiny_options(), tensors, extra);
+    name = models::modernbert_class_name(architecture);
+  } else {
+    models::write_hf_deberta(dir, architecture,
+                             models::deberta_v3_options(vocab, 16, 2, 2, 24).max_position_embeddings(64).position_buckets(8).pad_token_id(0),
+                             tensors, extra);
+    name = models::deberta_class_name(architecture);
+  }
   text::WordPieceTokenizer tokenizer(testing::hf_fixture_vocab(), text::WordPieceOptions(), "fixture");
   text::save_hf_bert_tokenizer(tokenizer, dir, 32);
+  return name;
 }
 
 hf::BertForwardOutput forward(const std::string& source) {
@@ -80,21 +114,22 @@ bool same(const torch::Tensor& a, const torch::Tensor& b) {
   return a.defined() == b.defined() && (!a.defined() || torch::equal(a, b));
 }
 
-}  // namespace modernbert_bridge_test
+}  // namespace hf_families_test
 
-using namespace modernbert_bridge_test;
+using namespace hf_families_test;
 
-TEST_CASE("ModernBERT HF -> attune -> HF: byte-identical weights, the same config and outputs", "[hf][modernbert]") {
+TEST_CASE("ModernBERT and DeBERTa HF -> attune -> HF: byte-identical weights, the same config and outputs",
+          "[hf][modernbert][deberta]") {
+  for (const std::string family : {"modernbert", "deberta"}) {
   for (auto arch : {HfBertArchitecture::kBertModel, HfBertArchitecture::kSequenceClassification,
                     HfBertArchitecture::kMaskedLM}) {
-    const std::string name = models::modernbert_class_name(arch);
+    const std::string dir = testing::temp_dir("hf-family-bridge");
+    const std::string name = write_folder(family, dir + "/hf", arch);
     INFO(name);
-    const std::string dir = testing::temp_dir("modernbert-bridge");
-    write_folder(dir + "/hf", arch);
     std::ostringstream log;
     const nlohmann::json imported = hf::import_hf(dir + "/hf", dir + "/run", log);
     CHECK(imported["architecture"] == name);
-    CHECK(io::read_json(dir + "/run/config.json")["model"]["name"] == "modernbert");
+    CHECK(io::read_json(dir + "/run/config.json")["model"]["name"] == family);
     hf::export_hf(dir + "/run", dir + "/back", false, log);
     const auto source = formats::load_safetensors(dir + "/hf/model.safetensors");
     const auto back = formats::load_safetensors(dir + "/back/model.safetensors");
@@ -102,8 +137,9 @@ TEST_CASE("ModernBERT HF -> attune -> HF: byte-identical weights, the same confi
             std::set<std::string>(source.names.begin(), source.names.end()));
     for (const auto& n : source.names) CHECK(torch::equal(back.tensors.at(n), source.tensors.at(n)));
     const nlohmann::json a = io::read_json(dir + "/hf/config.json"), b = io::read_json(dir + "/back/config.json");
-    for (const char* key : {"architectures", "layer_types", "rope_parameters", "local_attention", "hidden_size"}) {
-      CHECK(a[key] == b[key]);
+    for (const auto& [key, value] : a.items()) {
+      CAPTURE(key);
+      CHECK(b[key] == value);
     }
     const hf::BertForwardOutput x = forward("hf:" + dir + "/hf"), y = forward(dir + "/run"), z = forward("hf:" + dir + "/back");
     CHECK(torch::equal(x.last_hidden_state, y.last_hidden_state));
@@ -112,11 +148,14 @@ TEST_CASE("ModernBERT HF -> attune -> HF: byte-identical weights, the same confi
     CHECK(torch::equal(x.last_hidden_state, z.last_hidden_state));
     CHECK(same(x.logits, z.logits));
   }
+  }
 }
 
-TEST_CASE("a classifier fine-tunes from init=hf: on a ModernBERT folder", "[hf][modernbert]") {
-  const std::string dir = testing::temp_dir("modernbert-init");
-  write_folder(dir + "/hf", HfBertArchitecture::kBertModel);
+TEST_CASE("a classifier fine-tunes from init=hf: on a ModernBERT or DeBERTa folder", "[hf][modernbert][deberta]") {
+  for (const std::string family : {"modernbert", "deberta"}) {
+  INFO(family);
+  const std::string dir = testing::temp_dir("hf-family-init");
+  write_folder(family, dir + "/hf", HfBertArchitecture::kBertModel);
   testing::write_topics_csv(dir + "/train.csv", 240, 1);
   testing::write_topics_csv(dir + "/valid.csv", 60, 2);
   testing::write_topics_csv(dir + "/test.csv", 60, 3);
@@ -131,23 +170,25 @@ TEST_CASE("a classifier fine-tunes from init=hf: on a ModernBERT folder", "[hf][
   const nlohmann::json summary = tasks::train(c, flags);
   CHECK(summary["test"]["accuracy"].get<double>() > 0.8);
   const nlohmann::json saved = io::read_json(dir + "/run/config.json");
-  CHECK(saved["model"]["name"] == "modernbert");
-  CHECK(saved["model"]["num_layers"] == 3);
+  CHECK(saved["model"]["name"] == family);
+  CHECK(saved["model"]["num_layers"] == (family == "modernbert" ? 3 : 2));
   CHECK(log.str().find("no pooler there") != std::string::npos);  // a base model has no head
   // The run goes back to transformers as a sequence classifier.
   hf::export_hf(dir + "/run", dir + "/back", false, log);
-  CHECK(io::read_json(dir + "/back/config.json")["architectures"][0] == "ModernBertForSequenceClassification");
+  CHECK(io::read_json(dir + "/back/config.json")["architectures"][0] ==
+        (family == "modernbert" ? "ModernBertForSequenceClassification" : "DebertaV2ForSequenceClassification"));
 
   // attune's attention switches are BERT's: set on a ModernBERT init, they fail by key.
   nlohmann::json with_switch = c;
   with_switch["run_dir"] = dir + "/run2";
   with_switch["model"]["position_bias"] = "alibi";
   CHECK_THAT(testing::error_of([&] { tasks::train(with_switch, flags); }), testing::contains_text("model.position_bias"));
+  }
 }
 
 TEST_CASE("ModernBERT folders attune cannot read fail naming the file and the tensor or key", "[hf][modernbert]") {
   const std::string dir = testing::temp_dir("modernbert-errors");
-  write_folder(dir + "/hf", HfBertArchitecture::kSequenceClassification);
+  write_folder("modernbert", dir + "/hf", HfBertArchitecture::kSequenceClassification);
   auto error = [&] { return testing::error_of([&] { models::read_hf_modernbert(dir + "/hf"); }); };
   const std::string weights = dir + "/hf/model.safetensors";
   const formats::SafetensorsFile good = formats::load_safetensors(weights);
