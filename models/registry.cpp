@@ -31,6 +31,15 @@ std::shared_ptr<TextEncoderImpl> make_deberta(const nlohmann::json& cfg, int64_t
   return std::make_shared<DebertaV2ModelImpl>(deberta_options(section, vocab_size, key), section.preset);
 }
 
+// The vocabulary a cheap check judges a section against, before the tokenizer is known:
+// the section's own vocab_size where it names one (its rows must hold the tokenizer's),
+// else one large enough for any pad_token_id.
+int64_t checked_vocabulary(const nlohmann::json& cfg) {
+  const auto it = cfg.find("vocab_size");
+  if (it != cfg.end() && it->is_number_integer() && it->get<int64_t>() > 0) return it->get<int64_t>();
+  return int64_t{1} << 40;
+}
+
 struct Registry {
   std::mutex mutex;
   std::map<std::string, TextEncoderFactory> factories;
@@ -51,11 +60,11 @@ Registry& registry() {
     };
     r->factories["modernbert"] = make_modernbert;
     r->checks["modernbert"] = [](const nlohmann::json& cfg, const std::string& key) {
-      modernbert_options_from_model_config(cfg, /*vocab_size=*/int64_t{1} << 40, key);
+      modernbert_options_from_model_config(cfg, checked_vocabulary(cfg), key);
     };
     r->factories["deberta"] = make_deberta;
     r->checks["deberta"] = [](const nlohmann::json& cfg, const std::string& key) {
-      deberta_options_from_model_config(cfg, /*vocab_size=*/int64_t{1} << 40, key);
+      deberta_options_from_model_config(cfg, checked_vocabulary(cfg), key);
     };
     return r;
   }();

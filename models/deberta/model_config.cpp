@@ -1,6 +1,7 @@
 #include "models/deberta/model_config.h"
 
 #include "core/error.h"
+#include "models/common/vocabulary.h"
 #include "models/transformer/activation.h"
 
 #include <algorithm>
@@ -44,6 +45,8 @@ void DebertaModelConfig::describe(config::Schema<DebertaModelConfig>& s) {
   s.choice("name", &C::name, {"deberta"}, "the encoder (DeBERTa-v2 and v3)");
   s.optional_string("preset", &C::preset,
                     "named sizes (" + config::join(deberta_preset_names()) + "); null: give every size");
+  s.optional_integer("vocab_size", &C::vocab_size, 1, 1LL << 40,
+                     "embedding rows, at least the tokenizer's tokens; null: the tokenizer's");
   s.optional_integer("hidden_size", &C::hidden_size, 1, 1 << 16, "width; null: the preset's");
   s.optional_integer("num_layers", &C::num_layers, 1, 1024, "layers; null: the preset's");
   s.optional_integer("num_heads", &C::num_heads, 1, 1024, "attention heads; null: the preset's");
@@ -87,8 +90,9 @@ DebertaModelConfig parse_deberta_model_config(const nlohmann::json& model_cfg, c
   return config::parse<DebertaModelConfig>(model_cfg, key);
 }
 
-DebertaV2Options deberta_options(const DebertaModelConfig& c, int64_t vocab_size, const std::string& key) {
-  TORCH_CHECK(vocab_size > 0, "deberta-v2: vocab_size must be positive, got ", vocab_size);
+DebertaV2Options deberta_options(const DebertaModelConfig& c, int64_t tokenizer_vocab, const std::string& key) {
+  TORCH_CHECK(tokenizer_vocab > 0, "deberta-v2: vocab_size must be positive, got ", tokenizer_vocab);
+  const int64_t vocab_size = embedding_rows(c.vocab_size, tokenizer_vocab, key);
   DebertaV2Options o;
   if (!c.preset.empty()) o = deberta_preset(c.preset, vocab_size, config::key_path(key, "preset"));
   o.vocab_size(vocab_size);
@@ -155,6 +159,7 @@ nlohmann::json deberta_model_config(const DebertaV2Options& o, const std::string
   c.type_vocab_size = o.type_vocab_size();
   c.embedding_size = deberta_embedding_width(o);
   c.pad_token_id = o.pad_token_id();
+  c.vocab_size = o.vocab_size();
   c.pooler_activation = o.pooler_hidden_act();
   c.pooler_dropout = o.pooler_dropout();
   c.legacy_mlm_head = o.legacy();

@@ -17,6 +17,7 @@ namespace attune::models {
 struct DebertaModelConfig {
   std::string name = "deberta";
   std::string preset;  // "" (null): every size given
+  std::optional<int64_t> vocab_size;  // embedding rows; null: the tokenizer's (models/common/vocabulary.h)
   // Null: the preset's size.
   std::optional<int64_t> hidden_size;
   std::optional<int64_t> num_layers;

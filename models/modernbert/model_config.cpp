@@ -3,6 +3,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/schema.h"
+#include "models/common/vocabulary.h"
 #include "models/transformer/activation.h"
 
 namespace attune::models {
@@ -33,6 +34,8 @@ void ModernBertModelConfig::describe(config::Schema<ModernBertModelConfig>& s) {
   s.choice("name", &C::name, {"modernbert"}, "the encoder");
   s.optional_string("preset", &C::preset,
                     "named sizes (" + config::join(modernbert_preset_names()) + "); null: give every size");
+  s.optional_integer("vocab_size", &C::vocab_size, 1, 1LL << 40,
+                     "embedding rows, at least the tokenizer's tokens; null: the tokenizer's");
   s.optional_integer("hidden_size", &C::hidden_size, 1, 1 << 16, "width; null: the preset's");
   s.optional_integer("num_layers", &C::num_layers, 1, 1024, "layers; null: the preset's");
   s.optional_integer("num_heads", &C::num_heads, 1, 1024, "attention heads; null: the preset's");
@@ -72,8 +75,9 @@ ModernBertModelConfig parse_modernbert_model_config(const nlohmann::json& model_
   return config::parse<ModernBertModelConfig>(model_cfg, key);
 }
 
-ModernBertOptions modernbert_options(const ModernBertModelConfig& c, int64_t vocab_size, const std::string& key) {
-  TORCH_CHECK(vocab_size > 0, "modernbert: vocab_size must be positive, got ", vocab_size);
+ModernBertOptions modernbert_options(const ModernBertModelConfig& c, int64_t tokenizer_vocab, const std::string& key) {
+  TORCH_CHECK(tokenizer_vocab > 0, "modernbert: vocab_size must be positive, got ", tokenizer_vocab);
+  const int64_t vocab_size = embedding_rows(c.vocab_size, tokenizer_vocab, key);
   ModernBertOptions o;
   if (!c.preset.empty()) {
     const ModernBertSize* found = nullptr;
@@ -155,6 +159,7 @@ nlohmann::json modernbert_model_config(const ModernBertOptions& o, const std::st
   c.global_rope_theta = o.global_rope_theta();
   c.local_rope_theta = o.local_rope_theta();
   c.pad_token_id = o.pad_token_id();
+  c.vocab_size = o.vocab_size();
   c.pooling = o.classifier_pooling();
   c.head_activation = o.classifier_activation();
   c.head_bias = o.classifier_bias();

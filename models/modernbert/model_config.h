@@ -20,6 +20,7 @@ namespace attune::models {
 struct ModernBertModelConfig {
   std::string name = "modernbert";
   std::string preset;  // "" (null): every size given
+  std::optional<int64_t> vocab_size;  // embedding rows; null: the tokenizer's (models/common/vocabulary.h)
   // Null: the preset's size.
   std::optional<int64_t> hidden_size;
   std::optional<int64_t> num_layers;

@@ -77,7 +77,9 @@ BertBundle from_hf_family(const EncoderFamily& family, const std::string& dir, s
   FamilyCheckpoint ck = family.read(dir);
   for (const auto& note : ck.notes) log << "note: " << note << "\n";
   HfTokenizer tok = load_hf_tokenizer(dir);
-  check_vocabulary(dir, ck.vocab_size, tok);
+  // These checkpoints may pad their embeddings past the tokenizer (the section keeps
+  // vocab_size); a tokenizer with ids past the table cannot be used.
+  if (tok.tokenizer->vocab_size() > ck.vocab_size) check_vocabulary(dir, ck.vocab_size, tok);
   BertBundle b;
   b.family = family.name;
   b.model_section = ck.model_section;

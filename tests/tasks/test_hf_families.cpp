@@ -51,13 +51,15 @@ nlohmann::json label_extra() {
 // A transformers-layout folder of `family` ("modernbert", "deberta") for `architecture`,
 // from attune's own modules with every tensor moved off its initial value, with the
 // fixture's WordPiece vocabulary. Returns transformers' class name.
-std::string write_folder(const std::string& family, const std::string& dir, HfBertArchitecture architecture) {
+// padding_rows: embedding rows past the tokenizer's last id, as checkpoints on the Hub pad theirs.
+std::string write_folder(const std::string& family, const std::string& dir, HfBertArchitecture architecture,
+                         int64_t padding_rows = 0) {
   torch::manual_seed(11);
-  const int64_t vocab = static_cast<int64_t>(testing::hf_fixture_vocab().size());
+  const int64_t vocab = static_cast<int64_t>(testing::hf_fixture_vocab().size()) + padding_rows;
   const bool seqcls = architecture == HfBertArchitecture::kSequenceClassification;
   formats::NamedTensors tensors;
   if (family == "modernbert") {
-    models::ModernBertOptions options = tiny_options();
+    models::ModernBertOptions options = tiny_options().vocab_size(vocab);
     if (architecture == HfBertArchitecture::kMaskedLM) {
       tensors = formats::module_tensors(*models::ModernBertForMaskedLM(options));
     } else if (architecture == HfBertArchitecture::kBertModel) {
@@ -85,7 +87,7 @@ std::string write_folder(const std::string& family, const std::string& dir, HfBe
   const nlohmann::json extra = seqcls ? label_extra() : nlohmann::json::object();
   std::string name;
   if (family == "modernbert") {
-    models::write_hf_modernbert(dir, architecture, tiny_options(), tensors, extra);
+    models::write_hf_modernbert(dir, architecture, tiny_options().vocab_size(vocab), tensors, extra);
     name = models::modernbert_class_name(architecture);
   } else {
     models::write_hf_deberta(dir, architecture,
@@ -148,6 +150,28 @@ TEST_CASE("ModernBERT and DeBERTa HF -> attune -> HF: byte-identical weights, th
     CHECK(torch::equal(x.last_hidden_state, z.last_hidden_state));
     CHECK(same(x.logits, z.logits));
   }
+  }
+}
+
+TEST_CASE("embedding rows past the tokenizer's vocabulary import, run and export unchanged", "[hf][modernbert][deberta]") {
+  for (const std::string family : {"modernbert", "deberta"}) {
+    INFO(family);
+    const std::string dir = testing::temp_dir("hf-family-padded");
+    write_folder(family, dir + "/hf", HfBertArchitecture::kSequenceClassification, /*padding_rows=*/7);
+    std::ostringstream log;
+    hf::import_hf(dir + "/hf", dir + "/run", log);
+    const int64_t tokens = static_cast<int64_t>(testing::hf_fixture_vocab().size());
+    CHECK(io::read_json(dir + "/run/config.json")["model"]["vocab_size"] == tokens + 7);
+    hf::export_hf(dir + "/run", dir + "/back", false, log);
+    const auto source = formats::load_safetensors(dir + "/hf/model.safetensors");
+    const auto back = formats::load_safetensors(dir + "/back/model.safetensors");
+    for (const auto& n : source.names) CHECK(torch::equal(back.tensors.at(n), source.tensors.at(n)));
+    CHECK(torch::equal(forward(dir + "/run").logits, forward("hf:" + dir + "/hf").logits));
+    // A section whose table is smaller than the tokenizer fails by key.
+    nlohmann::json config = io::read_json(dir + "/run/config.json");
+    config["model"]["vocab_size"] = tokens - 1;
+    io::write_json_atomic(dir + "/run/config.json", config);
+    CHECK_THAT(testing::error_of([&] { forward(dir + "/run"); }), testing::contains_text("model.vocab_size"));
   }
 }
 
