@@ -351,6 +351,10 @@ TEST_CASE("pretrain, eval, predict, models and train --init through the CLI", "[
   const json listed = json::parse(models.out);
   CHECK(listed["presets"][1]["name"] == "mini");
   CHECK(listed["presets"][1]["parameters"] == 11170560);  // google/bert_uncased_L-4_H-256_A-4
+  std::set<std::string> types;
+  for (const auto& a : listed["architectures"]) types.insert(a["model_type"].get<std::string>());
+  CHECK(types.count("modernbert") == 1);
+  CHECK(types.count("deberta-v2") == 1);
   bool found = false;
   for (const auto& r : listed["runs"]) {
     if (r["task"] == "mlm" && r["hidden"] == 32) found = r["metrics"].contains("valid_perplexity");

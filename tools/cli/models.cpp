@@ -6,11 +6,14 @@
 #include "models/bert/model_config.h"
 #include "models/bert/hf_names.h"
 #include "models/bert/presets.h"
+#include "models/deberta/hf_checkpoint.h"
+#include "models/modernbert/hf_checkpoint.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/options.h"
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -62,6 +65,17 @@ nlohmann::json architectures() {
                    models::HfBertArchitecture::kMaskedLM}) {
       if (type == "electra" && a == models::HfBertArchitecture::kMaskedLM) continue;  // the generator
       classes.push_back(models::hf_class_name(type, a));
+    }
+    out.push_back({{"model_type", type}, {"classes", classes}});
+  }
+  // The families with bodies of their own (model.name modernbert, deberta).
+  for (const auto& [type, class_name] :
+       std::vector<std::pair<std::string, std::function<std::string(models::HfBertArchitecture)>>>{
+           {"modernbert", models::modernbert_class_name}, {"deberta-v2", models::deberta_class_name}}) {
+    nlohmann::json classes = nlohmann::json::array();
+    for (auto a : {models::HfBertArchitecture::kBertModel, models::HfBertArchitecture::kSequenceClassification,
+                   models::HfBertArchitecture::kMaskedLM}) {
+      classes.push_back(class_name(a));
     }
     out.push_back({{"model_type", type}, {"classes", classes}});
   }
