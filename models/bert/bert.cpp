@@ -2,6 +2,7 @@
 
 #include "models/bert/hf_names.h"
 #include "models/bert/model_config.h"
+#include "models/common/init.h"
 #include "models/common/norm.h"
 
 namespace attune::models {
@@ -111,22 +112,10 @@ BertModelImpl::BertModelImpl(const BertOptions& options, std::string preset)
 
 void BertModelImpl::init_weights() {
   // As HF's BertPreTrainedModel._init_weights.
+  init_bert_lineage_weights(*this, options_.initializer_range());
   torch::NoGradGuard no_grad;
-  const double std = options_.initializer_range();
-  for (const auto& module : modules(/*include_self=*/false)) {
-    if (auto* linear = module->as<Linear>()) {
-      linear->weight.normal_(0.0, std);
-      if (linear->bias.defined()) linear->bias.zero_();
-    } else if (auto* embedding = module->as<torch::nn::Embedding>()) {
-      embedding->weight.normal_(0.0, std);
-      if (const auto& padding = embedding->options.padding_idx()) embedding->weight[*padding].zero_();
-    } else if (auto* norm = module->as<torch::nn::LayerNorm>()) {
-      norm->weight.fill_(1.0);
-      norm->bias.zero_();
-    }
-  }
   // The context maps and the relative position bias start at zero (no effect), as their
-  // modules build them; the loop above would have drawn them like the rest.
+  // modules build them; the draw above took them like the rest.
   for (auto& item : named_parameters()) {
     const std::string& name = item.key();
     if (is_encoder_attention_parameter(name) && name.find("layer_fusion.") == std::string::npos) item.value().zero_();

@@ -5,29 +5,15 @@
 #include "core/files.h"
 #include "models/bert/bert.h"
 #include "models/bert/masked_lm.h"
+#include "models/common/hf_folder.h"
 #include "models/common/hf_labels.h"
+#include "models/common/hf_tensors.h"
 
-#include <filesystem>
 #include <map>
 #include <set>
 
-namespace fs = std::filesystem;
-
 namespace attune::models {
 namespace {
-
-std::string shape_text(torch::IntArrayRef sizes) {
-  std::string s = "[";
-  for (size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
-  return s + "]";
-}
-
-std::string quoted(const std::vector<std::string>& names, size_t limit = 5) {
-  std::string s;
-  for (size_t i = 0; i < names.size() && i < limit; ++i) s += (i ? ", '" : "'") + names[i] + "'";
-  if (names.size() > limit) s += " (" + std::to_string(names.size()) + " in all)";
-  return s;
-}
 
 // HF's own renames for old checkpoints (TensorFlow-era LayerNorm names), then the
 // encoder under its base prefix ("roberta.") whether or not the file had it, then attune's name.
@@ -106,22 +92,9 @@ std::string hf_architecture_name(HfBertArchitecture architecture, const std::str
 }
 
 HfBertCheckpoint read_hf_bert(const std::string& dir) {
-  const fs::path root(dir);
-  if (!fs::is_directory(root)) fail(dir, "not a directory (expected a Hugging Face checkpoint folder)");
-  const std::string config_path = (root / "config.json").string();
-  if (!fs::exists(config_path)) fail(dir, "no config.json (not a Hugging Face checkpoint folder)");
-  const std::string weights_path = (root / "model.safetensors").string();
-  if (!fs::exists(weights_path)) {
-    if (fs::exists(root / "model.safetensors.index.json")) {
-      fail(dir, "sharded checkpoints (model.safetensors.index.json) are not supported; save it as one "
-                "model.safetensors (save_pretrained(dir, max_shard_size=\"100GB\"))");
-    }
-    if (fs::exists(root / "pytorch_model.bin")) {
-      fail(dir, "has pytorch_model.bin but no model.safetensors; convert it to safetensors first (in Python: "
-                "model.save_pretrained(dir, safe_serialization=True))");
-    }
-    fail(dir, "no model.safetensors");
-  }
+  const HfFolderFiles files = hf_folder_files(dir, "checkpoint");
+  const std::string& config_path = files.config;
+  const std::string& weights_path = files.weights;
 
   HfBertCheckpoint ck;
   ck.config = io::read_json(config_path);
@@ -152,12 +125,7 @@ HfBertCheckpoint read_hf_bert(const std::string& dir) {
   }
   int64_t num_labels = 0;
   if (ck.architecture == HfBertArchitecture::kSequenceClassification) {
-    const std::string problem = ck.config.value("problem_type", nlohmann::json()).is_string()
-                                    ? ck.config["problem_type"].get<std::string>()
-                                    : "single_label_classification";
-    if (problem != "single_label_classification") {
-      fail(config_path + ": problem_type", "only single_label_classification is supported, got '" + problem + "'");
-    }
+    check_single_label_problem(ck.config, config_path);
     ck.labels = read_classifier_labels(ck.config, tensors.count("classifier.weight") ? tensors.at("classifier.weight").size(0) : 0, config_path);
     num_labels = static_cast<int64_t>(ck.labels.size());
     const auto dropout = ck.config.find(type == "distilbert" ? "seq_classif_dropout" : "classifier_dropout");
@@ -209,7 +177,7 @@ HfBertCheckpoint read_hf_bert(const std::string& dir) {
       m = to_hf_name(type, ck.architecture, m);
       if (bare && starts_with(m, base)) m = m.substr(base.size());
     }
-    fail(weights_path, (missing.size() == 1 ? "tensor " : "tensors ") + quoted(missing) + " missing (" + arch +
+    fail(weights_path, (missing.size() == 1 ? "tensor " : "tensors ") + quoted_names(missing) + " missing (" + arch +
                            " needs " + (missing.size() == 1 ? "it)" : "them)"));
   }
 
@@ -252,11 +220,11 @@ HfBertCheckpoint read_hf_bert(const std::string& dir) {
     }
   }
   if (!unexpected.empty()) {
-    fail(weights_path, (unexpected.size() == 1 ? "tensor " : "tensors ") + quoted(unexpected) +
+    fail(weights_path, (unexpected.size() == 1 ? "tensor " : "tensors ") + quoted_names(unexpected) +
                            " not part of a Hugging Face " + arch);
   }
   for (const auto& [reason, names] : ignored) {
-    ck.notes.push_back(weights_path + ": ignoring " + quoted(names, 3) + " (" + reason + ")");
+    ck.notes.push_back(weights_path + ": ignoring " + quoted_names(names, 3) + " (" + reason + ")");
   }
   return ck;
 }
@@ -272,9 +240,6 @@ void write_hf_bert(const std::string& dir, HfBertArchitecture architecture, cons
   config.erase("pre_layer_norm");
   config.erase("add_pooling_layer");
   config["architectures"] = {hf_architecture_name(architecture, type)};
-  // transformers 5 reads "dtype"; 4.x reads "torch_dtype" (5 keeps "dtype" when both are there).
-  config["dtype"] = "float32";
-  config["torch_dtype"] = "float32";
   config["tie_word_embeddings"] = true;
   nlohmann::json more = extra;
   if (type == "distilbert" && more.contains("classifier_dropout")) {  // DistilBertConfig's name for it
@@ -283,13 +248,8 @@ void write_hf_bert(const std::string& dir, HfBertArchitecture architecture, cons
   }
   config.update(more);
   formats::NamedTensors out;
-  for (const auto& [name, t] : tensors) {
-    out.emplace_back(hf_saved_name(type, architecture, name), t.detach().to(torch::kCPU, torch::kFloat).contiguous());
-  }
-  fs::create_directories(dir);
-  // transformers refuses safetensors whose metadata names no known framework.
-  formats::save_safetensors((fs::path(dir) / "model.safetensors").string(), out, {{"format", "pt"}});
-  io::write_json_atomic((fs::path(dir) / "config.json").string(), config);
+  for (const auto& [name, t] : tensors) out.emplace_back(hf_saved_name(type, architecture, name), t);
+  write_hf_folder(dir, config, out);
 }
 
 formats::SafetensorsFile strip_prefix(const formats::SafetensorsFile& file, const std::string& prefix) {

@@ -56,4 +56,13 @@ std::vector<std::string> read_classifier_labels(const nlohmann::json& config, in
   return labels;
 }
 
+void check_single_label_problem(const nlohmann::json& config, const std::string& config_path) {
+  const std::string problem = config.value("problem_type", nlohmann::json()).is_string()
+                                  ? config["problem_type"].get<std::string>()
+                                  : "single_label_classification";
+  if (problem != "single_label_classification") {
+    fail(config_path + ": problem_type", "only single_label_classification is supported, got '" + problem + "'");
+  }
+}
+
 }  // namespace attune::models

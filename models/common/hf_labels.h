@@ -17,6 +17,9 @@ std::vector<std::string> read_id2label(const nlohmann::json& config, const std::
 std::vector<std::string> read_classifier_labels(const nlohmann::json& config, int64_t classifier_rows,
                                                 const std::string& config_path);
 
+// Fails naming config_path unless problem_type is absent, null or single_label_classification.
+void check_single_label_problem(const nlohmann::json& config, const std::string& config_path);
+
 // {"id2label": {"0": name, ...}, "label2id": {name: 0, ...}} for labels in id order.
 nlohmann::json label_maps(const std::vector<std::string>& labels);
 

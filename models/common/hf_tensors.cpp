@@ -5,7 +5,6 @@
 #include <set>
 
 namespace attune::models {
-namespace {
 
 std::string shape_text(torch::IntArrayRef sizes) {
   std::string s = "[";
@@ -13,17 +12,30 @@ std::string shape_text(torch::IntArrayRef sizes) {
   return s + "]";
 }
 
-std::string quoted(const std::vector<std::string>& names, size_t limit = 5) {
+std::string quoted_names(const std::vector<std::string>& names, size_t limit) {
   std::string s;
   for (size_t i = 0; i < names.size() && i < limit; ++i) s += (i ? ", '" : "'") + names[i] + "'";
   if (names.size() > limit) s += " (" + std::to_string(names.size()) + " in all)";
   return s;
 }
 
-}  // namespace
-
 void append_parameter_shapes(TensorShapes& shapes, const torch::nn::Module& module, const std::string& prefix) {
   for (const auto& p : module.named_parameters()) shapes.emplace_back(prefix + p.key(), p.value().sizes().vec());
+}
+
+HfTensorMatch match_hf_names(const formats::SafetensorsFile& file,
+                             const std::function<std::string(const std::string&)>& to_ours,
+                             const std::string& weights_path) {
+  HfTensorMatch found;
+  for (const auto& name : file.names) {
+    const std::string ours = to_ours(name);
+    if (found.original.count(ours)) {
+      fail(weights_path, "tensors '" + found.original[ours] + "' and '" + name + "' are the same weight");
+    }
+    found.original[ours] = name;
+    found.tensors[ours] = file.tensors.at(name);
+  }
+  return found;
 }
 
 formats::SafetensorsFile take_hf_tensors(const HfTensorMatch& found, const TensorShapes& expected,
@@ -54,7 +66,7 @@ formats::SafetensorsFile take_hf_tensors(const HfTensorMatch& found, const Tenso
     out.tensors[name] = it->second.to(torch::kFloat);
   }
   if (!missing.empty()) {
-    fail(weights_path, (missing.size() == 1 ? "tensor " : "tensors ") + quoted(missing) + " missing (" +
+    fail(weights_path, (missing.size() == 1 ? "tensor " : "tensors ") + quoted_names(missing) + " missing (" +
                            architecture + " needs " + (missing.size() == 1 ? "it)" : "them)"));
   }
   std::map<std::string, std::vector<std::string>> ignored;  // reason -> file names
@@ -65,10 +77,10 @@ formats::SafetensorsFile take_hf_tensors(const HfTensorMatch& found, const Tenso
     (reason.empty() ? unexpected : ignored[reason]).push_back(found.original.at(name));
   }
   if (!unexpected.empty()) {
-    fail(weights_path, (unexpected.size() == 1 ? "tensor " : "tensors ") + quoted(unexpected) +
+    fail(weights_path, (unexpected.size() == 1 ? "tensor " : "tensors ") + quoted_names(unexpected) +
                            " not part of a Hugging Face " + architecture);
   }
-  for (const auto& [reason, names] : ignored) notes.push_back(weights_path + ": ignoring " + quoted(names, 3) + " (" + reason + ")");
+  for (const auto& [reason, names] : ignored) notes.push_back(weights_path + ": ignoring " + quoted_names(names, 3) + " (" + reason + ")");
   return out;
 }
 

@@ -16,6 +16,10 @@ namespace attune::models {
 
 using TensorShapes = std::vector<std::pair<std::string, std::vector<int64_t>>>;
 
+// "[2, 3]"; "'a', 'b' (7 in all)" for at most `limit` names: how the messages above word them.
+std::string shape_text(torch::IntArrayRef sizes);
+std::string quoted_names(const std::vector<std::string>& names, size_t limit = 5);
+
 // Every parameter of `module` under prefix + its name, with its shape, in module order.
 void append_parameter_shapes(TensorShapes& shapes, const torch::nn::Module& module, const std::string& prefix = "");
 
@@ -23,6 +27,12 @@ struct HfTensorMatch {
   std::map<std::string, torch::Tensor> tensors;  // attune name -> tensor as read
   std::map<std::string, std::string> original;   // attune name -> the file's name for it
 };
+
+// The file's tensors under attune's names (to_ours renames each); two file names that land
+// on one attune name fail naming weights_path.
+HfTensorMatch match_hf_names(const formats::SafetensorsFile& file,
+                             const std::function<std::string(const std::string&)>& to_ours,
+                             const std::string& weights_path);
 
 // Takes the `expected` tensors (float32, in that order) out of `found`. Each leftover goes
 // to ignore_reason: a reason ("tied to the embeddings") notes it, "" makes it unexpected.

@@ -1,6 +1,7 @@
 #include "models/deberta/deberta.h"
 
 #include "core/error.h"
+#include "models/common/init.h"
 #include "models/common/norm.h"
 #include "models/deberta/model_config.h"
 #include "models/deberta/relative_position.h"
@@ -112,18 +113,8 @@ DebertaV2ModelImpl::DebertaV2ModelImpl(const DebertaV2Options& options, std::str
 }
 
 void DebertaV2ModelImpl::init_weights() {
-  // As transformers' DebertaV2PreTrainedModel._init_weights; LayerNorms keep ones and zeros.
-  torch::NoGradGuard no_grad;
-  const double std = options_.initializer_range();
-  for (const auto& module : modules(/*include_self=*/false)) {
-    if (auto* linear = module->as<Linear>()) {
-      linear->weight.normal_(0.0, std);
-      if (linear->bias.defined()) linear->bias.zero_();
-    } else if (auto* embedding = module->as<torch::nn::Embedding>()) {
-      embedding->weight.normal_(0.0, std);
-      if (const auto& padding = embedding->options.padding_idx()) embedding->weight[*padding].zero_();
-    }
-  }
+  // As transformers' DebertaV2PreTrainedModel._init_weights.
+  init_bert_lineage_weights(*this, options_.initializer_range());
 }
 
 EncoderOutput DebertaV2ModelImpl::encode(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,

@@ -9,10 +9,6 @@
 #include "models/deberta/deberta.h"
 #include "models/deberta/masked_lm.h"
 
-#include <filesystem>
-
-namespace fs = std::filesystem;
-
 namespace attune::models {
 namespace {
 
@@ -77,21 +73,11 @@ HfDebertaCheckpoint read_hf_deberta(const std::string& dir) {
   }
   const formats::SafetensorsFile file = formats::load_safetensors(files.weights);
   ck.architecture = deberta_architecture_of(ck.config, file, files.config);
-  HfTensorMatch found;
-  for (const auto& name : file.names) {
-    const std::string ours = deberta_name_from_hf(name, ck.architecture);
-    if (found.original.count(ours)) fail(files.weights, "tensors '" + found.original[ours] + "' and '" + name + "' are the same weight");
-    found.original[ours] = name;
-    found.tensors[ours] = file.tensors.at(name);
-  }
+  const HfTensorMatch found = match_hf_names(
+      file, [&](const std::string& name) { return deberta_name_from_hf(name, ck.architecture); }, files.weights);
   int64_t labels = 0;
   if (ck.architecture == Arch::kSequenceClassification) {
-    const std::string problem = ck.config.value("problem_type", nlohmann::json()).is_string()
-                                    ? ck.config["problem_type"].get<std::string>()
-                                    : "single_label_classification";
-    if (problem != "single_label_classification") {
-      fail(files.config + ": problem_type", "only single_label_classification is supported, got '" + problem + "'");
-    }
+    check_single_label_problem(ck.config, files.config);
     const auto rows = found.tensors.find("classifier.weight");
     ck.labels = read_classifier_labels(ck.config, rows == found.tensors.end() ? 0 : rows->second.size(0), files.config);
     labels = static_cast<int64_t>(ck.labels.size());
@@ -135,18 +121,14 @@ void write_hf_deberta(const std::string& dir, Arch architecture, const DebertaV2
   nlohmann::json config = deberta_options_to_hf_json(options);
   config.erase("add_pooling_layer");  // attune's switch, not a DebertaV2Config key
   config["architectures"] = {deberta_class_name(architecture)};
-  config["dtype"] = "float32";  // transformers 5; 4.x reads torch_dtype
-  config["torch_dtype"] = "float32";
   config.update(extra);
   formats::NamedTensors out;
   for (const auto& [name, t] : tensors) {
     // DebertaV2Model has no pooler: a bare encoder's ContextPooler stays behind.
     if (architecture == Arch::kBertModel && starts_with(name, "pooler.")) continue;
-    out.emplace_back(deberta_name_to_hf(name, architecture), t.detach().to(torch::kCPU, torch::kFloat).contiguous());
+    out.emplace_back(deberta_name_to_hf(name, architecture), t);
   }
-  fs::create_directories(dir);
-  formats::save_safetensors((fs::path(dir) / "model.safetensors").string(), out, {{"format", "pt"}});
-  io::write_json_atomic((fs::path(dir) / "config.json").string(), config);
+  write_hf_folder(dir, config, out);
 }
 
 }  // namespace attune::models

@@ -11,10 +11,6 @@
 #include "models/modernbert/masked_lm.h"
 #include "models/modernbert/modernbert.h"
 
-#include <filesystem>
-
-namespace fs = std::filesystem;
-
 namespace attune::models {
 namespace {
 
@@ -78,25 +74,17 @@ HfModernBertCheckpoint read_hf_modernbert(const std::string& dir) {
   const formats::SafetensorsFile file = formats::load_safetensors(files.weights);
   ck.architecture = architecture_of(ck.config, file, files.config);
   const std::string prefix = modernbert_encoder_prefix(ck.architecture);
-  HfTensorMatch found;
-  for (const auto& name : file.names) {
-    // A bare ModernBertModel file has no "model." prefix; tolerate one.
-    const std::string hf = ck.architecture == HfBertArchitecture::kBertModel && starts_with(name, "model.")
-                               ? name.substr(6)
-                               : name;
-    const std::string ours = modernbert_name_from_hf(hf, prefix);
-    if (found.original.count(ours)) fail(files.weights, "tensors '" + found.original[ours] + "' and '" + name + "' are the same weight");
-    found.original[ours] = name;
-    found.tensors[ours] = file.tensors.at(name);
-  }
+  const HfTensorMatch found = match_hf_names(
+      file,
+      [&](const std::string& name) {
+        // A bare ModernBertModel file has no "model." prefix; tolerate one.
+        const bool bare = ck.architecture == HfBertArchitecture::kBertModel && starts_with(name, "model.");
+        return modernbert_name_from_hf(bare ? name.substr(6) : name, prefix);
+      },
+      files.weights);
   int64_t labels = 0;
   if (ck.architecture == HfBertArchitecture::kSequenceClassification) {
-    const std::string problem = ck.config.value("problem_type", nlohmann::json()).is_string()
-                                    ? ck.config["problem_type"].get<std::string>()
-                                    : "single_label_classification";
-    if (problem != "single_label_classification") {
-      fail(files.config + ": problem_type", "only single_label_classification is supported, got '" + problem + "'");
-    }
+    check_single_label_problem(ck.config, files.config);
     const auto rows = found.tensors.find("classifier.weight");
     ck.labels = read_classifier_labels(ck.config, rows == found.tensors.end() ? 0 : rows->second.size(0), files.config);
     labels = static_cast<int64_t>(ck.labels.size());
@@ -134,21 +122,15 @@ void write_hf_modernbert(const std::string& dir, HfBertArchitecture architecture
                          const formats::NamedTensors& tensors, const nlohmann::json& extra) {
   nlohmann::json config = modernbert_options_to_hf_json(options);
   config["architectures"] = {modernbert_class_name(architecture)};
-  // transformers 5 reads "dtype"; 4.x reads "torch_dtype".
-  config["dtype"] = "float32";
-  config["torch_dtype"] = "float32";
   config.update(extra);
   const std::string prefix = modernbert_encoder_prefix(architecture);
   formats::NamedTensors out;
   for (const auto& [name, t] : tensors) {
     // A base model's head has no place in ModernBertModel.
     if (architecture == HfBertArchitecture::kBertModel && starts_with(name, "head.")) continue;
-    out.emplace_back(modernbert_name_to_hf(name, prefix), t.detach().to(torch::kCPU, torch::kFloat).contiguous());
+    out.emplace_back(modernbert_name_to_hf(name, prefix), t);
   }
-  fs::create_directories(dir);
-  // transformers refuses safetensors whose metadata names no known framework.
-  formats::save_safetensors((fs::path(dir) / "model.safetensors").string(), out, {{"format", "pt"}});
-  io::write_json_atomic((fs::path(dir) / "config.json").string(), config);
+  write_hf_folder(dir, config, out);
 }
 
 }  // namespace attune::models

@@ -134,7 +134,7 @@ TEST_CASE("read_hf_marian refuses what attune's model cannot compute, naming fil
   const std::string empty = testing::temp_dir("marian-no-weights");
   fs::copy_file(base + "/config.json", empty + "/config.json");
   CHECK(error_of([&] { models::read_hf_marian(empty); }) ==
-        empty + ": no model.safetensors (convert a pytorch_model.bin with safetensors.torch.save_file first)");
+        empty + ": no model.safetensors");
   CHECK(error_of([&] { models::read_hf_marian(empty + "/nowhere"); }) ==
         empty + "/nowhere: not a directory (expected a Hugging Face MarianMTModel folder)");
 }

@@ -21,7 +21,7 @@ import shutil
 import sys
 
 import torch
-from fixture_files import pack_fixtures, save_pretrained_safetensors
+from fixture_files import build, pack_fixtures, padded_inputs, perturb, save_pretrained_safetensors
 import transformers
 from safetensors.torch import save_file
 from transformers import (CamembertConfig, DistilBertConfig, ElectraConfig, RobertaConfig, XLMRobertaConfig)
@@ -56,30 +56,6 @@ FAMILIES = {
 AUTO = {"base": AutoModel, "seqcls": AutoModelForSequenceClassification, "mlm": AutoModelForMaskedLM}
 
 
-def build(head, config):
-    try:
-        return AUTO[head].from_config(config, attn_implementation="eager")
-    except (TypeError, ValueError):
-        return AUTO[head].from_config(config)
-
-
-def perturb(model, config):
-    sinusoidal = getattr(config, "sinusoidal_pos_embds", False)
-    with torch.no_grad():
-        for name, p in model.named_parameters():  # tied parameters come once
-            if sinusoidal and "position_embeddings" in name:
-                continue
-            p.add_(torch.randn_like(p) * 0.1)
-
-
-def inputs_for(config):
-    pad = config.pad_token_id
-    ids = torch.randint(3, VOCAB, (2, LENGTH))
-    ids[ids == pad] = 5
-    mask = torch.ones(2, LENGTH, dtype=torch.long)
-    ids[1, LENGTH - PADDED:] = pad
-    mask[1, LENGTH - PADDED:] = 0
-    return ids, mask
 
 
 def main():
@@ -92,14 +68,16 @@ def main():
                 config.num_labels = len(LABELS)
                 config.id2label = dict(LABELS)
                 config.label2id = {v: k for k, v in LABELS.items()}
-            model = build(head, config)
-            perturb(model, config)
+            model = build(AUTO, head, config)
+            # DistilBERT's sinusoidal table stays as transformers builds it (frozen there).
+            sinusoidal = getattr(config, "sinusoidal_pos_embds", False)
+            perturb(model, skip=lambda name: sinusoidal and "position_embeddings" in name)
             model.eval()
             name = f"{family}-{head}"
             path = os.path.join(out, name)
             shutil.rmtree(path, ignore_errors=True)
             save_pretrained_safetensors(model, path)
-            ids, mask = inputs_for(config)
+            ids, mask = padded_inputs(config, VOCAB, LENGTH, PADDED)
             expected = {"input_ids": ids, "attention_mask": mask}
             with torch.no_grad():
                 if head == "base":

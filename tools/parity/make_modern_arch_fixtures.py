@@ -24,7 +24,7 @@ import shutil
 import sys
 
 import torch
-from fixture_files import pack_fixtures, save_pretrained_safetensors
+from fixture_files import build, pack_fixtures, padded_inputs, perturb, save_pretrained_safetensors
 import transformers
 from safetensors.torch import save_file
 from transformers import AutoModel, AutoModelForMaskedLM, AutoModelForSequenceClassification
@@ -89,29 +89,6 @@ FAMILIES = {
 AUTO = {"base": AutoModel, "seqcls": AutoModelForSequenceClassification, "mlm": AutoModelForMaskedLM}
 
 
-def build(head, config):
-    try:
-        return AUTO[head].from_config(config, attn_implementation="eager")
-    except (TypeError, ValueError):
-        return AUTO[head].from_config(config)
-
-
-def perturb(model):
-    with torch.no_grad():
-        for _, p in model.named_parameters():  # tied parameters come once
-            p.add_(torch.randn_like(p) * 0.1)
-
-
-def inputs_for(config):
-    pad = config.pad_token_id
-    ids = torch.randint(3, VOCAB, (2, LENGTH))
-    ids[ids == pad] = 5
-    mask = torch.ones(2, LENGTH, dtype=torch.long)
-    ids[1, LENGTH - PADDED:] = pad
-    mask[1, LENGTH - PADDED:] = 0
-    return ids, mask
-
-
 def forward(model, head, ids, mask, types):
     kwargs = {"input_ids": ids, "attention_mask": mask}
     if types is not None:
@@ -130,14 +107,14 @@ def main():
                 config.num_labels = len(LABELS)
                 config.id2label = dict(LABELS)
                 config.label2id = {v: k for k, v in LABELS.items()}
-            model = build(head, config)
+            model = build(AUTO, head, config)
             perturb(model)
             model.eval()
             name = f"{family}-{head}"
             path = os.path.join(out, name)
             shutil.rmtree(path, ignore_errors=True)
             save_pretrained_safetensors(model, path)
-            ids, mask = inputs_for(config)
+            ids, mask = padded_inputs(config, VOCAB, LENGTH, PADDED)
             types = None
             if getattr(config, "type_vocab_size", 0) and config.type_vocab_size > 1:
                 types = torch.zeros_like(ids)
