@@ -15,18 +15,6 @@ torch::ScalarType softmax_dtype(torch::ScalarType t) {
   return (t == torch::kHalf || t == torch::kBFloat16) ? torch::kFloat : t;
 }
 
-// The dtype's lowest finite value rather than -inf: a query whose keys are all masked then
-// gets a uniform (finite) distribution instead of NaN, as in Hugging Face.
-double lowest_value(torch::ScalarType t) {
-  switch (t) {
-    case torch::kDouble: return std::numeric_limits<double>::lowest();
-    case torch::kFloat: return std::numeric_limits<float>::lowest();
-    case torch::kHalf: return -65504.0;
-    case torch::kBFloat16: return static_cast<double>(std::numeric_limits<c10::BFloat16>::lowest());
-    default: TORCH_CHECK(false, "attend: unsupported floating dtype ", t);
-  }
-}
-
 // (T,S) bool, true where key s is visible to query t (keys aligned to the end of S).
 torch::Tensor causal_allowed(int64_t t, int64_t s, const torch::Device& device) {
   return torch::ones({t, s}, torch::TensorOptions().dtype(torch::kBool).device(device)).tril(s - t);
@@ -34,7 +22,7 @@ torch::Tensor causal_allowed(int64_t t, int64_t s, const torch::Device& device) 
 
 torch::Tensor to_additive(const torch::Tensor& allowed, torch::ScalarType dtype) {
   return torch::zeros(allowed.sizes(), torch::TensorOptions().dtype(dtype).device(allowed.device()))
-      .masked_fill(allowed.logical_not(), lowest_value(dtype));
+      .masked_fill(allowed.logical_not(), masked_score(dtype));
 }
 
 void check_inputs(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
@@ -64,13 +52,13 @@ torch::Tensor fused_path(const torch::Tensor& q, const torch::Tensor& k, const t
   // Additive masks are clamped to the dtype's lowest finite value: float32's lowest rounds
   // to -inf in bfloat16, and a row of -inf would be NaN.
   if (mask.defined()) {
-    additive = mask.scalar_type() == torch::kBool ? to_additive(mask, dtype) : mask.to(dtype).clamp_min(lowest_value(dtype));
+    additive = mask.scalar_type() == torch::kBool ? to_additive(mask, dtype) : mask.to(dtype).clamp_min(masked_score(dtype));
   }
   // The kernel's own is_causal aligns keys to the start, and cannot be combined with a mask.
   const bool kernel_causal = causal && !additive.defined() && t == s;
   if (causal && !kernel_causal) {
     const torch::Tensor allowed = causal_allowed(t, s, q.device());
-    additive = additive.defined() ? additive.masked_fill(allowed.logical_not(), lowest_value(dtype))
+    additive = additive.defined() ? additive.masked_fill(allowed.logical_not(), masked_score(dtype))
                                   : to_additive(allowed, dtype);
   }
   c10::optional<torch::Tensor> optional_mask;
@@ -97,7 +85,7 @@ torch::Tensor math_path(const torch::Tensor& q, const torch::Tensor& k, const to
     const torch::Tensor causal_mask = causal_allowed(t, s, q.device());
     allowed = allowed.defined() ? allowed.logical_and(causal_mask) : causal_mask;
   }
-  if (allowed.defined()) scores = scores.masked_fill(allowed.logical_not(), lowest_value(compute));
+  if (allowed.defined()) scores = scores.masked_fill(allowed.logical_not(), masked_score(compute));
 
   torch::Tensor probs = torch::softmax(scores, -1).to(q.scalar_type());
   if (weights != nullptr) *weights = probs;
@@ -106,6 +94,16 @@ torch::Tensor math_path(const torch::Tensor& q, const torch::Tensor& k, const to
 }
 
 }  // namespace
+
+double masked_score(torch::ScalarType t) {
+  switch (t) {
+    case torch::kDouble: return std::numeric_limits<double>::lowest();
+    case torch::kFloat: return std::numeric_limits<float>::lowest();
+    case torch::kHalf: return -65504.0;
+    case torch::kBFloat16: return static_cast<double>(std::numeric_limits<c10::BFloat16>::lowest());
+    default: TORCH_CHECK(false, "attend: unsupported floating dtype ", t);
+  }
+}
 
 torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                      const torch::Tensor& mask, bool causal, double dropout_p, bool training,

@@ -11,6 +11,11 @@
 
 namespace attune::models {
 
+// What masked attention scores are set to: the dtype's lowest finite value rather than
+// -inf, so a query whose keys are all masked gets a uniform (finite) distribution instead
+// of NaN, as in Hugging Face.
+double masked_score(torch::ScalarType dtype);
+
 // q (B,H,T,D), k/v (B,H,S,D). mask: undefined, or bool (true = may attend) or floating
 // additive, broadcastable to (B,H,T,S). causal additionally forbids key s for query t when
 // s > t + (S - T), so a query block at the end of a longer (cached) key sequence works.

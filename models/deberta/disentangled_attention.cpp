@@ -1,23 +1,10 @@
 #include "models/deberta/disentangled_attention.h"
 
+#include "models/attention/attention.h"
+
 #include <cmath>
-#include <limits>
 
 namespace attune::models {
-namespace {
-
-// transformers fills masked scores with torch.finfo(dtype).min (not -inf), so a query
-// that sees no key (a padded query) gets a uniform row rather than NaN.
-double deberta_lowest(torch::ScalarType t) {
-  switch (t) {
-    case torch::kDouble: return std::numeric_limits<double>::lowest();
-    case torch::kHalf: return -65504.0;
-    case torch::kBFloat16: return static_cast<double>(std::numeric_limits<c10::BFloat16>::lowest());
-    default: return std::numeric_limits<float>::lowest();
-  }
-}
-
-}  // namespace
 
 DisentangledSelfAttentionImpl::DisentangledSelfAttentionImpl(const DebertaV2Options& o)
     : heads_(o.num_attention_heads()),
@@ -102,7 +89,8 @@ torch::Tensor DisentangledSelfAttentionImpl::forward(const torch::Tensor& hidden
     scores = scores + relative_scores(query, key, relative_pos, pos_dropout->forward(rel_embeddings));
   }
   scores = scores.view({b, heads_, t, t});
-  if (allowed.defined()) scores = scores.masked_fill(allowed.logical_not(), deberta_lowest(scores.scalar_type()));
+  // transformers fills masked scores with torch.finfo(dtype).min (not -inf), as masked_score().
+  if (allowed.defined()) scores = scores.masked_fill(allowed.logical_not(), masked_score(scores.scalar_type()));
   // Newer transformers (4.46+) leave rows of padded queries uniform; older ones zeroed them
   // (XSoftmax). Real queries' rows are identical either way: masked keys get exactly 0.
   // Half types take their softmax in float32; float32 and float64 in their own precision.

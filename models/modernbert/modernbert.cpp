@@ -1,7 +1,6 @@
 #include "models/modernbert/modernbert.h"
 
 #include "models/attention/attention.h"
-#include "models/common/rotary.h"
 #include "models/modernbert/model_config.h"
 
 #include <cmath>
@@ -49,17 +48,17 @@ ModernBertAttentionImpl::ModernBertAttentionImpl(const ModernBertOptions& o, int
     : heads_(o.num_attention_heads()),
       dropout_(o.attention_dropout()),
       global_(modernbert_global_layer(o, layer_index)) {
-  theta_ = global_ ? o.global_rope_theta() : o.local_rope_theta();
   Wqkv = register_module("Wqkv", linear(o.hidden_size(), 3 * o.hidden_size(), o.attention_bias()));
   Wo = register_module("Wo", linear(o.hidden_size(), o.hidden_size(), o.attention_bias()));
 }
 
 torch::Tensor ModernBertAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask,
-                                               torch::Tensor* weights) {
+                                               const RotaryTables& rotary, torch::Tensor* weights) {
   const int64_t b = x.size(0), t = x.size(1), h = x.size(2), d = h / heads_;
   // (B,T,3,heads,D) -> three (B,heads,T,D), the layout of HF's qkv.view(bs, -1, 3, heads, d).
   const torch::Tensor qkv = Wqkv->forward(x).view({b, t, 3, heads_, d}).permute({2, 0, 3, 1, 4});
-  const RotaryTables tables = rotary_tables(t, d, theta_, x.device(), qkv.scalar_type());
+  // Cast to the projections' dtype (bf16 under autocast); a no-op in float32.
+  const RotaryTables tables{rotary.cos.to(qkv.scalar_type()), rotary.sin.to(qkv.scalar_type())};
   const torch::Tensor q = apply_rotary(qkv[0], tables);
   const torch::Tensor k = apply_rotary(qkv[1], tables);
   torch::Tensor out = attend(q, k, qkv[2], mask, /*causal=*/false, dropout_, is_training(), weights);
@@ -88,10 +87,12 @@ ModernBertLayerImpl::ModernBertLayerImpl(const ModernBertOptions& o, int64_t ind
   mlp = register_module("mlp", ModernBertMlp(o));
 }
 
-torch::Tensor ModernBertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& global_mask,
-                                           const torch::Tensor& local_mask, torch::Tensor* weights) {
+torch::Tensor ModernBertLayerImpl::forward(const torch::Tensor& x, const ModernBertAttentionInputs& inputs,
+                                           torch::Tensor* weights) {
   const torch::Tensor normed = attn_norm ? attn_norm->forward(x) : x;
-  torch::Tensor h = x + attn->forward(normed, attn->global() ? global_mask : local_mask, weights);
+  const bool global = attn->global();
+  torch::Tensor h = x + attn->forward(normed, global ? inputs.global_mask : inputs.local_mask,
+                                      global ? inputs.global_rotary : inputs.local_rotary, weights);
   return h + mlp->forward(mlp_norm->forward(h));
 }
 
@@ -139,20 +140,23 @@ void ModernBertModelImpl::init_weights() {
 torch::Tensor ModernBertModelImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
                                            std::vector<torch::Tensor>* attentions) {
   const int64_t t = input_ids.size(1);
-  if (t > options_.max_position_embeddings()) {
-    TORCH_CHECK(false, "input of ", t, " tokens is longer than max_position_embeddings ",
-                options_.max_position_embeddings(), "; truncate the input");
-  }
-  const torch::Tensor padding = attention_mask.defined() ? padding_mask(attention_mask) : torch::Tensor();
+  TORCH_CHECK(t <= options_.max_position_embeddings(), "input of ", t, " tokens is longer than max_position_embeddings ",
+              options_.max_position_embeddings(), "; truncate the input");
+  ModernBertAttentionInputs inputs;
+  inputs.global_mask = attention_mask.defined() ? padding_mask(attention_mask) : torch::Tensor();
   // Local layers: |query - key| <= local_attention / 2, as _update_attention_mask.
   const torch::Tensor positions = torch::arange(t, input_ids.options().dtype(torch::kLong));
-  torch::Tensor local = (positions.unsqueeze(0) - positions.unsqueeze(1)).abs().le(options_.local_attention() / 2);
-  local = local.view({1, 1, t, t});
-  if (padding.defined()) local = local.logical_and(padding);
+  inputs.local_mask =
+      (positions.unsqueeze(0) - positions.unsqueeze(1)).abs().le(options_.local_attention() / 2).view({1, 1, t, t});
+  if (inputs.global_mask.defined()) inputs.local_mask = inputs.local_mask.logical_and(inputs.global_mask);
+  // Once per forward for each layer kind, as transformers' ModernBertRotaryEmbedding.
+  const int64_t head_dim = options_.hidden_size() / options_.num_attention_heads();
+  inputs.global_rotary = rotary_tables(t, head_dim, options_.global_rope_theta(), input_ids.device(), torch::kFloat);
+  inputs.local_rotary = rotary_tables(t, head_dim, options_.local_rope_theta(), input_ids.device(), torch::kFloat);
   torch::Tensor hidden = embeddings->forward(input_ids);
   for (auto& layer : layers_) {
     torch::Tensor weights;
-    hidden = layer->forward(hidden, padding, local, attentions ? &weights : nullptr);
+    hidden = layer->forward(hidden, inputs, attentions ? &weights : nullptr);
     if (attentions) attentions->push_back(weights);
   }
   return final_norm->forward(hidden);

@@ -6,6 +6,7 @@
 #include "models/common/hf_module_paths.h"
 #include "models/common/linear.h"
 #include "models/common/norm.h"
+#include "models/common/rotary.h"
 #include "models/modernbert/options.h"
 #include "models/text_encoder.h"
 #include "models/transformer/activation.h"
@@ -31,15 +32,16 @@ TORCH_MODULE(ModernBertEmbeddings);
 class ModernBertAttentionImpl : public torch::nn::Module {
  public:
   ModernBertAttentionImpl(const ModernBertOptions& options, int64_t layer_index);
-  // mask: bool, broadcastable to (B,H,T,T), true = may attend.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, torch::Tensor* weights);
+  // mask: bool, broadcastable to (B,H,T,T), true = may attend. rotary: this layer kind's
+  // float32 tables for the input's length (the model computes them once per forward).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, const RotaryTables& rotary,
+                        torch::Tensor* weights);
   bool global() const { return global_; }
   Linear Wqkv{nullptr};
   Linear Wo{nullptr};
 
  private:
   int64_t heads_;
-  double theta_;
   double dropout_;
   bool global_;
 };
@@ -59,12 +61,18 @@ class ModernBertMlpImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ModernBertMlp);
 
+// What a layer attends with: global layers take the padding mask and the global rotary
+// base, local layers the windowed mask and the local base.
+struct ModernBertAttentionInputs {
+  torch::Tensor global_mask, local_mask;
+  RotaryTables global_rotary, local_rotary;
+};
+
 // Pre-norm block; layer 0 has no attn_norm (the embeddings end in a norm).
 class ModernBertLayerImpl : public torch::nn::Module {
  public:
   ModernBertLayerImpl(const ModernBertOptions& options, int64_t index);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& global_mask, const torch::Tensor& local_mask,
-                        torch::Tensor* weights);
+  torch::Tensor forward(const torch::Tensor& x, const ModernBertAttentionInputs& inputs, torch::Tensor* weights);
   OptionalBiasLayerNorm attn_norm{nullptr};  // none in layer 0
   ModernBertAttention attn{nullptr};
   OptionalBiasLayerNorm mlp_norm{nullptr};

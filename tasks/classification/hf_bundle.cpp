@@ -72,6 +72,16 @@ std::shared_ptr<classification::TextClassifierImpl> make_classifier(std::shared_
   return std::make_shared<classification::TextClassifierImpl>(std::move(encoder), name, head);
 }
 
+// The family's bare encoder holding `encoder` (its own names), with its pooler exactly
+// when the tensors have one (base checkpoints do not).
+std::shared_ptr<models::TextEncoderImpl> load_family_encoder(const EncoderFamily& family, const nlohmann::json& section,
+                                                             int64_t vocab, const formats::SafetensorsFile& encoder,
+                                                             const std::string& weights) {
+  auto model = family.encoder(section, vocab, encoder.tensors.count(family.pooler + "dense.weight") > 0);
+  formats::load_module_tensors(*model, encoder, weights);
+  return model;
+}
+
 // A family of hf_families.h: ModernBERT, DeBERTa.
 BertBundle from_hf_family(const EncoderFamily& family, const std::string& dir, std::ostream& log, bool encoder_only) {
   FamilyCheckpoint ck = family.read(dir);
@@ -91,13 +101,11 @@ BertBundle from_hf_family(const EncoderFamily& family, const std::string& dir, s
   const std::string prefix = family.name + ".";
   b.architecture = encoder_only ? HfBertArchitecture::kBertModel : ck.architecture;
   if (b.architecture == HfBertArchitecture::kBertModel) {
-    formats::SafetensorsFile encoder = ck.architecture == HfBertArchitecture::kBertModel
-                                           ? ck.tensors
-                                           : models::strip_prefix(ck.tensors, prefix);
-    const bool pooler = encoder.tensors.count(family.pooler + "dense.weight") > 0;
-    auto model = family.encoder(b.model_section, ck.vocab_size, pooler);
-    formats::load_module_tensors(*model, encoder, weights);
-    b.module = model;
+    b.module = load_family_encoder(family, b.model_section, ck.vocab_size,
+                                   ck.architecture == HfBertArchitecture::kBertModel
+                                       ? ck.tensors
+                                       : models::strip_prefix(ck.tensors, prefix),
+                                   weights);
   } else if (b.architecture == HfBertArchitecture::kSequenceClassification) {
     auto model = make_classifier(family.encoder(b.model_section, ck.vocab_size, true), family.name,
                                  static_cast<int64_t>(b.labels.size()), b.classifier_dropout);
@@ -189,8 +197,6 @@ BertBundle from_classification_run(const std::string& dir, const nlohmann::json&
   return b;
 }
 
-// config.json's "model" section, tokenizer/ and model.safetensors: "bert.*" (or bare)
-// encoder tensors, plus "cls.predictions.*" for a masked LM.
 // An encoder directory of a family of hf_families.h: "<name>.*" tensors (its pooler inside),
 // plus the masked LM's head when config.json's "architecture" names the masked LM.
 BertBundle from_family_dir(const EncoderFamily& family, const std::string& dir, const nlohmann::json& config,
@@ -216,12 +222,12 @@ BertBundle from_family_dir(const EncoderFamily& family, const std::string& dir, 
   b.architecture = HfBertArchitecture::kBertModel;
   formats::SafetensorsFile encoder = models::strip_prefix(file, family.name + ".");
   if (encoder.names.empty()) encoder = file;  // a bare encoder file
-  auto model = family.encoder(b.model_section, vocab, encoder.tensors.count(family.pooler + "dense.weight") > 0);
-  formats::load_module_tensors(*model, encoder, weights);
-  b.module = model;
+  b.module = load_family_encoder(family, b.model_section, vocab, encoder, weights);
   return b;
 }
 
+// config.json's "model" section, tokenizer/ and model.safetensors: "bert.*" (or bare)
+// encoder tensors, plus "cls.predictions.*" for a masked LM.
 BertBundle from_encoder_dir(const std::string& dir, const nlohmann::json& config, std::ostream& log,
                             bool encoder_only) {
   const engine::RunDir run(dir);
