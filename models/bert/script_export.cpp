@@ -220,7 +220,7 @@ torch::jit::Module script_bert(BertModelImpl& model, script::ClassNames& names) 
   s += "    return h\n";
   if (model.pooler) {
     // BertPoolerImpl: tanh for BERT and RoBERTa, gelu for ELECTRA's head, relu for DistilBERT's.
-    s += "\ndef pool(self, hidden: Tensor) -> Tensor:\n"
+    s += "\ndef pool(self, hidden: Tensor, attention_mask: Tensor) -> Tensor:\n"
          "    return " +
          script::activation_call(model.pooler->activation(),
                                  b.linear(*model.pooler->dense, "pooler_dense", "hidden.select(1, 0)")) +

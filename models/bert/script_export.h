@@ -27,8 +27,9 @@ std::string layer_fusion_lines(script::ScriptModuleBuilder& b, CrossLayerFusionI
 //       -> Tensor   last hidden state (B,T,H); any B and T (T plus a prefix up to the
 //                   position embeddings). With context-conditioned attention forward also
 //                   takes context: Optional[Tensor]=None, (B, context_size), required.
-//   pool(hidden: Tensor) -> Tensor   act(dense(hidden[:, 0])), only with a pooler (act: the
-//                   options' pooler_act: tanh, gelu for ELECTRA, relu for DistilBERT)
+//   pool(hidden: Tensor, attention_mask: Tensor) -> Tensor   act(dense(hidden[:, 0])), only
+//                   with a pooler (act: the options' pooler_act: tanh, gelu for ELECTRA, relu
+//                   for DistilBERT); the mask is unused, taken as every encoder's pool takes it
 // Every model_type: RoBERTa's positions are computed from input_ids (pad_token_id + 1
 // onwards); without token types (DistilBERT) token_type_ids is accepted and ignored;
 // ELECTRA's embeddings_project follows the embeddings' LayerNorm.

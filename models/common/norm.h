@@ -19,6 +19,8 @@ class OptionalBiasLayerNormImpl : public torch::nn::Module {
  public:
   OptionalBiasLayerNormImpl(int64_t size, double eps, bool bias);
   torch::Tensor forward(const torch::Tensor& x);
+  int64_t size() const { return size_; }
+  double eps() const { return eps_; }
   torch::Tensor weight;
   torch::Tensor bias;  // undefined without bias
 

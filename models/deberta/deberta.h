@@ -61,6 +61,7 @@ class DebertaV2ContextPoolerImpl : public torch::nn::Module {
  public:
   explicit DebertaV2ContextPoolerImpl(const DebertaV2Options& options);
   torch::Tensor forward(const torch::Tensor& hidden);
+  Activation activation() const { return activation_; }
 
   Linear dense{nullptr};
   torch::nn::Dropout dropout{nullptr};

@@ -40,6 +40,7 @@ class DebertaV2IntermediateImpl : public torch::nn::Module {
  public:
   explicit DebertaV2IntermediateImpl(const DebertaV2Options& options);
   torch::Tensor forward(const torch::Tensor& x);
+  Activation activation() const { return activation_; }
 
   Linear dense{nullptr};
 

@@ -42,16 +42,16 @@ std::string activation_call(models::Activation activation, const std::string& x)
   TORCH_CHECK(false, "script export: invalid activation");
 }
 
+std::string masked_score_literal() {
+  return float_literal(static_cast<double>(std::numeric_limits<c10::BFloat16>::lowest()));
+}
+
 std::string attend_lines(const std::string& q, const std::string& k, const std::string& v, const std::string& keep,
                          const std::string& out, int64_t head_dim, const std::string& bias) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-  // bfloat16's lowest value, which float32 holds exactly too, so that one module runs in
-  // either dtype (`export --bf16`); where a row keeps any column, softmax gives the masked
-  // ones the same zeros as with float32's lowest, and a fully masked row is uniform in both.
-  const double lowest = static_cast<double>(std::numeric_limits<c10::BFloat16>::lowest());
   return "    scores = torch.matmul(" + q + ", " + k + ".transpose(-2, -1)).mul(" + float_literal(scale) + ")" +
          (bias.empty() ? std::string() : " + " + bias) + "\n" +
-         "    scores = scores.masked_fill(" + keep + ".logical_not(), " + float_literal(lowest) + ")\n" +
+         "    scores = scores.masked_fill(" + keep + ".logical_not(), " + masked_score_literal() + ")\n" +
          "    " + out + " = torch.matmul(torch.softmax(scores, -1), " + v + ")\n";
 }
 
@@ -168,12 +168,22 @@ std::string ScriptModuleBuilder::linear_call(const std::string& x, const std::st
 
 std::string ScriptModuleBuilder::layer_norm(torch::nn::LayerNormImpl& norm, const std::string& name,
                                             const std::string& x) {
-  std::string shape;
-  for (int64_t d : norm.options.normalized_shape()) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
-  const std::string weight = norm.weight.defined() ? tensor(name + "_weight", norm.weight) : "None";
-  const std::string bias = norm.bias.defined() ? tensor(name + "_bias", norm.bias) : "None";
-  return "torch.layer_norm(" + x + ", [" + shape + "], " + weight + ", " + bias + ", " +
-         float_literal(norm.options.eps()) + ")";
+  return layer_norm_of(norm.weight, norm.bias, norm.options.normalized_shape(), norm.options.eps(), name, x);
+}
+
+std::string ScriptModuleBuilder::layer_norm(models::OptionalBiasLayerNormImpl& norm, const std::string& name,
+                                            const std::string& x) {
+  return layer_norm_of(norm.weight, norm.bias, {norm.size()}, norm.eps(), name, x);
+}
+
+std::string ScriptModuleBuilder::layer_norm_of(const torch::Tensor& weight, const torch::Tensor& bias,
+                                               const std::vector<int64_t>& shape, double eps, const std::string& name,
+                                               const std::string& x) {
+  std::string dims;
+  for (int64_t d : shape) dims += (dims.empty() ? "" : ", ") + std::to_string(d);
+  const std::string w = weight.defined() ? tensor(name + "_weight", weight) : "None";
+  const std::string b = bias.defined() ? tensor(name + "_bias", bias) : "None";
+  return "torch.layer_norm(" + x + ", [" + dims + "], " + w + ", " + b + ", " + float_literal(eps) + ")";
 }
 
 std::string ScriptModuleBuilder::embedding(torch::nn::EmbeddingImpl& table, const std::string& name,

@@ -6,6 +6,7 @@
 // torch.nn.functional does not resolve in source defined from C++), and define it.
 #pragma once
 #include "models/common/linear.h"
+#include "models/common/norm.h"
 #include "models/transformer/activation.h"
 
 #include <torch/torch.h>
@@ -43,9 +44,15 @@ std::string float_literal(double value);
 std::string activation_call(models::Activation activation, const std::string& x);
 
 // Lines computing `out` (B,H,T,D) = attention of q over k, v (B,H,*,D) as attend()'s math
-// path: scores scaled by 1/sqrt(head_dim), masked with float32's lowest value (not -inf)
+// path: scores scaled by 1/sqrt(head_dim), masked with masked_score_literal() (not -inf)
 // where the bool `keep` (broadcastable to (B,H,T,S)) is false, softmax, weighted values.
 // bias, if not empty, names an additive (.,H,T,S) position bias added before the masking.
+// The score masked positions get: bfloat16's lowest value, which float32 holds exactly
+// too, so that one module runs in either dtype (`export --bf16`). Where a row keeps any
+// column, softmax gives the masked ones the same zeros as with float32's lowest, and a
+// fully masked row is uniform in both (-inf would make it NaN).
+std::string masked_score_literal();
+
 std::string attend_lines(const std::string& q, const std::string& k, const std::string& v, const std::string& keep,
                          const std::string& out, int64_t head_dim, const std::string& bias = "");
 
@@ -69,6 +76,7 @@ class ScriptModuleBuilder {
   // x, weight and bias are TorchScript expressions (bias may be "None").
   std::string linear_call(const std::string& x, const std::string& weight, const std::string& bias);
   std::string layer_norm(torch::nn::LayerNormImpl& norm, const std::string& name, const std::string& x);
+  std::string layer_norm(models::OptionalBiasLayerNormImpl& norm, const std::string& name, const std::string& x);
   std::string embedding(torch::nn::EmbeddingImpl& table, const std::string& name, const std::string& ids);
   // Registers a defined module as a child; returns "self.<name>". Call its methods
   // explicitly ("self.<name>.forward(...)"): C++-defined source has no module __call__.
@@ -86,6 +94,8 @@ class ScriptModuleBuilder {
   // weight (out,in) and bias (out, or undefined) applied to x, as linear() documents.
   std::string linear_of(const torch::Tensor& weight, const torch::Tensor& bias, const std::string& name,
                         const std::string& x);
+  std::string layer_norm_of(const torch::Tensor& weight, const torch::Tensor& bias, const std::vector<int64_t>& shape,
+                            double eps, const std::string& name, const std::string& x);
 
   bool dynamic_int8_;
   bool uses_quantized_ = false;

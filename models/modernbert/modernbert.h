@@ -52,6 +52,7 @@ class ModernBertMlpImpl : public torch::nn::Module {
  public:
   explicit ModernBertMlpImpl(const ModernBertOptions& options);
   torch::Tensor forward(const torch::Tensor& x);
+  Activation activation() const { return activation_; }
   Linear Wi{nullptr};
   Linear Wo{nullptr};
 
@@ -85,6 +86,7 @@ class ModernBertHeadImpl : public torch::nn::Module {
  public:
   explicit ModernBertHeadImpl(const ModernBertOptions& options);
   torch::Tensor forward(const torch::Tensor& x);
+  Activation activation() const { return activation_; }
   Linear dense{nullptr};
   OptionalBiasLayerNorm norm{nullptr};
 

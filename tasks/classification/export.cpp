@@ -5,7 +5,10 @@
 #include "core/files.h"
 #include "data/formats/safetensors.h"
 #include "data/text/tokenizer.h"
-#include "models/bert/script_export.h"
+#include "models/bert/bert.h"
+#include "models/deberta/deberta.h"
+#include "models/modernbert/modernbert.h"
+#include "models/script_text_encoder.h"
 #include "models/common/parameters.h"
 #include "tasks/bundle/bundle.h"
 #include "tasks/classification/task.h"
@@ -22,6 +25,14 @@ namespace {
 
 const char* kTask = "text-classification";
 
+// config.json's model_type of the encoder, as transformers names the architecture.
+std::string model_type_of(const models::TextEncoderImpl& encoder) {
+  if (const auto* bert = dynamic_cast<const models::BertModelImpl*>(&encoder)) return bert->options().model_type();
+  if (dynamic_cast<const models::ModernBertModelImpl*>(&encoder) != nullptr) return "modernbert";
+  if (dynamic_cast<const models::DebertaV2ModelImpl*>(&encoder) != nullptr) return "deberta-v2";
+  return "bert";
+}
+
 // The exported module against the model it came from on a small random batch (with
 // padding), so an export bug fails the export instead of a service later.
 double self_check(TextClassifierImpl& model, torch::jit::Module& module, int64_t vocab_size, int64_t max_length) {
@@ -37,26 +48,28 @@ double self_check(TextClassifierImpl& model, torch::jit::Module& module, int64_t
   return (got - expected).abs().max().item<double>();
 }
 
-// The manifest's description of token_type_ids (bert null: not BERT-family). DistilBERT
-// has no token type embeddings, so its bundles take and ignore them.
-std::string token_types_note(const models::BertModelImpl* bert) {
-  if (bert != nullptr && !bert->embeddings->token_type_embeddings) {
-    return "ignored: model_type " + bert->options().model_type() + " has no token types";
-  }
+// The manifest's description of token_type_ids. DistilBERT has no token type embeddings,
+// nor ModernBERT, nor DeBERTa-v3; their bundles take and ignore them.
+std::string token_types_note(const models::TextEncoderImpl& encoder) {
+  const auto* bert = dynamic_cast<const models::BertModelImpl*>(&encoder);
+  const auto* deberta = dynamic_cast<const models::DebertaV2ModelImpl*>(&encoder);
+  const bool ignored = (bert != nullptr && !bert->embeddings->token_type_embeddings) ||
+                       dynamic_cast<const models::ModernBertModelImpl*>(&encoder) != nullptr ||
+                       (deberta != nullptr && deberta->options().type_vocab_size() == 0);
+  if (ignored) return "ignored: model_type " + model_type_of(encoder) + " has no token types";
   return "0 = first text, 1 = second text of a pair; zeros when omitted";
 }
 
 }  // namespace
 
 torch::jit::Module script_classifier(TextClassifierImpl& model, bundle::Precision precision) {
-  auto* bert = dynamic_cast<models::BertModelImpl*>(&model.encoder());
-  if (bert == nullptr) fail("model.name", "only BERT-family encoders can be exported to a bundle yet");
   script::ClassNames names;
   names.dynamic_int8 = precision == bundle::Precision::kInt8Dynamic;
-  torch::jit::Module encoder = models::script_bert(*bert, names);
+  torch::jit::Module encoder = models::script_text_encoder(model.encoder(), names);
+  const bool pools = encoder.find_method("pool").has_value();
   script::ScriptModuleBuilder b(names, "TextClassifier");
   const std::string enc = b.submodule("encoder", encoder);
-  const bool with_context = bert->context_size() > 0;
+  const bool with_context = model.encoder().context_size() > 0;
   std::string s =
       std::string("def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Optional[Tensor]=None") +
       (with_context ? ", context: Optional[Tensor]=None" : "") + ") -> Tensor:\n";
@@ -73,8 +86,8 @@ torch::jit::Module script_classifier(TextClassifierImpl& model, bundle::Precisio
     s += "    hidden = " + enc + ".forward(input_ids, attention_mask, token_type_ids)\n";
   }
   if (model.options().pooling() == "cls") {
-    TORCH_CHECK(bert->pooler, "cls pooling needs an encoder with a pooler");
-    s += "    pooled = " + enc + ".pool(hidden)\n";
+    TORCH_CHECK(pools, "cls pooling needs an encoder with a pooler");
+    s += "    pooled = " + enc + ".pool(hidden, attention_mask)\n";
   } else if (model.options().pooling() == "attention") {
     // TextClassifierImpl's soft attention pooling.
     const std::string query = b.tensor("attention_query", model.attention_query);
@@ -152,14 +165,12 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   manifest["model"] = {{"file", bundle::kModel}, {"format", "torchscript"}, {"method", "forward"},
                        {"dtype", dtype}, {"encoder", run.config.at("model").value("name", "")},
                        {"parameters", parameters}};
-  const auto* bert = dynamic_cast<const models::BertModelImpl*>(&run.model.model->encoder());
-  const std::string model_type = bert != nullptr ? bert->options().model_type() : "bert";
-  manifest["model"]["model_type"] = model_type;
+  manifest["model"]["model_type"] = model_type_of(run.model.model->encoder());
   manifest["inputs"] = json::array({
       {{"name", "input_ids"}, {"dtype", "int64"}, {"shape", shape}},
       {{"name", "attention_mask"}, {"dtype", "int64"}, {"shape", shape}, {"values", "1 = token, 0 = padding"}},
       {{"name", "token_type_ids"}, {"dtype", "int64"}, {"shape", shape}, {"optional", true},
-       {"values", token_types_note(bert)}},
+       {"values", token_types_note(run.model.model->encoder())}},
   });
   if (context_size > 0) {
     manifest["inputs"].push_back({{"name", "context"}, {"dtype", "float32"}, {"shape", {"batch", context_size}},

@@ -2,6 +2,7 @@
 // classifier as a TorchScript bundle (tasks/bundle/bundle.h) that C++ or Python services
 // load with torch::jit::load / torch.jit.load alone, for any batch size and length.
 #pragma once
+#include "tasks/bundle/precision.h"
 #include "tasks/classification/run_model.h"
 #include "tasks/serving/predictor.h"
 

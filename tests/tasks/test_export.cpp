@@ -36,7 +36,7 @@ struct Variant {
   bool pre_layer_norm;
   std::string activation;
   json peft = json::object();  // extra keys of the peft section
-  json switches = json::object();  // attention switches of the model section
+  json switches = json::object();  // attention switches of the model section, or a whole section with "name"
 };
 
 std::string describe(const Variant& v) {
@@ -54,7 +54,12 @@ RunModel tiny_classifier(const Variant& v, uint64_t seed) {
                 {"num_layers", 2},        {"num_heads", 4},          {"intermediate_size", 32},
                 {"activation", v.activation}, {"dropout", 0.0},      {"attention_dropout", 0.0},
                 {"max_length", 64},       {"pre_layer_norm", v.pre_layer_norm}};
-  c["model"].update(v.switches);
+  // A section naming another encoder family replaces BERT's.
+  if (v.switches.contains("name")) {
+    c["model"] = v.switches;
+  } else {
+    c["model"].update(v.switches);
+  }
   c["head"] = {{"pooling", v.pooling}, {"dropout", 0.0}};
   if (v.method != "full") {
     json peft = v.peft;
@@ -464,6 +469,44 @@ TEST_CASE("exported classifiers of every model_type match attune's logits, with 
     torch::jit::Module m = save_and_load(scripted, "context-arch");
     const torch::Tensor got = m.forward({ids, mask, c10::IValue(), context}).toTensor();
     CHECK((got - expected).abs().max().item<double>() < 1e-5);
+  }
+}
+
+TEST_CASE("exported ModernBERT and DeBERTa classifiers match attune's logits, with every pooling and PEFT",
+          "[export][modernbert][deberta]") {
+  // ModernBERT: local windows shorter than the inputs, mean pooling in its head, biases;
+  // DeBERTa: v3's shared keys and buckets, and v2's absolute positions, token types and
+  // embedding projection with c2p alone.
+  const json modernbert = {{"name", "modernbert"}, {"hidden_size", 16}, {"num_layers", 4}, {"num_heads", 2},
+                           {"intermediate_size", 12}, {"max_length", 64}, {"local_window", 4}, {"global_every", 3}};
+  json modernbert_mean = modernbert;
+  modernbert_mean.update({{"pooling", "mean"}, {"norm_bias", true}, {"mlp_bias", true}, {"global_every", 2}});
+  const json deberta = {{"name", "deberta"}, {"hidden_size", 16}, {"num_layers", 2}, {"num_heads", 4},
+                        {"intermediate_size", 24}, {"max_length", 64}, {"position_buckets", 8}};
+  json deberta_v2 = deberta;
+  deberta_v2.update({{"relative_attention", true}, {"position_buckets", -1}, {"max_relative_positions", 6},
+                     {"pos_att_type", {"c2p"}}, {"share_att_key", false}, {"position_biased_input", true},
+                     {"type_vocab_size", 2}, {"embedding_size", 8}, {"norm_rel_ebd", "none"}});
+  int n = 0;
+  for (const json& section : {modernbert, modernbert_mean, deberta, deberta_v2}) {
+    const bool is_modernbert = section["name"] == "modernbert";
+    const std::vector<Variant> methods = {
+        {"full", "", false, ""},
+        {"lora", "", false, "", {{"r", 4}, {"target_modules", is_modernbert ? json{"Wqkv", "Wo", "Wi"}
+                                                                             : json{"query_proj", "value_proj", "dense"}}}},
+        {"bottleneck", "", false, "", {{"reduction_factor", 4},
+                                       {"target_modules", is_modernbert ? json{"mlp.Wo"} : json{"output.dense"}}}},
+    };
+    for (const auto& base : methods) {
+      for (const std::string pooling : {"cls", "mean", "attention"}) {
+        if (pooling == "attention" && base.method != "full") continue;  // its query is not a PEFT module
+        Variant v = base;
+        v.pooling = pooling;
+        v.switches = section;
+        CAPTURE(describe(v));
+        CHECK(export_and_compare(v, 900 + n++) < 1e-5);
+      }
+    }
   }
 }
 

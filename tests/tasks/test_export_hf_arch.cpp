@@ -121,7 +121,7 @@ TEST_CASE("every HF architecture scripts to attune's outputs and transformers' t
         CHECK(max_diff(hidden, eager.last_hidden_state) == 0.0);
         CHECK(max_diff(hidden, e.outputs.at("last_hidden_state")) < 1e-5);
         if (model.pooler) {
-          const torch::Tensor pooled = m.get_method("pool")({hidden}).toTensor();
+          const torch::Tensor pooled = m.get_method("pool")({hidden, e.mask}).toTensor();
           CHECK(max_diff(pooled, eager.pooler_output) == 0.0);
           if (e.outputs.count("pooler_output")) CHECK(max_diff(pooled, e.outputs.at("pooler_output")) < 1e-5);
         }

@@ -12,6 +12,7 @@
 #include "models/modernbert/hf_checkpoint.h"
 #include "models/modernbert/masked_lm.h"
 #include "models/modernbert/modernbert.h"
+#include "tasks/classification/export.h"
 #include "tasks/classification/hf_bundle.h"
 #include "tasks/classification/hf_convert.h"
 #include "tasks/classification/task.h"
@@ -201,6 +202,31 @@ TEST_CASE("a classifier fine-tunes from init=hf: on a ModernBERT or DeBERTa fold
   hf::export_hf(dir + "/run", dir + "/back", false, log);
   CHECK(io::read_json(dir + "/back/config.json")["architectures"][0] ==
         (family == "modernbert" ? "ModernBertForSequenceClassification" : "DebertaV2ForSequenceClassification"));
+
+  // The run ships as a bundle (attune export): predict --bundle and the server's predictor
+  // give the run's own probabilities.
+  const nlohmann::json exported = classification::export_run(dir + "/run", dir + "/bundle", false);
+  CHECK(exported["check_max_abs_diff"].get<double>() < 1e-5);
+  CHECK(io::read_json(dir + "/bundle/manifest.json")["model"]["model_type"] ==
+        (family == "modernbert" ? "modernbert" : "deberta-v2"));
+  const std::string texts = "the match ended in a draw\nfresh bread and soup\na new phone chip\n";
+  std::istringstream run_in(texts), bundle_in(texts);
+  std::ostringstream from_run, from_bundle;
+  classification::predict_run(dir + "/run", run_in, "texts", from_run, "cpu", 2);
+  classification::predict_bundle(dir + "/bundle", bundle_in, "texts", from_bundle, "cpu", 2);
+  std::istringstream run_lines(from_run.str()), bundle_lines(from_bundle.str());
+  std::vector<nlohmann::json> bundle_rows;
+  for (std::string a, b; std::getline(run_lines, a) && std::getline(bundle_lines, b);) {
+    const nlohmann::json x = nlohmann::json::parse(a), y = nlohmann::json::parse(b);
+    CHECK(x["label"] == y["label"]);
+    for (const auto& [label, p] : x["probabilities"].items()) CHECK(std::abs(p.get<double>() - y["probabilities"][label].get<double>()) < 1e-5);
+    bundle_rows.push_back(y);
+  }
+  REQUIRE(bundle_rows.size() == 3);
+  const serving::Predictor served = classification::bundle_predictor(dir + "/bundle", "cpu", 8);
+  const std::vector<nlohmann::json> rows = served.run({"the match ended in a draw", "a new phone chip"});
+  CHECK(rows[0]["label"] == bundle_rows[0]["label"]);
+  CHECK(rows[1]["label"] == bundle_rows[2]["label"]);
 
   // attune's attention switches are BERT's: set on a ModernBERT init, they fail by key.
   nlohmann::json with_switch = c;
