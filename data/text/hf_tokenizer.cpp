@@ -63,17 +63,60 @@ HfBertTokenizer load_hf_bert_tokenizer(const std::string& dir) {
     if (j.contains("strip_accents") && !j["strip_accents"].is_null()) {
       options.basic.strip_accents = hf_bool(j, "strip_accents", false, config_path) ? 1 : 0;
     }
-    // Unset, transformers writes int(1e30): no limit.
-    if (j.contains("model_max_length") && j["model_max_length"].is_number()) {
-      const double n = j["model_max_length"].get<double>();
-      if (n >= 1 && n < 1e9) out.model_max_length = static_cast<int64_t>(n);
-    }
+    out.model_max_length = hf_model_max_length(j);
     check_hf_special_tokens(j, config_path);
   }
   const std::string map_path = (root / "special_tokens_map.json").string();
   if (fs::exists(map_path)) check_hf_special_tokens(io::read_json(map_path), map_path);
   out.tokenizer = WordPieceTokenizer::from_vocab_file(vocab, options);
   return out;
+}
+
+int64_t hf_model_max_length(const nlohmann::json& tokenizer_config) {
+  const auto it = tokenizer_config.find("model_max_length");
+  if (it == tokenizer_config.end() || !it->is_number()) return 0;
+  const double n = it->get<double>();
+  return n >= 1 && n < 1e9 ? static_cast<int64_t>(n) : 0;
+}
+
+HfSpmTokenizer load_hf_deberta_spm_tokenizer(const std::string& dir) {
+  const fs::path root(dir);
+  const std::string model = (root / "spm.model").string();
+  if (!fs::exists(model)) fail(dir, "no spm.model");
+  HfSpmTokenizer out;
+  const std::string config_path = (root / "tokenizer_config.json").string();
+  if (fs::exists(config_path)) {
+    const nlohmann::json j = io::read_json(config_path);
+    if (!j.is_object()) fail(config_path, "must be a JSON object");
+    if (j.contains("tokenizer_class") && !j["tokenizer_class"].is_null() &&
+        j["tokenizer_class"] != "DebertaV2Tokenizer" && j["tokenizer_class"] != "DebertaV2TokenizerFast") {
+      fail(config_path + ": tokenizer_class", "a folder with only spm.model is read as DebertaV2Tokenizer, got " +
+                                                  j["tokenizer_class"].dump() + " (save it with tokenizer.json)");
+    }
+    if (hf_bool(j, "do_lower_case", false, config_path)) {
+      fail(config_path + ": do_lower_case", "true is not supported for spm.model (DeBERTa-v3 keeps case)");
+    }
+    if (hf_bool(j, "split_by_punct", false, config_path)) {
+      fail(config_path + ": split_by_punct", "true is not supported for spm.model (DeBERTa-v3 does not split)");
+    }
+    out.model_max_length = hf_model_max_length(j);
+    check_hf_special_tokens(j, config_path);
+  }
+  const std::string map_path = (root / "special_tokens_map.json").string();
+  if (fs::exists(map_path)) check_hf_special_tokens(io::read_json(map_path), map_path);
+  out.tokenizer = SentencePieceTokenizer::load(model);
+  return out;
+}
+
+void save_hf_deberta_spm_tokenizer(const SentencePieceTokenizer& tokenizer, const std::string& dir,
+                                   int64_t model_max_length) {
+  fs::create_directories(dir);
+  io::write_file_atomic((fs::path(dir) / "spm.model").string(), io::read_file(tokenizer.model_path()));
+  nlohmann::json config = {{"tokenizer_class", "DebertaV2Tokenizer"}, {"do_lower_case", false},
+                           {"split_by_punct", false}, {"vocab_type", "spm"}, {"model_max_length", model_max_length},
+                           {"bos_token", "[CLS]"}, {"eos_token", "[SEP]"}};
+  for (const auto& [key, token] : kSpecialTokens) config[key] = token;
+  io::write_json_atomic((fs::path(dir) / "tokenizer_config.json").string(), config);
 }
 
 void save_hf_bert_tokenizer(const WordPieceTokenizer& tokenizer, const std::string& dir, int64_t model_max_length) {

@@ -9,7 +9,10 @@ namespace attune::text {
 class SentencePieceTokenizer : public Tokenizer {
  public:
   // A given .model must have [CLS]/[SEP] pieces, or bos/eos to stand in for them.
-  static std::unique_ptr<SentencePieceTokenizer> load(const std::string& model_path);
+  // replace_tex_quotes: `` and '' become " before encoding, as transformers' DeBERTa-v2/v3
+  // tokenizers normalise text.
+  static std::unique_ptr<SentencePieceTokenizer> load(const std::string& model_path, bool replace_tex_quotes = false);
+  // A folder written by save(): sentencepiece.model and tokenizer.json's settings.
   static std::unique_ptr<SentencePieceTokenizer> load_dir(const std::string& dir);
   // Trains a model into out_dir/sentencepiece.model with pad=0, unk=1 and the control
   // symbols [CLS] [SEP] [MASK]. model_type: "unigram" or "bpe".
@@ -29,11 +32,13 @@ class SentencePieceTokenizer : public Tokenizer {
   // Ids back to text, as sentencepiece detokenizes (translation output).
   std::string decode(const std::vector<int64_t>& ids) const { return model_->decode(ids); }
   void save(const std::string& dir) const override;
+  const std::string& model_path() const { return model_path_; }
 
  private:
-  explicit SentencePieceTokenizer(const std::string& model_path);
+  SentencePieceTokenizer(const std::string& model_path, bool replace_tex_quotes);
 
   std::string model_path_;
+  bool replace_tex_quotes_ = false;
   std::unique_ptr<SpmModel> model_;
   int64_t pad_ = 0, unk_ = 0, cls_ = 0, sep_ = 0, mask_ = 0;
 };

@@ -4,7 +4,7 @@
 #include "core/error.h"
 #include "data/formats/safetensors.h"
 #include "core/files.h"
-#include "data/text/hf_tokenizer.h"
+#include "data/text/hf_folder_tokenizer.h"
 #include "data/text/tokenizer.h"
 #include "models/bert/bert.h"
 #include "models/bert/masked_lm.h"
@@ -24,39 +24,8 @@ namespace {
 
 using models::HfBertArchitecture;
 
-// BERT's vocab.txt where the folder has one (BertTokenizer's settings from
-// tokenizer_config.json); otherwise the fast tokenizer's tokenizer.json, which RoBERTa,
-// XLM-R, CamemBERT and the other architectures ship (data/text/hf_tokenizer_json/).
-struct HfTokenizer {
-  std::unique_ptr<text::Tokenizer> tokenizer;
-  int64_t model_max_length = 0;  // 0: not set
-  std::string source;            // the file it came from, for messages
-};
-
-HfTokenizer load_hf_tokenizer(const std::string& dir) {
-  HfTokenizer tok;
-  if (fs::exists(fs::path(dir) / "vocab.txt") || !fs::exists(fs::path(dir) / "tokenizer.json")) {
-    text::HfBertTokenizer bert = text::load_hf_bert_tokenizer(dir);
-    tok.tokenizer = std::move(bert.tokenizer);
-    tok.model_max_length = bert.model_max_length;
-    tok.source = "vocab.txt";
-    return tok;
-  }
-  tok.tokenizer = text::load_tokenizer(dir);
-  tok.source = "tokenizer.json";
-  const fs::path settings = fs::path(dir) / "tokenizer_config.json";
-  if (fs::exists(settings)) {
-    const nlohmann::json j = io::read_json(settings.string());
-    if (j.is_object() && j.contains("model_max_length") && j["model_max_length"].is_number()) {
-      const double n = j["model_max_length"].get<double>();
-      if (n >= 1 && n < 1e9) tok.model_max_length = static_cast<int64_t>(n);
-    }
-  }
-  return tok;
-}
-
 // attune sizes the embeddings from the vocabulary, so the two must agree.
-void check_vocabulary(const std::string& dir, int64_t config_vocab, const HfTokenizer& tok) {
+void check_vocabulary(const std::string& dir, int64_t config_vocab, const text::HfFolderTokenizer& tok) {
   if (tok.tokenizer->vocab_size() != config_vocab) {
     fail(dir, "config.json has vocab_size " + std::to_string(config_vocab) + " but " + tok.source + " has " +
                   std::to_string(tok.tokenizer->vocab_size()) +
@@ -86,7 +55,7 @@ std::shared_ptr<models::TextEncoderImpl> load_family_encoder(const EncoderFamily
 BertBundle from_hf_family(const EncoderFamily& family, const std::string& dir, std::ostream& log, bool encoder_only) {
   FamilyCheckpoint ck = family.read(dir);
   for (const auto& note : ck.notes) log << "note: " << note << "\n";
-  HfTokenizer tok = load_hf_tokenizer(dir);
+  text::HfFolderTokenizer tok = text::load_hf_folder_tokenizer(dir);
   // These checkpoints may pad their embeddings past the tokenizer (the section keeps
   // vocab_size); a tokenizer with ids past the table cannot be used.
   if (tok.tokenizer->vocab_size() > ck.vocab_size) check_vocabulary(dir, ck.vocab_size, tok);
@@ -134,7 +103,7 @@ BertBundle from_hf(const std::string& dir, std::ostream& log, bool encoder_only)
   }
   models::HfBertCheckpoint ck = models::read_hf_bert(dir);
   for (const auto& note : ck.notes) log << "note: " << note << "\n";
-  HfTokenizer tok = load_hf_tokenizer(dir);
+  text::HfFolderTokenizer tok = text::load_hf_folder_tokenizer(dir);
   check_vocabulary(dir, ck.options.vocab_size(), tok);
   BertBundle b;
   b.model_section = models::bert_model_config(ck.options, "");

@@ -93,9 +93,12 @@ nlohmann::json export_hf(const std::string& run_dir, const std::string& out_dir,
                   "cannot be exported");
   }
   const auto* wordpiece = dynamic_cast<const text::WordPieceTokenizer*>(b.tokenizer.get());
-  if (wordpiece == nullptr && b.tokenizer->kind() != "hf_tokenizer_json") {
+  // DebertaV2Tokenizer reads a SentencePiece model as spm.model.
+  const auto* spm = b.family == "deberta" ? dynamic_cast<const text::SentencePieceTokenizer*>(b.tokenizer.get()) : nullptr;
+  if (wordpiece == nullptr && spm == nullptr && b.tokenizer->kind() != "hf_tokenizer_json") {
     fail(run_dir, "the tokenizer is " + b.tokenizer->kind() +
-                      "; transformers needs a WordPiece vocabulary (tokenizer.type wordpiece) or a tokenizer.json");
+                      "; transformers needs a WordPiece vocabulary (tokenizer.type wordpiece), a tokenizer.json, or "
+                      "for DeBERTa a SentencePiece model");
   }
   if (b.architecture == HfBertArchitecture::kSequenceClassification && b.pooling != "cls") {
     fail(run_dir, "head.pooling '" + b.pooling + "' has no Hugging Face counterpart (" + architecture_name(b) +
@@ -117,6 +120,8 @@ nlohmann::json export_hf(const std::string& run_dir, const std::string& out_dir,
   }
   if (wordpiece != nullptr) {
     text::save_hf_bert_tokenizer(*wordpiece, out_dir, b.max_length);
+  } else if (spm != nullptr) {
+    text::save_hf_deberta_spm_tokenizer(*spm, out_dir, b.max_length);
   } else {
     // The tokenizer.json the model came with, unchanged; AutoTokenizer picks the fast
     // tokenizer class from config.json's model_type.

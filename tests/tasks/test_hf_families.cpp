@@ -5,6 +5,7 @@
 #include "core/config.h"
 #include "core/files.h"
 #include "data/formats/safetensors.h"
+#include "data/text/hf_folder_tokenizer.h"
 #include "data/text/wordpiece.h"
 #include "models/deberta/deberta.h"
 #include "models/deberta/hf_checkpoint.h"
@@ -265,4 +266,54 @@ TEST_CASE("ModernBERT folders attune cannot read fail naming the file and the te
   config["rope_parameters"]["sliding_attention"]["rope_type"] = "linear";
   io::write_json_atomic(dir + "/hf/config.json", config);
   CHECK_THAT(error(), testing::contains_text("rope_parameters.sliding_attention.rope_type"));
+}
+
+TEST_CASE("DeBERTa folders with only spm.model: sentencepiece's ids, fine-tuning, and spm.model back out",
+          "[hf][deberta][spm]") {
+  const std::string fixture = std::string(ATTUNE_SOURCE_DIR) + "/tests/fixtures/deberta_spm";
+  const std::string dir = testing::temp_dir("deberta-spm");
+  // A base DeBERTa-v3 whose table has one row past the 400 pieces, as deberta-v3's [MASK].
+  const int64_t fixture_vocab = static_cast<int64_t>(testing::hf_fixture_vocab().size());
+  write_folder("deberta", dir + "/hf", HfBertArchitecture::kBertModel, 401 - fixture_vocab);
+  for (const char* file : {"vocab.txt", "tokenizer_config.json", "special_tokens_map.json"}) fs::remove(dir + "/hf/" + file);
+  for (const char* file : {"spm.model", "tokenizer_config.json"}) fs::copy_file(fixture + "/" + file, dir + "/hf/" + file);
+
+  const text::HfFolderTokenizer tok = text::load_hf_folder_tokenizer(dir + "/hf");
+  CHECK(tok.source == "spm.model");
+  CHECK(tok.model_max_length == 512);
+  const nlohmann::json expected = io::read_json(fixture + "/expected.json");
+  REQUIRE(expected.size() >= 5);
+  for (const auto& probe : expected) {
+    CAPTURE(probe["text"]);
+    CHECK(tok.tokenizer->encode(probe["text"].get<std::string>(), nullptr, 512).ids == probe["ids"].get<std::vector<int64_t>>());
+  }
+
+  testing::write_topics_csv(dir + "/train.csv", 120, 1);
+  testing::write_topics_csv(dir + "/test.csv", 30, 3);
+  nlohmann::json c = classification::default_config();
+  config::apply_overrides(c, {"run_dir=" + dir + "/run", "device=cpu", "init=hf:" + dir + "/hf",
+                              "data.train=" + dir + "/train.csv", "data.valid=" + dir + "/test.csv",
+                              "data.test=" + dir + "/test.csv", "data.max_length=24", "train.epochs=1",
+                              "train.batch_size=16", "head.pooling=cls"});
+  std::ostringstream log;
+  engine::TrainFlags flags;
+  flags.log = &log;
+  tasks::train(c, flags);
+  hf::export_hf(dir + "/run", dir + "/back", false, log);
+  CHECK(fs::exists(dir + "/back/spm.model"));
+  CHECK_FALSE(fs::exists(dir + "/back/tokenizer.json"));  // transformers would take attune's for its own
+  CHECK(io::read_json(dir + "/back/tokenizer_config.json")["tokenizer_class"] == "DebertaV2Tokenizer");
+  const text::HfFolderTokenizer back = text::load_hf_folder_tokenizer(dir + "/back");
+  const std::string text = expected[1]["text"].get<std::string>();
+  CHECK(back.tokenizer->encode(text, nullptr, 512).ids == tok.tokenizer->encode(text, nullptr, 512).ids);
+
+  // Settings attune does not follow fail by key; XLM-R's sentencepiece.bpe.model alone is refused.
+  nlohmann::json settings = io::read_json(dir + "/hf/tokenizer_config.json");
+  settings["split_by_punct"] = true;
+  io::write_json_atomic(dir + "/hf/tokenizer_config.json", settings);
+  CHECK_THAT(testing::error_of([&] { text::load_hf_folder_tokenizer(dir + "/hf"); }),
+             testing::contains_text("tokenizer_config.json: split_by_punct"));
+  fs::rename(dir + "/hf/spm.model", dir + "/hf/sentencepiece.bpe.model");
+  CHECK_THAT(testing::error_of([&] { text::load_hf_folder_tokenizer(dir + "/hf"); }),
+             testing::contains_text("sentencepiece.bpe.model but no tokenizer.json"));
 }

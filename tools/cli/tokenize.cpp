@@ -1,6 +1,6 @@
 #include "core/error.h"
 #include "tasks/engine/run_dir.h"
-#include "data/text/hf_tokenizer.h"
+#include "data/text/hf_folder_tokenizer.h"
 #include "data/text/sentencepiece.h"
 #include "data/text/tokenizer.h"
 #include "tools/cli/commands.h"
@@ -20,7 +20,7 @@ int tokenize_command(const Args& args) {
   cxxopts::Options options("attune tokenize",
                            "Print the token ids of each input line (one JSON list per line), with a tokenizer "
                            "saved by attune (a run's tokenizer/ folder), a SentencePiece .model file, or "
-                           "hf:DIR (a Hugging Face BertTokenizer folder). Without --special, no [CLS]/[SEP].");
+                           "hf:DIR (a Hugging Face folder: vocab.txt, tokenizer.json or spm.model). Without --special, no [CLS]/[SEP].");
   options.add_options()
       ("t,tokenizer", "Tokenizer folder, run directory, .model file or hf:DIR", cxxopts::value<std::string>())
       ("i,input", "Input file; default: stdin", cxxopts::value<std::string>()->default_value("-"))
@@ -35,7 +35,7 @@ int tokenize_command(const Args& args) {
   if (fs::exists(fs::path(run_tokenizer) / "tokenizer.json")) dir = run_tokenizer;
   std::unique_ptr<text::Tokenizer> tokenizer;
   if (dir.rfind("hf:", 0) == 0) {
-    tokenizer = text::load_hf_bert_tokenizer(dir.substr(3)).tokenizer;
+    tokenizer = text::load_hf_folder_tokenizer(dir.substr(3)).tokenizer;
   } else if (fs::is_regular_file(dir) && fs::path(dir).extension() == ".model") {
     tokenizer = text::SentencePieceTokenizer::load(dir);
   } else {
