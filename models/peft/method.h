@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -35,6 +36,10 @@ class Attachment {
   explicit Attachment(AdaptedLayers layers = {}) : layers_(std::move(layers)) {}
   virtual ~Attachment() = default;
   const AdaptedLayers& layers() const { return layers_; }
+  // Set by PeftModel::set_file_names: whatever a method writes keyed by module path
+  // (AdaLoRA's rank pattern) must use the files' names for it too.
+  void set_file_names(std::function<std::string(const std::string&)> to_file) { to_file_ = std::move(to_file); }
+  std::string file_path(const std::string& path) const { return to_file_ ? to_file_(path) : path; }
 
   // Puts what the adapter adds outside its layers in effect, or takes it out.
   virtual void set_in_effect(bool on) {}
@@ -75,6 +80,7 @@ class Attachment {
 
  private:
   AdaptedLayers layers_;
+  std::function<std::string(const std::string&)> to_file_;
 };
 
 class Method {

@@ -118,6 +118,7 @@ std::shared_ptr<ServedAdapter> MixedBatchModel::load(const std::string& dir, con
   // Every check of the files against the model (target modules, missing or extra
   // tensors, shapes) is PeftModel's, on the scratch copy.
   PeftModel scratch_peft(scratch);
+  scratch_peft.set_file_names(to_file_);
   scratch_peft.load_adapter(dir, kScratchName);
   const ModuleMatcher keep(resolved.value("modules_to_save", nlohmann::json()), config_path + ": modules_to_save");
   std::map<std::string, models::LinearImpl*> scratch_linears;

@@ -52,6 +52,8 @@ class MixedBatchModel {
  public:
   // Attaches the mixing layer to every Linear of root (which must have no adapters).
   explicit MixedBatchModel(std::shared_ptr<torch::nn::Module> root);
+  // As PeftModel::set_file_names, for the adapter files load() reads.
+  void set_file_names(std::function<std::string(const std::string&)> to_file) { to_file_ = std::move(to_file); }
 
   // Reads PEFT's adapter_config.json + adapter_model.safetensors from dir. scratch: a
   // fresh model of root's architecture (random weights are fine) that the adapter is
@@ -85,6 +87,7 @@ class MixedBatchModel {
   std::vector<std::string> paths_;
   std::vector<models::LinearImpl*> linears_;
   std::vector<RowGroup> groups_;
+  std::function<std::string(const std::string&)> to_file_;
 };
 
 }  // namespace attune::peft

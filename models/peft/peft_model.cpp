@@ -47,6 +47,11 @@ PeftModel::PeftModel(std::shared_ptr<torch::nn::Module> root) : root_(std::move(
   TORCH_CHECK(root_, "PeftModel: no model");
 }
 
+void PeftModel::set_file_names(std::function<std::string(const std::string&)> to_file) {
+  to_file_ = std::move(to_file);
+  for (auto& [name, a] : adapters_) a.parts->set_file_names(to_file_);
+}
+
 PeftModel::Adapter& PeftModel::adapter(const std::string& name) {
   const auto it = adapters_.find(name);
   TORCH_CHECK(it != adapters_.end(), "PeftModel: no adapter '", name, "'");
@@ -79,6 +84,7 @@ void PeftModel::add_adapter(const std::string& name, const json& resolved, const
   a.config = resolved;
   a.method = &find_method(resolved.at("method").get<std::string>(), key + ".method");
   a.parts = a.method->attach(*root_, name, resolved, key);
+  a.parts->set_file_names(to_file_);
   own_tensors(a, key);
   for (const auto& n : a.owned) {
     if (!base_values_.count(n)) {
@@ -173,7 +179,7 @@ std::vector<std::pair<std::string, torch::Tensor>> PeftModel::file_keys(const st
   std::vector<std::pair<std::string, torch::Tensor>> keys;
   for (auto& [path, layer] : a.parts->layers()) {
     for (const auto& p : layer->adapter(name)->named_parameters(true)) {
-      keys.emplace_back(kModelPrefix + path + "." + p.key(), p.value());
+      keys.emplace_back(kModelPrefix + a.parts->file_path(path) + "." + p.key(), p.value());
     }
   }
   std::map<std::string, torch::Tensor> live;
@@ -181,9 +187,9 @@ std::vector<std::pair<std::string, torch::Tensor>> PeftModel::file_keys(const st
   const std::string owned_prefix = a.method->saved_modules_prefix();
   for (const auto& n : a.owned) {
     // PEFT stores a wrapped layer's own bias under its "base_layer".
-    std::string file_name = n;
+    std::string file_name = a.parts->file_path(n);
     for (const auto& [path, layer] : a.parts->layers()) {
-      if (n == path + ".bias") file_name = path + ".base_layer.bias";
+      if (n == path + ".bias") file_name = a.parts->file_path(path) + ".base_layer.bias";
     }
     keys.emplace_back(owned_prefix + file_name, name == active_ ? live.at(n) : a.stash.at(n));
   }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,6 +28,12 @@ class PeftModel {
  public:
   // root: the whole model (e.g. a classifier); adapter keys are its module paths.
   explicit PeftModel(std::shared_ptr<torch::nn::Module> root);
+
+  // Where transformers names the root's modules otherwise than attune (a ModernBERT
+  // classifier's "modernbert.layers.0..." is its "model.layers.0..."), files must use
+  // its names for PEFT to load them, and to load PEFT's. to_file maps a module path or
+  // tensor name of the root to the file's; unset, files use the root's own.
+  void set_file_names(std::function<std::string(const std::string&)> to_file);
 
   // Adds adapter `name` for a resolved "peft" section (config.h's resolve()) and makes
   // it the active, and only trainable, part of the model. Errors name `key`.
@@ -86,6 +93,7 @@ class PeftModel {
   std::map<std::string, Adapter> adapters_;
   std::map<std::string, torch::Tensor> base_values_;  // owned base tensors as the base model has them
   std::string active_;
+  std::function<std::string(const std::string&)> to_file_;
 };
 
 }  // namespace attune::peft

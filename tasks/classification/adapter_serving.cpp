@@ -163,6 +163,7 @@ serving::AdapterPredictor adapter_predictor(const std::string& bundle_dir, const
   host->model->to(host->device);
   host->model->eval();
   host->mixed = std::make_unique<peft::MixedBatchModel>(host->model.ptr());
+  host->mixed->set_file_names(peft_file_names(host->config));
 
   serving::AdapterPredictor p;
   p.base.task = "text-classification";

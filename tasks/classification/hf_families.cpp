@@ -5,6 +5,7 @@
 #include "models/deberta/masked_lm.h"
 #include "models/deberta/model_config.h"
 #include "models/modernbert/hf_checkpoint.h"
+#include "models/modernbert/hf_names.h"
 #include "models/modernbert/masked_lm.h"
 #include "models/modernbert/model_config.h"
 #include "models/modernbert/modernbert.h"
@@ -29,6 +30,7 @@ EncoderFamily modernbert() {
   f.model_type = "modernbert";
   f.pooler = "head.";
   f.class_name = models::modernbert_class_name;
+  f.to_hf_name = [](const std::string& name) { return models::modernbert_name_to_hf(name, "modernbert."); };
   f.read = [](const std::string& dir) {
     models::HfModernBertCheckpoint ck = models::read_hf_modernbert(dir);
     FamilyCheckpoint out = common_fields(ck);
@@ -63,6 +65,9 @@ EncoderFamily deberta() {
   f.model_type = "deberta-v2";
   f.pooler = "pooler.";
   f.class_name = models::deberta_class_name;
+  f.to_hf_name = [](const std::string& name) {
+    return models::deberta_name_to_hf(name, models::HfBertArchitecture::kSequenceClassification);
+  };
   f.read = [](const std::string& dir) {
     models::HfDebertaCheckpoint ck = models::read_hf_deberta(dir);
     FamilyCheckpoint out = common_fields(ck);

@@ -33,6 +33,9 @@ struct EncoderFamily {
   std::string model_type;  // config.json's: "modernbert", "deberta-v2"
   std::string pooler;      // the encoder's pooling parameters' prefix ("head.", "pooler."), absent from base files
   std::function<std::string(models::HfBertArchitecture)> class_name;
+  // A classification run's module path or tensor name as the family's ForSequenceClassification
+  // names it, which PEFT's adapter files use.
+  std::function<std::string(const std::string&)> to_hf_name;
   std::function<FamilyCheckpoint(const std::string& dir)> read;
   // with_pooler: whether the encoder holds its pooler (base checkpoints have none).
   std::function<std::shared_ptr<models::TextEncoderImpl>(const nlohmann::json& section, int64_t vocab, bool with_pooler)>

@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "tasks/engine/settings.h"
 #include "tasks/classification/hf_bundle.h"
+#include "tasks/classification/hf_families.h"
 
 #include <filesystem>
 #include <iostream>
@@ -86,6 +87,17 @@ InitEncoder load_init_encoder(const std::string& dir) {
   return init;
 }
 
+std::function<std::string(const std::string&)> peft_file_names(const Config& config) {
+  const hf::EncoderFamily* family = hf::family_named(config.model.at("name").get<std::string>());
+  return family != nullptr ? family->to_hf_name : nullptr;
+}
+
+std::shared_ptr<peft::PeftModel> make_peft_model(const TextClassifier& model, const Config& config) {
+  auto peft = std::make_shared<peft::PeftModel>(model.ptr());
+  peft->set_file_names(peft_file_names(config));
+  return peft;
+}
+
 RunModel build_run_model(const Config& config, int64_t vocab_size, int64_t num_labels,
                          const std::string& base_weights, const formats::SafetensorsFile* encoder_init) {
   auto encoder = models::make_text_encoder(config.model, vocab_size, "model");
@@ -106,7 +118,7 @@ RunModel build_run_model(const Config& config, int64_t vocab_size, int64_t num_l
   nlohmann::json keep = resolved["modules_to_save"].is_null() ? nlohmann::json::array() : resolved["modules_to_save"];
   if (std::find(keep.begin(), keep.end(), "classifier") == keep.end()) keep.push_back("classifier");
   resolved["modules_to_save"] = keep;
-  run.peft = std::make_shared<peft::PeftModel>(run.model.ptr());
+  run.peft = make_peft_model(run.model, config);
   run.peft->add_adapter("default", resolved, "peft");
   return run;
 }
@@ -135,7 +147,7 @@ LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& o
     base_config.peft = nlohmann::json{{"method", nullptr}};
     run.model = build_run_model(base_config, run.tokenizer->vocab_size(), static_cast<int64_t>(run.labels.size()));
     formats::load_module_tensors(*run.model.model, formats::load_safetensors(base), base);
-    run.model.peft = std::make_shared<peft::PeftModel>(run.model.model.ptr());
+    run.model.peft = make_peft_model(run.model.model, run.typed);
     run.model.peft->load_adapter(run_dir, "default");
     for (const auto& dir : extra_adapters) {
       std::string name = fs::path(dir).lexically_normal().filename().string();

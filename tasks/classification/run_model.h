@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,15 @@ struct RunModel {
 // encoder_init: pretrained encoder weights (see load_init_encoder) loaded before any adapter.
 RunModel build_run_model(const Config& config, int64_t vocab_size, int64_t num_labels,
                          const std::string& base_weights = "", const formats::SafetensorsFile* encoder_init = nullptr);
+
+// Adapter files of a run name its modules as transformers' counterpart of the classifier
+// does, so that they load in PEFT and PEFT's load here: the encoder families whose names
+// differ (ModernBERT's "model.layers...", DeBERTa's "pooler...") map them; null for the
+// BERT body, whose names are transformers' already.
+std::function<std::string(const std::string&)> peft_file_names(const Config& config);
+// Every PeftModel on a run's classifier comes from here, so all of them read and write
+// the same names.
+std::shared_ptr<peft::PeftModel> make_peft_model(const TextClassifier& model, const Config& config);
 
 // A run to start from ("init": an attune run directory, e.g. a pretraining or another
 // fine-tuning run, or "hf:DIR", a Hugging Face BERT checkpoint folder): its model

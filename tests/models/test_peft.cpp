@@ -212,6 +212,37 @@ TEST_CASE("adapter files round-trip exactly and use PEFT's key names", "[peft]")
   }
 }
 
+TEST_CASE("set_file_names renames module paths in adapter files, both ways", "[peft]") {
+  const Batch b = batch();
+  const std::string dir = attune::testing::temp_dir("peft-file-names");
+  const auto renamed = [](const std::string& path) { return "renamed." + path; };
+  BertModel m = base_model();
+  PeftModel peft(m.ptr());
+  peft.add_adapter("default", section("lora", {{"modules_to_save", {"pooler"}}, {"bias", "lora_only"}}));
+  peft.set_file_names(renamed);  // after the adapter: it applies to those already there
+  perturb(m);
+  const torch::Tensor expected = run(m, b);
+  peft.save_adapter(dir, "default", "FEATURE_EXTRACTION");
+  const auto file = attune::formats::load_safetensors(dir + "/adapter_model.safetensors");
+  for (const auto& name : file.names) {
+    CAPTURE(name);
+    CHECK(name.rfind("base_model.model.renamed.", 0) == 0);
+  }
+  CHECK(file.tensors.count("base_model.model.renamed.encoder.layer.1.attention.self.value.lora_B.weight"));
+  CHECK(file.tensors.count("base_model.model.renamed.encoder.layer.0.attention.self.query.base_layer.bias"));
+  CHECK(file.tensors.count("base_model.model.renamed.pooler.dense.weight"));
+
+  BertModel fresh = base_model();
+  PeftModel loaded(fresh.ptr());
+  loaded.set_file_names(renamed);
+  loaded.load_adapter(dir, "default");
+  CHECK(close(run(fresh, b), expected, 1e-6));
+  BertModel other = base_model();
+  PeftModel unnamed(other.ptr());
+  CHECK(user_error_message([&] { unnamed.load_adapter(dir, "default"); }).find("' missing from the file") !=
+        std::string::npos);
+}
+
 TEST_CASE("several adapters on one base switch by name", "[peft]") {
   const Batch b = batch();
   BertModel m = base_model();

@@ -11,11 +11,13 @@
 #include "models/deberta/hf_checkpoint.h"
 #include "models/deberta/masked_lm.h"
 #include "models/modernbert/hf_checkpoint.h"
+#include "models/modernbert/hf_names.h"
 #include "models/modernbert/masked_lm.h"
 #include "models/modernbert/modernbert.h"
 #include "tasks/classification/export.h"
 #include "tasks/classification/hf_bundle.h"
 #include "tasks/classification/hf_convert.h"
+#include "tasks/classification/run_model.h"
 #include "tasks/classification/task.h"
 #include "tasks/engine/settings.h"
 #include "tasks/registry.h"
@@ -24,6 +26,7 @@
 #include "tests/common/hf_fixture.h"
 #include "tests/common/synthetic.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 
@@ -116,6 +119,36 @@ hf::BertForwardOutput forward(const std::string& source) {
 
 bool same(const torch::Tensor& a, const torch::Tensor& b) {
   return a.defined() == b.defined() && (!a.defined() || torch::equal(a, b));
+}
+
+// A classification run of `family` on the classifier imported into run_dir, with a lora
+// or adalora adapter. DeBERTa's LoRA targets "dense", its pooler's among them; its AdaLoRA
+// saves the pooler whole instead.
+classification::Config peft_run_config(const std::string& family, const std::string& run_dir,
+                                       const std::string& method) {
+  nlohmann::json c = classification::default_config();
+  c["model"] = io::read_json(run_dir + "/config.json")["model"];
+  c["data"]["max_length"] = 24;
+  if (family == "modernbert") {
+    c["peft"] = {{"target_modules", {"Wqkv", "Wo", "Wi"}}, {"modules_to_save", {"head"}}};
+  } else if (method == "lora") {
+    c["peft"] = {{"target_modules", {"query_proj", "key_proj", "value_proj", "dense"}}};
+  } else {
+    c["peft"] = {{"target_modules", {"query_proj", "key_proj", "value_proj"}}, {"modules_to_save", {"pooler"}}};
+  }
+  c["peft"]["method"] = method;
+  if (method == "adalora") c["peft"].update({{"init_r", 4}, {"target_r", 2}});
+  return classification::parse_config(c);
+}
+
+torch::Tensor peft_logits(classification::TextClassifier& model) {
+  model->eval();
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(5);
+  const torch::Tensor ids = torch::randint(5, 41, {2, 9});
+  torch::Tensor mask = torch::ones({2, 9}, torch::kLong);
+  mask.index_put_({1, torch::indexing::Slice(6, torch::indexing::None)}, 0);
+  return model->forward(ids, torch::zeros_like(ids), mask);
 }
 
 }  // namespace hf_families_test
@@ -316,4 +349,102 @@ TEST_CASE("DeBERTa folders with only spm.model: sentencepiece's ids, fine-tuning
   fs::rename(dir + "/hf/spm.model", dir + "/hf/sentencepiece.bpe.model");
   CHECK_THAT(testing::error_of([&] { text::load_hf_folder_tokenizer(dir + "/hf"); }),
              testing::contains_text("sentencepiece.bpe.model but no tokenizer.json"));
+}
+
+TEST_CASE("ModernBERT and DeBERTa adapter files use PEFT's names for transformers' classifiers, both ways",
+          "[peft][modernbert][deberta]") {
+  const int64_t vocab = static_cast<int64_t>(testing::hf_fixture_vocab().size());
+  for (const std::string family : {"modernbert", "deberta"}) {
+  for (const std::string method : {"lora", "adalora"}) {
+    INFO(family << " " << method);
+    const std::string dir = testing::temp_dir("hf-family-peft");
+    write_folder(family, dir + "/hf", HfBertArchitecture::kSequenceClassification);
+    std::ostringstream log;
+    hf::import_hf(dir + "/hf", dir + "/run", log);
+    const std::string base = dir + "/run/model.safetensors";
+    const classification::Config config = peft_run_config(family, dir + "/run", method);
+    classification::RunModel run = classification::build_run_model(config, vocab, 3, base);
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& p : run.model->parameters()) {
+        if (p.requires_grad()) p.add_(torch::randn_like(p) * 0.1);
+      }
+    }
+    if (method == "adalora") {
+      for (auto& p : run.model->parameters()) {
+        if (p.requires_grad()) p.mutable_grad() = torch::randn_like(p);
+      }
+      run.peft->after_optimizer_step(1, 1);
+    }
+    const torch::Tensor expected = peft_logits(run.model);
+    run.peft->save_adapter(dir + "/adapter", "default", classification::kPeftTaskType);
+
+    // Every key is PEFT's for transformers' model: an adapted layer's is the layer's name
+    // in transformers' checkpoint, a saved module's is its tensor's name there.
+    const auto hf_file = formats::load_safetensors(dir + "/hf/model.safetensors");
+    const auto file = formats::load_safetensors(dir + "/adapter/adapter_model.safetensors");
+    const std::string prefix = "base_model.model.";
+    for (const auto& key : file.names) {
+      CAPTURE(key);
+      REQUIRE(key.rfind(prefix, 0) == 0);
+      std::string name = key.substr(prefix.size());
+      for (const char* part : {".lora_A", ".lora_B", ".lora_E"}) {
+        const size_t at = name.find(part);
+        if (at != std::string::npos) name = name.substr(0, at) + ".weight";
+      }
+      CHECK(hf_file.tensors.count(name));
+    }
+    const nlohmann::json adapter_config = io::read_json(dir + "/adapter/adapter_config.json");
+    CHECK(file.tensors.count("base_model.model.classifier.weight"));
+    if (family == "modernbert") {
+      CHECK(file.tensors.count("base_model.model.head.dense.weight"));
+    } else if (method == "adalora") {
+      CHECK(file.tensors.count("base_model.model.pooler.dense.weight"));
+    }
+    if (method == "lora" && family == "modernbert") {
+      CHECK(file.tensors.count("base_model.model.model.layers.0.attn.Wqkv.lora_A.weight"));
+      CHECK(file.tensors.count("base_model.model.model.layers.2.mlp.Wo.lora_B.weight"));
+    } else if (method == "lora") {
+      CHECK(file.tensors.count("base_model.model.deberta.encoder.layer.0.attention.self.query_proj.lora_B.weight"));
+      CHECK(file.tensors.count("base_model.model.pooler.dense.lora_A.weight"));
+    } else {
+      const std::string layer =
+          family == "modernbert" ? "model.layers.1.attn.Wqkv" : "deberta.encoder.layer.1.attention.self.key_proj";
+      REQUIRE(adapter_config["rank_pattern"].is_object());
+      const nlohmann::json flags = adapter_config["rank_pattern"].value(layer + ".lora_E", nlohmann::json());
+      REQUIRE(flags.is_array());
+      CHECK(file.tensors.at(prefix + layer + ".lora_E").size(0) == std::count(flags.begin(), flags.end(), true));
+    }
+
+    // Loaded into a fresh classifier of the same base, the adapter gives the same logits.
+    classification::Config base_config = config;
+    base_config.peft = nlohmann::json{{"method", nullptr}};
+    classification::RunModel fresh = classification::build_run_model(base_config, vocab, 3);
+    formats::load_module_tensors(*fresh.model, formats::load_safetensors(base), base);
+    const auto peft = classification::make_peft_model(fresh.model, config);
+    peft->load_adapter(dir + "/adapter", "default");
+    CHECK(torch::allclose(peft_logits(fresh.model), expected, 1e-6, 1e-6));
+
+    // A file under attune's module paths (as written before) fails naming a key PEFT's has.
+    formats::NamedTensors old;
+    for (const auto& key : file.names) {
+      std::string name = key.substr(prefix.size());
+      name = family == "modernbert" ? models::modernbert_name_from_hf(name, "modernbert.")
+                                    : models::deberta_name_from_hf(name, HfBertArchitecture::kSequenceClassification);
+      old.emplace_back(prefix + name, file.tensors.at(key));
+    }
+    fs::create_directories(dir + "/old");
+    fs::copy_file(dir + "/adapter/adapter_config.json", dir + "/old/adapter_config.json");
+    formats::save_safetensors(dir + "/old/adapter_model.safetensors", old);
+    classification::RunModel again = classification::build_run_model(base_config, vocab, 3);
+    const auto old_peft = classification::make_peft_model(again.model, config);
+    const std::string error = testing::error_of([&] { old_peft->load_adapter(dir + "/old", "old"); });
+    CHECK_THAT(error, testing::contains_text("' missing from the file"));
+    CHECK(error.find('\n') == std::string::npos);
+    const size_t quote = error.find("tensor '");
+    REQUIRE(quote != std::string::npos);
+    const std::string missing = error.substr(quote + 8, error.find('\'', quote + 8) - quote - 8);
+    CHECK(file.tensors.count(missing));
+  }
+  }
 }

@@ -23,7 +23,9 @@ class AdaLoraAttachment : public Attachment {
   formats::NamedTensors to_file(formats::NamedTensors mapped) override {
     if (allocator_.rank_pattern().is_null()) return mapped;
     std::map<std::string, torch::Tensor> kept;
-    for (const auto& [path, layer] : svd_) kept[kModelPrefix + path + ".lora_"] = layer->lora_E.view(-1).ne(0).nonzero().view(-1);
+    for (const auto& [path, layer] : svd_) {
+      kept[kModelPrefix + file_path(path) + ".lora_"] = layer->lora_E.view(-1).ne(0).nonzero().view(-1);
+    }
     for (auto& [key, v] : mapped) {
       for (const auto& [stem, index] : kept) {
         if (key == stem + "A" || key == stem + "E") v = v.index_select(0, index);
@@ -39,10 +41,11 @@ class AdaLoraAttachment : public Attachment {
     const json rank_pattern = file_config.value("rank_pattern", json());
     if (!rank_pattern.is_object()) return v;
     for (const auto& [path, layer] : layers()) {
-      const std::string stem = kModelPrefix + path + ".lora_";
+      const std::string stem = kModelPrefix + file_path(path) + ".lora_";
       if (key != stem + "A" && key != stem + "B" && key != stem + "E") continue;
-      const json& flags = rank_pattern.value(path + ".lora_E", json());
-      if (!flags.is_array()) fail(config_path, "rank_pattern has no entry '" + path + ".lora_E'");
+      const std::string entry = file_path(path) + ".lora_E";
+      const json& flags = rank_pattern.value(entry, json());
+      if (!flags.is_array()) fail(config_path, "rank_pattern has no entry '" + entry + "'");
       std::vector<int64_t> index;
       for (size_t i = 0; i < flags.size(); ++i) {
         if (flags[i].get<bool>()) index.push_back(static_cast<int64_t>(i));
@@ -59,6 +62,11 @@ class AdaLoraAttachment : public Attachment {
   }
   void describe(json& c) const override {
     c["rank_pattern"] = allocator_.rank_pattern();
+    if (c["rank_pattern"].is_object()) {
+      json named = json::object();
+      for (const auto& [path, layer] : svd_) named[file_path(path) + ".lora_E"] = c["rank_pattern"].at(path + ".lora_E");
+      c["rank_pattern"] = named;
+    }
     if (c["total_step"].is_null()) c["total_step"] = 1;  // PEFT refuses a missing total_step
   }
 
