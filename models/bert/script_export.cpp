@@ -106,10 +106,7 @@ std::string embedding_lines(script::ScriptModuleBuilder& b, BertModelImpl& model
   // order differs in the last bits and the bundle must equal the run exactly.
   std::string sum = b.embedding(*emb.word_embeddings, "embeddings_word_embeddings", "input_ids");
   if (emb.token_type_embeddings) {
-    s += "    if token_type_ids is None:\n"
-         "        types = torch.zeros_like(input_ids)\n"
-         "    else:\n"
-         "        types = token_type_ids\n";
+    s += script::token_types_lines("types");
     sum += " + " + b.embedding(*emb.token_type_embeddings, "embeddings_token_type_embeddings", "types");
   }
   sum += " + " + b.embedding(*emb.position_embeddings, "embeddings_position_embeddings", "positions");

@@ -124,10 +124,7 @@ torch::jit::Module script_deberta(DebertaV2ModelImpl& model, script::ClassNames&
                                "torch.arange(T, device=input_ids.device).unsqueeze(0)");
   }
   if (emb.token_type_embeddings) {
-    s += "    if token_type_ids is None:\n"
-         "        types = torch.zeros_like(input_ids)\n"
-         "    else:\n"
-         "        types = token_type_ids\n";
+    s += script::token_types_lines("types");
     sum += " + " + b.embedding(*emb.token_type_embeddings, "embeddings_token_type_embeddings", "types");
   }
   s += "    e = " + sum + "\n";

@@ -55,6 +55,13 @@ std::string attend_lines(const std::string& q, const std::string& k, const std::
          "    " + out + " = torch.matmul(torch.softmax(scores, -1), " + v + ")\n";
 }
 
+std::string token_types_lines(const std::string& out) {
+  return "    if token_type_ids is None:\n"
+         "        " + out + " = torch.zeros_like(input_ids)\n"
+         "    else:\n"
+         "        " + out + " = token_type_ids\n";
+}
+
 namespace {
 
 // The native resolver plus the `quantized` operator namespace (quantized.linear_dynamic),

@@ -56,6 +56,10 @@ std::string masked_score_literal();
 std::string attend_lines(const std::string& q, const std::string& k, const std::string& v, const std::string& keep,
                          const std::string& out, int64_t head_dim, const std::string& bias = "");
 
+// Lines setting `out` to token_type_ids (an Optional[Tensor] argument), or zeros shaped
+// as input_ids when it is None.
+std::string token_types_lines(const std::string& out);
+
 // One scripted module under construction. Tensor names are attune's module paths with
 // '.' replaced by '_' (attribute names cannot hold dots); values are detached float32
 // copies on the CPU, so later changes to the model do not reach the export.

@@ -151,6 +151,22 @@ torch::Tensor peft_logits(classification::TextClassifier& model) {
   return model->forward(ids, torch::zeros_like(ids), mask);
 }
 
+// A classifier run config fine-tuning from init=hf:<dir>/hf on topic files of `rows`
+// training rows written into dir (a quarter as many for validation and test), then `extra`.
+nlohmann::json topics_run(const std::string& dir, int rows, const std::vector<std::string>& extra) {
+  testing::write_topics_csv(dir + "/train.csv", rows, 1);
+  testing::write_topics_csv(dir + "/valid.csv", rows / 4, 2);
+  testing::write_topics_csv(dir + "/test.csv", rows / 4, 3);
+  nlohmann::json c = classification::default_config();
+  std::vector<std::string> overrides = {"run_dir=" + dir + "/run", "device=cpu", "init=hf:" + dir + "/hf",
+                                        "data.train=" + dir + "/train.csv", "data.valid=" + dir + "/valid.csv",
+                                        "data.test=" + dir + "/test.csv", "data.max_length=24",
+                                        "train.batch_size=16", "head.pooling=cls"};
+  overrides.insert(overrides.end(), extra.begin(), extra.end());
+  config::apply_overrides(c, overrides);
+  return c;
+}
+
 }  // namespace hf_families_test
 
 using namespace hf_families_test;
@@ -215,14 +231,7 @@ TEST_CASE("a classifier fine-tunes from init=hf: on a ModernBERT or DeBERTa fold
   INFO(family);
   const std::string dir = testing::temp_dir("hf-family-init");
   write_folder(family, dir + "/hf", HfBertArchitecture::kBertModel);
-  testing::write_topics_csv(dir + "/train.csv", 240, 1);
-  testing::write_topics_csv(dir + "/valid.csv", 60, 2);
-  testing::write_topics_csv(dir + "/test.csv", 60, 3);
-  nlohmann::json c = classification::default_config();
-  config::apply_overrides(c, {"run_dir=" + dir + "/run", "device=cpu", "init=hf:" + dir + "/hf",
-                              "data.train=" + dir + "/train.csv", "data.valid=" + dir + "/valid.csv",
-                              "data.test=" + dir + "/test.csv", "data.max_length=24", "train.epochs=6",
-                              "train.batch_size=16", "train.lr=5e-3", "train.log_every=50", "head.pooling=cls"});
+  nlohmann::json c = topics_run(dir, 240, {"train.epochs=6", "train.lr=5e-3", "train.log_every=50"});
   std::ostringstream log;
   engine::TrainFlags flags;
   flags.log = &log;
@@ -321,13 +330,7 @@ TEST_CASE("DeBERTa folders with only spm.model: sentencepiece's ids, fine-tuning
     CHECK(tok.tokenizer->encode(probe["text"].get<std::string>(), nullptr, 512).ids == probe["ids"].get<std::vector<int64_t>>());
   }
 
-  testing::write_topics_csv(dir + "/train.csv", 120, 1);
-  testing::write_topics_csv(dir + "/test.csv", 30, 3);
-  nlohmann::json c = classification::default_config();
-  config::apply_overrides(c, {"run_dir=" + dir + "/run", "device=cpu", "init=hf:" + dir + "/hf",
-                              "data.train=" + dir + "/train.csv", "data.valid=" + dir + "/test.csv",
-                              "data.test=" + dir + "/test.csv", "data.max_length=24", "train.epochs=1",
-                              "train.batch_size=16", "head.pooling=cls"});
+  nlohmann::json c = topics_run(dir, 120, {"train.epochs=1"});
   std::ostringstream log;
   engine::TrainFlags flags;
   flags.log = &log;
