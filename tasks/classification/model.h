@@ -2,11 +2,13 @@
 // classifier. With "cls" pooling and a BERT encoder the parameter names are those of
 // Hugging Face's BertForSequenceClassification ("bert.*", "classifier.*").
 #pragma once
+#include "models/common/hf_module_paths.h"
 #include "models/common/linear.h"
 #include "models/registry.h"
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 
 namespace attune::classification {
@@ -25,7 +27,7 @@ struct TextClassifierOptions {
   TORCH_ARG(double, entropy_target) = 0.5;
 };
 
-class TextClassifierImpl : public torch::nn::Module {
+class TextClassifierImpl : public torch::nn::Module, public models::HfModulePaths {
  public:
   TextClassifierImpl(std::shared_ptr<models::TextEncoderImpl> encoder, const std::string& encoder_name,
                      const TextClassifierOptions& options);
@@ -45,8 +47,14 @@ class TextClassifierImpl : public torch::nn::Module {
   // saved with the weights), so the encoder sees standardised values at every stage.
   void set_context_stats(const torch::Tensor& context);
   torch::Tensor context_mean, context_std;
+  // How transformers' classifier names this model's submodules where the encoder family
+  // sits elsewhere (ModernBERT's "model.*"), so PEFT target_modules written for transformers,
+  // regular expressions included, select the same layers; unset: attune's names.
+  void set_hf_module_paths(std::function<std::string(const std::string&)> rename) { hf_paths_ = std::move(rename); }
+  std::string hf_module_path(const std::string& path) const override { return hf_paths_ ? hf_paths_(path) : path; }
 
  private:
+  std::function<std::string(const std::string&)> hf_paths_;
   TextClassifierOptions options_;
   std::shared_ptr<models::TextEncoderImpl> encoder_;
   torch::nn::Dropout dropout_{nullptr};

@@ -110,6 +110,7 @@ RunModel build_run_model(const Config& config, int64_t vocab_size, int64_t num_l
       .entropy_target(config.head.entropy_target);
   RunModel run;
   run.model = TextClassifier(encoder, config.model.at("name").get<std::string>(), options);
+  run.model->set_hf_module_paths(peft_file_names(config));
   if (!peft_enabled(config)) return run;
   if (!base_weights.empty()) {
     formats::load_module_tensors(*run.model, formats::load_safetensors(base_weights), base_weights);

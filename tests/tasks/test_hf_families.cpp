@@ -14,6 +14,7 @@
 #include "models/modernbert/hf_names.h"
 #include "models/modernbert/masked_lm.h"
 #include "models/modernbert/modernbert.h"
+#include "models/peft/targets.h"
 #include "tasks/classification/export.h"
 #include "tasks/classification/hf_bundle.h"
 #include "tasks/classification/hf_convert.h"
@@ -381,6 +382,16 @@ TEST_CASE("ModernBERT and DeBERTa adapter files use PEFT's names for transformer
     }
     const torch::Tensor expected = peft_logits(run.model);
     run.peft->save_adapter(dir + "/adapter", "default", classification::kPeftTaskType);
+    if (method == "lora") {
+      // A regular expression over transformers' module paths, as PEFT configs written for
+      // transformers give them, selects the same layers as the list.
+      classification::Config by_regex = config;
+      by_regex.peft["target_modules"] = family == "modernbert" ? "model\\.layers\\.\\d+\\.(attn\\.(Wqkv|Wo)|mlp\\.(Wi|Wo))"
+                                                               : "(deberta\\.encoder\\.layer\\.\\d+\\..*(_proj|dense))|pooler\\.dense";
+      classification::RunModel regex_run = classification::build_run_model(by_regex, vocab, 3, base);
+      CHECK(regex_run.peft->count().trainable == run.peft->count().trainable);
+      CHECK(peft::linear_adapter_paths(*regex_run.model) == peft::linear_adapter_paths(*run.model));
+    }
 
     // Every key is PEFT's for transformers' model: an adapted layer's is the layer's name
     // in transformers' checkpoint, a saved module's is its tensor's name there.
