@@ -36,6 +36,18 @@ bool hf_bool(const nlohmann::json& j, const char* key, bool fallback, const std:
   return j[key].get<bool>();
 }
 
+// tokenizer_config.json, which must be an object whose tokenizer_class, when set, is
+// `slow` or its fast twin; `refusal` says why another fails.
+nlohmann::json read_tokenizer_config(const std::string& path, const std::string& slow, const std::string& refusal) {
+  const nlohmann::json j = io::read_json(path);
+  if (!j.is_object()) fail(path, "must be a JSON object");
+  const auto it = j.find("tokenizer_class");
+  if (it != j.end() && !it->is_null() && *it != slow && *it != slow + "Fast") {
+    fail(path + ": tokenizer_class", refusal + ", got " + it->dump());
+  }
+  return j;
+}
+
 }  // namespace
 
 HfBertTokenizer load_hf_bert_tokenizer(const std::string& dir) {
@@ -48,13 +60,7 @@ HfBertTokenizer load_hf_bert_tokenizer(const std::string& dir) {
   HfBertTokenizer out;
   const std::string config_path = (root / "tokenizer_config.json").string();
   if (fs::exists(config_path)) {
-    const nlohmann::json j = io::read_json(config_path);
-    if (!j.is_object()) fail(config_path, "must be a JSON object");
-    if (j.contains("tokenizer_class") && !j["tokenizer_class"].is_null() &&
-        j["tokenizer_class"] != "BertTokenizer" && j["tokenizer_class"] != "BertTokenizerFast") {
-      fail(config_path + ": tokenizer_class", "only BertTokenizer (WordPiece) is supported, got " +
-                                                  j["tokenizer_class"].dump());
-    }
+    const nlohmann::json j = read_tokenizer_config(config_path, "BertTokenizer", "only BertTokenizer (WordPiece) is supported");
     if (!hf_bool(j, "do_basic_tokenize", true, config_path)) {
       fail(config_path + ": do_basic_tokenize", "false is not supported (attune always runs basic tokenization)");
     }
@@ -86,13 +92,9 @@ HfSpmTokenizer load_hf_deberta_spm_tokenizer(const std::string& dir) {
   HfSpmTokenizer out;
   const std::string config_path = (root / "tokenizer_config.json").string();
   if (fs::exists(config_path)) {
-    const nlohmann::json j = io::read_json(config_path);
-    if (!j.is_object()) fail(config_path, "must be a JSON object");
-    if (j.contains("tokenizer_class") && !j["tokenizer_class"].is_null() &&
-        j["tokenizer_class"] != "DebertaV2Tokenizer" && j["tokenizer_class"] != "DebertaV2TokenizerFast") {
-      fail(config_path + ": tokenizer_class", "a folder with only spm.model is read as DebertaV2Tokenizer, got " +
-                                                  j["tokenizer_class"].dump() + " (save it with tokenizer.json)");
-    }
+    const nlohmann::json j = read_tokenizer_config(config_path, "DebertaV2Tokenizer",
+                                                   "a folder with only spm.model is read as DebertaV2Tokenizer "
+                                                   "(save other tokenizers with tokenizer.json)");
     if (hf_bool(j, "do_lower_case", false, config_path)) {
       fail(config_path + ": do_lower_case", "true is not supported for spm.model (DeBERTa-v3 keeps case)");
     }
