@@ -62,6 +62,15 @@ std::string token_types_lines(const std::string& out) {
          "        " + out + " = token_type_ids\n";
 }
 
+void to_bfloat16(torch::jit::Module& module) {
+  torch::NoGradGuard no_grad;
+  auto convert = [](const torch::Tensor& t) {
+    if (t.is_floating_point()) t.set_data(t.to(torch::kBFloat16));
+  };
+  for (const auto& p : module.named_parameters(/*recurse=*/true)) convert(p.value);
+  for (const auto& b : module.named_buffers(/*recurse=*/true)) convert(b.value);
+}
+
 namespace {
 
 // The native resolver plus the `quantized` operator namespace (quantized.linear_dynamic),

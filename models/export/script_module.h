@@ -60,6 +60,11 @@ std::string attend_lines(const std::string& q, const std::string& k, const std::
 // as input_ids when it is None.
 std::string token_types_lines(const std::string& out);
 
+// The module's floating-point parameters and buffers in bfloat16 (`export --bf16`);
+// integer and bool buffers (index tables, masks) keep their dtype, which Module::to would
+// convert too.
+void to_bfloat16(torch::jit::Module& module);
+
 // One scripted module under construction. Tensor names are attune's module paths with
 // '.' replaced by '_' (attribute names cannot hold dots); values are detached float32
 // copies on the CPU, so later changes to the model do not reach the export.

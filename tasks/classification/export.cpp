@@ -104,7 +104,7 @@ torch::jit::Module script_classifier(TextClassifierImpl& model, bundle::Precisio
   // module's dtype (.float() of a float32 tensor is itself).
   s += "    return " + b.linear(model.classifier(), "classifier", "pooled") + ".float()\n";
   torch::jit::Module module = b.build(s);
-  if (precision == bundle::Precision::kBFloat16) module.to(torch::kBFloat16);
+  if (precision == bundle::Precision::kBFloat16) script::to_bfloat16(module);
   return module;
 }
 

@@ -366,6 +366,13 @@ TEST_CASE("bfloat16 classifiers give float32 logits close to float32's, with eve
       {"bottleneck", "cls", false, "gelu"},
       {"full", "mean", false, "gelu", json::object(), {{"position_bias", "alibi"}}},
       {"full", "attention", false, "gelu", json::object(), {{"context_size", 2}}},
+      // Other encoder families; DeBERTa's relative buckets are an int64 buffer that stays int64.
+      {"full", "cls", false, "", json::object(),
+       {{"name", "modernbert"}, {"hidden_size", 16}, {"num_layers", 3}, {"num_heads", 2}, {"intermediate_size", 12},
+        {"max_length", 64}, {"local_window", 4}}},
+      {"full", "cls", false, "", json::object(),
+       {{"name", "deberta"}, {"hidden_size", 16}, {"num_layers", 2}, {"num_heads", 4}, {"intermediate_size", 24},
+        {"max_length", 64}, {"position_buckets", 8}}},
   };
   int n = 0;
   for (const Variant& v : variants) {
