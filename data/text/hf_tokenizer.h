@@ -34,9 +34,10 @@ struct HfSpmTokenizer {
 };
 
 // dir/spm.model as DebertaV2Tokenizer uses it (microsoft/deberta-v3-*): [CLS] a [SEP]
-// (b [SEP]) around the SentencePiece ids, with transformers' rewriting of `` and '' to "
-// (kept in the saved tokenizer). tokenizer_config.json settings attune does not follow
-// (do_lower_case or split_by_punct true, other special tokens) fail naming the file and key.
+// (b [SEP]) around the SentencePiece ids (transformers' converter normalises as
+// sentencepiece does: its charsmap, stripped ends, runs of spaces as one).
+// tokenizer_config.json settings attune does not follow (do_lower_case or split_by_punct
+// true, other special tokens) fail naming the file and key.
 HfSpmTokenizer load_hf_deberta_spm_tokenizer(const std::string& dir);
 
 // Writes dir/spm.model and DebertaV2Tokenizer's tokenizer_config.json, which

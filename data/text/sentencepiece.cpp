@@ -39,8 +39,8 @@ class SilenceStderr {
 
 }  // namespace
 
-SentencePieceTokenizer::SentencePieceTokenizer(const std::string& model_path, bool replace_tex_quotes)
-    : model_path_(model_path), replace_tex_quotes_(replace_tex_quotes), model_(std::make_unique<SpmModel>(model_path)) {
+SentencePieceTokenizer::SentencePieceTokenizer(const std::string& model_path)
+    : model_path_(model_path), model_(std::make_unique<SpmModel>(model_path)) {
   const int64_t pad = model_->pad_id(), unk = model_->unk_id();
   if (unk < 0 || unk >= model_->piece_size()) {
     fail(model_path, "sentencepiece model's unk id " + std::to_string(unk) + " is not one of its " +
@@ -61,21 +61,12 @@ SentencePieceTokenizer::SentencePieceTokenizer(const std::string& model_path, bo
   }
 }
 
-std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::load(const std::string& model_path,
-                                                                     bool replace_tex_quotes) {
-  return std::unique_ptr<SentencePieceTokenizer>(new SentencePieceTokenizer(model_path, replace_tex_quotes));
+std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::load(const std::string& model_path) {
+  return std::unique_ptr<SentencePieceTokenizer>(new SentencePieceTokenizer(model_path));
 }
 
 std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::load_dir(const std::string& dir) {
-  const std::string settings = (fs::path(dir) / "tokenizer.json").string();
-  bool quotes = false;
-  if (fs::exists(settings)) {
-    const nlohmann::json j = io::read_json(settings);
-    const auto it = j.is_object() ? j.find("replace_tex_quotes") : j.end();
-    if (it != j.end() && !it->is_boolean()) fail(settings + ": replace_tex_quotes", "must be true or false");
-    quotes = it != j.end() && it->get<bool>();
-  }
-  return load((fs::path(dir) / "sentencepiece.model").string(), quotes);
+  return load((fs::path(dir) / "sentencepiece.model").string());
 }
 
 std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::train(const std::vector<std::string>& texts,
@@ -109,19 +100,7 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::train(const std:
   return load(prefix + ".model");
 }
 
-std::vector<int64_t> SentencePieceTokenizer::encode_plain(const std::string& text) const {
-  if (!replace_tex_quotes_ || (text.find("``") == std::string::npos && text.find("''") == std::string::npos)) {
-    return model_->encode(text);
-  }
-  // Left to right, as tokenizers' Replace normalizers: every `` first, then every ''.
-  std::string quoted = text;
-  for (const char* pair : {"``", "''"}) {
-    for (size_t at = quoted.find(pair); at != std::string::npos; at = quoted.find(pair, at + 1)) {
-      quoted.replace(at, 2, "\"");
-    }
-  }
-  return model_->encode(quoted);
-}
+std::vector<int64_t> SentencePieceTokenizer::encode_plain(const std::string& text) const { return model_->encode(text); }
 
 std::vector<std::string> SentencePieceTokenizer::tokenize(const std::string& text) const {
   std::vector<std::string> pieces;
@@ -138,9 +117,7 @@ void SentencePieceTokenizer::save(const std::string& dir) const {
   fs::create_directories(dir);
   const std::string target = (fs::path(dir) / "sentencepiece.model").string();
   if (fs::absolute(target) != fs::absolute(model_path_)) io::write_file_atomic(target, io::read_file(model_path_));
-  nlohmann::json settings = {{"kind", "sentencepiece"}};
-  if (replace_tex_quotes_) settings["replace_tex_quotes"] = true;
-  io::write_json_atomic((fs::path(dir) / "tokenizer.json").string(), settings);
+  io::write_json_atomic((fs::path(dir) / "tokenizer.json").string(), {{"kind", "sentencepiece"}});
 }
 
 }  // namespace attune::text

@@ -9,10 +9,7 @@ namespace attune::text {
 class SentencePieceTokenizer : public Tokenizer {
  public:
   // A given .model must have [CLS]/[SEP] pieces, or bos/eos to stand in for them.
-  // replace_tex_quotes: `` and '' become " before encoding, as transformers' DeBERTa-v2/v3
-  // tokenizers normalise text.
-  static std::unique_ptr<SentencePieceTokenizer> load(const std::string& model_path, bool replace_tex_quotes = false);
-  // A folder written by save(): sentencepiece.model and tokenizer.json's settings.
+  static std::unique_ptr<SentencePieceTokenizer> load(const std::string& model_path);
   static std::unique_ptr<SentencePieceTokenizer> load_dir(const std::string& dir);
   // Trains a model into out_dir/sentencepiece.model with pad=0, unk=1 and the control
   // symbols [CLS] [SEP] [MASK]. model_type: "unigram" or "bpe".
@@ -35,10 +32,9 @@ class SentencePieceTokenizer : public Tokenizer {
   const std::string& model_path() const { return model_path_; }
 
  private:
-  SentencePieceTokenizer(const std::string& model_path, bool replace_tex_quotes);
+  explicit SentencePieceTokenizer(const std::string& model_path);
 
   std::string model_path_;
-  bool replace_tex_quotes_ = false;
   std::unique_ptr<SpmModel> model_;
   int64_t pad_ = 0, unk_ = 0, cls_ = 0, sep_ = 0, mask_ = 0;
 };
