@@ -34,8 +34,9 @@ struct HfSpmTokenizer {
 };
 
 // dir/spm.model as DebertaV2Tokenizer uses it (microsoft/deberta-v3-*): [CLS] a [SEP]
-// (b [SEP]) around the SentencePiece ids (transformers' converter normalises as
-// sentencepiece does: its charsmap, stripped ends, runs of spaces as one).
+// (b [SEP]) around sentencepiece's own ids. transformers 5 instead builds a tokenizers
+// pipeline with its own normalizer from the pieces and differs on a few lines in 200
+// (docs/hf-parity.md); the tokenizer.json it saves is read exactly.
 // tokenizer_config.json settings attune does not follow (do_lower_case or split_by_punct
 // true, other special tokens) fail naming the file and key.
 HfSpmTokenizer load_hf_deberta_spm_tokenizer(const std::string& dir);
