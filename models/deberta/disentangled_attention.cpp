@@ -8,13 +8,15 @@ namespace attune::models {
 
 DisentangledSelfAttentionImpl::DisentangledSelfAttentionImpl(const DebertaV2Options& o)
     : heads_(o.num_attention_heads()),
+      head_size_(o.num_attention_heads() > 0 ? o.hidden_size() / o.num_attention_heads() : 0),
       relative_attention_(o.relative_attention()),
       c2p_(deberta_has_pos_att(o, "c2p")),
       p2c_(deberta_has_pos_att(o, "p2c")),
       share_att_key_(o.share_att_key()),
       span_(deberta_position_embedding_size(o)),
-      // Counted from pos_att_type even without relative_attention, as transformers does.
-      scale_factor_(1 + (c2p_ ? 1 : 0) + (p2c_ ? 1 : 0)) {
+      // The position terms are counted from pos_att_type even without relative_attention,
+      // as transformers does: torch.sqrt(torch.tensor(head_size, dtype=float) * scale_factor).
+      score_scale_(std::sqrt(static_cast<float>(head_size_ * (1 + (c2p_ ? 1 : 0) + (p2c_ ? 1 : 0))))) {
   TORCH_CHECK(o.hidden_size() % o.num_attention_heads() == 0, "DisentangledSelfAttention: hidden_size ",
               o.hidden_size(), " is not divisible by num_attention_heads ", o.num_attention_heads());
   const int64_t h = o.hidden_size();
@@ -47,8 +49,6 @@ torch::Tensor DisentangledSelfAttentionImpl::relative_scores(const torch::Tensor
               rel_embeddings.size(0), " rows, needs ", 2 * span_);
   const torch::Tensor rel = rel_embeddings.slice(0, 0, 2 * span_).unsqueeze(0);  // (1, 2*span, H)
   const torch::Tensor index = relative_pos.squeeze(0);                         // (T, S)
-  // Scores are divided by the same float32 sqrt(head_size * scale_factor) as the content term.
-  const double scale = std::sqrt(static_cast<float>(query.size(2) * scale_factor_));
   torch::Tensor score;
   if (c2p_) {
     Linear& proj = share_att_key_ ? key_proj : pos_key_proj;
@@ -56,7 +56,7 @@ torch::Tensor DisentangledSelfAttentionImpl::relative_scores(const torch::Tensor
     const torch::Tensor c2p = torch::bmm(query, pos_key.transpose(-1, -2));
     const torch::Tensor c2p_pos = torch::clamp(index + span_, 0, 2 * span_ - 1);
     const torch::Tensor gathered = torch::gather(c2p, -1, c2p_pos.expand({query.size(0), t, s}));
-    score = gathered / scale;
+    score = gathered / score_scale_;
   }
   if (p2c_) {
     Linear& proj = share_att_key_ ? query_proj : pos_query_proj;
@@ -65,7 +65,7 @@ torch::Tensor DisentangledSelfAttentionImpl::relative_scores(const torch::Tensor
     const torch::Tensor p2c_pos = torch::clamp(-index + span_, 0, 2 * span_ - 1);
     const torch::Tensor p2c = torch::bmm(key, pos_query.transpose(-1, -2));  // (B*h, S, 2*span)
     const torch::Tensor gathered = torch::gather(p2c, -1, p2c_pos.expand({query.size(0), s, s})).transpose(-1, -2);
-    score = score.defined() ? score + gathered / scale : gathered / scale;
+    score = score.defined() ? score + gathered / score_scale_ : gathered / score_scale_;
   }
   return score;
 }
@@ -79,10 +79,8 @@ torch::Tensor DisentangledSelfAttentionImpl::forward(const torch::Tensor& hidden
   const torch::Tensor key = split_heads(key_proj->forward(hidden));
   const torch::Tensor value = split_heads(value_proj->forward(hidden));
 
-  // transformers: torch.sqrt(torch.tensor(head_size, dtype=float) * scale_factor), applied
-  // to the keys before the product.
-  const double scale = std::sqrt(static_cast<float>(query.size(2) * scale_factor_));
-  torch::Tensor scores = torch::bmm(query, key.transpose(-1, -2) / scale);
+  // transformers divides the keys before the product.
+  torch::Tensor scores = torch::bmm(query, key.transpose(-1, -2) / score_scale_);
   if (relative_attention_ && (c2p_ || p2c_)) {
     TORCH_CHECK(relative_pos.defined() && rel_embeddings.defined(),
                 "DisentangledSelfAttention: relative attention needs relative_pos and rel_embeddings");

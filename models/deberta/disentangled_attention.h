@@ -21,6 +21,17 @@ class DisentangledSelfAttentionImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& allowed, const torch::Tensor& relative_pos,
                         const torch::Tensor& rel_embeddings, torch::Tensor* probs = nullptr);
 
+  int64_t heads() const { return heads_; }
+  int64_t head_size() const { return head_size_; }
+  bool relative_attention() const { return relative_attention_; }
+  bool c2p() const { return c2p_; }
+  bool p2c() const { return p2c_; }
+  bool share_att_key() const { return share_att_key_; }
+  int64_t span() const { return span_; }  // position_buckets, or the relative span
+  // Every score is divided by sqrt(head_size * (1 + number of position terms)), taken in
+  // float32 as transformers takes it.
+  double score_scale() const { return score_scale_; }
+
   Linear query_proj{nullptr};
   Linear key_proj{nullptr};
   Linear value_proj{nullptr};
@@ -37,12 +48,13 @@ class DisentangledSelfAttentionImpl : public torch::nn::Module {
                                 const torch::Tensor& relative_pos, const torch::Tensor& rel_embeddings);
 
   int64_t heads_;
+  int64_t head_size_;
   bool relative_attention_;
   bool c2p_;
   bool p2c_;
   bool share_att_key_;
-  int64_t span_;           // position_buckets, or the relative span
-  int64_t scale_factor_;   // 1 + number of position terms
+  int64_t span_;
+  double score_scale_;
 };
 TORCH_MODULE(DisentangledSelfAttention);
 

@@ -20,12 +20,16 @@ torch::Tensor make_log_bucket_position(const torch::Tensor& relative_pos, int64_
   return torch::where(abs_pos.le(mid), relative_pos.to(torch::kFloat), log_pos * sign.to(torch::kFloat));
 }
 
+torch::Tensor relative_positions_of(const torch::Tensor& distances, int64_t bucket_size, int64_t max_position) {
+  if (bucket_size <= 0 || max_position <= 0) return distances;
+  return make_log_bucket_position(distances, bucket_size, max_position).to(torch::kLong);
+}
+
 torch::Tensor build_relative_position(int64_t query_size, int64_t key_size, int64_t bucket_size, int64_t max_position,
                                       const torch::Device& device) {
   const auto options = torch::TensorOptions().dtype(torch::kLong).device(device);
-  torch::Tensor rel = torch::arange(query_size, options).unsqueeze(1) - torch::arange(key_size, options).unsqueeze(0);
-  if (bucket_size > 0 && max_position > 0) rel = make_log_bucket_position(rel, bucket_size, max_position);
-  return rel.to(torch::kLong).unsqueeze(0);
+  const torch::Tensor rel = torch::arange(query_size, options).unsqueeze(1) - torch::arange(key_size, options).unsqueeze(0);
+  return relative_positions_of(rel, bucket_size, max_position).unsqueeze(0);
 }
 
 }  // namespace attune::models

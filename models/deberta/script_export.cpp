@@ -2,46 +2,25 @@
 
 #include "models/deberta/relative_position.h"
 
-#include <cmath>
-
 namespace attune::models {
 namespace {
 
 using script::float_literal;
 
-struct AttentionShape {
-  int64_t heads = 0, head_size = 0;
-  bool relative = false, c2p = false, p2c = false, share_key = false;
-  int64_t span = 0;
-  double scale = 1.0;  // sqrt(head_size * scale_factor), rounded through float as transformers
-};
-
-AttentionShape attention_shape(const DebertaV2Options& o) {
-  AttentionShape a;
-  a.heads = o.num_attention_heads();
-  a.head_size = o.hidden_size() / a.heads;
-  a.relative = o.relative_attention();
-  a.c2p = deberta_has_pos_att(o, "c2p");
-  a.p2c = deberta_has_pos_att(o, "p2c");
-  a.share_key = o.share_att_key();
-  a.span = deberta_position_embedding_size(o);
-  a.scale = std::sqrt(static_cast<float>(a.head_size * (1 + (a.c2p ? 1 : 0) + (a.p2c ? 1 : 0))));
-  return a;
-}
-
 // (B,L,H) -> (B*heads, L, head_size), as transpose_for_scores.
-std::string split(const std::string& x, const std::string& batch, const std::string& length, const AttentionShape& a) {
-  return "(" + x + ").view(" + batch + ", " + length + ", " + std::to_string(a.heads) + ", -1).permute(0, 2, 1, 3)"
-         ".contiguous().view(-1, " + length + ", " + std::to_string(a.head_size) + ")";
+std::string split(const std::string& x, const std::string& batch, const std::string& length,
+                  const DisentangledSelfAttentionImpl& attention) {
+  return "(" + x + ").view(" + batch + ", " + length + ", " + std::to_string(attention.heads()) +
+         ", -1).permute(0, 2, 1, 3).contiguous().view(-1, " + length + ", " + std::to_string(attention.head_size()) + ")";
 }
 
 // One layer: forward(x, allowed, relative_pos, rel) -> Tensor; allowed (B,1,T,T) bool,
 // relative_pos (T,T) int64 and rel the (2 * span, H) table after its LayerNorm (both
 // unused without relative attention).
-torch::jit::Module script_layer(DebertaV2LayerImpl& layer, const AttentionShape& a, script::ClassNames& names) {
+torch::jit::Module script_layer(DebertaV2LayerImpl& layer, script::ClassNames& names) {
   script::ScriptModuleBuilder b(names, "DebertaV2Layer");
   DisentangledSelfAttentionImpl& self = *layer.attention->self;
-  const bool positions = a.relative && (a.c2p || a.p2c);
+  const bool positions = self.relative_attention() && (self.c2p() || self.p2c());
   // Shared keys project both the tokens and the relative table: one method per projection
   // that is used twice, so its weights are stored once.
   auto projection = [&](LinearImpl& linear, const std::string& name) {
@@ -50,43 +29,43 @@ torch::jit::Module script_layer(DebertaV2LayerImpl& layer, const AttentionShape&
   };
   const std::string query_proj = projection(*self.query_proj, "query_proj");
   const std::string key_proj = projection(*self.key_proj, "key_proj");
-  const std::string scale = float_literal(a.scale);
-  const std::string two_span = std::to_string(2 * a.span), span = std::to_string(a.span);
+  const std::string scale = float_literal(self.score_scale());
+  const std::string two_span = std::to_string(2 * self.span()), span = std::to_string(self.span());
   std::string s =
       "def forward(self, x: Tensor, allowed: Tensor, relative_pos: Tensor, rel: Tensor) -> Tensor:\n"
       "    B = x.size(0)\n"
       "    T = x.size(1)\n"
-      "    BH = B * " + std::to_string(a.heads) + "\n";
-  s += "    query = " + split(query_proj + "(x)", "B", "T", a) + "\n";
-  s += "    key = " + split(key_proj + "(x)", "B", "T", a) + "\n";
-  s += "    value = " + split(b.linear(*self.value_proj, "attention_self_value_proj", "x"), "B", "T", a) + "\n";
+      "    BH = B * " + std::to_string(self.heads()) + "\n";
+  s += "    query = " + split(query_proj + "(x)", "B", "T", self) + "\n";
+  s += "    key = " + split(key_proj + "(x)", "B", "T", self) + "\n";
+  s += "    value = " + split(b.linear(*self.value_proj, "attention_self_value_proj", "x"), "B", "T", self) + "\n";
   s += "    scores = torch.bmm(query, key.transpose(-1, -2) / " + scale + ")\n";
   if (positions) {
     s += "    r = rel.narrow(0, 0, " + two_span + ").unsqueeze(0)\n";
-    if (a.c2p) {
-      const std::string proj = a.share_key ? key_proj + "(r)" : b.linear(*self.pos_key_proj, "attention_self_pos_key_proj", "r");
-      s += "    pos_key = " + split(proj, "1", two_span, a) + ".repeat(B, 1, 1)\n"
+    if (self.c2p()) {
+      const std::string proj = self.share_att_key() ? key_proj + "(r)" : b.linear(*self.pos_key_proj, "attention_self_pos_key_proj", "r");
+      s += "    pos_key = " + split(proj, "1", two_span, self) + ".repeat(B, 1, 1)\n"
            "    c2p = torch.bmm(query, pos_key.transpose(-1, -2))\n"
-           "    c2p_pos = torch.clamp(relative_pos + " + span + ", 0, " + std::to_string(2 * a.span - 1) + ")\n"
+           "    c2p_pos = torch.clamp(relative_pos + " + span + ", 0, " + std::to_string(2 * self.span() - 1) + ")\n"
            "    relative = torch.gather(c2p, -1, c2p_pos.expand([BH, T, T])) / " + scale + "\n";
     }
-    if (a.p2c) {
+    if (self.p2c()) {
       const std::string proj =
-          a.share_key ? query_proj + "(r)" : b.linear(*self.pos_query_proj, "attention_self_pos_query_proj", "r");
-      s += "    pos_query = " + split(proj, "1", two_span, a) + ".repeat(B, 1, 1)\n"
+          self.share_att_key() ? query_proj + "(r)" : b.linear(*self.pos_query_proj, "attention_self_pos_query_proj", "r");
+      s += "    pos_query = " + split(proj, "1", two_span, self) + ".repeat(B, 1, 1)\n"
            "    p2c = torch.bmm(key, pos_query.transpose(-1, -2))\n"
-           "    p2c_pos = torch.clamp(-relative_pos + " + span + ", 0, " + std::to_string(2 * a.span - 1) + ")\n"
+           "    p2c_pos = torch.clamp(-relative_pos + " + span + ", 0, " + std::to_string(2 * self.span() - 1) + ")\n"
            "    gathered = torch.gather(p2c, -1, p2c_pos.expand([BH, T, T])).transpose(-1, -2) / " + scale + "\n";
-      s += a.c2p ? "    relative = relative + gathered\n" : "    relative = gathered\n";
+      s += self.c2p() ? "    relative = relative + gathered\n" : "    relative = gathered\n";
     }
     // The position terms are summed before they join the content scores, as relative_scores().
     s += "    scores = scores + relative\n";
   }
-  s += "    scores = scores.view(B, " + std::to_string(a.heads) + ", T, T).masked_fill(allowed.logical_not(), " +
+  s += "    scores = scores.view(B, " + std::to_string(self.heads()) + ", T, T).masked_fill(allowed.logical_not(), " +
        script::masked_score_literal() + ")\n"
        "    probs = torch.softmax(scores.float(), -1).type_as(scores)\n"
        "    context = torch.bmm(probs.view(-1, T, T), value)\n"
-       "    context = context.view(B, " + std::to_string(a.heads) + ", T, -1).permute(0, 2, 1, 3).contiguous().view(B, T, -1)\n";
+       "    context = context.view(B, " + std::to_string(self.heads()) + ", T, -1).permute(0, 2, 1, 3).contiguous().view(B, T, -1)\n";
   DebertaV2ResidualOutputImpl& attention_out = *layer.attention->output;
   s += "    h = " +
        b.layer_norm(*attention_out.layer_norm, "attention_output_LayerNorm",
@@ -105,9 +84,8 @@ torch::jit::Module script_layer(DebertaV2LayerImpl& layer, const AttentionShape&
 
 torch::jit::Module script_deberta(DebertaV2ModelImpl& model, script::ClassNames& names) {
   const DebertaV2Options& o = model.options();
-  const AttentionShape a = attention_shape(o);
   std::vector<torch::jit::Module> layers;
-  for (DebertaV2Layer layer : model.encoder->layers()) layers.push_back(script_layer(*layer, a, names));
+  for (DebertaV2Layer layer : model.encoder->layers()) layers.push_back(script_layer(*layer, names));
   script::ScriptModuleBuilder b(names, "DebertaV2Model");
   DebertaV2EmbeddingsImpl& emb = *model.embeddings;
   const int64_t longest = o.max_position_embeddings();
@@ -133,13 +111,11 @@ torch::jit::Module script_deberta(DebertaV2ModelImpl& model, script::ClassNames&
   s += "    h = " + b.layer_norm(*emb.layer_norm, "embeddings_LayerNorm", "e") + " * attention_mask.unsqueeze(2).to(e.dtype)\n"
        "    real = attention_mask.ne(0)\n"
        "    allowed = real.unsqueeze(1).unsqueeze(2).logical_and(real.unsqueeze(1).unsqueeze(3))\n";
-  if (a.relative) {
+  if (o.relative_attention()) {
     // The bucket of every distance -(longest-1)..longest-1; relative_pos[i][j] is that of i - j.
-    torch::Tensor distances = torch::arange(-(longest - 1), longest, torch::kLong);
-    if (o.position_buckets() > 0 && deberta_relative_span(o) > 0) {
-      distances = make_log_bucket_position(distances, o.position_buckets(), deberta_relative_span(o));
-    }
-    const std::string table = b.tensor("relative_buckets", distances.to(torch::kLong), /*parameter=*/false);
+    const torch::Tensor distances = relative_positions_of(torch::arange(-(longest - 1), longest, torch::kLong),
+                                                          o.position_buckets(), deberta_relative_span(o));
+    const std::string table = b.tensor("relative_buckets", distances, /*parameter=*/false);
     s += "    positions = torch.arange(T, device=input_ids.device)\n"
          "    relative_pos = " + table + ".index_select(0, (positions.unsqueeze(1) - positions.unsqueeze(0) + " +
          std::to_string(longest - 1) + ").view(-1)).view(T, T)\n";

@@ -11,6 +11,7 @@
 #include "models/script_text_encoder.h"
 #include "models/common/parameters.h"
 #include "tasks/bundle/bundle.h"
+#include "tasks/classification/hf_families.h"
 #include "tasks/classification/task.h"
 #include "core/config.h"
 #include "tasks/engine/settings.h"
@@ -25,12 +26,12 @@ namespace {
 
 const char* kTask = "text-classification";
 
-// config.json's model_type of the encoder, as transformers names the architecture.
-std::string model_type_of(const models::TextEncoderImpl& encoder) {
+// config.json's model_type of the run's encoder, as transformers names the architecture:
+// the BERT body's own, else its family's.
+std::string model_type_of(const models::TextEncoderImpl& encoder, const std::string& model_name) {
   if (const auto* bert = dynamic_cast<const models::BertModelImpl*>(&encoder)) return bert->options().model_type();
-  if (dynamic_cast<const models::ModernBertModelImpl*>(&encoder) != nullptr) return "modernbert";
-  if (dynamic_cast<const models::DebertaV2ModelImpl*>(&encoder) != nullptr) return "deberta-v2";
-  return "bert";
+  const hf::EncoderFamily* family = hf::family_named(model_name);
+  return family != nullptr ? family->model_type : model_name;
 }
 
 // The exported module against the model it came from on a small random batch (with
@@ -50,13 +51,13 @@ double self_check(TextClassifierImpl& model, torch::jit::Module& module, int64_t
 
 // The manifest's description of token_type_ids. DistilBERT has no token type embeddings,
 // nor ModernBERT, nor DeBERTa-v3; their bundles take and ignore them.
-std::string token_types_note(const models::TextEncoderImpl& encoder) {
+std::string token_types_note(const models::TextEncoderImpl& encoder, const std::string& model_type) {
   const auto* bert = dynamic_cast<const models::BertModelImpl*>(&encoder);
   const auto* deberta = dynamic_cast<const models::DebertaV2ModelImpl*>(&encoder);
   const bool ignored = (bert != nullptr && !bert->embeddings->token_type_embeddings) ||
                        dynamic_cast<const models::ModernBertModelImpl*>(&encoder) != nullptr ||
                        (deberta != nullptr && deberta->options().type_vocab_size() == 0);
-  if (ignored) return "ignored: model_type " + model_type_of(encoder) + " has no token types";
+  if (ignored) return "ignored: model_type " + model_type + " has no token types";
   return "0 = first text, 1 = second text of a pair; zeros when omitted";
 }
 
@@ -165,12 +166,13 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   manifest["model"] = {{"file", bundle::kModel}, {"format", "torchscript"}, {"method", "forward"},
                        {"dtype", dtype}, {"encoder", run.config.at("model").value("name", "")},
                        {"parameters", parameters}};
-  manifest["model"]["model_type"] = model_type_of(run.model.model->encoder());
+  const std::string model_type = model_type_of(run.model.model->encoder(), run.config.at("model").value("name", ""));
+  manifest["model"]["model_type"] = model_type;
   manifest["inputs"] = json::array({
       {{"name", "input_ids"}, {"dtype", "int64"}, {"shape", shape}},
       {{"name", "attention_mask"}, {"dtype", "int64"}, {"shape", shape}, {"values", "1 = token, 0 = padding"}},
       {{"name", "token_type_ids"}, {"dtype", "int64"}, {"shape", shape}, {"optional", true},
-       {"values", token_types_note(run.model.model->encoder())}},
+       {"values", token_types_note(run.model.model->encoder(), model_type)}},
   });
   if (context_size > 0) {
     manifest["inputs"].push_back({{"name", "context"}, {"dtype", "float32"}, {"shape", {"batch", context_size}},
