@@ -16,8 +16,9 @@ void BertModelConfig::describe(config::Schema<BertModelConfig>& s) {
   s.optional_integer("num_heads", &C::num_heads, 1, 1024, "attention heads; null: the preset's");
   s.optional_integer("intermediate_size", &C::intermediate_size, 1, 1 << 20, "feed-forward width; null: the preset's");
   s.string("activation", &C::activation, "feed-forward activation (gelu, relu, gelu_new, ...)");
-  s.rate("dropout", &C::dropout, "hidden dropout");
-  s.rate("attention_dropout", &C::attention_dropout, "attention-probability dropout");
+  s.optional_rate("dropout", &C::dropout, "hidden dropout; null: the preset's 0.1, or the init's");
+  s.optional_rate("attention_dropout", &C::attention_dropout,
+                  "attention-probability dropout; null: the preset's 0.1, or the init's");
   s.integer("max_length", &C::max_length, 1, 1 << 20, "position embeddings");
   s.boolean("pre_layer_norm", &C::pre_layer_norm, "pre-LN layers plus a final layer norm");
   s.optional_number("layer_norm_eps", &C::layer_norm_eps, 1e-300, 1.0, "layer norm epsilon; null: BertConfig's 1e-12");
@@ -71,8 +72,8 @@ BertOptions bert_options(const BertModelConfig& c, int64_t vocab_size, const std
   if (c.intermediate_size) o.intermediate_size(*c.intermediate_size);
   // Unset keys keep the preset's values (BertConfig's without a preset).
   o.hidden_act(c.activation)
-      .hidden_dropout_prob(c.dropout)
-      .attention_probs_dropout_prob(c.attention_dropout)
+      .hidden_dropout_prob(c.dropout.value_or(o.hidden_dropout_prob()))
+      .attention_probs_dropout_prob(c.attention_dropout.value_or(o.attention_probs_dropout_prob()))
       .max_position_embeddings(c.max_length)
       .pre_layer_norm(c.pre_layer_norm)
       .layer_norm_eps(c.layer_norm_eps.value_or(o.layer_norm_eps()))

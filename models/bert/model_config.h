@@ -23,8 +23,9 @@ struct BertModelConfig {
   std::optional<int64_t> num_heads;
   std::optional<int64_t> intermediate_size;
   std::string activation = "gelu";
-  double dropout = 0.1;
-  double attention_dropout = 0.1;
+  // Null: the preset's (BertConfig's 0.1); a fine-tuning run's init keeps its own unless set.
+  std::optional<double> dropout;
+  std::optional<double> attention_dropout;
   int64_t max_length = 512;
   bool pre_layer_norm = false;
   // Null: BertConfig's default.

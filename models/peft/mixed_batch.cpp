@@ -120,11 +120,12 @@ std::shared_ptr<ServedAdapter> MixedBatchModel::load(const std::string& dir, con
   PeftModel scratch_peft(scratch);
   scratch_peft.set_file_names(to_file_);
   scratch_peft.load_adapter(dir, kScratchName);
-  const ModuleMatcher keep(resolved.value("modules_to_save", nlohmann::json()), config_path + ": modules_to_save");
+  const ModuleMatcher keep(resolved.value("modules_to_save", nlohmann::json()), config_path + ": modules_to_save",
+                           scratch.get());
   std::map<std::string, models::LinearImpl*> scratch_linears;
   for (const auto& item : scratch->named_modules("", false)) {
     auto* linear = item.value()->as<models::LinearImpl>();
-    if (keep(item.key()) && linear == nullptr && !item.value()->parameters(false).empty()) {
+    if (keep.covers(item.key()) && linear == nullptr && !item.value()->parameters(false).empty()) {
       fail(config_path + ": modules_to_save", "'" + item.key() + "' is not a Linear layer; only Linear layers can "
                                               "differ per adapter in a mixed batch");
     }
@@ -139,7 +140,7 @@ std::shared_ptr<ServedAdapter> MixedBatchModel::load(const std::string& dir, con
     TORCH_CHECK(it != scratch_linears.end(), "MixedBatchModel: the scratch model has no layer ", paths_[i]);
     models::LinearImpl& linear = *it->second;
     LayerUpdate& u = served->layers[i];
-    if (keep(paths_[i])) {
+    if (keep.covers(paths_[i])) {
       u.kind = LayerUpdate::Kind::replace;
       u.weight = copy(linear.weight);
       u.bias = copy(linear.bias);

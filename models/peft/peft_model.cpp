@@ -100,7 +100,7 @@ void PeftModel::add_adapter(const std::string& name, const json& resolved, const
 
 void PeftModel::own_tensors(Adapter& a, const std::string& key) {
   const json& c = a.config;
-  const ModuleMatcher keep(c.value("modules_to_save", json()), key + ".modules_to_save");
+  const ModuleMatcher keep(c.value("modules_to_save", json()), key + ".modules_to_save", root_.get());
   const std::string bias = c.value("bias", std::string("none"));
   std::vector<std::string> adapter_paths = linear_adapter_paths(*root_);
   adapter_paths.push_back(kPromptEncoder);
@@ -112,7 +112,7 @@ void PeftModel::own_tensors(Adapter& a, const std::string& key) {
   };
   std::set<std::string> owned;
   for (const auto& item : root_->named_modules("", false)) {
-    if (!keep(item.key()) || inside_adapter(item.key() + ".")) continue;
+    if (!keep.covers(item.key()) || inside_adapter(item.key() + ".")) continue;
     for (const auto& p : item.value()->named_parameters(true)) owned.insert(item.key() + "." + p.key());
   }
   if (!c.value("modules_to_save", json()).is_null() && owned.empty()) {

@@ -23,16 +23,36 @@ ModuleMatcher::ModuleMatcher(const nlohmann::json& targets, const std::string& w
   }
 }
 
-bool ModuleMatcher::operator()(const std::string& path) const {
-  if (matches(path)) return true;
+std::vector<std::string> ModuleMatcher::aliases_of(const std::string& path) const {
+  std::vector<std::string> out;
   for (const auto& [prefix, paths] : aliases_) {
     if (prefix.empty()) {
       const std::string alias = paths->hf_module_path(path);
-      if (alias != path && matches(alias)) return true;
+      if (alias != path) out.push_back(alias);
     } else if (path.size() > prefix.size() + 1 && path.compare(0, prefix.size() + 1, prefix + ".") == 0) {
       const std::string rest = path.substr(prefix.size() + 1);
       const std::string alias = paths->hf_module_path(rest);
-      if (alias != rest && matches(prefix + "." + alias)) return true;
+      if (alias != rest) out.push_back(prefix + "." + alias);
+    }
+  }
+  return out;
+}
+
+bool ModuleMatcher::operator()(const std::string& path) const {
+  if (matches(path)) return true;
+  for (const auto& alias : aliases_of(path)) {
+    if (matches(alias)) return true;
+  }
+  return false;
+}
+
+bool ModuleMatcher::covers(const std::string& path) const {
+  std::vector<std::string> names = aliases_of(path);
+  names.push_back(path);
+  for (const auto& name : names) {
+    for (size_t end = name.find('.'); ; end = name.find('.', end + 1)) {
+      if (matches(name.substr(0, end))) return true;
+      if (end == std::string::npos) break;
     }
   }
   return false;

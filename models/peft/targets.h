@@ -21,9 +21,14 @@ class ModuleMatcher {
  public:
   ModuleMatcher(const nlohmann::json& targets, const std::string& where, torch::nn::Module* root = nullptr);
   bool operator()(const std::string& path) const;
+  // As PEFT's modules_to_save: the path, or a module holding it, matches, under attune's
+  // names or transformers' (attune's bert.pooler.dense is inside RoBERTa's "classifier").
+  bool covers(const std::string& path) const;
 
  private:
   bool matches(const std::string& path) const;
+  // The path as the model's HfModulePaths name it, where they rename it.
+  std::vector<std::string> aliases_of(const std::string& path) const;
 
   nlohmann::json targets_;
   std::regex regex_;

@@ -29,6 +29,8 @@ EncoderFamily modernbert() {
   f.name = "modernbert";
   f.model_type = "modernbert";
   f.pooler = "head.";
+  f.hidden_dropout_keys = {"embedding_dropout", "mlp_dropout"};
+  f.attention_dropout_keys = {"attention_dropout"};
   f.class_name = models::modernbert_class_name;
   f.to_hf_name = [](const std::string& name) { return models::modernbert_name_to_hf(name, "modernbert."); };
   f.read = [](const std::string& dir) {
@@ -64,6 +66,8 @@ EncoderFamily deberta() {
   f.name = "deberta";
   f.model_type = "deberta-v2";
   f.pooler = "pooler.";
+  f.hidden_dropout_keys = {"dropout"};
+  f.attention_dropout_keys = {"attention_dropout"};
   f.class_name = models::deberta_class_name;
   f.to_hf_name = [](const std::string& name) {
     return models::deberta_name_to_hf(name, models::HfBertArchitecture::kSequenceClassification);
@@ -117,6 +121,20 @@ const EncoderFamily* family_named(const std::string& name) {
     if (f.name == name) return &f;
   }
   return nullptr;
+}
+
+void set_dropout_rates(nlohmann::json& section, const nlohmann::json& hidden, const nlohmann::json& attention) {
+  const EncoderFamily* family = family_named(section.value("name", std::string()));
+  // The BERT body's section names them as the run config does.
+  const std::vector<std::string> hidden_keys = family ? family->hidden_dropout_keys : std::vector<std::string>{"dropout"};
+  const std::vector<std::string> attention_keys =
+      family ? family->attention_dropout_keys : std::vector<std::string>{"attention_dropout"};
+  for (const auto& key : hidden_keys) {
+    if (!hidden.is_null()) section[key] = hidden;
+  }
+  for (const auto& key : attention_keys) {
+    if (!attention.is_null()) section[key] = attention;
+  }
 }
 
 }  // namespace attune::hf

@@ -33,6 +33,8 @@ struct EncoderFamily {
   std::string model_type;  // config.json's: "modernbert", "deberta-v2"
   std::string pooler;      // the encoder's pooling parameters' prefix ("head.", "pooler."), absent from base files
   std::function<std::string(models::HfBertArchitecture)> class_name;
+  // The model-section keys that attune's generic model.dropout / model.attention_dropout set.
+  std::vector<std::string> hidden_dropout_keys, attention_dropout_keys;
   // A classification run's module path or tensor name as the family's ForSequenceClassification
   // names it, which PEFT's adapter files use.
   std::function<std::string(const std::string&)> to_hf_name;
@@ -51,5 +53,10 @@ struct EncoderFamily {
 // nullptr for a model_type / model.name that no family here reads (the BERT body's).
 const EncoderFamily* family_for_model_type(const std::string& model_type);
 const EncoderFamily* family_named(const std::string& name);
+
+// Sets an init's model section's dropout rates to the ones a run config gives (null keeps
+// the init's): `hidden` and `attention` are the values of model.dropout and
+// model.attention_dropout, spread over the family's own keys.
+void set_dropout_rates(nlohmann::json& section, const nlohmann::json& hidden, const nlohmann::json& attention);
 
 }  // namespace attune::hf

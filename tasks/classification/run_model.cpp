@@ -3,6 +3,8 @@
 #include "tasks/classification/examples.h"
 #include "tasks/engine/run_dir.h"
 
+#include "models/bert/hf_names.h"
+#include "models/bert/model_config.h"
 #include "models/transformer/encoder_attention.h"
 
 #include "core/error.h"
@@ -89,7 +91,18 @@ InitEncoder load_init_encoder(const std::string& dir) {
 
 std::function<std::string(const std::string&)> peft_file_names(const Config& config) {
   const hf::EncoderFamily* family = hf::family_named(config.model.at("name").get<std::string>());
-  return family != nullptr ? family->to_hf_name : nullptr;
+  if (family != nullptr) return family->to_hf_name;
+  // The BERT body under the names of the architecture it stands for (roberta.*, distilbert's
+  // transformer.layer.N.attention.q_lin, ...). The function takes module paths as well as
+  // tensor names, so the renaming works on whole path components.
+  // The section's model_type, or its preset's (distilbert-base); the vocabulary plays no part.
+  const std::string model_type =
+      models::bert_options_from_model_config(config.model, int64_t{1} << 40, "model").model_type();
+  if (model_type == "bert") return nullptr;
+  return [model_type](const std::string& name) {
+    const std::string hf = models::to_hf_name(model_type, models::HfBertArchitecture::kSequenceClassification, name + ".");
+    return hf.substr(0, hf.size() - 1);
+  };
 }
 
 std::shared_ptr<peft::PeftModel> make_peft_model(const TextClassifier& model, const Config& config) {

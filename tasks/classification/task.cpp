@@ -13,6 +13,7 @@
 #include "models/peft/config.h"
 #include "core/config.h"
 #include "tasks/classification/config.h"
+#include "tasks/classification/hf_families.h"
 #include "tasks/engine/train_config.h"
 #include "tasks/engine/settings.h"
 
@@ -236,8 +237,12 @@ engine::Prepared prepare_run(engine::Run& run) {
   std::optional<InitEncoder> init;
   if (!init_dir.empty() && !resume) {
     init = load_init_encoder(init_dir);
-    // The architecture is the init run's; the user's model section cannot change it.
+    // The architecture is the init run's; the user's model section cannot change it, but
+    // the dropout rates it sets are training choices and apply.
+    const nlohmann::json hidden_dropout = config["model"].value("dropout", nlohmann::json());
+    const nlohmann::json attention_dropout = config["model"].value("attention_dropout", nlohmann::json());
     config["model"] = init->model_config;
+    hf::set_dropout_rates(config["model"], hidden_dropout, attention_dropout);
     if (init->model_config.value("name", std::string()) == "bert") {
       config["model"].update(switches);
     } else {

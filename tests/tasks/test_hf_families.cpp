@@ -24,6 +24,7 @@
 #include "tasks/registry.h"
 #include "tests/catch.h"
 #include "tests/common/errors.h"
+#include "tests/common/hf_arch_tokenizer.h"
 #include "tests/common/hf_fixture.h"
 #include "tests/common/synthetic.h"
 
@@ -280,6 +281,42 @@ TEST_CASE("a classifier fine-tunes from init=hf: on a ModernBERT or DeBERTa fold
   }
 }
 
+TEST_CASE("model.dropout and model.attention_dropout apply to an init's encoder; unset, the folder's stay",
+          "[hf][modernbert][deberta][dropout]") {
+  struct Case {
+    std::string family;
+    std::vector<std::string> hidden, attention;  // the family's keys
+  };
+  for (const Case& k : {Case{"bert", {"dropout"}, {"attention_dropout"}},
+                        Case{"modernbert", {"embedding_dropout", "mlp_dropout"}, {"attention_dropout"}},
+                        Case{"deberta", {"dropout"}, {"attention_dropout"}}}) {
+    INFO(k.family);
+    const std::string dir = testing::temp_dir("hf-family-dropout");
+    if (k.family == "bert") {
+      testing::write_hf_fixture(dir + "/hf", HfBertArchitecture::kBertModel);
+    } else {
+      write_folder(k.family, dir + "/hf", HfBertArchitecture::kBertModel);
+    }
+    engine::TrainFlags flags;
+    std::ostringstream log;
+    flags.log = &log;
+    // Unset (null, the default), the folder's rates are the run's.
+    const nlohmann::json folder = io::read_json(dir + "/hf/config.json");
+    tasks::train(topics_run(dir, 32, {"train.max_steps=1"}), flags);
+    const nlohmann::json kept = io::read_json(dir + "/run/config.json")["model"];
+    const double folder_attention =
+        folder.value("attention_dropout", folder.value("attention_probs_dropout_prob", -1.0));
+    CHECK(kept[k.attention[0]].get<double>() == folder_attention);
+    // Set, they replace every rate of their kind, under the family's own keys.
+    nlohmann::json c = topics_run(dir, 32, {"train.max_steps=1", "model.dropout=0.25", "model.attention_dropout=0.125"});
+    c["run_dir"] = dir + "/run-set";
+    tasks::train(c, flags);
+    const nlohmann::json set = io::read_json(dir + "/run-set/config.json")["model"];
+    for (const auto& key : k.hidden) CHECK(set[key] == 0.25);
+    for (const auto& key : k.attention) CHECK(set[key] == 0.125);
+  }
+}
+
 TEST_CASE("ModernBERT folders attune cannot read fail naming the file and the tensor or key", "[hf][modernbert]") {
   const std::string dir = testing::temp_dir("modernbert-errors");
   write_folder("modernbert", dir + "/hf", HfBertArchitecture::kSequenceClassification);
@@ -460,5 +497,78 @@ TEST_CASE("ModernBERT and DeBERTa adapter files use PEFT's names for transformer
     const std::string missing = error.substr(quote + 8, error.find('\'', quote + 8) - quote - 8);
     CHECK(file.tensors.count(missing));
   }
+  }
+}
+
+TEST_CASE("RoBERTa, DistilBERT and ELECTRA adapter files use PEFT's names; PEFT's classifier head is saved whole",
+          "[peft][hfarch]") {
+  struct Case {
+    std::string fixture;
+    nlohmann::json targets;
+    std::vector<std::string> keys;  // some of PEFT's keys for transformers' classifier
+  };
+  const std::vector<Case> cases = {
+      {"roberta-seqcls", {"query", "value"},
+       {"roberta.encoder.layer.1.attention.self.value.lora_B.weight", "classifier.dense.weight", "classifier.out_proj.bias"}},
+      {"distilbert-seqcls", {"q_lin", "ffn.lin1"},
+       {"distilbert.transformer.layer.0.attention.q_lin.lora_A.weight",
+        "distilbert.transformer.layer.1.ffn.lin1.lora_B.weight", "classifier.weight"}},
+      {"electra-seqcls", {"query"},
+       {"electra.encoder.layer.0.attention.self.query.lora_A.weight", "classifier.dense.bias",
+        "classifier.out_proj.weight"}}};
+  for (const Case& k : cases) {
+    INFO(k.fixture);
+    const std::string dir = testing::temp_dir("hf-arch-peft");
+    fs::copy(fs::path(ATTUNE_SOURCE_DIR) / "tests/fixtures/hf_arch" / k.fixture, dir + "/hf");
+    testing::write_fixture_tokenizer(dir + "/hf");
+    std::ostringstream log;
+    hf::import_hf(dir + "/hf", dir + "/run", log);
+    const std::string base = dir + "/run/model.safetensors";
+    nlohmann::json c = classification::default_config();
+    c["model"] = io::read_json(dir + "/run/config.json")["model"];
+    c["data"]["max_length"] = 24;
+    c["peft"] = {{"method", "lora"}, {"target_modules", k.targets}};
+    const classification::Config config = classification::parse_config(c);
+    const int64_t vocab = io::read_json(dir + "/hf/config.json")["vocab_size"].get<int64_t>();
+    classification::RunModel run = classification::build_run_model(config, vocab, 3, base);
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& p : run.model->parameters()) {
+        if (p.requires_grad()) p.add_(torch::randn_like(p) * 0.1);
+      }
+    }
+    const torch::Tensor expected = peft_logits(run.model);
+    run.peft->save_adapter(dir + "/adapter", "default", classification::kPeftTaskType);
+    CHECK(io::read_json(dir + "/adapter/adapter_config.json")["modules_to_save"] == nlohmann::json{"classifier"});
+
+    // Every key names a tensor of transformers' checkpoint, as PEFT's do.
+    const auto hf_file = formats::load_safetensors(dir + "/hf/model.safetensors");
+    const auto file = formats::load_safetensors(dir + "/adapter/adapter_model.safetensors");
+    const std::string prefix = "base_model.model.";
+    for (const auto& key : file.names) {
+      CAPTURE(key);
+      REQUIRE(key.rfind(prefix, 0) == 0);
+      std::string name = key.substr(prefix.size());
+      for (const char* part : {".lora_A", ".lora_B"}) {
+        const size_t at = name.find(part);
+        if (at != std::string::npos) name = name.substr(0, at) + ".weight";
+      }
+      CHECK(hf_file.tensors.count(name));
+    }
+    for (const auto& key : k.keys) CHECK(file.tensors.count(prefix + key));
+    // RoBERTa's and ELECTRA's "classifier" is a head of two layers, both trained, as in PEFT.
+    const int64_t head = k.fixture == "distilbert-seqcls" ? 2 : 4;
+    int64_t saved = 0;
+    for (const auto& key : file.names) saved += key.find("classifier.") != std::string::npos;
+    CHECK(saved == head);
+
+    // Loaded into a fresh classifier of the same base, the adapter gives the same logits.
+    classification::Config base_config = config;
+    base_config.peft = nlohmann::json{{"method", nullptr}};
+    classification::RunModel fresh = classification::build_run_model(base_config, vocab, 3);
+    formats::load_module_tensors(*fresh.model, formats::load_safetensors(base), base);
+    const auto peft = classification::make_peft_model(fresh.model, config);
+    peft->load_adapter(dir + "/adapter", "default");
+    CHECK(torch::allclose(peft_logits(fresh.model), expected, 1e-6, 1e-6));
   }
 }

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Fine-tuning, loss for loss: transformers (and PEFT) repeat attune's short runs.
+
+For each case that tools/parity/make_finetune_cases.sh made on the CPU machine, this loads
+the weights the attune run started from (start/hf with AutoModelForSequenceClassification;
+or start/base with PeftModel.from_pretrained(start/adapter, is_trainable=True)), rebuilds
+attune's batches from the run's seed (attune_batches.py, a port of data/batching.cpp), and
+trains as the run's config says, with torch's own parts: torch.optim.AdamW (weight decay on
+tensors of two or more dimensions, as attune groups them), the linear warm-up/decay
+schedule, torch.nn.utils.clip_grad_norm_ and the model's own loss. The model runs in eval
+mode (the attune runs have no dropout), float32, on the CPU.
+
+Every step's loss, learning rate and gradient norm is compared with attune's metrics.jsonl.
+Pass: the loss within LOSS_TOL (absolute) at every step, the rate equal, and the gradient
+norm within GRAD_TOL (relative).
+
+usage: finetune_loss_parity.py DIR [--json OUT]   (DIR holds the unpacked finetune_cases.tar.gz)
+Exits 1 on any failure.
+"""
+import json
+import math
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from attune_batches import classification_epoch  # noqa: E402
+
+LOSS_TOL = 1e-4
+GRAD_TOL = 1e-3
+
+
+def load_model(case_dir):
+    from transformers import AutoModelForSequenceClassification
+
+    start = os.path.join(case_dir, "start")
+    if os.path.isdir(os.path.join(start, "hf")):
+        return AutoModelForSequenceClassification.from_pretrained(os.path.join(start, "hf"), attn_implementation="eager")
+    from peft import PeftModel
+
+    base = AutoModelForSequenceClassification.from_pretrained(os.path.join(start, "base"), attn_implementation="eager")
+    return PeftModel.from_pretrained(base, os.path.join(start, "adapter"), is_trainable=True)
+
+
+def linear_factor(step, warmup, total):
+    # tasks/engine/optimizer.cpp's linear_schedule, which is transformers' get_linear_schedule_with_warmup.
+    if step < warmup:
+        return step / max(1, warmup)
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
+def run_case(case_dir):
+    config = json.load(open(os.path.join(case_dir, "run", "config.json")))
+    train = config["train"]
+    assert train["schedule"] == "linear" and train["grad_accum"] == 1, "cases use the linear schedule, no accumulation"
+    attune = [json.loads(line) for line in open(os.path.join(case_dir, "run", "metrics.jsonl"))]
+    attune = {m["step"]: m for m in attune if m.get("split") == "train"}
+    examples = [json.loads(line) for line in open(os.path.join(case_dir, "train.jsonl"))]
+    lengths = [len(e["ids"]) for e in examples]
+
+    model = load_model(case_dir)
+    model.eval()  # the attune runs have no dropout
+    pad = model.config.pad_token_id if model.config.pad_token_id is not None else 0
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        [{"params": [p for p in params if p.dim() >= 2], "weight_decay": train["weight_decay"]},
+         {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}],
+        lr=train["lr"], betas=(train["adam_beta1"], train["adam_beta2"]), eps=train["adam_eps"])
+
+    epochs = [classification_epoch(lengths, train["batch_size"], train["bucket_by_length"], config["seed"], e)
+              for e in range(train["epochs"])]
+    total = train["max_steps"] or sum(len(b) for b in epochs)
+    warmup = train["warmup_steps"] or round(train["warmup_ratio"] * total)
+    steps = []
+    step = 0
+    for batches in epochs:
+        for batch in batches:
+            if step >= total:
+                break
+            longest = max(lengths[i] for i in batch)
+            ids = torch.full((len(batch), longest), pad, dtype=torch.long)
+            mask = torch.zeros((len(batch), longest), dtype=torch.long)
+            for row, i in enumerate(batch):
+                ids[row, :lengths[i]] = torch.tensor(examples[i]["ids"])
+                mask[row, :lengths[i]] = 1
+            labels = torch.tensor([examples[i]["label"] for i in batch])
+            lr = train["lr"] * linear_factor(step, warmup, total)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(params, train["max_grad_norm"]).item()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            ours = attune.get(step)
+            if ours is None:
+                raise SystemExit(f"{case_dir}: attune's metrics.jsonl has no train line for step {step}")
+            steps.append({"step": step, "loss": loss.item(), "attune_loss": ours["loss"], "lr": lr,
+                          "attune_lr": ours["lr"], "grad_norm": norm, "attune_grad_norm": ours.get("grad_norm")})
+    if step != max(attune):
+        raise SystemExit(f"{case_dir}: transformers ran {step} steps, attune {max(attune)}")
+    return steps
+
+
+def main():
+    args = sys.argv[1:]
+    if not args or args[0].startswith("-"):
+        sys.exit(__doc__)
+    top = args[0]
+    json_out = args[args.index("--json") + 1] if "--json" in args else None
+    import transformers
+    import peft
+    print(json.dumps({"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__}))
+    torch.set_num_threads(min(8, os.cpu_count() or 1))
+    cases = sorted(d for d in os.listdir(top) if os.path.isdir(os.path.join(top, d, "start")))
+    if not cases:
+        sys.exit(f"no cases under {top} (unpack finetune_cases.tar.gz there)")
+    failures, everything = 0, {}
+    for case in cases:
+        try:
+            steps = run_case(os.path.join(top, case))
+        except Exception as e:  # one case's failure is reported, the others still run
+            failures += 1
+            print(json.dumps({"case": case, "pass": False, "error": f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"}))
+            continue
+        everything[case] = steps
+        loss_diff = max(abs(s["loss"] - s["attune_loss"]) for s in steps)
+        lr_diff = max(abs(s["lr"] - s["attune_lr"]) for s in steps)
+        grad_rel = max(abs(s["grad_norm"] - s["attune_grad_norm"]) / max(1e-12, s["grad_norm"]) for s in steps)
+        ok = loss_diff < LOSS_TOL and lr_diff < 1e-12 and grad_rel < GRAD_TOL and all(math.isfinite(s["loss"]) for s in steps)
+        failures += not ok
+        print(json.dumps({"case": case, "pass": ok, "steps": len(steps), "max_abs_loss_diff": loss_diff,
+                          "max_lr_diff": lr_diff, "max_rel_grad_norm_diff": grad_rel,
+                          "loss_first_last": [steps[0]["loss"], steps[-1]["loss"]],
+                          "attune_first_last": [steps[0]["attune_loss"], steps[-1]["attune_loss"]]}), flush=True)
+    if json_out:
+        with open(json_out, "w") as f:
+            json.dump(everything, f, indent=1)
+    print(f"{len(cases) - failures} of {len(cases)} cases agree step for step; {failures} failure(s)")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
