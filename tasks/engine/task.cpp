@@ -1,16 +1,22 @@
 #include "tasks/engine/task.h"
 
+#include "data/batching.h"
 #include "tasks/engine/run_dir.h"
 
 #include <algorithm>
-#include <random>
 
 
 namespace attune::engine {
 
 BatchPlan shuffled_batches(std::vector<int64_t> items, int64_t batch_size, int64_t epoch, uint64_t seed) {
-  std::mt19937_64 rng(seed * 1000003ULL + static_cast<uint64_t>(epoch));
-  std::shuffle(items.begin(), items.end(), rng);
+  // attune's own permutation, not std::shuffle, whose algorithm each standard library
+  // chooses: the same seed gives the same batches on every build (and in Python peers).
+  const std::vector<int64_t> order =
+      data::seeded_permutation(static_cast<int64_t>(items.size()), seed * 1000003ULL + static_cast<uint64_t>(epoch));
+  std::vector<int64_t> shuffled;
+  shuffled.reserve(items.size());
+  for (int64_t i : order) shuffled.push_back(items[static_cast<size_t>(i)]);
+  items = std::move(shuffled);
   BatchPlan plan;
   for (size_t from = 0; from < items.size(); from += static_cast<size_t>(batch_size)) {
     plan.emplace_back(items.begin() + from, items.begin() + std::min(items.size(), from + static_cast<size_t>(batch_size)));

@@ -1,6 +1,7 @@
 """attune's training batches in Python: data/batching.cpp's seeded permutation
-(std::mt19937_64 and attune's own Fisher-Yates) and make_batches, and the classification
-task's per-epoch seed, so a Python peer trains on exactly the batches attune did.
+(std::mt19937_64 and attune's own Fisher-Yates) and make_batches, the classification
+task's per-epoch seed and the engine's shuffled_batches, so a Python peer trains on
+exactly the batches attune did.
 
   python3 tools/parity/attune_batches.py --self-test   # first outputs of mt19937_64(5489)
 """
@@ -70,6 +71,13 @@ def make_batches(lengths, batch_size, shuffle, bucket, seed):
         batch_order = seeded_permutation(len(batches), seed ^ 0x5BD1E995)
         batches = [batches[b] for b in batch_order]
     return batches
+
+
+def shuffled_batches(items, batch_size, epoch, run_seed):
+    """tasks/engine/task.cpp's shuffled_batches (image classification, recommendation)."""
+    order = seeded_permutation(len(items), (run_seed * 1000003 + epoch) & MASK64)
+    items = [items[i] for i in order]
+    return [items[s:s + batch_size] for s in range(0, len(items), batch_size)]
 
 
 def classification_epoch(lengths, batch_size, bucket, run_seed, epoch):
