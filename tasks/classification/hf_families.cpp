@@ -9,6 +9,7 @@
 #include "models/modernbert/masked_lm.h"
 #include "models/modernbert/model_config.h"
 #include "models/modernbert/modernbert.h"
+#include "models/registry.h"
 
 namespace attune::hf {
 namespace {
@@ -43,9 +44,7 @@ EncoderFamily modernbert() {
     auto o = models::modernbert_options_from_model_config(section, vocab, "model").add_head(with_pooler);
     return std::make_shared<models::ModernBertModelImpl>(o);
   };
-  f.masked_lm = [](const nlohmann::json& section, int64_t vocab) {
-    return std::make_shared<models::ModernBertForMaskedLMImpl>(models::modernbert_options_from_model_config(section, vocab, "model"));
-  };
+  f.masked_lm = [](const nlohmann::json& section, int64_t vocab) { return models::make_masked_lm(section, vocab, "model"); };
   f.max_length = [](const nlohmann::json& section, int64_t vocab) {
     return models::modernbert_options_from_model_config(section, vocab, "model").max_position_embeddings();
   };
@@ -80,9 +79,7 @@ EncoderFamily deberta() {
     auto o = models::deberta_options_from_model_config(section, vocab, "model").add_pooling_layer(with_pooler);
     return std::make_shared<models::DebertaV2ModelImpl>(o);
   };
-  f.masked_lm = [](const nlohmann::json& section, int64_t vocab) {
-    return std::make_shared<models::DebertaV2ForMaskedLMImpl>(models::deberta_options_from_model_config(section, vocab, "model"));
-  };
+  f.masked_lm = [](const nlohmann::json& section, int64_t vocab) { return models::make_masked_lm(section, vocab, "model"); };
   f.max_length = [](const nlohmann::json& section, int64_t vocab) {
     return models::deberta_options_from_model_config(section, vocab, "model").max_position_embeddings();
   };
