@@ -14,8 +14,9 @@ torch::jit::Module script_modernbert_masked_lm(ModernBertForMaskedLMImpl& model,
   // The encoder's pool applies the head to one token per row; the masked LM applies it to
   // every position it scores, so the head is written here again (its weights are small).
   ModernBertHeadImpl& head = *model.modernbert->head;
-  const std::string transformed = b.layer_norm(
-      *head.norm, "head_norm", script::activation_call(head.activation(), b.linear(*head.dense, "head_dense", "hidden")));
+  const std::string dense = b.linear(*head.dense, "head_dense", "hidden");
+  const std::string transformed =
+      b.layer_norm(*head.norm, "head_norm", script::activation_call(head.activation(), dense));
   const std::string bias = model.decoder_bias.defined() ? b.tensor("decoder_bias", model.decoder_bias) : "None";
   const std::string decoded = b.linear_call("h", body + "." + kScriptModernBertTokEmbeddings, bias);
   b.add_method("def head(self, hidden: Tensor) -> Tensor:\n"

@@ -44,7 +44,9 @@ EncoderFamily modernbert() {
     auto o = models::modernbert_options_from_model_config(section, vocab, "model").add_head(with_pooler);
     return std::make_shared<models::ModernBertModelImpl>(o);
   };
-  f.masked_lm = [](const nlohmann::json& section, int64_t vocab) { return models::make_masked_lm(section, vocab, "model"); };
+  f.masked_lm = [](const nlohmann::json& section, int64_t vocab) {
+    return models::make_masked_lm(section, vocab, "model");
+  };
   f.max_length = [](const nlohmann::json& section, int64_t vocab) {
     return models::modernbert_options_from_model_config(section, vocab, "model").max_position_embeddings();
   };
@@ -79,7 +81,9 @@ EncoderFamily deberta() {
     auto o = models::deberta_options_from_model_config(section, vocab, "model").add_pooling_layer(with_pooler);
     return std::make_shared<models::DebertaV2ModelImpl>(o);
   };
-  f.masked_lm = [](const nlohmann::json& section, int64_t vocab) { return models::make_masked_lm(section, vocab, "model"); };
+  f.masked_lm = [](const nlohmann::json& section, int64_t vocab) {
+    return models::make_masked_lm(section, vocab, "model");
+  };
   f.max_length = [](const nlohmann::json& section, int64_t vocab) {
     return models::deberta_options_from_model_config(section, vocab, "model").max_position_embeddings();
   };

@@ -85,7 +85,8 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
       {{"name", "positions"}, {"dtype", "int64"}, {"shape", {"positions"}}, {"method", kLogitsAt},
        {"values", "indices into the flattened (batch * length) tokens"}},
       {{"name", "token_type_ids"}, {"dtype", "int64"}, {"shape", shape}, {"optional", true},
-       {"values", scripted.token_types ? "zeros when omitted" : "ignored: model_type " + model_type + " has no token types"}},
+       {"values",
+        scripted.token_types ? "zeros when omitted" : "ignored: model_type " + model_type + " has no token types"}},
   });
   manifest["outputs"] = json::array({
       {{"name", "logits"}, {"dtype", "float32"}, {"shape", {"batch", "length", vocab}}, {"method", "forward"}},

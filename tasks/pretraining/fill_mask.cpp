@@ -9,8 +9,9 @@ namespace attune::pretraining {
 MaskedText encode_masked(const std::string& text, const text::Tokenizer& tokenizer, int64_t max_length,
                          const std::string& where) {
   std::vector<std::string> markers = {kMaskToken};
+  // A tokenizer without a mask token of its own maps it to [UNK], which must stay text.
   const std::string own = tokenizer.id_to_token(tokenizer.mask_id());
-  if (!own.empty() && own != markers[0]) markers.push_back(own);
+  if (!own.empty() && own != markers[0] && tokenizer.mask_id() != tokenizer.unk_id()) markers.push_back(own);
   // The first marker at or after pos, and its length.
   const auto next_marker = [&](size_t pos) {
     std::pair<size_t, size_t> found{std::string::npos, 0};

@@ -85,8 +85,8 @@ std::vector<std::string> split_off_valid(std::vector<std::string>& train, double
 
 }  // namespace
 
-MaskedLmTask::MaskedLmTask(std::shared_ptr<models::MaskedLanguageModelImpl> model, TokenBlocks train, TokenBlocks valid, TokenFlags flags,
-                           MaskingOptions masking, int64_t batch_size, int64_t eval_batch_size)
+MaskedLmTask::MaskedLmTask(std::shared_ptr<models::MaskedLanguageModelImpl> model, TokenBlocks train,
+                           TokenBlocks valid, TokenFlags flags, MaskingOptions masking, int64_t batch_size, int64_t eval_batch_size)
     : model_(std::move(model)),
       train_(std::move(train)),
       valid_(std::move(valid)),
@@ -121,8 +121,8 @@ nlohmann::json MaskedLmTask::evaluate(const torch::Device& device, const engine:
   return evaluate_blocks(*model_, valid_, flags_, masking_, eval_batch_size_, device, shard);
 }
 
-nlohmann::json evaluate_blocks(models::MaskedLanguageModelImpl& model, const TokenBlocks& blocks, const TokenFlags& flags,
-                               const MaskingOptions& masking, int64_t batch_size, const torch::Device& device,
+nlohmann::json evaluate_blocks(models::MaskedLanguageModelImpl& model, const TokenBlocks& blocks,
+                               const TokenFlags& flags, const MaskingOptions& masking, int64_t batch_size, const torch::Device& device,
                                const engine::EvalShard& shard) {
   torch::NoGradGuard no_grad;
   // Per batch: the summed loss of its masked tokens, how many it got right, and how many.

@@ -46,8 +46,8 @@ class MaskedLmTask : public engine::TrainTask {
 // Held-out metrics with masks that depend only on the block index (never on the run's
 // seed, epoch or batch size), so numbers of different runs and checkpoints compare:
 // loss (mean cross-entropy per masked token), perplexity = exp(loss), masked_accuracy.
-nlohmann::json evaluate_blocks(models::MaskedLanguageModelImpl& model, const TokenBlocks& blocks, const TokenFlags& flags,
-                               const MaskingOptions& masking, int64_t batch_size, const torch::Device& device,
+nlohmann::json evaluate_blocks(models::MaskedLanguageModelImpl& model, const TokenBlocks& blocks,
+                               const TokenFlags& flags, const MaskingOptions& masking, int64_t batch_size, const torch::Device& device,
                                const engine::EvalShard& shard = {});
 
 // A trained run's config, tokenizer and model (eval mode, on the device).
