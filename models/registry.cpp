@@ -6,6 +6,9 @@
 #include "core/schema.h"
 #include "models/bert/model_config.h"
 #include "models/deberta/deberta.h"
+#include "models/deberta/masked_lm.h"
+#include "models/bert/masked_lm.h"
+#include "models/modernbert/masked_lm.h"
 #include "models/deberta/model_config.h"
 #include "models/modernbert/model_config.h"
 #include "models/modernbert/modernbert.h"
@@ -132,6 +135,24 @@ std::shared_ptr<TextEncoderImpl> make_text_encoder(const nlohmann::json& model_c
     fail(key + ".name", "unknown model '" + name + "' (known: " + config::join(text_encoder_names()) + ")");
   }
   return factory(model_cfg, vocab_size, key);
+}
+
+std::shared_ptr<MaskedLanguageModelImpl> make_masked_lm(const nlohmann::json& model_cfg, int64_t vocab_size,
+                                                        const std::string& key) {
+  const std::string name = checked_name(model_cfg, key);
+  if (name == "bert") {
+    const BertModelConfig section = parse_bert_model_config(model_cfg, key);
+    return std::make_shared<BertForMaskedLMImpl>(bert_options(section, vocab_size, key), section.preset);
+  }
+  if (name == "modernbert") {
+    const ModernBertModelConfig section = parse_modernbert_model_config(model_cfg, key);
+    return std::make_shared<ModernBertForMaskedLMImpl>(modernbert_options(section, vocab_size, key), section.preset);
+  }
+  if (name == "deberta") {
+    const DebertaModelConfig section = parse_deberta_model_config(model_cfg, key);
+    return std::make_shared<DebertaV2ForMaskedLMImpl>(deberta_options(section, vocab_size, key), section.preset);
+  }
+  fail(key + ".name", "'" + name + "' has no masked-LM head here (masked LMs: bert, modernbert, deberta)");
 }
 
 }  // namespace attune::models

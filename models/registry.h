@@ -1,5 +1,6 @@
 // Maps the model names used in run configs ("model.name") to constructors.
 #pragma once
+#include "models/masked_lm.h"
 #include "models/text_encoder.h"
 
 #include <nlohmann/json.hpp>
@@ -29,5 +30,10 @@ void check_text_encoder_config(const nlohmann::json& model_cfg, const std::strin
 
 // Sorted.
 std::vector<std::string> text_encoder_names();
+
+// The masked LM of the family model_cfg names (bert, modernbert, deberta), random weights
+// as transformers initialises its head. Another name fails naming key + ".name".
+std::shared_ptr<MaskedLanguageModelImpl> make_masked_lm(const nlohmann::json& model_cfg, int64_t vocab_size,
+                                                        const std::string& key = "model");
 
 }  // namespace attune::models

@@ -25,7 +25,11 @@ HfFolderTokenizer load_hf_folder_tokenizer(const std::string& dir) {
     fail(dir, "has sentencepiece.bpe.model but no tokenizer.json: attune reads XLM-R's tokenizer from tokenizer.json "
               "(AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR) writes it)");
   }
-  if (vocab || !json) {
+  if (!vocab && !json) {
+    fail(dir, "no tokenizer (attune reads a folder's vocab.txt, tokenizer.json or DeBERTa's spm.model; "
+              "AutoTokenizer.from_pretrained(...).save_pretrained(DIR) writes one)");
+  }
+  if (vocab) {
     HfBertTokenizer bert = load_hf_bert_tokenizer(dir);
     out.tokenizer = std::move(bert.tokenizer);
     out.model_max_length = bert.model_max_length;

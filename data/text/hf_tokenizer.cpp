@@ -107,6 +107,7 @@ HfSpmTokenizer load_hf_deberta_spm_tokenizer(const std::string& dir) {
   const std::string map_path = (root / "special_tokens_map.json").string();
   if (fs::exists(map_path)) check_hf_special_tokens(io::read_json(map_path), map_path);
   out.tokenizer = SentencePieceTokenizer::load(model);
+  out.tokenizer->add_mask_after_pieces();
   return out;
 }
 

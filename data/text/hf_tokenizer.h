@@ -34,7 +34,8 @@ struct HfSpmTokenizer {
 };
 
 // dir/spm.model as DebertaV2Tokenizer uses it (microsoft/deberta-v3-*): [CLS] a [SEP]
-// (b [SEP]) around sentencepiece's own ids. transformers 5 instead builds a tokenizers
+// (b [SEP]) around sentencepiece's own ids, and [MASK] after the pieces (id piece count)
+// when the model has no such piece, as DebertaV2Tokenizer adds it. transformers 5 instead builds a tokenizers
 // pipeline with its own normalizer from the pieces and differs on a few lines in 200
 // (docs/hf-parity.md); the tokenizer.json it saves is read exactly.
 // tokenizer_config.json settings attune does not follow (do_lower_case or split_by_punct

@@ -66,7 +66,24 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::load(const std::
 }
 
 std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::load_dir(const std::string& dir) {
-  return load((fs::path(dir) / "sentencepiece.model").string());
+  auto tokenizer = load((fs::path(dir) / "sentencepiece.model").string());
+  const std::string settings = (fs::path(dir) / "tokenizer.json").string();
+  if (fs::exists(settings)) {
+    const nlohmann::json j = io::read_json(settings);
+    if (j.is_object() && j.contains("mask_after_pieces")) {
+      if (!j["mask_after_pieces"].is_boolean()) {
+        fail(settings + ": mask_after_pieces", "must be true or false, got " + j["mask_after_pieces"].dump());
+      }
+      if (j["mask_after_pieces"].get<bool>()) tokenizer->add_mask_after_pieces();
+    }
+  }
+  return tokenizer;
+}
+
+void SentencePieceTokenizer::add_mask_after_pieces() {
+  if (mask_after_pieces_ || model_->piece_to_id("[MASK]") >= 0) return;  // the model's own piece wins
+  mask_ = model_->piece_size();
+  mask_after_pieces_ = true;
 }
 
 std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::train(const std::vector<std::string>& texts,
@@ -109,6 +126,7 @@ std::vector<std::string> SentencePieceTokenizer::tokenize(const std::string& tex
 }
 
 std::string SentencePieceTokenizer::id_to_token(int64_t id) const {
+  if (mask_after_pieces_ && id == mask_) return "[MASK]";
   if (id < 0 || id >= vocab_size()) return model_->id_to_piece(unk_);
   return model_->id_to_piece(id);
 }
@@ -117,7 +135,9 @@ void SentencePieceTokenizer::save(const std::string& dir) const {
   fs::create_directories(dir);
   const std::string target = (fs::path(dir) / "sentencepiece.model").string();
   if (fs::absolute(target) != fs::absolute(model_path_)) io::write_file_atomic(target, io::read_file(model_path_));
-  io::write_json_atomic((fs::path(dir) / "tokenizer.json").string(), {{"kind", "sentencepiece"}});
+  nlohmann::json settings = {{"kind", "sentencepiece"}};
+  if (mask_after_pieces_) settings["mask_after_pieces"] = true;
+  io::write_json_atomic((fs::path(dir) / "tokenizer.json").string(), settings);
 }
 
 }  // namespace attune::text

@@ -16,10 +16,15 @@ class SentencePieceTokenizer : public Tokenizer {
   static std::unique_ptr<SentencePieceTokenizer> train(const std::vector<std::string>& texts, int64_t vocab_size,
                                                        const std::string& model_type, const std::string& out_dir);
 
+  // DebertaV2Tokenizer's [MASK] for a model without that piece (deberta-v3's spm.model):
+  // transformers adds it after the pieces, as id piece count, so this does too. Encoding
+  // never yields it; only masked-LM inputs and id_to_token see it. save() records it.
+  void add_mask_after_pieces();
+
   std::string kind() const override { return "sentencepiece"; }
   std::vector<std::string> tokenize(const std::string& text) const override;
   std::vector<int64_t> encode_plain(const std::string& text) const override;
-  int64_t vocab_size() const override { return model_->piece_size(); }
+  int64_t vocab_size() const override { return model_->piece_size() + (mask_after_pieces_ ? 1 : 0); }
   int64_t pad_id() const override { return pad_; }
   int64_t unk_id() const override { return unk_; }
   int64_t cls_id() const override { return cls_; }
@@ -37,6 +42,7 @@ class SentencePieceTokenizer : public Tokenizer {
   std::string model_path_;
   std::unique_ptr<SpmModel> model_;
   int64_t pad_ = 0, unk_ = 0, cls_ = 0, sep_ = 0, mask_ = 0;
+  bool mask_after_pieces_ = false;
 };
 
 }  // namespace attune::text

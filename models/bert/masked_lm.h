@@ -5,6 +5,7 @@
 #pragma once
 #include "models/bert/bert.h"
 #include "models/common/linear.h"
+#include "models/masked_lm.h"
 #include "models/transformer/activation.h"
 
 #include <torch/torch.h>
@@ -40,7 +41,7 @@ class BertLMPredictionHeadImpl : public torch::nn::Module {
 };
 TORCH_MODULE(BertLMPredictionHead);
 
-class BertForMaskedLMImpl : public torch::nn::Module {
+class BertForMaskedLMImpl : public MaskedLanguageModelImpl {
  public:
   // options.add_pooling_layer() is ignored: HF's BertForMaskedLM has no pooler.
   explicit BertForMaskedLMImpl(BertOptions options, std::string preset = "");
@@ -49,6 +50,11 @@ class BertForMaskedLMImpl : public torch::nn::Module {
   // rows (N,vocab): the vocabulary projection dominates the cost and most tokens are not masked.
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids = {},
                         const torch::Tensor& attention_mask = {}, const torch::Tensor& positions = {});
+  torch::Tensor logits(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,
+                       const torch::Tensor& attention_mask, const torch::Tensor& positions) override {
+    return forward(input_ids, token_type_ids, attention_mask, positions);
+  }
+  TextEncoderImpl& encoder() override { return *bert; }
 
   BertModel bert{nullptr};
   std::shared_ptr<torch::nn::Module> cls;  // holds "predictions", for HF's key path

@@ -7,6 +7,7 @@
 #pragma once
 #include "models/common/linear.h"
 #include "models/deberta/deberta.h"
+#include "models/masked_lm.h"
 #include "models/transformer/activation.h"
 
 #include <torch/torch.h>
@@ -34,7 +35,7 @@ class DebertaV2LMHeadImpl : public torch::nn::Module {
 };
 TORCH_MODULE(DebertaV2LMHead);
 
-class DebertaV2ForMaskedLMImpl : public torch::nn::Module {
+class DebertaV2ForMaskedLMImpl : public MaskedLanguageModelImpl {
  public:
   // options.add_pooling_layer() is ignored: transformers' DebertaV2ForMaskedLM has no pooler.
   explicit DebertaV2ForMaskedLMImpl(DebertaV2Options options, std::string preset = "");
@@ -42,6 +43,11 @@ class DebertaV2ForMaskedLMImpl : public torch::nn::Module {
   // Logits (B,T,vocab). Pass positions (N) of flattened (B*T) tokens to score only those rows.
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids = {},
                         const torch::Tensor& attention_mask = {}, const torch::Tensor& positions = {});
+  torch::Tensor logits(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,
+                       const torch::Tensor& attention_mask, const torch::Tensor& positions) override {
+    return forward(input_ids, token_type_ids, attention_mask, positions);
+  }
+  TextEncoderImpl& encoder() override { return *deberta; }
 
   DebertaV2Model deberta{nullptr};
   std::shared_ptr<torch::nn::Module> head_container;  // "cls" or "lm_predictions", for HF's key path

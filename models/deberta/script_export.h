@@ -19,4 +19,8 @@ namespace attune::models {
 // max_position_embeddings, computed by attune's own bucketing.
 torch::jit::Module script_deberta(DebertaV2ModelImpl& model, script::ClassNames& names);
 
+// The attribute of script_deberta's module that holds the word embedding matrix (V,E),
+// which the masked LM's tied decoder reads instead of storing a copy.
+inline constexpr const char* kScriptDebertaWordEmbeddings = "embeddings_word_embeddings_weight";
+
 }  // namespace attune::models

@@ -18,4 +18,8 @@ namespace attune::models {
 // The rotary tables are computed per call as transformers computes them, so any length works.
 torch::jit::Module script_modernbert(ModernBertModelImpl& model, script::ClassNames& names);
 
+// The attribute of script_modernbert's module that holds the token embedding matrix (V,H),
+// which the masked LM's tied decoder reads instead of storing a copy.
+inline constexpr const char* kScriptModernBertTokEmbeddings = "embeddings_tok_embeddings_weight";
+
 }  // namespace attune::models

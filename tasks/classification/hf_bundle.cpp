@@ -167,7 +167,8 @@ BertBundle from_classification_run(const std::string& dir, const nlohmann::json&
 }
 
 // An encoder directory of a family of hf_families.h: "<name>.*" tensors (its pooler inside),
-// plus the masked LM's head when config.json's "architecture" names the masked LM.
+// plus the masked LM's head when config.json's "architecture" names the masked LM or the
+// directory is a masked-LM pretraining run.
 BertBundle from_family_dir(const EncoderFamily& family, const std::string& dir, const nlohmann::json& config,
                            bool encoder_only) {
   const engine::RunDir run(dir);
@@ -180,7 +181,9 @@ BertBundle from_family_dir(const EncoderFamily& family, const std::string& dir, 
   const std::string weights = run.weights();
   if (!fs::exists(weights)) fail(dir, "no model.safetensors");
   const formats::SafetensorsFile file = formats::load_safetensors(weights);
-  const bool mlm = config.value("architecture", std::string()) == family.class_name(HfBertArchitecture::kMaskedLM);
+  // A masked-LM pretraining run ("task": "mlm") holds the same tensors as an imported masked LM.
+  const bool mlm = config.value("architecture", std::string()) == family.class_name(HfBertArchitecture::kMaskedLM) ||
+                   config.value("task", std::string()) == "mlm";
   if (mlm && !encoder_only) {
     b.architecture = HfBertArchitecture::kMaskedLM;
     auto model = family.masked_lm(b.model_section, vocab);

@@ -1,6 +1,6 @@
 // A BERT model with its tokenizer, loaded from either side of the Hugging Face bridge:
 // "hf:DIR" (a transformers checkpoint folder) or an attune directory (a classification
-// run, or an encoder directory that `attune convert --from-hf` or pretraining wrote:
+// run, or an encoder directory that `attune convert --from-hf` or pretraining (any family) wrote:
 // config.json's "model" section, tokenizer/, model.safetensors with "bert.*" and
 // optionally "cls.predictions.*" tensors). Import, export and the parity dump all start here.
 #pragma once

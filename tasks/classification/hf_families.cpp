@@ -9,6 +9,7 @@
 #include "models/modernbert/masked_lm.h"
 #include "models/modernbert/model_config.h"
 #include "models/modernbert/modernbert.h"
+#include "models/registry.h"
 
 namespace attune::hf {
 namespace {
@@ -46,7 +47,7 @@ EncoderFamily modernbert() {
     return std::make_shared<models::ModernBertModelImpl>(o);
   };
   f.masked_lm = [](const nlohmann::json& section, int64_t vocab) {
-    return std::make_shared<models::ModernBertForMaskedLMImpl>(models::modernbert_options_from_model_config(section, vocab, "model"));
+    return models::make_masked_lm(section, vocab, "model");
   };
   f.max_length = [](const nlohmann::json& section, int64_t vocab) {
     return models::modernbert_options_from_model_config(section, vocab, "model").max_position_embeddings();
@@ -85,7 +86,7 @@ EncoderFamily deberta() {
     return std::make_shared<models::DebertaV2ModelImpl>(o);
   };
   f.masked_lm = [](const nlohmann::json& section, int64_t vocab) {
-    return std::make_shared<models::DebertaV2ForMaskedLMImpl>(models::deberta_options_from_model_config(section, vocab, "model"));
+    return models::make_masked_lm(section, vocab, "model");
   };
   f.max_length = [](const nlohmann::json& section, int64_t vocab) {
     return models::deberta_options_from_model_config(section, vocab, "model").max_position_embeddings();

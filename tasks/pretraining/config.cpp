@@ -1,6 +1,8 @@
 #include "tasks/pretraining/config.h"
 
+#include "core/config.h"
 #include "core/error.h"
+#include "models/registry.h"
 #include "core/schema.h"
 #include "tasks/engine/settings.h"
 
@@ -28,6 +30,7 @@ nlohmann::json default_config() {
   nlohmann::json c = engine::default_run_keys();
   c["task"] = "mlm";
   c["run_dir"] = "runs/mlm";
+  c["init"] = nullptr;
   c["data"] = config::defaults<DataConfig>();
   // training_lines: the vocabulary is learned from at most this many lines, evenly
   // spaced through the training file (0 = all).
@@ -56,6 +59,9 @@ nlohmann::json default_config() {
 std::vector<std::string> config_help() {
   const nlohmann::json d = default_config();
   std::vector<std::string> lines = engine::engine_help(d);
+  lines.push_back("init: hf:DIR, a transformers *ForMaskedLM folder (BERT, RoBERTa, XLM-R, CamemBERT, DistilBERT, "
+                  "ModernBERT, DeBERTa-v2/v3) whose tokenizer, model and weights pretraining continues from; "
+                  "null: a BERT encoder and tokenizer from scratch");
   config::append_help<DataConfig>(lines, "data", d.at("data"));
   config::append_help<text::TokenizerConfig>(lines, "tokenizer", d.at("tokenizer"));
   config::append_help<models::BertModelConfig>(lines, "model", d.at("model"));
@@ -66,14 +72,24 @@ std::vector<std::string> config_help() {
 Config parse_config(const nlohmann::json& config) {
   Config c;
   c.run = engine::run_keys(config);
+  // Runs written before init have no such key.
+  c.init = config.contains("init") ? config::get_optional_string(config, "init", "") : "";
+  if (!c.init.empty() && c.init.rfind("hf:", 0) != 0) {
+    fail("init", "masked-LM pretraining continues from a Hugging Face *ForMaskedLM folder, written hf:DIR; got '" +
+                     c.init + "'");
+  }
   c.data = config::parse<DataConfig>(config::at_field(config, "data", ""), "data");
   c.tokenizer = config::parse<text::TokenizerConfig>(config::at_field(config, "tokenizer", ""), "tokenizer");
-  c.model = models::parse_bert_model_config(config::at_field(config, "model", ""), "model");
+  c.model = config::at_field(config, "model", "");
+  models::check_text_encoder_config(c.model, "model");
   c.mlm = config::parse<MlmConfig>(config::at_field(config, "mlm", ""), "mlm");
   c.train = engine::train_section(config);
-  if (c.mlm.max_length > c.model.max_length) {
-    fail("mlm.max_length", std::to_string(c.mlm.max_length) + " exceeds model.max_length (" +
-                               std::to_string(c.model.max_length) + " position embeddings)");
+  if (c.model.value("name", std::string()) == "bert") {
+    const models::BertModelConfig bert = models::parse_bert_model_config(c.model, "model");
+    if (c.mlm.max_length > bert.max_length) {
+      fail("mlm.max_length", std::to_string(c.mlm.max_length) + " exceeds model.max_length (" +
+                                 std::to_string(bert.max_length) + " position embeddings)");
+    }
   }
   return c;
 }

@@ -29,9 +29,14 @@ struct MlmConfig {
 
 struct Config {
   engine::RunKeys run;
+  // "hf:DIR": continue a transformers *ForMaskedLM folder's pretraining with its
+  // tokenizer, config and weights; "": a BERT encoder from scratch.
+  std::string init;
   DataConfig data;
   text::TokenizerConfig tokenizer;
-  models::BertModelConfig model;
+  // The model section of any family with a masked LM (models::make_masked_lm): BERT's as
+  // the defaults give it, or the one an init folder's config.json gives.
+  nlohmann::json model;
   MlmConfig mlm;
   engine::TrainConfig train;
 };
@@ -39,7 +44,8 @@ struct Config {
 nlohmann::json default_config();
 // "section.key: help" for every key of default_config() (attune config --keys).
 std::vector<std::string> config_help();
-// Every section read and checked, and the rules across sections (blocks fit the model).
+// Every section read and checked, and the rules across sections (blocks fit a BERT
+// section's positions; an init folder's are checked against the folder when it is read).
 Config parse_config(const nlohmann::json& config);
 
 MaskingOptions masking_options(const MlmConfig& mlm);

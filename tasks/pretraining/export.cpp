@@ -2,6 +2,8 @@
 
 #include "core/error.h"
 #include "models/bert/masked_lm_script.h"
+#include "models/deberta/masked_lm_script.h"
+#include "models/modernbert/masked_lm_script.h"
 #include "models/common/parameters.h"
 #include "tasks/bundle/bundle.h"
 #include "tasks/pretraining/fill_mask.h"
@@ -10,6 +12,7 @@
 #include <torch/script.h>
 
 #include <filesystem>
+#include <stdexcept>
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -22,15 +25,40 @@ const char* kLogitsAt = "logits_at";
 
 // Both methods of the script against the model on a small fixed batch with padding, so
 // an export bug fails the export instead of a service later.
-double self_check(models::BertForMaskedLMImpl& model, torch::jit::Module& module, int64_t vocab_size,
+double self_check(models::MaskedLanguageModelImpl& model, torch::jit::Module& module, int64_t vocab_size,
                   int64_t max_length) {
   torch::NoGradGuard no_grad;
   const bundle::ProbeBatch p = bundle::probe_batch(vocab_size, max_length);
   const torch::Tensor positions = torch::tensor({int64_t{1}, p.ids.size(1) + 2});
   const torch::Tensor all = module.forward({p.ids, p.mask, p.types}).toTensor();
   const torch::Tensor some = module.get_method(kLogitsAt)({p.ids, p.mask, positions, p.types}).toTensor();
-  return std::max((all - model.forward(p.ids, p.types, p.mask)).abs().max().item<double>(),
-                  (some - model.forward(p.ids, p.types, p.mask, positions)).abs().max().item<double>());
+  return std::max((all - model.logits(p.ids, p.types, p.mask, {})).abs().max().item<double>(),
+                  (some - model.logits(p.ids, p.types, p.mask, positions)).abs().max().item<double>());
+}
+
+// The family's script, and what its manifest says of it: transformers' model_type and
+// whether token_type_ids mean anything.
+struct ScriptedMlm {
+  torch::jit::Module module;
+  std::string model_type;
+  bool token_types = false;
+};
+
+ScriptedMlm script_run_model(models::MaskedLanguageModelImpl& model) {
+  script::ClassNames names;
+  if (auto* bert = dynamic_cast<models::BertForMaskedLMImpl*>(&model)) {
+    return {models::script_masked_lm(*bert, names), bert->bert->options().model_type(),
+            static_cast<bool>(bert->bert->embeddings->token_type_embeddings)};
+  }
+  if (auto* modern = dynamic_cast<models::ModernBertForMaskedLMImpl*>(&model)) {
+    return {models::script_modernbert_masked_lm(*modern, names), "modernbert", false};
+  }
+  if (auto* deberta = dynamic_cast<models::DebertaV2ForMaskedLMImpl*>(&model)) {
+    return {models::script_deberta_masked_lm(*deberta, names), "deberta-v2",
+            deberta->deberta->options().type_vocab_size() > 0};
+  }
+  // models::make_masked_lm builds only the three above.
+  throw std::logic_error("export: no script for this masked LM");
 }
 
 }  // namespace
@@ -38,8 +66,8 @@ double self_check(models::BertForMaskedLMImpl& model, torch::jit::Module& module
 json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite) {
   // The export runs on the CPU: bundles are device-neutral (torch::jit::load places them).
   LoadedMlm run = load_run(run_dir, {}, "cpu");
-  script::ClassNames names;
-  torch::jit::Module module = models::script_masked_lm(*run.model, names);
+  ScriptedMlm scripted = script_run_model(*run.model);
+  torch::jit::Module& module = scripted.module;
   const int64_t vocab = run.tokenizer->vocab_size(), max_length = run.typed.mlm.max_length;
   const double max_diff = self_check(*run.model, module, vocab, max_length);
   TORCH_CHECK(max_diff < 1e-4, "export: the scripted model differs from the run's by ", max_diff);
@@ -47,7 +75,7 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   const int64_t parameters = models::parameter_count(*run.model);
   const json shape = {"batch", "length"};
   json manifest = bundle::base_manifest(kMlmTask);
-  const std::string model_type = run.model->bert->options().model_type();
+  const std::string& model_type = scripted.model_type;
   manifest["model"] = {{"file", bundle::kModel}, {"format", "torchscript"}, {"dtype", "float32"},
                        {"methods", {"forward", kLogitsAt}}, {"parameters", parameters}, {"vocab_size", vocab},
                        {"model_type", model_type}};
@@ -57,9 +85,8 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
       {{"name", "positions"}, {"dtype", "int64"}, {"shape", {"positions"}}, {"method", kLogitsAt},
        {"values", "indices into the flattened (batch * length) tokens"}},
       {{"name", "token_type_ids"}, {"dtype", "int64"}, {"shape", shape}, {"optional", true},
-       {"values", run.model->bert->embeddings->token_type_embeddings
-                      ? "zeros when omitted"
-                      : "ignored: model_type " + model_type + " has no token types"}},
+       {"values",
+        scripted.token_types ? "zeros when omitted" : "ignored: model_type " + model_type + " has no token types"}},
   });
   manifest["outputs"] = json::array({
       {{"name", "logits"}, {"dtype", "float32"}, {"shape", {"batch", "length", vocab}}, {"method", "forward"}},

@@ -15,7 +15,8 @@
 
 namespace attune::pretraining {
 
-// What a text names a masked position with (both tokenizer kinds keep it as one piece).
+// What a text names a masked position with, whatever the tokenizer; the tokenizer's own
+// mask token (RoBERTa's "<mask>") is read as one too.
 inline constexpr const char* kMaskToken = "[MASK]";
 // Candidates per mask in predict's output.
 inline constexpr int64_t kFillMaskCandidates = 5;
@@ -25,12 +26,14 @@ struct MaskedText {
   std::vector<int64_t> masks;  // positions of the masks in ids, in order
 };
 
-// The text around each "[MASK]" is tokenized on its own, so the mask stays one token.
+// The text around each "[MASK]" (or the tokenizer's own mask token) is tokenized on its
+// own, so the mask stays one token.
 // Longer than max_length fails naming `where`.
 MaskedText encode_masked(const std::string& text, const text::Tokenizer& tokenizer, int64_t max_length,
                          const std::string& where);
 
-// Logits (masks, vocab) -> one list per mask of the top candidates {"token", "score"}
+// Logits (masks, vocab) -> one list per mask (embedding rows past the tokenizer's
+// vocabulary, which some checkpoints pad their tables with, are not candidates) of the top candidates {"token", "score"}
 // (softmax probability), best first; with_ids adds each candidate's "id".
 nlohmann::json mask_candidates(const torch::Tensor& logits, const text::Tokenizer& tokenizer, bool with_ids = false);
 

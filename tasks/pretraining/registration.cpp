@@ -10,7 +10,8 @@ class MaskedLanguageModel : public tasks::Task {
  public:
   std::string name() const override { return "mlm"; }
   std::string description() const override {
-    return "masked-language-model pretraining of a BERT encoder on plain text (an init for fine-tuning)";
+    return "masked-language-model pretraining on plain text, of a BERT encoder from scratch or continuing a Hugging "
+           "Face masked LM (init=hf:DIR); an init for fine-tuning";
   }
   nlohmann::json default_config() const override { return pretraining::default_config(); }
   std::vector<std::string> config_help() const override { return pretraining::config_help(); }

@@ -7,15 +7,16 @@
 #include "data/formats/safetensors.h"
 #include "core/files.h"
 #include "data/text/factory.h"
-#include "models/bert/model_config.h"
 #include "models/common/parameters.h"
 #include "models/registry.h"
 #include "core/config.h"
 #include "tasks/pretraining/config.h"
 #include "tasks/pretraining/fill_mask.h"
+#include "tasks/pretraining/init.h"
 
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <iostream>
 
 namespace fs = std::filesystem;
@@ -31,7 +32,7 @@ struct Scored {
   torch::Tensor targets;  // (N) their original ids, on the model's device
 };
 
-Scored score_blocks(models::BertForMaskedLM& model, const TokenBlocks& blocks, const std::vector<int64_t>& batch,
+Scored score_blocks(models::MaskedLanguageModelImpl& model, const TokenBlocks& blocks, const std::vector<int64_t>& batch,
                     const std::vector<uint64_t>& seeds, const TokenFlags& flags, const MaskingOptions& masking,
                     const torch::Device& device) {
   const MaskedBatch masked = mask_tokens(blocks.ids(batch), seeds, flags, masking);
@@ -40,13 +41,23 @@ Scored score_blocks(models::BertForMaskedLM& model, const TokenBlocks& blocks, c
   Scored s;
   s.targets = flat.index_select(0, positions).to(device);
   // Only the selected rows go through the vocabulary projection: it dominates the cost.
-  s.logits = model->forward(masked.input_ids.to(device), {}, blocks.attention_mask(batch).to(device),
-                            positions.to(device));
+  s.logits = model.logits(masked.input_ids.to(device), {}, blocks.attention_mask(batch).to(device),
+                           positions.to(device));
   return s;
 }
 
-models::BertForMaskedLM build_model(const models::BertModelConfig& model, int64_t vocab_size) {
-  return models::BertForMaskedLM(models::bert_options(model, vocab_size, "model"), model.preset);
+// A zero loss on the head's output bias (whichever family), so that a batch without a
+// selected token steps without touching any other weight's optimizer state.
+torch::Tensor zero_loss(models::MaskedLanguageModelImpl& model) {
+  const auto params = model.named_parameters();
+  for (const char* name : {"cls.predictions.bias", "lm_predictions.lm_head.bias", "decoder.bias"}) {
+    if (const torch::Tensor* bias = params.find(name)) return bias->sum() * 0.0;
+  }
+  return params.values().front().sum() * 0.0;
+}
+
+std::shared_ptr<models::MaskedLanguageModelImpl> build_model(const nlohmann::json& model, int64_t vocab_size) {
+  return models::make_masked_lm(model, vocab_size, "model");
 }
 
 // Every k-th line, so a vocabulary can be learned from a large corpus in seconds.
@@ -74,8 +85,8 @@ std::vector<std::string> split_off_valid(std::vector<std::string>& train, double
 
 }  // namespace
 
-MaskedLmTask::MaskedLmTask(models::BertForMaskedLM model, TokenBlocks train, TokenBlocks valid, TokenFlags flags,
-                           MaskingOptions masking, int64_t batch_size, int64_t eval_batch_size)
+MaskedLmTask::MaskedLmTask(std::shared_ptr<models::MaskedLanguageModelImpl> model, TokenBlocks train,
+                           TokenBlocks valid, TokenFlags flags, MaskingOptions masking, int64_t batch_size, int64_t eval_batch_size)
     : model_(std::move(model)),
       train_(std::move(train)),
       valid_(std::move(valid)),
@@ -94,9 +105,9 @@ engine::BatchPlan MaskedLmTask::train_plan(int64_t epoch, uint64_t seed) {
 torch::Tensor MaskedLmTask::train_loss(const std::vector<int64_t>& batch, const torch::Device& device) {
   std::vector<uint64_t> seeds;
   for (int64_t b : batch) seeds.push_back(mix_seed({seed_, static_cast<uint64_t>(epoch_), static_cast<uint64_t>(b)}));
-  const Scored s = score_blocks(model_, train_, batch, seeds, flags_, masking_, device);
+  const Scored s = score_blocks(*model_, train_, batch, seeds, flags_, masking_, device);
   // A batch without a selected token (tiny blocks, tiny probabilities) still steps, with no gradient.
-  if (s.targets.numel() == 0) return model_->predictions->bias.sum() * 0.0;
+  if (s.targets.numel() == 0) return zero_loss(*model_);
   return torch::nn::functional::cross_entropy(s.logits.to(torch::kFloat), s.targets);
 }
 
@@ -107,11 +118,11 @@ int64_t MaskedLmTask::batch_size_of(const std::vector<int64_t>& batch) const {
 }
 
 nlohmann::json MaskedLmTask::evaluate(const torch::Device& device, const engine::EvalShard& shard) {
-  return evaluate_blocks(model_, valid_, flags_, masking_, eval_batch_size_, device, shard);
+  return evaluate_blocks(*model_, valid_, flags_, masking_, eval_batch_size_, device, shard);
 }
 
-nlohmann::json evaluate_blocks(models::BertForMaskedLM& model, const TokenBlocks& blocks, const TokenFlags& flags,
-                               const MaskingOptions& masking, int64_t batch_size, const torch::Device& device,
+nlohmann::json evaluate_blocks(models::MaskedLanguageModelImpl& model, const TokenBlocks& blocks,
+                               const TokenFlags& flags, const MaskingOptions& masking, int64_t batch_size, const torch::Device& device,
                                const engine::EvalShard& shard) {
   torch::NoGradGuard no_grad;
   // Per batch: the summed loss of its masked tokens, how many it got right, and how many.
@@ -160,6 +171,16 @@ engine::Prepared prepare_run(engine::Run& run) {
   const MaskingOptions masking = masking_options(c.mlm);
   const int64_t max_length = c.mlm.max_length;
   const auto& tok = c.tokenizer;
+  // A resumed run rebuilds its model from the saved section and its checkpoint.
+  std::optional<MlmInit> init;
+  if (!c.init.empty() && !run.resuming()) {
+    init = load_mlm_init(c.init, log);
+    if (max_length > init->max_length) {
+      fail("mlm.max_length", std::to_string(max_length) + " exceeds the " + std::to_string(init->max_length) +
+                                 " tokens the model of " + c.init + " takes");
+    }
+    log << "init: " << init->architecture << " with its tokenizer from " << c.init << "\n";
+  }
   std::vector<std::string> train_lines = read_lines(train_path);
   std::vector<std::string> valid_lines = valid_path.empty()
                                              ? split_off_valid(train_lines, c.data.valid_fraction, options.seed, train_path)
@@ -169,6 +190,9 @@ engine::Prepared prepare_run(engine::Run& run) {
   std::unique_ptr<text::Tokenizer> tokenizer;
   if (run.resuming()) {
     tokenizer = text::load_tokenizer(tokenizer_dir);
+  } else if (init) {
+    tokenizer = std::move(init->tokenizer);
+    tokenizer->save(tokenizer_dir);
   } else {
     log << "tokenizer: " << tok.type << " from " << train_path << "\n";
     tokenizer = text::make_tokenizer(tok, sample_lines(train_lines, tok.training_lines), tokenizer_dir);
@@ -179,11 +203,13 @@ engine::Prepared prepare_run(engine::Run& run) {
   std::vector<std::string>().swap(train_lines);
 
   torch::manual_seed(options.seed);
-  models::BertForMaskedLM model = build_model(c.model, tokenizer->vocab_size());
+  std::shared_ptr<models::MaskedLanguageModelImpl> model =
+      build_model(init ? init->model_section : c.model, tokenizer->vocab_size());
+  if (init) formats::load_module_tensors(*model, init->weights, c.init);
   model->to(options.device);
   if (!run.resuming()) {
     // The saved config rebuilds exactly this model, and is what "init" hands to fine-tuning.
-    config["model"] = model->bert->config();
+    config["model"] = model->encoder().config();
     run.save_config();
   }
   const int64_t params = models::parameter_count(*model);
@@ -214,7 +240,7 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_
                             const std::vector<std::string>& overrides, const std::string& device) {
   LoadedMlm run = load_run(run_dir, overrides, device);
   const TokenBlocks blocks(read_lines(data_path), *run.tokenizer, run.typed.mlm.max_length, run.typed.run.threads);
-  nlohmann::json m = evaluate_blocks(run.model, blocks, token_flags(*run.tokenizer), masking_options(run.typed.mlm),
+  nlohmann::json m = evaluate_blocks(*run.model, blocks, token_flags(*run.tokenizer), masking_options(run.typed.mlm),
                                      run.typed.train.eval_batch_size, run.device);
   m["data"] = data_path;
   return m;
@@ -225,7 +251,7 @@ void predict_run(const std::string& run_dir, std::istream& in, const std::string
   LoadedMlm run = load_run(run_dir, {}, device);
   fill_mask_lines(in, input_name, out, *run.tokenizer, run.typed.mlm.max_length,
                   [&](const torch::Tensor& ids, const torch::Tensor& positions) {
-                    return run.model->forward(ids.to(run.device), {}, {}, positions.to(run.device));
+                    return run.model->logits(ids.to(run.device), {}, {}, positions.to(run.device));
                   });
   (void)batch_size;  // one line per forward pass (fill_mask_lines)
 }

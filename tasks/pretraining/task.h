@@ -1,10 +1,12 @@
-// Masked-LM pretraining ("mlm") of a BERT encoder with Hugging Face's BertForMaskedLM
-// layout, as a training task for the engine, and what a user does with such a run:
-// train it, measure it on held-out text, fill in [MASK]s. Its run directory is also an
+// Masked-LM pretraining ("mlm") as a training task for the engine, and what a user does
+// with such a run: train it, measure it on held-out text, fill in [MASK]s. From scratch it
+// trains a BERT encoder with Hugging Face's BertForMaskedLM layout and its own tokenizer;
+// with init=hf:DIR it continues a transformers *ForMaskedLM folder of any family attune
+// imports (models/masked_lm.h), with the folder's tokenizer. Its run directory is also an
 // "init" for fine-tuning tasks: config.json's model section, tokenizer/ and the
-// "bert.*" tensors of model.safetensors are the encoder.
+// "<model name>.*" tensors of model.safetensors are the encoder.
 #pragma once
-#include "models/bert/masked_lm.h"
+#include "models/masked_lm.h"
 #include "tasks/engine/run.h"
 #include "tasks/engine/task.h"
 #include "tasks/pretraining/config.h"
@@ -21,9 +23,9 @@ namespace attune::pretraining {
 
 class MaskedLmTask : public engine::TrainTask {
  public:
-  MaskedLmTask(models::BertForMaskedLM model, TokenBlocks train, TokenBlocks valid, TokenFlags flags,
+  MaskedLmTask(std::shared_ptr<models::MaskedLanguageModelImpl> model, TokenBlocks train, TokenBlocks valid, TokenFlags flags,
                MaskingOptions masking, int64_t batch_size, int64_t eval_batch_size);
-  std::shared_ptr<torch::nn::Module> model() override { return model_.ptr(); }
+  std::shared_ptr<torch::nn::Module> model() override { return model_; }
   // Also remembers the epoch and seed: the engine asks for an epoch's plan before it
   // runs that epoch's batches, and the masks of those batches depend on both.
   engine::BatchPlan train_plan(int64_t epoch, uint64_t seed) override;
@@ -32,7 +34,7 @@ class MaskedLmTask : public engine::TrainTask {
   nlohmann::json evaluate(const torch::Device& device, const engine::EvalShard& shard) override;
 
  private:
-  models::BertForMaskedLM model_;
+  std::shared_ptr<models::MaskedLanguageModelImpl> model_;
   TokenBlocks train_, valid_;
   TokenFlags flags_;
   MaskingOptions masking_;
@@ -44,8 +46,8 @@ class MaskedLmTask : public engine::TrainTask {
 // Held-out metrics with masks that depend only on the block index (never on the run's
 // seed, epoch or batch size), so numbers of different runs and checkpoints compare:
 // loss (mean cross-entropy per masked token), perplexity = exp(loss), masked_accuracy.
-nlohmann::json evaluate_blocks(models::BertForMaskedLM& model, const TokenBlocks& blocks, const TokenFlags& flags,
-                               const MaskingOptions& masking, int64_t batch_size, const torch::Device& device,
+nlohmann::json evaluate_blocks(models::MaskedLanguageModelImpl& model, const TokenBlocks& blocks,
+                               const TokenFlags& flags, const MaskingOptions& masking, int64_t batch_size, const torch::Device& device,
                                const engine::EvalShard& shard = {});
 
 // A trained run's config, tokenizer and model (eval mode, on the device).
@@ -53,7 +55,7 @@ struct LoadedMlm {
   nlohmann::json config;
   Config typed;
   std::unique_ptr<text::Tokenizer> tokenizer;
-  models::BertForMaskedLM model{nullptr};
+  std::shared_ptr<models::MaskedLanguageModelImpl> model;
   torch::Device device = torch::kCPU;
 };
 LoadedMlm load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device);

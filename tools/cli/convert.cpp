@@ -20,6 +20,7 @@ int convert_command(const Args& args) {
       "                                               MarianTokenizer) -> a run for eval/predict/translate;\n"
       "                                               BertModel/BertForMaskedLM -> an encoder for --set init=RUN_DIR\n"
       "  attune convert --run RUN_DIR --to-hf OUT_DIR a classification run ([CLS] pooling) or encoder -> transformers;\n"
+      "                                               a masked-LM run (attune pretrain) -> its family's *ForMaskedLM;\n"
       "                                               an image-classification run (cls-pooled ViT) -> ViTForImageClassification;\n"
       "                                               a translation run started from an OPUS-MT folder -> MarianMTModel\n"
       "(--set init=hf:DIR fine-tunes from a Hugging Face folder, ViT and Marian included, without converting it.)");

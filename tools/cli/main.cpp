@@ -20,7 +20,7 @@ struct Command {
 const std::map<std::string, Command>& commands() {
   static const std::map<std::string, Command> table = {
       {"train", {attune::cli::train_command, "train or fine-tune a model from a JSON run config"}},
-      {"pretrain", {attune::cli::pretrain_command, "pretrain a BERT encoder with masked-LM on plain text (task mlm)"}},
+      {"pretrain", {attune::cli::pretrain_command, "masked-LM pretraining on plain text (task mlm): a BERT from scratch, or init=hf:DIR continues a transformers masked LM"}},
       {"models", {attune::cli::models_command, "list model presets and the pretrained runs you have"}},
       {"eval", {attune::cli::eval_command, "evaluate a trained run on a data file (JSON metrics)"}},
       {"predict", {attune::cli::predict_command, "predict with a trained run (JSONL out)"}},

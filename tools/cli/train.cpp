@@ -75,8 +75,11 @@ int run_training(const Args& raw_args, const std::string& default_task, bool tas
   Args args = raw_args;
   std::vector<std::string> overrides = take_overrides(args);
   const std::string command = "attune " + args[0];
-  cxxopts::Options options(command, task_fixed ? "Pretrain a BERT encoder with masked-LM on plain text (task " + default_task +
-                                                     "); the JSON config fully describes the run."
+  cxxopts::Options options(command, task_fixed ? "Masked-LM pretraining on plain text (task " + default_task +
+                                                     "): a BERT encoder and tokenizer from scratch, or --set init=hf:DIR to "
+                                                     "continue a transformers *ForMaskedLM folder (BERT, RoBERTa, DistilBERT, "
+                                                     "ModernBERT, DeBERTa, ...) with its tokenizer; the JSON config fully "
+                                                     "describes the run."
                                                : "Train a model; the JSON config fully describes the run.");
   options.add_options()
       ("c,config", "Run config (JSON); keys not given take the task's defaults (see `attune config --task " + default_task + "`)", cxxopts::value<std::string>());
