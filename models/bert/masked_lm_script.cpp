@@ -1,5 +1,6 @@
 #include "models/bert/masked_lm_script.h"
 
+#include "models/export/masked_lm_methods.h"
 #include "models/bert/script_export.h"
 
 namespace attune::models {
@@ -23,16 +24,7 @@ torch::jit::Module script_masked_lm(BertForMaskedLMImpl& model, script::ClassNam
       b.layer_norm(*transform.layer_norm, "cls_predictions_transform_LayerNorm", script::activation_call(activation, dense));
   const std::string decoded = b.linear_call("h", bert + "." + kScriptBertWordEmbeddings,
                                             b.tensor("cls_predictions_bias", head.bias));
-  b.add_method("def head(self, hidden: Tensor) -> Tensor:\n"
-               "    h = " + transformed + "\n"
-               "    return " + decoded + "\n");
-  b.add_method("def logits_at(self, input_ids: Tensor, attention_mask: Tensor, positions: Tensor, "
-               "token_type_ids: Optional[Tensor]=None) -> Tensor:\n"
-               "    hidden = " + bert + ".forward(input_ids, attention_mask, token_type_ids)\n"
-               "    return self.head(hidden.flatten(0, 1).index_select(0, positions))\n");
-  return b.build("def forward(self, input_ids: Tensor, attention_mask: Tensor, "
-                 "token_type_ids: Optional[Tensor]=None) -> Tensor:\n"
-                 "    return self.head(" + bert + ".forward(input_ids, attention_mask, token_type_ids))\n");
+  return script::build_masked_lm(b, bert, transformed, decoded);
 }
 
 }  // namespace attune::models

@@ -1,5 +1,6 @@
 #include "models/deberta/masked_lm_script.h"
 
+#include "models/export/masked_lm_methods.h"
 #include "models/deberta/script_export.h"
 
 namespace attune::models {
@@ -22,16 +23,7 @@ torch::jit::Module script_deberta_masked_lm(DebertaV2ForMaskedLMImpl& model, scr
   // The legacy head is an nn.Linear with the bias attached; the other multiplies, then adds.
   const std::string decoded =
       o.legacy() ? b.linear_call("h", weight, bias) : "torch.matmul(h, " + weight + ".t()) + " + bias;
-  b.add_method("def head(self, hidden: Tensor) -> Tensor:\n"
-               "    h = " + transformed + "\n"
-               "    return " + decoded + "\n");
-  b.add_method("def logits_at(self, input_ids: Tensor, attention_mask: Tensor, positions: Tensor, "
-               "token_type_ids: Optional[Tensor]=None) -> Tensor:\n"
-               "    hidden = " + body + ".forward(input_ids, attention_mask, token_type_ids)\n"
-               "    return self.head(hidden.flatten(0, 1).index_select(0, positions))\n");
-  return b.build("def forward(self, input_ids: Tensor, attention_mask: Tensor, "
-                 "token_type_ids: Optional[Tensor]=None) -> Tensor:\n"
-                 "    return self.head(" + body + ".forward(input_ids, attention_mask, token_type_ids))\n");
+  return script::build_masked_lm(b, body, transformed, decoded);
 }
 
 }  // namespace attune::models

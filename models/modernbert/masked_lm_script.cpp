@@ -1,5 +1,6 @@
 #include "models/modernbert/masked_lm_script.h"
 
+#include "models/export/masked_lm_methods.h"
 #include "models/modernbert/script_export.h"
 
 namespace attune::models {
@@ -19,17 +20,7 @@ torch::jit::Module script_modernbert_masked_lm(ModernBertForMaskedLMImpl& model,
       b.layer_norm(*head.norm, "head_norm", script::activation_call(head.activation(), dense));
   const std::string bias = model.decoder_bias.defined() ? b.tensor("decoder_bias", model.decoder_bias) : "None";
   const std::string decoded = b.linear_call("h", body + "." + kScriptModernBertTokEmbeddings, bias);
-  b.add_method("def head(self, hidden: Tensor) -> Tensor:\n"
-               "    h = " + transformed + "\n"
-               "    return " + decoded + "\n");
-  // As ModernBertForMaskedLMImpl::forward with positions: rows of the flattened hidden states.
-  b.add_method("def logits_at(self, input_ids: Tensor, attention_mask: Tensor, positions: Tensor, "
-               "token_type_ids: Optional[Tensor]=None) -> Tensor:\n"
-               "    hidden = " + body + ".forward(input_ids, attention_mask, token_type_ids)\n"
-               "    return self.head(hidden.reshape(-1, hidden.size(-1)).index_select(0, positions))\n");
-  return b.build("def forward(self, input_ids: Tensor, attention_mask: Tensor, "
-                 "token_type_ids: Optional[Tensor]=None) -> Tensor:\n"
-                 "    return self.head(" + body + ".forward(input_ids, attention_mask, token_type_ids))\n");
+  return script::build_masked_lm(b, body, transformed, decoded);
 }
 
 }  // namespace attune::models

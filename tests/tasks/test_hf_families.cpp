@@ -153,6 +153,24 @@ torch::Tensor peft_logits(classification::TextClassifier& model) {
   return model->forward(ids, torch::zeros_like(ids), mask);
 }
 
+// Every key of an adapter file is PEFT's for transformers' model: "base_model.model." and
+// an adapted layer's name in the checkpoint at hf_weights (its lora_A/B/E tensors standing
+// for the layer's weight), or a saved module's tensor name there.
+void check_keys_name_hf_tensors(const formats::SafetensorsFile& adapter, const std::string& hf_weights) {
+  const auto hf_file = formats::load_safetensors(hf_weights);
+  const std::string prefix = "base_model.model.";
+  for (const auto& key : adapter.names) {
+    CAPTURE(key);
+    REQUIRE(key.rfind(prefix, 0) == 0);
+    std::string name = key.substr(prefix.size());
+    for (const char* part : {".lora_A", ".lora_B", ".lora_E"}) {
+      const size_t at = name.find(part);
+      if (at != std::string::npos) name = name.substr(0, at) + ".weight";
+    }
+    CHECK(hf_file.tensors.count(name));
+  }
+}
+
 // A classifier run config fine-tuning from init=hf:<dir>/hf on topic files of `rows`
 // training rows written into dir (a quarter as many for validation and test), then `extra`.
 nlohmann::json topics_run(const std::string& dir, int rows, const std::vector<std::string>& extra) {
@@ -432,19 +450,9 @@ TEST_CASE("ModernBERT and DeBERTa adapter files use PEFT's names for transformer
 
     // Every key is PEFT's for transformers' model: an adapted layer's is the layer's name
     // in transformers' checkpoint, a saved module's is its tensor's name there.
-    const auto hf_file = formats::load_safetensors(dir + "/hf/model.safetensors");
     const auto file = formats::load_safetensors(dir + "/adapter/adapter_model.safetensors");
     const std::string prefix = "base_model.model.";
-    for (const auto& key : file.names) {
-      CAPTURE(key);
-      REQUIRE(key.rfind(prefix, 0) == 0);
-      std::string name = key.substr(prefix.size());
-      for (const char* part : {".lora_A", ".lora_B", ".lora_E"}) {
-        const size_t at = name.find(part);
-        if (at != std::string::npos) name = name.substr(0, at) + ".weight";
-      }
-      CHECK(hf_file.tensors.count(name));
-    }
+    check_keys_name_hf_tensors(file, dir + "/hf/model.safetensors");
     const nlohmann::json adapter_config = io::read_json(dir + "/adapter/adapter_config.json");
     CHECK(file.tensors.count("base_model.model.classifier.weight"));
     if (family == "modernbert") {
@@ -542,19 +550,9 @@ TEST_CASE("RoBERTa, DistilBERT and ELECTRA adapter files use PEFT's names; PEFT'
     CHECK(io::read_json(dir + "/adapter/adapter_config.json")["modules_to_save"] == nlohmann::json{"classifier"});
 
     // Every key names a tensor of transformers' checkpoint, as PEFT's do.
-    const auto hf_file = formats::load_safetensors(dir + "/hf/model.safetensors");
     const auto file = formats::load_safetensors(dir + "/adapter/adapter_model.safetensors");
     const std::string prefix = "base_model.model.";
-    for (const auto& key : file.names) {
-      CAPTURE(key);
-      REQUIRE(key.rfind(prefix, 0) == 0);
-      std::string name = key.substr(prefix.size());
-      for (const char* part : {".lora_A", ".lora_B"}) {
-        const size_t at = name.find(part);
-        if (at != std::string::npos) name = name.substr(0, at) + ".weight";
-      }
-      CHECK(hf_file.tensors.count(name));
-    }
+    check_keys_name_hf_tensors(file, dir + "/hf/model.safetensors");
     for (const auto& key : k.keys) CHECK(file.tensors.count(prefix + key));
     // RoBERTa's and ELECTRA's "classifier" is a head of two layers, both trained, as in PEFT.
     const int64_t head = k.fixture == "distilbert-seqcls" ? 2 : 4;

@@ -15,14 +15,7 @@
 #   original/      the fixture (transformers' MarianMTModel, its tokenizer files and outputs)
 #   hf/            `attune convert --from-hf` then `attune convert --run --to-hf` of it
 # and OUT_DIR/family_cases.tar.gz of it all, to carry to the GPU machine.
-set -euo pipefail
-[[ $# -eq 1 ]] || { echo "usage: ATTUNE=path/to/attune $0 OUT_DIR" >&2; exit 2; }
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-ATTUNE="${ATTUNE:-$root/build/attune}"
-[[ -x "$ATTUNE" ]] || { echo "no attune binary at $ATTUNE (set ATTUNE)" >&2; exit 2; }
-out="$(mkdir -p "$1" && cd "$1" && pwd)"
-work="$(mktemp -d /tmp/attune-family-cases-XXXXXX)"
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/cases_setup.sh" family-cases "$@"
 
 # A tiny three-class corpus over the vocabulary below: the label is carried by one word.
 python3 - "$work" <<'PY'

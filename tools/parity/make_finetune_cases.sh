@@ -21,14 +21,7 @@
 # no dropout (transformers' side runs in eval mode), float32, and a warm-up (so the first
 # step has learning rate 0, which makes the one-step copy the starting point). Batches are
 # attune's own length-bucketed, shuffled ones; the Python side rebuilds them from the seed.
-set -euo pipefail
-[[ $# -eq 1 ]] || { echo "usage: ATTUNE=path/to/attune $0 OUT_DIR" >&2; exit 2; }
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-ATTUNE="${ATTUNE:-$root/build/attune}"
-[[ -x "$ATTUNE" ]] || { echo "no attune binary at $ATTUNE (set ATTUNE)" >&2; exit 2; }
-out="$(mkdir -p "$1" && cd "$1" && pwd)"
-work="$(mktemp -d /tmp/attune-finetune-cases-XXXXXX)"
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/cases_setup.sh" finetune-cases "$@"
 
 # A three-class corpus whose label is carried by one word; vocabularies put [PAD] at the
 # checkpoint's pad_token_id (RoBERTa's is 1) and [CLS]/[SEP] at its bos/eos where it has them.
