@@ -153,6 +153,19 @@ torch::Tensor peft_logits(classification::TextClassifier& model) {
   return model->forward(ids, torch::zeros_like(ids), mask);
 }
 
+// peft_logits of a fresh 3-label classifier of `config`'s model with the base weights at
+// base_weights and the adapter folder loaded on top.
+torch::Tensor logits_with_adapter(const classification::Config& config, int64_t vocab, const std::string& base_weights,
+                                  const std::string& adapter_dir) {
+  classification::Config base_config = config;
+  base_config.peft = nlohmann::json{{"method", nullptr}};
+  classification::RunModel fresh = classification::build_run_model(base_config, vocab, 3);
+  formats::load_module_tensors(*fresh.model, formats::load_safetensors(base_weights), base_weights);
+  const auto peft = classification::make_peft_model(fresh.model, config);
+  peft->load_adapter(adapter_dir, "default");
+  return peft_logits(fresh.model);
+}
+
 // Every key of an adapter file is PEFT's for transformers' model: "base_model.model." and
 // an adapted layer's name in the checkpoint at hf_weights (its lora_A/B/E tensors standing
 // for the layer's weight), or a saved module's tensor name there.
@@ -476,13 +489,9 @@ TEST_CASE("ModernBERT and DeBERTa adapter files use PEFT's names for transformer
     }
 
     // Loaded into a fresh classifier of the same base, the adapter gives the same logits.
+    CHECK(torch::allclose(logits_with_adapter(config, vocab, base, dir + "/adapter"), expected, 1e-6, 1e-6));
     classification::Config base_config = config;
     base_config.peft = nlohmann::json{{"method", nullptr}};
-    classification::RunModel fresh = classification::build_run_model(base_config, vocab, 3);
-    formats::load_module_tensors(*fresh.model, formats::load_safetensors(base), base);
-    const auto peft = classification::make_peft_model(fresh.model, config);
-    peft->load_adapter(dir + "/adapter", "default");
-    CHECK(torch::allclose(peft_logits(fresh.model), expected, 1e-6, 1e-6));
 
     // A file under attune's module paths (as written before) fails naming a key PEFT's has.
     formats::NamedTensors old;
@@ -561,12 +570,6 @@ TEST_CASE("RoBERTa, DistilBERT and ELECTRA adapter files use PEFT's names; PEFT'
     CHECK(saved == head);
 
     // Loaded into a fresh classifier of the same base, the adapter gives the same logits.
-    classification::Config base_config = config;
-    base_config.peft = nlohmann::json{{"method", nullptr}};
-    classification::RunModel fresh = classification::build_run_model(base_config, vocab, 3);
-    formats::load_module_tensors(*fresh.model, formats::load_safetensors(base), base);
-    const auto peft = classification::make_peft_model(fresh.model, config);
-    peft->load_adapter(dir + "/adapter", "default");
-    CHECK(torch::allclose(peft_logits(fresh.model), expected, 1e-6, 1e-6));
+    CHECK(torch::allclose(logits_with_adapter(config, vocab, base, dir + "/adapter"), expected, 1e-6, 1e-6));
   }
 }
