@@ -128,12 +128,8 @@ RunModel build_run_model(const Config& config, int64_t vocab_size, int64_t num_l
   if (!base_weights.empty()) {
     formats::load_module_tensors(*run.model, formats::load_safetensors(base_weights), base_weights);
   }
-  nlohmann::json resolved = config.peft;
-  nlohmann::json keep = resolved["modules_to_save"].is_null() ? nlohmann::json::array() : resolved["modules_to_save"];
-  if (std::find(keep.begin(), keep.end(), "classifier") == keep.end()) keep.push_back("classifier");
-  resolved["modules_to_save"] = keep;
   run.peft = make_peft_model(run.model, config);
-  run.peft->add_adapter("default", resolved, "peft");
+  run.peft->add_adapter("default", peft::with_saved_module(config.peft, "classifier"), "peft");
   return run;
 }
 

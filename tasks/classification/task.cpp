@@ -297,13 +297,7 @@ engine::Prepared prepare_run(engine::Run& run) {
     if (peft_run) {
       config["peft"] = built.peft->config("default");
       // The frozen base travels with the run, since only the adapter is trained.
-      built.peft->set_active("");
-      formats::NamedTensors base;
-      for (auto& [name, t] : formats::module_tensors(*model)) {
-        if (name.find(".default.") == std::string::npos && name.rfind("prompt_encoder.", 0) != 0) base.emplace_back(name, t);
-      }
-      formats::save_safetensors(dir.base_weights(), base);
-      built.peft->set_active("default");
+      formats::save_safetensors(dir.base_weights(), built.peft->base_tensors());
     }
     run.save_config();
   }
