@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Cases for tools/parity/vit_peft_check.py: attune PEFT runs of image classification on
+# transformers' own ViTForImageClassification (tests/fixtures/vit/hf-imgcls-c1, 32x32 grey,
+# 3 labels), taken out through every exit attune has.
+#
+#   ATTUNE=build/attune tools/parity/make_vit_peft_cases.sh OUT_DIR
+#
+# It writes OUT_DIR/vit-peft/:
+#   base/                      the fixture folder (the runs' init=hf:)
+#   test-images, test-labels   IDX probe images of the runs' size (4 classes: the bright quadrant)
+#   METHOD/adapter             the run's adapter_config.json and adapter_model.safetensors
+#   METHOD/bundle              `attune export` of the run (the adapter merged into the weights)
+#   METHOD/hf                  `attune convert --run --to-hf` of the run (merged weights)
+# for METHOD lora (target_modules query and value, PEFT's ViT example), rslora (use_rslora,
+# a regular expression over transformers' module paths) and ia3 (its default targets);
+# OUT_DIR/vit-peft-runs/METHOD, the runs themselves (for check_vit_peft_reverse.sh);
+# and OUT_DIR/vit_peft_cases.tar.gz of vit-peft/, to carry to the GPU machine.
+set -euo pipefail
+[[ $# -eq 1 ]] || { echo "usage: ATTUNE=path/to/attune $0 OUT_DIR" >&2; exit 2; }
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+ATTUNE="${ATTUNE:-$root/build/attune}"
+[[ -x "$ATTUNE" ]] || { echo "no attune binary at $ATTUNE (set ATTUNE)" >&2; exit 2; }
+out="$(mkdir -p "$1" && cd "$1" && pwd)"
+cases="$out/vit-peft" runs="$out/vit-peft-runs"
+rm -rf "$cases" "$runs" && mkdir -p "$cases/base" "$runs"
+cp "$root/tests/fixtures/vit/hf-imgcls-c1/"{config.json,model.safetensors,preprocessor_config.json} "$cases/base/"
+
+# Grey 32x32 images whose class is the bright quadrant, as IDX files (tests/common/synthetic.h's
+# write_quadrants, here in Python).
+python3 - "$cases" <<'PY'
+import random, struct, sys
+out = sys.argv[1]
+def write(prefix, n, seed, size=32):
+    rng = random.Random(seed)
+    pixels, labels = bytearray(), bytearray()
+    half = size // 2
+    for _ in range(n):
+        c = rng.randrange(4)
+        for y in range(size):
+            for x in range(size):
+                bright = (y >= half) == (c >= 2) and (x >= half) == (c % 2 == 1)
+                pixels.append(rng.randrange(150, 256) if bright else rng.randrange(0, 90))
+        labels.append(c)
+    with open(f"{out}/{prefix}-images", "wb") as f:
+        f.write(struct.pack(">IIII", 0x803, n, size, size) + bytes(pixels))
+    with open(f"{out}/{prefix}-labels", "wb") as f:
+        f.write(struct.pack(">II", 0x801, n) + bytes(labels))
+write("train", 240, 1)
+write("test", 24, 2)
+PY
+
+train() {  # method --set arguments...
+  local method="$1"
+  shift
+  "$ATTUNE" train --task image-classification --set run_dir="$runs/$method" --set device=cpu \
+    --set init=hf:"$cases/base" --set data.train_images="$cases/train-images" \
+    --set data.train_labels="$cases/train-labels" --set data.test_images="$cases/test-images" \
+    --set data.test_labels="$cases/test-labels" --set data.valid_size=40 --set augment.crop_padding=0 \
+    --set augment.horizontal_flip=false --set train.epochs=3 --set train.batch_size=16 --set train.lr=1e-2 \
+    "$@" > "$runs/$method.log" 2>&1 || { echo "training $method failed:" >&2; tail -5 "$runs/$method.log" >&2; exit 1; }
+}
+
+train lora --set peft.method=lora --set peft.r=4 --set peft.lora_alpha=8 --set 'peft.target_modules=["query","value"]'
+train rslora --set peft.method=lora --set peft.r=4 --set peft.lora_alpha=8 --set peft.use_rslora=true \
+  --set 'peft.target_modules="vit\\.encoder\\.layer\\.\\d+\\.(attention\\.attention\\.(query|key|value)|output\\.dense)"'
+train ia3 --set peft.method=ia3
+rm -f "$cases"/train-*
+for method in lora rslora ia3; do
+  mkdir -p "$cases/$method/adapter"
+  cp "$runs/$method/"{adapter_config.json,adapter_model.safetensors} "$cases/$method/adapter/"
+  "$ATTUNE" export --run "$runs/$method" --out "$cases/$method/bundle" > /dev/null
+  "$ATTUNE" convert --run "$runs/$method" --to-hf "$cases/$method/hf" > /dev/null
+  echo "$method: $(grep -o "peft: [^|]*" "$runs/$method.log" | head -1), test $(grep -o '"accuracy"[^,]*' "$runs/$method/summary.json" 2>/dev/null | tail -1)"
+done
+tar czf "$out/vit_peft_cases.tar.gz" -C "$out" vit-peft
+echo "wrote $out/vit_peft_cases.tar.gz ($(du -h "$out/vit_peft_cases.tar.gz" | cut -f1))"
