@@ -346,3 +346,31 @@ TEST_CASE("image PEFT refuses what cannot apply to a ViT, targets matching nothi
   CHECK(error_of([&] { ic::merge_run(dir + "/full", dir + "/merged", {}); }) ==
         dir + "/full: not a PEFT run: its model.safetensors already holds every weight");
 }
+
+TEST_CASE("ViT bottleneck adapters are scripted as they are and refused by --to-hf; BitFit saves the fixture's biases",
+          "[image][peft][export]") {
+  const std::string dir = vitp_images("image-peft-other");
+  std::ostringstream log;
+  attune::tasks::train(vitp_config(dir, "bottleneck", {"peft.method=bottleneck", "train.epochs=1"}), vitp_quiet(log));
+  const std::string bottleneck = dir + "/bottleneck";
+  const json summary = ic::export_run(bottleneck, dir + "/bundle", false, false);
+  CHECK(summary["peft"] == json({{"method", "bottleneck"}, {"merged", false}}));
+  CHECK(summary["check_max_abs_diff"].get<double>() < 1e-5);
+  CHECK(error_of([&] { ic::export_hf(bottleneck, dir + "/hf"); }) ==
+        bottleneck + ": cannot export to transformers: bottleneck adapters do not fold into the weights; give PEFT "
+                     "the run's adapter files instead");
+
+  attune::tasks::train(vitp_config(dir, "bitfit", {"peft.method=bitfit", "train.epochs=1"}), vitp_quiet(log));
+  const auto fixture = attune::formats::load_safetensors(kVitpFixture + "/model.safetensors");
+  const auto file = attune::formats::load_safetensors(dir + "/bitfit/adapter_model.safetensors");
+  int64_t biases = 0;
+  for (const auto& key : file.names) {
+    CAPTURE(key);
+    REQUIRE(key.rfind(kVitpPrefix, 0) == 0);
+    CHECK(fixture.tensors.count(key.substr(kVitpPrefix.size())));
+    biases += key.size() > 5 && key.compare(key.size() - 5, 5, ".bias") == 0;
+  }
+  CHECK(file.tensors.count("base_model.model.vit.encoder.layer.1.intermediate.dense.bias"));
+  CHECK(file.tensors.count("base_model.model.vit.layernorm.bias"));
+  CHECK(biases + 1 == static_cast<int64_t>(file.names.size()));  // and the classifier's weight
+}

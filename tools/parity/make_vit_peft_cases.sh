@@ -70,7 +70,7 @@ for method in lora rslora ia3; do
   cp "$runs/$method/"{adapter_config.json,adapter_model.safetensors} "$cases/$method/adapter/"
   "$ATTUNE" export --run "$runs/$method" --out "$cases/$method/bundle" > /dev/null
   "$ATTUNE" convert --run "$runs/$method" --to-hf "$cases/$method/hf" > /dev/null
-  echo "$method: $(grep -o "peft: [^|]*" "$runs/$method.log" | head -1), test $(grep -o '"accuracy"[^,]*' "$runs/$method/summary.json" 2>/dev/null | tail -1)"
+  echo "$method: $(grep -o "peft: [^|]*" "$runs/$method.log" | head -1)| $(grep -o "^test: accuracy [0-9.]*" "$runs/$method.log" | tail -1)"
 done
 tar czf "$out/vit_peft_cases.tar.gz" -C "$out" vit-peft
 echo "wrote $out/vit_peft_cases.tar.gz ($(du -h "$out/vit_peft_cases.tar.gz" | cut -f1))"
