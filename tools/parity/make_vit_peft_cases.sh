@@ -14,6 +14,9 @@
 # for METHOD lora (target_modules query and value, PEFT's ViT example), rslora (use_rslora,
 # a regular expression over transformers' module paths) and ia3 (its default targets);
 # OUT_DIR/vit-peft-runs/METHOD, the runs themselves (for check_vit_peft_reverse.sh);
+# OUT_DIR/vit-peft/marian-lora/: a LoRA translation run (q_proj, v_proj) on transformers' own
+# MarianMTModel (tests/fixtures/marian/opus-joint, copied as base/ with its expected.safetensors),
+# its adapter/ and `--to-hf` folder hf/;
 # and OUT_DIR/vit_peft_cases.tar.gz of vit-peft/, to carry to the GPU machine.
 set -euo pipefail
 [[ $# -eq 1 ]] || { echo "usage: ATTUNE=path/to/attune $0 OUT_DIR" >&2; exit 2; }
@@ -72,5 +75,29 @@ for method in lora rslora ia3; do
   "$ATTUNE" convert --run "$runs/$method" --to-hf "$cases/$method/hf" > /dev/null
   echo "$method: $(grep -o "peft: [^|]*" "$runs/$method.log" | head -1)| $(grep -o "^test: accuracy [0-9.]*" "$runs/$method.log" | tail -1)"
 done
+# Marian: number words, English to German, in the fixture's SentencePiece pieces.
+marian="$cases/marian-lora"
+mkdir -p "$marian/adapter"
+cp -r "$root/tests/fixtures/marian/opus-joint" "$marian/base"
+python3 - "$runs" <<'PY'
+import random, sys
+en = "zero one two three four five six seven eight nine".split()
+de = "null eins zwei drei vier fuenf sechs sieben acht neun".split()
+for split, n, seed in (("train", 200, 1), ("valid", 16, 2)):
+    rng = random.Random(seed)
+    with open(f"{sys.argv[1]}/marian-{split}.tsv", "w") as f:
+        for _ in range(n):
+            words = [rng.randrange(10) for _ in range(rng.randint(3, 8))]
+            f.write(" ".join(en[w] for w in words) + "\t" + " ".join(de[w] for w in words) + "\n")
+PY
+"$ATTUNE" train --task translation --set run_dir="$runs/marian-lora" --set device=cpu \
+  --set init=hf:"$marian/base" --set data.train="$runs/marian-train.tsv" --set data.valid="$runs/marian-valid.tsv" \
+  --set data.max_source_tokens=40 --set data.max_target_tokens=40 --set train.epochs=3 --set train.max_tokens=400 \
+  --set train.lr=3e-3 --set train.warmup_steps=5 --set train.eval_max_sentences=8 --set peft.method=lora \
+  --set peft.r=4 --set peft.lora_alpha=8 --set 'peft.target_modules=["q_proj","v_proj"]' \
+  > "$runs/marian-lora.log" 2>&1 || { echo "training marian-lora failed:" >&2; tail -5 "$runs/marian-lora.log" >&2; exit 1; }
+cp "$runs/marian-lora/"{adapter_config.json,adapter_model.safetensors} "$marian/adapter/"
+"$ATTUNE" convert --run "$runs/marian-lora" --to-hf "$marian/hf" > /dev/null
+echo "marian-lora: $(grep -o "peft: [^|]*" "$runs/marian-lora.log" | head -1)"
 tar czf "$out/vit_peft_cases.tar.gz" -C "$out" vit-peft
 echo "wrote $out/vit_peft_cases.tar.gz ($(du -h "$out/vit_peft_cases.tar.gz" | cut -f1))"

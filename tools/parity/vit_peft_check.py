@@ -10,6 +10,10 @@ For each METHOD (lora, rslora, ia3) that tools/parity/make_vit_peft_cases.sh mad
                   to 1e-5; PEFT saves it back under the same keys;
   METHOD/hf       (attune convert --run --to-hf, merged weights) loads in ViTForImageClassification
                   with no missing, unexpected or mismatched keys and gives the bundle's logits.
+And marian-lora/adapter, a LoRA adapter of a translation run on transformers' own MarianMTModel
+(base/, the fixture): it loads with PeftModel.from_pretrained(MarianMTModel.from_pretrained(base/), ADAPTER)
+with every key PEFT's, and its teacher-forced logits on the fixture's probe (base/expected.safetensors)
+equal those of attune's `--to-hf` folder of the run (marian-lora/hf, the adapter merged) to 1e-5.
 And the reverse: a LoRA adapter made here by PEFT (get_peft_model on the same base, LoraConfig as PEFT's
 ViT example: target_modules ["query", "value"], modules_to_save ["classifier"], lora_B and the
 classifier moved off their initial values) is written with its expected predictions to
@@ -126,6 +130,47 @@ def check_hf(case, top, pixels):
     report(case, "hf: logits vs bundle", diff < TOLERANCE, max_abs_diff=diff)
 
 
+def check_marian(top):
+    from peft import PeftModel, get_peft_model_state_dict
+    from transformers import MarianMTModel
+
+    case, root = "marian-lora", os.path.join(top, "marian-lora")
+    adapter_dir = os.path.join(root, "adapter")
+    config = json.load(open(os.path.join(adapter_dir, "adapter_config.json")))
+    report(case, "adapter_config", config.get("task_type") == "SEQ_2_SEQ_LM", peft_type=config.get("peft_type"),
+           task_type=config.get("task_type"), target_modules=config.get("target_modules"))
+    base = MarianMTModel.from_pretrained(os.path.join(root, "base"), attn_implementation="eager")
+    try:
+        model = PeftModel.from_pretrained(base, adapter_dir)
+    except Exception as e:
+        report(case, "PeftModel.from_pretrained", False, error=str(e).splitlines()[0][:300])
+        return
+    saved = load_file(os.path.join(adapter_dir, "adapter_model.safetensors"))
+    state = get_peft_model_state_dict(model)
+    missing, extra = sorted(set(saved) - set(state)), sorted(set(state) - set(saved))
+    report(case, "file keys are PEFT's", not missing and not extra, keys=len(saved), not_in_peft=missing[:5],
+           not_in_file=extra[:5])
+    report(case, "loaded values", all(torch.equal(saved[k], state[k].cpu()) for k in saved if k in state))
+    merged, info = MarianMTModel.from_pretrained(os.path.join(root, "hf"), output_loading_info=True,
+                                                 attn_implementation="eager")
+    problems = {k: list(v) for k, v in info.items() if v}
+    report(case, "hf: from_pretrained", not problems, problems=problems)
+    expected = load_file(os.path.join(root, "base", "expected.safetensors"))
+    src, tgt_in = expected["src"].long(), expected["tgt_in"].long()
+    mask = (src != base.config.pad_token_id).long()
+    model.eval()
+    merged.eval()
+    with torch.no_grad():
+        got = model(input_ids=src, attention_mask=mask, decoder_input_ids=tgt_in).logits
+        want = merged(input_ids=src, attention_mask=mask, decoder_input_ids=tgt_in).logits
+        plain = MarianMTModel.from_pretrained(os.path.join(root, "base"), attn_implementation="eager").eval()(
+            input_ids=src, attention_mask=mask, decoder_input_ids=tgt_in).logits
+    diff = (got - want).abs().max().item()
+    moved = (plain - want).abs().max().item()
+    report(case, "PEFT logits vs attune's merged --to-hf", diff < TOLERANCE and moved > 1e-4, max_abs_diff=diff,
+           adapter_effect=moved)
+
+
 def make_reverse(top, pixels, out):
     """A PEFT-made LoRA adapter and the predictions PEFT gives with it, for attune to load."""
     from peft import LoraConfig, get_peft_model
@@ -180,6 +225,11 @@ def main():
                 check(case, top, pixels)
             except Exception as e:
                 report(case, check.__name__, False, error=f"{type(e).__name__}: {str(e).splitlines()[0][:300]}")
+    if os.path.isdir(os.path.join(top, "marian-lora")):
+        try:
+            check_marian(top)
+        except Exception as e:
+            report("marian-lora", "check_marian", False, error=f"{type(e).__name__}: {str(e).splitlines()[0][:300]}")
     try:
         make_reverse(top, pixels, out)
     except Exception as e:
