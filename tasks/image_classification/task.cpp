@@ -1,5 +1,6 @@
 #include "tasks/image_classification/task.h"
 #include "tasks/engine/train_config.h"
+#include "tasks/engine/peft_run.h"
 #include "tasks/engine/run_dir.h"
 
 #include "core/error.h"
@@ -101,13 +102,14 @@ nlohmann::json metrics_of(const torch::Tensor& logits, const torch::Tensor& labe
   return m;
 }
 
-class ImageTask : public engine::TrainTask {
+class ImageTask : public engine::PeftTrainTask {
  public:
   // peft: the model's adapters when only they (and the head) are trained, else null.
   ImageTask(models::VisionTransformer model, std::shared_ptr<peft::PeftModel> peft, data::ImageSet train,
             data::ImageSet valid, std::vector<std::string> names, double mean, double std, int64_t batch_size,
             int64_t eval_batch_size, int64_t padding, bool flip)
-      : model_(std::move(model)), peft_(std::move(peft)), train_(std::move(train)), valid_(std::move(valid)), names_(std::move(names)),
+      : engine::PeftTrainTask(std::move(peft), kPeftTaskType), model_(std::move(model)), train_(std::move(train)),
+        valid_(std::move(valid)), names_(std::move(names)),
         mean_(mean), std_(std), batch_size_(batch_size), eval_batch_size_(eval_batch_size), padding_(padding),
         flip_(flip) {}
   std::shared_ptr<torch::nn::Module> model() override { return model_.ptr(); }
@@ -119,24 +121,7 @@ class ImageTask : public engine::TrainTask {
   torch::Tensor train_loss(const std::vector<int64_t>& batch, const torch::Device& device) override {
     return graph_loss(graph_inputs(batch, device));
   }
-  bool supports_cuda_graphs() const override { return !peft_ || peft_->capturable(); }
-  void after_optimizer_step(int64_t global_step, int64_t total_steps) override {
-    if (peft_) peft_->after_optimizer_step(global_step, total_steps);
-  }
-  // A PEFT run's checkpoints hold its trainable tensors and the method's state; its best
-  // weights are the adapter alone, in PEFT's files, read back with the base by load_image_run.
-  formats::NamedTensors checkpoint_tensors() override {
-    return peft_ ? peft_->state_tensors() : engine::TrainTask::checkpoint_tensors();
-  }
-  void load_checkpoint_tensors(const formats::SafetensorsFile& file, const std::string& path) override {
-    peft_ ? peft_->load_state_tensors(file, path) : engine::TrainTask::load_checkpoint_tensors(file, path);
-  }
-  void save_best(const std::string& run_dir) override {
-    peft_ ? peft_->save_adapter(run_dir, "default", kPeftTaskType) : engine::TrainTask::save_best(run_dir);
-  }
-  void load_best(const std::string& run_dir) override {
-    if (!peft_) engine::TrainTask::load_best(run_dir);
-  }
+  bool supports_cuda_graphs() const override { return peft_capturable(); }
   // {indices into the training set, crop rows, crop columns (both undefined without augmentation)}
   std::vector<torch::Tensor> graph_inputs(const std::vector<int64_t>& batch, const torch::Device& device) override {
     // The training set lives on the device (Fashion-MNIST is 43 MB as bytes): a batch is
@@ -159,9 +144,7 @@ class ImageTask : public engine::TrainTask {
     const torch::Tensor logits = model_->forward(images);
     const torch::Tensor loss =
         torch::nn::functional::cross_entropy(logits.to(torch::kFloat), device_labels_.index_select(0, index));
-    torch::Tensor total = loss;
-    const torch::Tensor method = peft_ ? peft_->regularizer() : torch::Tensor();
-    if (method.defined()) total = total + method;
+    const torch::Tensor total = with_peft_regularizer(loss);
     const torch::Tensor pooling = model_->regularizer();
     return pooling.defined() ? total + pooling : total;
   }
@@ -173,7 +156,6 @@ class ImageTask : public engine::TrainTask {
 
  private:
   models::VisionTransformer model_;
-  std::shared_ptr<peft::PeftModel> peft_;
   data::ImageSet train_, valid_;
   torch::Tensor device_images_, device_labels_;
   torch::Device images_device_ = torch::kCPU;  // where device_images_ was uploaded for
@@ -246,20 +228,8 @@ ImageRun load_image_run(const std::string& run_dir, const std::vector<std::strin
     if (!extra_adapters.empty()) fail(run_dir, "--adapter needs a PEFT run (this run fine-tuned every weight)");
     dir.load_weights(*run.model);
   } else {
-    const std::string base = dir.base_weights();
-    if (!fs::exists(base)) fail(run_dir, "PEFT run has no base_model.safetensors");
-    if (!fs::exists(fs::path(run_dir) / "adapter_model.safetensors")) {
-      fail(run_dir, "run has no adapter_model.safetensors (training did not reach an evaluation)");
-    }
-    // The base alone, then the run's adapter exactly as it was saved.
-    formats::load_module_tensors(*run.model, formats::load_safetensors(base), base);
     run.peft = make_peft_model(run.model);
-    run.peft->load_adapter(run_dir, "default");
-    for (const auto& adapter : extra_adapters) {
-      std::string name = fs::path(adapter).lexically_normal().filename().string();
-      if (name.empty()) name = fs::path(adapter).lexically_normal().parent_path().filename().string();
-      run.peft->load_adapter(adapter, name);
-    }
+    engine::load_peft_run(run_dir, *run.model, *run.peft, extra_adapters);
   }
   run.names = label_names(d, *d.num_classes);
   run.mean = *d.mean;
@@ -323,11 +293,7 @@ engine::Prepared prepare_run(engine::Run& run) {
   std::shared_ptr<peft::PeftModel> adapters;
   if (peft_run) {
     // On resume the base comes from the run itself, as the init (or seed) made it.
-    if (run.resuming()) {
-      const std::string base = dir.base_weights();
-      if (!fs::exists(base)) fail(dir.path(), "PEFT run has no base_model.safetensors to resume from");
-      formats::load_module_tensors(*model, formats::load_safetensors(base), base);
-    }
+    if (run.resuming()) engine::load_peft_base(dir.path(), *model);
     adapters = add_run_adapter(model, c.peft);
   }
   model->to(options.device);

@@ -1,6 +1,6 @@
 // Using a trained translation run: attune eval, translate and predict.
 #include "core/error.h"
-#include "data/formats/safetensors.h"
+#include "tasks/engine/peft_run.h"
 #include "tasks/engine/run_dir.h"
 #include "models/seq2seq/config.h"
 #include "core/config.h"
@@ -28,20 +28,9 @@ LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& o
     if (!extra_adapters.empty()) fail(run_dir, "--adapter needs a PEFT run (this run fine-tuned every weight)");
     dir.load_weights(*run.model);
   } else {
-    const std::string base = dir.base_weights();
-    if (!fs::exists(base)) fail(run_dir, "PEFT run has no base_model.safetensors");
-    if (!fs::exists(fs::path(run_dir) / "adapter_model.safetensors")) {
-      fail(run_dir, "run has no adapter_model.safetensors (training did not reach an evaluation)");
-    }
     // The base alone, then the run's adapter exactly as it was saved.
-    formats::load_module_tensors(*run.model, formats::load_safetensors(base), base);
     run.peft = std::make_shared<peft::PeftModel>(run.model.ptr());
-    run.peft->load_adapter(run_dir, "default");
-    for (const auto& adapter : extra_adapters) {
-      std::string name = fs::path(adapter).lexically_normal().filename().string();
-      if (name.empty()) name = fs::path(adapter).lexically_normal().parent_path().filename().string();
-      run.peft->load_adapter(adapter, name);
-    }
+    engine::load_peft_run(run_dir, *run.model, *run.peft, extra_adapters);
   }
   run.device = engine::run_device(run.config, device);
   run.model->to(run.device);

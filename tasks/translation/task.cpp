@@ -101,8 +101,8 @@ void write_samples(const std::string& path, const data::ParallelText& text, cons
 TranslationTask::TranslationTask(models::Seq2SeqTransformer model, std::shared_ptr<peft::PeftModel> peft,
                                  std::shared_ptr<text::TranslationTokenizer> tokenizer, PairExamples train,
                                  PairExamples valid, TranslationSettings settings)
-    : model_(std::move(model)),
-      peft_(std::move(peft)),
+    : engine::PeftTrainTask(std::move(peft), kPeftTaskType),
+      model_(std::move(model)),
       tokenizer_(std::move(tokenizer)),
       train_(std::move(train)),
       valid_(std::move(valid)),
@@ -123,29 +123,8 @@ torch::Tensor sequence_loss(models::Seq2SeqTransformer& model, const PairBatch& 
 }
 
 torch::Tensor TranslationTask::train_loss(const std::vector<int64_t>& batch, const torch::Device& device) {
-  const torch::Tensor loss = sequence_loss(model_, collate_pairs(train_, batch, ids_), settings_.label_smoothing, device);
-  const torch::Tensor method = peft_ ? peft_->regularizer() : torch::Tensor();
-  return method.defined() ? loss + method : loss;
-}
-
-void TranslationTask::after_optimizer_step(int64_t global_step, int64_t total_steps) {
-  if (peft_) peft_->after_optimizer_step(global_step, total_steps);
-}
-
-formats::NamedTensors TranslationTask::checkpoint_tensors() {
-  return peft_ ? peft_->state_tensors() : engine::TrainTask::checkpoint_tensors();
-}
-
-void TranslationTask::load_checkpoint_tensors(const formats::SafetensorsFile& file, const std::string& path) {
-  peft_ ? peft_->load_state_tensors(file, path) : engine::TrainTask::load_checkpoint_tensors(file, path);
-}
-
-void TranslationTask::save_best(const std::string& run_dir) {
-  peft_ ? peft_->save_adapter(run_dir, "default", kPeftTaskType) : engine::TrainTask::save_best(run_dir);
-}
-
-void TranslationTask::load_best(const std::string& run_dir) {
-  if (!peft_) engine::TrainTask::load_best(run_dir);
+  return with_peft_regularizer(
+      sequence_loss(model_, collate_pairs(train_, batch, ids_), settings_.label_smoothing, device));
 }
 
 int64_t TranslationTask::batch_size_of(const std::vector<int64_t>& batch) const {
@@ -258,11 +237,7 @@ engine::Prepared prepare_run(engine::Run& run) {
   std::shared_ptr<peft::PeftModel> adapters;
   if (peft_run) {
     // On resume the base comes from the run itself, as the init (or seed) made it.
-    if (run.resuming()) {
-      const std::string base = dir.base_weights();
-      if (!fs::exists(base)) fail(dir.path(), "PEFT run has no base_model.safetensors to resume from");
-      formats::load_module_tensors(*model, formats::load_safetensors(base), base);
-    }
+    if (run.resuming()) engine::load_peft_base(dir.path(), *model);
     adapters = add_run_adapter(model, c.peft);
   }
   model->to(options.device);

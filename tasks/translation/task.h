@@ -6,6 +6,7 @@
 #pragma once
 #include "models/peft/peft_model.h"
 #include "models/seq2seq/transformer.h"
+#include "tasks/engine/peft_run.h"
 #include "tasks/engine/run.h"
 #include "tasks/engine/task.h"
 #include "tasks/translation/config.h"
@@ -29,7 +30,7 @@ struct TranslationSettings {
   bool bf16 = true;                  // autocast while translating on CUDA
 };
 
-class TranslationTask : public engine::TrainTask {
+class TranslationTask : public engine::PeftTrainTask {
  public:
   // peft: the model's adapters when only they are trained, else null.
   TranslationTask(models::Seq2SeqTransformer model, std::shared_ptr<peft::PeftModel> peft,
@@ -40,17 +41,9 @@ class TranslationTask : public engine::TrainTask {
   torch::Tensor train_loss(const std::vector<int64_t>& batch, const torch::Device& device) override;
   int64_t batch_size_of(const std::vector<int64_t>& batch) const override;  // target tokens
   nlohmann::json evaluate(const torch::Device& device, const engine::EvalShard& shard) override;
-  // A PEFT run's checkpoints hold its trainable tensors and the method's state; its best
-  // weights are the adapter alone, in PEFT's files, read back with the base by load_run.
-  void after_optimizer_step(int64_t global_step, int64_t total_steps) override;
-  formats::NamedTensors checkpoint_tensors() override;
-  void load_checkpoint_tensors(const formats::SafetensorsFile& file, const std::string& path) override;
-  void save_best(const std::string& run_dir) override;
-  void load_best(const std::string& run_dir) override;
 
  private:
   models::Seq2SeqTransformer model_;
-  std::shared_ptr<peft::PeftModel> peft_;
   std::shared_ptr<text::TranslationTokenizer> tokenizer_;
   PairExamples train_, valid_;
   TranslationSettings settings_;
