@@ -4,6 +4,8 @@
 #include "core/error.h"
 #include "models/peft/registry.h"
 
+#include <algorithm>
+
 namespace attune::peft {
 
 using nlohmann::json;
@@ -60,7 +62,7 @@ json to_adapter_config(const json& resolved, const std::string& task_type) {
   json c = resolved;
   c.erase("method");
   c["peft_type"] = m.peft_type();
-  c["task_type"] = task_type;
+  c["task_type"] = task_type.empty() ? json() : json(task_type);
   c["inference_mode"] = true;
   c["base_model_name_or_path"] = nullptr;
   c["revision"] = nullptr;
@@ -106,6 +108,18 @@ json from_adapter_config(const json& ac, const std::string& path) {
     if (ac.contains(k)) out[k] = ac[k];
   }
   return out;
+}
+
+json run_section(const json& run_config) {
+  const json section = run_config.contains("peft") ? config::at_field(run_config, "peft", "") : json();
+  return enabled(section) ? resolve(section, "peft") : json{{"method", nullptr}};
+}
+
+json with_saved_module(json resolved, const std::string& module) {
+  json keep = resolved["modules_to_save"].is_null() ? json::array() : resolved["modules_to_save"];
+  if (std::find(keep.begin(), keep.end(), module) == keep.end()) keep.push_back(module);
+  resolved["modules_to_save"] = keep;
+  return resolved;
 }
 
 int64_t prefix_length(const nlohmann::json& section) {

@@ -250,6 +250,21 @@ void PeftModel::load_adapter(const std::string& dir, const std::string& name) {
   }
 }
 
+formats::NamedTensors PeftModel::base_tensors() {
+  const std::string was = active_;
+  set_active("");
+  std::vector<std::string> adapter_paths = linear_adapter_paths(*root_);
+  adapter_paths.push_back(kPromptEncoder);
+  formats::NamedTensors base;
+  for (const auto& [name, t] : formats::module_tensors(*root_)) {
+    bool inside = false;
+    for (const auto& p : adapter_paths) inside = inside || name.rfind(p + ".", 0) == 0;
+    if (!inside) base.emplace_back(name, t.detach().clone());
+  }
+  set_active(was);
+  return base;
+}
+
 ParameterCount PeftModel::count() const {
   ParameterCount c;
   for (const auto& p : root_->parameters(true)) {
@@ -333,6 +348,17 @@ void PeftModel::merge_and_unload() {
   base_values_.clear();
   active_.clear();
   for (auto& p : root_->parameters(true)) p.set_requires_grad(true);
+}
+
+json PeftModel::merge_for_export() {
+  json out = {{"method", nullptr}, {"merged", false}};
+  if (active_.empty()) return out;
+  out["method"] = adapter(active_).method->name();
+  if (mergeable(active_)) {
+    merge_and_unload();
+    out["merged"] = true;
+  }
+  return out;
 }
 
 }  // namespace attune::peft

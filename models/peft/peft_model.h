@@ -53,6 +53,10 @@ class PeftModel {
   // and activates it.
   void load_adapter(const std::string& dir, const std::string& name);
 
+  // The base model alone, as a run keeps it beside its adapter (base_model.safetensors):
+  // every tensor outside the adapters, those adapters train at their base values (copies).
+  formats::NamedTensors base_tensors();
+
   ParameterCount count() const;
   // What a checkpoint must hold to resume: trainable tensors (module_tensors names)
   // and AdaLoRA's importance state.
@@ -73,6 +77,10 @@ class PeftModel {
   // a plain model with the base's tensor names. Methods that are not linear in the
   // weights (bottleneck adapters, prefix tuning) fail.
   void merge_and_unload();
+  // For a bundle: folds the active adapter into the base weights where it is linear in
+  // them and says what became of it, {"method": name or null, "merged": bool}; adapters
+  // that are not linear in them stay, for the script to run as they are.
+  nlohmann::json merge_for_export();
 
  private:
   struct Adapter {

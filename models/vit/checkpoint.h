@@ -54,6 +54,11 @@ void load_vit_checkpoint(VisionTransformerImpl& model, const VitCheckpoint& chec
 // ("vit.encoder.layer.0.layernorm_before.weight", "classifier.bias"); "" for a tensor
 // transformers' ViT has no place for (attention switches, attention pooling's query).
 std::string vit_hf_name(const std::string& name);
+// A module path (or tensor name) of attune's ViT as transformers' ViTForImageClassification
+// names it ("layers.0.attention.self.query" -> "vit.encoder.layer.0.attention.attention.query",
+// "head" -> "classifier"), so PEFT adapter files and target_modules use its names;
+// unchanged where transformers has no such module.
+std::string vit_hf_path(const std::string& path);
 
 // A ViTForImageClassification folder transformers loads (config.json, model.safetensors,
 // preprocessor_config.json) from attune's ViT: pre-LN, exact GELU, class-token pooling and

@@ -157,6 +157,21 @@ std::string vit_hf_name(const std::string& name) {
   return hf.empty() ? "" : "vit." + hf;
 }
 
+std::string vit_hf_path(const std::string& path) {
+  if (path.empty()) return path;
+  // Tensor names and the modules holding them, which vit_hf_name maps as prefixes.
+  const std::string hf = vit_hf_name(path + ".");
+  if (!hf.empty()) return hf.substr(0, hf.size() - 1);
+  // Containers that hold no tensor of their own.
+  static const std::regex container(R"(layers(\.(\d+)(\.(attention\.self|attention|intermediate|output))?)?)");
+  std::smatch m;
+  if (!std::regex_match(path, m, container)) return path;
+  std::string out = "vit.encoder.layer";
+  if (m[2].matched) out += "." + std::string(m[2]);
+  if (m[4].matched) out += "." + (m[4] == "attention.self" ? std::string("attention.attention") : std::string(m[4]));
+  return out;
+}
+
 VitCheckpoint read_hf_vit(const std::string& dir) {
   const fs::path root(dir);
   const HfFolderFiles files = hf_folder_files(dir, "ViT checkpoint");

@@ -1,6 +1,7 @@
 #include "models/vit/vit.h"
 
 #include "models/common/norm.h"
+#include "models/vit/checkpoint.h"
 
 namespace attune::models {
 
@@ -48,6 +49,8 @@ VisionTransformerImpl::VisionTransformerImpl(const VisionTransformerOptions& opt
   truncated_normal(position_embeddings);
   cls_token.normal_(0.0, 1e-6);
 }
+
+std::string VisionTransformerImpl::hf_module_path(const std::string& path) const { return vit_hf_path(path); }
 
 int64_t VisionTransformerImpl::num_patches() const {
   const int64_t side = options_.image_size() / options_.patch_size();

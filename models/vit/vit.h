@@ -3,6 +3,7 @@
 // layers, a final LayerNorm and a linear head on the class token (timm's layout).
 #pragma once
 #include "models/attention/attention_pool.h"
+#include "models/common/hf_module_paths.h"
 #include "models/transformer/encoder_attention.h"
 #include "models/transformer/encoder_layer.h"
 
@@ -33,7 +34,7 @@ struct VisionTransformerOptions {
   TORCH_ARG(EncoderAttentionOptions, attention);
 };
 
-class VisionTransformerImpl : public torch::nn::Module {
+class VisionTransformerImpl : public torch::nn::Module, public HfModulePaths {
  public:
   explicit VisionTransformerImpl(const VisionTransformerOptions& options);
   // images (B, C, H, W) float -> logits (B, num_classes). weights, if given, receives each
@@ -46,6 +47,9 @@ class VisionTransformerImpl : public torch::nn::Module {
   const VisionTransformerOptions& options() const { return options_; }
   // Attention pooling's entropy term of the latest forward (undefined otherwise).
   torch::Tensor regularizer() const { return regularizer_; }
+  // transformers' ViTForImageClassification names (checkpoint.h's vit_hf_path), so PEFT
+  // target_modules written for it ("query", "vit.encoder.layer.\\d+...") select the same layers.
+  std::string hf_module_path(const std::string& path) const override;
 
   torch::nn::Conv2d patch_embedding{nullptr};
   torch::Tensor cls_token;        // (1, 1, H)

@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/schema.h"
 #include "models/bert/model_config.h"
+#include "models/peft/attention_switches.h"
 #include "models/peft/config.h"
 #include "models/registry.h"
 #include "models/transformer/encoder_attention.h"
@@ -56,17 +57,13 @@ nlohmann::json default_config() {
 
 namespace {
 
-// Parameter-free switches (masks, ALiBi) work with PEFT; the others would stay frozen at
-// their starting values.
+// What a PEFT run would leave frozen at its starting values.
 void check_peft_switches(const Config& c) {
   if (c.head.pooling == "attention") {
     fail("head.pooling", "attention pooling's query is not a PEFT module yet: use it with full fine-tuning");
   }
   const auto a = config::parse<models::EncoderAttentionOptions>(c.model, "model", config::UnknownKeys::kIgnore);
-  if (a.layer_fusion) fail("model.layer_fusion", "layer fusion's weights are not a PEFT module yet: use it with full fine-tuning");
-  if (a.position_bias == "relative") {
-    fail("model.position_bias", "the relative position bias is not a PEFT module yet: use alibi, or full fine-tuning");
-  }
+  peft::check_attention_switches(a, "model");
   if (a.context_size > 0 || !c.data.context_columns.empty()) {
     fail("data.context_columns", "context attention's maps are not a PEFT module yet: use it with full fine-tuning");
   }
@@ -97,8 +94,7 @@ Config parse_config(const nlohmann::json& config) {
   // Runs written before attention pooling have no temperature or entropy keys: defaults.
   c.head = config::parse<HeadConfig>(config::at_field(config, "head", ""), "head");
   // Runs written before PEFT have no peft section.
-  const nlohmann::json peft_section = config.contains("peft") ? config::at_field(config, "peft", "") : nlohmann::json();
-  c.peft = peft::enabled(peft_section) ? peft::resolve(peft_section, "peft") : nlohmann::json{{"method", nullptr}};
+  c.peft = peft::run_section(config);
   c.train = engine::train_section(config);
   if (peft_enabled(c)) check_peft_switches(c);
 

@@ -111,16 +111,7 @@ torch::jit::Module script_classifier(TextClassifierImpl& model, bundle::Precisio
 
 ScriptedRun script_run_model(RunModel& run, bundle::Precision precision) {
   ScriptedRun out;
-  out.peft = {{"method", nullptr}, {"merged", false}};
-  if (run.peft && !run.peft->active().empty()) {
-    const std::string method = run.peft->config(run.peft->active()).at("method").get<std::string>();
-    out.peft["method"] = method;
-    // Adapters that are not linear in the base weights stay adapters in the script.
-    if (run.peft->mergeable(run.peft->active())) {
-      run.peft->merge_and_unload();
-      out.peft["merged"] = true;
-    }
-  }
+  out.peft = run.peft ? run.peft->merge_for_export() : nlohmann::json{{"method", nullptr}, {"merged", false}};
   run.model->eval();
   out.module = script_classifier(*run.model, precision);
   return out;

@@ -1,6 +1,7 @@
 #include "tasks/classification/run_model.h"
 
 #include "tasks/classification/examples.h"
+#include "tasks/engine/peft_run.h"
 #include "tasks/engine/run_dir.h"
 
 #include "models/bert/hf_names.h"
@@ -128,12 +129,8 @@ RunModel build_run_model(const Config& config, int64_t vocab_size, int64_t num_l
   if (!base_weights.empty()) {
     formats::load_module_tensors(*run.model, formats::load_safetensors(base_weights), base_weights);
   }
-  nlohmann::json resolved = config.peft;
-  nlohmann::json keep = resolved["modules_to_save"].is_null() ? nlohmann::json::array() : resolved["modules_to_save"];
-  if (std::find(keep.begin(), keep.end(), "classifier") == keep.end()) keep.push_back("classifier");
-  resolved["modules_to_save"] = keep;
   run.peft = make_peft_model(run.model, config);
-  run.peft->add_adapter("default", resolved, "peft");
+  run.peft->add_adapter("default", peft::with_saved_module(config.peft, "classifier"), "peft");
   return run;
 }
 
@@ -151,23 +148,12 @@ LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& o
     engine::RunDir(run_dir).load_weights(*run.model.model);
     if (!extra_adapters.empty()) fail(run_dir, "--adapter needs a PEFT run (this run fine-tuned every weight)");
   } else {
-    const std::string base = engine::RunDir(run_dir).base_weights();
-    if (!fs::exists(base)) fail(run_dir, "PEFT run has no base_model.safetensors");
-    if (!fs::exists(fs::path(run_dir) / "adapter_model.safetensors")) {
-      fail(run_dir, "run has no adapter_model.safetensors (training did not reach an evaluation)");
-    }
     // The base alone, then the run's adapter exactly as it was saved.
     Config base_config = run.typed;
     base_config.peft = nlohmann::json{{"method", nullptr}};
     run.model = build_run_model(base_config, run.tokenizer->vocab_size(), static_cast<int64_t>(run.labels.size()));
-    formats::load_module_tensors(*run.model.model, formats::load_safetensors(base), base);
     run.model.peft = make_peft_model(run.model.model, run.typed);
-    run.model.peft->load_adapter(run_dir, "default");
-    for (const auto& dir : extra_adapters) {
-      std::string name = fs::path(dir).lexically_normal().filename().string();
-      if (name.empty()) name = fs::path(dir).lexically_normal().parent_path().filename().string();
-      run.model.peft->load_adapter(dir, name);
-    }
+    engine::load_peft_run(run_dir, *run.model.model, *run.model.peft, extra_adapters);
   }
   run.model.model->to(engine::run_device(run.config, device));
   run.model.model->eval();

@@ -75,8 +75,8 @@ ColumnSpec column_spec(const nlohmann::json& config, bool with_label) {
 ClassificationTask::ClassificationTask(TextClassifier model, std::shared_ptr<peft::PeftModel> peft, Examples train,
                                        Examples valid, std::vector<std::string> labels, int64_t pad_id,
                                        int64_t batch_size, int64_t eval_batch_size, bool bucket)
-    : model_(std::move(model)),
-      peft_(std::move(peft)),
+    : engine::PeftTrainTask(std::move(peft), kPeftTaskType),
+      model_(std::move(model)),
       train_(std::move(train)),
       valid_(std::move(valid)),
       labels_(std::move(labels)),
@@ -96,9 +96,7 @@ torch::Tensor ClassificationTask::train_loss(const std::vector<int64_t>& batch, 
   return graph_loss(graph_inputs(batch, device));
 }
 
-bool ClassificationTask::supports_cuda_graphs() const {
-  return !peft_ || peft_->capturable();
-}
+bool ClassificationTask::supports_cuda_graphs() const { return peft_capturable(); }
 
 std::vector<torch::Tensor> ClassificationTask::graph_inputs(const std::vector<int64_t>& batch,
                                                             const torch::Device& device) {
@@ -111,36 +109,10 @@ std::vector<torch::Tensor> ClassificationTask::graph_inputs(const std::vector<in
 
 torch::Tensor ClassificationTask::graph_loss(const std::vector<torch::Tensor>& in) {
   const torch::Tensor logits = forward_inputs(model_, in);
-  torch::Tensor loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat), in[4]);
-  if (peft_) {
-    const torch::Tensor reg = peft_->regularizer();
-    if (reg.defined()) loss = loss + reg;
-  }
+  torch::Tensor loss = with_peft_regularizer(torch::nn::functional::cross_entropy(logits.to(torch::kFloat), in[4]));
   const torch::Tensor pooling_reg = model_->regularizer();
   if (pooling_reg.defined()) loss = loss + pooling_reg;
   return loss;
-}
-
-void ClassificationTask::after_optimizer_step(int64_t global_step, int64_t total_steps) {
-  if (peft_) peft_->after_optimizer_step(global_step, total_steps);
-}
-
-formats::NamedTensors ClassificationTask::checkpoint_tensors() {
-  return peft_ ? peft_->state_tensors() : engine::TrainTask::checkpoint_tensors();
-}
-
-void ClassificationTask::load_checkpoint_tensors(const formats::SafetensorsFile& file, const std::string& path) {
-  peft_ ? peft_->load_state_tensors(file, path) : engine::TrainTask::load_checkpoint_tensors(file, path);
-}
-
-void ClassificationTask::save_best(const std::string& run_dir) {
-  // A PEFT run keeps only its adapter, in PEFT's own files.
-  peft_ ? peft_->save_adapter(run_dir, "default", kPeftTaskType) : engine::TrainTask::save_best(run_dir);
-}
-
-void ClassificationTask::load_best(const std::string& run_dir) {
-  // A PEFT run's best adapter is read back with its base by load_run (prepare_run's finish).
-  if (!peft_) engine::TrainTask::load_best(run_dir);
 }
 
 int64_t ClassificationTask::batch_size_of(const std::vector<int64_t>& batch) const {
@@ -297,13 +269,7 @@ engine::Prepared prepare_run(engine::Run& run) {
     if (peft_run) {
       config["peft"] = built.peft->config("default");
       // The frozen base travels with the run, since only the adapter is trained.
-      built.peft->set_active("");
-      formats::NamedTensors base;
-      for (auto& [name, t] : formats::module_tensors(*model)) {
-        if (name.find(".default.") == std::string::npos && name.rfind("prompt_encoder.", 0) != 0) base.emplace_back(name, t);
-      }
-      formats::save_safetensors(dir.base_weights(), base);
-      built.peft->set_active("default");
+      formats::save_safetensors(dir.base_weights(), built.peft->base_tensors());
     }
     run.save_config();
   }

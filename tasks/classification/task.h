@@ -6,6 +6,7 @@
 #include "tasks/classification/examples.h"
 #include "tasks/classification/model.h"
 #include "models/peft/peft_model.h"
+#include "tasks/engine/peft_run.h"
 #include "tasks/engine/run.h"
 #include "tasks/engine/task.h"
 
@@ -17,7 +18,7 @@
 
 namespace attune::classification {
 
-class ClassificationTask : public engine::TrainTask {
+class ClassificationTask : public engine::PeftTrainTask {
  public:
   // peft: the model's adapters when only they are trained, else null.
   ClassificationTask(TextClassifier model, std::shared_ptr<peft::PeftModel> peft, Examples train, Examples valid,
@@ -32,15 +33,9 @@ class ClassificationTask : public engine::TrainTask {
   torch::Tensor graph_loss(const std::vector<torch::Tensor>& inputs) override;
   int64_t batch_size_of(const std::vector<int64_t>& batch) const override;
   nlohmann::json evaluate(const torch::Device& device, const engine::EvalShard& shard) override;
-  void after_optimizer_step(int64_t global_step, int64_t total_steps) override;
-  formats::NamedTensors checkpoint_tensors() override;
-  void load_checkpoint_tensors(const formats::SafetensorsFile& file, const std::string& path) override;
-  void save_best(const std::string& run_dir) override;
-  void load_best(const std::string& run_dir) override;
 
  private:
   TextClassifier model_;
-  std::shared_ptr<peft::PeftModel> peft_;
   Examples train_, valid_;
   std::vector<std::string> labels_;
   int64_t pad_id_, batch_size_, eval_batch_size_;

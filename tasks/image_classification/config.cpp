@@ -3,6 +3,8 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/schema.h"
+#include "models/peft/attention_switches.h"
+#include "models/peft/config.h"
 #include "tasks/engine/settings.h"
 
 namespace attune::image_classification {
@@ -59,6 +61,25 @@ void VitConfig::describe(config::Schema<VitConfig>& s) {
   });
 }
 
+namespace {
+
+// What a PEFT method cannot do to a ViT, or would leave frozen at its starting values.
+void check_peft(const Config& c) {
+  const std::string method = c.peft.at("method").get<std::string>();
+  if (method == "prefix_tuning") {
+    // PEFT's prompt learning hands the model past keys and values, which transformers'
+    // ViT does not take: such an adapter would load nowhere else.
+    fail("peft.method", "prefix_tuning does not apply to a ViT (transformers' ViT takes no past keys and values); "
+                        "use lora, adalora, ia3, bitfit or bottleneck");
+  }
+  if (c.model.pooling == "attention") {
+    fail("model.pooling", "attention pooling's query is not a PEFT module yet: use it with full fine-tuning");
+  }
+  peft::check_attention_switches(c.model.attention, "model");
+}
+
+}  // namespace
+
 nlohmann::json default_config() {
   nlohmann::json c = engine::default_run_keys();
   c["task"] = "image-classification";
@@ -67,6 +88,7 @@ nlohmann::json default_config() {
   c["data"] = config::defaults<DataConfig>();
   c["augment"] = config::defaults<AugmentConfig>();
   c["model"] = config::defaults<VitConfig>();
+  c["peft"] = peft::default_section();
   engine::TrainConfig train;
   train.lr = 1e-3;
   train.weight_decay = 0.05;
@@ -87,6 +109,7 @@ std::vector<std::string> config_help() {
   config::append_help<DataConfig>(lines, "data", d.at("data"));
   config::append_help<AugmentConfig>(lines, "augment", d.at("augment"));
   config::append_help<VitConfig>(lines, "model", d.at("model"));
+  lines.push_back("peft: a PEFT method and its keys (docs/peft.md); the classifier always trains");
   return lines;
 }
 
@@ -98,8 +121,13 @@ Config parse_config(const nlohmann::json& config) {
   c.data = config::parse<DataConfig>(config::at_field(config, "data", ""), "data");
   c.augment = config::parse<AugmentConfig>(config::at_field(config, "augment", ""), "augment");
   c.model = config::parse<VitConfig>(config::at_field(config, "model", ""), "model");
+  // Runs written before PEFT have no peft section.
+  c.peft = peft::run_section(config);
   c.train = engine::train_section(config);
+  if (peft_enabled(c)) check_peft(c);
   return c;
 }
+
+bool peft_enabled(const Config& config) { return peft::enabled(config.peft); }
 
 }  // namespace attune::image_classification

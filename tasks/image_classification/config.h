@@ -1,6 +1,6 @@
 // The "image-classification" task's run config, typed: each section a struct whose
 // describe() holds its defaults and checks (core/schema.h), parsed once from the merged
-// JSON.
+// JSON. The peft section is text classification's, owned by models/peft.
 #pragma once
 #include "models/transformer/encoder_attention.h"
 #include "tasks/engine/train_config.h"
@@ -60,6 +60,9 @@ struct Config {
   DataConfig data;
   AugmentConfig augment;
   VitConfig model;
+  // Resolved (the method's defaults filled in), or {"method": null}: full fine-tuning.
+  // Checked by models/peft, as for text classification (docs/peft.md).
+  nlohmann::json peft;
   engine::TrainConfig train;
 };
 
@@ -67,5 +70,6 @@ nlohmann::json default_config();
 // "section.key: help" for every key of default_config() (attune config --keys).
 std::vector<std::string> config_help();
 Config parse_config(const nlohmann::json& config);
+bool peft_enabled(const Config& config);
 
 }  // namespace attune::image_classification

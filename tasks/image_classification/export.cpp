@@ -53,6 +53,9 @@ torch::jit::Module script_image_classifier(ImageRun& run, bool int8) {
 json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8) {
   // The export runs on the CPU: bundles are device-neutral (torch::jit::load places them).
   ImageRun run = load_image_run(run_dir, {}, "cpu");
+  // A PEFT run's adapter is folded into the weights where it is linear in them; the
+  // others (bottleneck adapters) are scripted as they are.
+  const json peft = run.peft ? run.peft->merge_for_export() : json{{"method", nullptr}, {"merged", false}};
   const std::string engine = int8 ? script::use_int8_engine() : "";
   torch::jit::Module module = script_image_classifier(run, int8);
   const double max_diff = self_check(run, module);
@@ -80,6 +83,7 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   manifest["normalization"] = {{"formula", "(pixels / 255 - mean) / std"}, {"mean", run.mean}, {"std", run.std},
                                {"in_model", true}};
   manifest["pooling"] = o.pooling();
+  manifest["peft"] = peft;
   bundle::write_run_bundle(out_dir, overwrite, manifest, module, run_dir);
 
   const json written = io::read_json((fs::path(out_dir) / bundle::kManifest).string());
@@ -88,7 +92,7 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
   return {{"run_dir", run_dir}, {"bundle", out_dir}, {"task", kTask}, {"files", written["files"].size()},
           {"bytes", bytes}, {"parameters", parameters}, {"pooling", o.pooling()}, {"labels", run.names},
           {"image_size", o.image_size()}, {"torch_version", bundle::torch_version()},
-          {"check_max_abs_diff", max_diff}, {"dtype", dtype}};
+          {"check_max_abs_diff", max_diff}, {"dtype", dtype}, {"peft", peft}};
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #include "data/readers/idx.h"
 #include "tasks/image_classification/explain.h"
 #include "tasks/image_classification/export.h"
+#include "tasks/image_classification/peft.h"
 #include "tasks/image_classification/task.h"
 
 namespace attune::image_classification {
@@ -23,10 +24,14 @@ class ImageClassification : public tasks::Task {
   engine::Prepared prepare(engine::Run& run) const override { return prepare_run(run); }
 
   nlohmann::json evaluate(const tasks::RunRequest& run, const std::string& data_path) const override {
-    return evaluate_run(run.run_dir, data_path, run.overrides, run.device);
+    return evaluate_run(run.run_dir, data_path, run.overrides, run.device, run.adapters);
   }
   void predict(const tasks::RunRequest& run, tasks::PredictStreams& io) const override {
-    predict_run(run.run_dir, io.in, io.input_name, io.out, run.device, io.batch_size);
+    predict_run(run.run_dir, io.in, io.input_name, io.out, run.device, io.batch_size, run.adapters);
+  }
+  bool has_adapters() const override { return true; }
+  nlohmann::json merge(const tasks::RunRequest& run, const std::string& out_dir) const override {
+    return merge_run(run.run_dir, out_dir, run.adapters);
   }
   bool exports() const override { return true; }
   nlohmann::json export_bundle(const std::string& run_dir, const std::string& out_dir, bool overwrite,

@@ -1,5 +1,6 @@
 #include "tasks/image_classification/task.h"
 #include "tasks/engine/train_config.h"
+#include "tasks/engine/peft_run.h"
 #include "tasks/engine/run_dir.h"
 
 #include "core/error.h"
@@ -16,6 +17,7 @@
 #include "tasks/engine/task.h"
 #include "tasks/image_classification/augment.h"
 #include "tasks/image_classification/init.h"
+#include "tasks/image_classification/peft.h"
 
 #include <filesystem>
 #include <iostream>
@@ -100,11 +102,14 @@ nlohmann::json metrics_of(const torch::Tensor& logits, const torch::Tensor& labe
   return m;
 }
 
-class ImageTask : public engine::TrainTask {
+class ImageTask : public engine::PeftTrainTask {
  public:
-  ImageTask(models::VisionTransformer model, data::ImageSet train, data::ImageSet valid, std::vector<std::string> names,
-            double mean, double std, int64_t batch_size, int64_t eval_batch_size, int64_t padding, bool flip)
-      : model_(std::move(model)), train_(std::move(train)), valid_(std::move(valid)), names_(std::move(names)),
+  // peft: the model's adapters when only they (and the head) are trained, else null.
+  ImageTask(models::VisionTransformer model, std::shared_ptr<peft::PeftModel> peft, data::ImageSet train,
+            data::ImageSet valid, std::vector<std::string> names, double mean, double std, int64_t batch_size,
+            int64_t eval_batch_size, int64_t padding, bool flip)
+      : engine::PeftTrainTask(std::move(peft), kPeftTaskType), model_(std::move(model)), train_(std::move(train)),
+        valid_(std::move(valid)), names_(std::move(names)),
         mean_(mean), std_(std), batch_size_(batch_size), eval_batch_size_(eval_batch_size), padding_(padding),
         flip_(flip) {}
   std::shared_ptr<torch::nn::Module> model() override { return model_.ptr(); }
@@ -116,7 +121,7 @@ class ImageTask : public engine::TrainTask {
   torch::Tensor train_loss(const std::vector<int64_t>& batch, const torch::Device& device) override {
     return graph_loss(graph_inputs(batch, device));
   }
-  bool supports_cuda_graphs() const override { return true; }
+  bool supports_cuda_graphs() const override { return peft_capturable(); }
   // {indices into the training set, crop rows, crop columns (both undefined without augmentation)}
   std::vector<torch::Tensor> graph_inputs(const std::vector<int64_t>& batch, const torch::Device& device) override {
     // The training set lives on the device (Fashion-MNIST is 43 MB as bytes): a batch is
@@ -139,8 +144,9 @@ class ImageTask : public engine::TrainTask {
     const torch::Tensor logits = model_->forward(images);
     const torch::Tensor loss =
         torch::nn::functional::cross_entropy(logits.to(torch::kFloat), device_labels_.index_select(0, index));
+    const torch::Tensor total = with_peft_regularizer(loss);
     const torch::Tensor pooling = model_->regularizer();
-    return pooling.defined() ? loss + pooling : loss;
+    return pooling.defined() ? total + pooling : total;
   }
   nlohmann::json evaluate(const torch::Device& device, const engine::EvalShard& shard) override {
     return metrics_of(logits_of(model_, valid_.images, mean_, std_, eval_batch_size_, device, shard,
@@ -209,7 +215,7 @@ void check_images(const torch::Tensor& images, int64_t size, const std::string& 
 }  // namespace
 
 ImageRun load_image_run(const std::string& run_dir, const std::vector<std::string>& overrides,
-                        const std::string& device) {
+                        const std::string& device, const std::vector<std::string>& extra_adapters) {
   engine::RunDir(run_dir).require();
   ImageRun run;
   run.config = engine::RunDir(run_dir).read_config(overrides);
@@ -217,7 +223,14 @@ ImageRun load_image_run(const std::string& run_dir, const std::vector<std::strin
   const DataConfig& d = run.typed.data;
   if (!d.num_classes || !d.image_size || !d.mean || !d.std) fail(run_dir, "config.json's data section lacks what training fills in");
   run.model = make_vit(run.typed.model, *d.image_size, *d.num_classes);
-  engine::RunDir(run_dir).load_weights(*run.model);
+  const engine::RunDir dir(run_dir);
+  if (!peft_enabled(run.typed)) {
+    if (!extra_adapters.empty()) fail(run_dir, "--adapter needs a PEFT run (this run fine-tuned every weight)");
+    dir.load_weights(*run.model);
+  } else {
+    run.peft = make_peft_model(run.model);
+    engine::load_peft_run(run_dir, *run.model, *run.peft, extra_adapters);
+  }
   run.names = label_names(d, *d.num_classes);
   run.mean = *d.mean;
   run.std = *d.std;
@@ -275,14 +288,33 @@ engine::Prepared prepare_run(engine::Run& run) {
     models::load_vit_checkpoint(*model, *init, c.init, /*with_head=*/false);
     run.log() << "init: the head starts untrained (" << classes << " classes)\n";
   }
+  const bool peft_run = peft_enabled(c);
+  const engine::RunDir dir = run.dir();
+  std::shared_ptr<peft::PeftModel> adapters;
+  if (peft_run) {
+    // On resume the base comes from the run itself, as the init (or seed) made it.
+    if (run.resuming()) engine::load_peft_base(dir.path(), *model);
+    adapters = add_run_adapter(model, c.peft);
+  }
   model->to(options.device);
-  if (!run.resuming()) run.save_config();
+  if (!run.resuming()) {
+    if (peft_run) {
+      // The saved config rebuilds this adapter (method defaults filled in); the frozen
+      // base travels with the run, since only the adapter and the head are trained.
+      config["peft"] = adapters->config("default");
+      formats::save_safetensors(dir.base_weights(), adapters->base_tensors());
+    }
+    run.save_config();
+  }
   const int64_t params = models::parameter_count(*model);
   run.log() << "data: " << train.images.size(0) << " train / " << valid.images.size(0) << " valid images, " << classes
             << " classes; model: vit, " << params << " parameters on " << options.device << "\n";
+  if (peft_run) {
+    run.log() << "peft: " << c.peft["method"].get<std::string>() << ", " << adapters->count().describe() << "\n";
+  }
   const double mean = *c.data.mean, std = *c.data.std;
   engine::Prepared prepared;
-  prepared.trainer = std::make_unique<ImageTask>(model, std::move(train), valid, names, mean, std, batch_size,
+  prepared.trainer = std::make_unique<ImageTask>(model, adapters, std::move(train), valid, names, mean, std, batch_size,
                                                  eval_batch_size, c.augment.crop_padding, c.augment.horizontal_flip);
   prepared.summary["parameters"] = params;
   const std::string test_images = c.data.test_images;
@@ -290,9 +322,10 @@ engine::Prepared prepare_run(engine::Run& run) {
     if (c.data.test_labels.empty()) fail("data.test_labels", "test_images needs its labels file");
     const std::string test_labels = c.data.test_labels;
     const torch::Device device = options.device;
-    const engine::RunDir dir = run.dir();
     prepared.finish = [=](nlohmann::json& summary) mutable {
       const data::ImageSet test = data::read_idx_images(test_images, test_labels);
+      // A PEFT run is reloaded as eval loads it: the saved base plus the best adapter.
+      if (peft_run) model = load_image_run(dir.path(), {}, device.str()).model;
       model->eval();
       const torch::Tensor logits = logits_of(model, test.images, mean, std, eval_batch_size, device);
       summary["test"] = metrics_of(logits, test.labels, names);
@@ -303,8 +336,9 @@ engine::Prepared prepare_run(engine::Run& run) {
 }
 
 nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
-                            const std::vector<std::string>& overrides, const std::string& device) {
-  ImageRun run = load_image_run(run_dir, overrides, device);
+                            const std::vector<std::string>& overrides, const std::string& device,
+                            const std::vector<std::string>& adapters) {
+  ImageRun run = load_image_run(run_dir, overrides, device, adapters);
   const data::ImageSet set = read_pair(data_path, "--data");
   check_images(set.images, run.typed.data.image_size.value_or(0), data_path);
   if (set.labels.numel() && set.labels.max().item<int64_t>() >= static_cast<int64_t>(run.names.size())) {
@@ -318,8 +352,8 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_
 }
 
 void predict_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,
-                 const std::string& device, int64_t batch_size) {
-  ImageRun run = load_image_run(run_dir, {}, device);
+                 const std::string& device, int64_t batch_size, const std::vector<std::string>& adapters) {
+  ImageRun run = load_image_run(run_dir, {}, device, adapters);
   const torch::Tensor images = read_predict_images(in, input_name, run.model->options().image_size());
   write_predictions(logits_of(run.model, images, run.mean, run.std, batch_size, run.device), run.names, out);
 }

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/schema.h"
+#include "models/peft/config.h"
 #include "tasks/engine/settings.h"
 
 namespace attune::translation {
@@ -63,6 +64,7 @@ nlohmann::json default_config() {
   c["train"].update(config::defaults<TranslationTrainConfig>());
   c["decode"] = config::defaults<DecodeConfig>();
   c["init"] = nullptr;
+  c["peft"] = peft::default_section();
   return c;
 }
 
@@ -75,6 +77,7 @@ std::vector<std::string> config_help() {
   config::append_help<models::Seq2SeqModelConfig>(lines, "model", d.at("model"));
   config::append_help<DecodeConfig>(lines, "decode", d.at("decode"));
   lines.push_back("init: hf:DIR (a transformers MarianMTModel + MarianTokenizer folder, e.g. OPUS-MT) to fine-tune from");
+  lines.push_back("peft: a PEFT method and its keys (docs/peft.md); target_modules name Marian's layers (q_proj, ...)");
   return lines;
 }
 
@@ -93,6 +96,13 @@ Config parse_config(const nlohmann::json& config) {
   c.decode = config::parse<DecodeConfig>(config::at_field(config, "decode", ""), "decode");
   // Run directories written before "init" existed have no such key: they started from scratch.
   c.init = config.contains("init") ? config::get_optional_string(config, "init", "") : "";
+  // Runs written before PEFT have no peft section.
+  c.peft = peft::run_section(config);
+  if (peft_enabled(c) && c.peft.at("method") == "prefix_tuning") {
+    // Its prefixes reach the encoders' attention (models/attention), not the encoder-decoder's.
+    fail("peft.method", "prefix_tuning is not implemented for the encoder-decoder; use lora, adalora, ia3, bitfit "
+                        "or bottleneck");
+  }
   if (!c.init.empty() && c.init.rfind("hf:", 0) != 0) {
     fail("init", "expected hf:DIR (a transformers MarianMTModel folder), got '" + c.init + "'");
   }
@@ -111,6 +121,8 @@ Config parse_config(const nlohmann::json& config) {
   }
   return c;
 }
+
+bool peft_enabled(const Config& config) { return peft::enabled(config.peft); }
 
 LengthFilter length_filter(const DataConfig& data) {
   LengthFilter f;

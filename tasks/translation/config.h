@@ -57,12 +57,16 @@ struct Config {
   TranslationTrainConfig translation_train;
   DecodeConfig decode;
   std::string init;  // "hf:DIR": an OPUS-MT folder to fine-tune from (init.h); "" from scratch
+  // Resolved (the method's defaults filled in), or {"method": null}: full fine-tuning.
+  // Checked by models/peft, as for text classification (docs/peft.md).
+  nlohmann::json peft;
 };
 
 nlohmann::json default_config();
 // "section.key: help" for every key of default_config() (attune config --keys).
 std::vector<std::string> config_help();
 Config parse_config(const nlohmann::json& config);
+bool peft_enabled(const Config& config);
 
 LengthFilter length_filter(const DataConfig& data);
 // The decode section (eval_beam_size instead of beam_size for validation).

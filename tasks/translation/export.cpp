@@ -157,6 +157,9 @@ void ScriptStepModel::trim() {
 json export_run(const std::string& run_dir, const std::string& out_dir, bool overwrite, bool int8) {
   // The export runs on the CPU: bundles are device-neutral (torch::jit::load places them).
   LoadedRun run = load_run(run_dir, {}, "cpu");
+  // A PEFT run's adapter is folded into the weights where it is linear in them; the
+  // others (bottleneck adapters) are scripted as they are.
+  const json peft = run.peft ? run.peft->merge_for_export() : json{{"method", nullptr}, {"merged", false}};
   const auto& tokenizer = run.tokenizer;
   models::Seq2SeqTransformer& model = run.model;
   script::ClassNames names;
@@ -188,10 +191,11 @@ json export_run(const std::string& run_dir, const std::string& out_dir, bool ove
                         {"max_length_ratio", decode.max_length_ratio}, {"max_length_extra", decode.max_length_extra}};
   manifest["tokenizer"] = {{"kind", tokenizer->kind()}, {"dir", "tokenizer"}};
   if (int8) manifest["model"]["quantized_engine"] = engine;
+  manifest["peft"] = peft;
 
   bundle::write_run_bundle(out_dir, overwrite, manifest, module, run_dir);
   return {{"run_dir", run_dir}, {"bundle", out_dir}, {"task", kTask}, {"parameters", parameters},
-          {"torch_version", bundle::torch_version()}, {"check_max_abs_diff", max_diff}};
+          {"torch_version", bundle::torch_version()}, {"check_max_abs_diff", max_diff}, {"peft", peft}};
 }
 
 namespace {

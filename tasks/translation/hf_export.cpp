@@ -20,6 +20,17 @@ namespace attune::translation {
 nlohmann::json export_hf(const std::string& run_dir, const std::string& out_dir) {
   io::require_empty_output_dir(out_dir);
   LoadedRun run = load_run(run_dir, {}, "cpu");
+  nlohmann::json peft = nullptr;
+  if (run.peft) {
+    // transformers gets the merged weights; the adapter itself loads in PEFT as it is.
+    const std::string method = run.peft->config(run.peft->active()).at("method").get<std::string>();
+    if (!run.peft->mergeable(run.peft->active())) {
+      fail(run_dir, "cannot export to transformers: " + method +
+                        " adapters do not fold into the weights; give PEFT the run's adapter files instead");
+    }
+    run.peft->merge_and_unload();
+    peft = {{"method", method}, {"merged", true}};
+  }
   const auto* marian = dynamic_cast<const text::MarianTokenizer*>(run.tokenizer.get());
   if (!marian) {
     fail(run_dir, "has attune's joint SentencePiece tokenizer, which transformers' MarianTokenizer cannot read "
@@ -36,7 +47,8 @@ nlohmann::json export_hf(const std::string& run_dir, const std::string& out_dir)
           {"architecture", "MarianMTModel"},
           {"tokenizer", "MarianTokenizer"},
           {"separate_vocabs", marian->separate_vocabs()},
-          {"parameters", models::parameter_count(*run.model)}};
+          {"parameters", models::parameter_count(*run.model)},
+          {"peft", peft}};
 }
 
 nlohmann::json import_hf(const std::string& hf_dir, const std::string& out_dir, std::ostream& log) {

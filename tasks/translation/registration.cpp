@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "tasks/translation/export.h"
+#include "tasks/translation/peft.h"
 #include "tasks/translation/task.h"
 
 namespace attune::translation {
@@ -19,12 +20,16 @@ class Translation : public tasks::Task {
   engine::Prepared prepare(engine::Run& run) const override { return prepare_run(run); }
 
   nlohmann::json evaluate(const tasks::RunRequest& run, const std::string& data_path) const override {
-    return evaluate_run(run.run_dir, data_path, run.overrides, run.device);
+    return evaluate_run(run.run_dir, data_path, run.overrides, run.device, run.adapters);
   }
   // One translation a line; batches are cut by tokens (train.eval_max_tokens), and
   // run.overrides set the decoding (attune translate --beam: decode.beam_size).
   void predict(const tasks::RunRequest& run, tasks::PredictStreams& io) const override {
-    translate_run(run.run_dir, io.in, io.out, run.device, run.overrides);
+    translate_run(run.run_dir, io.in, io.out, run.device, run.overrides, run.adapters);
+  }
+  bool has_adapters() const override { return true; }
+  nlohmann::json merge(const tasks::RunRequest& run, const std::string& out_dir) const override {
+    return merge_run(run.run_dir, out_dir, run.adapters);
   }
   bool exports() const override { return true; }
   nlohmann::json export_bundle(const std::string& run_dir, const std::string& out_dir, bool overwrite,

@@ -1,5 +1,6 @@
 // Using a trained translation run: attune eval, translate and predict.
 #include "core/error.h"
+#include "tasks/engine/peft_run.h"
 #include "tasks/engine/run_dir.h"
 #include "models/seq2seq/config.h"
 #include "core/config.h"
@@ -13,7 +14,8 @@ namespace fs = std::filesystem;
 
 namespace attune::translation {
 
-LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device) {
+LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device,
+                   const std::vector<std::string>& extra_adapters) {
   LoadedRun run;
   run.config = engine::RunDir(run_dir).read_config(overrides);
   run.typed = parse_config(run.config);
@@ -21,7 +23,15 @@ LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& o
   run.tokenizer = text::load_translation_tokenizer(tokenizer_dir);
   run.model = models::Seq2SeqTransformer(
       models::seq2seq_options(run.typed.model, run.tokenizer->vocab_size(), run.tokenizer->pad_id(), "model"));
-  engine::RunDir(run_dir).load_weights(*run.model);
+  const engine::RunDir dir(run_dir);
+  if (!peft_enabled(run.typed)) {
+    if (!extra_adapters.empty()) fail(run_dir, "--adapter needs a PEFT run (this run fine-tuned every weight)");
+    dir.load_weights(*run.model);
+  } else {
+    // The base alone, then the run's adapter exactly as it was saved.
+    run.peft = std::make_shared<peft::PeftModel>(run.model.ptr());
+    engine::load_peft_run(run_dir, *run.model, *run.peft, extra_adapters);
+  }
   run.device = engine::run_device(run.config, device);
   run.model->to(run.device);
   run.model->eval();
@@ -29,8 +39,9 @@ LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& o
 }
 
 nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
-                            const std::vector<std::string>& overrides, const std::string& device) {
-  LoadedRun run = load_run(run_dir, overrides, device);
+                            const std::vector<std::string>& overrides, const std::string& device,
+                            const std::vector<std::string>& adapters) {
+  LoadedRun run = load_run(run_dir, overrides, device, adapters);
   const DataConfig& d = run.typed.data;
   const data::ParallelText text = read_parallel_spec(nlohmann::json(data_path), "--data", d.source_key, d.target_key);
   nlohmann::json m = evaluate_text(run.model, *run.tokenizer, text, run.typed, run.device, run.typed.decode.output);
@@ -39,8 +50,8 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_
 }
 
 void translate_run(const std::string& run_dir, std::istream& in, std::ostream& out, const std::string& device,
-                   const std::vector<std::string>& overrides) {
-  LoadedRun run = load_run(run_dir, overrides, device);
+                   const std::vector<std::string>& overrides, const std::vector<std::string>& adapters) {
+  LoadedRun run = load_run(run_dir, overrides, device, adapters);
   const std::vector<std::string> lines = data::read_text_lines(in);
   const DecodeOptions o = decode_options(run.typed.decode, special_ids(*run.tokenizer), /*for_validation=*/false);
   const int64_t max_tokens = run.typed.translation_train.eval_max_tokens;

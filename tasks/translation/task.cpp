@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "tasks/translation/config.h"
 #include "tasks/translation/init.h"
+#include "tasks/translation/peft.h"
 #include "tasks/translation/translate.h"
 
 #include <algorithm>
@@ -97,10 +98,11 @@ void write_samples(const std::string& path, const data::ParallelText& text, cons
   io::write_file_atomic(path, lines);
 }
 
-TranslationTask::TranslationTask(models::Seq2SeqTransformer model,
+TranslationTask::TranslationTask(models::Seq2SeqTransformer model, std::shared_ptr<peft::PeftModel> peft,
                                  std::shared_ptr<text::TranslationTokenizer> tokenizer, PairExamples train,
                                  PairExamples valid, TranslationSettings settings)
-    : model_(std::move(model)),
+    : engine::PeftTrainTask(std::move(peft), kPeftTaskType),
+      model_(std::move(model)),
       tokenizer_(std::move(tokenizer)),
       train_(std::move(train)),
       valid_(std::move(valid)),
@@ -121,7 +123,8 @@ torch::Tensor sequence_loss(models::Seq2SeqTransformer& model, const PairBatch& 
 }
 
 torch::Tensor TranslationTask::train_loss(const std::vector<int64_t>& batch, const torch::Device& device) {
-  return sequence_loss(model_, collate_pairs(train_, batch, ids_), settings_.label_smoothing, device);
+  return with_peft_regularizer(
+      sequence_loss(model_, collate_pairs(train_, batch, ids_), settings_.label_smoothing, device));
 }
 
 int64_t TranslationTask::batch_size_of(const std::vector<int64_t>& batch) const {
@@ -229,9 +232,22 @@ engine::Prepared prepare_run(engine::Run& run) {
   torch::manual_seed(options.seed);
   models::Seq2SeqTransformer model(model_options);
   if (init) formats::load_module_tensors(*model, init->checkpoint.tensors, init->checkpoint.file);
+  const bool peft_run = peft_enabled(c);
+  const engine::RunDir dir = run.dir();
+  std::shared_ptr<peft::PeftModel> adapters;
+  if (peft_run) {
+    // On resume the base comes from the run itself, as the init (or seed) made it.
+    if (run.resuming()) engine::load_peft_base(dir.path(), *model);
+    adapters = add_run_adapter(model, c.peft);
+  }
   model->to(options.device);
   if (!run.resuming()) {
     config["model"] = models::seq2seq_model_config(model_options, c.model.preset);
+    if (peft_run) {
+      // The saved config rebuilds this adapter; the frozen base travels with the run.
+      config["peft"] = adapters->config("default");
+      formats::save_safetensors(dir.base_weights(), adapters->base_tensors());
+    }
     run.save_config();
   }
   const int64_t params = models::parameter_count(*model, /*trainable_only=*/true);
@@ -240,16 +256,20 @@ engine::Prepared prepare_run(engine::Run& run) {
   log << "data: " << train.size() << " train pairs (" << dropped << " dropped by the length/ratio filters, "
       << train_tokens << " target tokens), " << valid.size() << " valid; vocabulary " << tokenizer->vocab_size()
       << "; model: " << params << " parameters on " << options.device << "\n";
+  if (peft_run) log << "peft: " << c.peft["method"].get<std::string>() << ", " << adapters->count().describe() << "\n";
 
   engine::Prepared prepared;
   prepared.summary["train_pairs"] = train.size();
   prepared.summary["dropped_pairs"] = dropped;
-  prepared.trainer = std::make_unique<TranslationTask>(model, tokenizer, std::move(train), std::move(valid), settings);
+  prepared.trainer =
+      std::make_unique<TranslationTask>(model, adapters, tokenizer, std::move(train), std::move(valid), settings);
   if (test_text.size() > 0) {
     const Config saved = c;
     const torch::Device device = options.device;
     const std::string samples = run.dir().samples();
     prepared.finish = [=](nlohmann::json& summary) mutable {
+      // A PEFT run is reloaded as eval loads it: the saved base plus the best adapter.
+      if (peft_run) model = load_run(dir.path(), {}, device.str()).model;
       model->eval();
       std::vector<std::string> translations;
       summary["test"] = evaluate_text(model, *tokenizer, test_text, saved, device, "", &translations);

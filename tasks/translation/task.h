@@ -4,7 +4,9 @@
 // that folder's MarianTokenizer; validated by loss and by BLEU/chrF of greedy
 // translations; used through attune translate / eval.
 #pragma once
+#include "models/peft/peft_model.h"
 #include "models/seq2seq/transformer.h"
+#include "tasks/engine/peft_run.h"
 #include "tasks/engine/run.h"
 #include "tasks/engine/task.h"
 #include "tasks/translation/config.h"
@@ -28,10 +30,12 @@ struct TranslationSettings {
   bool bf16 = true;                  // autocast while translating on CUDA
 };
 
-class TranslationTask : public engine::TrainTask {
+class TranslationTask : public engine::PeftTrainTask {
  public:
-  TranslationTask(models::Seq2SeqTransformer model, std::shared_ptr<text::TranslationTokenizer> tokenizer,
-                  PairExamples train, PairExamples valid, TranslationSettings settings);
+  // peft: the model's adapters when only they are trained, else null.
+  TranslationTask(models::Seq2SeqTransformer model, std::shared_ptr<peft::PeftModel> peft,
+                  std::shared_ptr<text::TranslationTokenizer> tokenizer, PairExamples train, PairExamples valid,
+                  TranslationSettings settings);
   std::shared_ptr<torch::nn::Module> model() override { return model_.ptr(); }
   engine::BatchPlan train_plan(int64_t epoch, uint64_t seed) override;
   torch::Tensor train_loss(const std::vector<int64_t>& batch, const torch::Device& device) override;
@@ -72,16 +76,22 @@ struct LoadedRun {
   Config typed;
   std::shared_ptr<text::TranslationTokenizer> tokenizer;
   models::Seq2SeqTransformer model{nullptr};
+  std::shared_ptr<peft::PeftModel> peft;  // a PEFT run's adapters (the active one in effect), else null
   torch::Device device = torch::kCPU;
 };
-LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device);
+// A PEFT run is its base_model.safetensors plus its adapter; extra_adapters: adapter
+// directories loaded beside it (each named by its directory name), the last one active.
+LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device,
+                   const std::vector<std::string>& extra_adapters = {});
 // BLEU and chrF (sacreBLEU's defaults) of the run's translations of a parallel file,
 // with the config's decode section (beam search by default); --set decode.output=FILE
 // also writes the translations.
+// adapters: as load_run's extra_adapters.
 nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_path,
-                            const std::vector<std::string>& overrides, const std::string& device);
+                            const std::vector<std::string>& overrides, const std::string& device,
+                            const std::vector<std::string>& adapters = {});
 // One translation a line, in input order; overrides apply to the run's config (decode.*).
 void translate_run(const std::string& run_dir, std::istream& in, std::ostream& out, const std::string& device,
-                   const std::vector<std::string>& overrides);
+                   const std::vector<std::string>& overrides, const std::vector<std::string>& adapters = {});
 
 }  // namespace attune::translation

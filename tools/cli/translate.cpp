@@ -21,7 +21,9 @@ int translate_command(const Args& raw_args) {
       ("beam", "Beam size (1 = greedy); default: the run's decode.beam_size", cxxopts::value<int64_t>())
       ("length-penalty", "Beam search length penalty; default: the run's", cxxopts::value<double>())
       ("set", "Override a key of the run's config, e.g. --set decode.max_length_ratio=2", cxxopts::value<std::string>())
-      ("device", "Device (auto, cpu, cuda); default: the run's", cxxopts::value<std::string>()->default_value(""));
+      ("device", "Device (auto, cpu, cuda); default: the run's", cxxopts::value<std::string>()->default_value(""))
+      ("adapter", "PEFT adapter directory to load on the run's base model instead of its own adapter (repeatable: the last one is used)",
+       cxxopts::value<std::vector<std::string>>());
   cxxopts::ParseResult parsed;
   if (!parse_or_help(options, args, parsed)) return 0;
   if (!parsed.count("run")) fail("attune translate", "--run DIR is required");
@@ -35,7 +37,9 @@ int translate_command(const Args& raw_args) {
   std::ifstream file;
   const std::string input = parsed["input"].as<std::string>();
   std::istream& in = open_input(input, file);
-  const tasks::RunRequest run{run_dir, parsed["device"].as<std::string>(), overrides, {}};
+  std::vector<std::string> adapters;
+  if (parsed.count("adapter")) adapters = parsed["adapter"].as<std::vector<std::string>>();
+  const tasks::RunRequest run{run_dir, parsed["device"].as<std::string>(), overrides, adapters};
   write_output(parsed.count("output") ? parsed["output"].as<std::string>() : "", [&](std::ostream& out) {
     tasks::PredictStreams streams{in, input == "-" ? "<stdin>" : input, out};
     task.predict(run, streams);

@@ -1,0 +1,50 @@
+// What every task does the same with PEFT: a run directory holds the frozen base
+// (base_model.safetensors) beside its adapter in PEFT's files, and a trainer whose model
+// carries an adapter checkpoints, saves and regularises through it.
+#pragma once
+#include "models/peft/peft_model.h"
+#include "tasks/engine/task.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace attune::engine {
+
+// Loads the run's frozen base into `model` (built bare, no adapter yet): what a PEFT run
+// resumes from, and what eval starts from. Fails naming the run when the file is missing.
+void load_peft_base(const std::string& run_dir, torch::nn::Module& model);
+
+// A PEFT run for inference: the base, then its adapter "default" exactly as saved, then
+// extra_adapters (adapter directories, each named by its directory name), the last one active.
+void load_peft_run(const std::string& run_dir, torch::nn::Module& model, peft::PeftModel& adapters,
+                   const std::vector<std::string>& extra_adapters);
+
+// A trainer whose model may carry a PEFT adapter (peft non-null): its checkpoints hold
+// only the trainable tensors and the method's state, its best weights are the adapter in
+// PEFT's files, and the method's step hook runs. Null peft: full fine-tuning, TrainTask's.
+class PeftTrainTask : public TrainTask {
+ public:
+  // task_type: as PEFT names it in adapter_config.json ("SEQ_CLS"), "" for none (null).
+  PeftTrainTask(std::shared_ptr<peft::PeftModel> peft, std::string task_type)
+      : peft_(std::move(peft)), task_type_(std::move(task_type)) {}
+  void after_optimizer_step(int64_t global_step, int64_t total_steps) override;
+  formats::NamedTensors checkpoint_tensors() override;
+  void load_checkpoint_tensors(const formats::SafetensorsFile& file, const std::string& path) override;
+  // A PEFT run's best adapter is read back with its base by the task's loader.
+  void save_best(const std::string& run_dir) override;
+  void load_best(const std::string& run_dir) override;
+
+ protected:
+  // The loss plus the method's term (AdaLoRA's orthogonality), where it has one.
+  torch::Tensor with_peft_regularizer(const torch::Tensor& loss) const;
+  // False while the method works on the host between steps (no CUDA graphs then).
+  bool peft_capturable() const { return !peft_ || peft_->capturable(); }
+
+  std::shared_ptr<peft::PeftModel> peft_;
+
+ private:
+  std::string task_type_;
+};
+
+}  // namespace attune::engine
