@@ -1,5 +1,6 @@
 #include "tasks/classification/task.h"
 
+#include "tasks/engine/peft_run.h"
 #include "models/common/parameters.h"
 #include "tasks/classification/metrics.h"
 #include "tasks/classification/run_model.h"
@@ -322,23 +323,8 @@ nlohmann::json evaluate_run(const std::string& run_dir, const std::string& data_
 nlohmann::json merge_run(const std::string& run_dir, const std::string& out_dir,
                          const std::vector<std::string>& adapters) {
   LoadedRun run = load_run(run_dir, {}, "cpu", adapters);
-  if (!run.model.peft) fail(run_dir, "not a PEFT run: its model.safetensors already holds every weight");
-  const std::string adapter = run.model.peft->active();
-  const nlohmann::json method = run.model.peft->config(adapter)["method"];
-  const peft::ParameterCount before = run.model.peft->count();
-  run.model.peft->merge_and_unload();
-  io::require_empty_output_dir(out_dir);
-  fs::create_directories(out_dir);
-  nlohmann::json config = run.config;
-  config["peft"] = peft::default_section();
-  config["run_dir"] = out_dir;
-  const engine::RunDir from(run_dir), to(out_dir);
-  io::write_json_atomic(to.config(), config);
-  fs::copy(from.tokenizer(), to.tokenizer(), fs::copy_options::recursive);
-  fs::copy_file(from.labels(), to.labels());
-  to.save_weights(*run.model.model);
-  return {{"run_dir", run_dir}, {"out", out_dir}, {"adapter", adapter}, {"method", method},
-          {"adapter_params", before.trainable}, {"params", before.total - before.trainable}};
+  return engine::write_merged_run(run_dir, out_dir, run.config, run.model.peft.get(), *run.model.model,
+                                  {"tokenizer", "labels.json"});
 }
 
 void predict_run(const std::string& run_dir, std::istream& in, const std::string& input_name, std::ostream& out,

@@ -1,6 +1,8 @@
 #include "tasks/engine/peft_run.h"
 
 #include "core/error.h"
+#include "core/files.h"
+#include "models/peft/config.h"
 #include "data/formats/safetensors.h"
 #include "tasks/engine/run_dir.h"
 
@@ -28,6 +30,40 @@ void load_peft_run(const std::string& run_dir, torch::nn::Module& model, peft::P
     if (name.empty()) name = fs::path(dir).lexically_normal().parent_path().filename().string();
     adapters.load_adapter(dir, name);
   }
+}
+
+nlohmann::json write_merged_run(const std::string& run_dir, const std::string& out_dir, const nlohmann::json& run_config,
+                                peft::PeftModel* adapters, torch::nn::Module& model,
+                                const std::vector<std::string>& copied) {
+  if (adapters == nullptr) fail(run_dir, "not a PEFT run: its model.safetensors already holds every weight");
+  const std::string adapter = adapters->active();
+  const nlohmann::json method = adapters->config(adapter)["method"];
+  const peft::ParameterCount before = adapters->count();
+  adapters->merge_and_unload();
+  io::require_empty_output_dir(out_dir);
+  fs::create_directories(out_dir);
+  nlohmann::json config = run_config;
+  config["peft"] = peft::default_section();
+  config["run_dir"] = out_dir;
+  const RunDir to(out_dir);
+  io::write_json_atomic(to.config(), config);
+  for (const auto& name : copied) {
+    fs::copy(fs::path(run_dir) / name, fs::path(out_dir) / name, fs::copy_options::recursive);
+  }
+  to.save_weights(model);
+  return {{"run_dir", run_dir}, {"out", out_dir}, {"adapter", adapter}, {"method", method},
+          {"adapter_params", before.trainable}, {"params", before.total - before.trainable}};
+}
+
+nlohmann::json merge_for_hf(const std::string& run_dir, peft::PeftModel* adapters) {
+  if (adapters == nullptr) return nullptr;
+  const std::string method = adapters->config(adapters->active()).at("method").get<std::string>();
+  if (!adapters->mergeable(adapters->active())) {
+    fail(run_dir, "cannot export to transformers: " + method +
+                      " adapters do not fold into the weights; give PEFT the run's adapter files instead");
+  }
+  adapters->merge_and_unload();
+  return {{"method", method}, {"merged", true}};
 }
 
 void PeftTrainTask::after_optimizer_step(int64_t global_step, int64_t total_steps) {

@@ -20,6 +20,20 @@ void load_peft_base(const std::string& run_dir, torch::nn::Module& model);
 void load_peft_run(const std::string& run_dir, torch::nn::Module& model, peft::PeftModel& adapters,
                    const std::vector<std::string>& extra_adapters);
 
+// `attune merge`: folds the loaded PEFT run's active adapter into `model` and writes a plain
+// run at out_dir (empty or new): the run's config without its peft section, the merged
+// weights, and `copied` (paths in the run directory: tokenizer/, labels.json) as they are.
+// Fails naming run_dir when `adapters` is null. Returns merge's summary.
+nlohmann::json write_merged_run(const std::string& run_dir, const std::string& out_dir, const nlohmann::json& run_config,
+                                peft::PeftModel* adapters, torch::nn::Module& model,
+                                const std::vector<std::string>& copied);
+
+// Before `--to-hf` of a PEFT run: folds the active adapter into the weights transformers
+// gets (the adapter itself loads in PEFT as it is) and returns {"method", "merged": true}
+// for the export's summary; null without adapters. Fails naming run_dir for methods that
+// do not fold (bottleneck adapters).
+nlohmann::json merge_for_hf(const std::string& run_dir, peft::PeftModel* adapters);
+
 // A trainer whose model may carry a PEFT adapter (peft non-null): its checkpoints hold
 // only the trainable tensors and the method's state, its best weights are the adapter in
 // PEFT's files, and the method's step hook runs. Null peft: full fine-tuning, TrainTask's.

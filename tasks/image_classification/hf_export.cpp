@@ -1,5 +1,6 @@
 #include "tasks/image_classification/hf_export.h"
 
+#include "tasks/engine/peft_run.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "models/common/parameters.h"
@@ -11,17 +12,7 @@ namespace attune::image_classification {
 nlohmann::json export_hf(const std::string& run_dir, const std::string& out_dir) {
   io::require_empty_output_dir(out_dir);
   ImageRun run = load_image_run(run_dir, {}, "cpu");
-  nlohmann::json peft = nullptr;
-  if (run.peft) {
-    // transformers gets the merged weights; the adapter itself loads in PEFT as it is.
-    const std::string method = run.peft->config(run.peft->active()).at("method").get<std::string>();
-    if (!run.peft->mergeable(run.peft->active())) {
-      fail(run_dir, "cannot export to transformers: " + method +
-                        " adapters do not fold into the weights; give PEFT the run's adapter files instead");
-    }
-    run.peft->merge_and_unload();
-    peft = {{"method", method}, {"merged", true}};
-  }
+  const nlohmann::json peft = engine::merge_for_hf(run_dir, run.peft.get());
   try {
     models::write_hf_vit(out_dir, *run.model, run.names, run.mean, run.std);
   } catch (const UserError& e) {

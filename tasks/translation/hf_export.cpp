@@ -1,5 +1,6 @@
 #include "tasks/translation/hf_export.h"
 
+#include "tasks/engine/peft_run.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "data/text/marian_tokenizer.h"
@@ -20,17 +21,7 @@ namespace attune::translation {
 nlohmann::json export_hf(const std::string& run_dir, const std::string& out_dir) {
   io::require_empty_output_dir(out_dir);
   LoadedRun run = load_run(run_dir, {}, "cpu");
-  nlohmann::json peft = nullptr;
-  if (run.peft) {
-    // transformers gets the merged weights; the adapter itself loads in PEFT as it is.
-    const std::string method = run.peft->config(run.peft->active()).at("method").get<std::string>();
-    if (!run.peft->mergeable(run.peft->active())) {
-      fail(run_dir, "cannot export to transformers: " + method +
-                        " adapters do not fold into the weights; give PEFT the run's adapter files instead");
-    }
-    run.peft->merge_and_unload();
-    peft = {{"method", method}, {"merged", true}};
-  }
+  const nlohmann::json peft = engine::merge_for_hf(run_dir, run.peft.get());
   const auto* marian = dynamic_cast<const text::MarianTokenizer*>(run.tokenizer.get());
   if (!marian) {
     fail(run_dir, "has attune's joint SentencePiece tokenizer, which transformers' MarianTokenizer cannot read "
