@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "models/peft/config.h"
+#include "models/peft/default_targets.h"
 #include "models/peft/registry.h"
 #include "models/peft/targets.h"
 
@@ -45,6 +46,9 @@ std::string ParameterCount::describe() const {
 
 PeftModel::PeftModel(std::shared_ptr<torch::nn::Module> root) : root_(std::move(root)) {
   TORCH_CHECK(root_, "PeftModel: no model");
+  for (const auto& p : root_->named_parameters(true)) {
+    if (!p.value().requires_grad()) fixed_.insert(p.key());
+  }
 }
 
 void PeftModel::set_file_names(std::function<std::string(const std::string&)> to_file) {
@@ -81,9 +85,9 @@ void PeftModel::add_adapter(const std::string& name, const json& resolved, const
   // Base values of tensors that other adapters train go back before the new one attaches.
   set_active("");
   Adapter a;
-  a.config = resolved;
+  a.config = with_default_targets(resolved, model_type_);
   a.method = &find_method(resolved.at("method").get<std::string>(), key + ".method");
-  a.parts = a.method->attach(*root_, name, resolved, key);
+  a.parts = a.method->attach(*root_, name, a.config, key);
   a.parts->set_file_names(to_file_);
   own_tensors(a, key);
   for (const auto& n : a.owned) {
@@ -347,7 +351,8 @@ void PeftModel::merge_and_unload() {
   adapters_.clear();
   base_values_.clear();
   active_.clear();
-  for (auto& p : root_->parameters(true)) p.set_requires_grad(true);
+  // Back to the model as it came: what it kept fixed before adapters (frozen embeddings) stays so.
+  for (auto& p : root_->named_parameters(true)) p.value().set_requires_grad(!fixed_.count(p.key()));
 }
 
 json PeftModel::merge_for_export() {

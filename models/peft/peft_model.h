@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,10 @@ class PeftModel {
   // its names for PEFT to load them, and to load PEFT's. to_file maps a module path or
   // tensor name of the root to the file's; unset, files use the root's own.
   void set_file_names(std::function<std::string(const std::string&)> to_file);
+
+  // config.json's model_type of the root ("bert" unset): what an adapter's unset
+  // target_modules default to (default_targets.h).
+  void set_model_type(std::string model_type) { model_type_ = std::move(model_type); }
 
   // Adds adapter `name` for a resolved "peft" section (config.h's resolve()) and makes
   // it the active, and only trainable, part of the model. Errors name `key`.
@@ -102,6 +107,8 @@ class PeftModel {
   std::map<std::string, torch::Tensor> base_values_;  // owned base tensors as the base model has them
   std::string active_;
   std::function<std::string(const std::string&)> to_file_;
+  std::string model_type_ = "bert";
+  std::set<std::string> fixed_;  // parameters the model had frozen before any adapter
 };
 
 }  // namespace attune::peft

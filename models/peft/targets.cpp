@@ -83,7 +83,9 @@ std::vector<std::string> linear_adapter_paths(torch::nn::Module& root) {
 AdaptedLayers adapt_linear_layers(torch::nn::Module& root, const std::string& name, const nlohmann::json& c,
                                   const std::string& key, const LayerFactory& make) {
   const ModuleMatcher targets(c.at("target_modules"), key + ".target_modules", &root);
-  const ModuleMatcher keep(c.value("modules_to_save", nlohmann::json()), key + ".modules_to_save");
+  // Layers inside a module trained whole (RoBERTa's classifier holds attune's bert.pooler.dense)
+  // need no adapter.
+  const ModuleMatcher keep(c.value("modules_to_save", nlohmann::json()), key + ".modules_to_save", &root);
   const torch::Device device = root.parameters().empty() ? torch::Device(torch::kCPU) : root.parameters().front().device();
   const auto starts_with = [](const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; };
   const std::vector<std::string> inside = linear_adapter_paths(root);  // never targets themselves
@@ -91,7 +93,7 @@ AdaptedLayers adapt_linear_layers(torch::nn::Module& root, const std::string& na
   for (const auto& item : root.named_modules("", false)) {
     const std::string& path = item.key();
     auto* linear = item.value()->as<models::LinearImpl>();
-    if (linear == nullptr || !targets(path) || keep(path) || starts_with(path, kPromptEncoder)) continue;
+    if (linear == nullptr || !targets(path) || keep.covers(path) || starts_with(path, kPromptEncoder)) continue;
     bool nested = false;
     for (const auto& p : inside) nested = nested || path == p || starts_with(path, p + ".");
     if (nested) continue;

@@ -43,7 +43,7 @@ using LayerFactory =
     std::function<std::shared_ptr<models::LinearAdapterImpl>(const std::string& path, int64_t in, int64_t out)>;
 
 // Adds adapter `name` to every linear layer the section's target_modules match, except
-// modules_to_save and the layers inside adapters, on the model's device; fails at
+// the layers modules_to_save cover (ModuleMatcher::covers) and the layers inside adapters, on the model's device; fails at
 // key.target_modules when none matches.
 AdaptedLayers adapt_linear_layers(torch::nn::Module& root, const std::string& name, const nlohmann::json& resolved,
                                   const std::string& key, const LayerFactory& make);

@@ -36,7 +36,7 @@ void check_shared_keys(const json& out, const std::string& key) {
   if (out.contains("target_modules") && !out["target_modules"].is_null()) {
     check_module_names(out["target_modules"], at("target_modules"), true);
   }
-  if (out.contains("feedforward_modules")) check_module_names(out["feedforward_modules"], at("feedforward_modules"), true);
+  if (out.contains("feedforward_modules") && !out["feedforward_modules"].is_null()) check_module_names(out["feedforward_modules"], at("feedforward_modules"), true);
   if (!out["modules_to_save"].is_null()) check_module_names(out["modules_to_save"], at("modules_to_save"), false);
 }
 

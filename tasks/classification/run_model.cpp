@@ -90,15 +90,21 @@ InitEncoder load_init_encoder(const std::string& dir) {
   return init;
 }
 
+// config.json's model_type of the run's encoder: the family's, or the BERT body's
+// section's or preset's (distilbert-base); the vocabulary plays no part.
+std::string encoder_model_type(const Config& config) {
+  const hf::EncoderFamily* family = hf::family_named(config.model.at("name").get<std::string>());
+  if (family != nullptr) return family->model_type;
+  return models::bert_options_from_model_config(config.model, int64_t{1} << 40, "model").model_type();
+}
+
 std::function<std::string(const std::string&)> peft_file_names(const Config& config) {
   const hf::EncoderFamily* family = hf::family_named(config.model.at("name").get<std::string>());
   if (family != nullptr) return family->to_hf_name;
   // The BERT body under the names of the architecture it stands for (roberta.*, distilbert's
   // transformer.layer.N.attention.q_lin, ...). The function takes module paths as well as
   // tensor names, so the renaming works on whole path components.
-  // The section's model_type, or its preset's (distilbert-base); the vocabulary plays no part.
-  const std::string model_type =
-      models::bert_options_from_model_config(config.model, int64_t{1} << 40, "model").model_type();
+  const std::string model_type = encoder_model_type(config);
   if (model_type == "bert") return nullptr;
   return [model_type](const std::string& name) {
     const std::string hf = models::to_hf_name(model_type, models::HfBertArchitecture::kSequenceClassification, name + ".");
@@ -109,6 +115,7 @@ std::function<std::string(const std::string&)> peft_file_names(const Config& con
 std::shared_ptr<peft::PeftModel> make_peft_model(const TextClassifier& model, const Config& config) {
   auto peft = std::make_shared<peft::PeftModel>(model.ptr());
   peft->set_file_names(peft_file_names(config));
+  peft->set_model_type(encoder_model_type(config));
   return peft;
 }
 

@@ -13,6 +13,7 @@ namespace attune::image_classification {
 std::shared_ptr<peft::PeftModel> make_peft_model(const models::VisionTransformer& model) {
   auto peft = std::make_shared<peft::PeftModel>(model.ptr());
   peft->set_file_names(models::vit_hf_path);
+  peft->set_model_type("vit");
   return peft;
 }
 

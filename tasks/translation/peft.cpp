@@ -9,8 +9,14 @@
 
 namespace attune::translation {
 
-std::shared_ptr<peft::PeftModel> add_run_adapter(const models::Seq2SeqTransformer& model, const nlohmann::json& resolved) {
+std::shared_ptr<peft::PeftModel> make_peft_model(const models::Seq2SeqTransformer& model) {
   auto adapters = std::make_shared<peft::PeftModel>(model.ptr());
+  adapters->set_model_type("marian");
+  return adapters;
+}
+
+std::shared_ptr<peft::PeftModel> add_run_adapter(const models::Seq2SeqTransformer& model, const nlohmann::json& resolved) {
+  auto adapters = make_peft_model(model);
   adapters->add_adapter("default", resolved, "peft");
   return adapters;
 }

@@ -16,6 +16,10 @@ namespace attune::translation {
 // PEFT's task type for MarianMTModel, written into adapter_config.json.
 inline const char* kPeftTaskType = "SEQ_2_SEQ_LM";
 
+// No adapter yet; unset target_modules default to MarianMTModel's, as every
+// encoder-decoder here names its modules as it does.
+std::shared_ptr<peft::PeftModel> make_peft_model(const models::Seq2SeqTransformer& model);
+
 // Adapter "default" for a resolved "peft" section, active and the only trainable part.
 // The model has no head that starts untrained, so nothing joins modules_to_save.
 std::shared_ptr<peft::PeftModel> add_run_adapter(const models::Seq2SeqTransformer& model, const nlohmann::json& resolved);

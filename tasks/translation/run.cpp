@@ -5,6 +5,7 @@
 #include "models/seq2seq/config.h"
 #include "core/config.h"
 #include "tasks/engine/settings.h"
+#include "tasks/translation/peft.h"
 #include "tasks/translation/task.h"
 #include "tasks/translation/translate.h"
 
@@ -29,7 +30,7 @@ LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& o
     dir.load_weights(*run.model);
   } else {
     // The base alone, then the run's adapter exactly as it was saved.
-    run.peft = std::make_shared<peft::PeftModel>(run.model.ptr());
+    run.peft = make_peft_model(run.model);
     engine::load_peft_run(run_dir, *run.model, *run.peft, extra_adapters);
   }
   run.device = engine::run_device(run.config, device);

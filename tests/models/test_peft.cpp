@@ -1,6 +1,7 @@
 #include "models/bert/bert.h"
 #include "models/peft/adalora/allocator.h"
 #include "models/peft/config.h"
+#include "models/peft/default_targets.h"
 #include "models/peft/lora/layer.h"
 #include "models/peft/peft_model.h"
 #include "tests/catch.h"
@@ -371,7 +372,8 @@ TEST_CASE("PEFT configs fail with one clear line naming the key", "[peft][errors
 }
 
 TEST_CASE("PEFT adapter_config.json keys map both ways", "[peft]") {
-  const json resolved = section("lora", {{"r", 4}, {"lora_alpha", 16}, {"modules_to_save", {"classifier"}}});
+  const json resolved = attune::peft::with_default_targets(
+      section("lora", {{"r", 4}, {"lora_alpha", 16}, {"modules_to_save", {"classifier"}}}), "bert");
   const json ac = attune::peft::to_adapter_config(resolved, "SEQ_CLS");
   CHECK(ac["peft_type"] == "LORA");
   CHECK(ac["task_type"] == "SEQ_CLS");
@@ -385,4 +387,45 @@ TEST_CASE("PEFT adapter_config.json keys map both ways", "[peft]") {
   json unknown = ac;
   unknown["peft_type"] = "LOHA";
   CHECK(user_error_message([&] { attune::peft::from_adapter_config(unknown, "a.json"); }).find("a.json: peft_type: 'LOHA' is not supported") == 0);
+}
+
+TEST_CASE("unset target_modules default to the architecture's, as PEFT's tables", "[peft]") {
+  namespace peft = attune::peft;
+  const auto targets = [](const std::string& method, const std::string& model_type, json extra = json::object()) {
+    return peft::with_default_targets(section(method, std::move(extra)), model_type);
+  };
+  // PEFT's own rows.
+  CHECK(targets("lora", "bert")["target_modules"] == json({"query", "value"}));
+  CHECK(targets("lora", "deberta-v2")["target_modules"] == json({"query_proj", "value_proj"}));
+  CHECK(targets("adalora", "roberta")["target_modules"] == json({"query", "key", "value", "dense"}));
+  CHECK(targets("adalora", "bert")["target_modules"] == json({"query", "value"}));
+  const json ia3 = targets("ia3", "deberta-v2");
+  CHECK(ia3["target_modules"] == json({"key_proj", "value_proj", "output.dense"}));
+  CHECK(ia3["feedforward_modules"] == json({"output.dense"}));
+  // Architectures PEFT has no row for get transformers' names for their attention.
+  CHECK(targets("lora", "distilbert")["target_modules"] == json({"q_lin", "v_lin"}));
+  CHECK(targets("lora", "modernbert")["target_modules"] == json({"Wqkv"}));
+  CHECK(targets("lora", "marian")["target_modules"] == json({"q_proj", "v_proj"}));
+  CHECK(targets("ia3", "distilbert")["feedforward_modules"] == json({"ffn.lin2"}));
+  // attune's own encoders (any other model_type) use BERT's names.
+  CHECK(targets("lora", "sasrec")["target_modules"] == json({"query", "value"}));
+  // A user's own targets stay; IA3's feed-forward defaults keep only the names among them.
+  CHECK(targets("lora", "distilbert", {{"target_modules", {"out_lin"}}})["target_modules"] == json({"out_lin"}));
+  CHECK(targets("ia3", "bert", {{"target_modules", {"value", "output.dense"}}})["feedforward_modules"] ==
+        json({"output.dense"}));
+  CHECK(targets("ia3", "bert", {{"target_modules", {"value"}}})["feedforward_modules"].is_null());
+  CHECK(targets("ia3", "bert", {{"target_modules", {"value", "dense"}}, {"feedforward_modules", {"dense"}}})
+            ["feedforward_modules"] == json({"dense"}));
+  // Methods without target modules are left alone.
+  CHECK(targets("prefix_tuning", "distilbert") == section("prefix_tuning"));
+
+  // PeftModel applies them for its model_type (BERT's unless set).
+  BertModel m = base_model();
+  peft::PeftModel bert(m.ptr());
+  bert.add_adapter("default", section("lora"));
+  CHECK(bert.config("default")["target_modules"] == json({"query", "value"}));
+  peft::PeftModel other(base_model().ptr());
+  other.set_model_type("marian");
+  CHECK(user_error_message([&] { other.add_adapter("default", section("lora")); })
+            .find("peft.target_modules: [\"q_proj\",\"v_proj\"] matches no linear layer") == 0);
 }

@@ -200,6 +200,32 @@ nlohmann::json topics_run(const std::string& dir, int rows, const std::vector<st
   return c;
 }
 
+// A PEFT classifier on transformers' fixture tests/fixtures/hf_arch/<fixture>, imported into
+// dir/run, with the given "peft" section.
+struct FixtureRun {
+  classification::Config config;
+  classification::RunModel run;
+  int64_t vocab = 0;
+  std::string base;
+};
+
+FixtureRun fixture_peft_run(const std::string& fixture, const nlohmann::json& peft, const std::string& dir) {
+  fs::copy(fs::path(ATTUNE_SOURCE_DIR) / "tests/fixtures/hf_arch" / fixture, dir + "/hf");
+  testing::write_fixture_tokenizer(dir + "/hf");
+  std::ostringstream log;
+  hf::import_hf(dir + "/hf", dir + "/run", log);
+  FixtureRun out;
+  out.base = dir + "/run/model.safetensors";
+  nlohmann::json c = classification::default_config();
+  c["model"] = io::read_json(dir + "/run/config.json")["model"];
+  c["data"]["max_length"] = 24;
+  c["peft"] = peft;
+  out.config = classification::parse_config(c);
+  out.vocab = io::read_json(dir + "/hf/config.json")["vocab_size"].get<int64_t>();
+  out.run = classification::build_run_model(out.config, out.vocab, 3, out.base);
+  return out;
+}
+
 }  // namespace hf_families_test
 
 using namespace hf_families_test;
@@ -412,7 +438,8 @@ TEST_CASE("DeBERTa folders with only spm.model: sentencepiece's ids, fine-tuning
   const std::string text = expected[1]["text"].get<std::string>();
   CHECK(back.tokenizer->encode(text, nullptr, 512).ids == tok.tokenizer->encode(text, nullptr, 512).ids);
 
-  // Settings attune does not follow fail by key; XLM-R's sentencepiece.bpe.model alone is refused.
+  // Settings attune does not follow fail by key; a sentencepiece.bpe.model is read only as
+  // XLM-R's or CamemBERT's.
   nlohmann::json settings = io::read_json(dir + "/hf/tokenizer_config.json");
   settings["split_by_punct"] = true;
   io::write_json_atomic(dir + "/hf/tokenizer_config.json", settings);
@@ -420,7 +447,8 @@ TEST_CASE("DeBERTa folders with only spm.model: sentencepiece's ids, fine-tuning
              testing::contains_text("tokenizer_config.json: split_by_punct"));
   fs::rename(dir + "/hf/spm.model", dir + "/hf/sentencepiece.bpe.model");
   CHECK_THAT(testing::error_of([&] { text::load_hf_folder_tokenizer(dir + "/hf"); }),
-             testing::contains_text("sentencepiece.bpe.model but no tokenizer.json"));
+             testing::contains_text("sentencepiece.bpe.model is read as XLMRobertaTokenizer or CamembertTokenizer, "
+                                    "not 'DebertaV2Tokenizer'"));
 }
 
 TEST_CASE("ModernBERT and DeBERTa adapter files use PEFT's names for transformers' classifiers, both ways",
@@ -536,18 +564,11 @@ TEST_CASE("RoBERTa, DistilBERT and ELECTRA adapter files use PEFT's names; PEFT'
   for (const Case& k : cases) {
     INFO(k.fixture);
     const std::string dir = testing::temp_dir("hf-arch-peft");
-    fs::copy(fs::path(ATTUNE_SOURCE_DIR) / "tests/fixtures/hf_arch" / k.fixture, dir + "/hf");
-    testing::write_fixture_tokenizer(dir + "/hf");
-    std::ostringstream log;
-    hf::import_hf(dir + "/hf", dir + "/run", log);
-    const std::string base = dir + "/run/model.safetensors";
-    nlohmann::json c = classification::default_config();
-    c["model"] = io::read_json(dir + "/run/config.json")["model"];
-    c["data"]["max_length"] = 24;
-    c["peft"] = {{"method", "lora"}, {"target_modules", k.targets}};
-    const classification::Config config = classification::parse_config(c);
-    const int64_t vocab = io::read_json(dir + "/hf/config.json")["vocab_size"].get<int64_t>();
-    classification::RunModel run = classification::build_run_model(config, vocab, 3, base);
+    FixtureRun fixture = fixture_peft_run(k.fixture, {{"method", "lora"}, {"target_modules", k.targets}}, dir);
+    const classification::Config& config = fixture.config;
+    classification::RunModel& run = fixture.run;
+    const int64_t vocab = fixture.vocab;
+    const std::string base = fixture.base;
     {
       torch::NoGradGuard no_grad;
       for (auto& p : run.model->parameters()) {
@@ -572,4 +593,33 @@ TEST_CASE("RoBERTa, DistilBERT and ELECTRA adapter files use PEFT's names; PEFT'
     // Loaded into a fresh classifier of the same base, the adapter gives the same logits.
     CHECK(torch::allclose(logits_with_adapter(config, vocab, base, dir + "/adapter"), expected, 1e-6, 1e-6));
   }
+}
+
+TEST_CASE("unset target_modules take the architecture's names; layers inside modules_to_save get no adapter",
+          "[peft][hfarch]") {
+  // PEFT has no default for DistilBERT; attune's, q_lin and v_lin, go into the file.
+  const std::vector<std::pair<std::string, nlohmann::json>> defaults = {
+      {"distilbert-seqcls", {"q_lin", "v_lin"}}, {"roberta-seqcls", {"query", "value"}}, {"electra-seqcls", {"query", "value"}}};
+  for (const auto& [fixture, targets] : defaults) {
+    INFO(fixture);
+    const std::string dir = testing::temp_dir("hf-arch-default-targets");
+    FixtureRun f = fixture_peft_run(fixture, {{"method", "lora"}, {"r", 2}}, dir);
+    f.run.peft->save_adapter(dir + "/adapter", "default", classification::kPeftTaskType);
+    CHECK(io::read_json(dir + "/adapter/adapter_config.json")["target_modules"] == targets);
+    const auto file = formats::load_safetensors(dir + "/adapter/adapter_model.safetensors");
+    int64_t lora = 0;
+    for (const auto& key : file.names) lora += key.find(".lora_A.") != std::string::npos;
+    CHECK(lora == 2 * 2);  // two layers, two targets each
+  }
+  // "dense" names RoBERTa's classifier.dense too (attune's bert.pooler.dense); PEFT trains that
+  // module whole, so it gets no adapter, while the encoder's dense layers do.
+  const std::string dir = testing::temp_dir("hf-arch-dense");
+  FixtureRun f = fixture_peft_run("roberta-seqcls", {{"method", "lora"}, {"r", 2}, {"target_modules", {"dense"}}}, dir);
+  f.run.peft->save_adapter(dir + "/adapter", "default", classification::kPeftTaskType);
+  const auto file = formats::load_safetensors(dir + "/adapter/adapter_model.safetensors");
+  const std::string prefix = "base_model.model.";
+  CHECK(file.tensors.count(prefix + "roberta.encoder.layer.0.attention.output.dense.lora_A.weight"));
+  CHECK(file.tensors.count(prefix + "roberta.encoder.layer.1.intermediate.dense.lora_B.weight"));
+  CHECK(file.tensors.count(prefix + "classifier.dense.weight"));
+  for (const auto& key : file.names) CHECK(key.find("classifier.dense.lora_") == std::string::npos);
 }

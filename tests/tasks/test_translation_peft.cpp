@@ -71,8 +71,8 @@ TEST_CASE("a LoRA translation run on transformers' MarianMTModel saves PEFT's ad
   }
   const std::string dir = mtp_data("translation-peft");
   std::ostringstream log;
-  const std::vector<std::string> lora = {"peft.method=lora", "peft.r=4",
-                                         "peft.target_modules=[\"q_proj\",\"v_proj\"]"};
+  // target_modules unset: MarianMTModel's q_proj and v_proj (default_targets.h).
+  const std::vector<std::string> lora = {"peft.method=lora", "peft.r=4"};
   attune::tasks::train(mtp_config(dir, "a", lora), mtp_quiet(log));
   INFO(log.str());
   const std::string run_dir = dir + "/a";
@@ -80,6 +80,7 @@ TEST_CASE("a LoRA translation run on transformers' MarianMTModel saves PEFT's ad
     CHECK(fs::exists(fs::path(run_dir) / f));
   }
   CHECK_FALSE(fs::exists(fs::path(run_dir) / "model.safetensors"));
+  CHECK(attune::io::read_json(run_dir + "/adapter_config.json")["target_modules"] == json({"q_proj", "v_proj"}));
 
   // Only the adapter trains: r * (32 + 32) on q_proj and v_proj of the encoder's 2 self
   // attentions and the decoder's 2 self and 2 cross attentions.
@@ -140,7 +141,8 @@ TEST_CASE("a LoRA translation run on transformers' MarianMTModel saves PEFT's ad
           attune::tasks::train(mtp_config(dir, "bad", {"peft.method=prefix_tuning"}), mtp_quiet(log));
         }).rfind("peft.method: prefix_tuning is not implemented for the encoder-decoder", 0) == 0);
   CHECK(attune::testing::error_of([&] {
-          attune::tasks::train(mtp_config(dir, "bad2", {"peft.method=lora"}), mtp_quiet(log));
+          attune::tasks::train(mtp_config(dir, "bad2", {"peft.method=lora", "peft.target_modules=[\"query\",\"value\"]"}),
+                               mtp_quiet(log));
         }).rfind("peft.target_modules: [\"query\",\"value\"] matches no linear layer of the model", 0) == 0);
   CHECK(attune::testing::error_of([&] { tr::evaluate_run(run_dir, dir + "/test.tsv", {}, "cpu", {dir + "/none"}); }) ==
         dir + "/none: not an adapter directory (no adapter_config.json)");

@@ -96,7 +96,7 @@ class AdaLoraMethod : public Method {
   std::string peft_type() const override { return "ADALORA"; }
   json defaults() const override {
     return {{"init_r", 12}, {"target_r", 8}, {"lora_alpha", 8}, {"lora_dropout", 0.0},
-            {"target_modules", {"query", "value"}}, {"bias", "none"}, {"tinit", 0}, {"tfinal", 0}, {"deltaT", 1},
+            {"target_modules", nullptr}, {"bias", "none"}, {"tinit", 0}, {"tfinal", 0}, {"deltaT", 1},
             {"beta1", 0.85}, {"beta2", 0.85}, {"orth_reg_weight", 0.5}, {"total_step", nullptr},
             {"modules_to_save", nullptr}};
   }

@@ -14,9 +14,9 @@ class Ia3Method : public Method {
  public:
   std::string name() const override { return "ia3"; }
   std::string peft_type() const override { return "IA3"; }
-  // PEFT's defaults for "bert": keys, values and the feed-forward output.
+  // Both null: the architecture's keys, values and feed-forward output (default_targets.h).
   json defaults() const override {
-    return {{"target_modules", {"key", "value", "output.dense"}}, {"feedforward_modules", {"output.dense"}},
+    return {{"target_modules", nullptr}, {"feedforward_modules", nullptr},
             {"modules_to_save", nullptr}};
   }
   void validate(json& out, const std::string& key) const override { check_shared_keys(out, key); }

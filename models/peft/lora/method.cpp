@@ -15,9 +15,9 @@ class LoraMethod : public Method {
  public:
   std::string name() const override { return "lora"; }
   std::string peft_type() const override { return "LORA"; }
-  // PEFT's defaults for "bert" (query and value), whose layer names attune's encoders share.
+  // target_modules null: the architecture's (default_targets.h).
   json defaults() const override {
-    return {{"r", 8}, {"lora_alpha", 8}, {"lora_dropout", 0.0}, {"target_modules", {"query", "value"}},
+    return {{"r", 8}, {"lora_alpha", 8}, {"lora_dropout", 0.0}, {"target_modules", nullptr},
             {"bias", "none"}, {"use_rslora", false}, {"modules_to_save", nullptr}};
   }
   void validate(json& out, const std::string& key) const override {
