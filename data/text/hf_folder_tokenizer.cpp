@@ -3,6 +3,8 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "data/text/hf_tokenizer.h"
+#include "data/text/hf_tokenizer_json/hf_json_tokenizer.h"
+#include "data/text/spm_folder_tokenizer.h"
 
 #include <filesystem>
 
@@ -14,19 +16,23 @@ HfFolderTokenizer load_hf_folder_tokenizer(const std::string& dir) {
   const fs::path root(dir);
   HfFolderTokenizer out;
   const bool vocab = fs::exists(root / "vocab.txt"), json = fs::exists(root / "tokenizer.json");
-  if (!vocab && !json && fs::exists(root / "spm.model")) {
-    HfSpmTokenizer spm = load_hf_deberta_spm_tokenizer(dir);
-    out.tokenizer = std::move(spm.tokenizer);
-    out.model_max_length = spm.model_max_length;
-    out.source = "spm.model";
+  const bool deberta_spm = fs::exists(root / "spm.model");
+  if (!vocab && !json && (deberta_spm || fs::exists(root / "sentencepiece.bpe.model"))) {
+    // As transformers 5 reads them: a tokenizers pipeline built from the model's pieces.
+    out.source = deberta_spm ? "spm.model" : "sentencepiece.bpe.model";
+    const nlohmann::json built =
+        deberta_spm ? deberta_spm_tokenizer_json(dir) : spm_folder_tokenizer_json(dir, spm_folder_tokenizer_class(dir));
+    out.tokenizer = HfJsonTokenizer::from_json_text(built.dump(), (root / out.source).string());
+    const fs::path settings = root / "tokenizer_config.json";
+    if (fs::exists(settings)) {
+      const nlohmann::json j = io::read_json(settings.string());
+      if (j.is_object()) out.model_max_length = hf_model_max_length(j);
+    }
     return out;
   }
-  if (!vocab && !json && fs::exists(root / "sentencepiece.bpe.model")) {
-    fail(dir, "has sentencepiece.bpe.model but no tokenizer.json: attune reads XLM-R's tokenizer from tokenizer.json "
-              "(AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR) writes it)");
-  }
   if (!vocab && !json) {
-    fail(dir, "no tokenizer (attune reads a folder's vocab.txt, tokenizer.json or DeBERTa's spm.model; "
+    fail(dir, "no tokenizer (attune reads a folder's vocab.txt, tokenizer.json, DeBERTa's spm.model or XLM-R's and "
+              "CamemBERT's sentencepiece.bpe.model; "
               "AutoTokenizer.from_pretrained(...).save_pretrained(DIR) writes one)");
   }
   if (vocab) {

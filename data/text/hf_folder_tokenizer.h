@@ -1,5 +1,6 @@
 // The tokenizer of a Hugging Face model folder, whichever files it ships: BertTokenizer's
-// vocab.txt, a fast tokenizer's tokenizer.json, or DebertaV2Tokenizer's spm.model alone.
+// vocab.txt, a fast tokenizer's tokenizer.json, or DebertaV2Tokenizer's spm.model or
+// XLM-R's and CamemBERT's sentencepiece.bpe.model alone.
 #pragma once
 #include "data/text/tokenizer.h"
 
@@ -15,8 +16,9 @@ struct HfFolderTokenizer {
 };
 
 // vocab.txt where the folder has one (with tokenizer_config.json's BertTokenizer settings),
-// else tokenizer.json, else spm.model. Fails naming the folder when it has none of them,
-// or sentencepiece.bpe.model alone (XLM-R's fairseq id layout, not read yet).
+// else tokenizer.json, else DeBERTa's spm.model or XLM-R's and CamemBERT's
+// sentencepiece.bpe.model (built into the tokenizer.json transformers 5 makes of it:
+// spm_folder_tokenizer.h). Fails naming the folder when it has none of them.
 HfFolderTokenizer load_hf_folder_tokenizer(const std::string& dir);
 
 }  // namespace attune::text

@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/files.h"
 
+#include <algorithm>
 #include <filesystem>
 
 namespace fs = std::filesystem;
@@ -85,32 +86,6 @@ int64_t hf_model_max_length(const nlohmann::json& tokenizer_config) {
   return n >= 1 && n < 1e9 ? static_cast<int64_t>(n) : 0;
 }
 
-HfSpmTokenizer load_hf_deberta_spm_tokenizer(const std::string& dir) {
-  const fs::path root(dir);
-  const std::string model = (root / "spm.model").string();
-  if (!fs::exists(model)) fail(dir, "no spm.model");
-  HfSpmTokenizer out;
-  const std::string config_path = (root / "tokenizer_config.json").string();
-  if (fs::exists(config_path)) {
-    const nlohmann::json j = read_tokenizer_config(config_path, "DebertaV2Tokenizer",
-                                                   "a folder with only spm.model is read as DebertaV2Tokenizer "
-                                                   "(save other tokenizers with tokenizer.json)");
-    if (hf_bool(j, "do_lower_case", false, config_path)) {
-      fail(config_path + ": do_lower_case", "true is not supported for spm.model (DeBERTa-v3 keeps case)");
-    }
-    if (hf_bool(j, "split_by_punct", false, config_path)) {
-      fail(config_path + ": split_by_punct", "true is not supported for spm.model (DeBERTa-v3 does not split)");
-    }
-    out.model_max_length = hf_model_max_length(j);
-    check_hf_special_tokens(j, config_path);
-  }
-  const std::string map_path = (root / "special_tokens_map.json").string();
-  if (fs::exists(map_path)) check_hf_special_tokens(io::read_json(map_path), map_path);
-  out.tokenizer = SentencePieceTokenizer::load(model);
-  out.tokenizer->add_mask_after_pieces();
-  return out;
-}
-
 void save_hf_deberta_spm_tokenizer(const SentencePieceTokenizer& tokenizer, const std::string& dir,
                                    int64_t model_max_length) {
   fs::create_directories(dir);
@@ -122,11 +97,64 @@ void save_hf_deberta_spm_tokenizer(const SentencePieceTokenizer& tokenizer, cons
   io::write_json_atomic((fs::path(dir) / "tokenizer_config.json").string(), config);
 }
 
+nlohmann::json wordpiece_tokenizer_json(const WordPieceTokenizer& tokenizer) {
+  using nlohmann::json;
+  const BasicTokenizerOptions& basic = tokenizer.options().basic;
+  json vocab = json::object();
+  const auto& tokens = tokenizer.vocab();
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (!vocab.contains(tokens[i])) vocab[tokens[i]] = static_cast<int64_t>(i);
+  }
+  json added = json::array();
+  std::vector<std::pair<int64_t, std::string>> specials;
+  for (const auto& [key, token] : kSpecialTokens) {
+    if (vocab.contains(token)) specials.emplace_back(vocab[token].get<int64_t>(), token);
+  }
+  std::sort(specials.begin(), specials.end());
+  for (const auto& [id, token] : specials) {
+    added.push_back({{"id", id}, {"content", token}, {"single_word", false}, {"lstrip", false}, {"rstrip", false},
+                     {"normalized", false}, {"special", true}});
+  }
+  const auto special = [](const char* t, int type) { return json{{"SpecialToken", {{"id", t}, {"type_id", type}}}}; };
+  const auto sequence = [](const char* t, int type) { return json{{"Sequence", {{"id", t}, {"type_id", type}}}}; };
+  json special_tokens = json::object();
+  for (const char* t : {"[CLS]", "[SEP]"}) {
+    if (vocab.contains(t)) special_tokens[t] = {{"id", t}, {"ids", json::array({vocab[t]})}, {"tokens", json::array({t})}};
+  }
+  return {{"version", "1.0"},
+          {"truncation", nullptr},
+          {"padding", nullptr},
+          {"added_tokens", added},
+          {"normalizer",
+           {{"type", "BertNormalizer"},
+            {"clean_text", true},
+            {"handle_chinese_chars", basic.tokenize_chinese_chars},
+            {"strip_accents", basic.strip_accents < 0 ? json() : json(basic.strip_accents == 1)},
+            {"lowercase", basic.lowercase}}},
+          {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
+          {"post_processor",
+           {{"type", "TemplateProcessing"},
+            {"single", json::array({special("[CLS]", 0), sequence("A", 0), special("[SEP]", 0)})},
+            {"pair", json::array({special("[CLS]", 0), sequence("A", 0), special("[SEP]", 0), sequence("B", 1),
+                                  special("[SEP]", 1)})},
+            {"special_tokens", special_tokens}}},
+          {"decoder", {{"type", "WordPiece"}, {"prefix", "##"}, {"cleanup", true}}},
+          {"model",
+           {{"type", "WordPiece"},
+            {"unk_token", "[UNK]"},
+            {"continuing_subword_prefix", "##"},
+            {"max_input_chars_per_word", tokenizer.options().max_input_chars_per_word},
+            {"vocab", vocab}}}};
+}
+
 void save_hf_bert_tokenizer(const WordPieceTokenizer& tokenizer, const std::string& dir, int64_t model_max_length) {
   fs::create_directories(dir);
   std::string text;
   for (const auto& token : tokenizer.vocab()) text += token + "\n";
   io::write_file_atomic((fs::path(dir) / "vocab.txt").string(), text);
+  // Also as a tokenizer.json, which every transformers tokenizer class reads (transformers 5
+  // gives ModernBERT folders a class that has no vocab.txt reader).
+  io::write_file_atomic((fs::path(dir) / "tokenizer.json").string(), wordpiece_tokenizer_json(tokenizer).dump());
   const BasicTokenizerOptions& basic = tokenizer.options().basic;
   nlohmann::json config = {
       {"tokenizer_class", "BertTokenizer"},

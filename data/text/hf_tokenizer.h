@@ -1,7 +1,7 @@
 // Hugging Face BertTokenizer files (vocab.txt, tokenizer_config.json,
 // special_tokens_map.json) to and from attune's WordPiece tokenizer, which implements
-// the same basic tokenization and greedy subword split; and DebertaV2Tokenizer folders
-// that ship only spm.model, read into attune's SentencePiece tokenizer.
+// the same basic tokenization and greedy subword split; and attune's SentencePiece
+// tokenizer written as DebertaV2Tokenizer's spm.model.
 #pragma once
 #include "data/text/sentencepiece.h"
 #include "data/text/wordpiece.h"
@@ -28,27 +28,18 @@ HfBertTokenizer load_hf_bert_tokenizer(const std::string& dir);
 // tokenizer_config.json's model_max_length, 0 when unset (transformers then writes int(1e30)).
 int64_t hf_model_max_length(const nlohmann::json& tokenizer_config);
 
-struct HfSpmTokenizer {
-  std::unique_ptr<SentencePieceTokenizer> tokenizer;
-  int64_t model_max_length = 0;
-};
-
-// dir/spm.model as DebertaV2Tokenizer uses it (microsoft/deberta-v3-*): [CLS] a [SEP]
-// (b [SEP]) around sentencepiece's own ids, and [MASK] after the pieces (id piece count)
-// when the model has no such piece, as DebertaV2Tokenizer adds it. transformers 5 instead builds a tokenizers
-// pipeline with its own normalizer from the pieces and differs on a few lines in 200
-// (docs/hf-parity.md); the tokenizer.json it saves is read exactly.
-// tokenizer_config.json settings attune does not follow (do_lower_case or split_by_punct
-// true, other special tokens) fail naming the file and key.
-HfSpmTokenizer load_hf_deberta_spm_tokenizer(const std::string& dir);
-
-// Writes dir/spm.model and DebertaV2Tokenizer's tokenizer_config.json, which
-// load_hf_deberta_spm_tokenizer and transformers read back.
+// Writes dir/spm.model and DebertaV2Tokenizer's tokenizer_config.json, for runs whose
+// tokenizer is attune's SentencePiece one (runs that read an spm.model folder before it was
+// read as transformers 5 reads it, spm_folder_tokenizer.h).
 void save_hf_deberta_spm_tokenizer(const SentencePieceTokenizer& tokenizer, const std::string& dir,
                                    int64_t model_max_length);
 
-// Writes vocab.txt, tokenizer_config.json and special_tokens_map.json into dir (which
-// must not hold attune's own tokenizer.json: transformers would read it as its own).
+// The WordPiece tokenizer as the tokenizer.json transformers' BertTokenizer saves:
+// BertNormalizer, BertPreTokenizer, WordPiece, [CLS] A [SEP] (B [SEP]).
+nlohmann::json wordpiece_tokenizer_json(const WordPieceTokenizer& tokenizer);
+
+// Writes vocab.txt, tokenizer.json (wordpiece_tokenizer_json), tokenizer_config.json and
+// special_tokens_map.json into dir.
 void save_hf_bert_tokenizer(const WordPieceTokenizer& tokenizer, const std::string& dir, int64_t model_max_length);
 
 }  // namespace attune::text

@@ -1,4 +1,6 @@
 #include "tasks/classification/hf_convert.h"
+
+#include "data/text/hf_tokenizer_json/hf_json_tokenizer.h"
 #include "tasks/engine/run_dir.h"
 
 #include "core/error.h"
@@ -21,6 +23,30 @@ namespace fs = std::filesystem;
 
 namespace attune::hf {
 namespace {
+
+// transformers 5's DebertaV2Tokenizer rebuilds its pipeline from these settings rather than
+// from tokenizer.json's normaliser and pre-tokenizer, so they must say what the file does.
+nlohmann::json deberta_tokenizer_settings(const text::HfJsonTokenizer& tokenizer) {
+  const nlohmann::json j = nlohmann::json::parse(tokenizer.json_text());
+  bool lower = false, punct = false, always = true;
+  const auto scan = [&](const nlohmann::json& node, const char* list_key, const auto& each) {
+    if (!node.is_object()) return;
+    if (node.value("type", "") == "Sequence" && node.contains(list_key)) {
+      for (const auto& item : node[list_key]) each(item);
+    } else {
+      each(node);
+    }
+  };
+  scan(j.value("normalizer", nlohmann::json()), "normalizers",
+       [&](const nlohmann::json& n) { lower = lower || n.value("type", "") == "Lowercase"; });
+  scan(j.value("pre_tokenizer", nlohmann::json()), "pretokenizers", [&](const nlohmann::json& n) {
+    punct = punct || n.value("type", "") == "Punctuation";
+    if (n.value("type", "") == "Metaspace") always = n.value("prepend_scheme", "always") == "always";
+  });
+  return {{"tokenizer_class", "DebertaV2Tokenizer"}, {"do_lower_case", lower}, {"split_by_punct", punct},
+          {"add_prefix_space", always}};
+}
+
 
 using models::HfBertArchitecture;
 
@@ -126,7 +152,11 @@ nlohmann::json export_hf(const std::string& run_dir, const std::string& out_dir,
     // The tokenizer.json the model came with, unchanged; AutoTokenizer picks the fast
     // tokenizer class from config.json's model_type.
     b.tokenizer->save(out_dir);
-    io::write_json_atomic((fs::path(out_dir) / "tokenizer_config.json").string(), {{"model_max_length", b.max_length}});
+    nlohmann::json settings = {{"model_max_length", b.max_length}};
+    if (b.family == "deberta") {
+      settings.update(deberta_tokenizer_settings(dynamic_cast<const text::HfJsonTokenizer&>(*b.tokenizer)));
+    }
+    io::write_json_atomic((fs::path(out_dir) / "tokenizer_config.json").string(), settings);
   }
   if (b.family == "bert" && b.architecture == HfBertArchitecture::kBertModel && !b.options.add_pooling_layer()) {
     log << "note: the encoder has no pooler; load it with BertModel.from_pretrained(dir, add_pooling_layer=False)\n";

@@ -1,4 +1,6 @@
 #include "core/files.h"
+#include "data/text/hf_tokenizer.h"
+#include "data/text/hf_tokenizer_json/hf_json_tokenizer.h"
 #include "tasks/classification/run_model.h"
 #include "tasks/classification/hf_bundle.h"
 #include "tasks/classification/hf_convert.h"
@@ -85,7 +87,14 @@ TEST_CASE("HF -> attune -> HF gives the same outputs and byte-identical weights"
       CHECK(io::read_json(dir + "/run/config.json")["architecture"] == models::hf_architecture_name(arch));
     }
     CHECK(fs::exists(dir + "/back/special_tokens_map.json"));
-    CHECK_FALSE(fs::exists(dir + "/back/tokenizer.json"));  // transformers would read it as its own
+    // tokenizer.json, as BertTokenizer saves it, gives vocab.txt's ids.
+    const auto json_tokenizer = text::HfJsonTokenizer::load(dir + "/back/tokenizer.json");
+    const text::HfBertTokenizer vocab_tokenizer = text::load_hf_bert_tokenizer(dir + "/back");
+    for (const std::string text : {"Hello, World! Ünïcode café 日本語", "", "  spaced\ttext  ", "tokenization"}) {
+      const std::string pair = "a second text";
+      CHECK(json_tokenizer->encode(text, &pair, 64).ids == vocab_tokenizer.tokenizer->encode(text, &pair, 64).ids);
+      CHECK(json_tokenizer->encode(text, nullptr, 64).type_ids == vocab_tokenizer.tokenizer->encode(text, nullptr, 64).type_ids);
+    }
   }
 }
 

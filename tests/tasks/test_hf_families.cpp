@@ -405,24 +405,32 @@ TEST_CASE("ModernBERT folders attune cannot read fail naming the file and the te
   CHECK_THAT(error(), testing::contains_text("rope_parameters.sliding_attention.rope_type"));
 }
 
-TEST_CASE("DeBERTa folders with only spm.model: sentencepiece's ids, fine-tuning, and spm.model back out",
+TEST_CASE("DeBERTa folders with only spm.model: transformers' ids, fine-tuning, and the tokenizer back out",
           "[hf][deberta][spm]") {
   const std::string fixture = std::string(ATTUNE_SOURCE_DIR) + "/tests/fixtures/deberta_spm";
   const std::string dir = testing::temp_dir("deberta-spm");
   // A base DeBERTa-v3 whose table has one row past the 400 pieces, as deberta-v3's [MASK].
   const int64_t fixture_vocab = static_cast<int64_t>(testing::hf_fixture_vocab().size());
   write_folder("deberta", dir + "/hf", HfBertArchitecture::kBertModel, 401 - fixture_vocab);
-  for (const char* file : {"vocab.txt", "tokenizer_config.json", "special_tokens_map.json"}) fs::remove(dir + "/hf/" + file);
+  for (const char* file : {"vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}) fs::remove(dir + "/hf/" + file);
   for (const char* file : {"spm.model", "tokenizer_config.json"}) fs::copy_file(fixture + "/" + file, dir + "/hf/" + file);
 
+  // expected.json: what transformers 5.17's DebertaV2Tokenizer made of the same folder.
   const text::HfFolderTokenizer tok = text::load_hf_folder_tokenizer(dir + "/hf");
   CHECK(tok.source == "spm.model");
   CHECK(tok.model_max_length == 512);
   const nlohmann::json expected = io::read_json(fixture + "/expected.json");
-  REQUIRE(expected.size() >= 5);
-  for (const auto& probe : expected) {
+  CHECK(tok.tokenizer->vocab_size() == expected["vocab_size"].get<int64_t>());
+  REQUIRE(expected["singles"].size() >= 10);
+  for (const auto& probe : expected["singles"]) {
     CAPTURE(probe["text"]);
-    CHECK(tok.tokenizer->encode(probe["text"].get<std::string>(), nullptr, 512).ids == probe["ids"].get<std::vector<int64_t>>());
+    CHECK(tok.tokenizer->encode(probe["text"].get<std::string>(), nullptr, 100000).ids ==
+          probe["ids"].get<std::vector<int64_t>>());
+  }
+  for (const auto& p : expected["pairs"]) {
+    const std::string text = p["text"].get<std::string>(), pair = p["pair"].get<std::string>();
+    CAPTURE(text, pair);
+    CHECK(tok.tokenizer->encode(text, &pair, 100000).ids == p["ids"].get<std::vector<int64_t>>());
   }
 
   nlohmann::json c = topics_run(dir, 120, {"train.epochs=1"});
@@ -431,20 +439,31 @@ TEST_CASE("DeBERTa folders with only spm.model: sentencepiece's ids, fine-tuning
   flags.log = &log;
   tasks::train(c, flags);
   hf::export_hf(dir + "/run", dir + "/back", false, log);
-  CHECK(fs::exists(dir + "/back/spm.model"));
-  CHECK_FALSE(fs::exists(dir + "/back/tokenizer.json"));  // transformers would take attune's for its own
-  CHECK(io::read_json(dir + "/back/tokenizer_config.json")["tokenizer_class"] == "DebertaV2Tokenizer");
+  // The pipeline goes out as the tokenizer.json transformers would save, with the settings its
+  // DebertaV2Tokenizer rebuilds the pipeline from.
+  CHECK(fs::exists(dir + "/back/tokenizer.json"));
+  const nlohmann::json settings_back = io::read_json(dir + "/back/tokenizer_config.json");
+  CHECK(settings_back["tokenizer_class"] == "DebertaV2Tokenizer");
+  CHECK(settings_back["do_lower_case"] == false);
+  CHECK(settings_back["split_by_punct"] == false);
   const text::HfFolderTokenizer back = text::load_hf_folder_tokenizer(dir + "/back");
-  const std::string text = expected[1]["text"].get<std::string>();
+  const std::string text = expected["singles"][1]["text"].get<std::string>();
   CHECK(back.tokenizer->encode(text, nullptr, 512).ids == tok.tokenizer->encode(text, nullptr, 512).ids);
 
-  // Settings attune does not follow fail by key; a sentencepiece.bpe.model is read only as
-  // XLM-R's or CamemBERT's.
+  // DebertaV2Tokenizer's settings change the pipeline as they do in transformers.
   nlohmann::json settings = io::read_json(dir + "/hf/tokenizer_config.json");
+  settings["do_lower_case"] = true;
   settings["split_by_punct"] = true;
   io::write_json_atomic(dir + "/hf/tokenizer_config.json", settings);
+  const text::HfFolderTokenizer changed = text::load_hf_folder_tokenizer(dir + "/hf");
+  CHECK(changed.tokenizer->encode("hello world", nullptr, 64).ids == changed.tokenizer->encode("HELLO World", nullptr, 64).ids);
+  CHECK(tok.tokenizer->encode("hello world", nullptr, 64).ids != tok.tokenizer->encode("HELLO World", nullptr, 64).ids);
+  CHECK(changed.tokenizer->tokenize("well,done").size() > tok.tokenizer->tokenize("well,done").size());
+  settings["do_lower_case"] = "yes";
+  io::write_json_atomic(dir + "/hf/tokenizer_config.json", settings);
   CHECK_THAT(testing::error_of([&] { text::load_hf_folder_tokenizer(dir + "/hf"); }),
-             testing::contains_text("tokenizer_config.json: split_by_punct"));
+             testing::contains_text("tokenizer_config.json: do_lower_case: must be true or false"));
+  // A sentencepiece.bpe.model is read only as XLM-R's or CamemBERT's.
   fs::rename(dir + "/hf/spm.model", dir + "/hf/sentencepiece.bpe.model");
   CHECK_THAT(testing::error_of([&] { text::load_hf_folder_tokenizer(dir + "/hf"); }),
              testing::contains_text("sentencepiece.bpe.model is read as XLMRobertaTokenizer or CamembertTokenizer, "
@@ -584,8 +603,10 @@ TEST_CASE("RoBERTa, DistilBERT and ELECTRA adapter files use PEFT's names; PEFT'
     const std::string prefix = "base_model.model.";
     check_keys_name_hf_tensors(file, dir + "/hf/model.safetensors");
     for (const auto& key : k.keys) CHECK(file.tensors.count(prefix + key));
-    // RoBERTa's and ELECTRA's "classifier" is a head of two layers, both trained, as in PEFT.
-    const int64_t head = k.fixture == "distilbert-seqcls" ? 2 : 4;
+    // RoBERTa's and ELECTRA's "classifier" is a head of two layers, both trained, as in PEFT;
+    // DistilBERT's pre_classifier trains too, since PEFT saves every module whose path ends in
+    // "classifier".
+    const int64_t head = 4;
     int64_t saved = 0;
     for (const auto& key : file.names) saved += key.find("classifier.") != std::string::npos;
     CHECK(saved == head);

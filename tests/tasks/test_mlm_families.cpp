@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/files.h"
 #include "data/formats/safetensors.h"
+#include "data/text/hf_folder_tokenizer.h"
 #include "data/text/hf_tokenizer.h"
 #include "data/text/sentencepiece.h"
 #include "tasks/bundle/bundle.h"
@@ -305,8 +306,8 @@ TEST_CASE("mlm init refuses folders without a masked-LM head or a tokenizer, in 
 TEST_CASE("a DeBERTa folder with only spm.model has [MASK] after the pieces, as DebertaV2Tokenizer",
           "[mlm][deberta][spm]") {
   const std::string fixture = kFixtures + "/deberta_spm";
-  const text::HfSpmTokenizer spm = text::load_hf_deberta_spm_tokenizer(fixture);
-  const text::SentencePieceTokenizer& tok = *spm.tokenizer;
+  const text::HfFolderTokenizer folder = text::load_hf_folder_tokenizer(fixture);
+  const text::Tokenizer& tok = *folder.tokenizer;
   // 400 pieces, none of them [MASK]: transformers adds it as id 400.
   CHECK(tok.vocab_size() == 401);
   CHECK(tok.mask_id() == 400);
@@ -315,20 +316,28 @@ TEST_CASE("a DeBERTa folder with only spm.model has [MASK] after the pieces, as 
   const pt::MaskedText masked = pt::encode_masked("Hello [MASK] world", tok, 64, "in");
   REQUIRE(masked.masks.size() == 1);
   CHECK(masked.ids[masked.masks[0]] == 400);
-  // Encoding never yields it: the ids of text are sentencepiece's.
-  for (int64_t id : tok.encode_plain("Hello [MASK] world")) CHECK(id < 400);
   const pt::TokenFlags flags = pt::token_flags(tok);
   CHECK(flags.mask_id == 400);
   CHECK(flags.special[400] == 1);
+}
 
-  // Saved with a run and loaded back, the mask stays; a model with its own [MASK] keeps it.
+TEST_CASE("runs that read spm.model into attune's SentencePiece tokenizer keep [MASK] after the pieces",
+          "[mlm][deberta][spm]") {
+  // Before spm.model folders were read as transformers 5 reads them, runs kept sentencepiece's
+  // own tokenizer with the mask recorded after the pieces; such runs still load.
+  auto tok = text::SentencePieceTokenizer::load(kFixtures + "/deberta_spm/spm.model");
+  tok->add_mask_after_pieces();
+  CHECK(tok->vocab_size() == 401);
+  CHECK(tok->mask_id() == 400);
+  // Encoding never yields it: the ids of text are sentencepiece's.
+  for (int64_t id : tok->encode_plain("Hello [MASK] world")) CHECK(id < 400);
   const std::string dir = testing::temp_dir("mlm-spm-mask");
-  tok.save(dir + "/tokenizer");
+  tok->save(dir + "/tokenizer");
   const auto again = text::load_tokenizer(dir + "/tokenizer");
   CHECK(again->vocab_size() == 401);
   CHECK(again->mask_id() == 400);
   CHECK(again->id_to_token(400) == "[MASK]");
-  CHECK(again->encode("Hello world", nullptr, 64).ids == tok.encode("Hello world", nullptr, 64).ids);
+  CHECK(again->encode("Hello world", nullptr, 64).ids == tok->encode("Hello world", nullptr, 64).ids);
   // Without the record (runs written before), the tokenizer is sentencepiece's alone.
   io::write_json_atomic(dir + "/tokenizer/tokenizer.json", {{"kind", "sentencepiece"}});
   CHECK(text::load_tokenizer(dir + "/tokenizer")->vocab_size() == 400);

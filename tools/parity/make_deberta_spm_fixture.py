@@ -5,9 +5,9 @@ microsoft/deberta-v3-* do: a SentencePiece unigram model with DeBERTa's special 
 
     python3 make_deberta_spm_fixture.py CORPUS OUT_DIR [PIECES]
 
-Also writes expected.json: probe sentences and the ids DebertaV2Tokenizer's layout gives them
-([CLS] + SentencePiece ids + [SEP], computed here with sentencepiece itself).
-CORPUS: a text file, one sentence per line (tools/data's .data/tokcorpus.txt: English and
+Its expected.json (transformers' ids for some corpus lines) comes from the GPU machine:
+tools/parity/spm_folder_reference.py there, then tools/parity/spm_fixture_expected.py here.
+CORPUS: a text file, one sentence per line (tools/data/make_tokcorpus.sh's tokcorpus.txt: English and
 German sentences and SpamAssassin mails); the first 4000 lines train the model. Needs only
 the sentencepiece package (Debian's python3-sentencepiece or pip's). The committed
 fixture tests/fixtures/deberta_spm came from
@@ -43,12 +43,6 @@ def main():
     with open(os.path.join(out, "tokenizer_config.json"), "w") as f:
         json.dump(config, f, indent=2)
         f.write("\n")
-    sp = spm.SentencePieceProcessor(model_proto=model.getvalue())
-    probes = ["Hello world, this is DeBERTa.", "Grüße aus Köln: 1234 Äpfel!", "  two  spaces   and tabs\tend ",
-              "``quoted'' text", "mixed ÜNICODE — dashes … and emoji 🙂", "", "e-mail: user@example.com"]
-    expected = [{"text": t, "ids": [1] + sp.encode(t) + [2]} for t in probes]
-    with open(os.path.join(out, "expected.json"), "w") as f:
-        f.write("[\n" + ",\n".join(json.dumps(e, ensure_ascii=False) for e in expected) + "\n]\n")
     print(f"wrote {out}/spm.model ({pieces} pieces, {len(model.getvalue())} bytes) and tokenizer_config.json")
 
 

@@ -61,6 +61,8 @@ class HfJsonTokenizer : public Tokenizer {
   std::string id_to_token(int64_t id) const override;
   // Writes the tokenizer.json it was read from, unchanged.
   void save(const std::string& dir) const override;
+  // That tokenizer.json's text.
+  const std::string& json_text() const { return json_text_; }
 
  private:
   HfJsonTokenizer() = default;

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace attune::text::hf_json {
@@ -34,6 +35,19 @@ std::string base64_decode(const std::string& text, const std::string& where) {
       bits -= 8;
       out += static_cast<char>((buffer >> bits) & 0xFF);
     }
+  }
+  return out;
+}
+
+std::string base64_encode(const std::string& bytes) {
+  static const char* kDigits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    const auto byte = [&](size_t k) { return k < bytes.size() ? static_cast<uint32_t>(static_cast<unsigned char>(bytes[k])) : 0u; };
+    const uint32_t group = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
+    const size_t n = std::min<size_t>(3, bytes.size() - i);
+    for (size_t k = 0; k < 4; ++k) out += k <= n ? kDigits[(group >> (18 - 6 * k)) & 63] : '=';
   }
   return out;
 }

@@ -23,5 +23,6 @@ class PrecompiledCharsmap {
 };
 
 std::string base64_decode(const std::string& text, const std::string& where);
+std::string base64_encode(const std::string& bytes);
 
 }  // namespace attune::text::hf_json
