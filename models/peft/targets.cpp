@@ -51,9 +51,18 @@ bool ModuleMatcher::covers(const std::string& path) const {
   names.push_back(path);
   for (const auto& name : names) {
     for (size_t end = name.find('.'); ; end = name.find('.', end + 1)) {
-      if (matches(name.substr(0, end))) return true;
+      if (ends_with_entry(name.substr(0, end))) return true;
       if (end == std::string::npos) break;
     }
+  }
+  return false;
+}
+
+bool ModuleMatcher::ends_with_entry(const std::string& path) const {
+  if (!targets_.is_array()) return matches(path);
+  for (const auto& t : targets_) {
+    const std::string name = t.get<std::string>();
+    if (path.size() >= name.size() && path.compare(path.size() - name.size(), name.size(), name) == 0) return true;
   }
   return false;
 }

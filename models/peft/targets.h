@@ -21,12 +21,15 @@ class ModuleMatcher {
  public:
   ModuleMatcher(const nlohmann::json& targets, const std::string& where, torch::nn::Module* root = nullptr);
   bool operator()(const std::string& path) const;
-  // As PEFT's modules_to_save: the path, or a module holding it, matches, under attune's
-  // names or transformers' (attune's bert.pooler.dense is inside RoBERTa's "classifier").
+  // As PEFT's modules_to_save: the path, or a module holding it, ends with an entry, under
+  // attune's names or transformers' (attune's bert.pooler.dense is inside RoBERTa's
+  // "classifier", and is DistilBERT's "pre_classifier", which PEFT's plain suffix test
+  // also saves for "classifier").
   bool covers(const std::string& path) const;
 
  private:
   bool matches(const std::string& path) const;
+  bool ends_with_entry(const std::string& path) const;
   // The path as the model's HfModulePaths name it, where they rename it.
   std::vector<std::string> aliases_of(const std::string& path) const;
 
