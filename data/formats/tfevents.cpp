@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "data/formats/protobuf_reader.h"
 
 #include <array>
 #include <cstring>
@@ -63,59 +64,6 @@ std::string event_head(double wall_time, int64_t step) {
   return out;
 }
 
-uint64_t get_fixed(const std::string& bytes, size_t at, int size) {
-  uint64_t value = 0;
-  for (int i = size - 1; i >= 0; --i) value = (value << 8) | static_cast<uint8_t>(bytes[at + i]);
-  return value;
-}
-
-// A protobuf message's fields, read with bounds checks; `where` names the record.
-class ProtoReader {
- public:
-  ProtoReader(const std::string& bytes, std::string where) : bytes_(bytes), where_(std::move(where)) {}
-  bool done() const { return at_ >= bytes_.size(); }
-
-  uint64_t varint() {
-    uint64_t value = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      need(1);
-      const uint8_t b = static_cast<uint8_t>(bytes_[at_++]);
-      value |= static_cast<uint64_t>(b & 0x7F) << shift;
-      if (!(b & 0x80)) return value;
-    }
-    fail(where_, "malformed protobuf varint");
-  }
-  uint64_t fixed(int size) {
-    need(size);
-    const uint64_t value = get_fixed(bytes_, at_, size);
-    at_ += size;
-    return value;
-  }
-  std::string bytes() {
-    const uint64_t size = varint();
-    need(size);
-    std::string out = bytes_.substr(at_, size);
-    at_ += size;
-    return out;
-  }
-  void skip(int wire_type) {
-    switch (wire_type) {
-      case 0: varint(); return;
-      case 1: fixed(8); return;
-      case 2: bytes(); return;
-      case 5: fixed(4); return;
-      default: fail(where_, "unsupported protobuf wire type " + std::to_string(wire_type));
-    }
-  }
-
- private:
-  void need(uint64_t size) const {
-    if (size > bytes_.size() - at_) fail(where_, "truncated protobuf message");
-  }
-  const std::string& bytes_;
-  std::string where_;
-  size_t at_ = 0;
-};
 
 double as_double(uint64_t bits) {
   double value = 0;

@@ -39,10 +39,10 @@ TEST_CASE("a sentencepiece model's pieces, scores and charsmap read as sentencep
   const std::string dir = testing::temp_dir("spm-proto");
   io::write_file_atomic(dir + "/bad.model", std::string("\x0a\xff\xff\xff", 4));
   CHECK(testing::error_of([&] { text::read_spm_model_proto(dir + "/bad.model"); }) ==
-        dir + "/bad.model: not a sentencepiece model (a number runs past the end)");
+        dir + "/bad.model: not a sentencepiece model: truncated protobuf message");
   io::write_file_atomic(dir + "/empty.model", "");
   CHECK(testing::error_of([&] { text::read_spm_model_proto(dir + "/empty.model"); }) ==
-        dir + "/empty.model: not a sentencepiece model (no pieces)");
+        dir + "/empty.model: not a sentencepiece model: no pieces");
 }
 
 TEST_CASE("sentencepiece.bpe.model-only folders take fairseq's ids, as XLMRobertaTokenizer and CamembertTokenizer",

@@ -12,6 +12,7 @@ German sentences and SpamAssassin mails); the first 4000 lines train the model. 
 the sentencepiece package (Debian's python3-sentencepiece or pip's). The committed
 fixture tests/fixtures/deberta_spm came from
     /usr/bin/python3 tools/parity/make_deberta_spm_fixture.py .data/tokcorpus.txt tests/fixtures/deberta_spm
+(the corpus file of the time; tools/data/make_tokcorpus.sh builds one now).
 """
 import io
 import json
