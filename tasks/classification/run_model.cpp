@@ -149,19 +149,12 @@ LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& o
   run.tokenizer = text::load_tokenizer(engine::RunDir(run_dir).tokenizer());
   run.labels = load_label_map(engine::RunDir(run_dir).labels());
   run.max_length = run.typed.data.max_length;
-  const bool peft_run = peft_enabled(run.typed);
-  if (!peft_run) {
-    run.model = build_run_model(run.typed, run.tokenizer->vocab_size(), static_cast<int64_t>(run.labels.size()));
-    engine::RunDir(run_dir).load_weights(*run.model.model);
-    if (!extra_adapters.empty()) fail(run_dir, "--adapter needs a PEFT run (this run fine-tuned every weight)");
-  } else {
-    // The base alone, then the run's adapter exactly as it was saved.
-    Config base_config = run.typed;
-    base_config.peft = nlohmann::json{{"method", nullptr}};
-    run.model = build_run_model(base_config, run.tokenizer->vocab_size(), static_cast<int64_t>(run.labels.size()));
-    run.model.peft = make_peft_model(run.model.model, run.typed);
-    engine::load_peft_run(run_dir, *run.model.model, *run.model.peft, extra_adapters);
-  }
+  // The bare model; a PEFT run's adapters come back exactly as they were saved.
+  Config base_config = run.typed;
+  base_config.peft = nlohmann::json{{"method", nullptr}};
+  run.model = build_run_model(base_config, run.tokenizer->vocab_size(), static_cast<int64_t>(run.labels.size()));
+  if (peft_enabled(run.typed)) run.model.peft = make_peft_model(run.model.model, run.typed);
+  engine::load_run_weights(run_dir, *run.model.model, run.model.peft.get(), extra_adapters);
   run.model.model->to(engine::run_device(run.config, device));
   run.model.model->eval();
   return run;

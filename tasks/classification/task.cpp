@@ -267,11 +267,7 @@ engine::Prepared prepare_run(engine::Run& run) {
     // The saved config rebuilds exactly this model: presets resolved to sizes, PEFT
     // defaults filled in.
     config["model"] = model->encoder().config();
-    if (peft_run) {
-      config["peft"] = built.peft->config("default");
-      // The frozen base travels with the run, since only the adapter is trained.
-      formats::save_safetensors(dir.base_weights(), built.peft->base_tensors());
-    }
+    if (peft_run) engine::save_peft_start(dir.path(), config, *built.peft);
     run.save_config();
   }
   const int64_t params = models::parameter_count(*model);

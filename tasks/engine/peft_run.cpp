@@ -18,18 +18,28 @@ void load_peft_base(const std::string& run_dir, torch::nn::Module& model) {
   formats::load_module_tensors(model, formats::load_safetensors(base), base);
 }
 
-void load_peft_run(const std::string& run_dir, torch::nn::Module& model, peft::PeftModel& adapters,
-                   const std::vector<std::string>& extra_adapters) {
+void load_run_weights(const std::string& run_dir, torch::nn::Module& model, peft::PeftModel* adapters,
+                      const std::vector<std::string>& extra_adapters) {
+  if (adapters == nullptr) {
+    if (!extra_adapters.empty()) fail(run_dir, "--adapter needs a PEFT run (this run fine-tuned every weight)");
+    RunDir(run_dir).load_weights(model);
+    return;
+  }
   load_peft_base(run_dir, model);
   if (!fs::exists(fs::path(run_dir) / "adapter_model.safetensors")) {
     fail(run_dir, "run has no adapter_model.safetensors (training did not reach an evaluation)");
   }
-  adapters.load_adapter(run_dir, "default");
+  adapters->load_adapter(run_dir, "default");
   for (const auto& dir : extra_adapters) {
     std::string name = fs::path(dir).lexically_normal().filename().string();
     if (name.empty()) name = fs::path(dir).lexically_normal().parent_path().filename().string();
-    adapters.load_adapter(dir, name);
+    adapters->load_adapter(dir, name);
   }
+}
+
+void save_peft_start(const std::string& run_dir, nlohmann::json& config, peft::PeftModel& adapters) {
+  config["peft"] = adapters.config("default");
+  formats::save_safetensors(RunDir(run_dir).base_weights(), adapters.base_tensors());
 }
 
 nlohmann::json write_merged_run(const std::string& run_dir, const std::string& out_dir, const nlohmann::json& run_config,

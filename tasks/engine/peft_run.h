@@ -15,10 +15,17 @@ namespace attune::engine {
 // resumes from, and what eval starts from. Fails naming the run when the file is missing.
 void load_peft_base(const std::string& run_dir, torch::nn::Module& model);
 
-// A PEFT run for inference: the base, then its adapter "default" exactly as saved, then
-// extra_adapters (adapter directories, each named by its directory name), the last one active.
-void load_peft_run(const std::string& run_dir, torch::nn::Module& model, peft::PeftModel& adapters,
-                   const std::vector<std::string>& extra_adapters);
+// A run's weights for inference. Full fine-tuning (adapters null): model.safetensors, and
+// extra_adapters are refused. PEFT: the base, then its adapter "default" exactly as saved,
+// then extra_adapters (adapter directories, each named by its directory name), the last one
+// active, all on `adapters`, which wraps `model` and holds no adapter yet.
+void load_run_weights(const std::string& run_dir, torch::nn::Module& model, peft::PeftModel* adapters,
+                      const std::vector<std::string>& extra_adapters);
+
+// A new PEFT run's start, before its config is saved: the adapter's resolved section (defaults
+// and target modules filled in) goes into config["peft"], so the saved config rebuilds it, and
+// the frozen base into base_model.safetensors, since only the adapter (and head) train.
+void save_peft_start(const std::string& run_dir, nlohmann::json& config, peft::PeftModel& adapters);
 
 // `attune merge`: folds the loaded PEFT run's active adapter into `model` and writes a plain
 // run at out_dir (empty or new): the run's config without its peft section, the merged

@@ -223,14 +223,8 @@ ImageRun load_image_run(const std::string& run_dir, const std::vector<std::strin
   const DataConfig& d = run.typed.data;
   if (!d.num_classes || !d.image_size || !d.mean || !d.std) fail(run_dir, "config.json's data section lacks what training fills in");
   run.model = make_vit(run.typed.model, *d.image_size, *d.num_classes);
-  const engine::RunDir dir(run_dir);
-  if (!peft_enabled(run.typed)) {
-    if (!extra_adapters.empty()) fail(run_dir, "--adapter needs a PEFT run (this run fine-tuned every weight)");
-    dir.load_weights(*run.model);
-  } else {
-    run.peft = make_peft_model(run.model);
-    engine::load_peft_run(run_dir, *run.model, *run.peft, extra_adapters);
-  }
+  if (peft_enabled(run.typed)) run.peft = make_peft_model(run.model);
+  engine::load_run_weights(run_dir, *run.model, run.peft.get(), extra_adapters);
   run.names = label_names(d, *d.num_classes);
   run.mean = *d.mean;
   run.std = *d.std;
@@ -298,12 +292,7 @@ engine::Prepared prepare_run(engine::Run& run) {
   }
   model->to(options.device);
   if (!run.resuming()) {
-    if (peft_run) {
-      // The saved config rebuilds this adapter (method defaults filled in); the frozen
-      // base travels with the run, since only the adapter and the head are trained.
-      config["peft"] = adapters->config("default");
-      formats::save_safetensors(dir.base_weights(), adapters->base_tensors());
-    }
+    if (peft_run) engine::save_peft_start(dir.path(), config, *adapters);
     run.save_config();
   }
   const int64_t params = models::parameter_count(*model);

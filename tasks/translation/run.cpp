@@ -24,15 +24,8 @@ LoadedRun load_run(const std::string& run_dir, const std::vector<std::string>& o
   run.tokenizer = text::load_translation_tokenizer(tokenizer_dir);
   run.model = models::Seq2SeqTransformer(
       models::seq2seq_options(run.typed.model, run.tokenizer->vocab_size(), run.tokenizer->pad_id(), "model"));
-  const engine::RunDir dir(run_dir);
-  if (!peft_enabled(run.typed)) {
-    if (!extra_adapters.empty()) fail(run_dir, "--adapter needs a PEFT run (this run fine-tuned every weight)");
-    dir.load_weights(*run.model);
-  } else {
-    // The base alone, then the run's adapter exactly as it was saved.
-    run.peft = make_peft_model(run.model);
-    engine::load_peft_run(run_dir, *run.model, *run.peft, extra_adapters);
-  }
+  if (peft_enabled(run.typed)) run.peft = make_peft_model(run.model);
+  engine::load_run_weights(run_dir, *run.model, run.peft.get(), extra_adapters);
   run.device = engine::run_device(run.config, device);
   run.model->to(run.device);
   run.model->eval();

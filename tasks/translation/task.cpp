@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "tasks/translation/config.h"
 #include "tasks/translation/init.h"
+#include "tasks/engine/peft_run.h"
 #include "tasks/translation/peft.h"
 #include "tasks/translation/translate.h"
 
@@ -243,11 +244,7 @@ engine::Prepared prepare_run(engine::Run& run) {
   model->to(options.device);
   if (!run.resuming()) {
     config["model"] = models::seq2seq_model_config(model_options, c.model.preset);
-    if (peft_run) {
-      // The saved config rebuilds this adapter; the frozen base travels with the run.
-      config["peft"] = adapters->config("default");
-      formats::save_safetensors(dir.base_weights(), adapters->base_tensors());
-    }
+    if (peft_run) engine::save_peft_start(dir.path(), config, *adapters);
     run.save_config();
   }
   const int64_t params = models::parameter_count(*model, /*trainable_only=*/true);
