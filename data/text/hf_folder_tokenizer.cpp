@@ -12,6 +12,18 @@ namespace fs = std::filesystem;
 
 namespace attune::text {
 
+namespace {
+
+// tokenizer_config.json's model_max_length, 0 when the folder has none.
+int64_t settings_max_length(const fs::path& root) {
+  const fs::path settings = root / "tokenizer_config.json";
+  if (!fs::exists(settings)) return 0;
+  const nlohmann::json j = io::read_json(settings.string());
+  return j.is_object() ? hf_model_max_length(j) : 0;
+}
+
+}  // namespace
+
 HfFolderTokenizer load_hf_folder_tokenizer(const std::string& dir) {
   const fs::path root(dir);
   HfFolderTokenizer out;
@@ -23,11 +35,7 @@ HfFolderTokenizer load_hf_folder_tokenizer(const std::string& dir) {
     const nlohmann::json built =
         deberta_spm ? deberta_spm_tokenizer_json(dir) : spm_folder_tokenizer_json(dir, spm_folder_tokenizer_class(dir));
     out.tokenizer = HfJsonTokenizer::from_json_text(built.dump(), (root / out.source).string());
-    const fs::path settings = root / "tokenizer_config.json";
-    if (fs::exists(settings)) {
-      const nlohmann::json j = io::read_json(settings.string());
-      if (j.is_object()) out.model_max_length = hf_model_max_length(j);
-    }
+    out.model_max_length = settings_max_length(root);
     return out;
   }
   if (!vocab && !json) {
@@ -44,11 +52,7 @@ HfFolderTokenizer load_hf_folder_tokenizer(const std::string& dir) {
   }
   out.tokenizer = load_tokenizer(dir);
   out.source = "tokenizer.json";
-  const fs::path settings = root / "tokenizer_config.json";
-  if (fs::exists(settings)) {
-    const nlohmann::json j = io::read_json(settings.string());
-    if (j.is_object()) out.model_max_length = hf_model_max_length(j);
-  }
+  out.model_max_length = settings_max_length(root);
   return out;
 }
 

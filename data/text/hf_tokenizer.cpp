@@ -31,12 +31,6 @@ void check_hf_special_tokens(const nlohmann::json& j, const std::string& path) {
   }
 }
 
-bool hf_bool(const nlohmann::json& j, const char* key, bool fallback, const std::string& path) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  if (!j[key].is_boolean()) fail(path + ": " + key, "must be true or false, got " + j[key].dump());
-  return j[key].get<bool>();
-}
-
 // tokenizer_config.json, which must be an object whose tokenizer_class, when set, is
 // `slow` or its fast twin; `refusal` says why another fails.
 nlohmann::json read_tokenizer_config(const std::string& path, const std::string& slow, const std::string& refusal) {
@@ -77,6 +71,12 @@ HfBertTokenizer load_hf_bert_tokenizer(const std::string& dir) {
   if (fs::exists(map_path)) check_hf_special_tokens(io::read_json(map_path), map_path);
   out.tokenizer = WordPieceTokenizer::from_vocab_file(vocab, options);
   return out;
+}
+
+bool hf_bool(const nlohmann::json& j, const char* key, bool fallback, const std::string& path) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  if (!j[key].is_boolean()) fail(path + ": " + key, "must be true or false, got " + j[key].dump());
+  return j[key].get<bool>();
 }
 
 int64_t hf_model_max_length(const nlohmann::json& tokenizer_config) {

@@ -25,6 +25,10 @@ struct HfBertTokenizer {
 // [PAD] [UNK] [CLS] [SEP] [MASK].
 HfBertTokenizer load_hf_bert_tokenizer(const std::string& dir);
 
+// A tokenizer_config.json boolean: fallback when absent or null; anything but true or false
+// fails naming path and key.
+bool hf_bool(const nlohmann::json& j, const char* key, bool fallback, const std::string& path);
+
 // tokenizer_config.json's model_max_length, 0 when unset (transformers then writes int(1e30)).
 int64_t hf_model_max_length(const nlohmann::json& tokenizer_config);
 

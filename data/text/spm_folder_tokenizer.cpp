@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "data/text/hf_tokenizer.h"
 #include "data/text/hf_tokenizer_json/precompiled_charsmap.h"
 #include "data/text/spm_model_proto.h"
 
@@ -60,10 +61,23 @@ json bert_template(const std::string& cls, int64_t cls_id, const std::string& se
           {"special_tokens", special_tokens}};
 }
 
-bool bool_setting(const json& settings, const char* key, bool fallback, const std::string& path) {
-  if (!settings.contains(key) || settings[key].is_null()) return fallback;
-  if (!settings[key].is_boolean()) fail(path + ": " + key, "must be true or false, got " + settings[key].dump());
-  return settings[key].get<bool>();
+// The model file, which transformers reads as a Unigram model only.
+SpmModelProto read_unigram_model(const fs::path& path) {
+  SpmModelProto proto = read_spm_model_proto(path.string());
+  if (proto.model_type != 1) fail(path.string(), "is not a unigram model (model_type " + std::to_string(proto.model_type) + ")");
+  return proto;
+}
+
+json added_token(int64_t id, const std::string& content, bool special, bool lstrip) {
+  return {{"id", id},        {"content", content}, {"single_word", false}, {"lstrip", lstrip},
+          {"rstrip", false}, {"normalized", false}, {"special", special}};
+}
+
+// The added tokens in id order.
+json sorted_tokens(const std::map<int64_t, json>& added) {
+  json out = json::array();
+  for (const auto& [id, token] : added) out.push_back(token);
+  return out;
 }
 
 }  // namespace
@@ -77,8 +91,7 @@ json deberta_spm_tokenizer_json(const std::string& dir) {
   const std::string unk = token_text(settings, "unk_token", "[UNK]"), pad = token_text(settings, "pad_token", "[PAD]");
   const std::string mask = token_text(settings, "mask_token", "[MASK]");
   const std::string bos = token_text(settings, "bos_token", "[CLS]"), eos = token_text(settings, "eos_token", "[SEP]");
-  const SpmModelProto proto = read_spm_model_proto(model_path.string());
-  if (proto.model_type != 1) fail(model_path.string(), "is not a unigram model (model_type " + std::to_string(proto.model_type) + ")");
+  const SpmModelProto proto = read_unigram_model(model_path);
 
   // The model's pieces as they are; the unknown is [UNK] where the model has it with score 0.
   json vocab = json::array();
@@ -108,33 +121,30 @@ json deberta_spm_tokenizer_json(const std::string& dir) {
   const auto add_token = [&](const std::string& content, bool special) {
     const int64_t id = id_of(content);
     if (added.count(id)) return;
-    added[id] = {{"id", id},        {"content", content}, {"single_word", false}, {"lstrip", false},
-                 {"rstrip", false}, {"normalized", false}, {"special", special}};
+    added[id] = added_token(id, content, special, false);
   };
   for (const auto& token : {bos, eos, unk, sep, pad, cls, mask}) add_token(token, true);
   for (const SpmPiece& p : proto.pieces) {
     if (p.type == 3 || p.type == 4) add_token(p.piece, p.type == 3);
   }
-  json added_tokens = json::array();
-  for (auto& [id, token] : added) added_tokens.push_back(token);
 
   json normalizers = json::array();
-  if (bool_setting(settings, "do_lower_case", false, where)) normalizers.push_back({{"type", "Lowercase"}});
+  if (hf_bool(settings, "do_lower_case", false, where)) normalizers.push_back({{"type", "Lowercase"}});
   normalizers.push_back({{"type", "Replace"}, {"pattern", {{"Regex", "\\s{2,}|[\\n\\r\\t]"}}}, {"content", " "}});
   normalizers.push_back({{"type", "NFC"}});
   normalizers.push_back({{"type", "Strip"}, {"strip_left", false}, {"strip_right", true}});
-  const bool prefix_space = bool_setting(settings, "add_prefix_space", true, where);
+  const bool prefix_space = hf_bool(settings, "add_prefix_space", true, where);
   json space = metaspace("Metaspace");
   space["prepend_scheme"] = prefix_space ? "always" : "first";
   json pre_tokenizers = json::array();
-  if (bool_setting(settings, "split_by_punct", false, where)) {
+  if (hf_bool(settings, "split_by_punct", false, where)) {
     pre_tokenizers.push_back({{"type", "Punctuation"}, {"behavior", "Isolated"}});
   }
   pre_tokenizers.push_back(space);
   return {{"version", "1.0"},
           {"truncation", nullptr},
           {"padding", nullptr},
-          {"added_tokens", added_tokens},
+          {"added_tokens", sorted_tokens(added)},
           {"normalizer", {{"type", "Sequence"}, {"normalizers", normalizers}}},
           {"pre_tokenizer", {{"type", "Sequence"}, {"pretokenizers", pre_tokenizers}}},
           {"post_processor", bert_template(cls, id_of(cls), sep, id_of(sep))},
@@ -168,8 +178,7 @@ json spm_folder_tokenizer_json(const std::string& dir, const std::string& tokeni
   if (settings.contains("add_prefix_space") && settings["add_prefix_space"] == false) {
     fail(settings_path.string() + ": add_prefix_space", "false is not supported (transformers' default, true, is)");
   }
-  const SpmModelProto proto = read_spm_model_proto(model_path.string());
-  if (proto.model_type != 1) fail(model_path.string(), "is not a unigram model (model_type " + std::to_string(proto.model_type) + ")");
+  const SpmModelProto proto = read_unigram_model(model_path);
   const std::string bos = token_text(settings, "bos_token", "<s>"), eos = token_text(settings, "eos_token", "</s>");
   const std::string unk = token_text(settings, "unk_token", "<unk>"), pad = token_text(settings, "pad_token", "<pad>");
   const std::string mask = token_text(settings, "mask_token", "<mask>");
@@ -201,8 +210,7 @@ json spm_folder_tokenizer_json(const std::string& dir, const std::string& tokeni
   const auto add_token = [&](const std::string& content, bool special) {
     const int64_t id = id_of(content);
     if (added.count(id)) return;
-    added[id] = {{"id", id},          {"content", content}, {"single_word", false}, {"lstrip", camembert && content == mask},
-                 {"rstrip", false},   {"normalized", false}, {"special", special}};
+    added[id] = added_token(id, content, special, camembert && content == mask);
   };
   for (const auto& token : {bos, eos, unk, pad, mask}) add_token(token, true);
   if (camembert) {
@@ -211,13 +219,11 @@ json spm_folder_tokenizer_json(const std::string& dir, const std::string& tokeni
   for (const SpmPiece& p : proto.pieces) {
     if (p.type == 3 || p.type == 4) add_token(p.piece, p.type == 3);
   }
-  json added_tokens = json::array();
-  for (auto& [id, token] : added) added_tokens.push_back(token);
 
   return {{"version", "1.0"},
           {"truncation", nullptr},
           {"padding", nullptr},
-          {"added_tokens", added_tokens},
+          {"added_tokens", sorted_tokens(added)},
           {"normalizer", {{"type", "Precompiled"}, {"precompiled_charsmap", hf_json::base64_encode(proto.precompiled_charsmap)}}},
           {"pre_tokenizer", {{"type", "Sequence"}, {"pretokenizers", json::array({{{"type", "WhitespaceSplit"}}, metaspace("Metaspace")})}}},
           {"post_processor", fairseq_template(bos, id_of(bos), eos, id_of(eos))},
