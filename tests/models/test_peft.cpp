@@ -164,6 +164,16 @@ TEST_CASE("merging equals the unmerged adapter, and unloading leaves a plain mod
     peft.add_adapter("default", section(method));
     CHECK(user_error_message([&] { peft.merge_and_unload(); }).find("cannot be merged") != std::string::npos);
   }
+  // Unloaded, the model trains as it did before the adapter: what it kept frozen stays frozen.
+  BertModel m = base_model();
+  m->embeddings->word_embeddings->weight.set_requires_grad(false);
+  PeftModel peft(m.ptr());
+  peft.add_adapter("default", section("lora"));
+  peft.merge_and_unload();
+  for (const auto& p : m->named_parameters()) {
+    CAPTURE(p.key());
+    CHECK(p.value().requires_grad() == (p.key() != "embeddings.word_embeddings.weight"));
+  }
 }
 
 TEST_CASE("adapter files round-trip exactly and use PEFT's key names", "[peft]") {
