@@ -90,6 +90,11 @@ TEST_CASE("sentencepiece.bpe.model-only folders take fairseq's ids, as XLMRobert
   io::write_file_atomic(dir + "/tokenizer_config.json", R"({"tokenizer_class": "XLMRobertaTokenizer", "add_prefix_space": false})");
   CHECK(testing::error_of([&] { text::load_hf_folder_tokenizer(dir); }) ==
         dir + "/tokenizer_config.json: add_prefix_space: false is not supported (transformers' default, true, is)");
+  // transformers reads these models as Unigram only; a BPE model is refused by name.
+  io::write_file_atomic(dir + "/tokenizer_config.json", R"({"tokenizer_class": "XLMRobertaTokenizer"})");
+  fs::copy_file(kFixtures + "/spm_bpe/bpe.model", dir + "/sentencepiece.bpe.model", fs::copy_options::overwrite_existing);
+  CHECK(testing::error_of([&] { text::load_hf_folder_tokenizer(dir); }) ==
+        dir + "/sentencepiece.bpe.model: is not a unigram model (model_type 2)");
 }
 
 TEST_CASE("sentencepiece.bpe.model-only folders give transformers' ids for texts and pairs", "[spm]") {

@@ -7,7 +7,9 @@ tests/fixtures/camembert_spm).
 
     python3 make_fairseq_spm_fixtures.py CORPUS OUT_DIR [PIECES]
 
-writes OUT_DIR/xlmr_spm and OUT_DIR/camembert_spm. CORPUS: one sentence per line
+writes OUT_DIR/xlmr_spm and OUT_DIR/camembert_spm, and OUT_DIR/spm_bpe/bpe.model (a 60-piece
+BPE model on the first 2000 lines, which transformers' XLM-R and CamemBERT classes do not read:
+the refusal's test). CORPUS: one sentence per line
 (tools/data/make_tokcorpus.sh's tokcorpus.txt); lines 4000-7999 train the model. Needs
 only the sentencepiece package (Debian's python3-sentencepiece). The committed fixtures came from
     /usr/bin/python3 tools/parity/make_fairseq_spm_fixtures.py ~/.cache/attune/tokcorpus/tokcorpus.txt tests/fixtures
@@ -52,6 +54,15 @@ def main():
             json.dump({"model_type": model_type}, f, indent=2)
             f.write("\n")
         print(f"wrote {folder} ({pieces} pieces, {len(model.getvalue())} bytes)")
+    with open(corpus, encoding="utf-8") as f:
+        first = [line.rstrip("\n") for i, line in enumerate(f) if i < 2000]
+    bpe = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(first), model_writer=bpe, vocab_size=60, model_type="bpe",
+        normalization_rule_name="identity", character_coverage=0.98, minloglevel=2)
+    os.makedirs(os.path.join(out, "spm_bpe"), exist_ok=True)
+    with open(os.path.join(out, "spm_bpe", "bpe.model"), "wb") as f:
+        f.write(bpe.getvalue())
 
 
 if __name__ == "__main__":
