@@ -22,7 +22,7 @@ const Table& lora_targets() {
       {"distilbert", {"q_lin", "v_lin"}},  // not in PEFT's table
       {"modernbert", {"Wqkv"}},            // not in PEFT's table: queries, keys and values are one layer
       {"marian", {"q_proj", "v_proj"}},    // not in PEFT's table; its "bart" entry
-      {"vit", {"query", "value"}},         // not in PEFT's table
+      {"vit", {"q_proj", "v_proj"}},       // not in PEFT's table; transformers' names since its ViT refactor
   };
   return table;
 }
@@ -49,7 +49,7 @@ const std::map<std::string, std::pair<json, json>>& ia3_targets() {
       {"distilbert", {{"k_lin", "v_lin", "ffn.lin2"}, {"ffn.lin2"}}},        // not in PEFT's tables
       {"modernbert", {{"Wqkv", "mlp.Wo"}, {"mlp.Wo"}}},                      // not in PEFT's tables
       {"marian", {{"q_proj", "v_proj", "fc2"}, {"fc2"}}},                    // not in PEFT's tables; its "bart" entry
-      {"vit", {{"key", "value", "output.dense"}, {"output.dense"}}},         // not in PEFT's tables
+      {"vit", {{"k_proj", "v_proj", "mlp.fc2"}, {"mlp.fc2"}}},               // not in PEFT's tables; as "vit" above
   };
   return table;
 }

@@ -86,9 +86,10 @@ void PeftModel::add_adapter(const std::string& name, const json& resolved, const
   set_active("");
   Adapter a;
   a.config = with_default_targets(resolved, model_type_);
+  const FileNames file_names = choose_file_names_ ? choose_file_names_(a.config, key) : to_file_;
   a.method = &find_method(resolved.at("method").get<std::string>(), key + ".method");
   a.parts = a.method->attach(*root_, name, a.config, key);
-  a.parts->set_file_names(to_file_);
+  a.parts->set_file_names(file_names);
   own_tensors(a, key);
   for (const auto& n : a.owned) {
     if (!base_values_.count(n)) {

@@ -27,12 +27,14 @@ std::vector<std::string> ModuleMatcher::aliases_of(const std::string& path) cons
   std::vector<std::string> out;
   for (const auto& [prefix, paths] : aliases_) {
     if (prefix.empty()) {
-      const std::string alias = paths->hf_module_path(path);
-      if (alias != path) out.push_back(alias);
+      for (const auto& alias : paths->hf_module_names(path)) {
+        if (alias != path) out.push_back(alias);
+      }
     } else if (path.size() > prefix.size() + 1 && path.compare(0, prefix.size() + 1, prefix + ".") == 0) {
       const std::string rest = path.substr(prefix.size() + 1);
-      const std::string alias = paths->hf_module_path(rest);
-      if (alias != rest) out.push_back(prefix + "." + alias);
+      for (const auto& alias : paths->hf_module_names(rest)) {
+        if (alias != rest) out.push_back(prefix + "." + alias);
+      }
     }
   }
   return out;

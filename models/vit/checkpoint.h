@@ -60,6 +60,16 @@ std::string vit_hf_name(const std::string& name);
 // unchanged where transformers has no such module.
 std::string vit_hf_path(const std::string& path);
 
+// transformers renamed ViT's modules (huggingface/transformers#41693; transformers 5.17 has
+// it): "vit.encoder.layer.0.attention.attention.query" became "vit.layers.0.attention.q_proj",
+// "attention.output.dense" "attention.o_proj", "intermediate.dense" "mlp.fc1" and
+// "output.dense" "mlp.fc2". Checkpoints load in either name (transformers converts old ones;
+// read_hf_vit reads both), but PEFT adapter files carry the live module names of the
+// transformers that made them.
+enum class VitHfNames { legacy, refactored };
+// vit_hf_path in the given naming.
+std::string vit_hf_path(const std::string& path, VitHfNames names);
+
 // A ViTForImageClassification folder transformers loads (config.json, model.safetensors,
 // preprocessor_config.json) from attune's ViT: pre-LN, exact GELU, class-token pooling and
 // no attention switches, as transformers' ViT computes; anything else fails naming the

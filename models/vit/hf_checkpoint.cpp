@@ -146,8 +146,44 @@ std::string translate(const std::string& name, bool from_hf) {
   return "";
 }
 
-// HF name (without "vit.") -> attune name; "" for tensors left out.
-std::string attune_name(const std::string& name) { return translate(name, true); }
+// Within a layer, the names of transformers' ViT before its refactor (huggingface/transformers
+// #41693) and after it (transformers 5.17 has it), module paths on both sides. Containers
+// come last: "attention.attention" and "attention" are both the refactored "attention".
+const std::vector<std::pair<std::string, std::string>>& refactored_layer_names() {
+  static const std::vector<std::pair<std::string, std::string>> names = {
+      {"attention.attention.query", "attention.q_proj"}, {"attention.attention.key", "attention.k_proj"},
+      {"attention.attention.value", "attention.v_proj"}, {"attention.output.dense", "attention.o_proj"},
+      {"intermediate.dense", "mlp.fc1"},                 {"output.dense", "mlp.fc2"},
+      {"attention.attention", "attention"},              {"intermediate", "mlp"}};
+  return names;
+}
+
+// `name` starts with `prefix` followed by the end or a '.'.
+bool starts_with_module(const std::string& name, const std::string& prefix) {
+  return name.rfind(prefix, 0) == 0 && (name.size() == prefix.size() || name[prefix.size()] == '.');
+}
+
+// A name under transformers' ViTModel (no "vit.") from one layout to the other; unchanged
+// outside the layers. to_refactored picks the direction.
+std::string relayout(const std::string& name, bool to_refactored) {
+  static const std::regex legacy(R"(encoder\.layer(\.(\d+)(\.(.*))?)?)"), refactored(R"(layers(\.(\d+)(\.(.*))?)?)");
+  std::smatch m;
+  if (!std::regex_match(name, m, to_refactored ? legacy : refactored)) return name;
+  std::string out = to_refactored ? "layers" : "encoder.layer";
+  if (!m[2].matched) return out;
+  out += "." + std::string(m[2]);
+  if (!m[4].matched) return out;
+  const std::string rest = m[4];
+  for (const auto& [before, after] : refactored_layer_names()) {
+    const std::string& from = to_refactored ? before : after;
+    const std::string& to = to_refactored ? after : before;
+    if (starts_with_module(rest, from)) return out + "." + to + rest.substr(from.size());
+  }
+  return out + "." + rest;
+}
+
+// HF name (without "vit.", either layout) -> attune name; "" for tensors left out.
+std::string attune_name(const std::string& name) { return translate(relayout(name, false), true); }
 
 }  // namespace
 
@@ -155,6 +191,12 @@ std::string vit_hf_name(const std::string& name) {
   if (name.rfind("head.", 0) == 0) return "classifier." + name.substr(5);
   const std::string hf = translate(name, false);
   return hf.empty() ? "" : "vit." + hf;
+}
+
+std::string vit_hf_path(const std::string& path, VitHfNames names) {
+  const std::string legacy = vit_hf_path(path);
+  if (names == VitHfNames::legacy || legacy.rfind("vit.", 0) != 0) return legacy;
+  return "vit." + relayout(legacy.substr(4), true);
 }
 
 std::string vit_hf_path(const std::string& path) {

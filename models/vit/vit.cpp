@@ -52,6 +52,13 @@ VisionTransformerImpl::VisionTransformerImpl(const VisionTransformerOptions& opt
 
 std::string VisionTransformerImpl::hf_module_path(const std::string& path) const { return vit_hf_path(path); }
 
+std::vector<std::string> VisionTransformerImpl::hf_module_names(const std::string& path) const {
+  std::vector<std::string> names = {vit_hf_path(path, VitHfNames::legacy)};
+  const std::string refactored = vit_hf_path(path, VitHfNames::refactored);
+  if (refactored != names.front()) names.push_back(refactored);
+  return names;
+}
+
 int64_t VisionTransformerImpl::num_patches() const {
   const int64_t side = options_.image_size() / options_.patch_size();
   return side * side;

@@ -47,9 +47,11 @@ class VisionTransformerImpl : public torch::nn::Module, public HfModulePaths {
   const VisionTransformerOptions& options() const { return options_; }
   // Attention pooling's entropy term of the latest forward (undefined otherwise).
   torch::Tensor regularizer() const { return regularizer_; }
-  // transformers' ViTForImageClassification names (checkpoint.h's vit_hf_path), so PEFT
-  // target_modules written for it ("query", "vit.encoder.layer.\\d+...") select the same layers.
+  // transformers' ViTForImageClassification names (checkpoint.h's vit_hf_path), before and
+  // after its refactor, so PEFT target_modules written for either ("query",
+  // "vit.encoder.layer.\\d+...", "q_proj", "vit.layers.\\d+...") select the same layers.
   std::string hf_module_path(const std::string& path) const override;
+  std::vector<std::string> hf_module_names(const std::string& path) const override;
 
   torch::nn::Conv2d patch_embedding{nullptr};
   torch::Tensor cls_token;        // (1, 1, H)

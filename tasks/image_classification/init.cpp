@@ -28,13 +28,20 @@ double single_value(const std::vector<double>& v, const std::string& what, const
 models::VitCheckpoint apply_init(nlohmann::json& config, const std::string& source, int64_t image_side,
                                  std::ostream& log) {
   models::VitCheckpoint ck = models::read_vit_checkpoint(source, "init");
-  for (const auto& note : ck.notes) log << "note: " << note << "\n";
   const models::VisionTransformerOptions& o = ck.options;
   if (o.image_size() != image_side) {
     fail("init", source + " takes " + std::to_string(o.image_size()) + "x" + std::to_string(o.image_size()) +
                      " images and the data are " + std::to_string(image_side) + "x" + std::to_string(image_side) +
                      "; attune does not interpolate position embeddings: resize the images");
   }
+  write_init_settings(config, ck, source, log);
+  return ck;
+}
+
+void write_init_settings(nlohmann::json& config, const models::VitCheckpoint& ck, const std::string& source,
+                         std::ostream& log) {
+  for (const auto& note : ck.notes) log << "note: " << note << "\n";
+  const models::VisionTransformerOptions& o = ck.options;
   nlohmann::json& model = config["model"];
   model["patch_size"] = o.patch_size();
   model["hidden_size"] = o.hidden_size();
@@ -52,7 +59,6 @@ models::VitCheckpoint apply_init(nlohmann::json& config, const std::string& sour
   }
   log << "init: ViT from " << source << " (" << o.num_layers() << " layers, width " << o.hidden_size() << ", "
       << o.channels() << (o.channels() == 1 ? " channel" : " channels, grey images repeated in each") << ")\n";
-  return ck;
 }
 
 }  // namespace attune::image_classification

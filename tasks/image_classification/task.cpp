@@ -33,8 +33,6 @@ torch::Tensor to_input(const torch::Tensor& images, double mean, double std, int
   return channels > 1 ? x.expand({-1, channels, -1, -1}) : x;
 }
 
-namespace {
-
 std::vector<std::string> label_names(const DataConfig& data, int64_t classes) {
   if (data.labels.is_null()) {
     std::vector<std::string> out;
@@ -68,6 +66,8 @@ models::VisionTransformer make_vit(const VitConfig& m, int64_t image_size, int64
                                        .dropout(m.dropout)
                                        .attention_dropout(m.attention_dropout));
 }
+
+namespace {
 
 // Sharded, each rank computes its batches and every rank gets all the rows; `classes` is
 // the width of a rank's part when it owns no batch.

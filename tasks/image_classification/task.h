@@ -29,6 +29,11 @@ struct ImageRun {
 // directories loaded beside it (each named by its directory name), the last one active.
 ImageRun load_image_run(const std::string& run_dir, const std::vector<std::string>& overrides, const std::string& device,
                         const std::vector<std::string>& extra_adapters = {});
+// The run's ViT as its model section describes it, for images of image_size pixels a side.
+models::VisionTransformer make_vit(const VitConfig& m, int64_t image_size, int64_t classes);
+// data.labels, or the label values "0".."classes-1" where it is null; a list of another
+// length fails naming data.labels.
+std::vector<std::string> label_names(const DataConfig& data, int64_t classes);
 // uint8 (N, H, W) -> the model's normalised float input (N, 1, H, W).
 // channels > 1: the grey image repeated in each channel, as image processors convert grey
 // images to RGB before a pretrained colour model sees them.

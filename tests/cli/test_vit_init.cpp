@@ -216,3 +216,67 @@ TEST_CASE("attune models lists the ViT imports", "[cli][vit]") {
   REQUIRE(listed["image_imports"].size() == 2);
   CHECK(listed["image_imports"][0]["model_type"] == "vit");
 }
+
+TEST_CASE("convert --from-hf makes a run of an HF ViT classifier folder that predicts, exports and converts back",
+          "[cli][image][vit][hf]") {
+  const std::string fixture = vit_fixture("hf-imgcls-c1");
+  if (!std::filesystem::is_directory(fixture)) {
+    WARN("no " + fixture + " (python3 tools/parity/make_vit_fixtures.py OUT_DIR, extracted into tests/fixtures/vit): skipped");
+    return;
+  }
+  const std::string dir = attune::testing::temp_dir("cli-vit-from-hf");
+  attune::testing::write_quadrants(dir, "probe", 6, 32, 5);
+  const Result converted = run_attune({"convert", "--from-hf", fixture, "--out", dir + "/run"});
+  INFO(converted.err);
+  REQUIRE(converted.status == 0);
+  const json summary = json::parse(converted.out);
+  CHECK(summary["task"] == "image-classification");
+  CHECK(summary["architecture"] == "ViTForImageClassification");
+  const json hf_config = attune::io::read_json(fixture + "/config.json");
+  CHECK(summary["labels"].size() == hf_config["id2label"].size());
+  const json config = attune::io::read_json(dir + "/run/config.json");
+  CHECK(config["task"] == "image-classification");
+  CHECK(config["data"]["mean"].get<double>() == 0.5);  // the fixture's preprocessor_config.json
+  CHECK(config["data"]["image_size"] == 32);
+
+  // The run is the checkpoint: its model gives what the folder read directly gives.
+  {
+    attune::image_classification::ImageRun run = attune::image_classification::load_image_run(dir + "/run", {}, "cpu");
+    const attune::models::VitCheckpoint ck = attune::models::read_hf_vit(fixture);
+    CHECK(run.names == ck.labels);
+    attune::models::VisionTransformer direct(ck.options);
+    attune::models::load_vit_checkpoint(*direct, ck, "hf:" + fixture, /*with_head=*/true);
+    direct->eval();
+    torch::NoGradGuard no_grad;
+    const torch::Tensor images = torch::rand({3, 1, 32, 32});
+    CHECK(torch::equal(direct->forward(images), run.model->forward(images)));
+  }
+  const Result predict = run_attune({"predict", "--run", dir + "/run", "--input", dir + "/probe-images"});
+  INFO(predict.err);
+  REQUIRE(predict.status == 0);
+  CHECK(attune::testing::json_lines(predict.out).size() == 6);
+  const Result exported = run_attune({"export", "--run", dir + "/run", "--out", dir + "/bundle"});
+  INFO(exported.err);
+  REQUIRE(exported.status == 0);
+  const Result from_bundle = run_attune({"predict", "--bundle", dir + "/bundle", "--input", dir + "/probe-images"});
+  REQUIRE(from_bundle.status == 0);
+  CHECK(vit_prediction_gap(predict.out, from_bundle.out) < 1e-5);
+
+  // Back to transformers: the fixture's tensors, bit for bit.
+  const Result back = run_attune({"convert", "--run", dir + "/run", "--to-hf", dir + "/hf"});
+  INFO(back.err);
+  REQUIRE(back.status == 0);
+  const auto original = attune::formats::load_safetensors(fixture + "/model.safetensors");
+  const auto again = attune::formats::load_safetensors(dir + "/hf/model.safetensors");
+  for (const auto& name : again.names) {
+    INFO(name);
+    REQUIRE(original.tensors.count(name) == 1);
+    CHECK(torch::equal(original.tensors.at(name), again.tensors.at(name)));
+  }
+
+  // A ViTModel folder has no classifier to convert; an existing run directory is not overwritten.
+  attune::testing::check_user_error(run_attune({"convert", "--from-hf", vit_fixture("hf-base-c1"), "--out", dir + "/base"}),
+                                    vit_fixture("hf-base-c1") + ": has no classifier (a ViTModel folder)");
+  attune::testing::check_user_error(run_attune({"convert", "--from-hf", fixture, "--out", dir + "/run"}),
+                                    dir + "/run: output directory exists and is not empty");
+}

@@ -89,8 +89,24 @@ double vitp_largest_difference(const std::vector<json>& a, const std::vector<jso
   return most;
 }
 
+// A name of transformers' refactored ViT ("vit.layers.0.attention.q_proj") as the fixture,
+// saved before the refactor, names it ("vit.encoder.layer.0.attention.attention.query").
+std::string vitp_legacy_name(std::string name) {
+  const std::string layers = "vit.layers.";
+  if (name.rfind(layers, 0) != 0) return name;
+  name = "vit.encoder.layer." + name.substr(layers.size());
+  for (const auto& [after, before] : std::vector<std::pair<std::string, std::string>>{
+           {".attention.q_proj.", ".attention.attention.query."}, {".attention.k_proj.", ".attention.attention.key."},
+           {".attention.v_proj.", ".attention.attention.value."}, {".attention.o_proj.", ".attention.output.dense."},
+           {".mlp.fc1.", ".intermediate.dense."}, {".mlp.fc2.", ".output.dense."}}) {
+    const size_t at = name.find(after);
+    if (at != std::string::npos) return name.replace(at, after.size(), before);
+  }
+  return name;
+}
+
 // The fixture's tensor that a PEFT file key adapts or saves ("...query.lora_A.weight" ->
-// "...query.weight", "...key.ia3_l" -> "...key.weight").
+// "...query.weight", "...key.ia3_l" -> "...key.weight"), in the fixture's names.
 std::string vitp_adapted_tensor(const std::string& key) {
   std::string name = key.substr(kVitpPrefix.size());
   for (const char* part : {".lora_A.", ".lora_B."}) {
@@ -101,7 +117,7 @@ std::string vitp_adapted_tensor(const std::string& key) {
   if (name.size() > ia3.size() && name.compare(name.size() - ia3.size(), ia3.size(), ia3) == 0) {
     name = name.substr(0, name.size() - ia3.size()) + ".weight";
   }
-  return name;
+  return vitp_legacy_name(name);
 }
 
 }  // namespace image_peft
@@ -119,6 +135,22 @@ TEST_CASE("ViT module paths under transformers' names select the same PEFT layer
   CHECK(vit_hf_path("head") == "classifier");
   CHECK(vit_hf_path("norm.weight") == "vit.layernorm.weight");
   CHECK(vit_hf_path("attention_query") == "attention_query");  // transformers has none: kept
+  // The names of transformers' ViT since its refactor (transformers 5.17's).
+  using attune::models::VitHfNames;
+  CHECK(vit_hf_path("layers.1.attention.self.query", VitHfNames::refactored) == "vit.layers.1.attention.q_proj");
+  CHECK(vit_hf_path("layers.1.attention.self.value.weight", VitHfNames::refactored) ==
+        "vit.layers.1.attention.v_proj.weight");
+  CHECK(vit_hf_path("layers.0.attention.output.dense", VitHfNames::refactored) == "vit.layers.0.attention.o_proj");
+  CHECK(vit_hf_path("layers.0.intermediate.dense", VitHfNames::refactored) == "vit.layers.0.mlp.fc1");
+  CHECK(vit_hf_path("layers.0.output.dense.bias", VitHfNames::refactored) == "vit.layers.0.mlp.fc2.bias");
+  CHECK(vit_hf_path("layers.0.output.LayerNorm.weight", VitHfNames::refactored) ==
+        "vit.layers.0.layernorm_after.weight");
+  CHECK(vit_hf_path("layers.1.attention.self", VitHfNames::refactored) == "vit.layers.1.attention");
+  CHECK(vit_hf_path("layers", VitHfNames::refactored) == "vit.layers");
+  CHECK(vit_hf_path("norm.weight", VitHfNames::refactored) == "vit.layernorm.weight");
+  CHECK(vit_hf_path("head", VitHfNames::refactored) == "classifier");
+  CHECK(vit_hf_path("layers.0.attention.self.query", VitHfNames::legacy) ==
+        "vit.encoder.layer.0.attention.attention.query");
 
   auto make = [] {
     torch::manual_seed(3);
@@ -141,6 +173,23 @@ TEST_CASE("ViT module paths under transformers' names select the same PEFT layer
   // r * (in + out) per layer, two layers of query and value, and the head (16 * 3 + 3).
   CHECK(list->count().trainable == 2 * 2 * 2 * (16 + 16) + 16 * 3 + 3);
   CHECK(regex->count().trainable == list->count().trainable);
+  // The same layers by the names of transformers' refactored ViT, as a list (the unset
+  // default) and as a regular expression, and by the old names as a list.
+  for (const json& targets : {json({"q_proj", "v_proj"}), json("vit\\.layers\\.\\d+\\.attention\\.(q|v)_proj"),
+                              json({"query", "value"})}) {
+    INFO(targets.dump());
+    auto model = make();
+    ic::add_run_adapter(model, attune::peft::resolve({{"method", "lora"}, {"r", 2}, {"target_modules", targets}}));
+    CHECK(attune::peft::linear_adapter_paths(*model) == attune::peft::linear_adapter_paths(*by_list));
+  }
+  // A list that names some layers only the old way and others only the new way fits no
+  // transformers: one line naming the key.
+  auto mixed = make();
+  const std::string error = error_of([&] {
+    ic::add_run_adapter(mixed, attune::peft::resolve({{"method", "lora"}, {"r", 2}, {"target_modules", {"query", "v_proj"}}}));
+  });
+  CHECK(error.find("peft.target_modules") != std::string::npos);
+  CHECK(error.find("mixes transformers' two namings of ViT's layers") != std::string::npos);
   for (const auto& p : by_list->named_parameters()) {
     CAPTURE(p.key());
     const bool adapter = p.key().find(".default.") != std::string::npos;
@@ -153,12 +202,19 @@ TEST_CASE("LoRA and IA3 image runs train their adapter and the classifier, saved
           "[image][peft]") {
   const std::string dir = vitp_images("image-peft");
   const auto fixture = attune::formats::load_safetensors(kVitpFixture + "/model.safetensors");
-  for (const std::string method : {"lora", "ia3"}) {
-    INFO(method);
+  // Unset target_modules take the names of transformers' refactored ViT (transformers 5.17's);
+  // "lora-legacy" names the layers the old way, as PEFT's ViT example and adapters made
+  // before the refactor do, and its file keeps those names.
+  for (const std::string name : {"lora", "ia3", "lora-legacy"}) {
+    INFO(name);
+    const bool legacy = name == "lora-legacy";
+    const std::string method = legacy ? "lora" : name;
+    std::vector<std::string> peft = {"peft.method=" + method};
+    if (legacy) peft.push_back("peft.target_modules=[\"query\",\"value\"]");
     std::ostringstream log;
-    const json summary = attune::tasks::train(vitp_config(dir, method, {"peft.method=" + method}), vitp_quiet(log));
+    const json summary = attune::tasks::train(vitp_config(dir, name, peft), vitp_quiet(log));
     INFO(log.str());
-    const std::string run_dir = dir + "/" + method;
+    const std::string run_dir = dir + "/" + name;
     for (const char* f : {"adapter_config.json", "adapter_model.safetensors", "base_model.safetensors"}) {
       CHECK(fs::exists(fs::path(run_dir) / f));
     }
@@ -170,9 +226,9 @@ TEST_CASE("LoRA and IA3 image runs train their adapter and the classifier, saved
     REQUIRE(run.peft);
     run.peft->set_active("default");  // trainable flags as in training
     const int64_t head = 32 * 4 + 4;
-    // LoRA r=8 on query and value (32 -> 32); IA3 on key and value (out 32), the attention
-    // output (in 32) and the feed-forward output (in 37, the fixture's intermediate size).
-    const int64_t adapter = method == "lora" ? 2 * 2 * 8 * (32 + 32) : 2 * (32 + 32 + 32 + 37);
+    // LoRA r=8 on query and value (32 -> 32); IA3 on key and value (out 32) and the
+    // feed-forward output (in 37, the fixture's intermediate size).
+    const int64_t adapter = method == "lora" ? 2 * 2 * 8 * (32 + 32) : 2 * (32 + 32 + 37);
     CHECK(run.peft->count().trainable == adapter + head);
     for (const auto& p : run.model->named_parameters()) {
       CAPTURE(p.key());
@@ -193,13 +249,15 @@ TEST_CASE("LoRA and IA3 image runs train their adapter and the classifier, saved
     CHECK(saved == adapter + head);
     CHECK(file.tensors.count("base_model.model.classifier.weight"));
     CHECK(file.tensors.count("base_model.model.classifier.bias"));
-    if (method == "lora") {
+    if (legacy) {
       CHECK(file.tensors.count("base_model.model.vit.encoder.layer.0.attention.attention.query.lora_A.weight"));
       CHECK(file.tensors.count("base_model.model.vit.encoder.layer.1.attention.attention.value.lora_B.weight"));
+    } else if (method == "lora") {
+      CHECK(file.tensors.count("base_model.model.vit.layers.0.attention.q_proj.lora_A.weight"));
+      CHECK(file.tensors.count("base_model.model.vit.layers.1.attention.v_proj.lora_B.weight"));
     } else {
-      CHECK(file.tensors.count("base_model.model.vit.encoder.layer.0.attention.attention.key.ia3_l"));
-      CHECK(file.tensors.at("base_model.model.vit.encoder.layer.1.output.dense.ia3_l").sizes() ==
-            torch::IntArrayRef({1, 37}));
+      CHECK(file.tensors.count("base_model.model.vit.layers.0.attention.k_proj.ia3_l"));
+      CHECK(file.tensors.at("base_model.model.vit.layers.1.mlp.fc2.ia3_l").sizes() == torch::IntArrayRef({1, 37}));
     }
     const json config = attune::io::read_json(run_dir + "/adapter_config.json");
     CHECK(config["task_type"].is_null());  // as PEFT writes its ViT example's LoraConfig
@@ -367,10 +425,35 @@ TEST_CASE("ViT bottleneck adapters are scripted as they are and refused by --to-
   for (const auto& key : file.names) {
     CAPTURE(key);
     REQUIRE(key.rfind(kVitpPrefix, 0) == 0);
-    CHECK(fixture.tensors.count(key.substr(kVitpPrefix.size())));
+    CHECK(fixture.tensors.count(vitp_legacy_name(key.substr(kVitpPrefix.size()))));
     biases += key.size() > 5 && key.compare(key.size() - 5, 5, ".bias") == 0;
   }
-  CHECK(file.tensors.count("base_model.model.vit.encoder.layer.1.intermediate.dense.bias"));
+  CHECK(file.tensors.count("base_model.model.vit.layers.1.mlp.fc1.bias"));
   CHECK(file.tensors.count("base_model.model.vit.layernorm.bias"));
   CHECK(biases + 1 == static_cast<int64_t>(file.names.size()));  // and the classifier's weight
+}
+
+TEST_CASE("a ViT folder whose tensors carry the names of transformers' refactored ViT reads as the old names do",
+          "[image][hf]") {
+  using attune::models::VitHfNames;
+  const attune::models::VitCheckpoint legacy = attune::models::read_hf_vit(kVitpFixture);
+  const std::string dir = attune::testing::temp_dir("vit-refactored-names");
+  for (const char* f : {"config.json", "preprocessor_config.json"}) {
+    fs::copy_file(kVitpFixture + "/" + f, dir + "/" + f, fs::copy_options::overwrite_existing);
+  }
+  attune::formats::NamedTensors renamed;
+  for (const auto& name : legacy.tensors.names) {
+    renamed.emplace_back(attune::models::vit_hf_path(name, VitHfNames::refactored), legacy.tensors.tensors.at(name));
+  }
+  attune::formats::save_safetensors(dir + "/model.safetensors", renamed);
+  const auto file = attune::formats::load_safetensors(dir + "/model.safetensors");
+  CHECK(file.tensors.count("vit.layers.0.attention.q_proj.weight"));
+  CHECK(file.tensors.count("vit.layers.1.mlp.fc2.bias"));
+  const attune::models::VitCheckpoint refactored = attune::models::read_hf_vit(dir);
+  REQUIRE(refactored.tensors.names.size() == legacy.tensors.names.size());
+  for (const auto& name : legacy.tensors.names) {
+    CAPTURE(name);
+    REQUIRE(refactored.tensors.tensors.count(name));
+    CHECK(torch::equal(refactored.tensors.tensors.at(name), legacy.tensors.tensors.at(name)));
+  }
 }

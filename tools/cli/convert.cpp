@@ -14,10 +14,11 @@ namespace attune::cli {
 int convert_command(const Args& args) {
   cxxopts::Options options(
       "attune convert",
-      "Convert between Hugging Face BERT checkpoint folders (config.json, model.safetensors, vocab.txt, "
-      "tokenizer_config.json) and attune directories; prints a JSON summary.\n"
-      "  attune convert --from-hf DIR --out RUN_DIR   BertForSequenceClassification or MarianMTModel (with its\n"
-      "                                               MarianTokenizer) -> a run for eval/predict/translate;\n"
+      "Convert between Hugging Face checkpoint folders (config.json, model.safetensors, the tokenizer's or image\n"
+      "processor's files) and attune directories; prints a JSON summary.\n"
+      "  attune convert --from-hf DIR --out RUN_DIR   a *ForSequenceClassification of the BERT families, MarianMTModel\n"
+      "                                               (with its MarianTokenizer) or ViTForImageClassification -> a run\n"
+      "                                               for eval/predict/translate/export;\n"
       "                                               BertModel/BertForMaskedLM -> an encoder for --set init=RUN_DIR\n"
       "  attune convert --run RUN_DIR --to-hf OUT_DIR a classification run ([CLS] pooling) or encoder -> transformers;\n"
       "                                               a masked-LM run (attune pretrain) -> its family's *ForMaskedLM;\n"
@@ -44,8 +45,11 @@ int convert_command(const Args& args) {
     const std::string from = parsed["from-hf"].as<std::string>();
     const std::string hf_config = (std::filesystem::path(from) / "config.json").string();
     const nlohmann::json read = std::filesystem::exists(hf_config) ? io::read_json(hf_config) : nlohmann::json();
-    if (read.is_object() && read.value("model_type", nlohmann::json()) == "marian") {
+    const nlohmann::json model_type = read.is_object() ? read.value("model_type", nlohmann::json()) : nlohmann::json();
+    if (model_type == "marian") {
       summary = translation::import_hf(from, parsed["out"].as<std::string>(), std::cerr);
+    } else if (model_type == "vit") {
+      summary = image_classification::import_hf(from, parsed["out"].as<std::string>(), std::cerr);
     } else {
       summary = hf::import_hf(from, parsed["out"].as<std::string>(), std::cerr);
     }

@@ -84,7 +84,8 @@ nlohmann::json architectures() {
 
 // The pretrained Vision Transformers image classification starts from (init=hf:DIR or
 // timm:FILE|DIR, models/vit/checkpoint.h); an image run goes back to transformers with
-// `attune convert --run RUN --to-hf DIR` (ViTForImageClassification), not to timm.
+// `attune convert --run RUN --to-hf DIR` (ViTForImageClassification), not to timm, and a
+// ViTForImageClassification folder becomes a run with `attune convert --from-hf`.
 nlohmann::json image_imports() {
   return nlohmann::json::array(
       {{{"init", "hf:DIR"}, {"model_type", "vit"}, {"classes", {"ViTModel", "ViTForImageClassification"}}},
@@ -209,7 +210,7 @@ int models_command(const Args& args) {
     std::cout << "\n";
   }
   std::cout << "\npretrained ViTs (attune train --task image-classification --set init=...; runs export with "
-               "attune convert --to-hf as ViTForImageClassification):\n";
+               "attune convert --to-hf as ViTForImageClassification, which attune convert --from-hf makes a run of):\n";
   print_imports(images);
   std::cout << "\npretrained translators (attune train --task translation --set init=...; runs export with "
                "attune convert --to-hf as MarianMTModel + MarianTokenizer):\n";

@@ -11,8 +11,10 @@
 #   METHOD/adapter             the run's adapter_config.json and adapter_model.safetensors
 #   METHOD/bundle              `attune export` of the run (the adapter merged into the weights)
 #   METHOD/hf                  `attune convert --run --to-hf` of the run (merged weights)
-# for METHOD lora (target_modules query and value, PEFT's ViT example), rslora (use_rslora,
-# a regular expression over transformers' module paths) and ia3 (its default targets);
+# for METHOD lora (target_modules q_proj and v_proj: transformers' names since its ViT refactor,
+# which transformers 5.17 has), rslora (use_rslora, a regular expression over those module paths),
+# ia3 (its default targets) and lora-legacy (query and value, PEFT's ViT example written before
+# the refactor: the file keeps the old names);
 # OUT_DIR/vit-peft-runs/METHOD, the runs themselves (for check_vit_peft_reverse.sh);
 # OUT_DIR/vit-peft/marian-lora/: a LoRA translation run (q_proj, v_proj) on transformers' own
 # MarianMTModel (tests/fixtures/marian/opus-joint, copied as base/ with its expected.safetensors),
@@ -63,12 +65,14 @@ train() {  # method --set arguments...
     "$@" > "$runs/$method.log" 2>&1 || { echo "training $method failed:" >&2; tail -5 "$runs/$method.log" >&2; exit 1; }
 }
 
-train lora --set peft.method=lora --set peft.r=4 --set peft.lora_alpha=8 --set 'peft.target_modules=["query","value"]'
+train lora --set peft.method=lora --set peft.r=4 --set peft.lora_alpha=8 --set 'peft.target_modules=["q_proj","v_proj"]'
 train rslora --set peft.method=lora --set peft.r=4 --set peft.lora_alpha=8 --set peft.use_rslora=true \
-  --set 'peft.target_modules="vit\\.encoder\\.layer\\.\\d+\\.(attention\\.attention\\.(query|key|value)|output\\.dense)"'
+  --set 'peft.target_modules="vit\\.layers\\.\\d+\\.(attention\\.(q_proj|k_proj|v_proj)|mlp\\.fc2)"'
 train ia3 --set peft.method=ia3
+train lora-legacy --set peft.method=lora --set peft.r=4 --set peft.lora_alpha=8 \
+  --set 'peft.target_modules=["query","value"]'
 rm -f "$cases"/train-*
-for method in lora rslora ia3; do
+for method in lora rslora ia3 lora-legacy; do
   mkdir -p "$cases/$method/adapter"
   cp "$runs/$method/"{adapter_config.json,adapter_model.safetensors} "$cases/$method/adapter/"
   "$ATTUNE" export --run "$runs/$method" --out "$cases/$method/bundle" > /dev/null
