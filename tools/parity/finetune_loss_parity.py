@@ -2,12 +2,14 @@
 """Fine-tuning, loss for loss: transformers (and PEFT) repeat attune's short runs.
 
 For each case that tools/parity/make_finetune_cases.sh made on the CPU machine, this loads
-the weights the attune run started from (start/hf with AutoModelForSequenceClassification;
-or start/base with PeftModel.from_pretrained(start/adapter, is_trainable=True)), rebuilds
-attune's batches from the run's seed (attune_batches.py, a port of data/batching.cpp), and
-trains as the run's config says, with torch's own parts: torch.optim.AdamW (weight decay on
-tensors of two or more dimensions, as attune groups them), the linear warm-up/decay
-schedule, torch.nn.utils.clip_grad_norm_ and the model's own loss. The model runs in eval
+the weights the attune run started from (start/hf with AutoModelForSequenceClassification,
+or ViTForImageClassification for the image cases; or start/base with
+PeftModel.from_pretrained(start/adapter, is_trainable=True)), rebuilds attune's batches from
+the run's seed (attune_batches.py, a port of data/batching.cpp; image_epochs below), and
+trains as the run's config says, with torch's and transformers' own parts: torch.optim.AdamW
+(weight decay on tensors of two or more dimensions, as attune groups them), transformers'
+get_linear_schedule_with_warmup or get_cosine_schedule_with_warmup (the image task's
+default), torch.nn.utils.clip_grad_norm_ and the model's own loss. The model runs in eval
 mode (the attune runs have no dropout), float32, on the CPU.
 
 Every step's loss, learning rate and gradient norm is compared with attune's metrics.jsonl.
@@ -20,64 +22,52 @@ Exits 1 on any failure.
 import json
 import math
 import os
+import struct
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from attune_batches import classification_epoch  # noqa: E402
+from attune_batches import classification_epoch, shuffled_batches  # noqa: E402
 
 LOSS_TOL = 1e-4
 GRAD_TOL = 1e-3
 
 
-def load_model(case_dir):
-    from transformers import AutoModelForSequenceClassification
+def is_image_case(case_dir):
+    return os.path.exists(os.path.join(case_dir, "train-images"))
 
+
+def load_model(case_dir):
+    from transformers import AutoModelForSequenceClassification, ViTForImageClassification
+
+    image = is_image_case(case_dir)
+    model_class = ViTForImageClassification if image else AutoModelForSequenceClassification
     start = os.path.join(case_dir, "start")
     if os.path.isdir(os.path.join(start, "hf")):
-        return AutoModelForSequenceClassification.from_pretrained(os.path.join(start, "hf"), attn_implementation="eager")
+        return model_class.from_pretrained(os.path.join(start, "hf"), attn_implementation="eager")
     from peft import PeftModel
+    from safetensors.torch import load_file
 
-    base = AutoModelForSequenceClassification.from_pretrained(os.path.join(start, "base"), attn_implementation="eager")
+    head = {}
+    if image:
+        # The run's classes, not the checkpoint's: a new head, whose trained copy is in the adapter.
+        saved = load_file(os.path.join(start, "adapter", "adapter_model.safetensors"))
+        head = {"num_labels": saved["base_model.model.classifier.weight"].shape[0], "ignore_mismatched_sizes": True}
+    base = model_class.from_pretrained(os.path.join(start, "base"), attn_implementation="eager", **head)
     return PeftModel.from_pretrained(base, os.path.join(start, "adapter"), is_trainable=True)
 
 
-def linear_factor(step, warmup, total):
-    # tasks/engine/optimizer.cpp's linear_schedule, which is transformers' get_linear_schedule_with_warmup.
-    if step < warmup:
-        return step / max(1, warmup)
-    return max(0.0, (total - step) / max(1, total - warmup))
-
-
-def run_case(case_dir):
-    config = json.load(open(os.path.join(case_dir, "run", "config.json")))
+def text_epochs(case_dir, config, model):
+    """Each epoch's batches as the model's keyword arguments: attune's length-bucketed batches."""
     train = config["train"]
-    assert train["schedule"] == "linear" and train["grad_accum"] == 1, "cases use the linear schedule, no accumulation"
-    attune = [json.loads(line) for line in open(os.path.join(case_dir, "run", "metrics.jsonl"))]
-    attune = {m["step"]: m for m in attune if m.get("split") == "train"}
     examples = [json.loads(line) for line in open(os.path.join(case_dir, "train.jsonl"))]
     lengths = [len(e["ids"]) for e in examples]
-
-    model = load_model(case_dir)
-    model.eval()  # the attune runs have no dropout
     pad = model.config.pad_token_id if model.config.pad_token_id is not None else 0
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        [{"params": [p for p in params if p.dim() >= 2], "weight_decay": train["weight_decay"]},
-         {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}],
-        lr=train["lr"], betas=(train["adam_beta1"], train["adam_beta2"]), eps=train["adam_eps"])
-
-    epochs = [classification_epoch(lengths, train["batch_size"], train["bucket_by_length"], config["seed"], e)
-              for e in range(train["epochs"])]
-    total = train["max_steps"] or sum(len(b) for b in epochs)
-    warmup = train["warmup_steps"] or round(train["warmup_ratio"] * total)
-    steps = []
-    step = 0
-    for batches in epochs:
-        for batch in batches:
-            if step >= total:
-                break
+    epochs = []
+    for e in range(train["epochs"]):
+        batches = []
+        for batch in classification_epoch(lengths, train["batch_size"], train["bucket_by_length"], config["seed"], e):
             longest = max(lengths[i] for i in batch)
             ids = torch.full((len(batch), longest), pad, dtype=torch.long)
             mask = torch.zeros((len(batch), longest), dtype=torch.long)
@@ -85,13 +75,72 @@ def run_case(case_dir):
                 ids[row, :lengths[i]] = torch.tensor(examples[i]["ids"])
                 mask[row, :lengths[i]] = 1
             labels = torch.tensor([examples[i]["label"] for i in batch])
-            lr = train["lr"] * linear_factor(step, warmup, total)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            batches.append({"input_ids": ids, "attention_mask": mask, "labels": labels})
+        epochs.append(batches)
+    return epochs
+
+
+def read_idx(path, magic, dims):
+    with open(path, "rb") as f:
+        header = struct.unpack(">" + "I" * (1 + dims), f.read(4 * (1 + dims)))
+        assert header[0] == magic, f"{path}: not an IDX file of {dims} dimension(s)"
+        shape = header[1:]
+        return torch.frombuffer(bytearray(f.read(math.prod(shape))), dtype=torch.uint8).view(*shape)
+
+
+def image_epochs(case_dir, config, model):
+    """Image classification's batches (tasks/image_classification/task.cpp): the run's hold-out is
+    the first data.valid_size of torch.randperm(N) by the run's seed, the rest shuffled per epoch
+    (engine::shuffled_batches); pixels x / 255 normalised by data.mean and data.std."""
+    train, data = config["train"], config["data"]
+    images = read_idx(os.path.join(case_dir, "train-images"), 0x803, 3)
+    labels = read_idx(os.path.join(case_dir, "train-labels"), 0x801, 1).long()
+    order = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(config["seed"]))
+    kept = order[data["valid_size"]:]
+    pixels = (images[kept].float().div(255.0).unsqueeze(1) - data["mean"]) / data["std"]
+    channels = model.config.num_channels
+    if channels > 1:
+        pixels = pixels.expand(-1, channels, -1, -1)
+    labels = labels[kept]
+    return [[{"pixel_values": pixels[b], "labels": labels[b]}
+             for b in shuffled_batches(list(range(len(kept))), train["batch_size"], e, config["seed"])]
+            for e in range(train["epochs"])]
+
+
+def run_case(case_dir):
+    config = json.load(open(os.path.join(case_dir, "run", "config.json")))
+    train = config["train"]
+    # transformers' own schedules, which attune's (tasks/engine/optimizer.cpp) must follow.
+    from transformers import get_cosine_schedule_with_warmup, get_linear_schedule_with_warmup
+    schedules = {"linear": get_linear_schedule_with_warmup, "cosine": get_cosine_schedule_with_warmup}
+    assert train["schedule"] in schedules and train["grad_accum"] == 1, "cases use a linear or cosine schedule, no accumulation"
+    attune = [json.loads(line) for line in open(os.path.join(case_dir, "run", "metrics.jsonl"))]
+    attune = {m["step"]: m for m in attune if m.get("split") == "train"}
+
+    model = load_model(case_dir)
+    model.eval()  # the attune runs have no dropout
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        [{"params": [p for p in params if p.dim() >= 2], "weight_decay": train["weight_decay"]},
+         {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}],
+        lr=train["lr"], betas=(train["adam_beta1"], train["adam_beta2"]), eps=train["adam_eps"])
+
+    epochs = (image_epochs if is_image_case(case_dir) else text_epochs)(case_dir, config, model)
+    total = train["max_steps"] or sum(len(b) for b in epochs)
+    warmup = train["warmup_steps"] or round(train["warmup_ratio"] * total)
+    scheduler = schedules[train["schedule"]](optimizer, warmup, total)
+    steps = []
+    step = 0
+    for batches in epochs:
+        for batch in batches:
+            if step >= total:
+                break
+            lr = scheduler.get_last_lr()[0]
+            loss = model(**batch).loss
             loss.backward()
             norm = torch.nn.utils.clip_grad_norm_(params, train["max_grad_norm"]).item()
             optimizer.step()
+            scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
             ours = attune.get(step)

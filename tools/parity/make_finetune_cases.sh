@@ -6,7 +6,8 @@
 #   ATTUNE=build/attune tools/parity/make_finetune_cases.sh OUT_DIR
 #
 # For each checkpoint NAME (transformers' sequence-classification fixtures in tests/fixtures,
-# and a BERT classifier attune writes with --to-hf) and each KIND (full; lora for some), it
+# a BERT classifier attune writes with --to-hf, and transformers' ViT image classifier,
+# vit-imgcls) and each KIND (full; lora for some), it
 # writes OUT_DIR/NAME-KIND/:
 #   start/        the weights the run starts from, as transformers' folder (full) or as
 #                 transformers' base folder plus the PEFT adapter folder (lora): a copy of
@@ -15,6 +16,7 @@
 #   run/          the run's config.json and metrics.jsonl (the loss, learning rate and
 #                 gradient norm of every step)
 #   train.jsonl   the training examples in file order: attune's token ids and label id
+#                 (image cases: train-images and train-labels, the IDX files the run read)
 # and OUT_DIR/finetune_cases.tar.gz of it all, to carry to the GPU machine.
 #
 # The runs use attune's defaults except where a deterministic comparison needs otherwise:
@@ -123,6 +125,43 @@ PY
     cases+=("$name-$kind")
     echo "$name-$kind: $(wc -l < "$case_dir/run/metrics.jsonl") metric lines"
   done
+done
+# Image classification: transformers' own ViTForImageClassification (the 32x32 grey fixture)
+# fine-tuned on the bright-quadrant images (4 classes, a new head), full and with LoRA on the
+# default targets. train-images/-labels are the whole file; the Python side takes the run's
+# hold-out (data.valid_size, by seed) from it as attune does.
+vit_base="$root/tests/fixtures/vit/hf-imgcls-c1"
+python3 "$root/tools/parity/write_quadrants.py" "$work" quadrants 112 5
+for kind in full lora; do
+  name="vit-imgcls-$kind" case_dir="$out/vit-imgcls-$kind"
+  rm -rf "$case_dir" && mkdir -p "$case_dir/run" "$case_dir/start"
+  image_run() {  # run_dir extra --set arguments...
+    local run="$1"
+    shift
+    "$ATTUNE" train --task image-classification --set run_dir="$run" --set device=cpu --set init=hf:"$vit_base" \
+      --set data.train_images="$work/quadrants-images" --set data.train_labels="$work/quadrants-labels" \
+      --set data.valid_size=16 --set augment.crop_padding=0 --set augment.horizontal_flip=false \
+      --set model.dropout=0 --set model.attention_dropout=0 --set train.epochs=3 --set train.batch_size=16 \
+      --set train.lr=1e-3 --set train.warmup_steps=3 --set train.log_every=1 --set train.bf16=false \
+      --set train.report=false --set train.tensorboard=false "$@" > "$run.log" 2>&1 ||
+      { echo "training $run failed:" >&2; tail -5 "$run.log" >&2; exit 1; }
+  }
+  extra=()
+  [[ $kind == lora ]] && extra+=(--set peft.method=lora --set peft.r=4 --set peft.lora_alpha=8 --set peft.lora_dropout=0)
+  image_run "$work/$name" "${extra[@]}"
+  image_run "$work/$name-start" "${extra[@]}" --set train.max_steps=1
+  cp "$work/$name/"{config.json,metrics.jsonl} "$case_dir/run/"
+  cp "$work/quadrants-images" "$case_dir/train-images"
+  cp "$work/quadrants-labels" "$case_dir/train-labels"
+  if [[ $kind == full ]]; then
+    "$ATTUNE" convert --run "$work/$name-start" --to-hf "$case_dir/start/hf" > /dev/null
+  else
+    mkdir -p "$case_dir/start/base" "$case_dir/start/adapter"
+    cp "$vit_base/"{config.json,model.safetensors,preprocessor_config.json} "$case_dir/start/base/"
+    cp "$work/$name-start/"{adapter_config.json,adapter_model.safetensors} "$case_dir/start/adapter/"
+  fi
+  cases+=("$name")
+  echo "$name: $(wc -l < "$case_dir/run/metrics.jsonl") metric lines"
 done
 tar czf "$out/finetune_cases.tar.gz" -C "$out" "${cases[@]}"
 echo "wrote $out/finetune_cases.tar.gz ($(du -h "$out/finetune_cases.tar.gz" | cut -f1))"

@@ -30,29 +30,9 @@ cases="$out/vit-peft" runs="$out/vit-peft-runs"
 rm -rf "$cases" "$runs" && mkdir -p "$cases/base" "$runs"
 cp "$root/tests/fixtures/vit/hf-imgcls-c1/"{config.json,model.safetensors,preprocessor_config.json} "$cases/base/"
 
-# Grey 32x32 images whose class is the bright quadrant, as IDX files (tests/common/synthetic.h's
-# write_quadrants, here in Python).
-python3 - "$cases" <<'PY'
-import random, struct, sys
-out = sys.argv[1]
-def write(prefix, n, seed, size=32):
-    rng = random.Random(seed)
-    pixels, labels = bytearray(), bytearray()
-    half = size // 2
-    for _ in range(n):
-        c = rng.randrange(4)
-        for y in range(size):
-            for x in range(size):
-                bright = (y >= half) == (c >= 2) and (x >= half) == (c % 2 == 1)
-                pixels.append(rng.randrange(150, 256) if bright else rng.randrange(0, 90))
-        labels.append(c)
-    with open(f"{out}/{prefix}-images", "wb") as f:
-        f.write(struct.pack(">IIII", 0x803, n, size, size) + bytes(pixels))
-    with open(f"{out}/{prefix}-labels", "wb") as f:
-        f.write(struct.pack(">II", 0x801, n) + bytes(labels))
-write("train", 240, 1)
-write("test", 24, 2)
-PY
+# Grey 32x32 images whose class is the bright quadrant, as IDX files.
+python3 "$root/tools/parity/write_quadrants.py" "$cases" train 240 1
+python3 "$root/tools/parity/write_quadrants.py" "$cases" test 24 2
 
 train() {  # method --set arguments...
   local method="$1"
