@@ -1,7 +1,7 @@
 // Hugging Face ViT folders and timm ViT state dicts read into attune's ViT
 // (models/vit/checkpoint.h): hand-made files under both naming schemes, the refusals,
 // then the transformers/timm-made fixtures of tests/fixtures/vit
-// (tools/parity/make_vit_fixtures.py) to 1e-5.
+// (tools/parity/make_vit_fixtures.py) to 1e-5, outputs and (vit_fixture_gradients.py) gradients.
 #include "core/files.h"
 #include "models/vit/checkpoint.h"
 #include "tests/catch.h"
@@ -175,6 +175,52 @@ TEST_CASE("transformers' ViT and timm's VisionTransformer outputs to 1e-5", "[vi
                                                     raw.at("pooler.dense.bias")));
       CHECK(max_diff(pooled, expected.at("pooler_output")) < 1e-5);
     }
+  }
+  CHECK(cases == 5);
+}
+
+// tools/parity/vit_fixture_gradients.py wrote each fixture's gradients under the library's own
+// parameter names (transformers 5.17's refactored ViT names, timm's fused qkv): read as a
+// checkpoint, they land on attune's tensors as the weights do.
+TEST_CASE("transformers' ViT and timm's VisionTransformer gradients to 1e-5, per parameter", "[vit][fixtures]") {
+  const std::string fixtures = std::string(ATTUNE_SOURCE_DIR) + "/tests/fixtures/vit";
+  if (!fs::is_directory(fixtures)) {
+    WARN("no " + fixtures + ": skipped");
+    return;
+  }
+  int cases = 0;
+  for (const auto& entry : fs::directory_iterator(fixtures)) {
+    if (!entry.is_directory() || !fs::exists(entry.path() / "gradients.safetensors")) continue;
+    const std::string dir = entry.path().string(), name = entry.path().filename().string();
+    CAPTURE(dir);
+    ++cases;
+    const bool timm = name.rfind("timm", 0) == 0;
+    auto read = [&](const std::string& folder) {
+      return timm ? models::read_timm_vit(folder + "/model.safetensors") : models::read_hf_vit(folder);
+    };
+    const std::string copy = testing::temp_dir("vit-gradients-" + name);
+    for (const auto& file : fs::directory_iterator(dir)) {
+      fs::copy_file(file.path(), copy + "/" + file.path().filename().string(), fs::copy_options::overwrite_existing);
+    }
+    fs::copy_file(dir + "/gradients.safetensors", copy + "/model.safetensors", fs::copy_options::overwrite_existing);
+    const models::VitCheckpoint gradients = read(copy);
+
+    VisionTransformer vit = model_of(read(dir));
+    const auto expected = formats::load_safetensors(dir + "/expected.safetensors").tensors;
+    const torch::Tensor pixels = expected.at("pixel_values");
+    torch::Tensor loss = (vit->encode(pixels) * expected.at("probe")).sum();
+    if (expected.count("logits")) loss = loss + torch::nn::functional::cross_entropy(vit->forward(pixels), expected.at("labels"));
+    loss.backward();
+    size_t compared = 0;
+    for (const auto& p : vit->named_parameters()) {
+      CAPTURE(p.key());
+      if (!expected.count("logits") && p.key().rfind("head.", 0) == 0) continue;  // model_of's head for a ViTModel
+      REQUIRE(gradients.tensors.tensors.count(p.key()) == 1);
+      const torch::Tensor& want = gradients.tensors.tensors.at(p.key());
+      CHECK(max_diff(p.value().grad(), want) < 1e-5 * std::max(1.0, want.abs().max().item<double>()));
+      ++compared;
+    }
+    CHECK(compared == gradients.tensors.names.size());
   }
   CHECK(cases == 5);
 }

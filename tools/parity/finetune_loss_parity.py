@@ -3,7 +3,7 @@
 
 For each case that tools/parity/make_finetune_cases.sh made on the CPU machine, this loads
 the weights the attune run started from (start/hf with AutoModelForSequenceClassification,
-or ViTForImageClassification for the image cases; or start/base with
+ViTForImageClassification for the image cases or MarianMTModel for translation; or start/base with
 PeftModel.from_pretrained(start/adapter, is_trainable=True)), rebuilds attune's batches from
 the run's seed (attune_batches.py, a port of data/batching.cpp; image_epochs below), and
 trains as the run's config says, with torch's and transformers' own parts: torch.optim.AdamW
@@ -28,7 +28,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from attune_batches import classification_epoch, shuffled_batches  # noqa: E402
+from attune_batches import MASK64, classification_epoch, seeded_permutation, shuffled_batches  # noqa: E402
 
 LOSS_TOL = 1e-4
 GRAD_TOL = 1e-3
@@ -38,11 +38,16 @@ def is_image_case(case_dir):
     return os.path.exists(os.path.join(case_dir, "train-images"))
 
 
+def is_translation_case(case_dir):
+    return os.path.exists(os.path.join(case_dir, "train.tsv"))
+
+
 def load_model(case_dir):
-    from transformers import AutoModelForSequenceClassification, ViTForImageClassification
+    from transformers import AutoModelForSequenceClassification, MarianMTModel, ViTForImageClassification
 
     image = is_image_case(case_dir)
-    model_class = ViTForImageClassification if image else AutoModelForSequenceClassification
+    model_class = (ViTForImageClassification if image else
+                   MarianMTModel if is_translation_case(case_dir) else AutoModelForSequenceClassification)
     start = os.path.join(case_dir, "start")
     if os.path.isdir(os.path.join(start, "hf")):
         return model_class.from_pretrained(os.path.join(start, "hf"), attn_implementation="eager")
@@ -78,6 +83,77 @@ def text_epochs(case_dir, config, model):
             batches.append({"input_ids": ids, "attention_mask": mask, "labels": labels})
         epochs.append(batches)
     return epochs
+
+
+def token_batches(source_lengths, target_lengths, max_tokens, seed):
+    """data/batching.cpp's make_token_batches with shuffling: a seeded permutation, stably sorted
+    by the longer side, cut where another pair would pass max_tokens padded tokens, the batches
+    in a seeded order of their own."""
+    order = seeded_permutation(len(source_lengths), seed)
+    length = [max(s, t) for s, t in zip(source_lengths, target_lengths)]
+    order.sort(key=lambda i: length[i])  # stable, as std::stable_sort
+    batches, current, longest = [], [], 0
+    for i in order:
+        size = max(1, length[i])
+        if current and (len(current) + 1) * max(longest, size) > max_tokens:
+            batches.append(current)
+            current, longest = [], 0
+        current.append(i)
+        longest = max(longest, size)
+    if current:
+        batches.append(current)
+    batch_order = seeded_permutation(len(batches), seed ^ 0x5BD1E995)
+    return [batches[b] for b in batch_order]
+
+
+def translation_epochs(case_dir, config, model):
+    """Translation's batches (tasks/translation): pairs tokenized by MarianTokenizer, source + EOS,
+    the training filter of tokenize_pairs, token-budget batches, decoder input BOS + target and
+    labels target + EOS (-100 at padding)."""
+    from transformers import MarianTokenizer
+
+    start = os.path.join(case_dir, "start")
+    tokenizer = MarianTokenizer.from_pretrained(os.path.join(start, "hf" if os.path.isdir(os.path.join(start, "hf")) else "base"))
+    train, data = config["train"], config["data"]
+    pad, bos, eos = model.config.pad_token_id, model.config.decoder_start_token_id, model.config.eos_token_id
+    sources, targets = [], []
+    for line in open(os.path.join(case_dir, "train.tsv")):
+        source_text, target_text = line.rstrip("\n").split("\t")
+        s = tokenizer(source_text, add_special_tokens=False)["input_ids"]
+        t = tokenizer(text_target=target_text, add_special_tokens=False)["input_ids"]
+        ratio = (max(len(s), len(t)) + 1) / (min(len(s), len(t)) + 1)
+        if (1 <= len(s) <= data["max_source_tokens"] and 1 <= len(t) <= data["max_target_tokens"]
+                and ratio <= data["max_length_ratio"]):
+            sources.append(s + [eos])
+            targets.append(t)
+    epochs = []
+    for e in range(train["epochs"]):
+        batches = []
+        seed = (config["seed"] * 1000003 + e) & MASK64
+        for batch in token_batches([len(s) for s in sources], [len(t) + 1 for t in targets], train["max_tokens"], seed):
+            s_len = max(len(sources[i]) for i in batch)
+            t_len = max(len(targets[i]) + 1 for i in batch)
+            source = torch.full((len(batch), s_len), pad, dtype=torch.long)
+            decoder_input = torch.full((len(batch), t_len), pad, dtype=torch.long)
+            labels = torch.full((len(batch), t_len), -100, dtype=torch.long)
+            for row, i in enumerate(batch):
+                source[row, :len(sources[i])] = torch.tensor(sources[i])
+                decoder_input[row, :len(targets[i]) + 1] = torch.tensor([bos] + targets[i])
+                labels[row, :len(targets[i]) + 1] = torch.tensor(targets[i] + [eos])
+            batches.append({"input_ids": source, "attention_mask": (source != pad).long(),
+                            "decoder_input_ids": decoder_input, "labels": labels})
+        epochs.append(batches)
+    return epochs
+
+
+def batch_loss(model, batch, config):
+    """The model's own loss; translation's is cross-entropy with the run's label smoothing,
+    which MarianMTModel's loss does not take."""
+    if "decoder_input_ids" not in batch:
+        return model(**batch).loss
+    logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits
+    return torch.nn.functional.cross_entropy(logits.flatten(0, 1), batch["labels"].flatten(), ignore_index=-100,
+                                             label_smoothing=config["train"]["label_smoothing"])
 
 
 def read_idx(path, magic, dims):
@@ -125,7 +201,8 @@ def run_case(case_dir):
          {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}],
         lr=train["lr"], betas=(train["adam_beta1"], train["adam_beta2"]), eps=train["adam_eps"])
 
-    epochs = (image_epochs if is_image_case(case_dir) else text_epochs)(case_dir, config, model)
+    epochs = (image_epochs if is_image_case(case_dir) else
+              translation_epochs if is_translation_case(case_dir) else text_epochs)(case_dir, config, model)
     total = train["max_steps"] or sum(len(b) for b in epochs)
     warmup = train["warmup_steps"] or round(train["warmup_ratio"] * total)
     scheduler = schedules[train["schedule"]](optimizer, warmup, total)
@@ -136,7 +213,7 @@ def run_case(case_dir):
             if step >= total:
                 break
             lr = scheduler.get_last_lr()[0]
-            loss = model(**batch).loss
+            loss = batch_loss(model, batch, config)
             loss.backward()
             norm = torch.nn.utils.clip_grad_norm_(params, train["max_grad_norm"]).item()
             optimizer.step()

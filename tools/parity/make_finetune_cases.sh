@@ -6,8 +6,8 @@
 #   ATTUNE=build/attune tools/parity/make_finetune_cases.sh OUT_DIR
 #
 # For each checkpoint NAME (transformers' sequence-classification fixtures in tests/fixtures,
-# a BERT classifier attune writes with --to-hf, and transformers' ViT image classifier,
-# vit-imgcls) and each KIND (full; lora for some), it
+# a BERT classifier attune writes with --to-hf, transformers' ViT image classifier,
+# vit-imgcls, and its MarianMTModel, marian-mt) and each KIND (full; lora for some), it
 # writes OUT_DIR/NAME-KIND/:
 #   start/        the weights the run starts from, as transformers' folder (full) or as
 #                 transformers' base folder plus the PEFT adapter folder (lora): a copy of
@@ -16,7 +16,8 @@
 #   run/          the run's config.json and metrics.jsonl (the loss, learning rate and
 #                 gradient norm of every step)
 #   train.jsonl   the training examples in file order: attune's token ids and label id
-#                 (image cases: train-images and train-labels, the IDX files the run read)
+#                 (image cases: train-images and train-labels, the IDX files the run read;
+#                 translation cases: train.tsv, the pairs the run read)
 # and OUT_DIR/finetune_cases.tar.gz of it all, to carry to the GPU machine.
 #
 # The runs use attune's defaults except where a deterministic comparison needs otherwise:
@@ -158,6 +159,44 @@ for kind in full lora; do
   else
     mkdir -p "$case_dir/start/base" "$case_dir/start/adapter"
     cp "$vit_base/"{config.json,model.safetensors,preprocessor_config.json} "$case_dir/start/base/"
+    cp "$work/$name-start/"{adapter_config.json,adapter_model.safetensors} "$case_dir/start/adapter/"
+  fi
+  cases+=("$name")
+  echo "$name: $(wc -l < "$case_dir/run/metrics.jsonl") metric lines"
+done
+# Translation: transformers' own MarianMTModel (the opus-joint fixture) fine-tuned on number
+# words, English to German, full and with LoRA (q_proj, v_proj), token-budget batches and
+# label smoothing 0.1. train.tsv is the training file; the Python side tokenizes it with
+# MarianTokenizer (attune's ids, checked by tools/parity/marian_parity.py) and rebuilds
+# attune's batches.
+marian_base="$root/tests/fixtures/marian/opus-joint"
+python3 "$root/tools/parity/write_number_pairs.py" "$work" numbers
+for kind in full lora; do
+  name="marian-mt-$kind" case_dir="$out/marian-mt-$kind"
+  rm -rf "$case_dir" && mkdir -p "$case_dir/run" "$case_dir/start"
+  marian_run() {  # run_dir extra --set arguments...
+    local run="$1"
+    shift
+    "$ATTUNE" train --task translation --set run_dir="$run" --set device=cpu --set init=hf:"$marian_base" \
+      --set data.train="$work/numbers-train.tsv" --set data.valid="$work/numbers-valid.tsv" \
+      --set data.max_source_tokens=40 --set data.max_target_tokens=40 --set model.dropout=0 \
+      --set model.attention_dropout=0 --set model.activation_dropout=0 --set train.epochs=2 \
+      --set train.max_tokens=400 --set train.lr=1e-3 --set train.warmup_steps=3 --set train.schedule=linear \
+      --set train.label_smoothing=0.1 --set train.eval_max_sentences=0 --set train.selection_metric=loss --set train.log_every=1 \
+      --set train.bf16=false --set train.report=false --set train.tensorboard=false "$@" > "$run.log" 2>&1 ||
+      { echo "training $run failed:" >&2; tail -5 "$run.log" >&2; exit 1; }
+  }
+  extra=()
+  [[ $kind == lora ]] && extra+=(--set peft.method=lora --set peft.r=4 --set peft.lora_alpha=8 --set peft.lora_dropout=0)
+  marian_run "$work/$name" "${extra[@]}"
+  marian_run "$work/$name-start" "${extra[@]}" --set train.max_steps=1
+  cp "$work/$name/"{config.json,metrics.jsonl} "$case_dir/run/"
+  cp "$work/numbers-train.tsv" "$case_dir/train.tsv"
+  if [[ $kind == full ]]; then
+    "$ATTUNE" convert --run "$work/$name-start" --to-hf "$case_dir/start/hf" > /dev/null
+  else
+    mkdir -p "$case_dir/start/adapter"
+    cp -r "$marian_base" "$case_dir/start/base"
     cp "$work/$name-start/"{adapter_config.json,adapter_model.safetensors} "$case_dir/start/adapter/"
   fi
   cases+=("$name")

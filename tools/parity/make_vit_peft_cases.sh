@@ -63,17 +63,7 @@ done
 marian="$cases/marian-lora"
 mkdir -p "$marian/adapter"
 cp -r "$root/tests/fixtures/marian/opus-joint" "$marian/base"
-python3 - "$runs" <<'PY'
-import random, sys
-en = "zero one two three four five six seven eight nine".split()
-de = "null eins zwei drei vier fuenf sechs sieben acht neun".split()
-for split, n, seed in (("train", 200, 1), ("valid", 16, 2)):
-    rng = random.Random(seed)
-    with open(f"{sys.argv[1]}/marian-{split}.tsv", "w") as f:
-        for _ in range(n):
-            words = [rng.randrange(10) for _ in range(rng.randint(3, 8))]
-            f.write(" ".join(en[w] for w in words) + "\t" + " ".join(de[w] for w in words) + "\n")
-PY
+python3 "$root/tools/parity/write_number_pairs.py" "$runs" marian
 "$ATTUNE" train --task translation --set run_dir="$runs/marian-lora" --set device=cpu \
   --set init=hf:"$marian/base" --set data.train="$runs/marian-train.tsv" --set data.valid="$runs/marian-valid.tsv" \
   --set data.max_source_tokens=40 --set data.max_target_tokens=40 --set train.epochs=3 --set train.max_tokens=400 \
