@@ -29,6 +29,7 @@
 #                                         (cpu_infer_bench.sh; PRESETS, ROUNDS, INT8_ENGINES), int8 and bf16
 #                                         accuracy on SpamAssassin, batch-1 probe (cpu_bf16_probe.py; PROBE=0 skips)
 #   tools/gpu/session.sh zoo              HF architecture fixtures and parity, tokenizer.json parity (issue 28)
+#   tools/gpu/session.sh zoo-base         the architectures' parity both ways at their base sizes (SIZE=base)
 #   tools/gpu/session.sh mt-serve         translation serving, continuous against static batching (STEPS,
 #                                         TRAIN_ONLY)
 #   tools/gpu/session.sh bundles          torch.jit.load of LibTorch 1.13 bundles in Python, and 2.x bundles
@@ -282,6 +283,12 @@ case "$stage" in
     timed hf_arch_parity python3 tools/parity/hf_arch_parity.py build-cuda /tmp/hfap
     timed tokenizer_json_parity python3 tools/parity/tokenizer_json_parity.py build-cuda/attune_tokenizer_json_dump \
       .data/tokcorpus.txt /tmp/tokjson
+    exit 0
+    ;;
+  zoo-base)
+    # Issue 28 at the published base sizes: hf_arch_parity.py's both ways (SIZE=base), for
+    # RoBERTa, XLM-R, DistilBERT, ELECTRA base and small, ModernBERT-base and DeBERTa-v3-base.
+    SIZE=base timed hf_arch_parity_base python3 tools/parity/hf_arch_parity.py build-cuda /tmp/hfap-base
     exit 0
     ;;
   mt-serve)

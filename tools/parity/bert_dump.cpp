@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "data/formats/safetensors.h"
 #include "tasks/classification/hf_bundle.h"
+#include "tasks/classification/hf_families.h"
 
 #include <iostream>
 
@@ -45,6 +46,18 @@ torch::Tensor loss_of(const hf::BertBundle& b, const hf::BertForwardOutput& out,
   TORCH_CHECK(false, "invalid architecture");
 }
 
+// transformers' name of a parameter for the bundle's architecture (attune_bert_dump on a
+// RoBERTa gives "grad.roberta.*"). ModernBERT's and DeBERTa's encoders and masked LMs carry
+// transformers' names already; their classifiers ("modernbert.*", "deberta.pooler.*") are
+// renamed as their PEFT files are.
+std::string hf_name(const hf::BertBundle& b, const std::string& name) {
+  if (b.family == "bert") return models::hf_saved_name(b.options.model_type(), b.architecture, name);
+  if (b.architecture != models::HfBertArchitecture::kSequenceClassification) return name;
+  const hf::EncoderFamily* family = hf::family_named(b.family);
+  TORCH_CHECK(family != nullptr, "attune_bert_dump: no encoder family '", b.family, "'");
+  return family->to_hf_name(name);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -70,8 +83,7 @@ int main(int argc, char** argv) {
     if (out.logits.defined()) dump.emplace_back("logits", out.logits.detach());
     for (const auto& p : bundle.module->named_parameters()) {
       if (!p.value().grad().defined()) continue;
-      // transformers' names for this model_type (attune_bert_dump on a RoBERTa gives "grad.roberta.*").
-      const std::string name = models::hf_saved_name(bundle.options.model_type(), bundle.architecture, p.key());
+      const std::string name = hf_name(bundle, p.key());
       dump.emplace_back("grad." + name, p.value().grad());
     }
     formats::save_safetensors(argv[3], dump);
