@@ -287,8 +287,10 @@ case "$stage" in
     ;;
   zoo-base)
     # Issue 28 at the published base sizes: hf_arch_parity.py's both ways (SIZE=base), for
-    # RoBERTa, XLM-R, DistilBERT, ELECTRA base and small, ModernBERT-base and DeBERTa-v3-base.
-    SIZE=base timed hf_arch_parity_base python3 tools/parity/hf_arch_parity.py build-cuda /tmp/hfap-base
+    # RoBERTa, XLM-R, DistilBERT, ELECTRA base and small, ModernBERT-base and DeBERTa-v3-base;
+    # ViT-Base through convert, predict, eval and --to-hf (vit_base_check.py). ONLY=vit skips the first.
+    [[ "${ONLY:-}" == vit ]] || SIZE=base timed hf_arch_parity_base python3 tools/parity/hf_arch_parity.py build-cuda /tmp/hfap-base
+    timed vit_base_check python3 tools/parity/vit_base_check.py build-cuda /tmp/vit-base
     exit 0
     ;;
   mt-serve)
