@@ -127,80 +127,77 @@ PY
     echo "$name-$kind: $(wc -l < "$case_dir/run/metrics.jsonl") metric lines"
   done
 done
-# Image classification: transformers' own ViTForImageClassification (the 32x32 grey fixture)
-# fine-tuned on the bright-quadrant images (4 classes, a new head), full and with LoRA on the
-# default targets. train-images/-labels are the whole file; the Python side takes the run's
-# hold-out (data.valid_size, by seed) from it as attune does.
-vit_base="$root/tests/fixtures/vit/hf-imgcls-c1"
-python3 "$root/tools/parity/write_quadrants.py" "$work" quadrants 112 5
-for kind in full lora; do
-  name="vit-imgcls-$kind" case_dir="$out/vit-imgcls-$kind"
+# One case of another task from RUNNER (a function: RUN_DIR then extra --set arguments): the
+# run, its one-step start (--to-hf for full runs; BASE_DIR and the adapter for LoRA on the
+# default targets), as OUT_DIR/NAME/{run,start}; the caller adds the training data.
+record_case() {  # name kind base_dir runner
+  local name="$1" kind="$2" base="$3" runner="$4"
+  local case_dir="$out/$name"
   rm -rf "$case_dir" && mkdir -p "$case_dir/run" "$case_dir/start"
-  image_run() {  # run_dir extra --set arguments...
-    local run="$1"
-    shift
-    "$ATTUNE" train --task image-classification --set run_dir="$run" --set device=cpu --set init=hf:"$vit_base" \
-      --set data.train_images="$work/quadrants-images" --set data.train_labels="$work/quadrants-labels" \
-      --set data.valid_size=16 --set augment.crop_padding=0 --set augment.horizontal_flip=false \
-      --set model.dropout=0 --set model.attention_dropout=0 --set train.epochs=3 --set train.batch_size=16 \
-      --set train.lr=1e-3 --set train.warmup_steps=3 --set train.log_every=1 --set train.bf16=false \
-      --set train.report=false --set train.tensorboard=false "$@" > "$run.log" 2>&1 ||
-      { echo "training $run failed:" >&2; tail -5 "$run.log" >&2; exit 1; }
-  }
-  extra=()
+  local extra=()
   [[ $kind == lora ]] && extra+=(--set peft.method=lora --set peft.r=4 --set peft.lora_alpha=8 --set peft.lora_dropout=0)
-  image_run "$work/$name" "${extra[@]}"
-  image_run "$work/$name-start" "${extra[@]}" --set train.max_steps=1
+  "$runner" "$work/$name" "${extra[@]}"
+  "$runner" "$work/$name-start" "${extra[@]}" --set train.max_steps=1
   cp "$work/$name/"{config.json,metrics.jsonl} "$case_dir/run/"
-  cp "$work/quadrants-images" "$case_dir/train-images"
-  cp "$work/quadrants-labels" "$case_dir/train-labels"
-  if [[ $kind == full ]]; then
-    "$ATTUNE" convert --run "$work/$name-start" --to-hf "$case_dir/start/hf" > /dev/null
-  else
-    mkdir -p "$case_dir/start/base" "$case_dir/start/adapter"
-    cp "$vit_base/"{config.json,model.safetensors,preprocessor_config.json} "$case_dir/start/base/"
-    cp "$work/$name-start/"{adapter_config.json,adapter_model.safetensors} "$case_dir/start/adapter/"
-  fi
-  cases+=("$name")
-  echo "$name: $(wc -l < "$case_dir/run/metrics.jsonl") metric lines"
-done
-# Translation: transformers' own MarianMTModel (the opus-joint fixture) fine-tuned on number
-# words, English to German, full and with LoRA (q_proj, v_proj), token-budget batches and
-# label smoothing 0.1. train.tsv is the training file; the Python side tokenizes it with
-# MarianTokenizer (attune's ids, checked by tools/parity/marian_parity.py) and rebuilds
-# attune's batches.
-marian_base="$root/tests/fixtures/marian/opus-joint"
-python3 "$root/tools/parity/write_number_pairs.py" "$work" numbers
-for kind in full lora; do
-  name="marian-mt-$kind" case_dir="$out/marian-mt-$kind"
-  rm -rf "$case_dir" && mkdir -p "$case_dir/run" "$case_dir/start"
-  marian_run() {  # run_dir extra --set arguments...
-    local run="$1"
-    shift
-    "$ATTUNE" train --task translation --set run_dir="$run" --set device=cpu --set init=hf:"$marian_base" \
-      --set data.train="$work/numbers-train.tsv" --set data.valid="$work/numbers-valid.tsv" \
-      --set data.max_source_tokens=40 --set data.max_target_tokens=40 --set model.dropout=0 \
-      --set model.attention_dropout=0 --set model.activation_dropout=0 --set train.epochs=2 \
-      --set train.max_tokens=400 --set train.lr=1e-3 --set train.warmup_steps=3 --set train.schedule=linear \
-      --set train.label_smoothing=0.1 --set train.eval_max_sentences=0 --set train.selection_metric=loss --set train.log_every=1 \
-      --set train.bf16=false --set train.report=false --set train.tensorboard=false "$@" > "$run.log" 2>&1 ||
-      { echo "training $run failed:" >&2; tail -5 "$run.log" >&2; exit 1; }
-  }
-  extra=()
-  [[ $kind == lora ]] && extra+=(--set peft.method=lora --set peft.r=4 --set peft.lora_alpha=8 --set peft.lora_dropout=0)
-  marian_run "$work/$name" "${extra[@]}"
-  marian_run "$work/$name-start" "${extra[@]}" --set train.max_steps=1
-  cp "$work/$name/"{config.json,metrics.jsonl} "$case_dir/run/"
-  cp "$work/numbers-train.tsv" "$case_dir/train.tsv"
   if [[ $kind == full ]]; then
     "$ATTUNE" convert --run "$work/$name-start" --to-hf "$case_dir/start/hf" > /dev/null
   else
     mkdir -p "$case_dir/start/adapter"
-    cp -r "$marian_base" "$case_dir/start/base"
+    cp -r "$base" "$case_dir/start/base"
     cp "$work/$name-start/"{adapter_config.json,adapter_model.safetensors} "$case_dir/start/adapter/"
   fi
   cases+=("$name")
   echo "$name: $(wc -l < "$case_dir/run/metrics.jsonl") metric lines"
+}
+run_or_fail() {  # run_dir attune train arguments...
+  local run="$1"
+  shift
+  "$ATTUNE" train --set run_dir="$run" --set device=cpu --set train.log_every=1 --set train.bf16=false \
+    --set train.report=false --set train.tensorboard=false "$@" > "$run.log" 2>&1 ||
+    { echo "training $run failed:" >&2; tail -5 "$run.log" >&2; exit 1; }
+}
+
+# Image classification: transformers' own ViTForImageClassification (the 32x32 grey fixture)
+# fine-tuned on the bright-quadrant images (4 classes, a new head), full and with LoRA. The
+# case's train-images/-labels are the whole file; the Python side takes the run's hold-out
+# (data.valid_size, by seed) from it as attune does.
+vit_base="$root/tests/fixtures/vit/hf-imgcls-c1"
+python3 "$root/tools/parity/write_quadrants.py" "$work" quadrants 112 5
+image_run() {
+  local run="$1"
+  shift
+  run_or_fail "$run" --task image-classification --set init=hf:"$vit_base" \
+    --set data.train_images="$work/quadrants-images" --set data.train_labels="$work/quadrants-labels" \
+    --set data.valid_size=16 --set augment.crop_padding=0 --set augment.horizontal_flip=false \
+    --set model.dropout=0 --set model.attention_dropout=0 --set train.epochs=3 --set train.batch_size=16 \
+    --set train.lr=1e-3 --set train.warmup_steps=3 "$@"
+}
+for kind in full lora; do
+  record_case "vit-imgcls-$kind" "$kind" "$vit_base" image_run
+  cp "$work/quadrants-images" "$out/vit-imgcls-$kind/train-images"
+  cp "$work/quadrants-labels" "$out/vit-imgcls-$kind/train-labels"
+done
+
+# Translation: transformers' own MarianMTModel (the opus-joint fixture) fine-tuned on number
+# words, English to German, full and with LoRA (q_proj, v_proj), token-budget batches and
+# label smoothing 0.1. The case's train.tsv is the training file; the Python side tokenizes it
+# with MarianTokenizer (attune's ids, checked by tools/parity/marian_parity.py) and rebuilds
+# attune's batches.
+marian_base="$root/tests/fixtures/marian/opus-joint"
+python3 "$root/tools/parity/write_number_pairs.py" "$work" numbers
+marian_run() {
+  local run="$1"
+  shift
+  run_or_fail "$run" --task translation --set init=hf:"$marian_base" \
+    --set data.train="$work/numbers-train.tsv" --set data.valid="$work/numbers-valid.tsv" \
+    --set data.max_source_tokens=40 --set data.max_target_tokens=40 --set model.dropout=0 \
+    --set model.attention_dropout=0 --set model.activation_dropout=0 --set train.epochs=2 \
+    --set train.max_tokens=400 --set train.lr=1e-3 --set train.warmup_steps=3 --set train.schedule=linear \
+    --set train.label_smoothing=0.1 --set train.eval_max_sentences=0 --set train.selection_metric=loss "$@"
+}
+for kind in full lora; do
+  record_case "marian-mt-$kind" "$kind" "$marian_base" marian_run
+  cp "$work/numbers-train.tsv" "$out/marian-mt-$kind/train.tsv"
 done
 tar czf "$out/finetune_cases.tar.gz" -C "$out" "${cases[@]}"
 echo "wrote $out/finetune_cases.tar.gz ($(du -h "$out/finetune_cases.tar.gz" | cut -f1))"
