@@ -43,7 +43,7 @@ nlohmann::json import_hf(const std::string& hf_dir, const std::string& out_dir, 
                      " instead of converting it");
   }
   nlohmann::json config = default_config();
-  write_init_settings(config, ck, source, log);
+  write_init_settings(config, ck, source, "--from-hf", log);
   config["run_dir"] = out_dir;
   config["init"] = source;
   nlohmann::json& data = config["data"];

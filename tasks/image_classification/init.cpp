@@ -12,12 +12,16 @@ std::string values_text(const std::vector<double>& v) {
 }
 
 // One value for grey images repeated in every channel; differing ones would need a
-// normalisation per channel, which the image pipeline does not have.
-double single_value(const std::vector<double>& v, const std::string& what, const std::string& source) {
+// normalisation per channel, which the image pipeline does not have. key: what the
+// error names ("init" can be told data.mean and data.std; a conversion cannot).
+double single_value(const std::vector<double>& v, const std::string& what, const std::string& source,
+                    const std::string& key) {
   for (double x : v) {
     if (x != v[0]) {
-      fail("init", source + " normalises each channel differently (" + what + " " + values_text(v) +
-                       "); set data.mean and data.std to one value for the grey images");
+      const std::string remedy = key == "init" ? "set data.mean and data.std to one value for the grey images"
+                                               : "fine-tune from it with --set init=" + source +
+                                                     " and data.mean and data.std set to one value instead";
+      fail(key, source + " normalises each channel differently (" + what + " " + values_text(v) + "); " + remedy);
     }
   }
   return v[0];
@@ -34,12 +38,12 @@ models::VitCheckpoint apply_init(nlohmann::json& config, const std::string& sour
                      " images and the data are " + std::to_string(image_side) + "x" + std::to_string(image_side) +
                      "; attune does not interpolate position embeddings: resize the images");
   }
-  write_init_settings(config, ck, source, log);
+  write_init_settings(config, ck, source, "init", log);
   return ck;
 }
 
 void write_init_settings(nlohmann::json& config, const models::VitCheckpoint& ck, const std::string& source,
-                         std::ostream& log) {
+                         const std::string& key, std::ostream& log) {
   for (const auto& note : ck.notes) log << "note: " << note << "\n";
   const models::VisionTransformerOptions& o = ck.options;
   nlohmann::json& model = config["model"];
@@ -52,8 +56,8 @@ void write_init_settings(nlohmann::json& config, const models::VitCheckpoint& ck
   model["layer_norm_eps"] = o.layer_norm_eps();
   nlohmann::json& data = config["data"];
   if (data["mean"].is_null() && data["std"].is_null() && !ck.image_mean.empty()) {
-    data["mean"] = single_value(ck.image_mean, "mean", source);
-    data["std"] = single_value(ck.image_std, "std", source);
+    data["mean"] = single_value(ck.image_mean, "mean", source, key);
+    data["std"] = single_value(ck.image_std, "std", source, key);
     log << "init: pixels normalised as the checkpoint was trained: (x / 255 - " << data["mean"].dump() << ") / "
         << data["std"].dump() << "\n";
   }

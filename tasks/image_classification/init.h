@@ -18,8 +18,9 @@ namespace attune::image_classification {
 // interpolated), as do per-channel means that differ, unless data.mean/std are set.
 models::VitCheckpoint apply_init(nlohmann::json& config, const std::string& source, int64_t image_side,
                                  std::ostream& log);
-// What apply_init writes, for a checkpoint already read (attune convert --from-hf).
+// What apply_init writes, for a checkpoint already read (attune convert --from-hf); errors
+// name `key`.
 void write_init_settings(nlohmann::json& config, const models::VitCheckpoint& ck, const std::string& source,
-                         std::ostream& log);
+                         const std::string& key, std::ostream& log);
 
 }  // namespace attune::image_classification

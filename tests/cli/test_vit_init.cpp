@@ -274,6 +274,11 @@ TEST_CASE("convert --from-hf makes a run of an HF ViT classifier folder that pre
     CHECK(torch::equal(original.tensors.at(name), again.tensors.at(name)));
   }
 
+  // One normalisation per channel cannot be converted (attune's images are grey): fine-tuning can choose one.
+  attune::testing::check_user_error(
+      run_attune({"convert", "--from-hf", vit_fixture("hf-imgcls-c3"), "--out", dir + "/c3"}),
+      "--from-hf: hf:" + vit_fixture("hf-imgcls-c3") + " normalises each channel differently");
+  CHECK_FALSE(std::filesystem::exists(dir + "/c3/config.json"));
   // A ViTModel folder has no classifier to convert; an existing run directory is not overwritten.
   attune::testing::check_user_error(run_attune({"convert", "--from-hf", vit_fixture("hf-base-c1"), "--out", dir + "/base"}),
                                     vit_fixture("hf-base-c1") + ": has no classifier (a ViTModel folder)");
