@@ -51,9 +51,9 @@ PeftModel::PeftModel(std::shared_ptr<torch::nn::Module> root) : root_(std::move(
   }
 }
 
-void PeftModel::set_file_names(std::function<std::string(const std::string&)> to_file) {
-  to_file_ = std::move(to_file);
-  for (auto& [name, a] : adapters_) a.parts->set_file_names(to_file_);
+void PeftModel::set_file_names(FileNames to_file) {
+  for (auto& [name, a] : adapters_) a.parts->set_file_names(to_file);
+  file_names_for_ = [to_file](const json&, const std::string&) { return to_file; };
 }
 
 PeftModel::Adapter& PeftModel::adapter(const std::string& name) {
@@ -86,7 +86,7 @@ void PeftModel::add_adapter(const std::string& name, const json& resolved, const
   set_active("");
   Adapter a;
   a.config = with_default_targets(resolved, model_type_);
-  const FileNames file_names = choose_file_names_ ? choose_file_names_(a.config, key) : to_file_;
+  const FileNames file_names = file_names_for_ ? file_names_for_(a.config, key) : nullptr;
   a.method = &find_method(resolved.at("method").get<std::string>(), key + ".method");
   a.parts = a.method->attach(*root_, name, a.config, key);
   a.parts->set_file_names(file_names);

@@ -34,13 +34,12 @@ class PeftModel {
   // classifier's "modernbert.layers.0..." is its "model.layers.0..."), files must use
   // its names for PEFT to load them, and to load PEFT's. to_file maps a module path or
   // tensor name of the root to the file's; unset, files use the root's own.
-  void set_file_names(std::function<std::string(const std::string&)> to_file);
+  using FileNames = std::function<std::string(const std::string&)>;
+  void set_file_names(FileNames to_file);
   // The same, chosen per adapter from its resolved config (ViT's names depend on which
   // transformers its target_modules were written for); errors name `key`.
-  using FileNames = std::function<std::string(const std::string&)>;
-  void set_file_names_by_config(std::function<FileNames(const nlohmann::json& config, const std::string& key)> choose) {
-    choose_file_names_ = std::move(choose);
-  }
+  using FileNamesFor = std::function<FileNames(const nlohmann::json& config, const std::string& key)>;
+  void set_file_names_by_config(FileNamesFor choose) { file_names_for_ = std::move(choose); }
 
   // config.json's model_type of the root ("bert" unset): what an adapter's unset
   // target_modules default to (default_targets.h).
@@ -112,8 +111,7 @@ class PeftModel {
   std::map<std::string, Adapter> adapters_;
   std::map<std::string, torch::Tensor> base_values_;  // owned base tensors as the base model has them
   std::string active_;
-  std::function<std::string(const std::string&)> to_file_;
-  std::function<FileNames(const nlohmann::json&, const std::string&)> choose_file_names_;
+  FileNamesFor file_names_for_;  // unset: files use the root's own names
   std::string model_type_ = "bert";
   std::set<std::string> fixed_;  // parameters the model had frozen before any adapter
 };
